@@ -1,0 +1,95 @@
+// Trade history: a keyset-paginated, filtered read of the trades table. Cursors are
+// (timestamp, trade_id), so pages stay correct while new rows arrive; no OFFSET.
+import type pg from "pg";
+import { type Trade, TRADE_SELECT, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
+import { formatIsoMicros, type Micros } from "../time.ts";
+
+export interface TradeFilter {
+  from?: Micros | null | undefined;
+  to?: Micros | null | undefined;
+  baseToken?: string | null | undefined;
+  quoteToken?: string | null | undefined;
+  action?: string | null | undefined;
+  strategy?: string | null | undefined;
+  venue?: string | null | undefined;
+  mevStatus?: readonly string[] | null | undefined;
+  tradeId?: string | null | undefined;
+  signature?: string | null | undefined;
+}
+
+export type SortOrder = "ASC" | "DESC";
+
+export interface TradePage {
+  edges: { cursor: string; node: Trade }[];
+  hasNextPage: boolean;
+}
+
+export class BadCursorError extends Error {}
+
+export function encodeCursor(trade: Pick<Trade, "timestamp" | "tradeId">): string {
+  return Buffer.from(`${trade.timestamp}|${trade.tradeId}`).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): { timestamp: Micros; tradeId: string } {
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  const bar = text.indexOf("|");
+  const micros = text.slice(0, bar);
+  if (bar < 1 || !/^-?\d+$/.test(micros)) throw new BadCursorError("not a cursor returned by this API");
+  return { timestamp: BigInt(micros), tradeId: text.slice(bar + 1) };
+}
+
+/** Builds `WHERE` from a filter with positional parameters; column names are literals here. */
+export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.from != null) add((p) => `timestamp >= ${p}`, formatIsoMicros(filter.from));
+  if (filter.to != null) add((p) => `timestamp < ${p}`, formatIsoMicros(filter.to));
+  if (filter.baseToken != null) add((p) => `base_token = ${p}`, filter.baseToken);
+  if (filter.quoteToken != null) add((p) => `quote_token = ${p}`, filter.quoteToken);
+  if (filter.action != null) add((p) => `action = ${p}`, filter.action);
+  if (filter.strategy != null) add((p) => `strategy = ${p}`, filter.strategy);
+  if (filter.venue != null) add((p) => `venue = ${p}`, filter.venue);
+  if (filter.tradeId != null) add((p) => `trade_id = ${p}`, filter.tradeId);
+  if (filter.signature != null) add((p) => `signature = ${p}`, filter.signature);
+  if (filter.mevStatus != null) {
+    if (filter.mevStatus.length === 0) where.push("false");
+    else {
+      const placeholders = filter.mevStatus.map((status) => {
+        params.push(status);
+        return `$${params.length}`;
+      });
+      where.push(`mev_status IN (${placeholders.join(", ")})`);
+    }
+  }
+  return where;
+}
+
+export async function queryTrades(
+  pool: pg.Pool,
+  table: string,
+  args: { filter: TradeFilter; first: number; after: string | null | undefined; order: SortOrder },
+): Promise<TradePage> {
+  const params: unknown[] = [];
+  const where = tradeWhere(args.filter, params);
+  if (args.after) {
+    const cursor = decodeCursor(args.after);
+    const cmp = args.order === "DESC" ? "<" : ">";
+    params.push(formatIsoMicros(cursor.timestamp), cursor.tradeId);
+    const ts = `$${params.length - 1}`;
+    const id = `$${params.length}`;
+    where.push(`(timestamp ${cmp} ${ts} OR (timestamp = ${ts} AND trade_id ${cmp} ${id}))`);
+  }
+  const sql =
+    `SELECT ${TRADE_SELECT} FROM ${table}` +
+    (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
+    ` ORDER BY timestamp ${args.order}, trade_id ${args.order} LIMIT ${args.first + 1}`;
+  const result = await pool.query<TradeRow>(sql, params);
+  const rows = result.rows.slice(0, args.first).map(tradeFromRow);
+  return {
+    edges: rows.map((node) => ({ cursor: encodeCursor(node), node })),
+    hasNextPage: result.rows.length > args.first,
+  };
+}

@@ -1,0 +1,201 @@
+// buildApp wires the long-lived parts together and returns { start, stop }; main only turns
+// configuration into a call of it (modelled on graphql-yoga's examples/graphql-ws app.ts).
+//
+// Shutdown order, written down once: stop accepting HTTP → flush and close the batch writer →
+// close the pg pool → close the ILP client. (An embedded QuestDB is stopped by main after this.)
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createYoga, useReadinessCheck } from "graphql-yoga";
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Config, QuestDbAddress } from "./config.ts";
+import type { Context, Services } from "./context.ts";
+import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
+import { createIlpClient, type IlpClient } from "./questdb/ilp-http.ts";
+import { createPgPool } from "./questdb/pg-pool.ts";
+import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
+import { schema } from "./schema/index.ts";
+
+export interface AppOptions {
+  config: Config;
+  /** Where QuestDB is: config.questdb, or the embedded server main started. */
+  questdb: QuestDbAddress;
+  log: Logger;
+  /** Called when the app cannot go on (a schema conflict found after start-up). Default: log. */
+  onFatal?: (error: Error) => void;
+  /** Allowed clock skew for incoming timestamps. Default 60 s. */
+  maxFutureMs?: number;
+  /** Dead-letter folder. Default `dead-letter`. */
+  deadLetterDir?: string;
+  /** Largest bulk mutation. Default 10,000. */
+  maxRecordsPerRequest?: number;
+}
+
+export interface App {
+  readonly services: Services;
+  readonly pool: pg.Pool;
+  readonly writer: BatchWriter;
+  readonly ilp: IlpClient;
+  /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
+  readonly tablesReady: Promise<void>;
+  /** Listens; resolves with the base URL. Rejects on a schema conflict. */
+  start(port?: number, host?: string): Promise<string>;
+  stop(): Promise<void>;
+  /** Web-standard fetch handler (for in-process tests). */
+  fetch(request: Request): Promise<Response>;
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+export function buildApp(options: AppOptions): App {
+  const { config, questdb, log, maxFutureMs = 60_000, maxRecordsPerRequest = 10_000 } = options;
+  const onFatal = options.onFatal ?? ((error: Error) => log.fatal({ err: error }, error.message));
+  const tables = tableNames(config.tablePrefix);
+  const pool = createPgPool({
+    host: questdb.pgHost,
+    port: questdb.pgPort,
+    user: questdb.pgUser,
+    password: questdb.pgPassword,
+    database: questdb.pgDatabase,
+    max: config.pgPoolSize,
+    statementTimeoutMs: config.queryTimeoutMs,
+  });
+  const ilp = createIlpClient({
+    host: questdb.httpHost,
+    port: questdb.httpPort,
+    user: questdb.httpUser,
+    password: questdb.httpPassword,
+  });
+
+  let stopped = false;
+  let markTablesReady!: () => void;
+  const tablesReady = new Promise<void>((done) => {
+    markTablesReady = done;
+  });
+  let tablesVerified = false;
+
+  const writer = createBatchWriter({
+    ilp,
+    log: log.child({ component: "batch-writer" }),
+    intervalMs: config.batchIntervalMs,
+    maxBatchRows: config.batchMaxRows,
+    deadLetterDir: options.deadLetterDir ?? "dead-letter",
+    // ILP would auto-create a missing table with guessed types: never write before start-up
+    // has created and verified them.
+    waitUntilReady: () => tablesReady,
+  });
+
+  const services: Services = {
+    pool,
+    writer,
+    tables,
+    limits: { retentionDays: config.retentionDays, maxFutureMs },
+    maxRecordsPerRequest,
+  };
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    context: (): Context => ({ services }),
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(" ")),
+      info: (...args) => log.info(args.map(String).join(" ")),
+      warn: (...args) => log.warn(args.map(String).join(" ")),
+      error: (...args) => log.error(args.map(String).join(" ")),
+    },
+    plugins: [
+      useReadinessCheck({
+        endpoint: "/ready",
+        check: async () => {
+          if (!tablesVerified) return false;
+          try {
+            await pool.query("SELECT 1");
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      }),
+    ],
+  });
+
+  const verifyTables = () =>
+    ensureTables(pool, {
+      names: tables,
+      retentionDays: config.retentionDays,
+      onChange: (message) => log.info({ component: "tables" }, message),
+    }).then(() => {
+      tablesVerified = true;
+      markTablesReady();
+    });
+
+  /** Keeps trying while QuestDB is unreachable; a conflict is fatal. */
+  const verifyInBackground = async () => {
+    let delay = 250;
+    while (!stopped) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5_000);
+      try {
+        await verifyTables();
+        log.info("QuestDB reachable; tables verified");
+        return;
+      } catch (error) {
+        if (error instanceof SchemaConflictError) {
+          onFatal(error);
+          return;
+        }
+      }
+    }
+  };
+
+  let server: Server | undefined;
+
+  return {
+    services,
+    pool,
+    writer,
+    ilp,
+    tablesReady,
+    fetch: (request) => Promise.resolve(yoga.fetch(request)),
+
+    async start(port = config.port, host = config.host) {
+      try {
+        await verifyTables();
+      } catch (error) {
+        if (error instanceof SchemaConflictError) throw error;
+        log.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          "QuestDB is not reachable yet; serving anyway (/ready answers 503) and queueing writes until it is",
+        );
+        void verifyInBackground();
+      }
+      server = createServer(yoga);
+      const listening = server;
+      await new Promise<void>((done, reject) => {
+        listening.once("error", reject);
+        listening.listen(port, host, () => done());
+      });
+      const address = listening.address() as AddressInfo;
+      const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+      log.info({ url: `${url}/graphql` }, "GraphQL API listening");
+      return url;
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (server) {
+        const closing = server;
+        await new Promise<void>((done) => {
+          closing.close(() => done());
+          closing.closeIdleConnections();
+          // Requests in progress get a grace period; then their sockets are closed.
+          setTimeout(() => closing.closeAllConnections(), 5_000).unref();
+        });
+      }
+      await writer.close();
+      await pool.end();
+      ilp.close();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type pg from "pg";
+import type { BatchWriter } from "./ingest/batch-writer.ts";
+import type { ValidationLimits } from "./ingest/validation.ts";
+import type { TableNames } from "./questdb/tables.ts";
+
+/** Long-lived services, made once by buildApp and shared by every request. */
+export interface Services {
+  pool: pg.Pool;
+  writer: BatchWriter;
+  tables: TableNames;
+  limits: ValidationLimits;
+  /** Largest list a bulk mutation accepts. */
+  maxRecordsPerRequest: number;
+}
+
+/** Per-request GraphQL context. */
+export interface Context {
+  services: Services;
+}

@@ -1,0 +1,52 @@
+// The PGWire pool for queries. QuestDB speaks PostgreSQL's wire protocol on :8812.
+import pg from "pg";
+import { parsePgTimestamp } from "../time.ts";
+
+export interface PgPoolOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Default 5. */
+  max?: number;
+  /** Server-side statement timeout in ms, sent in the startup options. Default 10 s. */
+  statementTimeoutMs?: number;
+}
+
+const OID_INT8 = 20;
+const OID_TIMESTAMP = 1114;
+const OID_TIMESTAMPTZ = 1184;
+
+// Parsers are per pool, not pg's global registry, so nothing else in the process is affected.
+// TIMESTAMP → bigint microseconds (a Date would drop microseconds); LONG → bigint (a number
+// would silently round above 2^53).
+const TYPES = {
+  getTypeParser(oid: number, format?: string) {
+    if (format !== "binary") {
+      if (oid === OID_INT8) return (text: string) => BigInt(text);
+      if (oid === OID_TIMESTAMP || oid === OID_TIMESTAMPTZ) return parsePgTimestamp;
+    }
+    return pg.types.getTypeParser(oid, format as "text");
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export function createPgPool(options: PgPoolOptions): pg.Pool {
+  const { max = 5, statementTimeoutMs = 10_000 } = options;
+  const pool = new pg.Pool({
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    password: options.password,
+    database: options.database,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    options: `-c statement_timeout=${statementTimeoutMs}`,
+    types: TYPES,
+  });
+  // An idle client's socket error (QuestDB restarted) must not crash the process; the pool
+  // drops that client and the next query opens a new one.
+  pool.on("error", () => {});
+  return pool;
+}

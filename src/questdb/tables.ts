@@ -1,0 +1,206 @@
+// The tables this service owns: created at start-up (never by ILP auto-create), verified on
+// every start, missing columns added, type conflicts refused with the column named.
+import type pg from "pg";
+
+export type ColumnType = "TIMESTAMP" | "SYMBOL" | "VARCHAR" | "DOUBLE" | "LONG" | "INT" | "BOOLEAN";
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+export interface TableSpec {
+  /** Logical name; the physical name is the configured prefix plus this. */
+  readonly name: TableKey;
+  readonly columns: readonly ColumnSpec[];
+  /** The idempotency key column; DEDUP UPSERT KEYS(timestamp, key). */
+  readonly dedupKey: string;
+}
+
+export type TableKey = "trades" | "latency_metrics" | "mev_metrics" | "system_metrics";
+export type TableNames = Readonly<Record<TableKey, string>>;
+
+const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
+
+/** Designated timestamp column of every table. */
+export const TIMESTAMP_COLUMN = "timestamp";
+
+export const TABLES: readonly TableSpec[] = [
+  {
+    name: "trades",
+    dedupKey: "trade_id",
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("trade_id", "VARCHAR"),
+      col("signature", "VARCHAR"),
+      col("action", "SYMBOL"),
+      col("base_token", "SYMBOL"),
+      col("quote_token", "SYMBOL"),
+      col("base_amount", "DOUBLE"),
+      col("quote_amount", "DOUBLE"),
+      col("executed_price", "DOUBLE"),
+      col("transaction_fee", "LONG"),
+      col("priority_fee", "LONG"),
+      col("expected_slippage", "DOUBLE"),
+      col("actual_slippage", "DOUBLE"),
+      col("mev_status", "SYMBOL"),
+      col("transfer_fees", "DOUBLE"),
+      col("strategy", "SYMBOL"),
+      col("venue", "SYMBOL"),
+      col("slot", "LONG"),
+      col("realized_pnl", "DOUBLE"),
+    ],
+  },
+  {
+    name: "latency_metrics",
+    dedupKey: "metric_id",
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("metric_id", "VARCHAR"),
+      col("stage", "SYMBOL"),
+      col("latency_us", "LONG"),
+      col("success", "BOOLEAN"),
+      col("strategy", "SYMBOL"),
+      col("trade_id", "VARCHAR"),
+    ],
+  },
+  {
+    name: "mev_metrics",
+    dedupKey: "metric_id",
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("metric_id", "VARCHAR"),
+      col("trade_id", "VARCHAR"),
+      col("protection", "SYMBOL"),
+      col("outcome", "SYMBOL"),
+      col("tip_lamports", "LONG"),
+      col("expected_profit", "DOUBLE"),
+      col("realized_profit", "DOUBLE"),
+      col("loss_avoided", "DOUBLE"),
+      col("attack_detected", "BOOLEAN"),
+      col("slots_to_land", "INT"),
+      col("strategy", "SYMBOL"),
+    ],
+  },
+  {
+    name: "system_metrics",
+    dedupKey: "instance",
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("instance", "SYMBOL"),
+      col("queue_depth", "LONG"),
+      col("oldest_queued_ms", "DOUBLE"),
+      col("flush_ms", "DOUBLE"),
+      col("rows_written", "LONG"),
+      col("retries", "LONG"),
+      col("rejected_rows", "LONG"),
+      col("event_loop_lag_ms", "DOUBLE"),
+      col("rss_bytes", "LONG"),
+      col("cpu_percent", "DOUBLE"),
+    ],
+  },
+];
+
+export function tableNames(prefix: string): TableNames {
+  return {
+    trades: `${prefix}trades`,
+    latency_metrics: `${prefix}latency_metrics`,
+    mev_metrics: `${prefix}mev_metrics`,
+    system_metrics: `${prefix}system_metrics`,
+  };
+}
+
+export class SchemaConflictError extends Error {
+  constructor(readonly conflicts: string[]) {
+    super(
+      `QuestDB tables do not match what this version expects; refusing to start:\n${conflicts
+        .map((c) => `  - ${c}`)
+        .join("\n")}\nRename or drop the conflicting column (or table), or point QUESTDB_TABLE_PREFIX at new tables.`,
+    );
+    this.name = "SchemaConflictError";
+  }
+}
+
+export interface EnsureTablesOptions {
+  names: TableNames;
+  retentionDays: number;
+  /** Called for each change made (create, add column, TTL, dedup). */
+  onChange?: (message: string) => void;
+}
+
+interface TableRow {
+  designatedTimestamp: string | null;
+  partitionBy: string;
+  walEnabled: boolean;
+  dedup: boolean;
+  ttlValue: number;
+  ttlUnit: string;
+}
+
+const TTL_UNIT_HOURS: Record<string, number> = { HOUR: 1, DAY: 24, WEEK: 24 * 7 };
+
+function createStatement(physical: string, spec: TableSpec, retentionDays: number): string {
+  const columns = spec.columns.map((c) => `${c.name} ${c.type}`).join(", ");
+  return (
+    `CREATE TABLE IF NOT EXISTS ${physical} (${columns}) TIMESTAMP(${TIMESTAMP_COLUMN}) ` +
+    `PARTITION BY DAY TTL ${retentionDays} DAYS WAL DEDUP UPSERT KEYS(${TIMESTAMP_COLUMN}, ${spec.dedupKey})`
+  );
+}
+
+/**
+ * Creates missing tables, adds missing columns, applies the configured TTL and dedup keys.
+ * Throws SchemaConflictError naming every column whose type (or table whose layout) differs.
+ * Running it twice changes nothing the second time.
+ */
+export async function ensureTables(pool: pg.Pool, options: EnsureTablesOptions): Promise<void> {
+  const { names, retentionDays, onChange = () => {} } = options;
+  const conflicts: string[] = [];
+  const changes: string[] = [];
+  for (const spec of TABLES) {
+    const physical = names[spec.name];
+    const existing = await pool.query<TableRow>(
+      `SELECT designatedTimestamp, partitionBy, walEnabled, dedup, ttlValue, ttlUnit FROM tables() WHERE table_name = $1`,
+      [physical],
+    );
+    const table = existing.rows[0];
+    if (!table) {
+      await pool.query(createStatement(physical, spec, retentionDays));
+      onChange(`created table ${physical}`);
+      continue;
+    }
+    if (table.designatedTimestamp !== TIMESTAMP_COLUMN) {
+      conflicts.push(`${physical}: designated timestamp is ${table.designatedTimestamp ?? "none"}, expected ${TIMESTAMP_COLUMN}`);
+    }
+    if (table.partitionBy !== "DAY") conflicts.push(`${physical}: partitioned by ${table.partitionBy}, expected DAY`);
+    if (!table.walEnabled) conflicts.push(`${physical}: not a WAL table, expected WAL`);
+
+    const columns = await pool.query<{ column: string; type: string; upsertKey: boolean }>(
+      `SELECT "column", type, upsertKey FROM table_columns($1)`,
+      [physical],
+    );
+    const actual = new Map(columns.rows.map((row) => [row.column, row]));
+    for (const column of spec.columns) {
+      const found = actual.get(column.name);
+      if (!found) {
+        changes.push(`ALTER TABLE ${physical} ADD COLUMN IF NOT EXISTS ${column.name} ${column.type}`);
+      } else if (found.type !== column.type) {
+        conflicts.push(`${physical}.${column.name}: type is ${found.type}, expected ${column.type}`);
+      }
+    }
+    const keys = columns.rows.filter((row) => row.upsertKey).map((row) => row.column).sort();
+    const expectedKeys = [TIMESTAMP_COLUMN, spec.dedupKey].sort();
+    const keysMatch = table.dedup && keys.join() === expectedKeys.join();
+
+    const ttlHours = table.ttlValue * (TTL_UNIT_HOURS[table.ttlUnit] ?? Number.NaN);
+    if (ttlHours !== retentionDays * 24) changes.push(`ALTER TABLE ${physical} SET TTL ${retentionDays} DAYS`);
+    if (!keysMatch) {
+      changes.push(`ALTER TABLE ${physical} DEDUP ENABLE UPSERT KEYS(${TIMESTAMP_COLUMN}, ${spec.dedupKey})`);
+    }
+  }
+  if (conflicts.length > 0) throw new SchemaConflictError(conflicts);
+  // Only alter once nothing conflicts, so a refused start leaves the tables as they were.
+  for (const statement of changes) {
+    await pool.query(statement);
+    onChange(statement);
+  }
+}

@@ -1,0 +1,14 @@
+// Sets up the Pothos builder; defines nothing (Pothos app-layout guide).
+import SchemaBuilder from "@pothos/core";
+import type { Context } from "../context.ts";
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  Scalars: {
+    Timestamp: { Input: bigint; Output: bigint };
+    Long: { Input: bigint; Output: bigint };
+  };
+}>({});
+
+builder.queryType({});
+builder.mutationType({});

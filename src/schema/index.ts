@@ -1,0 +1,12 @@
+// Imports every type file, then builds the schema (Pothos app-layout guide).
+import { lexicographicSortSchema, printSchema } from "graphql";
+import { builder } from "./builder.ts";
+import "./scalars.ts";
+import "./trade.ts";
+
+export const schema = builder.toSchema();
+
+/** The committed schema.graphql: printed and sorted. */
+export function printSortedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,189 @@
+// The Trade type with its mutations (recordTrade, recordTrades) and its query (trades).
+import { GraphQLError } from "graphql";
+import { BadCursorError, queryTrades } from "../analytics/trades.ts";
+import {
+  encodeTrade,
+  MEV_STATUSES,
+  TRADE_ACTIONS,
+  type Trade,
+  type TradeInput,
+  validateTrade,
+} from "../ingest/trade-record.ts";
+import { builder } from "./builder.ts";
+import { DurabilityEnum, type RecordSpec, RecordResultRef, recordRows } from "./record.ts";
+import "./scalars.ts";
+
+export const TradeActionEnum = builder.enumType("TradeAction", { values: TRADE_ACTIONS });
+export const MevStatusEnum = builder.enumType("MevStatus", {
+  description:
+    "What happened to the trade with respect to MEV: PROTECTED (sent through a protection and landed unharmed), UNPROTECTED (sent publicly, no attack seen), SANDWICHED, FRONT_RUN, BACK_RUN, UNKNOWN.",
+  values: MEV_STATUSES,
+});
+const SortOrderEnum = builder.enumType("SortOrder", { values: ["ASC", "DESC"] as const });
+
+const TradeRef = builder.objectRef<Trade>("Trade").implement({
+  description: "One executed trade: the Enhanced Trade Model plus its idempotency key and context.",
+  fields: (t) => ({
+    timestamp: t.field({ type: "Timestamp", resolve: (r) => r.timestamp }),
+    tradeId: t.exposeString("tradeId", { description: "Idempotency key: the client's id, the signature, or a UUID." }),
+    signature: t.exposeString("signature", { nullable: true }),
+    action: t.field({ type: TradeActionEnum, resolve: (r) => r.action }),
+    baseToken: t.exposeString("baseToken"),
+    quoteToken: t.exposeString("quoteToken"),
+    baseAmount: t.exposeFloat("baseAmount"),
+    quoteAmount: t.exposeFloat("quoteAmount"),
+    executedPrice: t.exposeFloat("executedPrice", { description: "Quote units per base unit." }),
+    transactionFee: t.field({ type: "Long", description: "Lamports.", resolve: (r) => r.transactionFee }),
+    priorityFee: t.field({ type: "Long", description: "Lamports.", resolve: (r) => r.priorityFee }),
+    expectedSlippage: t.exposeFloat("expectedSlippage", { description: "Fraction (0.01 = 1%)." }),
+    actualSlippage: t.exposeFloat("actualSlippage", { description: "Fraction; negative is price improvement." }),
+    mevStatus: t.field({ type: MevStatusEnum, resolve: (r) => r.mevStatus }),
+    transferFees: t.exposeFloat("transferFees", { description: "Token-2022 transfer fees, in token units." }),
+    strategy: t.exposeString("strategy", { nullable: true }),
+    venue: t.exposeString("venue", { nullable: true }),
+    slot: t.field({ type: "Long", nullable: true, resolve: (r) => r.slot }),
+    realizedPnl: t.exposeFloat("realizedPnl", { nullable: true, description: "In quote units." }),
+  }),
+});
+
+const TradeInputRef = builder.inputType("TradeInput", {
+  description: "A trade as a bot reports it. Amounts and fees must be finite and not negative.",
+  fields: (t) => ({
+    tradeId: t.string({
+      description: "Idempotency key (1–128 printable ASCII). Defaults to the signature, else a server-made UUID.",
+    }),
+    signature: t.string({ description: "Base58 transaction signature." }),
+    timestamp: t.field({ type: "Timestamp", description: "Execution time; defaults to the time of acceptance." }),
+    action: t.field({ type: TradeActionEnum, required: true }),
+    baseToken: t.string({ required: true, description: "Mint address or symbol, 1–64 characters." }),
+    quoteToken: t.string({ required: true }),
+    baseAmount: t.float({ required: true }),
+    quoteAmount: t.float({ required: true }),
+    executedPrice: t.float({ required: true }),
+    transactionFee: t.field({ type: "Long", required: true, description: "Lamports." }),
+    priorityFee: t.field({ type: "Long", required: true, description: "Lamports." }),
+    expectedSlippage: t.float({ required: true, description: "Fraction, not negative." }),
+    actualSlippage: t.float({ required: true, description: "Fraction; may be negative." }),
+    mevStatus: t.field({ type: MevStatusEnum, required: true }),
+    transferFees: t.float({ required: true }),
+    strategy: t.string(),
+    venue: t.string(),
+    slot: t.field({ type: "Long" }),
+    realizedPnl: t.float({ description: "Realized profit or loss of the trade, in quote units." }),
+  }),
+});
+
+const TradeFilterRef = builder.inputType("TradeFilter", {
+  fields: (t) => ({
+    from: t.field({ type: "Timestamp", description: "Inclusive." }),
+    to: t.field({ type: "Timestamp", description: "Exclusive." }),
+    baseToken: t.string(),
+    quoteToken: t.string(),
+    action: t.field({ type: TradeActionEnum }),
+    strategy: t.string(),
+    venue: t.string(),
+    mevStatus: t.field({ type: [MevStatusEnum], description: "Any of these." }),
+    tradeId: t.string(),
+    signature: t.string(),
+  }),
+});
+
+const tradeSpec = (list: boolean): RecordSpec<TradeInput, Trade> => ({
+  argument: list ? "inputs" : "input",
+  list,
+  validate: (input, index, limits) => {
+    const { trade, problems } = validateTrade(input, index, limits);
+    return { row: trade, problems };
+  },
+  toQueued: (trade, tables) => ({
+    table: tables.trades,
+    record: trade,
+    encode: (buffer) => encodeTrade(buffer, tables.trades, trade),
+  }),
+  id: (trade) => trade.tradeId,
+});
+const ONE_TRADE = tradeSpec(false);
+const MANY_TRADES = tradeSpec(true);
+
+builder.mutationFields((t) => ({
+  recordTrade: t.field({
+    type: RecordResultRef,
+    description: "Records one trade. Written to QuestDB in the next batch (every BATCH_INTERVAL_MS).",
+    args: {
+      input: t.arg({ type: TradeInputRef, required: true }),
+      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
+    },
+    resolve: (_root, args, context) => recordRows(context, ONE_TRADE, [args.input], args.durability),
+  }),
+  recordTrades: t.field({
+    type: RecordResultRef,
+    description: "Records many trades: all are accepted or, if any is invalid, none.",
+    args: {
+      inputs: t.arg({ type: [TradeInputRef], required: true }),
+      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
+    },
+    resolve: (_root, args, context) => recordRows(context, MANY_TRADES, args.inputs, args.durability),
+  }),
+}));
+
+const TradeEdgeRef = builder.objectRef<{ cursor: string; node: Trade }>("TradeEdge").implement({
+  fields: (t) => ({
+    cursor: t.exposeString("cursor"),
+    node: t.field({ type: TradeRef, resolve: (e) => e.node }),
+  }),
+});
+
+const PageInfoRef = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>("PageInfo").implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean("hasNextPage"),
+    endCursor: t.exposeString("endCursor", { nullable: true }),
+  }),
+});
+
+const TradeConnectionRef = builder
+  .objectRef<{ edges: { cursor: string; node: Trade }[]; hasNextPage: boolean }>("TradeConnection")
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [TradeEdgeRef], resolve: (c) => c.edges }),
+      nodes: t.field({ type: [TradeRef], resolve: (c) => c.edges.map((e) => e.node) }),
+      pageInfo: t.field({
+        type: PageInfoRef,
+        resolve: (c) => ({ hasNextPage: c.hasNextPage, endCursor: c.edges.at(-1)?.cursor ?? null }),
+      }),
+    }),
+  });
+
+export const MAX_PAGE_SIZE = 1000;
+
+builder.queryFields((t) => ({
+  trades: t.field({
+    type: TradeConnectionRef,
+    description: `Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to ${MAX_PAGE_SIZE}.`,
+    args: {
+      filter: t.arg({ type: TradeFilterRef }),
+      first: t.arg.int({ required: true, defaultValue: 50 }),
+      after: t.arg.string(),
+      order: t.arg({ type: SortOrderEnum, required: true, defaultValue: "DESC" }),
+    },
+    resolve: async (_root, args, { services }) => {
+      if (args.first < 1 || args.first > MAX_PAGE_SIZE) {
+        throw new GraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}, got ${args.first}`, {
+          extensions: { code: "BAD_USER_INPUT", field: "first" },
+        });
+      }
+      try {
+        return await queryTrades(services.pool, services.tables.trades, {
+          filter: args.filter ?? {},
+          first: args.first,
+          after: args.after,
+          order: args.order,
+        });
+      } catch (error) {
+        if (error instanceof BadCursorError) {
+          throw new GraphQLError(`after: ${error.message}`, { extensions: { code: "BAD_USER_INPUT", field: "after" } });
+        }
+        throw error;
+      }
+    },
+  }),
+}));
