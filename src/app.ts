@@ -23,12 +23,8 @@ export interface AppOptions {
   log: Logger;
   /** Called when the app cannot go on (a schema conflict found after start-up). Default: log. */
   onFatal?: (error: Error) => void;
-  /** Allowed clock skew for incoming timestamps. Default 60 s. */
-  maxFutureMs?: number;
-  /** Dead-letter folder. Default `dead-letter`. */
+  /** Dead-letter folder; default config.deadLetterDir. */
   deadLetterDir?: string;
-  /** Largest bulk mutation. Default 10,000. */
-  maxRecordsPerRequest?: number;
 }
 
 export interface App {
@@ -48,7 +44,7 @@ export interface App {
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 export function buildApp(options: AppOptions): App {
-  const { config, questdb, log, maxFutureMs = 60_000, maxRecordsPerRequest = 10_000 } = options;
+  const { config, questdb, log } = options;
   const onFatal = options.onFatal ?? ((error: Error) => log.fatal({ err: error }, error.message));
   const tables = tableNames(config.tablePrefix);
   const pool = createPgPool({
@@ -79,7 +75,7 @@ export function buildApp(options: AppOptions): App {
     log: log.child({ component: "batch-writer" }),
     intervalMs: config.batchIntervalMs,
     maxBatchRows: config.batchMaxRows,
-    deadLetterDir: options.deadLetterDir ?? "dead-letter",
+    deadLetterDir: options.deadLetterDir ?? config.deadLetterDir,
     // ILP would auto-create a missing table with guessed types: never write before start-up
     // has created and verified them.
     waitUntilReady: () => tablesReady,
@@ -89,8 +85,8 @@ export function buildApp(options: AppOptions): App {
     pool,
     writer,
     tables,
-    limits: { retentionDays: config.retentionDays, maxFutureMs },
-    maxRecordsPerRequest,
+    limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
+    maxRecordsPerRequest: config.maxRecordsPerRequest,
   };
 
   const yoga = createYoga<Record<string, unknown>, Context>({

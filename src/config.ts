@@ -40,6 +40,12 @@ export interface Config {
   pgPoolSize: number;
   queryTimeoutMs: number;
   logLevel: LogLevel;
+  /** Largest list a bulk record mutation accepts. */
+  maxRecordsPerRequest: number;
+  /** How far in the future an incoming timestamp may be. */
+  maxClockSkewMs: number;
+  /** Where rows QuestDB refused are written. */
+  deadLetterDir: string;
 }
 
 export class ConfigError extends Error {
@@ -145,6 +151,9 @@ export function loadConfig(env: Env = process.env): Config {
     pgPoolSize: int("PG_POOL_SIZE", 5, 1, 100),
     queryTimeoutMs: int("QUERY_TIMEOUT_MS", 10_000, 100, 600_000),
     logLevel: logLevel ?? "info",
+    maxRecordsPerRequest: int("MAX_RECORDS_PER_REQUEST", 10_000, 1, 1_000_000),
+    maxClockSkewMs: int("MAX_CLOCK_SKEW_MS", 60_000, 0, 86_400_000),
+    deadLetterDir: read("DEAD_LETTER_DIR") ?? "dead-letter",
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

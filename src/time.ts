@@ -3,8 +3,7 @@
 
 export type Micros = bigint;
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /** Parses ISO-8601 with up to 6 fractional digits; `requireZone` rejects local times. */
 export function parseIsoMicros(text: string, requireZone = true): Micros | { error: string } {

@@ -1,7 +1,7 @@
 // Trade history: a keyset-paginated, filtered read of the trades table. Cursors are
 // (timestamp, trade_id), so pages stay correct while new rows arrive; no OFFSET.
 import type pg from "pg";
-import { type Trade, TRADE_SELECT, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
+import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
 
 export interface TradeFilter {

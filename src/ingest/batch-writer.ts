@@ -176,7 +176,8 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
         return;
       }
       if (result.kind === "rejected" || giveUp) {
-        const reason = result.kind === "rejected" ? result.reason : `shutdown while QuestDB was unreachable: ${result.reason}`;
+        const reason =
+          result.kind === "rejected" ? result.reason : `shutdown while QuestDB was unreachable: ${result.reason}`;
         stats.rejectedRows += entries.length;
         const file = await deadLetter(table, entries, reason);
         log.error({ table, rows: entries.length, reason, file }, "rows not written to QuestDB; dead-lettered");

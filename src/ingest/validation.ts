@@ -1,6 +1,6 @@
 // Field checks shared by every record type. Each check appends a FieldProblem instead of
 // throwing, so one request reports every bad item and field at once.
-import { type Micros, MICROS_PER_DAY, nowMicros } from "../time.ts";
+import { MICROS_PER_DAY, type Micros, nowMicros } from "../time.ts";
 
 export interface FieldProblem {
   /** Position in the request's list (0 for single-item mutations). */

@@ -91,7 +91,7 @@ export async function freePort(): Promise<number> {
 // Our process holds the write end of that pipe, so java never outlives us: not after stop(),
 // not after a crash, not after SIGKILL of the test runner.
 const GUARD = [
-  'exec 3<&0 </dev/null',
+  "exec 3<&0 </dev/null",
   '"$@" >>"$QDB_LOG" 2>&1 &',
   "pid=$!",
   'echo "$pid"',

@@ -169,14 +169,16 @@ export async function ensureTables(pool: pg.Pool, options: EnsureTablesOptions):
       continue;
     }
     if (table.designatedTimestamp !== TIMESTAMP_COLUMN) {
-      conflicts.push(`${physical}: designated timestamp is ${table.designatedTimestamp ?? "none"}, expected ${TIMESTAMP_COLUMN}`);
+      conflicts.push(
+        `${physical}: designated timestamp is ${table.designatedTimestamp ?? "none"}, expected ${TIMESTAMP_COLUMN}`,
+      );
     }
     if (table.partitionBy !== "DAY") conflicts.push(`${physical}: partitioned by ${table.partitionBy}, expected DAY`);
     if (!table.walEnabled) conflicts.push(`${physical}: not a WAL table, expected WAL`);
 
     const columns = await pool.query<{ column: string; type: string; upsertKey: boolean }>(
-      `SELECT "column", type, upsertKey FROM table_columns($1)`,
-      [physical],
+      // table_columns() takes no bind parameters; `physical` comes from a validated prefix.
+      `SELECT "column", type, upsertKey FROM table_columns('${physical}')`,
     );
     const actual = new Map(columns.rows.map((row) => [row.column, row]));
     for (const column of spec.columns) {
@@ -187,7 +189,10 @@ export async function ensureTables(pool: pg.Pool, options: EnsureTablesOptions):
         conflicts.push(`${physical}.${column.name}: type is ${found.type}, expected ${column.type}`);
       }
     }
-    const keys = columns.rows.filter((row) => row.upsertKey).map((row) => row.column).sort();
+    const keys = columns.rows
+      .filter((row) => row.upsertKey)
+      .map((row) => row.column)
+      .sort();
     const expectedKeys = [TIMESTAMP_COLUMN, spec.dedupKey].sort();
     const keysMatch = table.dedup && keys.join() === expectedKeys.join();
 
@@ -202,5 +207,27 @@ export async function ensureTables(pool: pg.Pool, options: EnsureTablesOptions):
   for (const statement of changes) {
     await pool.query(statement);
     onChange(statement);
+  }
+  // ALTERs on WAL tables are applied asynchronously; start-up is done when they are visible.
+  if (changes.length > 0) await waitForWalApply(pool, Object.values(names));
+}
+
+/** Polls wal_tables() until every listed table has applied all its WAL transactions. */
+export async function waitForWalApply(pool: pg.Pool, tables: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await pool.query<{ name: string; writerTxn: bigint; sequencerTxn: bigint; suspended: boolean }>(
+      "SELECT name, writerTxn, sequencerTxn, suspended FROM wal_tables()",
+    );
+    const pending = result.rows.filter((row) => tables.includes(row.name) && row.writerTxn < row.sequencerTxn);
+    const suspended = result.rows.find((row) => tables.includes(row.name) && row.suspended);
+    if (suspended) throw new Error(`QuestDB suspended table ${suspended.name}; see its log`);
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `QuestDB did not apply the WAL of ${pending.map((r) => r.name).join(", ")} within ${timeoutMs} ms`,
+      );
+    }
+    await new Promise((done) => setTimeout(done, 20));
   }
 }

@@ -14,7 +14,9 @@ export type Durability = (typeof DURABILITIES)[number];
 export const DurabilityEnum = builder.enumType("Durability", {
   description: "When a record* mutation answers.",
   values: {
-    QUEUED: { description: "Once the rows are validated and queued in the server (at most one batch interval from QuestDB)." },
+    QUEUED: {
+      description: "Once the rows are validated and queued in the server (at most one batch interval from QuestDB).",
+    },
     COMMITTED: { description: "Once QuestDB has acknowledged the flush that holds every row (committed to its WAL)." },
   } as const,
 });

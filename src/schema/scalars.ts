@@ -37,6 +37,5 @@ builder.scalarType("Long", {
     "A 64-bit integer (lamports, slots, microseconds). Output is a decimal string so no digit is lost; input takes a string or an integer number up to 2^53.",
   serialize: (value) => value.toString(),
   parseValue: parseLong,
-  parseLiteral: (ast) =>
-    parseLong(ast.kind === Kind.INT || ast.kind === Kind.STRING ? ast.value : undefined),
+  parseLiteral: (ast) => parseLong(ast.kind === Kind.INT || ast.kind === Kind.STRING ? ast.value : undefined),
 });

@@ -10,7 +10,7 @@ import {
   validateTrade,
 } from "../ingest/trade-record.ts";
 import { builder } from "./builder.ts";
-import { DurabilityEnum, type RecordSpec, RecordResultRef, recordRows } from "./record.ts";
+import { DurabilityEnum, RecordResultRef, type RecordSpec, recordRows } from "./record.ts";
 import "./scalars.ts";
 
 export const TradeActionEnum = builder.enumType("TradeAction", { values: TRADE_ACTIONS });

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+describe("configuration", () => {
+  it("has documented defaults and uses the embedded QuestDB when no address is set", () => {
+    expect(loadConfig({})).toEqual({
+      host: "127.0.0.1",
+      port: 4000,
+      questdb: undefined,
+      embedded: { dir: ".questdb", httpPort: 9000, pgPort: 8812, java: "java" },
+      tablePrefix: "",
+      batchIntervalMs: 100,
+      batchMaxRows: 10_000,
+      retentionDays: 30,
+      pgPoolSize: 5,
+      queryTimeoutMs: 10_000,
+      logLevel: "info",
+      maxRecordsPerRequest: 10_000,
+      maxClockSkewMs: 60_000,
+      deadLetterDir: "dead-letter",
+    });
+  });
+
+  it("reads an external QuestDB's addresses and credentials", () => {
+    const config = loadConfig({
+      QUESTDB_HTTP_ADDR: "db.internal:9000",
+      QUESTDB_PG_ADDR: "db.internal:8812",
+      QUESTDB_PG_USER: "reader",
+      QUESTDB_PG_PASSWORD: "s3cret",
+    });
+    expect(config.questdb).toEqual({
+      httpHost: "db.internal",
+      httpPort: 9000,
+      httpUser: undefined,
+      httpPassword: undefined,
+      pgHost: "db.internal",
+      pgPort: 8812,
+      pgUser: "reader",
+      pgPassword: "s3cret",
+      pgDatabase: "qdb",
+    });
+  });
+
+  it("names every bad variable and what it expects in one error, without echoing passwords", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: "http",
+        BATCH_INTERVAL_MS: "0",
+        RETENTION_DAYS: "-3",
+        PG_POOL_SIZE: "2.5",
+        LOG_LEVEL: "loud",
+        QUESTDB_HTTP_ADDR: "localhost",
+        QUESTDB_PG_PASSWORD: "hunter2",
+        QUESTDB_TABLE_PREFIX: "Bad-Prefix",
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'PORT="http": expected an integer from 0 to 65535',
+      'QUESTDB_HTTP_ADDR="localhost": expected host:port, e.g. 127.0.0.1:9000',
+      "QUESTDB_PG_ADDR: required when QUESTDB_HTTP_ADDR is set (set both to use an external QuestDB, neither for the embedded one)",
+      'QUESTDB_TABLE_PREFIX="Bad-Prefix": expected lower-case letters, digits and _ (starting with a letter, at most 31 characters)',
+      'LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent',
+      'BATCH_INTERVAL_MS="0": expected an integer from 1 to 60000',
+      'RETENTION_DAYS="-3": expected an integer from 1 to 36500',
+      'PG_POOL_SIZE="2.5": expected an integer from 1 to 100',
+    ]);
+    expect((error as Error).message).not.toContain("hunter2");
+  });
+});

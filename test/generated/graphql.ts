@@ -1,0 +1,222 @@
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+export type MakeOptional<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]?: Maybe<T[SubKey]> };
+export type MakeMaybe<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]: Maybe<T[SubKey]> };
+export type MakeEmpty<T extends { [key: string]: unknown }, K extends keyof T> = { [_ in K]?: never };
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** A 64-bit integer (lamports, slots, microseconds). Output is a decimal string so no digit is lost; input takes a string or an integer number up to 2^53. */
+  Long: { input: string | number; output: string; }
+  /** A UTC instant with microsecond precision, as ISO-8601: `2026-01-31T12:00:00.123456Z`. Input accepts Z or an offset and 0 to 6 fractional digits; output always has 6 digits and Z. */
+  Timestamp: { input: string; output: string; }
+};
+
+/** When a record* mutation answers. */
+export type Durability =
+  /** Once QuestDB has acknowledged the flush that holds every row (committed to its WAL). */
+  | 'COMMITTED'
+  /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
+  | 'QUEUED';
+
+/** What happened to the trade with respect to MEV: PROTECTED (sent through a protection and landed unharmed), UNPROTECTED (sent publicly, no attack seen), SANDWICHED, FRONT_RUN, BACK_RUN, UNKNOWN. */
+export type MevStatus =
+  | 'BACK_RUN'
+  | 'FRONT_RUN'
+  | 'PROTECTED'
+  | 'SANDWICHED'
+  | 'UNKNOWN'
+  | 'UNPROTECTED';
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Records one trade. Written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
+  recordTrade: RecordResult;
+  /** Records many trades: all are accepted or, if any is invalid, none. */
+  recordTrades: RecordResult;
+};
+
+
+export type MutationRecordTradeArgs = {
+  durability?: Durability;
+  input: TradeInput;
+};
+
+
+export type MutationRecordTradesArgs = {
+  durability?: Durability;
+  inputs: Array<TradeInput>;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to 1000. */
+  trades: TradeConnection;
+};
+
+
+export type QueryTradesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<TradeFilter>;
+  first?: Scalars['Int']['input'];
+  order?: SortOrder;
+};
+
+/** The answer of a record* mutation. */
+export type RecordResult = {
+  __typename?: 'RecordResult';
+  /** Rows accepted (all of the request, or an error). */
+  accepted: Scalars['Int']['output'];
+  /** With COMMITTED: ms from acceptance to QuestDB's acknowledgement. */
+  commitLatencyMs: Maybe<Scalars['Float']['output']>;
+  durability: Durability;
+  /** Each row's idempotency key, in request order; send the same key again to retry safely. */
+  ids: Array<Scalars['String']['output']>;
+};
+
+export type SortOrder =
+  | 'ASC'
+  | 'DESC';
+
+/** One executed trade: the Enhanced Trade Model plus its idempotency key and context. */
+export type Trade = {
+  __typename?: 'Trade';
+  action: TradeAction;
+  /** Fraction; negative is price improvement. */
+  actualSlippage: Scalars['Float']['output'];
+  baseAmount: Scalars['Float']['output'];
+  baseToken: Scalars['String']['output'];
+  /** Quote units per base unit. */
+  executedPrice: Scalars['Float']['output'];
+  /** Fraction (0.01 = 1%). */
+  expectedSlippage: Scalars['Float']['output'];
+  mevStatus: MevStatus;
+  /** Lamports. */
+  priorityFee: Scalars['Long']['output'];
+  quoteAmount: Scalars['Float']['output'];
+  quoteToken: Scalars['String']['output'];
+  /** In quote units. */
+  realizedPnl: Maybe<Scalars['Float']['output']>;
+  signature: Maybe<Scalars['String']['output']>;
+  slot: Maybe<Scalars['Long']['output']>;
+  strategy: Maybe<Scalars['String']['output']>;
+  timestamp: Scalars['Timestamp']['output'];
+  /** Idempotency key: the client's id, the signature, or a UUID. */
+  tradeId: Scalars['String']['output'];
+  /** Lamports. */
+  transactionFee: Scalars['Long']['output'];
+  /** Token-2022 transfer fees, in token units. */
+  transferFees: Scalars['Float']['output'];
+  venue: Maybe<Scalars['String']['output']>;
+};
+
+export type TradeAction =
+  | 'BUY'
+  | 'SELL';
+
+export type TradeConnection = {
+  __typename?: 'TradeConnection';
+  edges: Array<TradeEdge>;
+  nodes: Array<Trade>;
+  pageInfo: PageInfo;
+};
+
+export type TradeEdge = {
+  __typename?: 'TradeEdge';
+  cursor: Scalars['String']['output'];
+  node: Trade;
+};
+
+export type TradeFilter = {
+  action?: InputMaybe<TradeAction>;
+  baseToken?: InputMaybe<Scalars['String']['input']>;
+  /** Inclusive. */
+  from?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** Any of these. */
+  mevStatus?: InputMaybe<Array<MevStatus>>;
+  quoteToken?: InputMaybe<Scalars['String']['input']>;
+  signature?: InputMaybe<Scalars['String']['input']>;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  /** Exclusive. */
+  to?: InputMaybe<Scalars['Timestamp']['input']>;
+  tradeId?: InputMaybe<Scalars['String']['input']>;
+  venue?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A trade as a bot reports it. Amounts and fees must be finite and not negative. */
+export type TradeInput = {
+  action: TradeAction;
+  /** Fraction; may be negative. */
+  actualSlippage: Scalars['Float']['input'];
+  baseAmount: Scalars['Float']['input'];
+  /** Mint address or symbol, 1–64 characters. */
+  baseToken: Scalars['String']['input'];
+  executedPrice: Scalars['Float']['input'];
+  /** Fraction, not negative. */
+  expectedSlippage: Scalars['Float']['input'];
+  mevStatus: MevStatus;
+  /** Lamports. */
+  priorityFee: Scalars['Long']['input'];
+  quoteAmount: Scalars['Float']['input'];
+  quoteToken: Scalars['String']['input'];
+  /** Realized profit or loss of the trade, in quote units. */
+  realizedPnl?: InputMaybe<Scalars['Float']['input']>;
+  /** Base58 transaction signature. */
+  signature?: InputMaybe<Scalars['String']['input']>;
+  slot?: InputMaybe<Scalars['Long']['input']>;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  /** Execution time; defaults to the time of acceptance. */
+  timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** Idempotency key (1–128 printable ASCII). Defaults to the signature, else a server-made UUID. */
+  tradeId?: InputMaybe<Scalars['String']['input']>;
+  /** Lamports. */
+  transactionFee: Scalars['Long']['input'];
+  transferFees: Scalars['Float']['input'];
+  venue?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type TradeFieldsFragment = { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null };
+
+export type RecordTradeMutationVariables = Exact<{
+  input: TradeInput;
+  durability?: Durability;
+}>;
+
+
+export type RecordTradeMutation = { __typename?: 'Mutation', recordTrade: { __typename?: 'RecordResult', accepted: number, ids: Array<string>, durability: Durability, commitLatencyMs: number | null } };
+
+export type RecordTradesMutationVariables = Exact<{
+  inputs: Array<TradeInput> | TradeInput;
+  durability?: Durability;
+}>;
+
+
+export type RecordTradesMutation = { __typename?: 'Mutation', recordTrades: { __typename?: 'RecordResult', accepted: number, ids: Array<string>, durability: Durability, commitLatencyMs: number | null } };
+
+export type TradesQueryVariables = Exact<{
+  filter?: InputMaybe<TradeFilter>;
+  first?: Scalars['Int']['input'];
+  after?: InputMaybe<Scalars['String']['input']>;
+  order?: SortOrder;
+}>;
+
+
+export type TradesQuery = { __typename?: 'Query', trades: { __typename?: 'TradeConnection', edges: Array<{ __typename?: 'TradeEdge', cursor: string, node: { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export const TradeFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradeFieldsFragment, unknown>;
+export const RecordTradeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordTrade"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordTrade"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"durability"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordTradeMutation, RecordTradeMutationVariables>;
+export const RecordTradesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordTrades"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordTrades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"durability"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordTradesMutation, RecordTradesMutationVariables>;
+export const TradesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Trades"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeFields"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradesQuery, TradesQueryVariables>;

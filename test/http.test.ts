@@ -1,0 +1,62 @@
+import { spawn } from "node:child_process";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../src/app.ts";
+import { freePort } from "../src/questdb/local-server.ts";
+import { startTestApp } from "./support/app.ts";
+import { testConfig, uniquePrefix } from "./support/questdb.ts";
+
+describe("HTTP endpoints", () => {
+  it("serves /health, /ready (200 with QuestDB up) and GraphiQL for a browser", async () => {
+    const { url } = await startTestApp("http");
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    const page = await fetch(`${url}/graphql`, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("GraphiQL");
+  });
+
+  it("starts without QuestDB: /health is 200, /ready is 503", async () => {
+    const deadPort = await freePort();
+    const config = testConfig({ QUESTDB_TABLE_PREFIX: uniquePrefix("down") });
+    const app = buildApp({
+      config,
+      questdb: {
+        httpHost: "127.0.0.1",
+        httpPort: deadPort,
+        httpUser: undefined,
+        httpPassword: undefined,
+        pgHost: "127.0.0.1",
+        pgPort: deadPort,
+        pgUser: "admin",
+        pgPassword: "quest",
+        pgDatabase: "qdb",
+      },
+      log: pino({ level: "silent" }),
+    });
+    try {
+      const url = await app.start(0, "127.0.0.1");
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await fetch(`${url}/ready`)).status).toBe(503);
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
+describe("npm start", () => {
+  it("refuses to start on bad configuration, naming every bad variable", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, PORT: "99999", RETENTION_DAYS: "soon", QUESTDB_PG_PASSWORD: "hunter2" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c));
+    child.stderr.on("data", (c: Buffer) => (output += c));
+    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    expect(code).toBe(1);
+    expect(output).toContain('PORT="99999": expected an integer from 0 to 65535');
+    expect(output).toContain('RETENTION_DAYS="soon": expected an integer from 1 to 36500');
+    expect(output).not.toContain("hunter2");
+  });
+});

@@ -1,0 +1,61 @@
+// Starts the real app (real HTTP server on a free port) against the shared QuestDB.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import pino from "pino";
+import { afterAll } from "vitest";
+import { type App, type AppOptions, buildApp } from "../../src/app.ts";
+import { questdbAddress, testConfig, uniquePrefix } from "./questdb.ts";
+
+export interface TestApp {
+  app: App;
+  url: string;
+  prefix: string;
+  deadLetterDir: string;
+  gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<GraphQLResponse<R>>;
+}
+
+export interface GraphQLResponse<R> {
+  data?: R | null;
+  errors?: { message: string; extensions?: Record<string, unknown>; path?: unknown[] }[];
+}
+
+const running: App[] = [];
+afterAll(async () => {
+  await Promise.all(running.splice(0).map((app) => app.stop()));
+});
+
+export async function postGraphQL<R, V>(
+  url: string,
+  document: TypedDocumentNode<R, V>,
+  variables?: V,
+): Promise<GraphQLResponse<R>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ query: print(document), variables }),
+  });
+  return (await response.json()) as GraphQLResponse<R>;
+}
+
+export async function startTestApp(
+  label: string,
+  env: Record<string, string> = {},
+  options: Partial<Omit<AppOptions, "config">> = {},
+): Promise<TestApp> {
+  const prefix = uniquePrefix(label);
+  const config = testConfig({ QUESTDB_TABLE_PREFIX: prefix, ...env });
+  const deadLetterDir = await mkdtemp(join(tmpdir(), "dead-letter-"));
+  const app = buildApp({
+    config,
+    questdb: questdbAddress(),
+    log: pino({ level: "silent" }),
+    deadLetterDir,
+    ...options,
+  });
+  running.push(app);
+  const url = await app.start(0, "127.0.0.1");
+  return { app, url, prefix, deadLetterDir, gql: (document, variables) => postGraphQL(url, document, variables) };
+}

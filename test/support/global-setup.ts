@@ -1,0 +1,30 @@
+// Starts one throwaway QuestDB (free ports, temporary data folder) for the whole test run and
+// stops it afterwards. The guard in local-server.ts kills it even if this process dies.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startLocalQuestDb } from "../../src/questdb/local-server.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    questdb: { httpPort: number; pgPort: number; jarDir: string };
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const root = await mkdtemp(join(tmpdir(), "qdb-test-"));
+  const jarDir = join(process.cwd(), ".questdb");
+  const server = await startLocalQuestDb({
+    jarDir,
+    rootDir: root,
+    httpPort: 0,
+    pgPort: 0,
+    log: (line) => console.log(`[questdb] ${line}`),
+  });
+  project.provide("questdb", { httpPort: server.httpPort, pgPort: server.pgPort, jarDir });
+  return async () => {
+    await server.stop();
+    await rm(root, { recursive: true, force: true });
+  };
+}

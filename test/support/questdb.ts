@@ -1,0 +1,91 @@
+// Helpers for tests that talk to the shared QuestDB server.
+import { randomBytes } from "node:crypto";
+import type pg from "pg";
+import { inject } from "vitest";
+import type { Config, QuestDbAddress } from "../../src/config.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createPgPool } from "../../src/questdb/pg-pool.ts";
+
+export function questdbAddress(): QuestDbAddress {
+  const { httpPort, pgPort } = inject("questdb");
+  return {
+    httpHost: "127.0.0.1",
+    httpPort,
+    httpUser: undefined,
+    httpPassword: undefined,
+    pgHost: "127.0.0.1",
+    pgPort,
+    pgUser: "admin",
+    pgPassword: "quest",
+    pgDatabase: "qdb",
+  };
+}
+
+/** A table prefix no other test uses, so files can share one server. */
+export function uniquePrefix(label: string): string {
+  return `t${label.replace(/[^a-z0-9]/g, "").slice(0, 12)}_${randomBytes(3).toString("hex")}_`;
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  const { httpPort, pgPort } = inject("questdb");
+  return loadConfig({
+    QUESTDB_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+    QUESTDB_PG_ADDR: `127.0.0.1:${pgPort}`,
+    LOG_LEVEL: "silent",
+    PORT: "0",
+    ...overrides,
+  });
+}
+
+export function testPool(): pg.Pool {
+  const address = questdbAddress();
+  return createPgPool({
+    host: address.pgHost,
+    port: address.pgPort,
+    user: address.pgUser,
+    password: address.pgPassword,
+    database: address.pgDatabase,
+    max: 2,
+  });
+}
+
+/** Runs SQL through QuestDB's HTTP /exec, independent of the app's pg pool. */
+export async function exec(sql: string): Promise<{ columns: { name: string; type: string }[]; dataset: unknown[][] }> {
+  const { httpPort } = inject("questdb");
+  const response = await fetch(`http://127.0.0.1:${httpPort}/exec?query=${encodeURIComponent(sql)}`);
+  const body = (await response.json()) as {
+    columns?: { name: string; type: string }[];
+    dataset?: unknown[][];
+    error?: string;
+  };
+  if (!response.ok || body.error) throw new Error(`QuestDB /exec failed: ${body.error ?? response.status} for ${sql}`);
+  return { columns: body.columns ?? [], dataset: body.dataset ?? [] };
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails after the deadline. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until every committed WAL transaction of `table` is applied (visible to SQL). */
+export async function walApplied(table: string): Promise<void> {
+  await eventually(async () => {
+    const { dataset } = await exec(
+      `SELECT writerTxn, sequencerTxn, suspended FROM wal_tables() WHERE name = '${table}'`,
+    );
+    const row = dataset[0] as [number, number, boolean] | undefined;
+    if (row?.[2]) throw new Error(`table ${table} is suspended`);
+    return row && row[0] === row[1] ? true : undefined;
+  }, `WAL apply on ${table}`);
+}

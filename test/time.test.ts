@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { formatIsoMicros, parseIsoMicros, parsePgTimestamp } from "../src/time.ts";
+
+describe("microsecond timestamps", () => {
+  it("parses ISO-8601 with up to six fractional digits and any offset into epoch microseconds", () => {
+    expect(parseIsoMicros("1970-01-01T00:00:00.000001Z")).toBe(1n);
+    expect(parseIsoMicros("2026-11-27T12:34:56.123456Z")).toBe(
+      BigInt(Date.UTC(2026, 10, 27, 12, 34, 56)) * 1000n + 123456n,
+    );
+    expect(parseIsoMicros("2026-11-27T14:34:56.5+02:00")).toBe(parseIsoMicros("2026-11-27T12:34:56.500000Z"));
+    expect(parseIsoMicros("2026-11-27T07:04:56-0530")).toBe(parseIsoMicros("2026-11-27T12:34:56Z"));
+    expect(parseIsoMicros("2026-11-27T12:34:56.123456000Z")).toBe(parseIsoMicros("2026-11-27T12:34:56.123456Z"));
+  });
+
+  it("refuses what it cannot store exactly or read unambiguously", () => {
+    expect(parseIsoMicros("2026-02-30T00:00:00Z")).toEqual({ error: "not a valid calendar date and time" });
+    expect(parseIsoMicros("2026-01-01T24:00:00Z")).toEqual({ error: "not a valid calendar date and time" });
+    expect(parseIsoMicros("yesterday")).toEqual({
+      error: "expected an ISO-8601 timestamp such as 2026-01-31T12:00:00.123456Z",
+    });
+    expect(parseIsoMicros("2026-01-01T00:00:00.0000001Z")).toEqual({
+      error: "at most microsecond precision (6 fractional digits) is stored",
+    });
+  });
+
+  it("formats with six digits in UTC, also before 1970, and round-trips", () => {
+    expect(formatIsoMicros(1n)).toBe("1970-01-01T00:00:00.000001Z");
+    expect(formatIsoMicros(-1n)).toBe("1969-12-31T23:59:59.999999Z");
+    for (const text of ["2026-11-27T12:34:56.000000Z", "2000-02-29T23:59:59.999999Z", "1969-07-20T20:17:40.000123Z"]) {
+      const micros = parseIsoMicros(text);
+      expect(typeof micros).toBe("bigint");
+      expect(formatIsoMicros(micros as bigint)).toBe(text);
+    }
+  });
+
+  it("reads QuestDB's PGWire TIMESTAMP text as UTC", () => {
+    expect(parsePgTimestamp("2026-11-27 10:00:00.123457")).toBe(parseIsoMicros("2026-11-27T10:00:00.123457Z"));
+  });
+});
