@@ -61,7 +61,7 @@ export function validateTrade(
   input: TradeInput,
   index: number,
   limits: ValidationLimits,
-): { trade: Trade; problems: FieldProblem[] } {
+): { row: Trade; problems: FieldProblem[] } {
   const c = new Checker(index, limits);
   const signature = c.signature("signature", input.signature);
   const trade: Trade = {
@@ -87,7 +87,7 @@ export function validateTrade(
     slot: c.optionalLong("slot", input.slot) ?? null,
     realizedPnl: c.optionalNumber("realizedPnl", input.realizedPnl) ?? null,
   };
-  return { trade, problems: c.problems };
+  return { row: trade, problems: c.problems };
 }
 
 /** Appends one row; symbols first, as ILP requires. Absent optionals are omitted (NULL). */

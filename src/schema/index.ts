@@ -3,6 +3,8 @@ import { lexicographicSortSchema, printSchema } from "graphql";
 import { builder } from "./builder.ts";
 import "./scalars.ts";
 import "./trade.ts";
+import "./latency.ts";
+import "./mev.ts";
 
 export const schema = builder.toSchema();
 

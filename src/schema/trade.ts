@@ -21,7 +21,7 @@ export const MevStatusEnum = builder.enumType("MevStatus", {
 });
 const SortOrderEnum = builder.enumType("SortOrder", { values: ["ASC", "DESC"] as const });
 
-const TradeRef = builder.objectRef<Trade>("Trade").implement({
+export const TradeRef = builder.objectRef<Trade>("Trade").implement({
   description: "One executed trade: the Enhanced Trade Model plus its idempotency key and context.",
   fields: (t) => ({
     timestamp: t.field({ type: "Timestamp", resolve: (r) => r.timestamp }),
@@ -91,10 +91,7 @@ const TradeFilterRef = builder.inputType("TradeFilter", {
 const tradeSpec = (list: boolean): RecordSpec<TradeInput, Trade> => ({
   argument: list ? "inputs" : "input",
   list,
-  validate: (input, index, limits) => {
-    const { trade, problems } = validateTrade(input, index, limits);
-    return { row: trade, problems };
-  },
+  validate: validateTrade,
   toQueued: (trade, tables) => ({
     table: tables.trades,
     record: trade,

@@ -26,6 +26,97 @@ export type Durability =
   /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
   | 'QUEUED';
 
+/** How long one stage of the bot's pipeline took. */
+export type LatencyMetric = {
+  __typename?: 'LatencyMetric';
+  /** Microseconds. */
+  latencyUs: Scalars['Long']['output'];
+  /** Idempotency key. */
+  metricId: Scalars['String']['output'];
+  /** quote, build, sign, submit, confirm, e2e, … */
+  stage: Scalars['String']['output'];
+  strategy: Maybe<Scalars['String']['output']>;
+  success: Scalars['Boolean']['output'];
+  timestamp: Scalars['Timestamp']['output'];
+  /** The trade this measurement belongs to. */
+  tradeId: Maybe<Scalars['String']['output']>;
+};
+
+export type LatencyMetricInput = {
+  /** Microseconds, not negative. */
+  latencyUs: Scalars['Long']['input'];
+  /** Idempotency key. Defaults to `<tradeId>:<stage>` when tradeId is given, else a server-made UUID. */
+  metricId?: InputMaybe<Scalars['String']['input']>;
+  /** Stage name, 1–64 characters: quote, build, sign, submit, … */
+  stage: Scalars['String']['input'];
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  /** Default true. */
+  success?: InputMaybe<Scalars['Boolean']['input']>;
+  /** When the stage finished; defaults to acceptance time. */
+  timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** Links the measurement to a trade's tradeId. */
+  tradeId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The MEV-protection result of one transaction. */
+export type MevMetric = {
+  __typename?: 'MevMetric';
+  attackDetected: Scalars['Boolean']['output'];
+  /** For the bot's own opportunities: profit expected when sent, in quote units. */
+  expectedProfit: Maybe<Scalars['Float']['output']>;
+  /** Estimated loss avoided, in quote units. */
+  lossAvoided: Maybe<Scalars['Float']['output']>;
+  /** Idempotency key. */
+  metricId: Scalars['String']['output'];
+  outcome: MevOutcome;
+  protection: MevProtection;
+  /** Profit realized, in quote units. */
+  realizedProfit: Maybe<Scalars['Float']['output']>;
+  slotsToLand: Maybe<Scalars['Int']['output']>;
+  strategy: Maybe<Scalars['String']['output']>;
+  timestamp: Scalars['Timestamp']['output'];
+  tipLamports: Scalars['Long']['output'];
+  tradeId: Maybe<Scalars['String']['output']>;
+};
+
+export type MevMetricInput = {
+  /** Default false. */
+  attackDetected?: InputMaybe<Scalars['Boolean']['input']>;
+  expectedProfit?: InputMaybe<Scalars['Float']['input']>;
+  /** Not negative. */
+  lossAvoided?: InputMaybe<Scalars['Float']['input']>;
+  /** Idempotency key. Defaults to tradeId when given, else a server-made UUID. */
+  metricId?: InputMaybe<Scalars['String']['input']>;
+  outcome: MevOutcome;
+  protection: MevProtection;
+  realizedProfit?: InputMaybe<Scalars['Float']['input']>;
+  /** Slots from submission to landing, 0 to 1,000,000. */
+  slotsToLand?: InputMaybe<Scalars['Int']['input']>;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  /** Defaults to acceptance time. */
+  timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** Tip paid (e.g. Jito), lamports. */
+  tipLamports: Scalars['Long']['input'];
+  /** Links the result to a trade's tradeId. */
+  tradeId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** What happened: LANDED unharmed, FAILED, DROPPED (never landed), or attacked (SANDWICHED, FRONT_RUN, BACK_RUN). */
+export type MevOutcome =
+  | 'BACK_RUN'
+  | 'DROPPED'
+  | 'FAILED'
+  | 'FRONT_RUN'
+  | 'LANDED'
+  | 'SANDWICHED';
+
+/** How the transaction was protected: a Jito bundle, a private RPC, nothing, or something else. */
+export type MevProtection =
+  | 'JITO_BUNDLE'
+  | 'NONE'
+  | 'OTHER'
+  | 'PRIVATE_RPC';
+
 /** What happened to the trade with respect to MEV: PROTECTED (sent through a protection and landed unharmed), UNPROTECTED (sent publicly, no attack seen), SANDWICHED, FRONT_RUN, BACK_RUN, UNKNOWN. */
 export type MevStatus =
   | 'BACK_RUN'
@@ -37,10 +128,40 @@ export type MevStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  recordLatencyMetric: RecordResult;
+  /** Records many latency measurements: all or, if any is invalid, none. */
+  recordLatencyMetrics: RecordResult;
+  recordMevMetric: RecordResult;
+  /** Records many MEV results: all or, if any is invalid, none. */
+  recordMevMetrics: RecordResult;
   /** Records one trade. Written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
   recordTrade: RecordResult;
   /** Records many trades: all are accepted or, if any is invalid, none. */
   recordTrades: RecordResult;
+};
+
+
+export type MutationRecordLatencyMetricArgs = {
+  durability?: Durability;
+  input: LatencyMetricInput;
+};
+
+
+export type MutationRecordLatencyMetricsArgs = {
+  durability?: Durability;
+  inputs: Array<LatencyMetricInput>;
+};
+
+
+export type MutationRecordMevMetricArgs = {
+  durability?: Durability;
+  input: MevMetricInput;
+};
+
+
+export type MutationRecordMevMetricsArgs = {
+  durability?: Durability;
+  inputs: Array<MevMetricInput>;
 };
 
 

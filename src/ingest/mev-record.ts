@@ -1,0 +1,116 @@
+// The MEV-protection result of one transaction: validation, ILP encoding, row mapping.
+import { randomUUID } from "node:crypto";
+import type { SenderBuffer } from "@questdb/nodejs-client";
+import type { Micros } from "../time.ts";
+import { Checker, type FieldProblem, type ValidationLimits } from "./validation.ts";
+
+export const MEV_PROTECTIONS = ["JITO_BUNDLE", "PRIVATE_RPC", "NONE", "OTHER"] as const;
+export type MevProtection = (typeof MEV_PROTECTIONS)[number];
+
+export const MEV_OUTCOMES = ["LANDED", "FAILED", "DROPPED", "SANDWICHED", "FRONT_RUN", "BACK_RUN"] as const;
+export type MevOutcome = (typeof MEV_OUTCOMES)[number];
+
+export interface MevInput {
+  metricId?: string | null | undefined;
+  timestamp?: Micros | null | undefined;
+  tradeId?: string | null | undefined;
+  protection: MevProtection;
+  outcome: MevOutcome;
+  tipLamports: bigint;
+  expectedProfit?: number | null | undefined;
+  realizedProfit?: number | null | undefined;
+  lossAvoided?: number | null | undefined;
+  attackDetected?: boolean | null | undefined;
+  slotsToLand?: number | null | undefined;
+  strategy?: string | null | undefined;
+}
+
+export interface MevMetric {
+  timestamp: Micros;
+  metricId: string;
+  tradeId: string | null;
+  protection: MevProtection;
+  outcome: MevOutcome;
+  tipLamports: bigint;
+  expectedProfit: number | null;
+  realizedProfit: number | null;
+  lossAvoided: number | null;
+  attackDetected: boolean;
+  slotsToLand: number | null;
+  strategy: string | null;
+}
+
+export function validateMev(
+  input: MevInput,
+  index: number,
+  limits: ValidationLimits,
+): { row: MevMetric; problems: FieldProblem[] } {
+  const c = new Checker(index, limits);
+  const tradeId = input.tradeId != null ? c.key("tradeId", input.tradeId) : null;
+  const row: MevMetric = {
+    timestamp: c.timestamp("timestamp", input.timestamp),
+    // One MEV record per trade is the natural key; otherwise the client's or a UUID.
+    metricId: input.metricId != null ? c.key("metricId", input.metricId) : (tradeId ?? randomUUID()),
+    tradeId,
+    protection: input.protection,
+    outcome: input.outcome,
+    tipLamports: c.long("tipLamports", input.tipLamports),
+    expectedProfit: c.optionalNumber("expectedProfit", input.expectedProfit) ?? null,
+    realizedProfit: c.optionalNumber("realizedProfit", input.realizedProfit) ?? null,
+    lossAvoided: c.optionalNumber("lossAvoided", input.lossAvoided, { min: 0 }) ?? null,
+    attackDetected: input.attackDetected ?? false,
+    slotsToLand: c.optionalNumber("slotsToLand", input.slotsToLand, { min: 0, max: 1_000_000 }) ?? null,
+    strategy: c.optionalName("strategy", input.strategy) ?? null,
+  };
+  return { row, problems: c.problems };
+}
+
+export function encodeMev(buffer: SenderBuffer, table: string, m: MevMetric): void {
+  buffer.table(table).symbol("protection", m.protection).symbol("outcome", m.outcome);
+  if (m.strategy !== null) buffer.symbol("strategy", m.strategy);
+  buffer
+    .stringColumn("metric_id", m.metricId)
+    .intColumn("tip_lamports", Number(m.tipLamports))
+    .booleanColumn("attack_detected", m.attackDetected);
+  if (m.tradeId !== null) buffer.stringColumn("trade_id", m.tradeId);
+  if (m.expectedProfit !== null) buffer.floatColumn("expected_profit", m.expectedProfit);
+  if (m.realizedProfit !== null) buffer.floatColumn("realized_profit", m.realizedProfit);
+  if (m.lossAvoided !== null) buffer.floatColumn("loss_avoided", m.lossAvoided);
+  if (m.slotsToLand !== null) buffer.intColumn("slots_to_land", m.slotsToLand);
+  buffer.at(m.timestamp, "us");
+}
+
+export const MEV_SELECT =
+  "timestamp, metric_id, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy";
+
+export interface MevRow {
+  timestamp: bigint;
+  metric_id: string;
+  trade_id: string | null;
+  protection: string;
+  outcome: string;
+  tip_lamports: bigint | null;
+  expected_profit: number | null;
+  realized_profit: number | null;
+  loss_avoided: number | null;
+  attack_detected: boolean;
+  slots_to_land: number | null;
+  strategy: string | null;
+}
+
+export function mevFromRow(row: MevRow): MevMetric {
+  return {
+    timestamp: row.timestamp,
+    metricId: row.metric_id,
+    tradeId: row.trade_id,
+    protection: row.protection as MevProtection,
+    outcome: row.outcome as MevOutcome,
+    tipLamports: row.tip_lamports ?? 0n,
+    expectedProfit: row.expected_profit,
+    realizedProfit: row.realized_profit,
+    lossAvoided: row.loss_avoided,
+    attackDetected: row.attack_detected,
+    slotsToLand: row.slots_to_land,
+    strategy: row.strategy,
+  };
+}

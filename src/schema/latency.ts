@@ -1,0 +1,66 @@
+// LatencyMetric with its mutations (recordLatencyMetric, recordLatencyMetrics).
+import { encodeLatency, type LatencyInput, type LatencyMetric, validateLatency } from "../ingest/latency-record.ts";
+import { builder } from "./builder.ts";
+import { DurabilityEnum, RecordResultRef, type RecordSpec, recordRows } from "./record.ts";
+import "./scalars.ts";
+
+export const LatencyMetricRef = builder.objectRef<LatencyMetric>("LatencyMetric").implement({
+  description: "How long one stage of the bot's pipeline took.",
+  fields: (t) => ({
+    timestamp: t.field({ type: "Timestamp", resolve: (r) => r.timestamp }),
+    metricId: t.exposeString("metricId", { description: "Idempotency key." }),
+    stage: t.exposeString("stage", { description: "quote, build, sign, submit, confirm, e2e, …" }),
+    latencyUs: t.field({ type: "Long", description: "Microseconds.", resolve: (r) => r.latencyUs }),
+    success: t.exposeBoolean("success"),
+    strategy: t.exposeString("strategy", { nullable: true }),
+    tradeId: t.exposeString("tradeId", { nullable: true, description: "The trade this measurement belongs to." }),
+  }),
+});
+
+const LatencyMetricInputRef = builder.inputType("LatencyMetricInput", {
+  fields: (t) => ({
+    metricId: t.string({
+      description: "Idempotency key. Defaults to `<tradeId>:<stage>` when tradeId is given, else a server-made UUID.",
+    }),
+    timestamp: t.field({ type: "Timestamp", description: "When the stage finished; defaults to acceptance time." }),
+    stage: t.string({ required: true, description: "Stage name, 1–64 characters: quote, build, sign, submit, …" }),
+    latencyUs: t.field({ type: "Long", required: true, description: "Microseconds, not negative." }),
+    success: t.boolean({ description: "Default true." }),
+    strategy: t.string(),
+    tradeId: t.string({ description: "Links the measurement to a trade's tradeId." }),
+  }),
+});
+
+const latencySpec = (list: boolean): RecordSpec<LatencyInput, LatencyMetric> => ({
+  argument: list ? "inputs" : "input",
+  list,
+  validate: validateLatency,
+  toQueued: (metric, tables) => ({
+    table: tables.latency_metrics,
+    record: metric,
+    encode: (buffer) => encodeLatency(buffer, tables.latency_metrics, metric),
+  }),
+  id: (metric) => metric.metricId,
+});
+const ONE = latencySpec(false);
+const MANY = latencySpec(true);
+
+builder.mutationFields((t) => ({
+  recordLatencyMetric: t.field({
+    type: RecordResultRef,
+    args: {
+      input: t.arg({ type: LatencyMetricInputRef, required: true }),
+      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
+    },
+    resolve: (_root, args, context) => recordRows(context, ONE, [args.input], args.durability),
+  }),
+  recordLatencyMetrics: t.field({
+    type: RecordResultRef,
+    description: "Records many latency measurements: all or, if any is invalid, none.",
+    args: {
+      inputs: t.arg({ type: [LatencyMetricInputRef], required: true }),
+      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
+    },
+    resolve: (_root, args, context) => recordRows(context, MANY, args.inputs, args.durability),
+  }),
+}));
