@@ -10,7 +10,9 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config, QuestDbAddress } from "./config.ts";
 import type { Context, Services } from "./context.ts";
+import { metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
+import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createIlpClient, type IlpClient } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
@@ -32,6 +34,7 @@ export interface App {
   readonly pool: pg.Pool;
   readonly writer: BatchWriter;
   readonly ilp: IlpClient;
+  readonly sampler: SystemSampler;
   /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
   readonly tablesReady: Promise<void>;
   /** Listens; resolves with the base URL. Rejects on a schema conflict. */
@@ -75,10 +78,19 @@ export function buildApp(options: AppOptions): App {
     log: log.child({ component: "batch-writer" }),
     intervalMs: config.batchIntervalMs,
     maxBatchRows: config.batchMaxRows,
+    maxQueueRows: config.maxQueueRows,
     deadLetterDir: options.deadLetterDir ?? config.deadLetterDir,
     // ILP would auto-create a missing table with guessed types: never write before start-up
     // has created and verified them.
     waitUntilReady: () => tablesReady,
+  });
+
+  const sampler = createSystemSampler({
+    writer,
+    table: tables.system_metrics,
+    instance: config.instanceId,
+    intervalMs: config.systemMetricsIntervalMs,
+    log,
   });
 
   const services: Services = {
@@ -100,6 +112,7 @@ export function buildApp(options: AppOptions): App {
       error: (...args) => log.error(args.map(String).join(" ")),
     },
     plugins: [
+      useMetrics({ collect: () => metricValues(sampler.current()) }),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
@@ -151,6 +164,7 @@ export function buildApp(options: AppOptions): App {
     pool,
     writer,
     ilp,
+    sampler,
     tablesReady,
     fetch: (request) => Promise.resolve(yoga.fetch(request)),
 
@@ -189,6 +203,7 @@ export function buildApp(options: AppOptions): App {
           setTimeout(() => closing.closeAllConnections(), 5_000).unref();
         });
       }
+      sampler.stop();
       await writer.close();
       await pool.end();
       ilp.close();

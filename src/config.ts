@@ -1,6 +1,8 @@
 // The one place that reads process.env. Every variable is validated at start-up and a bad
 // value stops the process with one message that lists every bad variable (STYLE.md habit 2).
 
+import { hostname } from "node:os";
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface QuestDbAddress {
@@ -46,6 +48,12 @@ export interface Config {
   maxClockSkewMs: number;
   /** Where rows QuestDB refused are written. */
   deadLetterDir: string;
+  /** Rows held in memory (queued + in flight) before record mutations answer QUEUE_FULL. */
+  maxQueueRows: number;
+  /** How often the server's own health is sampled into system_metrics; 0 turns it off. */
+  systemMetricsIntervalMs: number;
+  /** This instance's name in system_metrics. */
+  instanceId: string;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +143,11 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const instanceId = read("INSTANCE_ID") ?? `${hostname()}-${process.pid}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(instanceId)) {
+    problems.push(`INSTANCE_ID=${JSON.stringify(instanceId)}: expected 1 to 64 letters, digits and _ . : -`);
+  }
+
   const logLevelRaw = read("LOG_LEVEL") ?? "info";
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw.toLowerCase());
   if (!logLevel) problems.push(`LOG_LEVEL=${JSON.stringify(logLevelRaw)}: expected one of ${LOG_LEVELS.join(", ")}`);
@@ -154,6 +167,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxRecordsPerRequest: int("MAX_RECORDS_PER_REQUEST", 10_000, 1, 1_000_000),
     maxClockSkewMs: int("MAX_CLOCK_SKEW_MS", 60_000, 0, 86_400_000),
     deadLetterDir: read("DEAD_LETTER_DIR") ?? "dead-letter",
+    maxQueueRows: int("MAX_QUEUE_ROWS", 200_000, 1, 100_000_000),
+    systemMetricsIntervalMs: int("SYSTEM_METRICS_INTERVAL_MS", 10_000, 0, 3_600_000),
+    instanceId,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -143,25 +143,52 @@ describe("batch writer failures (fake clock)", () => {
     vi.useRealTimers();
     const dir = await mkdtemp(join(tmpdir(), "dlq-"));
     const ilp = fakeIlp();
-    ilp.answers.push({ kind: "rejected", status: 400, reason: "HTTP 400: cast error for line 2" });
+    // The batch, then each half on its own: QuestDB refuses all three.
+    for (let i = 0; i < 3; i++) ilp.answers.push({ kind: "rejected", status: 400, reason: "HTTP 400: cast error" });
     const w = makeWriter(ilp.client, { deadLetterDir: dir, intervalMs: 10 });
     const ticket = w.enqueue(rows("trades", 1, 2));
     const error = await ticket.committed.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RowsRejectedError);
-    expect((error as RowsRejectedError).reason).toBe("HTTP 400: cast error for line 2");
-    const files = await readdir(dir);
-    expect(files).toHaveLength(1);
-    const content = await readFile(join(dir, files[0] as string), "utf8");
+    expect((error as RowsRejectedError).reason).toBe("HTTP 400: cast error");
+    await w.drain();
+    const files = (await readdir(dir)).sort();
+    expect(files).toHaveLength(2);
+    const content = (await Promise.all(files.map((f) => readFile(join(dir, f), "utf8")))).join("");
     expect(
       content
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l)),
     ).toEqual([
-      { table: "trades", reason: "HTTP 400: cast error for line 2", row: { id: 1 } },
-      { table: "trades", reason: "HTTP 400: cast error for line 2", row: { id: 2 } },
+      { table: "trades", reason: "HTTP 400: cast error", row: { id: 1 } },
+      { table: "trades", reason: "HTTP 400: cast error", row: { id: 2 } },
     ]);
     expect(w.stats().rejectedRows).toBe(2);
+  });
+
+  it("splits a refused batch until only the refused rows are dead-lettered; the rest are written", async () => {
+    vi.useRealTimers();
+    const dir = await mkdtemp(join(tmpdir(), "dlq-"));
+    const ilp = fakeIlp();
+    const refuseRow3: IlpClient = {
+      ...ilp.client,
+      write: async (body) => {
+        ilp.requests.push(body.toString("utf8"));
+        return body.includes("id=3 ") ? { kind: "rejected", status: 400, reason: "HTTP 400: bad row" } : { kind: "ok" };
+      },
+    };
+    const w = makeWriter(refuseRow3, { deadLetterDir: dir, intervalMs: 10 });
+    const good = w.enqueue(rows("trades", 1, 2));
+    const mixed = w.enqueue(rows("trades", 3, 3));
+    await expect(good.committed).resolves.toBeGreaterThanOrEqual(0);
+    await expect(mixed.committed).rejects.toBeInstanceOf(RowsRejectedError);
+    await w.drain();
+    const accepted = ilp.requests.filter((r) => !r.includes("id=3 ")).flatMap(lines);
+    expect(accepted.sort()).toEqual(["trades,id=1 1t", "trades,id=2 2t", "trades,id=4 4t", "trades,id=5 5t"]);
+    const files = await readdir(dir);
+    const dead = (await Promise.all(files.map((f) => readFile(join(dir, f), "utf8")))).join("").trim().split("\n");
+    expect(dead.map((l) => JSON.parse(l).row)).toEqual([{ id: 3 }]);
+    expect(w.stats()).toMatchObject({ rejectedRows: 1, rowsWritten: 4 });
   });
 
   it("refuses rows beyond the queue bound, all or nothing, with a retryable error", async () => {

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from "../src/config.ts";
 
 describe("configuration", () => {
   it("has documented defaults and uses the embedded QuestDB when no address is set", () => {
-    expect(loadConfig({})).toEqual({
+    expect(loadConfig({ INSTANCE_ID: "api-1" })).toEqual({
       host: "127.0.0.1",
       port: 4000,
       questdb: undefined,
@@ -18,6 +18,9 @@ describe("configuration", () => {
       maxRecordsPerRequest: 10_000,
       maxClockSkewMs: 60_000,
       deadLetterDir: "dead-letter",
+      maxQueueRows: 200_000,
+      systemMetricsIntervalMs: 10_000,
+      instanceId: "api-1",
     });
   });
 

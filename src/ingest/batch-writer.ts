@@ -161,7 +161,11 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     return file;
   };
 
-  /** Sends one table's batch until QuestDB acknowledges or refuses it. */
+  /**
+   * Sends one table's batch until QuestDB acknowledges or refuses it. A refused batch is split
+   * in halves and each half sent on its own, so only the rows QuestDB refuses are dead-lettered
+   * (a request is all-or-nothing on QuestDB's side); rows other callers queued alongside get in.
+   */
   const sendBatch = async (table: string, entries: Entry[]): Promise<void> => {
     const buffer = ilp.newBuffer();
     for (const { row } of entries) row.encode(buffer);
@@ -173,6 +177,12 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       if (result.kind === "ok") {
         stats.rowsWritten += entries.length;
         settleRows(entries);
+        return;
+      }
+      if (result.kind === "rejected" && entries.length > 1) {
+        const middle = Math.ceil(entries.length / 2);
+        await sendBatch(table, entries.slice(0, middle));
+        await sendBatch(table, entries.slice(middle));
         return;
       }
       if (result.kind === "rejected" || giveUp) {

@@ -1,0 +1,51 @@
+// GET /metrics in Prometheus' text format: the ingest figures and the process's health.
+import type { Plugin } from "graphql-yoga";
+import type { SystemSample } from "../ingest/system-sampler.ts";
+
+export interface MetricValue {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  value: number;
+}
+
+export function useMetrics(options: { endpoint?: string; collect: () => MetricValue[] }): Plugin {
+  const { endpoint = "/metrics", collect } = options;
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (request.method !== "GET" || url.pathname !== endpoint) return;
+      const body = collect()
+        .map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${m.value}\n`)
+        .join("");
+      endResponse(new fetchAPI.Response(body, { headers: { "content-type": "text/plain; version=0.0.4" } }));
+    },
+  };
+}
+
+/** The figures /metrics exposes, from one sample. */
+export function metricValues(s: SystemSample): MetricValue[] {
+  const m = (name: string, type: MetricValue["type"], help: string, value: number): MetricValue => ({
+    name,
+    type,
+    help,
+    value,
+  });
+  return [
+    m("ingest_queued_rows", "gauge", "Rows accepted and waiting for the next flush.", s.queuedRows),
+    m("ingest_in_flight_rows", "gauge", "Rows in the flush being sent to QuestDB.", s.inFlightRows),
+    m("ingest_oldest_queued_ms", "gauge", "Age of the oldest row not yet acknowledged by QuestDB.", s.oldestQueuedMs),
+    m("ingest_last_flush_ms", "gauge", "Duration of the latest flush, retries included.", s.lastFlushMs),
+    m("ingest_flushes_total", "counter", "Flushes completed.", s.flushes),
+    m("ingest_rows_written_total", "counter", "Rows QuestDB acknowledged.", s.rowsWritten),
+    m("ingest_retries_total", "counter", "ILP requests retried after a retriable failure.", s.retries),
+    m(
+      "ingest_rejected_rows_total",
+      "counter",
+      "Rows dead-lettered (refused by QuestDB, or unflushable at shutdown).",
+      s.rejectedRows,
+    ),
+    m("process_event_loop_lag_ms", "gauge", "p99 event-loop delay over the latest sample interval.", s.eventLoopLagMs),
+    m("process_resident_memory_bytes", "gauge", "Resident set size.", s.rssBytes),
+    m("process_cpu_percent", "gauge", "CPU used over the latest sample interval (100 = one core).", s.cpuPercent),
+  ];
+}

@@ -1,0 +1,96 @@
+// Samples the server's own health (ingest queue, flushes, event-loop lag, RSS, CPU) and writes
+// it through the batch writer into system_metrics, like any other row.
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { SenderBuffer } from "@questdb/nodejs-client";
+import type { Logger } from "pino";
+import { nowMicros } from "../time.ts";
+import type { BatchWriter, WriterStats } from "./batch-writer.ts";
+
+export interface SystemSample extends WriterStats {
+  eventLoopLagMs: number;
+  rssBytes: number;
+  cpuPercent: number;
+}
+
+export interface SystemSamplerOptions {
+  writer: BatchWriter;
+  /** Physical system_metrics table. */
+  table: string;
+  instance: string;
+  /** 0: sample on demand only (snapshot()), write nothing. */
+  intervalMs: number;
+  log: Logger;
+}
+
+export interface SystemSampler {
+  /** Takes a sample: event-loop lag and CPU since the previous sample. */
+  snapshot(): SystemSample;
+  /** Live queue figures and RSS, with lag and CPU of the latest sample (taken now if none runs). */
+  current(): SystemSample;
+  stop(): void;
+}
+
+export function createSystemSampler(options: SystemSamplerOptions): SystemSampler {
+  const { writer, table, instance, intervalMs, log } = options;
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let lastCpu = process.cpuUsage();
+  let lastAt = performance.now();
+  let last: SystemSample | undefined;
+
+  const snapshot = (): SystemSample => {
+    const cpu = process.cpuUsage(lastCpu);
+    const now = performance.now();
+    const wallMs = Math.max(now - lastAt, 1);
+    lastCpu = process.cpuUsage();
+    lastAt = now;
+    // p99 of the delay histogram, minus the sampling resolution: how late timers ran.
+    const lagMs = delay.count > 0 ? Math.max(0, delay.percentile(99) / 1e6 - 10) : 0;
+    delay.reset();
+    last = {
+      ...writer.stats(),
+      eventLoopLagMs: lagMs,
+      rssBytes: process.memoryUsage.rss(),
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    };
+    return last;
+  };
+
+  const write = () => {
+    const s = snapshot();
+    const encode = (buffer: SenderBuffer) =>
+      buffer
+        .table(table)
+        .symbol("instance", instance)
+        .intColumn("queue_depth", s.queuedRows + s.inFlightRows)
+        .floatColumn("oldest_queued_ms", s.oldestQueuedMs)
+        .floatColumn("flush_ms", s.lastFlushMs)
+        .intColumn("rows_written", s.rowsWritten)
+        .intColumn("retries", s.retries)
+        .intColumn("rejected_rows", s.rejectedRows)
+        .floatColumn("event_loop_lag_ms", s.eventLoopLagMs)
+        .intColumn("rss_bytes", s.rssBytes)
+        .floatColumn("cpu_percent", s.cpuPercent)
+        .at(nowMicros(), "us");
+    try {
+      writer.enqueue([{ table, encode, record: { instance, ...s } }]);
+    } catch (error) {
+      // A full queue or shutdown: skip this sample rather than add to the pressure.
+      log.debug({ err: error instanceof Error ? error.message : String(error) }, "system sample skipped");
+    }
+  };
+
+  const timer = intervalMs > 0 ? setInterval(write, intervalMs) : undefined;
+  timer?.unref();
+  return {
+    snapshot,
+    current: () => {
+      const sample = timer && last ? last : snapshot();
+      return { ...sample, ...writer.stats(), rssBytes: process.memoryUsage.rss() };
+    },
+    stop: () => {
+      if (timer) clearInterval(timer);
+      delay.disable();
+    },
+  };
+}
