@@ -128,6 +128,10 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   let closed = false;
   let stopping = false;
   let giveUp = false;
+  let markGivingUp!: () => void;
+  const givingUp = new Promise<void>((done) => {
+    markGivingUp = done;
+  });
   const stats = { lastFlushMs: 0, flushes: 0, rowsWritten: 0, retries: 0, rejectedRows: 0 };
 
   const timer = setInterval(() => {
@@ -203,7 +207,9 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   };
 
   const flushOnce = async (): Promise<void> => {
-    await waitUntilReady();
+    // At shutdown with QuestDB never reachable, stop waiting: close() dead-letters the queue.
+    await Promise.race([waitUntilReady(), givingUp]);
+    if (giveUp) return;
     const started = Date.now();
     const batches: [string, Entry[]][] = [];
     for (const [table, queue] of queues) {
@@ -231,7 +237,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       flushing = (async () => {
         try {
           do await flushOnce();
-          while (queuedRows >= maxBatchRows || (stopping && queuedRows > 0));
+          while (!giveUp && (queuedRows >= maxBatchRows || (stopping && queuedRows > 0)));
         } catch (error) {
           log.error({ err: error }, "flush failed unexpectedly");
         } finally {
@@ -243,7 +249,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   };
 
   const drain = async (): Promise<void> => {
-    while (queuedRows > 0 || flushing) {
+    while (!giveUp && (queuedRows > 0 || flushing)) {
       if (flushing) await flushing;
       else await flush();
     }
@@ -303,8 +309,10 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       clearInterval(timer);
       const timedOut = await Promise.race([drain().then(() => false), sleep(timeoutMs).then(() => true)]);
       if (!timedOut) return;
+      log.warn({ timeoutMs }, "QuestDB did not take the queued rows in time; writing them to the dead-letter folder");
       // QuestDB is still away: keep the rows on disk rather than lose them with the process.
       giveUp = true;
+      markGivingUp();
       await flushing;
       for (const [table, queue] of queues) {
         const entries = queue.splice(0);
