@@ -1,0 +1,292 @@
+// `npm run bench:ingest`: write throughput and latency of the ingest path, each figure beside a
+// baseline measured in the same run on the same QuestDB (these machines are noisy; ratios hold).
+//   (i)   baseline: the same rows straight through @questdb/nodejs-client's Sender
+//   (ii)  recordTrades over HTTP, batches of 1,000, durability COMMITTED, 4 clients
+//   (iii) recordTrade, one row per request, 64 concurrent keep-alive clients (autocannon)
+// plus API RSS throughout and acceptance-to-visible latency (probes during (iii)).
+// Env: BENCH_ROWS (default 500000), BENCH_DURATION_S (15), BENCH_CPU_PROF=1 (profile the API).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Sender } from "@questdb/nodejs-client";
+import autocannon from "autocannon";
+import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
+import { createPgPool } from "../src/questdb/pg-pool.ts";
+import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
+import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
+const log = (line: string) => console.log(`[bench:ingest] ${line}`);
+
+interface Row {
+  id: string;
+  ts: bigint;
+  action: "BUY" | "SELL";
+  base: string;
+  amount: number;
+  price: number;
+  fee: number;
+  slippage: number;
+}
+
+// Deterministic rows: the same data for the baseline and the API.
+function row(i: number, startMicros: bigint): Row {
+  return {
+    id: `bench-${i}`,
+    ts: startMicros + BigInt(i) * 1000n,
+    action: i % 2 === 0 ? "BUY" : "SELL",
+    base: ["SOL", "JUP", "BONK", "WIF"][i % 4] as string,
+    amount: 1 + (i % 1000) / 7,
+    price: 100 + (i % 500) / 3,
+    fee: 5000 + (i % 100),
+    slippage: (i % 50) / 10_000,
+  };
+}
+
+function tradeInput(r: Row) {
+  return {
+    tradeId: r.id,
+    timestamp: new Date(Number(r.ts / 1000n)).toISOString().replace("Z", `${String(r.ts % 1000n).padStart(3, "0")}Z`),
+    action: r.action,
+    baseToken: r.base,
+    quoteToken: "USDC",
+    baseAmount: r.amount,
+    quoteAmount: r.amount * r.price,
+    executedPrice: r.price,
+    transactionFee: r.fee,
+    priorityFee: 1000,
+    expectedSlippage: 0.01,
+    actualSlippage: r.slippage,
+    mevStatus: "PROTECTED",
+    transferFees: 0,
+    strategy: "bench",
+    venue: "raydium",
+  };
+}
+
+const RECORD_TRADES = "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }";
+const RECORD_TRADE = "mutation($input: TradeInput!) { recordTrade(input: $input) { accepted } }";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function main() {
+  const root = await mkdtemp(join(tmpdir(), "bench-ingest-"));
+  const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
+  const pool = createPgPool({ host: "127.0.0.1", port: questdb.pgPort, user: "admin", password: "quest", database: "qdb" });
+  let api: ChildProcess | undefined;
+  try {
+    const base = tableNames("base_");
+    await ensureTables(pool, { names: base, retentionDays: 30 });
+    const start = BigInt(Date.now() - 3_600_000) * 1000n;
+    const rows = Array.from({ length: ROWS }, (_, i) => row(i, start));
+
+    // (i) baseline: the client library on its own, its default auto-flush (75,000 rows per request).
+    log(`(i) baseline: ${ROWS} rows through @questdb/nodejs-client…`);
+    const sender = await Sender.fromConfig(`http::addr=127.0.0.1:${questdb.httpPort};protocol_version=2`);
+    let t0 = performance.now();
+    for (const r of rows) {
+      await sender
+        .table(base.trades)
+        .symbol("action", r.action)
+        .symbol("base_token", r.base)
+        .symbol("quote_token", "USDC")
+        .symbol("mev_status", "PROTECTED")
+        .symbol("strategy", "bench")
+        .symbol("venue", "raydium")
+        .stringColumn("trade_id", r.id)
+        .floatColumn("base_amount", r.amount)
+        .floatColumn("quote_amount", r.amount * r.price)
+        .floatColumn("executed_price", r.price)
+        .intColumn("transaction_fee", r.fee)
+        .intColumn("priority_fee", 1000)
+        .floatColumn("expected_slippage", 0.01)
+        .floatColumn("actual_slippage", r.slippage)
+        .floatColumn("transfer_fees", 0)
+        .at(r.ts, "us");
+    }
+    await sender.flush();
+    const baselineRate = ROWS / ((performance.now() - t0) / 1000);
+    await sender.close();
+    log(`(i) ${Math.round(baselineRate)} rows/s`);
+
+    // The API in its own process, as users run it, so its RSS is its own.
+    const port = await freePort();
+    api = spawn(
+      process.execPath,
+      [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []), "--import", "tsx", "src/main.ts"],
+      {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
+          QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+          QUESTDB_TABLE_PREFIX: "api_",
+          LOG_LEVEL: "warn",
+          SYSTEM_METRICS_INTERVAL_MS: "1000",
+        },
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (i > 600) throw new Error("API did not become ready");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let maxRss = 0;
+    const pid = api.pid as number;
+    const rssTimer = setInterval(() => void rssOf(pid).then((rss) => (maxRss = Math.max(maxRss, rss))), 200);
+
+    // (ii) recordTrades, batches of 1,000, COMMITTED, 4 clients.
+    log(`(ii) recordTrades: ${ROWS} rows in batches of 1,000 from 4 clients…`);
+    const api2 = tableNames("api_");
+    let next = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < ROWS) {
+          const from = next;
+          next = Math.min(ROWS, next + 1000);
+          const inputs = rows.slice(from, next).map(tradeInput);
+          const response = await fetch(`${url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ query: RECORD_TRADES, variables: { inputs } }),
+          });
+          const body = (await response.json()) as { errors?: { message: string }[] };
+          if (body.errors) throw new Error(`recordTrades failed: ${body.errors[0]?.message}`);
+        }
+      }),
+    );
+    const batchRate = ROWS / ((performance.now() - t0) / 1000);
+    await waitForWalApply(pool, [api2.trades], 120_000);
+    const stored = await pool.query<{ n: bigint }>(`SELECT count() n FROM ${api2.trades}`);
+    log(`(ii) ${Math.round(batchRate)} rows/s; ${stored.rows[0]?.n} rows stored`);
+
+    // (iii) recordTrade, one row per request, 64 connections, plus visibility probes.
+    log(`(iii) recordTrade: 64 keep-alive connections for ${DURATION_S} s…`);
+    let seq = 0;
+    const now = () => BigInt(Date.now()) * 1000n;
+    const probes = new Map<string, number>();
+    const visible: number[] = [];
+    let probing = true;
+    const prober = (async () => {
+      let k = 0;
+      while (probing) {
+        const id = `probe-${k++}`;
+        const input = { ...tradeInput(row(0, now())), tradeId: id, strategy: "probe" };
+        const r = await fetch(`${url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: RECORD_TRADE, variables: { input } }),
+        });
+        if (r.ok) probes.set(id, performance.now());
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    })();
+    const watcher = (async () => {
+      const seen = new Set<string>();
+      while (probing || seen.size < probes.size) {
+        const r = await pool.query<{ trade_id: string }>(
+          `SELECT trade_id FROM ${api2.trades} WHERE strategy = 'probe' AND timestamp > dateadd('m', -5, now())`,
+        );
+        const at = performance.now();
+        for (const { trade_id } of r.rows) {
+          const accepted = probes.get(trade_id);
+          if (accepted !== undefined && !seen.has(trade_id)) {
+            seen.add(trade_id);
+            visible.push(at - accepted);
+          }
+        }
+        await new Promise((done) => setTimeout(done, 10));
+        if (!probing && performance.now() - t0 > (DURATION_S + 30) * 1000) break;
+      }
+    })();
+    let graphqlErrors = 0;
+    t0 = performance.now();
+    const result = await autocannon({
+      url: `${url}/graphql`,
+      connections: 64,
+      duration: DURATION_S,
+      requests: [
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({
+              query: RECORD_TRADE,
+              variables: { input: { ...tradeInput(row(seq, now())), tradeId: `single-${seq++}` } },
+            }),
+          }),
+          onResponse: (_status, body) => {
+            if (body.includes('"errors"')) graphqlErrors++;
+          },
+        },
+      ],
+    });
+    probing = false;
+    await prober;
+    await watcher;
+    clearInterval(rssTimer);
+    visible.sort((a, b) => a - b);
+
+    api.kill("SIGTERM");
+    await new Promise((done) => api?.once("exit", done));
+    api = undefined;
+    await waitForWalApply(pool, [api2.trades], 120_000);
+    const singles = await pool.query<{ n: bigint }>(`SELECT count() n FROM ${api2.trades} WHERE trade_id LIKE 'single-%'`);
+
+    const ratio = batchRate / baselineRate;
+    const rps = result.requests.average;
+    const p99 = result.latency.p99;
+    const rssMb = maxRss / 1024 / 1024;
+    const visP99 = percentile(visible, 99);
+    const lines = [
+      "| Figure | Result | Target | Met |",
+      "|---|---|---|---|",
+      `| (i) baseline: @questdb/nodejs-client Sender, rows/s | ${Math.round(baselineRate).toLocaleString("en")} | (baseline) | |`,
+      `| (ii) recordTrades, batches of 1,000, COMMITTED, rows/s | ${Math.round(batchRate).toLocaleString("en")} (${(ratio * 100).toFixed(0)}% of (i)) | ≥ 50% of (i) | ${ratio >= 0.5 ? "yes" : "no"} |`,
+      `| (iii) recordTrade, 64 connections, mutations/s | ${Math.round(rps).toLocaleString("en")} | ≥ 3,000 | ${rps >= 3000 ? "yes" : "no"} |`,
+      `| (iii) latency p50 / p99, ms | ${result.latency.p50} / ${p99} | p99 ≤ 50 | ${p99 <= 50 ? "yes" : "no"} |`,
+      `| (iii) non-2xx / GraphQL errors / socket errors | ${result.non2xx} / ${graphqlErrors} / ${result.errors} | 0 | ${result.non2xx + graphqlErrors + result.errors === 0 ? "yes" : "no"} |`,
+      `| (iii) rows stored / 2xx answers | ${singles.rows[0]?.n} / ${result["2xx"]} | equal | ${Number(singles.rows[0]?.n) === result["2xx"] - graphqlErrors ? "yes" : "no"} |`,
+      `| API RSS, max during (ii) and (iii), MB | ${rssMb.toFixed(0)} | ≤ 300 | ${rssMb <= 300 ? "yes" : "no"} |`,
+      `| acceptance → visible in SQL, p50 / p99 ms (${visible.length} probes during (iii)) | ${percentile(visible, 50).toFixed(0)} / ${visP99.toFixed(0)} | p99 ≤ 300 | ${visP99 <= 300 ? "yes" : "no"} |`,
+    ];
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION} beside the API, ${ROWS.toLocaleString("en")} rows for (i) and (ii), ${DURATION_S} s for (iii). Command: \`npm run bench:ingest\`.`;
+    console.log(`\n${header}\n\n${lines.join("\n")}\n`);
+    await recordInDocs(`${header}\n\n${lines.join("\n")}`);
+  } finally {
+    api?.kill("SIGKILL");
+    await pool.end();
+    await questdb.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Replaces the ingest section of docs/benchmarks.md (between its markers) with this run. */
+async function recordInDocs(table: string) {
+  const file = "docs/benchmarks.md";
+  const begin = "<!-- bench:ingest:begin -->";
+  const end = "<!-- bench:ingest:end -->";
+  let text = await readFile(file, "utf8").catch(() => "# Benchmarks\n");
+  const section = `${begin}\n${table}\n${end}`;
+  if (text.includes(begin)) text = text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), section);
+  else text = `${text.trimEnd()}\n\n## Ingest benchmark\n\n${section}\n`;
+  await writeFile(file, text);
+  log(`recorded in ${file}`);
+}
+
+await main();
