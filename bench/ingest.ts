@@ -1,7 +1,8 @@
 // `npm run bench:ingest`: write throughput and latency of the ingest path, each figure beside a
 // baseline measured in the same run on the same QuestDB (these machines are noisy; ratios hold).
 //   (i)   baseline: the same rows straight through @questdb/nodejs-client's Sender
-//   (ii)  recordTrades over HTTP, batches of 1,000, durability COMMITTED, 4 clients
+//   (ii)  recordTrades over HTTP, batches of 1,000, 4 clients; the clock stops when QuestDB has
+//         acknowledged every row (the API's ingest_rows_written_total), as (i)'s does
 //   (iii) recordTrade, one row per request, 64 concurrent keep-alive clients (autocannon)
 // plus API RSS throughout and acceptance-to-visible latency (probes during (iii)).
 // Env: BENCH_ROWS (default 500000), BENCH_DURATION_S (15), BENCH_CPU_PROF=1 (profile the API).
@@ -66,7 +67,8 @@ function tradeInput(r: Row) {
   };
 }
 
-const RECORD_TRADES = "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }";
+const RECORD_TRADES =
+  "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }";
 const RECORD_TRADE = "mutation($input: TradeInput!) { recordTrade(input: $input) { accepted } }";
 
 function percentile(sorted: number[], p: number): number {
@@ -82,7 +84,13 @@ async function rssOf(pid: number): Promise<number> {
 async function main() {
   const root = await mkdtemp(join(tmpdir(), "bench-ingest-"));
   const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
-  const pool = createPgPool({ host: "127.0.0.1", port: questdb.pgPort, user: "admin", password: "quest", database: "qdb" });
+  const pool = createPgPool({
+    host: "127.0.0.1",
+    port: questdb.pgPort,
+    user: "admin",
+    password: "quest",
+    database: "qdb",
+  });
   let api: ChildProcess | undefined;
   try {
     const base = tableNames("base_");
@@ -123,7 +131,12 @@ async function main() {
     const port = await freePort();
     api = spawn(
       process.execPath,
-      [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []), "--import", "tsx", "src/main.ts"],
+      [
+        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []),
+        "--import",
+        "tsx",
+        "src/main.ts",
+      ],
       {
         env: {
           ...process.env,
@@ -139,7 +152,10 @@ async function main() {
     );
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 600) throw new Error("API did not become ready");
       await new Promise((r) => setTimeout(r, 100));
@@ -148,7 +164,7 @@ async function main() {
     const pid = api.pid as number;
     const rssTimer = setInterval(() => void rssOf(pid).then((rss) => (maxRss = Math.max(maxRss, rss))), 200);
 
-    // (ii) recordTrades, batches of 1,000, COMMITTED, 4 clients.
+    // (ii) recordTrades, batches of 1,000, 4 clients, until QuestDB has acknowledged every row.
     log(`(ii) recordTrades: ${ROWS} rows in batches of 1,000 from 4 clients…`);
     const api2 = tableNames("api_");
     let next = 0;
@@ -169,6 +185,12 @@ async function main() {
         }
       }),
     );
+    for (;;) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const written = Number(/^ingest_rows_written_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+      if (written >= ROWS) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const batchRate = ROWS / ((performance.now() - t0) / 1000);
     await waitForWalApply(pool, [api2.trades], 120_000);
     const stored = await pool.query<{ n: bigint }>(`SELECT count() n FROM ${api2.trades}`);
@@ -246,8 +268,11 @@ async function main() {
     await new Promise((done) => api?.once("exit", done));
     api = undefined;
     await waitForWalApply(pool, [api2.trades], 120_000);
-    const singles = await pool.query<{ n: bigint }>(`SELECT count() n FROM ${api2.trades} WHERE trade_id LIKE 'single-%'`);
+    const singles = await pool.query<{ n: bigint }>(
+      `SELECT count() n FROM ${api2.trades} WHERE trade_id LIKE 'single-%'`,
+    );
 
+    const storedSingles = Number(singles.rows[0]?.n);
     const ratio = batchRate / baselineRate;
     const rps = result.requests.average;
     const p99 = result.latency.p99;
@@ -257,11 +282,11 @@ async function main() {
       "| Figure | Result | Target | Met |",
       "|---|---|---|---|",
       `| (i) baseline: @questdb/nodejs-client Sender, rows/s | ${Math.round(baselineRate).toLocaleString("en")} | (baseline) | |`,
-      `| (ii) recordTrades, batches of 1,000, COMMITTED, rows/s | ${Math.round(batchRate).toLocaleString("en")} (${(ratio * 100).toFixed(0)}% of (i)) | ≥ 50% of (i) | ${ratio >= 0.5 ? "yes" : "no"} |`,
+      `| (ii) recordTrades, batches of 1,000, 4 clients, rows/s acknowledged by QuestDB | ${Math.round(batchRate).toLocaleString("en")} (${(ratio * 100).toFixed(0)}% of (i)) | ≥ 50% of (i) | ${ratio >= 0.5 ? "yes" : "no"} |`,
       `| (iii) recordTrade, 64 connections, mutations/s | ${Math.round(rps).toLocaleString("en")} | ≥ 3,000 | ${rps >= 3000 ? "yes" : "no"} |`,
       `| (iii) latency p50 / p99, ms | ${result.latency.p50} / ${p99} | p99 ≤ 50 | ${p99 <= 50 ? "yes" : "no"} |`,
       `| (iii) non-2xx / GraphQL errors / socket errors | ${result.non2xx} / ${graphqlErrors} / ${result.errors} | 0 | ${result.non2xx + graphqlErrors + result.errors === 0 ? "yes" : "no"} |`,
-      `| (iii) rows stored / 2xx answers | ${singles.rows[0]?.n} / ${result["2xx"]} | equal | ${Number(singles.rows[0]?.n) === result["2xx"] - graphqlErrors ? "yes" : "no"} |`,
+      `| (iii) rows stored / 2xx answers counted (requests still open when the clock stopped are stored, not counted) | ${storedSingles} / ${result["2xx"]} | 0 to 64 more stored | ${storedSingles - result["2xx"] >= 0 && storedSingles - result["2xx"] <= 64 ? "yes" : "no"} |`,
       `| API RSS, max during (ii) and (iii), MB | ${rssMb.toFixed(0)} | ≤ 300 | ${rssMb <= 300 ? "yes" : "no"} |`,
       `| acceptance → visible in SQL, p50 / p99 ms (${visible.length} probes during (iii)) | ${percentile(visible, 50).toFixed(0)} / ${visP99.toFixed(0)} | p99 ≤ 300 | ${visP99 <= 300 ? "yes" : "no"} |`,
     ];

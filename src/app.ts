@@ -10,6 +10,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config, QuestDbAddress } from "./config.ts";
 import type { Context, Services } from "./context.ts";
+import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import { metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
@@ -35,6 +36,8 @@ export interface App {
   readonly writer: BatchWriter;
   readonly ilp: IlpClient;
   readonly sampler: SystemSampler;
+  /** The Node request handler (fast path + Yoga). */
+  readonly handler: GraphQLHandler;
   /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
   readonly tablesReady: Promise<void>;
   /** Listens; resolves with the base URL. Rejects on a schema conflict. */
@@ -157,6 +160,7 @@ export function buildApp(options: AppOptions): App {
     }
   };
 
+  const handler = createGraphQLHandler(yoga);
   let server: Server | undefined;
 
   return {
@@ -165,6 +169,7 @@ export function buildApp(options: AppOptions): App {
     writer,
     ilp,
     sampler,
+    handler,
     tablesReady,
     fetch: (request) => Promise.resolve(yoga.fetch(request)),
 
@@ -179,7 +184,7 @@ export function buildApp(options: AppOptions): App {
         );
         void verifyInBackground();
       }
-      server = createServer(yoga);
+      server = createServer(handler);
       const listening = server;
       await new Promise<void>((done, reject) => {
         listening.once("error", reject);
