@@ -10,6 +10,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config, QuestDbAddress } from "./config.ts";
 import type { Context, Services } from "./context.ts";
+import { createAuthenticator } from "./http/auth.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import { metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
@@ -104,6 +105,7 @@ export function buildApp(options: AppOptions): App {
     maxRecordsPerRequest: config.maxRecordsPerRequest,
   };
 
+  const auth = createAuthenticator({ apiKeys: config.apiKeys, adminKeys: config.adminApiKeys });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -115,6 +117,7 @@ export function buildApp(options: AppOptions): App {
       error: (...args) => log.error(args.map(String).join(" ")),
     },
     plugins: [
+      auth.plugin,
       useMetrics({ collect: () => metricValues(sampler.current()) }),
       useReadinessCheck({
         endpoint: "/ready",

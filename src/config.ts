@@ -54,6 +54,10 @@ export interface Config {
   systemMetricsIntervalMs: number;
   /** This instance's name in system_metrics. */
   instanceId: string;
+  /** API keys of bots and dashboards; with ADMIN_API_KEYS empty too, authentication is off. */
+  apiKeys: string[];
+  /** API keys that may also manage alert rules. */
+  adminApiKeys: string[];
 }
 
 export class ConfigError extends Error {
@@ -95,6 +99,20 @@ export function loadConfig(env: Env = process.env): Config {
       return undefined;
     }
     return { host: match[1] as string, port };
+  };
+
+  // Keys are never echoed in a message: only their position.
+  const keys = (name: string): string[] => {
+    const list = (read(name) ?? "")
+      .split(",")
+      .map((k) => k.trim())
+      .filter((k) => k !== "");
+    list.forEach((key, i) => {
+      if (key.length < 16 || key.length > 256 || !/^[\x21-\x7e]+$/.test(key)) {
+        problems.push(`${name}: key #${i + 1} must be 16 to 256 printable characters without spaces`);
+      }
+    });
+    return list;
   };
 
   const host = read("HOST") ?? "127.0.0.1";
@@ -170,6 +188,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueueRows: int("MAX_QUEUE_ROWS", 200_000, 1, 100_000_000),
     systemMetricsIntervalMs: int("SYSTEM_METRICS_INTERVAL_MS", 10_000, 0, 3_600_000),
     instanceId,
+    apiKeys: keys("API_KEYS"),
+    adminApiKeys: keys("ADMIN_API_KEYS"),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

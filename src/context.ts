@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { Caller } from "./http/auth.ts";
 import type { BatchWriter } from "./ingest/batch-writer.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
 import type { TableNames } from "./questdb/tables.ts";
@@ -16,4 +17,6 @@ export interface Services {
 /** Per-request GraphQL context. */
 export interface Context {
   services: Services;
+  /** Set by the auth plugin for every transport. */
+  caller?: Caller;
 }

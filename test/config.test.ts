@@ -21,6 +21,8 @@ describe("configuration", () => {
       maxQueueRows: 200_000,
       systemMetricsIntervalMs: 10_000,
       instanceId: "api-1",
+      apiKeys: [],
+      adminApiKeys: [],
     });
   });
 
@@ -56,6 +58,7 @@ describe("configuration", () => {
         QUESTDB_HTTP_ADDR: "localhost",
         QUESTDB_PG_PASSWORD: "hunter2",
         QUESTDB_TABLE_PREFIX: "Bad-Prefix",
+        API_KEYS: "a-good-key-of-20-chars, short-secret",
       });
     } catch (e) {
       error = e;
@@ -70,7 +73,9 @@ describe("configuration", () => {
       'BATCH_INTERVAL_MS="0": expected an integer from 1 to 60000',
       'RETENTION_DAYS="-3": expected an integer from 1 to 36500',
       'PG_POOL_SIZE="2.5": expected an integer from 1 to 100',
+      "API_KEYS: key #2 must be 16 to 256 printable characters without spaces",
     ]);
     expect((error as Error).message).not.toContain("hunter2");
+    expect((error as Error).message).not.toContain("short-secret");
   });
 });

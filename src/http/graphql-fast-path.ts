@@ -132,12 +132,18 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
     const errors: readonly GraphQLError[] = validate(schema, document);
     const operation = getOperationAST(document, params.operationName);
     if (errors.length > 0 || !operation || operation.operation === "subscription") return delegate(req, res, raw);
+    let contextValue: unknown;
+    try {
+      contextValue = await contextFactory();
+    } catch {
+      // Nothing has run yet: let Yoga answer (e.g. 401 from authentication) in its own words.
+      return delegate(req, res, raw);
+    }
     counts.fast++;
-    const contextValue = await contextFactory();
     const result = (await execute({
       schema,
       document,
-      contextValue,
+      contextValue: contextValue as Record<string, unknown>,
       variableValues: params.variables,
       operationName: params.operationName,
     })) as ExecutionResult;
