@@ -1,8 +1,9 @@
 // buildApp wires the long-lived parts together and returns { start, stop }; main only turns
 // configuration into a call of it (modelled on graphql-yoga's examples/graphql-ws app.ts).
 //
-// Shutdown order, written down once: stop accepting HTTP → flush and close the batch writer →
-// close the pg pool → close the ILP client. (An embedded QuestDB is stopped by main after this.)
+// Shutdown order, written down once: close WebSockets and live pollers, stop alert evaluation →
+// stop accepting HTTP → flush and close the batch writer → close the pg pool → close the ILP
+// client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
@@ -15,6 +16,9 @@ import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-p
 import { metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
+import { createAlertEngine } from "./live/alerts.ts";
+import { createLiveQueries } from "./live/live-queries.ts";
+import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
@@ -39,6 +43,8 @@ export interface App {
   readonly sampler: SystemSampler;
   /** The Node request handler (fast path + Yoga). */
   readonly handler: GraphQLHandler;
+  /** graphql-ws's WebSocket server, once started. */
+  readonly wsClients: () => number;
   /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
   readonly tablesReady: Promise<void>;
   /** Listens; resolves with the base URL. Rejects on a schema conflict. */
@@ -97,9 +103,27 @@ export function buildApp(options: AppOptions): App {
     log,
   });
 
+  const live = createLiveQueries({
+    pool,
+    log: log.child({ component: "live" }),
+    intervalMs: config.livePollIntervalMs,
+  });
+  const alerts = createAlertEngine({
+    pool,
+    tables,
+    writer,
+    instance: config.instanceId,
+    rules: config.alertRules,
+    intervalMs: config.alertIntervalMs,
+    log: log.child({ component: "alerts" }),
+  });
+
   const services: Services = {
     pool,
     writer,
+    live,
+    alerts,
+    liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
     tables,
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
@@ -109,6 +133,8 @@ export function buildApp(options: AppOptions): App {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
+    // GraphiQL runs subscriptions over the same path with graphql-ws.
+    graphiql: { subscriptionsProtocol: "WS" },
     context: (): Context => ({ services }),
     logging: {
       debug: (...args) => log.debug(args.map(String).join(" ")),
@@ -165,6 +191,7 @@ export function buildApp(options: AppOptions): App {
 
   const handler = createGraphQLHandler(yoga);
   let server: Server | undefined;
+  let ws: ReturnType<typeof createWsServer> | undefined;
 
   return {
     services,
@@ -173,6 +200,7 @@ export function buildApp(options: AppOptions): App {
     ilp,
     sampler,
     handler,
+    wsClients: () => ws?.wss.clients.size ?? 0,
     tablesReady,
     fetch: (request) => Promise.resolve(yoga.fetch(request)),
 
@@ -189,6 +217,14 @@ export function buildApp(options: AppOptions): App {
       }
       server = createServer(handler);
       const listening = server;
+      ws = createWsServer({
+        server: listening,
+        yoga,
+        authenticate: (params) =>
+          auth.authenticate(
+            typeof params?.authorization === "string" ? params.authorization.replace(/^Bearer\s+/i, "") : undefined,
+          ),
+      });
       await new Promise<void>((done, reject) => {
         listening.once("error", reject);
         listening.listen(port, host, () => done());
@@ -202,6 +238,9 @@ export function buildApp(options: AppOptions): App {
     async stop() {
       if (stopped) return;
       stopped = true;
+      await ws?.close();
+      live.close();
+      alerts.stop();
       if (server) {
         const closing = server;
         await new Promise<void>((done) => {

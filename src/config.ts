@@ -2,6 +2,7 @@
 // value stops the process with one message that lists every bad variable (STYLE.md habit 2).
 
 import { hostname } from "node:os";
+import { type AlertRule, type AlertRuleInput, checkAlertRule, normaliseRule } from "./live/alerts.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -58,6 +59,16 @@ export interface Config {
   apiKeys: string[];
   /** API keys that may also manage alert rules. */
   adminApiKeys: string[];
+  /** How often live pollers check for new commits. */
+  livePollIntervalMs: number;
+  /** How far behind the newest streamed trade a late row is still streamed by tradeRecorded. */
+  liveLateRowsMs: number;
+  /** Messages queued for one tradeRecorded subscriber before it is disconnected (4429). */
+  liveMaxQueued: number;
+  /** Alert rules from configuration (ALERT_RULES, JSON). */
+  alertRules: AlertRule[];
+  /** How often alert rules are evaluated; 0 turns evaluation off. */
+  alertIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +177,25 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`INSTANCE_ID=${JSON.stringify(instanceId)}: expected 1 to 64 letters, digits and _ . : -`);
   }
 
+  const alertRules: AlertRule[] = [];
+  const rulesRaw = read("ALERT_RULES");
+  if (rulesRaw !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rulesRaw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed)) problems.push("ALERT_RULES: expected a JSON array of rules (see README)");
+    else {
+      parsed.forEach((rule: AlertRuleInput, i) => {
+        const ruleProblems = typeof rule === "object" && rule !== null ? checkAlertRule(rule) : ["expected an object"];
+        for (const p of ruleProblems) problems.push(`ALERT_RULES[${i}].${p}`);
+        if (ruleProblems.length === 0) alertRules.push(normaliseRule(rule));
+      });
+    }
+  }
+
   const logLevelRaw = read("LOG_LEVEL") ?? "info";
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw.toLowerCase());
   if (!logLevel) problems.push(`LOG_LEVEL=${JSON.stringify(logLevelRaw)}: expected one of ${LOG_LEVELS.join(", ")}`);
@@ -190,6 +220,11 @@ export function loadConfig(env: Env = process.env): Config {
     instanceId,
     apiKeys: keys("API_KEYS"),
     adminApiKeys: keys("ADMIN_API_KEYS"),
+    livePollIntervalMs: int("LIVE_POLL_INTERVAL_MS", 250, 10, 60_000),
+    liveLateRowsMs: int("LIVE_LATE_ROWS_MS", 2_000, 0, 600_000),
+    liveMaxQueued: int("LIVE_MAX_QUEUED", 10_000, 1, 10_000_000),
+    alertRules,
+    alertIntervalMs: int("ALERT_INTERVAL_MS", 5_000, 0, 3_600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

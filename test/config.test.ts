@@ -23,6 +23,11 @@ describe("configuration", () => {
       instanceId: "api-1",
       apiKeys: [],
       adminApiKeys: [],
+      livePollIntervalMs: 250,
+      liveLateRowsMs: 2_000,
+      liveMaxQueued: 10_000,
+      alertRules: [],
+      alertIntervalMs: 5_000,
     });
   });
 

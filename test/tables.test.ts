@@ -95,7 +95,7 @@ describe("tables created at start-up", () => {
     const names = tableNames(uniquePrefix("twice"));
     const first: string[] = [];
     await ensureTables(pool, { names, retentionDays: 30, onChange: (m) => first.push(m) });
-    expect(first).toHaveLength(4);
+    expect(first).toHaveLength(5);
     const before = await exec(`SELECT table_name, table_txn FROM tables() WHERE table_name LIKE '${names.trades}%'`);
     const second: string[] = [];
     await ensureTables(pool, { names, retentionDays: 30, onChange: (m) => second.push(m) });

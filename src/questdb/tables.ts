@@ -17,7 +17,7 @@ export interface TableSpec {
   readonly dedupKey: string;
 }
 
-export type TableKey = "trades" | "latency_metrics" | "mev_metrics" | "system_metrics";
+export type TableKey = "trades" | "latency_metrics" | "mev_metrics" | "system_metrics" | "alert_events";
 export type TableNames = Readonly<Record<TableKey, string>>;
 
 const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
@@ -99,6 +99,21 @@ export const TABLES: readonly TableSpec[] = [
       col("cpu_percent", "DOUBLE"),
     ],
   },
+  {
+    name: "alert_events",
+    dedupKey: "event_id",
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("event_id", "VARCHAR"),
+      col("rule_id", "SYMBOL"),
+      col("kind", "SYMBOL"),
+      col("state", "SYMBOL"),
+      col("value", "DOUBLE"),
+      col("threshold", "DOUBLE"),
+      col("message", "VARCHAR"),
+      col("instance", "SYMBOL"),
+    ],
+  },
 ];
 
 export function tableNames(prefix: string): TableNames {
@@ -107,6 +122,7 @@ export function tableNames(prefix: string): TableNames {
     latency_metrics: `${prefix}latency_metrics`,
     mev_metrics: `${prefix}mev_metrics`,
     system_metrics: `${prefix}system_metrics`,
+    alert_events: `${prefix}alert_events`,
   };
 }
 

@@ -73,7 +73,7 @@ const TradeInputRef = builder.inputType("TradeInput", {
   }),
 });
 
-const TradeFilterRef = builder.inputType("TradeFilter", {
+export const TradeFilterRef = builder.inputType("TradeFilter", {
   fields: (t) => ({
     from: t.field({ type: "Timestamp", description: "Inclusive." }),
     to: t.field({ type: "Timestamp", description: "Exclusive." }),

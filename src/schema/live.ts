@@ -1,0 +1,219 @@
+// Subscriptions (liveMetrics, tradeRecorded, alerts) and the admin fields for alert rules.
+import { GraphQLError } from "graphql";
+import type { TradeFilter } from "../analytics/trades.ts";
+import type { Context } from "../context.ts";
+import { requireAdmin } from "../http/auth.ts";
+import type { Trade } from "../ingest/trade-record.ts";
+import { ALERT_KINDS, type AlertEvent, type AlertRule, checkAlertRule, normaliseRule } from "../live/alerts.ts";
+import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
+import { createChannel } from "../live/live-queries.ts";
+import { createTradeStream } from "../live/trade-stream.ts";
+import { builder } from "./builder.ts";
+import { TradeFilterRef, TradeRef } from "./trade.ts";
+
+/** Close code sent to a tradeRecorded client that fell too far behind. */
+export const SLOW_CONSUMER_CLOSE_CODE = 4429;
+
+builder.subscriptionType({});
+
+const StageLatencyRef = builder.objectRef<StageLatency>("StageLatency").implement({
+  fields: (t) => ({
+    stage: t.exposeString("stage"),
+    count: t.exposeInt("count"),
+    p50Us: t.exposeFloat("p50Us", { description: "Approximate (HdrHistogram, 3 significant digits), microseconds." }),
+    p99Us: t.exposeFloat("p99Us", { description: "Approximate (HdrHistogram, 3 significant digits), microseconds." }),
+  }),
+});
+
+const LiveMetricsRef = builder.objectRef<LiveMetrics>("LiveMetrics").implement({
+  description: "Rolling figures over the last windowSeconds, ending at `at` (a whole second).",
+  fields: (t) => ({
+    windowSeconds: t.exposeInt("windowSeconds"),
+    at: t.field({ type: "Timestamp", resolve: (m) => m.at }),
+    trades: t.exposeInt("trades"),
+    tradesPerSecond: t.exposeFloat("tradesPerSecond"),
+    volume: t.exposeFloat("volume", { description: "Quote volume." }),
+    mevProtectedRate: t.exposeFloat("mevProtectedRate", { description: "Share (0–1) of trades PROTECTED." }),
+    mevAttackedRate: t.exposeFloat("mevAttackedRate", {
+      description: "Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN.",
+    }),
+    latency: t.field({ type: [StageLatencyRef], resolve: (m) => m.latency }),
+    ingestQueueDepth: t.exposeInt("ingestQueueDepth", {
+      description: "Rows queued or in flight in this API instance.",
+    }),
+  }),
+});
+
+const AlertKindEnum = builder.enumType("AlertKind", { values: ALERT_KINDS });
+const AlertStateEnum = builder.enumType("AlertState", { values: ["FIRING", "RESOLVED"] as const });
+
+const AlertEventRef = builder.objectRef<AlertEvent>("AlertEvent").implement({
+  fields: (t) => ({
+    eventId: t.exposeString("eventId"),
+    ruleId: t.exposeString("ruleId"),
+    kind: t.field({ type: AlertKindEnum, resolve: (e) => e.kind }),
+    state: t.field({ type: AlertStateEnum, resolve: (e) => e.state }),
+    value: t.exposeFloat("value"),
+    threshold: t.exposeFloat("threshold"),
+    at: t.field({ type: "Timestamp", resolve: (e) => e.at }),
+    message: t.exposeString("message"),
+  }),
+});
+
+const AlertRuleRef = builder.objectRef<AlertRule>("AlertRule").implement({
+  fields: (t) => ({
+    id: t.exposeString("id"),
+    kind: t.field({ type: AlertKindEnum, resolve: (r) => r.kind }),
+    stage: t.exposeString("stage", { nullable: true }),
+    windowSeconds: t.exposeInt("windowSeconds"),
+    threshold: t.exposeFloat("threshold"),
+    hysteresis: t.exposeFloat("hysteresis"),
+  }),
+});
+
+const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
+  description:
+    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis).",
+  fields: (t) => ({
+    id: t.string({ description: "Default: a new UUID; an existing id replaces that rule." }),
+    kind: t.field({ type: AlertKindEnum, required: true }),
+    stage: t.string(),
+    windowSeconds: t.int({ description: "Default 60." }),
+    threshold: t.float({ required: true }),
+    hysteresis: t.float({ description: "Default 0.1." }),
+  }),
+});
+
+/** Wraps a channel in the iterable graphql-ws consumes, leaving the cohort when it ends. */
+function subscribeChannel<T>(
+  context: Context,
+  options: { coalesce: boolean },
+  join: (push: (value: T) => void) => () => void,
+): AsyncIterable<T> {
+  let leave = () => {};
+  const channel = createChannel<T>({
+    coalesce: options.coalesce,
+    maxQueued: context.services.liveLimits.maxQueued,
+    onOverflow: () =>
+      context.closeConnection?.(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: too many messages queued for this client"),
+    onClose: () => leave(),
+  });
+  leave = join((value) => channel.push(value));
+  return channel;
+}
+
+builder.subscriptionFields((t) => ({
+  liveMetrics: t.field({
+    type: LiveMetricsRef,
+    description: "Rolling figures over a sliding window; sent when they change (at most about once a second).",
+    args: {
+      windowSeconds: t.arg.int({ required: true, defaultValue: 60 }),
+      strategy: t.arg.string(),
+    },
+    subscribe: (_root, args, context) => {
+      if (args.windowSeconds < 1 || args.windowSeconds > 86_400) {
+        throw new GraphQLError(`windowSeconds must be from 1 to 86400, got ${args.windowSeconds}`, {
+          extensions: { code: "BAD_USER_INPUT", field: "windowSeconds" },
+        });
+      }
+      const { services } = context;
+      const strategy = args.strategy ?? null;
+      const poll = createLiveMetricsPoll({
+        pool: services.pool,
+        tables: services.tables,
+        windowSeconds: args.windowSeconds,
+        strategy,
+        queueDepth: () => {
+          const s = services.writer.stats();
+          return s.queuedRows + s.inFlightRows;
+        },
+      });
+      return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (push) =>
+        services.live.join<LiveMetrics>(
+          {
+            key: JSON.stringify(["liveMetrics", args.windowSeconds, strategy]),
+            tables: [services.tables.trades, services.tables.latency_metrics],
+            slideMs: 1000,
+            poll: () => poll(),
+            // `at` moves every second; a message goes out only when a figure changed.
+            changed: (a, b) => !a || JSON.stringify({ ...a, at: 0 }) !== JSON.stringify({ ...b, at: 0 }),
+          },
+          { push },
+        ),
+      );
+    },
+    resolve: (value) => value,
+  }),
+  tradeRecorded: t.field({
+    type: TradeRef,
+    description: `Each new trade matching the filter, in (timestamp, tradeId) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code ${SLOW_CONSUMER_CLOSE_CODE}.`,
+    args: { filter: t.arg({ type: TradeFilterRef }) },
+    subscribe: (_root, args, context) => {
+      const { services } = context;
+      const filter: TradeFilter = args.filter ?? {};
+      const stream = createTradeStream({
+        pool: services.pool,
+        table: services.tables.trades,
+        filter,
+        lateMs: services.liveLimits.lateRowsMs,
+      });
+      return subscribeChannel<Trade>(context, { coalesce: false }, (push) =>
+        services.live.join<Trade[]>(
+          {
+            key: JSON.stringify(["tradeRecorded", filter], (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+            tables: [services.tables.trades],
+            slideMs: 0,
+            stream: true,
+            poll: async () => {
+              const trades = await stream();
+              return trades.length > 0 ? trades : undefined;
+            },
+          },
+          { push: (trades) => trades.forEach(push) },
+        ),
+      );
+    },
+    resolve: (trade) => trade,
+  }),
+  alerts: t.field({
+    type: AlertEventRef,
+    description: "Firing and resolved alert events, as this instance evaluates its rules.",
+    subscribe: (_root, _args, context) =>
+      subscribeChannel<AlertEvent>(context, { coalesce: false }, (push) => context.services.alerts.listen(push)),
+    resolve: (event) => event,
+  }),
+}));
+
+builder.queryFields((t) => ({
+  alertRules: t.field({ type: [AlertRuleRef], resolve: (_root, _args, context) => context.services.alerts.rules() }),
+}));
+
+builder.mutationFields((t) => ({
+  upsertAlertRule: t.field({
+    type: AlertRuleRef,
+    description:
+      "Admin: adds a rule, or replaces the rule with the same id. Kept in memory (ALERT_RULES for permanent ones).",
+    args: { input: t.arg({ type: AlertRuleInputRef, required: true }) },
+    resolve: (_root, { input }, context) => {
+      requireAdmin(context.caller);
+      const problems = checkAlertRule(input);
+      if (problems.length > 0) {
+        throw new GraphQLError(`Invalid alert rule: ${problems.map((p) => `input.${p}`).join("; ")}`, {
+          extensions: { code: "BAD_USER_INPUT" },
+        });
+      }
+      const rule = normaliseRule(input);
+      context.services.alerts.upsert(rule);
+      return rule;
+    },
+  }),
+  deleteAlertRule: t.field({
+    type: "Boolean",
+    description: "Admin: removes a rule; false when there was none with that id.",
+    args: { id: t.arg.string({ required: true }) },
+    resolve: (_root, { id }, context) => {
+      requireAdmin(context.caller);
+      return context.services.alerts.remove(id);
+    },
+  }),
+}));
