@@ -31,10 +31,11 @@ export async function postGraphQL<R, V>(
   url: string,
   document: TypedDocumentNode<R, V>,
   variables?: V,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<R>> {
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: { "content-type": "application/json", accept: "application/json", ...headers },
     body: JSON.stringify({ query: print(document), variables }),
   });
   return (await response.json()) as GraphQLResponse<R>;
@@ -57,5 +58,14 @@ export async function startTestApp(
   });
   running.push(app);
   const url = await app.start(0, "127.0.0.1");
-  return { app, url, prefix, deadLetterDir, gql: (document, variables) => postGraphQL(url, document, variables) };
+  // With authentication on, the helper sends the first admin (else client) key.
+  const key = (env.ADMIN_API_KEYS ?? env.API_KEYS)?.split(",")[0];
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  return {
+    app,
+    url,
+    prefix,
+    deadLetterDir,
+    gql: (document, variables) => postGraphQL(url, document, variables, headers),
+  };
 }
