@@ -13,7 +13,7 @@ import type { Config, QuestDbAddress } from "./config.ts";
 import type { Context, Services } from "./context.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
-import { metricValues, useMetrics } from "./http/metrics.ts";
+import { liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createAlertEngine } from "./live/alerts.ts";
@@ -144,7 +144,7 @@ export function buildApp(options: AppOptions): App {
     },
     plugins: [
       auth.plugin,
-      useMetrics({ collect: () => metricValues(sampler.current()) }),
+      useMetrics({ collect: () => [...metricValues(sampler.current()), ...liveMetricValues(live.stats())] }),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {

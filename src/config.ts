@@ -61,6 +61,8 @@ export interface Config {
   adminApiKeys: string[];
   /** How often live pollers check for new commits. */
   livePollIntervalMs: number;
+  /** false: one poller per subscriber (the benchmark's baseline only). */
+  liveCohorts: boolean;
   /** How far behind the newest streamed trade a late row is still streamed by tradeRecorded. */
   liveLateRowsMs: number;
   /** Messages queued for one tradeRecorded subscriber before it is disconnected (4429). */
@@ -177,6 +179,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`INSTANCE_ID=${JSON.stringify(instanceId)}: expected 1 to 64 letters, digits and _ . : -`);
   }
 
+  const cohortsRaw = (read("LIVE_COHORTS") ?? "on").toLowerCase();
+  if (cohortsRaw !== "on" && cohortsRaw !== "off")
+    problems.push(`LIVE_COHORTS=${JSON.stringify(cohortsRaw)}: expected on or off`);
+  const liveCohorts = cohortsRaw !== "off";
+
   const alertRules: AlertRule[] = [];
   const rulesRaw = read("ALERT_RULES");
   if (rulesRaw !== undefined) {
@@ -221,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeys: keys("API_KEYS"),
     adminApiKeys: keys("ADMIN_API_KEYS"),
     livePollIntervalMs: int("LIVE_POLL_INTERVAL_MS", 250, 10, 60_000),
+    liveCohorts,
     liveLateRowsMs: int("LIVE_LATE_ROWS_MS", 2_000, 0, 600_000),
     liveMaxQueued: int("LIVE_MAX_QUEUED", 10_000, 1, 10_000_000),
     alertRules,

@@ -24,6 +24,7 @@ describe("configuration", () => {
       apiKeys: [],
       adminApiKeys: [],
       livePollIntervalMs: 250,
+      liveCohorts: true,
       liveLateRowsMs: 2_000,
       liveMaxQueued: 10_000,
       alertRules: [],

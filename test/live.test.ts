@@ -262,3 +262,48 @@ describe("WebSocket authentication", () => {
     expect(wrongCloses[0]?.code).toBe(4403);
   });
 });
+
+describe("slow consumers", () => {
+  it("disconnects a tradeRecorded client that stops reading with close code 4429; others are unaffected", async () => {
+    const s = await startTestApp("slow", { LIVE_POLL_INTERVAL_MS: "50", LIVE_MAX_QUEUED: "50" });
+    // A raw graphql-ws client whose socket stops reading after the subscription starts.
+    const socket = new WebSocket(`${s.url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+    const closed = new Promise<number>((done) => socket.on("close", (code) => done(code)));
+    await new Promise((done) => socket.on("open", done));
+    socket.send(JSON.stringify({ type: "connection_init" }));
+    await new Promise((done) => socket.once("message", done));
+    socket.send(
+      JSON.stringify({
+        id: "1",
+        type: "subscribe",
+        payload: { query: "subscription { tradeRecorded { tradeId signature baseToken quoteToken } }" },
+      }),
+    );
+    await eventually(async () => (s.app.services.live.stats().pollers === 1 ? true : undefined), "the poller");
+    // biome-ignore lint/suspicious/noExplicitAny: reach the TCP socket to stop reading
+    const tcp = (socket as any)._socket as import("node:net").Socket;
+    tcp.pause();
+    const { client } = connect(s.url);
+    const healthy = collect<{ tradeRecorded: { tradeId: string } }>(client, TRADE_RECORDED, {
+      f: { strategy: "healthy" },
+    });
+    await eventually(async () => (s.app.services.live.stats().pollers === 2 ? true : undefined), "both pollers");
+    await new Promise((r) => setTimeout(r, 200));
+    for (let round = 0; round < 60 && s.app.services.live.stats().pollers === 2; round++) {
+      const inputs = Array.from({ length: 1000 }, (_, i) => makeTrade(`slow-${round}-${i}`));
+      inputs.push({ ...makeTrade(`healthy-${round}`), strategy: "healthy" });
+      await s.gql(RecordTradesDocument, { inputs, durability: "COMMITTED" });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The server gave up on the slow subscription (its poller is gone)…
+    await eventually(
+      async () => (s.app.services.live.stats().pollers === 1 ? true : undefined),
+      "the slow cohort to end",
+    );
+    // …and once the client reads again, the last thing it gets is the documented close code.
+    tcp.resume();
+    expect(await closed).toBe(4429);
+    await eventually(async () => (healthy.values.length >= 1 ? true : undefined), "the healthy client's trades");
+    healthy.stop();
+  });
+});

@@ -1,6 +1,7 @@
 // GET /metrics in Prometheus' text format: the ingest figures and the process's health.
 import type { Plugin } from "graphql-yoga";
 import type { SystemSample } from "../ingest/system-sampler.ts";
+import type { LiveQueryStats } from "../live/live-queries.ts";
 
 export interface MetricValue {
   name: string;
@@ -47,5 +48,20 @@ export function metricValues(s: SystemSample): MetricValue[] {
     m("process_event_loop_lag_ms", "gauge", "p99 event-loop delay over the latest sample interval.", s.eventLoopLagMs),
     m("process_resident_memory_bytes", "gauge", "Resident set size.", s.rssBytes),
     m("process_cpu_percent", "gauge", "CPU used over the latest sample interval (100 = one core).", s.cpuPercent),
+  ];
+}
+
+/** Live-query figures for /metrics. */
+export function liveMetricValues(s: LiveQueryStats): MetricValue[] {
+  return [
+    { name: "live_pollers", type: "gauge", help: "Distinct live queries being polled.", value: s.pollers },
+    { name: "live_subscribers", type: "gauge", help: "Subscriptions served by live pollers.", value: s.subscribers },
+    { name: "live_polls_total", type: "counter", help: "Polls run.", value: s.polls },
+    {
+      name: "live_statements_total",
+      type: "counter",
+      help: "SQL statements run by live queries.",
+      value: s.statements,
+    },
   ];
 }

@@ -1,8 +1,8 @@
 // The poll behind `liveMetrics`: rolling figures over a sliding window, read from the recent
 // partitions only (a time predicate on the designated timestamp).
-import type pg from "pg";
 import type { TableNames } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
+import type { LiveQuery } from "./live-queries.ts";
 
 export interface StageLatency {
   stage: string;
@@ -31,13 +31,13 @@ export interface LiveMetrics {
 export const LIVE_PERCENTILE_PRECISION = 3;
 
 export function createLiveMetricsPoll(options: {
-  pool: pg.Pool;
+  query: LiveQuery;
   tables: TableNames;
   windowSeconds: number;
   strategy: string | null;
   queueDepth: () => number;
 }) {
-  const { pool, tables, windowSeconds, strategy, queueDepth } = options;
+  const { query, tables, windowSeconds, strategy, queueDepth } = options;
   return async (): Promise<LiveMetrics> => {
     // The window slides by whole seconds, so a poll without new commits changes nothing twice.
     const end = (nowMicros() / 1_000_000n) * 1_000_000n;
@@ -46,14 +46,14 @@ export function createLiveMetricsPoll(options: {
     const strategyClause = strategy === null ? "" : " AND strategy = $3";
     const params = strategy === null ? [start, stop] : [start, stop, strategy];
     const [trades, latency] = await Promise.all([
-      pool.query<{ n: bigint; volume: number | null; protected: bigint; attacked: bigint }>(
+      query<{ n: bigint; volume: number | null; protected: bigint; attacked: bigint }>(
         `SELECT count() n, sum(quote_amount) volume,
            sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) protected,
            sum(CASE WHEN mev_status IN ('SANDWICHED', 'FRONT_RUN', 'BACK_RUN') THEN 1 ELSE 0 END) attacked
          FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}`,
         params,
       ),
-      pool.query<{ stage: string; n: bigint; p50: number; p99: number }>(
+      query<{ stage: string; n: bigint; p50: number; p99: number }>(
         `SELECT stage, count() n,
            approx_percentile(latency_us, 0.5, ${LIVE_PERCENTILE_PRECISION}) p50,
            approx_percentile(latency_us, 0.99, ${LIVE_PERCENTILE_PRECISION}) p99

@@ -13,7 +13,7 @@ export interface LiveQuerySpec<T> {
   tables: readonly string[];
   /** Re-poll this often even without commits (a sliding window); 0: only on commits. */
   slideMs: number;
-  /** Runs the SQL; returns undefined when there is nothing to send. */
+  /** Runs the SQL (through `query`, which counts statements); undefined: nothing to send. */
   poll: (state: { previous: T | undefined }) => Promise<T | undefined>;
   /** Whether a new result differs from the previous one. Default: JSON comparison. */
   changed?: (previous: T | undefined, next: T) => boolean;
@@ -29,10 +29,18 @@ export interface LiveQueryStats {
   pollers: number;
   subscribers: number;
   polls: number;
-  statementsSkipped: number;
+  /** Ticks at which a poller had no new commit and no slide, so it ran nothing. */
+  pollsSkipped: number;
+  /** SQL statements run by live queries, including the per-tick transaction check. */
+  statements: number;
 }
 
+/** What live polls run their SQL through (counted). */
+export type LiveQuery = <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+
 export interface LiveQueries {
+  /** The counted SQL runner polls use. */
+  query: LiveQuery;
   /** Joins (or starts) the cohort of `spec.key`; returns a function that leaves it. */
   join<T>(spec: LiveQuerySpec<T>, subscriber: Subscriber<T>): () => void;
   stats(): LiveQueryStats;
@@ -58,14 +66,25 @@ export interface LiveQueriesOptions {
   log: Logger;
   /** How often table transaction numbers are checked. Default 250 ms. */
   intervalMs?: number;
+  /**
+   * false gives every subscriber its own poller: the naive design, kept only so the benchmark
+   * can measure the baseline in the same run (LIVE_COHORTS=off). Default true.
+   */
+  cohorts?: boolean;
 }
 
 export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
-  const { pool, log, intervalMs = 250 } = options;
+  const { pool, log, intervalMs = 250, cohorts = true } = options;
   const pollers = new Map<string, Poller>();
   const txn = new Map<string, bigint>();
   let polls = 0;
   let skipped = 0;
+  let statements = 0;
+  let solo = 0;
+  const query: LiveQuery = (text, params) => {
+    statements++;
+    return pool.query(text, params);
+  };
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
 
@@ -99,7 +118,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     ticking = true;
     try {
       // One metadata statement per tick, whatever the number of pollers and subscribers.
-      const result = await pool.query<{ name: string; writerTxn: bigint }>("SELECT name, writerTxn FROM wal_tables()");
+      const result = await query<{ name: string; writerTxn: bigint }>("SELECT name, writerTxn FROM wal_tables()");
       for (const row of result.rows) txn.set(row.name, row.writerTxn);
       const now = Date.now();
       await Promise.all(
@@ -131,7 +150,9 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
   };
 
   return {
-    join<T>(spec: LiveQuerySpec<T>, subscriber: Subscriber<T>) {
+    query,
+    join<T>(shared: LiveQuerySpec<T>, subscriber: Subscriber<T>) {
+      const spec = cohorts ? shared : { ...shared, key: `${shared.key}#${solo++}` };
       let poller = pollers.get(spec.key);
       if (!poller) {
         poller = {
@@ -163,7 +184,8 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
       pollers: pollers.size,
       subscribers: [...pollers.values()].reduce((n, p) => n + p.subscribers.size, 0),
       polls,
-      statementsSkipped: skipped,
+      pollsSkipped: skipped,
+      statements,
     }),
     close: () => {
       pollers.clear();

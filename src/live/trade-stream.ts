@@ -7,13 +7,13 @@
 // count exceeds the rows already streamed in the window, the window is read again and only rows
 // not streamed yet are sent. A row that becomes visible more than `lateMs` behind the newest
 // streamed timestamp is not streamed (documented; LIVE_LATE_ROWS_MS).
-import type pg from "pg";
 import { type TradeFilter, tradeWhere } from "../analytics/trades.ts";
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
+import type { LiveQuery } from "./live-queries.ts";
 
 export interface TradeStreamOptions {
-  pool: pg.Pool;
+  query: LiveQuery;
   table: string;
   filter: TradeFilter;
   lateMs: number;
@@ -22,7 +22,7 @@ export interface TradeStreamOptions {
 }
 
 export function createTradeStream(options: TradeStreamOptions) {
-  const { pool, table, filter, lateMs, maxRows = 5000 } = options;
+  const { query, table, filter, lateMs, maxRows = 5000 } = options;
   const late = BigInt(lateMs) * 1000n;
   let wmTs: Micros | undefined;
   let wmId = "";
@@ -38,7 +38,7 @@ export function createTradeStream(options: TradeStreamOptions) {
       where.push(sql);
     }
     params.push(...extraParams);
-    return pool.query<TradeRow>(`SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${suffix}`, params);
+    return query<TradeRow>(`SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${suffix}`, params);
   };
 
   const windowRows = () =>
@@ -85,7 +85,7 @@ export function createTradeStream(options: TradeStreamOptions) {
       `timestamp >= $${n - 2}`,
       `(timestamp < $${n - 1} OR (timestamp = $${n - 1} AND trade_id <= $${n}))`,
     );
-    const counted = await pool.query<{ n: bigint }>(
+    const counted = await query<{ n: bigint }>(
       `SELECT count() n FROM ${table} WHERE ${countWhere.join(" AND ")}`,
       countParams,
     );

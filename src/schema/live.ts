@@ -119,7 +119,7 @@ builder.subscriptionFields((t) => ({
       const { services } = context;
       const strategy = args.strategy ?? null;
       const poll = createLiveMetricsPoll({
-        pool: services.pool,
+        query: services.live.query,
         tables: services.tables,
         windowSeconds: args.windowSeconds,
         strategy,
@@ -152,7 +152,7 @@ builder.subscriptionFields((t) => ({
       const { services } = context;
       const filter: TradeFilter = args.filter ?? {};
       const stream = createTradeStream({
-        pool: services.pool,
+        query: services.live.query,
         table: services.tables.trades,
         filter,
         lateMs: services.liveLimits.lateRowsMs,
