@@ -1,0 +1,254 @@
+// `npm run bench:live`: 5,000 WebSocket subscribers across 50 distinct queries while 10,000 rows
+// per second are ingested; SQL statements per second against the baseline of one poller per
+// subscriber (LIVE_COHORTS=off), measured in the same run on the same QuestDB.
+//   queries 0, 2, 4, …, 48: tradeRecorded(filter: { venue: "v<k>" }) (1 % of rows match one of them)
+//   queries 1, 3, 5, …, 49: liveMetrics(windowSeconds: 10 + k, strategy: "s<k mod 10>")
+// Env: BENCH_SUBSCRIBERS (5000), BENCH_QUERIES (50), BENCH_ROWS_PER_S (10000),
+//      BENCH_DURATION_S (20; the baseline runs half as long).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
+import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
+const ROWS_PER_S = Number(process.env.BENCH_ROWS_PER_S ?? 10_000);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const log = (line: string) => console.log(`[bench:live] ${line}`);
+
+const query = (k: number) =>
+  k % 2 === 0
+    ? {
+        query: "subscription($f: TradeFilter) { tradeRecorded(filter: $f) { tradeId timestamp } }",
+        variables: { f: { venue: `v${k}` } },
+      }
+    : {
+        query:
+          "subscription($w: Int!, $s: String) { liveMetrics(windowSeconds: $w, strategy: $s) { trades tradesPerSecond latency { stage p99Us } } }",
+        variables: { w: 10 + k, s: `s${k % 10}` },
+      };
+
+interface PhaseResult {
+  statementsPerS: number;
+  pollsPerS: number;
+  messages: number;
+  latencies: number[];
+  maxRssMb: number;
+  connected: number;
+  closedEarly: number;
+  ingestedPerS: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function phase(
+  questdb: { httpPort: number; pgPort: number },
+  cohorts: boolean,
+  durationS: number,
+): Promise<PhaseResult> {
+  const port = await freePort();
+  const prefix = cohorts ? "live_" : "solo_";
+  const api: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
+      QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+      QUESTDB_TABLE_PREFIX: prefix,
+      LIVE_COHORTS: cohorts ? "on" : "off",
+      LOG_LEVEL: "error",
+      SYSTEM_METRICS_INTERVAL_MS: "0",
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (
+      let i = 0;
+      !(await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    ) {
+      if (i > 600) throw new Error("API did not become ready");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Subscribers: one WebSocket each, speaking graphql-transport-ws.
+    const sockets: WebSocket[] = [];
+    const latencies: number[] = [];
+    let messages = 0;
+    let connected = 0;
+    let closedEarly = 0;
+    let measuring = false;
+    const open = (k: number) =>
+      new Promise<void>((done) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
+        sockets.push(ws);
+        ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
+        ws.on("message", (raw: Buffer) => {
+          const message = JSON.parse(raw.toString()) as {
+            type: string;
+            payload?: { data?: Record<string, { timestamp?: string }> };
+          };
+          if (message.type === "connection_ack") {
+            connected++;
+            ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: query(k) }));
+            done();
+          } else if (message.type === "next" && measuring) {
+            messages++;
+            const stamp = message.payload?.data?.tradeRecorded?.timestamp;
+            if (stamp) latencies.push(Date.now() - Date.parse(stamp));
+          }
+        });
+        ws.on("close", () => {
+          if (measuring) closedEarly++;
+        });
+        ws.on("error", () => done());
+      });
+    for (let i = 0; i < SUBSCRIBERS; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, SUBSCRIBERS - i) }, (_, j) => open((i + j) % QUERIES)));
+      if ((i / 250) % 4 === 3)
+        log(`${cohorts ? "cohorts" : "baseline"}: ${connected}/${SUBSCRIBERS} subscribers connected`);
+    }
+    log(
+      `${cohorts ? "cohorts" : "baseline"}: ${connected} subscribers, ${QUERIES} distinct queries; ingesting ${ROWS_PER_S} rows/s for ${durationS} s…`,
+    );
+
+    // Ingest: every 100 ms a batch of ROWS_PER_S / 10 trades timestamped now.
+    let sent = 0;
+    let ingesting = true;
+    const perBatch = Math.round(ROWS_PER_S / 10);
+    const ingest = (async () => {
+      let n = 0;
+      while (ingesting) {
+        const started = Date.now();
+        const inputs = Array.from({ length: perBatch }, () => {
+          const i = n++;
+          const k = i % 100 === 0 ? ((i / 100) % (QUERIES / 2)) * 2 : -1;
+          return {
+            tradeId: `live-${i}`,
+            timestamp: new Date().toISOString(),
+            action: "BUY",
+            baseToken: "SOL",
+            quoteToken: "USDC",
+            baseAmount: 1,
+            quoteAmount: 200,
+            executedPrice: 200,
+            transactionFee: 5000,
+            priorityFee: 0,
+            expectedSlippage: 0.01,
+            actualSlippage: 0.001,
+            mevStatus: "PROTECTED",
+            transferFees: 0,
+            strategy: `s${i % 10}`,
+            venue: k >= 0 ? `v${k}` : "main",
+          };
+        });
+        const r = await fetch(`${url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i) { accepted } }",
+            variables: { i: inputs },
+          }),
+        });
+        if (r.ok) sent += perBatch;
+        await r.arrayBuffer();
+        await new Promise((done) => setTimeout(done, Math.max(0, 100 - (Date.now() - started))));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 2_000)); // warm up
+    let maxRss = 0;
+    const rssTimer = setInterval(() => void rssOf(api.pid as number).then((r) => (maxRss = Math.max(maxRss, r))), 250);
+    const statements0 = await metric(url, "live_statements_total");
+    const polls0 = await metric(url, "live_polls_total");
+    const sent0 = sent;
+    measuring = true;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, durationS * 1000));
+    measuring = false;
+    const elapsed = (performance.now() - t0) / 1000;
+    const statements1 = await metric(url, "live_statements_total");
+    const polls1 = await metric(url, "live_polls_total");
+    const sent1 = sent;
+    clearInterval(rssTimer);
+    ingesting = false;
+    await ingest;
+    for (const ws of sockets) ws.terminate();
+    latencies.sort((a, b) => a - b);
+    return {
+      statementsPerS: (statements1 - statements0) / elapsed,
+      pollsPerS: (polls1 - polls0) / elapsed,
+      messages,
+      latencies,
+      maxRssMb: maxRss / 1024 / 1024,
+      connected,
+      closedEarly,
+      ingestedPerS: (sent1 - sent0) / elapsed,
+    };
+  } finally {
+    api.kill("SIGTERM");
+    await new Promise((done) => api.once("exit", done));
+  }
+}
+
+async function main() {
+  const root = await mkdtemp(join(tmpdir(), "bench-live-"));
+  const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
+  try {
+    const shared = await phase(questdb, true, DURATION_S);
+    const solo = await phase(questdb, false, Math.max(5, Math.round(DURATION_S / 2)));
+    const perQueryPoll = shared.statementsPerS / Math.max(shared.pollsPerS, 1);
+    const p50 = percentile(shared.latencies, 50);
+    const p99 = percentile(shared.latencies, 99);
+    const lines = [
+      "| Figure | Cohorts (one poller per distinct query) | Baseline (one poller per subscriber) | Target | Met |",
+      "|---|---|---|---|---|",
+      `| subscribers connected / distinct queries | ${shared.connected} / ${QUERIES} | ${solo.connected} / ${QUERIES} | 5,000 / 50 | ${shared.connected >= 5000 ? "yes" : "no"} |`,
+      `| rows ingested per second | ${Math.round(shared.ingestedPerS).toLocaleString("en")} | ${Math.round(solo.ingestedPerS).toLocaleString("en")} | 10,000 | ${shared.ingestedPerS >= 9_500 ? "yes" : "no"} |`,
+      `| SQL statements per second (live queries) | ${shared.statementsPerS.toFixed(0)} | ${solo.statementsPerS.toFixed(0)} | ≤ 1 per distinct query per poll | ${perQueryPoll <= 3 ? "yes" : "no"} |`,
+      `| polls per second / statements per poll | ${shared.pollsPerS.toFixed(0)} / ${perQueryPoll.toFixed(2)} | ${solo.pollsPerS.toFixed(0)} / ${(solo.statementsPerS / Math.max(solo.pollsPerS, 1)).toFixed(2)} | | |`,
+      `| messages delivered per second | ${Math.round(shared.messages / DURATION_S).toLocaleString("en")} | ${Math.round(solo.messages / Math.max(5, Math.round(DURATION_S / 2))).toLocaleString("en")} | | |`,
+      `| tradeRecorded event → client latency p50 / p99, ms | ${p50} / ${p99} | ${percentile(solo.latencies, 50)} / ${percentile(solo.latencies, 99)} | p99 ≤ 1,000 | ${p99 <= 1000 ? "yes" : "no"} |`,
+      `| API RSS, max, MB | ${shared.maxRssMb.toFixed(0)} | ${solo.maxRssMb.toFixed(0)} | ≤ 1,024 | ${shared.maxRssMb <= 1024 ? "yes" : "no"} |`,
+      `| subscribers disconnected during the run | ${shared.closedEarly} | ${solo.closedEarly} | 0 | ${shared.closedEarly === 0 ? "yes" : "no"} |`,
+    ];
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine; ${DURATION_S} s measured (baseline ${Math.max(5, Math.round(DURATION_S / 2))} s). Statements per poll counts each tradeRecorded poll's two statements (rows after the watermark, late-window count), each liveMetrics poll's two (trades, latency) and the per-tick transaction check. Command: \`npm run bench:live\`.`;
+    console.log(`\n${header}\n\n${lines.join("\n")}\n`);
+    await recordInDocs(`${header}\n\n${lines.join("\n")}`);
+  } finally {
+    await questdb.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function recordInDocs(table: string) {
+  const file = "docs/benchmarks.md";
+  const begin = "<!-- bench:live:begin -->";
+  const end = "<!-- bench:live:end -->";
+  let text = await readFile(file, "utf8").catch(() => "# Benchmarks\n");
+  const section = `${begin}\n${table}\n${end}`;
+  if (text.includes(begin)) text = text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), section);
+  else text = `${text.trimEnd()}\n\n## Live subscriptions benchmark\n\n${section}\n`;
+  await writeFile(file, text);
+  log(`recorded in ${file}`);
+}
+
+await main();
