@@ -45,34 +45,41 @@ export function createLiveMetricsPoll(options: {
     const stop = formatIsoMicros(end);
     const strategyClause = strategy === null ? "" : " AND strategy = $3";
     const params = strategy === null ? [start, stop] : [start, stop, strategy];
-    const [trades, latency] = await Promise.all([
-      query<{ n: bigint; volume: number | null; protected: bigint; attacked: bigint }>(
-        `SELECT count() n, sum(quote_amount) volume,
-           sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) protected,
-           sum(CASE WHEN mev_status IN ('SANDWICHED', 'FRONT_RUN', 'BACK_RUN') THEN 1 ELSE 0 END) attacked
-         FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}`,
-        params,
-      ),
-      query<{ stage: string; n: bigint; p50: number; p99: number }>(
-        `SELECT stage, count() n,
-           approx_percentile(latency_us, 0.5, ${LIVE_PERCENTILE_PRECISION}) p50,
-           approx_percentile(latency_us, 0.99, ${LIVE_PERCENTILE_PRECISION}) p99
-         FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}
-         GROUP BY stage ORDER BY stage`,
-        params,
-      ),
-    ]);
-    const row = trades.rows[0];
+    // One statement: the trades aggregate (kind 'trades') and one row per stage ('latency').
+    const result = await query<{
+      kind: string;
+      stage: string | null;
+      n: bigint;
+      a: number | null;
+      b: number | null;
+      c: number | null;
+    }>(
+      `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
+         cast(sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) AS DOUBLE) b,
+         cast(sum(CASE WHEN mev_status IN ('SANDWICHED', 'FRONT_RUN', 'BACK_RUN') THEN 1 ELSE 0 END) AS DOUBLE) c
+       FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}
+       UNION ALL
+       SELECT 'latency' kind, stage, count() n,
+         approx_percentile(latency_us, 0.5, ${LIVE_PERCENTILE_PRECISION}) a,
+         approx_percentile(latency_us, 0.99, ${LIVE_PERCENTILE_PRECISION}) b, cast(NULL AS DOUBLE) c
+       FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}
+       GROUP BY stage`,
+      params,
+    );
+    const row = result.rows.find((r) => r.kind === "trades");
     const n = Number(row?.n ?? 0n);
     return {
       windowSeconds,
       at: end,
       trades: n,
       tradesPerSecond: n / windowSeconds,
-      volume: row?.volume ?? 0,
-      mevProtectedRate: n === 0 ? 0 : Number(row?.protected ?? 0n) / n,
-      mevAttackedRate: n === 0 ? 0 : Number(row?.attacked ?? 0n) / n,
-      latency: latency.rows.map((r) => ({ stage: r.stage, count: Number(r.n), p50Us: r.p50, p99Us: r.p99 })),
+      volume: row?.a ?? 0,
+      mevProtectedRate: n === 0 ? 0 : (row?.b ?? 0) / n,
+      mevAttackedRate: n === 0 ? 0 : (row?.c ?? 0) / n,
+      latency: result.rows
+        .filter((r) => r.kind === "latency")
+        .map((r) => ({ stage: r.stage ?? "", count: Number(r.n), p50Us: r.a ?? 0, p99Us: r.b ?? 0 }))
+        .sort((x, y) => (x.stage < y.stage ? -1 : x.stage > y.stage ? 1 : 0)),
       ingestQueueDepth: queueDepth(),
     };
   };

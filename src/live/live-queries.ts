@@ -13,6 +13,8 @@ export interface LiveQuerySpec<T> {
   tables: readonly string[];
   /** Re-poll this often even without commits (a sliding window); 0: only on commits. */
   slideMs: number;
+  /** At most one poll per this many ms, however often the tables commit. Default 0. */
+  minIntervalMs?: number;
   /** Runs the SQL (through `query`, which counts statements); undefined: nothing to send. */
   poll: (state: { previous: T | undefined }) => Promise<T | undefined>;
   /** Whether a new result differs from the previous one. Default: JSON comparison. */
@@ -121,17 +123,14 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
       const result = await query<{ name: string; writerTxn: bigint }>("SELECT name, writerTxn FROM wal_tables()");
       for (const row of result.rows) txn.set(row.name, row.writerTxn);
       const now = Date.now();
-      await Promise.all(
-        [...pollers.values()].map((poller) => {
-          const committed = poller.spec.tables.some((t) => (txn.get(t) ?? -1n) !== poller.seenTxn.get(t));
-          const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
-          if (!committed && !slid) {
-            skipped++;
-            return undefined;
-          }
-          return runPoll(poller);
-        }),
-      );
+      // Polls are started, not awaited: a slow one does not hold back the others' next tick.
+      for (const poller of pollers.values()) {
+        const committed = poller.spec.tables.some((t) => (txn.get(t) ?? -1n) !== poller.seenTxn.get(t));
+        const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
+        const due = now - poller.lastPollAt >= (poller.spec.minIntervalMs ?? 0);
+        if ((committed && due) || slid) void runPoll(poller);
+        else skipped++;
+      }
     } catch (error) {
       log.debug({ err: error instanceof Error ? error.message : String(error) }, "live tick failed");
     } finally {

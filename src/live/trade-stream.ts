@@ -9,6 +9,7 @@
 // streamed timestamp is not streamed (documented; LIVE_LATE_ROWS_MS).
 import { type TradeFilter, tradeWhere } from "../analytics/trades.ts";
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
+import { TABLES } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
 import type { LiveQuery } from "./live-queries.ts";
 
@@ -23,7 +24,7 @@ export interface TradeStreamOptions {
 
 export function createTradeStream(options: TradeStreamOptions) {
   const { query, table, filter, lateMs, maxRows = 5000 } = options;
-  const late = BigInt(lateMs) * 1000n;
+  const lateUs = BigInt(lateMs) * 1000n;
   let wmTs: Micros | undefined;
   let wmId = "";
   /** Keys streamed (or present at start) with timestamps inside the late window. */
@@ -44,7 +45,7 @@ export function createTradeStream(options: TradeStreamOptions) {
   const windowRows = () =>
     select(
       ["timestamp >= :0", "(timestamp < :1 OR (timestamp = :1 AND trade_id <= :2))"],
-      [formatIsoMicros((wmTs as Micros) - late), formatIsoMicros(wmTs as Micros), wmId],
+      [formatIsoMicros((wmTs as Micros) - lateUs), formatIsoMicros(wmTs as Micros), wmId],
       "ORDER BY timestamp, trade_id",
     );
 
@@ -56,7 +57,7 @@ export function createTradeStream(options: TradeStreamOptions) {
         wmId = t.tradeId;
       }
     }
-    const floor = (wmTs as Micros) - late;
+    const floor = (wmTs as Micros) - lateUs;
     recent = recent.filter((r) => r.ts >= floor);
   };
 
@@ -69,33 +70,39 @@ export function createTradeStream(options: TradeStreamOptions) {
       advance((await windowRows()).rows.map(tradeFromRow));
       return [];
     }
-    const fresh = (
-      await select(
-        ["(timestamp > :0 OR (timestamp = :0 AND trade_id > :1))"],
-        [formatIsoMicros(wmTs), wmId],
-        `ORDER BY timestamp, trade_id LIMIT ${maxRows}`,
-      )
-    ).rows.map(tradeFromRow);
-
-    const countParams: unknown[] = [];
-    const countWhere = tradeWhere(filter, countParams);
-    countParams.push(formatIsoMicros(wmTs - late), formatIsoMicros(wmTs), wmId);
-    const n = countParams.length;
-    countWhere.push(
-      `timestamp >= $${n - 2}`,
-      `(timestamp < $${n - 1} OR (timestamp = $${n - 1} AND trade_id <= $${n}))`,
+    // One statement per poll: the rows after the watermark, and (part 1) how many rows the late
+    // window holds now, in the trade_id column.
+    const params: unknown[] = [];
+    const fresh = tradeWhere(filter, params);
+    const late = tradeWhere(filter, params);
+    params.push(formatIsoMicros(wmTs), wmId, formatIsoMicros(wmTs - lateUs));
+    const [wm, id, floor] = [params.length - 2, params.length - 1, params.length].map((i) => `$${i}`);
+    fresh.push(`(timestamp > ${wm} OR (timestamp = ${wm} AND trade_id > ${id}))`);
+    late.push(`timestamp >= ${floor}`, `(timestamp < ${wm} OR (timestamp = ${wm} AND trade_id <= ${id}))`);
+    const result = await query<TradeRow & { part: number }>(
+      `(SELECT 0 part, ${TRADE_SELECT} FROM ${table} WHERE ${fresh.join(" AND ")} ORDER BY timestamp, trade_id LIMIT ${maxRows})` +
+        ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM ${table} WHERE ${late.join(" AND ")})`,
+      params,
     );
-    const counted = await query<{ n: bigint }>(
-      `SELECT count() n FROM ${table} WHERE ${countWhere.join(" AND ")}`,
-      countParams,
-    );
+    const rows = result.rows.filter((r) => r.part === 0).map(tradeFromRow);
+    const inWindow = Number(result.rows.find((r) => r.part === 1)?.trade_id ?? 0);
     let lateRows: Trade[] = [];
-    if (Number(counted.rows[0]?.n ?? 0n) > recent.length) {
+    if (inWindow > recent.length) {
       const seen = new Set(recent.map((r) => `${r.ts}|${r.id}`));
       lateRows = (await windowRows()).rows.map(tradeFromRow).filter((t) => !seen.has(`${t.timestamp}|${t.tradeId}`));
     }
-    const out = [...lateRows, ...fresh];
+    const out = [...lateRows, ...rows];
     advance(out);
     return out;
   };
 }
+
+/** The count branch of the poll: TRADE_SELECT's columns, all NULL but trade_id = count(). */
+const COUNT_ROW = (() => {
+  const trades = TABLES.find((t) => t.name === "trades");
+  const types = new Map(trades?.columns.map((c) => [c.name, c.type]));
+  return TRADE_SELECT.split(",")
+    .map((c) => c.trim())
+    .map((c) => (c === "trade_id" ? "cast(count() AS VARCHAR) trade_id" : `cast(NULL AS ${types.get(c)}) ${c}`))
+    .join(", ");
+})();

@@ -134,6 +134,7 @@ builder.subscriptionFields((t) => ({
             key: JSON.stringify(["liveMetrics", args.windowSeconds, strategy]),
             tables: [services.tables.trades, services.tables.latency_metrics],
             slideMs: 1000,
+            minIntervalMs: 1000,
             poll: () => poll(),
             // `at` moves every second; a message goes out only when a figure changed.
             changed: (a, b) => !a || JSON.stringify({ ...a, at: 0 }) !== JSON.stringify({ ...b, at: 0 }),
