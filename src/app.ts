@@ -6,6 +6,7 @@
 // client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -133,8 +134,10 @@ export function buildApp(options: AppOptions): App {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
-    // GraphiQL runs subscriptions over the same path with graphql-ws.
-    graphiql: { subscriptionsProtocol: "WS" },
+    // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
+    // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
+    graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
+    renderGraphiQL,
     context: (): Context => ({ services }),
     logging: {
       debug: (...args) => log.debug(args.map(String).join(" ")),

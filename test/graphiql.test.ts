@@ -1,0 +1,61 @@
+// GraphiQL in a real browser (Debian's chromium through playwright-core): the page works
+// offline and runs subscriptions over WebSockets.
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecordTradeDocument } from "./generated/graphql.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { makeTrade } from "./support/load.ts";
+import { eventually } from "./support/questdb.ts";
+
+let browser: Browser;
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp("graphiql", { LIVE_POLL_INTERVAL_MS: "50" });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("GraphiQL", () => {
+  it("loads without the internet and streams a subscription over a WebSocket", async () => {
+    const page = await browser.newPage();
+    const sockets: string[] = [];
+    const external: string[] = [];
+    page.on("websocket", (ws) => sockets.push(ws.url()));
+    page.on("request", (request) => {
+      const url = request.url();
+      if (!url.startsWith(t.url) && !url.startsWith("ws") && !url.startsWith("blob:") && !url.startsWith("data:")) {
+        external.push(url);
+      }
+    });
+    const query = "subscription { tradeRecorded { tradeId baseToken } }";
+    await page.goto(`${t.url}/graphql?query=${encodeURIComponent(query)}`);
+    await page.waitForSelector(".graphiql-execute-button", { timeout: 30_000 });
+    await page.click(".graphiql-execute-button");
+    await eventually(
+      async () => (t.app.services.live.stats().subscribers === 1 ? true : undefined),
+      "GraphiQL's subscription",
+    );
+    expect(sockets).toEqual([`${t.url.replace("http", "ws")}/graphql`]);
+    await new Promise((r) => setTimeout(r, 300));
+    await t.gql(RecordTradeDocument, { input: makeTrade("seen-in-graphiql"), durability: "COMMITTED" });
+    await eventually(
+      async () => ((await page.content()).includes("seen-in-graphiql") ? true : undefined),
+      "the trade in GraphiQL's result pane",
+    );
+    expect(external).toEqual([]);
+    await page.close();
+  });
+});
