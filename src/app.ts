@@ -19,6 +19,7 @@ import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createAlertEngine } from "./live/alerts.ts";
 import { createLiveQueries } from "./live/live-queries.ts";
+import { type SharedExecutionCounts, useSharedSubscriptionExecution } from "./live/shared-execution.ts";
 import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
@@ -44,6 +45,8 @@ export interface App {
   readonly sampler: SystemSampler;
   /** The Node request handler (fast path + Yoga). */
   readonly handler: GraphQLHandler;
+  /** Subscription executions, and deliveries that reused one. */
+  readonly sharedExecution: SharedExecutionCounts;
   /** graphql-ws's WebSocket server, once started. */
   readonly wsClients: () => number;
   /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
@@ -131,6 +134,7 @@ export function buildApp(options: AppOptions): App {
   };
 
   const auth = createAuthenticator({ apiKeys: config.apiKeys, adminKeys: config.adminApiKeys });
+  const sharedExecution = useSharedSubscriptionExecution();
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -147,6 +151,7 @@ export function buildApp(options: AppOptions): App {
     },
     plugins: [
       auth.plugin,
+      sharedExecution,
       useMetrics({ collect: () => [...metricValues(sampler.current()), ...liveMetricValues(live.stats())] }),
       useReadinessCheck({
         endpoint: "/ready",
@@ -203,6 +208,7 @@ export function buildApp(options: AppOptions): App {
     ilp,
     sampler,
     handler,
+    sharedExecution: sharedExecution.counts,
     wsClients: () => ws?.wss.clients.size ?? 0,
     tablesReady,
     fetch: (request) => Promise.resolve(yoga.fetch(request)),

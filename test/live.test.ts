@@ -110,6 +110,7 @@ describe("tradeRecorded", () => {
       );
       expect(t.app.services.live.stats().pollers).toBe(1);
       const pollsBefore = t.app.services.live.stats().polls;
+      const executionsBefore = { ...t.app.sharedExecution };
       tradeStatements = 0;
       for (let i = 0; i < 5; i++) {
         await t.gql(RecordTradesDocument, {
@@ -125,6 +126,9 @@ describe("tradeRecorded", () => {
       // UNION ALL), never one per subscriber.
       expect(tradeStatements).toBeLessThanOrEqual(polls);
       expect(tradeStatements).toBeGreaterThanOrEqual(5);
+      // Each trade's selection set is executed once for the cohort, not once per subscriber.
+      expect(t.app.sharedExecution.executions - executionsBefore.executions).toBe(5);
+      expect(t.app.sharedExecution.reused - executionsBefore.reused).toBe(495);
       for (const s of subs) s.stop();
       await eventually(async () => (t.app.services.live.stats().pollers === 0 ? true : undefined), "pollers gone");
     } finally {
