@@ -7,7 +7,7 @@
 // plus API RSS throughout and acceptance-to-visible latency (probes during (iii)).
 // Env: BENCH_ROWS (default 500000), BENCH_DURATION_S (15), BENCH_CPU_PROF=1 (profile the API).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Sender } from "@questdb/nodejs-client";
@@ -16,6 +16,7 @@ import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { recordInDocs } from "./docs.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
@@ -292,26 +293,13 @@ async function main() {
     ];
     const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION} beside the API, ${ROWS.toLocaleString("en")} rows for (i) and (ii), ${DURATION_S} s for (iii). Command: \`npm run bench:ingest\`.`;
     console.log(`\n${header}\n\n${lines.join("\n")}\n`);
-    await recordInDocs(`${header}\n\n${lines.join("\n")}`);
+    await recordInDocs("ingest", "Ingest benchmark", `${header}\n\n${lines.join("\n")}`);
   } finally {
     api?.kill("SIGKILL");
     await pool.end();
     await questdb.stop();
     await rm(root, { recursive: true, force: true });
   }
-}
-
-/** Replaces the ingest section of docs/benchmarks.md (between its markers) with this run. */
-async function recordInDocs(table: string) {
-  const file = "docs/benchmarks.md";
-  const begin = "<!-- bench:ingest:begin -->";
-  const end = "<!-- bench:ingest:end -->";
-  let text = await readFile(file, "utf8").catch(() => "# Benchmarks\n");
-  const section = `${begin}\n${table}\n${end}`;
-  if (text.includes(begin)) text = text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), section);
-  else text = `${text.trimEnd()}\n\n## Ingest benchmark\n\n${section}\n`;
-  await writeFile(file, text);
-  log(`recorded in ${file}`);
 }
 
 await main();

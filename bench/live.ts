@@ -6,12 +6,13 @@
 // Env: BENCH_SUBSCRIBERS (5000), BENCH_QUERIES (50), BENCH_ROWS_PER_S (10000),
 //      BENCH_DURATION_S (20; the baseline runs half as long).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { recordInDocs } from "./docs.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
@@ -232,23 +233,11 @@ async function main() {
     ];
     const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine; ${DURATION_S} s measured (baseline ${Math.max(5, Math.round(DURATION_S / 2))} s). Each poll is one statement (tradeRecorded: rows after the watermark and the late-window count in one UNION ALL, plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL); the statements also include one transaction check per tick (4 per second) shared by every poller. Command: \`npm run bench:live\`.`;
     console.log(`\n${header}\n\n${lines.join("\n")}\n`);
-    await recordInDocs(`${header}\n\n${lines.join("\n")}`);
+    await recordInDocs("live", "Live subscriptions benchmark", `${header}\n\n${lines.join("\n")}`);
   } finally {
     await questdb.stop();
     await rm(root, { recursive: true, force: true });
   }
-}
-
-async function recordInDocs(table: string) {
-  const file = "docs/benchmarks.md";
-  const begin = "<!-- bench:live:begin -->";
-  const end = "<!-- bench:live:end -->";
-  let text = await readFile(file, "utf8").catch(() => "# Benchmarks\n");
-  const section = `${begin}\n${table}\n${end}`;
-  if (text.includes(begin)) text = text.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), section);
-  else text = `${text.trimEnd()}\n\n## Live subscriptions benchmark\n\n${section}\n`;
-  await writeFile(file, text);
-  log(`recorded in ${file}`);
 }
 
 await main();

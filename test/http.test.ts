@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
+import { localAddress } from "../src/questdb/embedded.ts";
 import { freePort } from "../src/questdb/local-server.ts";
 import { startTestApp } from "./support/app.ts";
 import { testConfig, uniquePrefix } from "./support/questdb.ts";
@@ -21,17 +22,7 @@ describe("HTTP endpoints", () => {
     const config = testConfig({ QUESTDB_TABLE_PREFIX: uniquePrefix("down") });
     const app = buildApp({
       config,
-      questdb: {
-        httpHost: "127.0.0.1",
-        httpPort: deadPort,
-        httpUser: undefined,
-        httpPassword: undefined,
-        pgHost: "127.0.0.1",
-        pgPort: deadPort,
-        pgUser: "admin",
-        pgPassword: "quest",
-        pgDatabase: "qdb",
-      },
+      questdb: localAddress(deadPort, deadPort),
       log: pino({ level: "silent" }),
     });
     try {

@@ -7,6 +7,7 @@ import pino from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { type App, buildApp } from "../src/app.ts";
 import type { QuestDbAddress } from "../src/config.ts";
+import { localAddress } from "../src/questdb/embedded.ts";
 import { freePort, type LocalQuestDb, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { sendTrades, startCuttingProxy } from "./support/load.ts";
 import { testConfig, uniquePrefix } from "./support/questdb.ts";
@@ -27,20 +28,6 @@ async function ownQuestDb(root?: string, ports?: { httpPort: number; pgPort: num
   });
   cleanups.push(() => server.stop());
   return { server, dir };
-}
-
-function address(httpPort: number, pgPort: number): QuestDbAddress {
-  return {
-    httpHost: "127.0.0.1",
-    httpPort,
-    httpUser: undefined,
-    httpPassword: undefined,
-    pgHost: "127.0.0.1",
-    pgPort,
-    pgUser: "admin",
-    pgPassword: "quest",
-    pgDatabase: "qdb",
-  };
 }
 
 async function startApp(
@@ -85,7 +72,7 @@ describe("ingestion faults against a real QuestDB", () => {
   it("QuestDB killed with SIGKILL in the middle of 100,000 rows from 8 clients and restarted: every acknowledged row is there exactly once", async () => {
     const { server, dir } = await ownQuestDb();
     const ports = { httpPort: server.httpPort, pgPort: server.pgPort };
-    const { app, url, prefix } = await startApp(address(ports.httpPort, ports.pgPort), "crash");
+    const { app, url, prefix } = await startApp(localAddress(ports.httpPort, ports.pgPort), "crash");
     let restarted: LocalQuestDb | undefined;
     let crash: Promise<void> | undefined;
     const result = await sendTrades({
@@ -118,7 +105,7 @@ describe("ingestion faults against a real QuestDB", () => {
 
   it("QuestDB down when the API starts: it serves, /ready is 503, writes are accepted and land once QuestDB is up", async () => {
     const ports = { httpPort: await freePort(), pgPort: await freePort() };
-    const { app, url, prefix } = await startApp(address(ports.httpPort, ports.pgPort), "late");
+    const { app, url, prefix } = await startApp(localAddress(ports.httpPort, ports.pgPort), "late");
     expect((await fetch(`${url}/ready`)).status).toBe(503);
     const result = await sendTrades({ url, prefix: "late", total: 2_000, clients: 2, batchSize: 250 });
     expect(result.failures).toEqual([]);
@@ -136,7 +123,9 @@ describe("ingestion faults against a real QuestDB", () => {
     cleanups.push(() => proxy.close());
     // Writes go through the proxy; table set-up and queries go straight to PGWire.
     // Small ILP requests, so there are many requests to cut.
-    const { app, url, prefix } = await startApp(address(proxy.port, server.pgPort), "cut", { BATCH_MAX_ROWS: "500" });
+    const { app, url, prefix } = await startApp(localAddress(proxy.port, server.pgPort), "cut", {
+      BATCH_MAX_ROWS: "500",
+    });
     const result = await sendTrades({ url, prefix: "cut", total: 20_000, clients: 4, batchSize: 200 });
     expect(result.failures).toEqual([]);
     await app.writer.drain();

@@ -29,20 +29,23 @@ describe("npm start with no QuestDB configured", () => {
     // Reuse the jar the test run already fetched.
     await symlink(jarPath(inject("questdb").jarDir), jarPath(embeddedDir));
     const [port, httpPort, pgPort] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn("npm", ["start", "--silent"], {
-      cwd: resolve("."),
-      env: {
-        ...process.env,
-        PORT: String(port),
-        QUESTDB_EMBEDDED_DIR: embeddedDir,
-        QUESTDB_EMBEDDED_HTTP_PORT: String(httpPort),
-        QUESTDB_EMBEDDED_PG_PORT: String(pgPort),
-        DEAD_LETTER_DIR: join(dir, "dlq"),
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true, // its own process group, so a failed test can kill npm and node together
-    });
+    /** `npm start` in its own process group, so a failed test can kill npm and node together. */
+    const npmStart = () =>
+      spawn("npm", ["start", "--silent"], {
+        cwd: resolve("."),
+        env: {
+          ...process.env,
+          PORT: String(port),
+          QUESTDB_EMBEDDED_DIR: embeddedDir,
+          QUESTDB_EMBEDDED_HTTP_PORT: String(httpPort),
+          QUESTDB_EMBEDDED_PG_PORT: String(pgPort),
+          DEAD_LETTER_DIR: join(dir, "dlq"),
+          LOG_LEVEL: "info",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+    const child = npmStart();
     let output = "";
     child.stdout.on("data", (c: Buffer) => (output += c));
     child.stderr.on("data", (c: Buffer) => (output += c));
@@ -79,19 +82,7 @@ describe("npm start with no QuestDB configured", () => {
     }
 
     // Start again on the same data: the trade is there, and the tables were left as they were.
-    const again = spawn("npm", ["start", "--silent"], {
-      cwd: resolve("."),
-      env: {
-        ...process.env,
-        PORT: String(port),
-        QUESTDB_EMBEDDED_DIR: embeddedDir,
-        QUESTDB_EMBEDDED_HTTP_PORT: String(httpPort),
-        QUESTDB_EMBEDDED_PG_PORT: String(pgPort),
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-      detached: true,
-    });
+    const again = npmStart();
     let log = "";
     again.stdout.on("data", (c: Buffer) => (log += c));
     const exitedAgain = new Promise<number | null>((done) => again.on("exit", done));

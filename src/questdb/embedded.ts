@@ -15,18 +15,20 @@ export async function startEmbeddedQuestDb(
     java: embedded.java,
     log,
   });
+  return { server, address: localAddress(server.httpPort, server.pgPort) };
+}
+
+/** A QuestDB on this machine with its default credentials (the embedded one, or a test's). */
+export function localAddress(httpPort: number, pgPort: number): QuestDbAddress {
   return {
-    server,
-    address: {
-      httpHost: "127.0.0.1",
-      httpPort: server.httpPort,
-      httpUser: undefined,
-      httpPassword: undefined,
-      pgHost: "127.0.0.1",
-      pgPort: server.pgPort,
-      pgUser: "admin",
-      pgPassword: "quest",
-      pgDatabase: "qdb",
-    },
+    httpHost: "127.0.0.1",
+    httpPort,
+    httpUser: undefined,
+    httpPassword: undefined,
+    pgHost: "127.0.0.1",
+    pgPort,
+    pgUser: "admin",
+    pgPassword: "quest",
+    pgDatabase: "qdb",
   };
 }

@@ -1,7 +1,7 @@
 // LatencyMetric with its mutations (recordLatencyMetric, recordLatencyMetrics).
 import { encodeLatency, type LatencyInput, type LatencyMetric, validateLatency } from "../ingest/latency-record.ts";
 import { builder } from "./builder.ts";
-import { DurabilityEnum, RecordResultRef, type RecordSpec, recordRows } from "./record.ts";
+import { defineRecordMutations } from "./record.ts";
 import "./scalars.ts";
 
 export const LatencyMetricRef = builder.objectRef<LatencyMetric>("LatencyMetric").implement({
@@ -31,36 +31,18 @@ const LatencyMetricInputRef = builder.inputType("LatencyMetricInput", {
   }),
 });
 
-const latencySpec = (list: boolean): RecordSpec<LatencyInput, LatencyMetric> => ({
-  argument: list ? "inputs" : "input",
-  list,
-  validate: validateLatency,
-  toQueued: (metric, tables) => ({
-    table: tables.latency_metrics,
-    record: metric,
-    encode: (buffer) => encodeLatency(buffer, tables.latency_metrics, metric),
-  }),
-  id: (metric) => metric.metricId,
+defineRecordMutations<LatencyInput, LatencyMetric>({
+  one: "recordLatencyMetric",
+  many: "recordLatencyMetrics",
+  what: "latency measurements",
+  input: LatencyMetricInputRef,
+  spec: {
+    validate: validateLatency,
+    toQueued: (row, tables) => ({
+      table: tables.latency_metrics,
+      record: row,
+      encode: (buffer) => encodeLatency(buffer, tables.latency_metrics, row),
+    }),
+    id: (row) => row.metricId,
+  },
 });
-const ONE = latencySpec(false);
-const MANY = latencySpec(true);
-
-builder.mutationFields((t) => ({
-  recordLatencyMetric: t.field({
-    type: RecordResultRef,
-    args: {
-      input: t.arg({ type: LatencyMetricInputRef, required: true }),
-      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
-    },
-    resolve: (_root, args, context) => recordRows(context, ONE, [args.input], args.durability),
-  }),
-  recordLatencyMetrics: t.field({
-    type: RecordResultRef,
-    description: "Records many latency measurements: all or, if any is invalid, none.",
-    args: {
-      inputs: t.arg({ type: [LatencyMetricInputRef], required: true }),
-      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
-    },
-    resolve: (_root, args, context) => recordRows(context, MANY, args.inputs, args.durability),
-  }),
-}));

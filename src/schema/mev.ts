@@ -8,7 +8,7 @@ import {
   validateMev,
 } from "../ingest/mev-record.ts";
 import { builder } from "./builder.ts";
-import { DurabilityEnum, RecordResultRef, type RecordSpec, recordRows } from "./record.ts";
+import { defineRecordMutations } from "./record.ts";
 import "./scalars.ts";
 
 export const MevProtectionEnum = builder.enumType("MevProtection", {
@@ -65,36 +65,18 @@ const MevMetricInputRef = builder.inputType("MevMetricInput", {
   }),
 });
 
-const mevSpec = (list: boolean): RecordSpec<MevInput, MevMetric> => ({
-  argument: list ? "inputs" : "input",
-  list,
-  validate: validateMev,
-  toQueued: (metric, tables) => ({
-    table: tables.mev_metrics,
-    record: metric,
-    encode: (buffer) => encodeMev(buffer, tables.mev_metrics, metric),
-  }),
-  id: (metric) => metric.metricId,
+defineRecordMutations<MevInput, MevMetric>({
+  one: "recordMevMetric",
+  many: "recordMevMetrics",
+  what: "MEV results",
+  input: MevMetricInputRef,
+  spec: {
+    validate: validateMev,
+    toQueued: (row, tables) => ({
+      table: tables.mev_metrics,
+      record: row,
+      encode: (buffer) => encodeMev(buffer, tables.mev_metrics, row),
+    }),
+    id: (row) => row.metricId,
+  },
 });
-const ONE = mevSpec(false);
-const MANY = mevSpec(true);
-
-builder.mutationFields((t) => ({
-  recordMevMetric: t.field({
-    type: RecordResultRef,
-    args: {
-      input: t.arg({ type: MevMetricInputRef, required: true }),
-      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
-    },
-    resolve: (_root, args, context) => recordRows(context, ONE, [args.input], args.durability),
-  }),
-  recordMevMetrics: t.field({
-    type: RecordResultRef,
-    description: "Records many MEV results: all or, if any is invalid, none.",
-    args: {
-      inputs: t.arg({ type: [MevMetricInputRef], required: true }),
-      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
-    },
-    resolve: (_root, args, context) => recordRows(context, MANY, args.inputs, args.durability),
-  }),
-}));

@@ -1,5 +1,6 @@
 // What every record* mutation shares: validation of the whole request before anything is
 // queued, the durability choice, and the answer.
+import type { InputObjectRef } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import type { Context } from "../context.ts";
 import type { QueuedRow } from "../ingest/batch-writer.ts";
@@ -89,4 +90,49 @@ export async function recordRows<Input, Row>(
     }
   }
   return { accepted: ticket.rows, ids: rows.map(spec.id), durability, commitLatencyMs };
+}
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/**
+ * Defines a record type's two mutations: `one(input, durability)` and `many(inputs, durability)`,
+ * the second all-or-nothing.
+ */
+export function defineRecordMutations<Input extends object, Row>(options: {
+  one: string;
+  many: string;
+  /** What the rows are, for the descriptions: "trades", "latency measurements". */
+  what: string;
+  input: InputObjectRef<Types, Input>;
+  spec: Omit<RecordSpec<Input, Row>, "argument" | "list">;
+}): void {
+  const one: RecordSpec<Input, Row> = { ...options.spec, argument: "input", list: false };
+  const many: RecordSpec<Input, Row> = { ...options.spec, argument: "inputs", list: true };
+  builder.mutationFields((t) => ({
+    [options.one]: t.field({
+      type: RecordResultRef,
+      description: `Records one of the ${options.what}; written to QuestDB in the next batch (every BATCH_INTERVAL_MS).`,
+      args: {
+        input: t.arg({ type: options.input, required: true }),
+        durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
+      },
+      // Pothos cannot narrow args through the generic input ref; the shape is the one above.
+      resolve: (_root, args, context) => {
+        const { input, durability } = args as unknown as { input: Input; durability: Durability };
+        return recordRows(context, one, [input], durability);
+      },
+    }),
+    [options.many]: t.field({
+      type: RecordResultRef,
+      description: `Records many ${options.what}: all or, if any is invalid, none.`,
+      args: {
+        inputs: t.arg({ type: [options.input], required: true }),
+        durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
+      },
+      resolve: (_root, args, context) => {
+        const { inputs, durability } = args as unknown as { inputs: Input[]; durability: Durability };
+        return recordRows(context, many, inputs, durability);
+      },
+    }),
+  }));
 }

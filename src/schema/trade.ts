@@ -10,7 +10,7 @@ import {
   validateTrade,
 } from "../ingest/trade-record.ts";
 import { builder } from "./builder.ts";
-import { DurabilityEnum, RecordResultRef, type RecordSpec, recordRows } from "./record.ts";
+import { defineRecordMutations } from "./record.ts";
 import "./scalars.ts";
 
 export const TradeActionEnum = builder.enumType("TradeAction", { values: TRADE_ACTIONS });
@@ -88,40 +88,21 @@ export const TradeFilterRef = builder.inputType("TradeFilter", {
   }),
 });
 
-const tradeSpec = (list: boolean): RecordSpec<TradeInput, Trade> => ({
-  argument: list ? "inputs" : "input",
-  list,
-  validate: validateTrade,
-  toQueued: (trade, tables) => ({
-    table: tables.trades,
-    record: trade,
-    encode: (buffer) => encodeTrade(buffer, tables.trades, trade),
-  }),
-  id: (trade) => trade.tradeId,
+defineRecordMutations<TradeInput, Trade>({
+  one: "recordTrade",
+  many: "recordTrades",
+  what: "trades",
+  input: TradeInputRef,
+  spec: {
+    validate: validateTrade,
+    toQueued: (row, tables) => ({
+      table: tables.trades,
+      record: row,
+      encode: (buffer) => encodeTrade(buffer, tables.trades, row),
+    }),
+    id: (row) => row.tradeId,
+  },
 });
-const ONE_TRADE = tradeSpec(false);
-const MANY_TRADES = tradeSpec(true);
-
-builder.mutationFields((t) => ({
-  recordTrade: t.field({
-    type: RecordResultRef,
-    description: "Records one trade. Written to QuestDB in the next batch (every BATCH_INTERVAL_MS).",
-    args: {
-      input: t.arg({ type: TradeInputRef, required: true }),
-      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
-    },
-    resolve: (_root, args, context) => recordRows(context, ONE_TRADE, [args.input], args.durability),
-  }),
-  recordTrades: t.field({
-    type: RecordResultRef,
-    description: "Records many trades: all are accepted or, if any is invalid, none.",
-    args: {
-      inputs: t.arg({ type: [TradeInputRef], required: true }),
-      durability: t.arg({ type: DurabilityEnum, required: true, defaultValue: "QUEUED" }),
-    },
-    resolve: (_root, args, context) => recordRows(context, MANY_TRADES, args.inputs, args.durability),
-  }),
-}));
 
 const TradeEdgeRef = builder.objectRef<{ cursor: string; node: Trade }>("TradeEdge").implement({
   fields: (t) => ({

@@ -19,6 +19,51 @@ export type Scalars = {
   Timestamp: { input: string; output: string; }
 };
 
+export type AlertEvent = {
+  __typename?: 'AlertEvent';
+  at: Scalars['Timestamp']['output'];
+  eventId: Scalars['String']['output'];
+  kind: AlertKind;
+  message: Scalars['String']['output'];
+  ruleId: Scalars['String']['output'];
+  state: AlertState;
+  threshold: Scalars['Float']['output'];
+  value: Scalars['Float']['output'];
+};
+
+export type AlertKind =
+  | 'LATENCY_P99'
+  | 'NO_TRADES'
+  | 'QUEUE_DEPTH'
+  | 'SANDWICH_RATE';
+
+export type AlertRule = {
+  __typename?: 'AlertRule';
+  hysteresis: Scalars['Float']['output'];
+  id: Scalars['String']['output'];
+  kind: AlertKind;
+  stage: Maybe<Scalars['String']['output']>;
+  threshold: Scalars['Float']['output'];
+  windowSeconds: Scalars['Int']['output'];
+};
+
+/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis). */
+export type AlertRuleInput = {
+  /** Default 0.1. */
+  hysteresis?: InputMaybe<Scalars['Float']['input']>;
+  /** Default: a new UUID; an existing id replaces that rule. */
+  id?: InputMaybe<Scalars['String']['input']>;
+  kind: AlertKind;
+  stage?: InputMaybe<Scalars['String']['input']>;
+  threshold: Scalars['Float']['input'];
+  /** Default 60. */
+  windowSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type AlertState =
+  | 'FIRING'
+  | 'RESOLVED';
+
 /** When a record* mutation answers. */
 export type Durability =
   /** Once QuestDB has acknowledged the flush that holds every row (committed to its WAL). */
@@ -56,6 +101,24 @@ export type LatencyMetricInput = {
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Links the measurement to a trade's tradeId. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Rolling figures over the last windowSeconds, ending at `at` (a whole second). */
+export type LiveMetrics = {
+  __typename?: 'LiveMetrics';
+  at: Scalars['Timestamp']['output'];
+  /** Rows queued or in flight in this API instance. */
+  ingestQueueDepth: Scalars['Int']['output'];
+  latency: Array<StageLatency>;
+  /** Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN. */
+  mevAttackedRate: Scalars['Float']['output'];
+  /** Share (0–1) of trades PROTECTED. */
+  mevProtectedRate: Scalars['Float']['output'];
+  trades: Scalars['Int']['output'];
+  tradesPerSecond: Scalars['Float']['output'];
+  /** Quote volume. */
+  volume: Scalars['Float']['output'];
+  windowSeconds: Scalars['Int']['output'];
 };
 
 /** The MEV-protection result of one transaction. */
@@ -128,16 +191,27 @@ export type MevStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Admin: removes a rule; false when there was none with that id. */
+  deleteAlertRule: Scalars['Boolean']['output'];
+  /** Records one of the latency measurements; written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
   recordLatencyMetric: RecordResult;
   /** Records many latency measurements: all or, if any is invalid, none. */
   recordLatencyMetrics: RecordResult;
+  /** Records one of the MEV results; written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
   recordMevMetric: RecordResult;
   /** Records many MEV results: all or, if any is invalid, none. */
   recordMevMetrics: RecordResult;
-  /** Records one trade. Written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
+  /** Records one of the trades; written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
   recordTrade: RecordResult;
-  /** Records many trades: all are accepted or, if any is invalid, none. */
+  /** Records many trades: all or, if any is invalid, none. */
   recordTrades: RecordResult;
+  /** Admin: adds a rule, or replaces the rule with the same id. Kept in memory (ALERT_RULES for permanent ones). */
+  upsertAlertRule: AlertRule;
+};
+
+
+export type MutationDeleteAlertRuleArgs = {
+  id: Scalars['String']['input'];
 };
 
 
@@ -176,6 +250,11 @@ export type MutationRecordTradesArgs = {
   inputs: Array<TradeInput>;
 };
 
+
+export type MutationUpsertAlertRuleArgs = {
+  input: AlertRuleInput;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor: Maybe<Scalars['String']['output']>;
@@ -184,6 +263,7 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  alertRules: Array<AlertRule>;
   /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to 1000. */
   trades: TradeConnection;
 };
@@ -211,6 +291,37 @@ export type RecordResult = {
 export type SortOrder =
   | 'ASC'
   | 'DESC';
+
+export type StageLatency = {
+  __typename?: 'StageLatency';
+  count: Scalars['Int']['output'];
+  /** Approximate (HdrHistogram, 3 significant digits), microseconds. */
+  p50Us: Scalars['Float']['output'];
+  /** Approximate (HdrHistogram, 3 significant digits), microseconds. */
+  p99Us: Scalars['Float']['output'];
+  stage: Scalars['String']['output'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Firing and resolved alert events, as this instance evaluates its rules. */
+  alerts: AlertEvent;
+  /** Rolling figures over a sliding window; sent when they change (at most about once a second). */
+  liveMetrics: LiveMetrics;
+  /** Each new trade matching the filter, in (timestamp, tradeId) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code 4429. */
+  tradeRecorded: Trade;
+};
+
+
+export type SubscriptionLiveMetricsArgs = {
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  windowSeconds?: Scalars['Int']['input'];
+};
+
+
+export type SubscriptionTradeRecordedArgs = {
+  filter?: InputMaybe<TradeFilter>;
+};
 
 /** One executed trade: the Enhanced Trade Model plus its idempotency key and context. */
 export type Trade = {

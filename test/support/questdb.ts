@@ -4,21 +4,12 @@ import type pg from "pg";
 import { inject } from "vitest";
 import type { Config, QuestDbAddress } from "../../src/config.ts";
 import { loadConfig } from "../../src/config.ts";
+import { localAddress } from "../../src/questdb/embedded.ts";
 import { createPgPool } from "../../src/questdb/pg-pool.ts";
 
 export function questdbAddress(): QuestDbAddress {
   const { httpPort, pgPort } = inject("questdb");
-  return {
-    httpHost: "127.0.0.1",
-    httpPort,
-    httpUser: undefined,
-    httpPassword: undefined,
-    pgHost: "127.0.0.1",
-    pgPort,
-    pgUser: "admin",
-    pgPassword: "quest",
-    pgDatabase: "qdb",
-  };
+  return localAddress(httpPort, pgPort);
 }
 
 /** A table prefix no other test uses, so files can share one server. */
