@@ -311,3 +311,15 @@ describe("slow consumers", () => {
     healthy.stop();
   });
 });
+
+describe("subscription errors", () => {
+  it("answers bad arguments over WebSockets with the same client error as HTTP would", async () => {
+    const { client } = connect(t.url, { authorization: "Bearer admin-key-0123456789abcdef" });
+    const sub = collect(client, LIVE_METRICS, { w: 0 });
+    await eventually(async () => (sub.errors.length > 0 ? true : undefined), "the error");
+    const [errors] = sub.errors as { message: string; extensions?: { code?: string } }[][];
+    expect(errors?.[0]?.message).toBe("windowSeconds must be from 1 to 86400, got 0");
+    expect(errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(t.app.services.live.stats().pollers).toBe(0);
+  });
+});
