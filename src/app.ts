@@ -111,6 +111,7 @@ export function buildApp(options: AppOptions): App {
     pool,
     log: log.child({ component: "live" }),
     intervalMs: config.livePollIntervalMs,
+    cohorts: config.liveCohorts,
   });
   const alerts = createAlertEngine({
     pool,

@@ -323,3 +323,14 @@ describe("subscription errors", () => {
     expect(t.app.services.live.stats().pollers).toBe(0);
   });
 });
+
+describe("LIVE_COHORTS=off (the benchmark's baseline)", () => {
+  it("gives every subscriber its own poller", async () => {
+    const solo = await startTestApp("solo", { LIVE_COHORTS: "off", LIVE_POLL_INTERVAL_MS: "50" });
+    const { client } = connect(solo.url);
+    const subs = Array.from({ length: 3 }, () => collect(client, TRADE_RECORDED, { f: { strategy: "solo" } }));
+    await eventually(async () => (solo.app.services.live.stats().pollers === 3 ? true : undefined), "3 pollers");
+    for (const s of subs) s.stop();
+    await eventually(async () => (solo.app.services.live.stats().pollers === 0 ? true : undefined), "none left");
+  });
+});
