@@ -8,8 +8,10 @@ import type { AddressInfo } from "node:net";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
+import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import type { Config, QuestDbAddress } from "./config.ts";
-import type { Context, Services } from "./context.ts";
+import { type Context, createContext, type Services } from "./context.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createIlpClient, type IlpClient } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
@@ -25,6 +27,8 @@ export interface AppOptions {
   onFatal?: (error: Error) => void;
   /** Dead-letter folder; default config.deadLetterDir. */
   deadLetterDir?: string;
+  /** Called after every analytics SQL statement (the benchmark records them). Default none. */
+  onStatement?: (statement: SqlStatement, ms: number, error: unknown) => void;
 }
 
 export interface App {
@@ -32,6 +36,7 @@ export interface App {
   readonly pool: pg.Pool;
   readonly writer: BatchWriter;
   readonly ilp: IlpClient;
+  readonly cache: QueryCache;
   /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
   readonly tablesReady: Promise<void>;
   /** Listens; resolves with the base URL. Rejects on a schema conflict. */
@@ -81,18 +86,29 @@ export function buildApp(options: AppOptions): App {
     waitUntilReady: () => tablesReady,
   });
 
+  const sql = createSqlRunner({
+    pool,
+    log: log.child({ component: "sql" }),
+    timeoutMs: config.queryTimeoutMs,
+    ...(options.onStatement ? { onStatement: options.onStatement } : {}),
+  });
+  const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes });
+
   const services: Services = {
     pool,
     writer,
     tables,
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
+    sql,
+    cache,
   };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
-    context: (): Context => ({ services }),
+    // A fresh context (and fresh DataLoaders) per request.
+    context: (): Context => createContext(services),
     logging: {
       debug: (...args) => log.debug(args.map(String).join(" ")),
       info: (...args) => log.info(args.map(String).join(" ")),
@@ -151,6 +167,7 @@ export function buildApp(options: AppOptions): App {
     pool,
     writer,
     ilp,
+    cache,
     tablesReady,
     fetch: (request) => Promise.resolve(yoga.fetch(request)),
 

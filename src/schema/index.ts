@@ -5,6 +5,7 @@ import "./scalars.ts";
 import "./trade.ts";
 import "./latency.ts";
 import "./mev.ts";
+import "./trade-stats.ts";
 
 export const schema = builder.toSchema();
 

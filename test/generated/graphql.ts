@@ -26,6 +26,12 @@ export type Durability =
   /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
   | 'QUEUED';
 
+/** Inclusive bounds; either may be left out. */
+export type FloatRange = {
+  max?: InputMaybe<Scalars['Float']['input']>;
+  min?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** How long one stage of the bot's pipeline took. */
 export type LatencyMetric = {
   __typename?: 'LatencyMetric';
@@ -56,6 +62,12 @@ export type LatencyMetricInput = {
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Links the measurement to a trade's tradeId. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Inclusive bounds; either may be left out. */
+export type LongRange = {
+  max?: InputMaybe<Scalars['Long']['input']>;
+  min?: InputMaybe<Scalars['Long']['input']>;
 };
 
 /** The MEV-protection result of one transaction. */
@@ -182,10 +194,24 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+export type PairInput = {
+  baseToken: Scalars['String']['input'];
+  quoteToken: Scalars['String']['input'];
+};
+
 export type Query = {
   __typename?: 'Query';
+  /** Trade count, volumes, VWAP, prices, fees and slippage per calendar bucket (UTC) and group. */
+  tradeStats: TradeStats;
   /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to 1000. */
   trades: TradeConnection;
+};
+
+
+export type QueryTradeStatsArgs = {
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<TradeGroupKey>>;
+  range: TimeRange;
 };
 
 
@@ -211,6 +237,25 @@ export type RecordResult = {
 export type SortOrder =
   | 'ASC'
   | 'DESC';
+
+/** Calendar buckets in UTC: MINUTE to DAY start at multiples of their length since midnight UTC, WEEK on Monday 00:00 UTC, MONTH on the first day of the month. The first and last buckets are clipped to the range. */
+export type TimeBucket =
+  | 'DAY'
+  | 'FIFTEEN_MINUTES'
+  | 'FIVE_MINUTES'
+  | 'FOUR_HOURS'
+  | 'HOUR'
+  | 'MINUTE'
+  | 'MONTH'
+  | 'WEEK';
+
+/** A UTC time range: from inclusive, to exclusive. */
+export type TimeRange = {
+  /** Inclusive. */
+  from: Scalars['Timestamp']['input'];
+  /** Exclusive. */
+  to: Scalars['Timestamp']['input'];
+};
 
 /** One executed trade: the Enhanced Trade Model plus its idempotency key and context. */
 export type Trade = {
@@ -263,19 +308,50 @@ export type TradeEdge = {
 
 export type TradeFilter = {
   action?: InputMaybe<TradeAction>;
+  /** Fraction (0.01 = 1%). */
+  actualSlippage?: InputMaybe<FloatRange>;
   baseToken?: InputMaybe<Scalars['String']['input']>;
+  /** Fraction (0.01 = 1%). */
+  expectedSlippage?: InputMaybe<FloatRange>;
   /** Inclusive. */
   from?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Any of these. */
   mevStatus?: InputMaybe<Array<MevStatus>>;
+  /** Both tokens of a pair. */
+  pair?: InputMaybe<PairInput>;
+  /** Lamports. */
+  priorityFee?: InputMaybe<LongRange>;
   quoteToken?: InputMaybe<Scalars['String']['input']>;
   signature?: InputMaybe<Scalars['String']['input']>;
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Exclusive. */
   to?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** transactionFee + priorityFee, lamports. */
+  totalFee?: InputMaybe<LongRange>;
   tradeId?: InputMaybe<Scalars['String']['input']>;
+  /** Lamports. */
+  transactionFee?: InputMaybe<LongRange>;
   venue?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** The group a row belongs to. Fields not grouped by are null; a grouped field is null for trades without a value. */
+export type TradeGroup = {
+  __typename?: 'TradeGroup';
+  action: Maybe<Scalars['String']['output']>;
+  baseToken: Maybe<Scalars['String']['output']>;
+  mevStatus: Maybe<Scalars['String']['output']>;
+  quoteToken: Maybe<Scalars['String']['output']>;
+  strategy: Maybe<Scalars['String']['output']>;
+  venue: Maybe<Scalars['String']['output']>;
+};
+
+/** What tradeStats groups by: PAIR (base and quote token), STRATEGY, ACTION, MEV_STATUS, VENUE. */
+export type TradeGroupKey =
+  | 'ACTION'
+  | 'MEV_STATUS'
+  | 'PAIR'
+  | 'STRATEGY'
+  | 'VENUE';
 
 /** A trade as a bot reports it. Amounts and fees must be finite and not negative. */
 export type TradeInput = {
@@ -309,6 +385,107 @@ export type TradeInput = {
   venue?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Trade statistics over a range; each field runs its own (cached) query only when asked for. */
+export type TradeStats = {
+  __typename?: 'TradeStats';
+  bucket: Maybe<TimeBucket>;
+  /** One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given. */
+  buckets: Array<TradeStatsRow>;
+  from: Scalars['Timestamp']['output'];
+  groupBy: Array<TradeGroupKey>;
+  to: Scalars['Timestamp']['output'];
+  /** One row per group over the whole range (one row when not grouped, even with no trades). */
+  totals: Array<TradeStatsRow>;
+};
+
+/** Figures of the trades in one bucket and group. Volumes in token units, prices in quote per base, fees in lamports (transfer fees in token units), slippage as a fraction. Figures that need a trade are null when count is 0. */
+export type TradeStatsRow = {
+  __typename?: 'TradeStatsRow';
+  /** Σ baseAmount. */
+  baseVolume: Scalars['Float']['output'];
+  /** Bucket start (UTC); null in totals. */
+  bucket: Maybe<Scalars['Timestamp']['output']>;
+  /** Trades. */
+  count: Scalars['Int']['output'];
+  /** Price of the earliest trade. */
+  firstPrice: Maybe<Scalars['Float']['output']>;
+  group: TradeGroup;
+  /** Price of the latest trade. */
+  lastPrice: Maybe<Scalars['Float']['output']>;
+  maxPrice: Maybe<Scalars['Float']['output']>;
+  /** Mean actualSlippage. */
+  meanSlippage: Maybe<Scalars['Float']['output']>;
+  /** Mean of actualSlippage − expectedSlippage. */
+  meanSlippageError: Maybe<Scalars['Float']['output']>;
+  minPrice: Maybe<Scalars['Float']['output']>;
+  /** Share (0..1) of trades whose actualSlippage is greater than their expectedSlippage. */
+  overExpectedSlippageShare: Maybe<Scalars['Float']['output']>;
+  /** 95th percentile (nearest rank) of actualSlippage, from 1-basis-point bins: within 0.00005 of the exact value. Computed by a second query, only when asked for. */
+  p95Slippage: Maybe<Scalars['Float']['output']>;
+  priorityFees: Scalars['Long']['output'];
+  /** Σ quoteAmount. */
+  quoteVolume: Scalars['Float']['output'];
+  /** transactionFees + priorityFees. */
+  totalFees: Scalars['Long']['output'];
+  transactionFees: Scalars['Long']['output'];
+  /** Σ transferFees (token units). */
+  transferFees: Scalars['Float']['output'];
+  /** Σ(executedPrice × baseAmount) / Σ baseAmount; null when Σ baseAmount is 0. */
+  vwap: Maybe<Scalars['Float']['output']>;
+};
+
+export type RecordLatencyMetricsMutationVariables = Exact<{
+  inputs: Array<LatencyMetricInput> | LatencyMetricInput;
+  durability?: Durability;
+}>;
+
+
+export type RecordLatencyMetricsMutation = { __typename?: 'Mutation', recordLatencyMetrics: { __typename?: 'RecordResult', accepted: number, ids: Array<string>, commitLatencyMs: number | null } };
+
+export type RecordLatencyMetricMutationVariables = Exact<{
+  input: LatencyMetricInput;
+  durability?: Durability;
+}>;
+
+
+export type RecordLatencyMetricMutation = { __typename?: 'Mutation', recordLatencyMetric: { __typename?: 'RecordResult', accepted: number, ids: Array<string> } };
+
+export type RecordMevMetricsMutationVariables = Exact<{
+  inputs: Array<MevMetricInput> | MevMetricInput;
+  durability?: Durability;
+}>;
+
+
+export type RecordMevMetricsMutation = { __typename?: 'Mutation', recordMevMetrics: { __typename?: 'RecordResult', accepted: number, ids: Array<string>, commitLatencyMs: number | null } };
+
+export type RecordMevMetricMutationVariables = Exact<{
+  input: MevMetricInput;
+  durability?: Durability;
+}>;
+
+
+export type RecordMevMetricMutation = { __typename?: 'Mutation', recordMevMetric: { __typename?: 'RecordResult', accepted: number, ids: Array<string> } };
+
+export type TradeStatsRowFieldsFragment = { __typename?: 'TradeStatsRow', bucket: string | null, count: number, baseVolume: number, quoteVolume: number, vwap: number | null, minPrice: number | null, maxPrice: number | null, firstPrice: number | null, lastPrice: number | null, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number, meanSlippage: number | null, p95Slippage: number | null, meanSlippageError: number | null, overExpectedSlippageShare: number | null, group: { __typename?: 'TradeGroup', baseToken: string | null, quoteToken: string | null, strategy: string | null, action: string | null, mevStatus: string | null, venue: string | null } };
+
+export type TradeStatsQueryVariables = Exact<{
+  range: TimeRange;
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<TradeGroupKey> | TradeGroupKey>;
+}>;
+
+
+export type TradeStatsQuery = { __typename?: 'Query', tradeStats: { __typename?: 'TradeStats', from: string, to: string, bucket: TimeBucket | null, groupBy: Array<TradeGroupKey>, totals: Array<{ __typename?: 'TradeStatsRow', bucket: string | null, count: number, baseVolume: number, quoteVolume: number, vwap: number | null, minPrice: number | null, maxPrice: number | null, firstPrice: number | null, lastPrice: number | null, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number, meanSlippage: number | null, p95Slippage: number | null, meanSlippageError: number | null, overExpectedSlippageShare: number | null, group: { __typename?: 'TradeGroup', baseToken: string | null, quoteToken: string | null, strategy: string | null, action: string | null, mevStatus: string | null, venue: string | null } }>, buckets: Array<{ __typename?: 'TradeStatsRow', bucket: string | null, count: number, baseVolume: number, quoteVolume: number, vwap: number | null, minPrice: number | null, maxPrice: number | null, firstPrice: number | null, lastPrice: number | null, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number, meanSlippage: number | null, p95Slippage: number | null, meanSlippageError: number | null, overExpectedSlippageShare: number | null, group: { __typename?: 'TradeGroup', baseToken: string | null, quoteToken: string | null, strategy: string | null, action: string | null, mevStatus: string | null, venue: string | null } }> } };
+
+export type TradeStatsCountsQueryVariables = Exact<{
+  range: TimeRange;
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<TradeGroupKey> | TradeGroupKey>;
+}>;
+
+
+export type TradeStatsCountsQuery = { __typename?: 'Query', tradeStats: { __typename?: 'TradeStats', totals: Array<{ __typename?: 'TradeStatsRow', count: number, quoteVolume: number }>, buckets: Array<{ __typename?: 'TradeStatsRow', bucket: string | null, count: number }> } };
+
 export type TradeFieldsFragment = { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null };
 
 export type RecordTradeMutationVariables = Exact<{
@@ -337,7 +514,14 @@ export type TradesQueryVariables = Exact<{
 
 export type TradesQuery = { __typename?: 'Query', trades: { __typename?: 'TradeConnection', edges: Array<{ __typename?: 'TradeEdge', cursor: string, node: { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
 
+export const TradeStatsRowFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TradeStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"vwap"}},{"kind":"Field","name":{"kind":"Name","value":"minPrice"}},{"kind":"Field","name":{"kind":"Name","value":"maxPrice"}},{"kind":"Field","name":{"kind":"Name","value":"firstPrice"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"p95Slippage"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippageError"}},{"kind":"Field","name":{"kind":"Name","value":"overExpectedSlippageShare"}}]}}]} as unknown as DocumentNode<TradeStatsRowFieldsFragment, unknown>;
 export const TradeFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradeFieldsFragment, unknown>;
+export const RecordLatencyMetricsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordLatencyMetrics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyMetricInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordLatencyMetrics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordLatencyMetricsMutation, RecordLatencyMetricsMutationVariables>;
+export const RecordLatencyMetricDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordLatencyMetric"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyMetricInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordLatencyMetric"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}}]}}]}}]} as unknown as DocumentNode<RecordLatencyMetricMutation, RecordLatencyMetricMutationVariables>;
+export const RecordMevMetricsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordMevMetrics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevMetricInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordMevMetrics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordMevMetricsMutation, RecordMevMetricsMutationVariables>;
+export const RecordMevMetricDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordMevMetric"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevMetricInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordMevMetric"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}}]}}]}}]} as unknown as DocumentNode<RecordMevMetricMutation, RecordMevMetricMutationVariables>;
+export const TradeStatsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeStats"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"groupBy"}},{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeStatsRowFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeStatsRowFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TradeStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"vwap"}},{"kind":"Field","name":{"kind":"Name","value":"minPrice"}},{"kind":"Field","name":{"kind":"Name","value":"maxPrice"}},{"kind":"Field","name":{"kind":"Name","value":"firstPrice"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"p95Slippage"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippageError"}},{"kind":"Field","name":{"kind":"Name","value":"overExpectedSlippageShare"}}]}}]} as unknown as DocumentNode<TradeStatsQuery, TradeStatsQueryVariables>;
+export const TradeStatsCountsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeStatsCounts"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}}]}}]} as unknown as DocumentNode<TradeStatsCountsQuery, TradeStatsCountsQueryVariables>;
 export const RecordTradeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordTrade"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordTrade"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"durability"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordTradeMutation, RecordTradeMutationVariables>;
 export const RecordTradesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordTrades"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordTrades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"durability"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordTradesMutation, RecordTradesMutationVariables>;
 export const TradesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Trades"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeFields"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradesQuery, TradesQueryVariables>;
