@@ -6,6 +6,7 @@ import "./trade.ts";
 import "./latency.ts";
 import "./mev.ts";
 import "./trade-stats.ts";
+import "./trade-links.ts";
 
 export const schema = builder.toSchema();
 
