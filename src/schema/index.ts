@@ -7,6 +7,7 @@ import "./latency.ts";
 import "./mev.ts";
 import "./trade-stats.ts";
 import "./trade-links.ts";
+import "./latency-stats.ts";
 
 export const schema = builder.toSchema();
 

@@ -64,6 +64,45 @@ export type LatencyMetricInput = {
   tradeId?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Latency statistics over a range; each field runs its own (cached) query only when asked for. */
+export type LatencyStats = {
+  __typename?: 'LatencyStats';
+  bucket: Maybe<TimeBucket>;
+  /** One row per bucket and stage, in bucket then stage order; buckets without measurements have count 0. Empty when no bucket was given. */
+  buckets: Array<LatencyStatsRow>;
+  from: Scalars['Timestamp']['output'];
+  stage: Maybe<Scalars['String']['output']>;
+  to: Scalars['Timestamp']['output'];
+  /** One row per stage over the whole range, by stage name. */
+  totals: Array<LatencyStatsRow>;
+};
+
+/** Latency of one stage in one bucket (or over the whole range), in microseconds. */
+export type LatencyStatsRow = {
+  __typename?: 'LatencyStatsRow';
+  /** Bucket start (UTC); null in totals. */
+  bucket: Maybe<Scalars['Timestamp']['output']>;
+  /** Measurements (successful or not). */
+  count: Scalars['Int']['output'];
+  /** Exact. */
+  maxUs: Maybe<Scalars['Long']['output']>;
+  /** Exact: Σ latency / count. */
+  meanUs: Maybe<Scalars['Float']['output']>;
+  /** Exact. */
+  minUs: Maybe<Scalars['Long']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p50Us: Maybe<Scalars['Float']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p90Us: Maybe<Scalars['Float']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p95Us: Maybe<Scalars['Float']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p99Us: Maybe<Scalars['Float']['output']>;
+  /** 99.9th percentile. Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p999Us: Maybe<Scalars['Float']['output']>;
+  stage: Maybe<Scalars['String']['output']>;
+};
+
 /** Inclusive bounds; either may be left out. */
 export type LongRange = {
   max?: InputMaybe<Scalars['Long']['input']>;
@@ -201,10 +240,19 @@ export type PairInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Count, min, mean, p50, p90, p95, p99, p99.9 and max latency per stage, overall and per calendar bucket. */
+  latencyStats: LatencyStats;
   /** Trade count, volumes, VWAP, prices, fees and slippage per calendar bucket (UTC) and group. */
   tradeStats: TradeStats;
   /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to 1000. */
   trades: TradeConnection;
+};
+
+
+export type QueryLatencyStatsArgs = {
+  bucket?: InputMaybe<TimeBucket>;
+  range: TimeRange;
+  stage?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -438,6 +486,17 @@ export type TradeStatsRow = {
   vwap: Maybe<Scalars['Float']['output']>;
 };
 
+export type LatencyStatsRowFieldsFragment = { __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null };
+
+export type LatencyStatsQueryVariables = Exact<{
+  range: TimeRange;
+  stage?: InputMaybe<Scalars['String']['input']>;
+  bucket?: InputMaybe<TimeBucket>;
+}>;
+
+
+export type LatencyStatsQuery = { __typename?: 'Query', latencyStats: { __typename?: 'LatencyStats', from: string, to: string, stage: string | null, bucket: TimeBucket | null, totals: Array<{ __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null }>, buckets: Array<{ __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null }> } };
+
 export type RecordLatencyMetricsMutationVariables = Exact<{
   inputs: Array<LatencyMetricInput> | LatencyMetricInput;
   durability?: Durability;
@@ -538,8 +597,10 @@ export type TradesQueryVariables = Exact<{
 
 export type TradesQuery = { __typename?: 'Query', trades: { __typename?: 'TradeConnection', edges: Array<{ __typename?: 'TradeEdge', cursor: string, node: { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
 
+export const LatencyStatsRowFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"LatencyStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"minUs"}},{"kind":"Field","name":{"kind":"Name","value":"meanUs"}},{"kind":"Field","name":{"kind":"Name","value":"p50Us"}},{"kind":"Field","name":{"kind":"Name","value":"p90Us"}},{"kind":"Field","name":{"kind":"Name","value":"p95Us"}},{"kind":"Field","name":{"kind":"Name","value":"p99Us"}},{"kind":"Field","name":{"kind":"Name","value":"p999Us"}},{"kind":"Field","name":{"kind":"Name","value":"maxUs"}}]}}]} as unknown as DocumentNode<LatencyStatsRowFieldsFragment, unknown>;
 export const TradeStatsRowFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TradeStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"vwap"}},{"kind":"Field","name":{"kind":"Name","value":"minPrice"}},{"kind":"Field","name":{"kind":"Name","value":"maxPrice"}},{"kind":"Field","name":{"kind":"Name","value":"firstPrice"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"p95Slippage"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippageError"}},{"kind":"Field","name":{"kind":"Name","value":"overExpectedSlippageShare"}}]}}]} as unknown as DocumentNode<TradeStatsRowFieldsFragment, unknown>;
 export const TradeFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradeFieldsFragment, unknown>;
+export const LatencyStatsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"LatencyStats"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"stage"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"latencyStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"stage"},"value":{"kind":"Variable","name":{"kind":"Name","value":"stage"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"LatencyStatsRowFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"LatencyStatsRowFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"LatencyStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"minUs"}},{"kind":"Field","name":{"kind":"Name","value":"meanUs"}},{"kind":"Field","name":{"kind":"Name","value":"p50Us"}},{"kind":"Field","name":{"kind":"Name","value":"p90Us"}},{"kind":"Field","name":{"kind":"Name","value":"p95Us"}},{"kind":"Field","name":{"kind":"Name","value":"p99Us"}},{"kind":"Field","name":{"kind":"Name","value":"p999Us"}},{"kind":"Field","name":{"kind":"Name","value":"maxUs"}}]}}]} as unknown as DocumentNode<LatencyStatsQuery, LatencyStatsQueryVariables>;
 export const RecordLatencyMetricsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordLatencyMetrics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyMetricInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordLatencyMetrics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordLatencyMetricsMutation, RecordLatencyMetricsMutationVariables>;
 export const RecordLatencyMetricDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordLatencyMetric"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyMetricInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordLatencyMetric"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}}]}}]}}]} as unknown as DocumentNode<RecordLatencyMetricMutation, RecordLatencyMetricMutationVariables>;
 export const RecordMevMetricsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordMevMetrics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevMetricInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordMevMetrics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordMevMetricsMutation, RecordMevMetricsMutationVariables>;
