@@ -8,6 +8,7 @@ import "./mev.ts";
 import "./trade-stats.ts";
 import "./trade-links.ts";
 import "./latency-stats.ts";
+import "./mev-effectiveness.ts";
 
 export const schema = builder.toSchema();
 
