@@ -9,6 +9,7 @@ import "./trade-stats.ts";
 import "./trade-links.ts";
 import "./latency-stats.ts";
 import "./mev-effectiveness.ts";
+import "./strategy-performance.ts";
 
 export const schema = builder.toSchema();
 

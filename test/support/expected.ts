@@ -163,7 +163,7 @@ export function performanceFigures(trades: GenTrade[], startingBalance: number |
   const wins = closed.filter((p) => p > 0);
   const losses = closed.filter((p) => p < 0);
   const grossProfit = sum(wins);
-  const grossLoss = -sum(losses);
+  const grossLoss = sum(losses.map((p) => -p));
   const n = closed.length;
   const averageWin = wins.length ? grossProfit / wins.length : 0;
   const averageLoss = losses.length ? grossLoss / losses.length : 0;
