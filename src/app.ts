@@ -10,8 +10,10 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
+import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import type { Config, QuestDbAddress } from "./config.ts";
-import type { Context, Services } from "./context.ts";
+import { type Context, createContext, type Services } from "./context.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import { liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
@@ -35,6 +37,8 @@ export interface AppOptions {
   onFatal?: (error: Error) => void;
   /** Dead-letter folder; default config.deadLetterDir. */
   deadLetterDir?: string;
+  /** Called after every analytics SQL statement (the benchmark records them). Default none. */
+  onStatement?: (statement: SqlStatement, ms: number, error: unknown) => void;
 }
 
 export interface App {
@@ -49,6 +53,7 @@ export interface App {
   readonly sharedExecution: SharedExecutionCounts;
   /** graphql-ws's WebSocket server, once started. */
   readonly wsClients: () => number;
+  readonly cache: QueryCache;
   /** Resolves when the tables have been verified (start-up may go on without QuestDB). */
   readonly tablesReady: Promise<void>;
   /** Listens; resolves with the base URL. Rejects on a schema conflict. */
@@ -122,6 +127,13 @@ export function buildApp(options: AppOptions): App {
     intervalMs: config.alertIntervalMs,
     log: log.child({ component: "alerts" }),
   });
+  const sql = createSqlRunner({
+    pool,
+    log: log.child({ component: "sql" }),
+    timeoutMs: config.queryTimeoutMs,
+    ...(options.onStatement ? { onStatement: options.onStatement } : {}),
+  });
+  const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes });
 
   const services: Services = {
     pool,
@@ -132,6 +144,8 @@ export function buildApp(options: AppOptions): App {
     tables,
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
+    sql,
+    cache,
   };
 
   const auth = createAuthenticator({ apiKeys: config.apiKeys, adminKeys: config.adminApiKeys });
@@ -143,7 +157,8 @@ export function buildApp(options: AppOptions): App {
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
     graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
     renderGraphiQL,
-    context: (): Context => ({ services }),
+    // A fresh context (and fresh DataLoaders) per request.
+    context: (): Context => createContext(services),
     logging: {
       debug: (...args) => log.debug(args.map(String).join(" ")),
       info: (...args) => log.info(args.map(String).join(" ")),
@@ -211,6 +226,7 @@ export function buildApp(options: AppOptions): App {
     handler,
     sharedExecution: sharedExecution.counts,
     wsClients: () => ws?.wss.clients.size ?? 0,
+    cache,
     tablesReady,
     fetch: (request) => Promise.resolve(yoga.fetch(request)),
 

@@ -42,6 +42,8 @@ export interface Config {
   retentionDays: number;
   pgPoolSize: number;
   queryTimeoutMs: number;
+  /** Byte budget of the query-result cache; 0 turns caching off (identical concurrent queries still share one run). */
+  queryCacheMaxBytes: number;
   logLevel: LogLevel;
   /** Largest list a bulk record mutation accepts. */
   maxRecordsPerRequest: number;
@@ -218,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: int("RETENTION_DAYS", 30, 1, 36_500),
     pgPoolSize: int("PG_POOL_SIZE", 5, 1, 100),
     queryTimeoutMs: int("QUERY_TIMEOUT_MS", 10_000, 100, 600_000),
+    queryCacheMaxBytes: int("QUERY_CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
     logLevel: logLevel ?? "info",
     maxRecordsPerRequest: int("MAX_RECORDS_PER_REQUEST", 10_000, 1, 1_000_000),
     maxClockSkewMs: int("MAX_CLOCK_SKEW_MS", 60_000, 0, 86_400_000),

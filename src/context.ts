@@ -1,6 +1,12 @@
+import DataLoader from "dataloader";
 import type pg from "pg";
+import type { QueryCache } from "./analytics/cache.ts";
+import type { SqlRunner } from "./analytics/sql.ts";
+import { loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
 import type { Caller } from "./http/auth.ts";
 import type { BatchWriter } from "./ingest/batch-writer.ts";
+import type { LatencyMetric } from "./ingest/latency-record.ts";
+import type { MevMetric } from "./ingest/mev-record.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
 import type { AlertEngine } from "./live/alerts.ts";
 import type { LiveQueries } from "./live/live-queries.ts";
@@ -18,6 +24,18 @@ export interface Services {
   alerts: AlertEngine;
   /** LIVE_LATE_ROWS_MS and LIVE_MAX_QUEUED. */
   liveLimits: { lateRowsMs: number; maxQueued: number };
+  /** The only way analytics code runs SQL (timed, logged, counted). */
+  sql: SqlRunner;
+  /** Query results keyed by SQL, parameters and table transactions; analytics reads go through it. */
+  cache: QueryCache;
+}
+
+/** Per-request loaders: batch and deduplicate reads made while one GraphQL request resolves. */
+export interface Loaders {
+  latencyByTrade: DataLoader<TradeKey, LatencyMetric[], string>;
+  mevByTrade: DataLoader<TradeKey, MevMetric | null, string>;
+  /** Runs `load` once per request for `key`; later calls share its promise. */
+  once<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
 /** Per-request GraphQL context. */
@@ -27,4 +45,27 @@ export interface Context {
   caller?: Caller;
   /** Over WebSockets: closes this client's connection (slow consumers). */
   closeConnection?: (code: number, reason: string) => void;
+  loaders: Loaders;
+}
+
+export function createContext(services: Services): Context {
+  const { cache, tables } = services;
+  const memo = new Map<string, Promise<unknown>>();
+  // No maxBatchSize: a page (at most 1,000 trades) is one statement per field.
+  const byTradeId = { cacheKeyFn: (key: TradeKey) => key.tradeId };
+  return {
+    services,
+    loaders: {
+      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(cache, tables.latency_metrics, keys), byTradeId),
+      mevByTrade: new DataLoader((keys) => loadMevByTrade(cache, tables.mev_metrics, keys), byTradeId),
+      once<T>(key: string, load: () => Promise<T>): Promise<T> {
+        let promise = memo.get(key) as Promise<T> | undefined;
+        if (!promise) {
+          promise = load();
+          memo.set(key, promise);
+        }
+        return promise;
+      },
+    },
+  };
 }

@@ -14,6 +14,7 @@ describe("configuration", () => {
       retentionDays: 30,
       pgPoolSize: 5,
       queryTimeoutMs: 10_000,
+      queryCacheMaxBytes: 67_108_864,
       logLevel: "info",
       maxRecordsPerRequest: 10_000,
       maxClockSkewMs: 60_000,
@@ -60,6 +61,7 @@ describe("configuration", () => {
         BATCH_INTERVAL_MS: "0",
         RETENTION_DAYS: "-3",
         PG_POOL_SIZE: "2.5",
+        QUERY_CACHE_MAX_BYTES: "-1",
         LOG_LEVEL: "loud",
         QUESTDB_HTTP_ADDR: "localhost",
         QUESTDB_PG_PASSWORD: "hunter2",
@@ -79,6 +81,7 @@ describe("configuration", () => {
       'BATCH_INTERVAL_MS="0": expected an integer from 1 to 60000',
       'RETENTION_DAYS="-3": expected an integer from 1 to 36500',
       'PG_POOL_SIZE="2.5": expected an integer from 1 to 100',
+      'QUERY_CACHE_MAX_BYTES="-1": expected an integer from 0 to 68719476736',
       "API_KEYS: key #2 must be 16 to 256 printable characters without spaces",
     ]);
     expect((error as Error).message).not.toContain("hunter2");

@@ -1,8 +1,15 @@
 // Trade history: a keyset-paginated, filtered read of the trades table. Cursors are
 // (timestamp, trade_id), so pages stay correct while new rows arrive; no OFFSET.
-import type pg from "pg";
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
+import type { QueryCache } from "./cache.ts";
+import { AnalyticsInputError } from "./range.ts";
+
+/** Inclusive bounds; either may be absent. */
+export interface Bounds<T> {
+  min?: T | null | undefined;
+  max?: T | null | undefined;
+}
 
 export interface TradeFilter {
   from?: Micros | null | undefined;
@@ -15,6 +22,15 @@ export interface TradeFilter {
   mevStatus?: readonly string[] | null | undefined;
   tradeId?: string | null | undefined;
   signature?: string | null | undefined;
+  /** Both tokens of a pair. */
+  pair?: { baseToken: string; quoteToken: string } | null | undefined;
+  actualSlippage?: Bounds<number> | null | undefined;
+  expectedSlippage?: Bounds<number> | null | undefined;
+  /** Lamports. */
+  transactionFee?: Bounds<bigint> | null | undefined;
+  priorityFee?: Bounds<bigint> | null | undefined;
+  /** transaction_fee + priority_fee, lamports. */
+  totalFee?: Bounds<bigint> | null | undefined;
 }
 
 export type SortOrder = "ASC" | "DESC";
@@ -38,13 +54,40 @@ export function decodeCursor(cursor: string): { timestamp: Micros; tradeId: stri
   return { timestamp: BigInt(micros), tradeId: text.slice(bar + 1) };
 }
 
-/** Builds `WHERE` from a filter with positional parameters; column names are literals here. */
+/** Range filters: GraphQL field → the SQL expression it bounds (a closed set, no user strings). */
+const RANGES = {
+  actualSlippage: "actual_slippage",
+  expectedSlippage: "expected_slippage",
+  transactionFee: "transaction_fee",
+  priorityFee: "priority_fee",
+  totalFee: "(transaction_fee + priority_fee)",
+} as const;
+
+/**
+ * Builds `WHERE` from a filter with positional parameters; column names are literals here.
+ * Throws AnalyticsInputError for a range whose min is above its max.
+ */
 export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
   const where: string[] = [];
   const add = (sql: (p: string) => string, value: unknown) => {
     params.push(value);
     where.push(sql(`$${params.length}`));
   };
+  for (const [field, expression] of Object.entries(RANGES) as [keyof typeof RANGES, string][]) {
+    const bounds = filter[field];
+    if (bounds == null) continue;
+    const { min, max } = bounds;
+    if (min != null && max != null && min > max) {
+      throw new AnalyticsInputError(`filter.${field}: min (${min}) is greater than max (${max})`, `filter.${field}`);
+    }
+    // LONG bounds travel as decimal strings so no digit is lost; QuestDB casts them.
+    if (min != null) add((p) => `${expression} >= ${p}`, typeof min === "bigint" ? min.toString() : min);
+    if (max != null) add((p) => `${expression} <= ${p}`, typeof max === "bigint" ? max.toString() : max);
+  }
+  if (filter.pair != null) {
+    add((p) => `base_token = ${p}`, filter.pair.baseToken);
+    add((p) => `quote_token = ${p}`, filter.pair.quoteToken);
+  }
   if (filter.from != null) add((p) => `timestamp >= ${p}`, formatIsoMicros(filter.from));
   if (filter.to != null) add((p) => `timestamp < ${p}`, formatIsoMicros(filter.to));
   if (filter.baseToken != null) add((p) => `base_token = ${p}`, filter.baseToken);
@@ -67,8 +110,8 @@ export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
   return where;
 }
 
-export async function queryTrades(
-  pool: pg.Pool,
+export function queryTrades(
+  cache: QueryCache,
   table: string,
   args: { filter: TradeFilter; first: number; after: string | null | undefined; order: SortOrder },
 ): Promise<TradePage> {
@@ -86,10 +129,15 @@ export async function queryTrades(
     `SELECT ${TRADE_SELECT} FROM ${table}` +
     (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
     ` ORDER BY timestamp ${args.order}, trade_id ${args.order} LIMIT ${args.first + 1}`;
-  const result = await pool.query<TradeRow>(sql, params);
-  const rows = result.rows.slice(0, args.first).map(tradeFromRow);
-  return {
-    edges: rows.map((node) => ({ cursor: encodeCursor(node), node })),
-    hasNextPage: result.rows.length > args.first,
-  };
+  return cache.read<TradeRow, TradePage>({
+    statement: { name: "trades", sql, params },
+    tables: [table],
+    map: (result) => {
+      const rows = result.slice(0, args.first).map(tradeFromRow);
+      return {
+        edges: rows.map((node) => ({ cursor: encodeCursor(node), node })),
+        hasNextPage: result.length > args.first,
+      };
+    },
+  });
 }

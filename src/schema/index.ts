@@ -6,6 +6,11 @@ import "./trade.ts";
 import "./latency.ts";
 import "./mev.ts";
 import "./live.ts";
+import "./trade-stats.ts";
+import "./trade-links.ts";
+import "./latency-stats.ts";
+import "./mev-effectiveness.ts";
+import "./strategy-performance.ts";
 
 export const schema = builder.toSchema();
 

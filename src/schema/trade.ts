@@ -73,6 +73,20 @@ const TradeInputRef = builder.inputType("TradeInput", {
   }),
 });
 
+const FloatRangeRef = builder.inputType("FloatRange", {
+  description: "Inclusive bounds; either may be left out.",
+  fields: (t) => ({ min: t.float(), max: t.float() }),
+});
+
+const LongRangeRef = builder.inputType("LongRange", {
+  description: "Inclusive bounds; either may be left out.",
+  fields: (t) => ({ min: t.field({ type: "Long" }), max: t.field({ type: "Long" }) }),
+});
+
+const PairRef = builder.inputType("PairInput", {
+  fields: (t) => ({ baseToken: t.string({ required: true }), quoteToken: t.string({ required: true }) }),
+});
+
 export const TradeFilterRef = builder.inputType("TradeFilter", {
   fields: (t) => ({
     from: t.field({ type: "Timestamp", description: "Inclusive." }),
@@ -85,6 +99,12 @@ export const TradeFilterRef = builder.inputType("TradeFilter", {
     mevStatus: t.field({ type: [MevStatusEnum], description: "Any of these." }),
     tradeId: t.string(),
     signature: t.string(),
+    pair: t.field({ type: PairRef, description: "Both tokens of a pair." }),
+    actualSlippage: t.field({ type: FloatRangeRef, description: "Fraction (0.01 = 1%)." }),
+    expectedSlippage: t.field({ type: FloatRangeRef, description: "Fraction (0.01 = 1%)." }),
+    transactionFee: t.field({ type: LongRangeRef, description: "Lamports." }),
+    priorityFee: t.field({ type: LongRangeRef, description: "Lamports." }),
+    totalFee: t.field({ type: LongRangeRef, description: "transactionFee + priorityFee, lamports." }),
   }),
 });
 
@@ -150,7 +170,7 @@ builder.queryFields((t) => ({
         });
       }
       try {
-        return await queryTrades(services.pool, services.tables.trades, {
+        return await queryTrades(services.cache, services.tables.trades, {
           filter: args.filter ?? {},
           first: args.first,
           after: args.after,

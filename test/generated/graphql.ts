@@ -71,6 +71,12 @@ export type Durability =
   /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
   | 'QUEUED';
 
+/** Inclusive bounds; either may be left out. */
+export type FloatRange = {
+  max?: InputMaybe<Scalars['Float']['input']>;
+  min?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** How long one stage of the bot's pipeline took. */
 export type LatencyMetric = {
   __typename?: 'LatencyMetric';
@@ -103,6 +109,45 @@ export type LatencyMetricInput = {
   tradeId?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Latency statistics over a range; each field runs its own (cached) query only when asked for. */
+export type LatencyStats = {
+  __typename?: 'LatencyStats';
+  bucket: Maybe<TimeBucket>;
+  /** One row per bucket and stage, in bucket then stage order; buckets without measurements have count 0. Empty when no bucket was given. */
+  buckets: Array<LatencyStatsRow>;
+  from: Scalars['Timestamp']['output'];
+  stage: Maybe<Scalars['String']['output']>;
+  to: Scalars['Timestamp']['output'];
+  /** One row per stage over the whole range, by stage name. */
+  totals: Array<LatencyStatsRow>;
+};
+
+/** Latency of one stage in one bucket (or over the whole range), in microseconds. */
+export type LatencyStatsRow = {
+  __typename?: 'LatencyStatsRow';
+  /** Bucket start (UTC); null in totals. */
+  bucket: Maybe<Scalars['Timestamp']['output']>;
+  /** Measurements (successful or not). */
+  count: Scalars['Int']['output'];
+  /** Exact. */
+  maxUs: Maybe<Scalars['Long']['output']>;
+  /** Exact: Σ latency / count. */
+  meanUs: Maybe<Scalars['Float']['output']>;
+  /** Exact. */
+  minUs: Maybe<Scalars['Long']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p50Us: Maybe<Scalars['Float']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p90Us: Maybe<Scalars['Float']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p95Us: Maybe<Scalars['Float']['output']>;
+  /** Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p99Us: Maybe<Scalars['Float']['output']>;
+  /** 99.9th percentile. Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value. */
+  p999Us: Maybe<Scalars['Float']['output']>;
+  stage: Maybe<Scalars['String']['output']>;
+};
+
 /** Rolling figures over the last windowSeconds, ending at `at` (a whole second). */
 export type LiveMetrics = {
   __typename?: 'LiveMetrics';
@@ -120,6 +165,78 @@ export type LiveMetrics = {
   volume: Scalars['Float']['output'];
   windowSeconds: Scalars['Int']['output'];
 };
+
+/** Inclusive bounds; either may be left out. */
+export type LongRange = {
+  max?: InputMaybe<Scalars['Long']['input']>;
+  min?: InputMaybe<Scalars['Long']['input']>;
+};
+
+/** MEV protection results over a range; each field runs its own (cached) query only when asked for. */
+export type MevEffectiveness = {
+  __typename?: 'MevEffectiveness';
+  bucket: Maybe<TimeBucket>;
+  /** One row per bucket and group, empty buckets included. Empty when no bucket was given. */
+  buckets: Array<MevEffectivenessRow>;
+  from: Scalars['Timestamp']['output'];
+  groupBy: Array<MevGroupKey>;
+  to: Scalars['Timestamp']['output'];
+  /** One row per group over the whole range (one row when not grouped). */
+  totals: Array<MevEffectivenessRow>;
+};
+
+/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; profits and losses in quote units, tips and fees in lamports. */
+export type MevEffectivenessRow = {
+  __typename?: 'MevEffectivenessRow';
+  /** attacks / transactions. */
+  attackRate: Maybe<Scalars['Float']['output']>;
+  /** Transactions SANDWICHED or FRONT_RUN. */
+  attacks: Scalars['Int']['output'];
+  /** Transactions with attackDetected. */
+  attacksDetected: Scalars['Int']['output'];
+  /** Bucket start (UTC); null in totals. */
+  bucket: Maybe<Scalars['Timestamp']['output']>;
+  /** Landed bundles / bundles. */
+  bundleLandingRate: Maybe<Scalars['Float']['output']>;
+  /** Transactions sent as JITO_BUNDLE. */
+  bundles: Scalars['Int']['output'];
+  /** realizedProfit / expectedProfit; null without opportunities or when expectedProfit is 0. */
+  captureRatio: Maybe<Scalars['Float']['output']>;
+  /** Σ expected profit of the opportunities. */
+  expectedProfit: Scalars['Float']['output'];
+  /** Share of transactions that landed (outcome neither FAILED nor DROPPED). */
+  landingRate: Maybe<Scalars['Float']['output']>;
+  /** Σ estimated loss avoided (quote units). */
+  lossAvoided: Scalars['Float']['output'];
+  /** lossAvoided − (tipsLamports + priorityFeesLamports) / 1e9 × solPrice, in quote units. solPrice converts lamports: the price of 1 SOL in the quote token (1 when the quote is SOL). */
+  netBenefit: Scalars['Float']['output'];
+  /** The bot's own opportunities: transactions with an expected profit. */
+  opportunities: Scalars['Int']['output'];
+  /** Σ priority fees of the linked trades (same tradeId, within an hour). Runs a join, only when asked for. */
+  priorityFeesLamports: Scalars['Long']['output'];
+  /** Share of transactions sent with a protection (any method but NONE). */
+  protectedShare: Maybe<Scalars['Float']['output']>;
+  /** Null unless grouped by PROTECTION. */
+  protection: Maybe<Scalars['String']['output']>;
+  /** Σ realized profit of the opportunities (a missing one counts as 0). */
+  realizedProfit: Scalars['Float']['output'];
+  /** Null unless grouped by STRATEGY (or no strategy). */
+  strategy: Maybe<Scalars['String']['output']>;
+  /** Σ tips paid. */
+  tipsLamports: Scalars['Long']['output'];
+  transactions: Scalars['Int']['output'];
+};
+
+
+/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; profits and losses in quote units, tips and fees in lamports. */
+export type MevEffectivenessRowNetBenefitArgs = {
+  solPrice: Scalars['Float']['input'];
+};
+
+/** What mevEffectiveness groups by: PROTECTION (method) and/or STRATEGY. */
+export type MevGroupKey =
+  | 'PROTECTION'
+  | 'STRATEGY';
 
 /** The MEV-protection result of one transaction. */
 export type MevMetric = {
@@ -261,11 +378,52 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+export type PairInput = {
+  baseToken: Scalars['String']['input'];
+  quoteToken: Scalars['String']['input'];
+};
+
 export type Query = {
   __typename?: 'Query';
   alertRules: Array<AlertRule>;
+  /** Count, min, mean, p50, p90, p95, p99, p99.9 and max latency per stage, overall and per calendar bucket. */
+  latencyStats: LatencyStats;
+  /** Share protected, attack rate, landing and bundle landing rate, tips, loss avoided, net benefit and capture ratio, per calendar bucket and per protection method and/or strategy. */
+  mevEffectiveness: MevEffectiveness;
+  /** Per strategy: trades, volume, fees, realized PnL, win rate, profit factor, expectancy and max drawdown (absolute and relative) over the realized-PnL series. */
+  strategyPerformance: Array<StrategyPerformance>;
+  /** Trade count, volumes, VWAP, prices, fees and slippage per calendar bucket (UTC) and group. */
+  tradeStats: TradeStats;
   /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to 1000. */
   trades: TradeConnection;
+};
+
+
+export type QueryLatencyStatsArgs = {
+  bucket?: InputMaybe<TimeBucket>;
+  range: TimeRange;
+  stage?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryMevEffectivenessArgs = {
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<MevGroupKey>>;
+  range: TimeRange;
+};
+
+
+export type QueryStrategyPerformanceArgs = {
+  range: TimeRange;
+  startingBalance?: InputMaybe<Scalars['Float']['input']>;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryTradeStatsArgs = {
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<TradeGroupKey>>;
+  range: TimeRange;
 };
 
 
@@ -302,6 +460,49 @@ export type StageLatency = {
   stage: Scalars['String']['output'];
 };
 
+/** One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md. */
+export type StrategyPerformance = {
+  __typename?: 'StrategyPerformance';
+  /** Positive. */
+  averageLoss: Maybe<Scalars['Float']['output']>;
+  averageWin: Maybe<Scalars['Float']['output']>;
+  baseVolume: Scalars['Float']['output'];
+  /** Trades with a realizedPnl. */
+  closedTrades: Scalars['Int']['output'];
+  /** Closed trades with PnL = 0. */
+  draws: Scalars['Int']['output'];
+  /** winRate × averageWin − lossRate × averageLoss (per closed trade); null without closed trades. */
+  expectancy: Maybe<Scalars['Float']['output']>;
+  /** (1 + averageWin / averageLoss) × winRate − 1; null without losses (Freqtrade reports 100). */
+  expectancyRatio: Maybe<Scalars['Float']['output']>;
+  /** Σ |PnL| of losses (positive). */
+  grossLoss: Scalars['Float']['output'];
+  /** Σ PnL of wins. */
+  grossProfit: Scalars['Float']['output'];
+  /** Closed trades with PnL < 0. */
+  losses: Scalars['Int']['output'];
+  /** Largest fall of cumulative realized PnL below its running peak (peak floored at 0, as Freqtrade), positive. Runs a window query, only when asked for. */
+  maxDrawdown: Scalars['Float']['output'];
+  /** maxDrawdown / (startingBalance + peak before it), Freqtrade's relative account drawdown; 0 without drawdown, null when startingBalance + peak is not positive. */
+  maxDrawdownRelative: Maybe<Scalars['Float']['output']>;
+  priorityFees: Scalars['Long']['output'];
+  /** grossProfit / grossLoss; null without losses (Freqtrade reports 0). */
+  profitFactor: Maybe<Scalars['Float']['output']>;
+  quoteVolume: Scalars['Float']['output'];
+  /** Σ realizedPnl. */
+  realizedPnl: Scalars['Float']['output'];
+  /** Null: trades recorded without a strategy. */
+  strategy: Maybe<Scalars['String']['output']>;
+  totalFees: Scalars['Long']['output'];
+  trades: Scalars['Int']['output'];
+  transactionFees: Scalars['Long']['output'];
+  transferFees: Scalars['Float']['output'];
+  /** wins / closedTrades. */
+  winRate: Maybe<Scalars['Float']['output']>;
+  /** Closed trades with PnL > 0. */
+  wins: Scalars['Int']['output'];
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /** Firing and resolved alert events, as this instance evaluates its rules. */
@@ -323,6 +524,25 @@ export type SubscriptionTradeRecordedArgs = {
   filter?: InputMaybe<TradeFilter>;
 };
 
+/** Calendar buckets in UTC: MINUTE to DAY start at multiples of their length since midnight UTC, WEEK on Monday 00:00 UTC, MONTH on the first day of the month. The first and last buckets are clipped to the range. */
+export type TimeBucket =
+  | 'DAY'
+  | 'FIFTEEN_MINUTES'
+  | 'FIVE_MINUTES'
+  | 'FOUR_HOURS'
+  | 'HOUR'
+  | 'MINUTE'
+  | 'MONTH'
+  | 'WEEK';
+
+/** A UTC time range: from inclusive, to exclusive. */
+export type TimeRange = {
+  /** Inclusive. */
+  from: Scalars['Timestamp']['input'];
+  /** Exclusive. */
+  to: Scalars['Timestamp']['input'];
+};
+
 /** One executed trade: the Enhanced Trade Model plus its idempotency key and context. */
 export type Trade = {
   __typename?: 'Trade';
@@ -335,6 +555,10 @@ export type Trade = {
   executedPrice: Scalars['Float']['output'];
   /** Fraction (0.01 = 1%). */
   expectedSlippage: Scalars['Float']['output'];
+  /** The latency measurements recorded with this trade's tradeId, oldest first (those timestamped within 60 minutes of the trade). */
+  latencyMetrics: Array<LatencyMetric>;
+  /** The MEV record with this trade's tradeId (timestamped within 60 minutes of the trade; the latest if several). */
+  mev: Maybe<MevMetric>;
   mevStatus: MevStatus;
   /** Lamports. */
   priorityFee: Scalars['Long']['output'];
@@ -374,19 +598,50 @@ export type TradeEdge = {
 
 export type TradeFilter = {
   action?: InputMaybe<TradeAction>;
+  /** Fraction (0.01 = 1%). */
+  actualSlippage?: InputMaybe<FloatRange>;
   baseToken?: InputMaybe<Scalars['String']['input']>;
+  /** Fraction (0.01 = 1%). */
+  expectedSlippage?: InputMaybe<FloatRange>;
   /** Inclusive. */
   from?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Any of these. */
   mevStatus?: InputMaybe<Array<MevStatus>>;
+  /** Both tokens of a pair. */
+  pair?: InputMaybe<PairInput>;
+  /** Lamports. */
+  priorityFee?: InputMaybe<LongRange>;
   quoteToken?: InputMaybe<Scalars['String']['input']>;
   signature?: InputMaybe<Scalars['String']['input']>;
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Exclusive. */
   to?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** transactionFee + priorityFee, lamports. */
+  totalFee?: InputMaybe<LongRange>;
   tradeId?: InputMaybe<Scalars['String']['input']>;
+  /** Lamports. */
+  transactionFee?: InputMaybe<LongRange>;
   venue?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** The group a row belongs to. Fields not grouped by are null; a grouped field is null for trades without a value. */
+export type TradeGroup = {
+  __typename?: 'TradeGroup';
+  action: Maybe<Scalars['String']['output']>;
+  baseToken: Maybe<Scalars['String']['output']>;
+  mevStatus: Maybe<Scalars['String']['output']>;
+  quoteToken: Maybe<Scalars['String']['output']>;
+  strategy: Maybe<Scalars['String']['output']>;
+  venue: Maybe<Scalars['String']['output']>;
+};
+
+/** What tradeStats groups by: PAIR (base and quote token), STRATEGY, ACTION, MEV_STATUS, VENUE. */
+export type TradeGroupKey =
+  | 'ACTION'
+  | 'MEV_STATUS'
+  | 'PAIR'
+  | 'STRATEGY'
+  | 'VENUE';
 
 /** A trade as a bot reports it. Amounts and fees must be finite and not negative. */
 export type TradeInput = {
@@ -420,6 +675,66 @@ export type TradeInput = {
   venue?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Trade statistics over a range; each field runs its own (cached) query only when asked for. */
+export type TradeStats = {
+  __typename?: 'TradeStats';
+  bucket: Maybe<TimeBucket>;
+  /** One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given. */
+  buckets: Array<TradeStatsRow>;
+  from: Scalars['Timestamp']['output'];
+  groupBy: Array<TradeGroupKey>;
+  to: Scalars['Timestamp']['output'];
+  /** One row per group over the whole range (one row when not grouped, even with no trades). */
+  totals: Array<TradeStatsRow>;
+};
+
+/** Figures of the trades in one bucket and group. Volumes in token units, prices in quote per base, fees in lamports (transfer fees in token units), slippage as a fraction. Figures that need a trade are null when count is 0. */
+export type TradeStatsRow = {
+  __typename?: 'TradeStatsRow';
+  /** Σ baseAmount. */
+  baseVolume: Scalars['Float']['output'];
+  /** Bucket start (UTC); null in totals. */
+  bucket: Maybe<Scalars['Timestamp']['output']>;
+  /** Trades. */
+  count: Scalars['Int']['output'];
+  /** Price of the earliest trade. */
+  firstPrice: Maybe<Scalars['Float']['output']>;
+  group: TradeGroup;
+  /** Price of the latest trade. */
+  lastPrice: Maybe<Scalars['Float']['output']>;
+  maxPrice: Maybe<Scalars['Float']['output']>;
+  /** Mean actualSlippage. */
+  meanSlippage: Maybe<Scalars['Float']['output']>;
+  /** Mean of actualSlippage − expectedSlippage. */
+  meanSlippageError: Maybe<Scalars['Float']['output']>;
+  minPrice: Maybe<Scalars['Float']['output']>;
+  /** Share (0..1) of trades whose actualSlippage is greater than their expectedSlippage. */
+  overExpectedSlippageShare: Maybe<Scalars['Float']['output']>;
+  /** 95th percentile (nearest rank) of actualSlippage, from 1-basis-point bins: within 0.00005 of the exact value. Computed by a second query, only when asked for. */
+  p95Slippage: Maybe<Scalars['Float']['output']>;
+  priorityFees: Scalars['Long']['output'];
+  /** Σ quoteAmount. */
+  quoteVolume: Scalars['Float']['output'];
+  /** transactionFees + priorityFees. */
+  totalFees: Scalars['Long']['output'];
+  transactionFees: Scalars['Long']['output'];
+  /** Σ transferFees (token units). */
+  transferFees: Scalars['Float']['output'];
+  /** Σ(executedPrice × baseAmount) / Σ baseAmount; null when Σ baseAmount is 0. */
+  vwap: Maybe<Scalars['Float']['output']>;
+};
+
+export type LatencyStatsRowFieldsFragment = { __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null };
+
+export type LatencyStatsQueryVariables = Exact<{
+  range: TimeRange;
+  stage?: InputMaybe<Scalars['String']['input']>;
+  bucket?: InputMaybe<TimeBucket>;
+}>;
+
+
+export type LatencyStatsQuery = { __typename?: 'Query', latencyStats: { __typename?: 'LatencyStats', from: string, to: string, stage: string | null, bucket: TimeBucket | null, totals: Array<{ __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null }>, buckets: Array<{ __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null }> } };
+
 export type RecordLatencyMetricsMutationVariables = Exact<{
   inputs: Array<LatencyMetricInput> | LatencyMetricInput;
   durability?: Durability;
@@ -452,6 +767,76 @@ export type RecordMevMetricMutationVariables = Exact<{
 
 export type RecordMevMetricMutation = { __typename?: 'Mutation', recordMevMetric: { __typename?: 'RecordResult', accepted: number, ids: Array<string> } };
 
+export type MevRowFieldsFragment = { __typename?: 'MevEffectivenessRow', bucket: string | null, protection: string | null, strategy: string | null, transactions: number, protectedShare: number | null, attacks: number, attackRate: number | null, attacksDetected: number, landingRate: number | null, bundles: number, bundleLandingRate: number | null, tipsLamports: string, lossAvoided: number, opportunities: number, expectedProfit: number, realizedProfit: number, captureRatio: number | null };
+
+export type MevEffectivenessQueryVariables = Exact<{
+  range: TimeRange;
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<MevGroupKey> | MevGroupKey>;
+  solPrice: Scalars['Float']['input'];
+}>;
+
+
+export type MevEffectivenessQuery = { __typename?: 'Query', mevEffectiveness: { __typename?: 'MevEffectiveness', from: string, to: string, bucket: TimeBucket | null, groupBy: Array<MevGroupKey>, totals: Array<{ __typename?: 'MevEffectivenessRow', priorityFeesLamports: string, netBenefit: number, bucket: string | null, protection: string | null, strategy: string | null, transactions: number, protectedShare: number | null, attacks: number, attackRate: number | null, attacksDetected: number, landingRate: number | null, bundles: number, bundleLandingRate: number | null, tipsLamports: string, lossAvoided: number, opportunities: number, expectedProfit: number, realizedProfit: number, captureRatio: number | null }>, buckets: Array<{ __typename?: 'MevEffectivenessRow', priorityFeesLamports: string, netBenefit: number, bucket: string | null, protection: string | null, strategy: string | null, transactions: number, protectedShare: number | null, attacks: number, attackRate: number | null, attacksDetected: number, landingRate: number | null, bundles: number, bundleLandingRate: number | null, tipsLamports: string, lossAvoided: number, opportunities: number, expectedProfit: number, realizedProfit: number, captureRatio: number | null }> } };
+
+export type MevEffectivenessLeanQueryVariables = Exact<{
+  range: TimeRange;
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<MevGroupKey> | MevGroupKey>;
+}>;
+
+
+export type MevEffectivenessLeanQuery = { __typename?: 'Query', mevEffectiveness: { __typename?: 'MevEffectiveness', totals: Array<{ __typename?: 'MevEffectivenessRow', bucket: string | null, protection: string | null, strategy: string | null, transactions: number, protectedShare: number | null, attacks: number, attackRate: number | null, attacksDetected: number, landingRate: number | null, bundles: number, bundleLandingRate: number | null, tipsLamports: string, lossAvoided: number, opportunities: number, expectedProfit: number, realizedProfit: number, captureRatio: number | null }>, buckets: Array<{ __typename?: 'MevEffectivenessRow', bucket: string | null, protection: string | null, strategy: string | null, transactions: number, protectedShare: number | null, attacks: number, attackRate: number | null, attacksDetected: number, landingRate: number | null, bundles: number, bundleLandingRate: number | null, tipsLamports: string, lossAvoided: number, opportunities: number, expectedProfit: number, realizedProfit: number, captureRatio: number | null }> } };
+
+export type StrategyPerformanceQueryVariables = Exact<{
+  range: TimeRange;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  startingBalance?: InputMaybe<Scalars['Float']['input']>;
+}>;
+
+
+export type StrategyPerformanceQuery = { __typename?: 'Query', strategyPerformance: Array<{ __typename?: 'StrategyPerformance', strategy: string | null, trades: number, closedTrades: number, baseVolume: number, quoteVolume: number, transactionFees: string, priorityFees: string, transferFees: number, realizedPnl: number, wins: number, losses: number, draws: number, winRate: number | null, grossProfit: number, grossLoss: number, profitFactor: number | null, averageWin: number | null, averageLoss: number | null, expectancy: number | null, expectancyRatio: number | null, maxDrawdown: number, maxDrawdownRelative: number | null }> };
+
+export type TradesWithLinksQueryVariables = Exact<{
+  filter?: InputMaybe<TradeFilter>;
+  first?: Scalars['Int']['input'];
+  after?: InputMaybe<Scalars['String']['input']>;
+  order?: SortOrder;
+}>;
+
+
+export type TradesWithLinksQuery = { __typename?: 'Query', trades: { __typename?: 'TradeConnection', edges: Array<{ __typename?: 'TradeEdge', node: { __typename?: 'Trade', tradeId: string, timestamp: string, latencyMetrics: Array<{ __typename?: 'LatencyMetric', metricId: string, timestamp: string, stage: string, latencyUs: string, success: boolean, strategy: string | null, tradeId: string | null }>, mev: { __typename?: 'MevMetric', metricId: string, timestamp: string, tradeId: string | null, protection: MevProtection, outcome: MevOutcome, tipLamports: string, expectedProfit: number | null, realizedProfit: number | null, lossAvoided: number | null, attackDetected: boolean, slotsToLand: number | null, strategy: string | null } | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export type TradeIdsQueryVariables = Exact<{
+  filter?: InputMaybe<TradeFilter>;
+  first?: Scalars['Int']['input'];
+  after?: InputMaybe<Scalars['String']['input']>;
+  order?: SortOrder;
+}>;
+
+
+export type TradeIdsQuery = { __typename?: 'Query', trades: { __typename?: 'TradeConnection', edges: Array<{ __typename?: 'TradeEdge', node: { __typename?: 'Trade', tradeId: string } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export type TradeStatsRowFieldsFragment = { __typename?: 'TradeStatsRow', bucket: string | null, count: number, baseVolume: number, quoteVolume: number, vwap: number | null, minPrice: number | null, maxPrice: number | null, firstPrice: number | null, lastPrice: number | null, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number, meanSlippage: number | null, p95Slippage: number | null, meanSlippageError: number | null, overExpectedSlippageShare: number | null, group: { __typename?: 'TradeGroup', baseToken: string | null, quoteToken: string | null, strategy: string | null, action: string | null, mevStatus: string | null, venue: string | null } };
+
+export type TradeStatsQueryVariables = Exact<{
+  range: TimeRange;
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<TradeGroupKey> | TradeGroupKey>;
+}>;
+
+
+export type TradeStatsQuery = { __typename?: 'Query', tradeStats: { __typename?: 'TradeStats', from: string, to: string, bucket: TimeBucket | null, groupBy: Array<TradeGroupKey>, totals: Array<{ __typename?: 'TradeStatsRow', bucket: string | null, count: number, baseVolume: number, quoteVolume: number, vwap: number | null, minPrice: number | null, maxPrice: number | null, firstPrice: number | null, lastPrice: number | null, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number, meanSlippage: number | null, p95Slippage: number | null, meanSlippageError: number | null, overExpectedSlippageShare: number | null, group: { __typename?: 'TradeGroup', baseToken: string | null, quoteToken: string | null, strategy: string | null, action: string | null, mevStatus: string | null, venue: string | null } }>, buckets: Array<{ __typename?: 'TradeStatsRow', bucket: string | null, count: number, baseVolume: number, quoteVolume: number, vwap: number | null, minPrice: number | null, maxPrice: number | null, firstPrice: number | null, lastPrice: number | null, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number, meanSlippage: number | null, p95Slippage: number | null, meanSlippageError: number | null, overExpectedSlippageShare: number | null, group: { __typename?: 'TradeGroup', baseToken: string | null, quoteToken: string | null, strategy: string | null, action: string | null, mevStatus: string | null, venue: string | null } }> } };
+
+export type TradeStatsCountsQueryVariables = Exact<{
+  range: TimeRange;
+  bucket?: InputMaybe<TimeBucket>;
+  groupBy?: InputMaybe<Array<TradeGroupKey> | TradeGroupKey>;
+}>;
+
+
+export type TradeStatsCountsQuery = { __typename?: 'Query', tradeStats: { __typename?: 'TradeStats', totals: Array<{ __typename?: 'TradeStatsRow', count: number, quoteVolume: number }>, buckets: Array<{ __typename?: 'TradeStatsRow', bucket: string | null, count: number }> } };
+
 export type TradeFieldsFragment = { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null };
 
 export type RecordTradeMutationVariables = Exact<{
@@ -480,11 +865,22 @@ export type TradesQueryVariables = Exact<{
 
 export type TradesQuery = { __typename?: 'Query', trades: { __typename?: 'TradeConnection', edges: Array<{ __typename?: 'TradeEdge', cursor: string, node: { __typename?: 'Trade', timestamp: string, tradeId: string, signature: string | null, action: TradeAction, baseToken: string, quoteToken: string, baseAmount: number, quoteAmount: number, executedPrice: number, transactionFee: string, priorityFee: string, expectedSlippage: number, actualSlippage: number, mevStatus: MevStatus, transferFees: number, strategy: string | null, venue: string | null, slot: string | null, realizedPnl: number | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
 
+export const LatencyStatsRowFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"LatencyStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"minUs"}},{"kind":"Field","name":{"kind":"Name","value":"meanUs"}},{"kind":"Field","name":{"kind":"Name","value":"p50Us"}},{"kind":"Field","name":{"kind":"Name","value":"p90Us"}},{"kind":"Field","name":{"kind":"Name","value":"p95Us"}},{"kind":"Field","name":{"kind":"Name","value":"p99Us"}},{"kind":"Field","name":{"kind":"Name","value":"p999Us"}},{"kind":"Field","name":{"kind":"Name","value":"maxUs"}}]}}]} as unknown as DocumentNode<LatencyStatsRowFieldsFragment, unknown>;
+export const MevRowFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"MevRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"MevEffectivenessRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"protection"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"transactions"}},{"kind":"Field","name":{"kind":"Name","value":"protectedShare"}},{"kind":"Field","name":{"kind":"Name","value":"attacks"}},{"kind":"Field","name":{"kind":"Name","value":"attackRate"}},{"kind":"Field","name":{"kind":"Name","value":"attacksDetected"}},{"kind":"Field","name":{"kind":"Name","value":"landingRate"}},{"kind":"Field","name":{"kind":"Name","value":"bundles"}},{"kind":"Field","name":{"kind":"Name","value":"bundleLandingRate"}},{"kind":"Field","name":{"kind":"Name","value":"tipsLamports"}},{"kind":"Field","name":{"kind":"Name","value":"lossAvoided"}},{"kind":"Field","name":{"kind":"Name","value":"opportunities"}},{"kind":"Field","name":{"kind":"Name","value":"expectedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"realizedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"captureRatio"}}]}}]} as unknown as DocumentNode<MevRowFieldsFragment, unknown>;
+export const TradeStatsRowFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TradeStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"vwap"}},{"kind":"Field","name":{"kind":"Name","value":"minPrice"}},{"kind":"Field","name":{"kind":"Name","value":"maxPrice"}},{"kind":"Field","name":{"kind":"Name","value":"firstPrice"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"p95Slippage"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippageError"}},{"kind":"Field","name":{"kind":"Name","value":"overExpectedSlippageShare"}}]}}]} as unknown as DocumentNode<TradeStatsRowFieldsFragment, unknown>;
 export const TradeFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradeFieldsFragment, unknown>;
+export const LatencyStatsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"LatencyStats"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"stage"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"latencyStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"stage"},"value":{"kind":"Variable","name":{"kind":"Name","value":"stage"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"LatencyStatsRowFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"LatencyStatsRowFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"LatencyStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"minUs"}},{"kind":"Field","name":{"kind":"Name","value":"meanUs"}},{"kind":"Field","name":{"kind":"Name","value":"p50Us"}},{"kind":"Field","name":{"kind":"Name","value":"p90Us"}},{"kind":"Field","name":{"kind":"Name","value":"p95Us"}},{"kind":"Field","name":{"kind":"Name","value":"p99Us"}},{"kind":"Field","name":{"kind":"Name","value":"p999Us"}},{"kind":"Field","name":{"kind":"Name","value":"maxUs"}}]}}]} as unknown as DocumentNode<LatencyStatsQuery, LatencyStatsQueryVariables>;
 export const RecordLatencyMetricsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordLatencyMetrics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyMetricInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordLatencyMetrics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordLatencyMetricsMutation, RecordLatencyMetricsMutationVariables>;
 export const RecordLatencyMetricDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordLatencyMetric"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"LatencyMetricInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordLatencyMetric"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}}]}}]}}]} as unknown as DocumentNode<RecordLatencyMetricMutation, RecordLatencyMetricMutationVariables>;
 export const RecordMevMetricsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordMevMetrics"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevMetricInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordMevMetrics"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordMevMetricsMutation, RecordMevMetricsMutationVariables>;
 export const RecordMevMetricDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordMevMetric"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevMetricInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordMevMetric"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}}]}}]}}]} as unknown as DocumentNode<RecordMevMetricMutation, RecordMevMetricMutationVariables>;
+export const MevEffectivenessDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"MevEffectiveness"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevGroupKey"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"solPrice"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Float"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"mevEffectiveness"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"groupBy"}},{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"MevRowFields"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFeesLamports"}},{"kind":"Field","name":{"kind":"Name","value":"netBenefit"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"solPrice"},"value":{"kind":"Variable","name":{"kind":"Name","value":"solPrice"}}}]}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"MevRowFields"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFeesLamports"}},{"kind":"Field","name":{"kind":"Name","value":"netBenefit"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"solPrice"},"value":{"kind":"Variable","name":{"kind":"Name","value":"solPrice"}}}]}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"MevRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"MevEffectivenessRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"protection"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"transactions"}},{"kind":"Field","name":{"kind":"Name","value":"protectedShare"}},{"kind":"Field","name":{"kind":"Name","value":"attacks"}},{"kind":"Field","name":{"kind":"Name","value":"attackRate"}},{"kind":"Field","name":{"kind":"Name","value":"attacksDetected"}},{"kind":"Field","name":{"kind":"Name","value":"landingRate"}},{"kind":"Field","name":{"kind":"Name","value":"bundles"}},{"kind":"Field","name":{"kind":"Name","value":"bundleLandingRate"}},{"kind":"Field","name":{"kind":"Name","value":"tipsLamports"}},{"kind":"Field","name":{"kind":"Name","value":"lossAvoided"}},{"kind":"Field","name":{"kind":"Name","value":"opportunities"}},{"kind":"Field","name":{"kind":"Name","value":"expectedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"realizedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"captureRatio"}}]}}]} as unknown as DocumentNode<MevEffectivenessQuery, MevEffectivenessQueryVariables>;
+export const MevEffectivenessLeanDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"MevEffectivenessLean"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"MevGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"mevEffectiveness"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"MevRowFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"MevRowFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"MevRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"MevEffectivenessRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"protection"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"transactions"}},{"kind":"Field","name":{"kind":"Name","value":"protectedShare"}},{"kind":"Field","name":{"kind":"Name","value":"attacks"}},{"kind":"Field","name":{"kind":"Name","value":"attackRate"}},{"kind":"Field","name":{"kind":"Name","value":"attacksDetected"}},{"kind":"Field","name":{"kind":"Name","value":"landingRate"}},{"kind":"Field","name":{"kind":"Name","value":"bundles"}},{"kind":"Field","name":{"kind":"Name","value":"bundleLandingRate"}},{"kind":"Field","name":{"kind":"Name","value":"tipsLamports"}},{"kind":"Field","name":{"kind":"Name","value":"lossAvoided"}},{"kind":"Field","name":{"kind":"Name","value":"opportunities"}},{"kind":"Field","name":{"kind":"Name","value":"expectedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"realizedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"captureRatio"}}]}}]} as unknown as DocumentNode<MevEffectivenessLeanQuery, MevEffectivenessLeanQueryVariables>;
+export const StrategyPerformanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"StrategyPerformance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"startingBalance"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Float"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategyPerformance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"strategy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}}},{"kind":"Argument","name":{"kind":"Name","value":"startingBalance"},"value":{"kind":"Variable","name":{"kind":"Name","value":"startingBalance"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"trades"}},{"kind":"Field","name":{"kind":"Name","value":"closedTrades"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"wins"}},{"kind":"Field","name":{"kind":"Name","value":"losses"}},{"kind":"Field","name":{"kind":"Name","value":"draws"}},{"kind":"Field","name":{"kind":"Name","value":"winRate"}},{"kind":"Field","name":{"kind":"Name","value":"grossProfit"}},{"kind":"Field","name":{"kind":"Name","value":"grossLoss"}},{"kind":"Field","name":{"kind":"Name","value":"profitFactor"}},{"kind":"Field","name":{"kind":"Name","value":"averageWin"}},{"kind":"Field","name":{"kind":"Name","value":"averageLoss"}},{"kind":"Field","name":{"kind":"Name","value":"expectancy"}},{"kind":"Field","name":{"kind":"Name","value":"expectancyRatio"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdown"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdownRelative"}}]}}]}}]} as unknown as DocumentNode<StrategyPerformanceQuery, StrategyPerformanceQueryVariables>;
+export const TradesWithLinksDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradesWithLinks"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMetrics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"metricId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"latencyUs"}},{"kind":"Field","name":{"kind":"Name","value":"success"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}}]}},{"kind":"Field","name":{"kind":"Name","value":"mev"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"metricId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"protection"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"tipLamports"}},{"kind":"Field","name":{"kind":"Name","value":"expectedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"realizedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"lossAvoided"}},{"kind":"Field","name":{"kind":"Name","value":"attackDetected"}},{"kind":"Field","name":{"kind":"Name","value":"slotsToLand"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}}]} as unknown as DocumentNode<TradesWithLinksQuery, TradesWithLinksQueryVariables>;
+export const TradeIdsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeIds"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeId"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}}]} as unknown as DocumentNode<TradeIdsQuery, TradeIdsQueryVariables>;
+export const TradeStatsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeStats"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"groupBy"}},{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeStatsRowFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeStatsRowFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TradeStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"vwap"}},{"kind":"Field","name":{"kind":"Name","value":"minPrice"}},{"kind":"Field","name":{"kind":"Name","value":"maxPrice"}},{"kind":"Field","name":{"kind":"Name","value":"firstPrice"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"p95Slippage"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippageError"}},{"kind":"Field","name":{"kind":"Name","value":"overExpectedSlippageShare"}}]}}]} as unknown as DocumentNode<TradeStatsQuery, TradeStatsQueryVariables>;
+export const TradeStatsCountsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeStatsCounts"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}}]}}]} as unknown as DocumentNode<TradeStatsCountsQuery, TradeStatsCountsQueryVariables>;
 export const RecordTradeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordTrade"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeInput"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordTrade"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"durability"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordTradeMutation, RecordTradeMutationVariables>;
 export const RecordTradesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordTrades"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeInput"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durability"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Durability"}}},"defaultValue":{"kind":"EnumValue","value":"QUEUED"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordTrades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"inputs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"inputs"}}},{"kind":"Argument","name":{"kind":"Name","value":"durability"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durability"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"ids"}},{"kind":"Field","name":{"kind":"Name","value":"durability"}},{"kind":"Field","name":{"kind":"Name","value":"commitLatencyMs"}}]}}]}}]} as unknown as DocumentNode<RecordTradesMutation, RecordTradesMutationVariables>;
 export const TradesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Trades"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeFields"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Trade"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"signature"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"baseAmount"}},{"kind":"Field","name":{"kind":"Name","value":"quoteAmount"}},{"kind":"Field","name":{"kind":"Name","value":"executedPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFee"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFee"}},{"kind":"Field","name":{"kind":"Name","value":"expectedSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"actualSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}},{"kind":"Field","name":{"kind":"Name","value":"slot"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}}]} as unknown as DocumentNode<TradesQuery, TradesQueryVariables>;

@@ -1,0 +1,54 @@
+// Shapes grouped, bucketed rows into complete series: every group seen in the range gets a row
+// for every bucket of the range (an empty one where it had no data), ordered by bucket and group.
+import type { Micros } from "../time.ts";
+
+/** Group values in a fixed order; null (no value) sorts first. */
+export type GroupValues = readonly (string | null)[];
+
+export const groupKey = (values: GroupValues): string => JSON.stringify(values);
+
+export function compareGroups(a: GroupValues, b: GroupValues): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? null;
+    const y = b[i] ?? null;
+    if (x === y) continue;
+    if (x === null) return -1;
+    if (y === null) return 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Sorts rows by group values (the rows of one bucket, or totals). */
+export function sortByGroup<R extends { groupValues: GroupValues }>(rows: R[]): R[] {
+  return rows.sort((a, b) => compareGroups(a.groupValues, b.groupValues));
+}
+
+/**
+ * Every (bucket, group) pair: the row QuestDB returned, or `empty(bucket, groupValues)`. Groups
+ * are those present in `rows`; with no grouping that is the one group `[]`, present even when
+ * the range holds no data, so an ungrouped series always has every bucket.
+ */
+export function fillSeries<R extends { bucket: Micros | null; groupValues: GroupValues }>(
+  rows: readonly R[],
+  starts: readonly Micros[],
+  grouped: boolean,
+  empty: (bucket: Micros, groupValues: GroupValues) => R,
+): R[] {
+  const found = new Map<string, R>();
+  const groups = new Map<string, GroupValues>();
+  if (!grouped) groups.set(groupKey([]), []);
+  for (const row of rows) {
+    const key = groupKey(row.groupValues);
+    groups.set(key, row.groupValues);
+    found.set(`${row.bucket}|${key}`, row);
+  }
+  const ordered = [...groups.values()].sort(compareGroups);
+  const series: R[] = [];
+  for (const bucket of starts) {
+    for (const values of ordered) {
+      series.push(found.get(`${bucket}|${groupKey(values)}`) ?? empty(bucket, values));
+    }
+  }
+  return series;
+}

@@ -1,0 +1,78 @@
+// The one way analytics code runs SQL: parameterised statements over the pg pool, whose
+// connections carry QuestDB's per-statement timeout (`-c statement_timeout=QUERY_TIMEOUT_MS` in
+// the startup options, questdb/pg-pool.ts). Every statement has a name, its duration is logged at
+// debug, and statements are counted per name (tests count them; /metrics can export them).
+import { GraphQLError } from "graphql";
+import type pg from "pg";
+import type { Logger } from "pino";
+
+export interface SqlStatement {
+  /** Stable name for logs and counts, e.g. `tradeStats.totals`. */
+  readonly name: string;
+  /** Parameterised SQL; identifiers only from closed sets in code. */
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+export interface SqlRunnerOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** The pool's statement timeout, for the message of a timed-out query. */
+  timeoutMs: number;
+  /** Called after every statement, successful or not (the benchmark records them). Default none. */
+  onStatement?: (statement: SqlStatement, ms: number, error: unknown) => void;
+}
+
+export interface SqlRunnerStats {
+  statements: number;
+  failed: number;
+  /** Statements run, per name. */
+  byName: Record<string, number>;
+}
+
+export interface SqlRunner {
+  query<R>(statement: SqlStatement): Promise<R[]>;
+  stats(): SqlRunnerStats;
+}
+
+/** QuestDB aborted the statement at the pool's statement_timeout. */
+export class QueryTimeoutError extends GraphQLError {
+  constructor(name: string, timeoutMs: number) {
+    super(
+      `The query ${name} took longer than ${timeoutMs} ms (QUERY_TIMEOUT_MS) and was stopped; narrow the time range, choose a larger bucket, or raise QUERY_TIMEOUT_MS`,
+      { extensions: { code: "QUERY_TIMEOUT", retryable: false } },
+    );
+  }
+}
+
+export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
+  const { pool, log, timeoutMs, onStatement } = options;
+  const byName: Record<string, number> = {};
+  let statements = 0;
+  let failed = 0;
+
+  return {
+    async query<R>(statement: SqlStatement): Promise<R[]> {
+      statements++;
+      byName[statement.name] = (byName[statement.name] ?? 0) + 1;
+      const started = performance.now();
+      try {
+        const result = await pool.query({ text: statement.sql, values: statement.params as unknown[] });
+        const ms = performance.now() - started;
+        log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, rows: result.rowCount }, "sql");
+        onStatement?.(statement, ms, undefined);
+        return result.rows as R[];
+      } catch (error) {
+        failed++;
+        const ms = performance.now() - started;
+        const message = error instanceof Error ? error.message : String(error);
+        log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, err: message }, "sql failed");
+        onStatement?.(statement, ms, error);
+        // QuestDB's message: "timeout, query aborted [fd=…, runtime=…ms, timeout=…ms]".
+        if (/timeout, query aborted/.test(message)) throw new QueryTimeoutError(statement.name, timeoutMs);
+        throw error;
+      }
+    },
+    stats: () => ({ statements, failed, byName: { ...byName } }),
+  };
+}

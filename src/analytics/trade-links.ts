@@ -1,0 +1,78 @@
+// A trade's linked rows: its latency measurements and its MEV record (both carry the trade's
+// key in `trade_id`). Loaded in batches by per-request DataLoaders: one SQL statement per field
+// per request, however many trades a page holds.
+import { LATENCY_SELECT, type LatencyMetric, type LatencyRow, latencyFromRow } from "../ingest/latency-record.ts";
+import { MEV_SELECT, type MevMetric, type MevRow, mevFromRow } from "../ingest/mev-record.ts";
+import { formatIsoMicros, type Micros } from "../time.ts";
+import type { QueryCache } from "./cache.ts";
+
+export interface TradeKey {
+  tradeId: string;
+  timestamp: Micros;
+}
+
+/**
+ * Linked rows are looked for within this distance of their trade's timestamp: it keeps the scan
+ * to the partitions around the page (trade_id is not indexed) instead of the whole table. A bot
+ * records a trade's measurements within seconds of it; one hour leaves room for late batches.
+ */
+export const LINK_WINDOW_MICROS = 3_600_000_000n;
+
+/** `WHERE timestamp window AND trade_id IN (…)` for a batch of trades. */
+function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
+  let min = keys[0]?.timestamp ?? 0n;
+  let max = min;
+  for (const key of keys) {
+    if (key.timestamp < min) min = key.timestamp;
+    if (key.timestamp > max) max = key.timestamp;
+  }
+  params.push(formatIsoMicros(min - LINK_WINDOW_MICROS), formatIsoMicros(max + LINK_WINDOW_MICROS));
+  const ids = [...new Set(keys.map((key) => key.tradeId))].map((id) => {
+    params.push(id);
+    return `$${params.length}`;
+  });
+  return `timestamp >= $1 AND timestamp <= $2 AND trade_id IN (${ids.join(", ")})`;
+}
+
+/** Every trade's measurements, oldest first (ties by stage, then key). */
+export function loadLatencyByTrade(
+  cache: QueryCache,
+  table: string,
+  keys: readonly TradeKey[],
+): Promise<LatencyMetric[][]> {
+  const params: unknown[] = [];
+  const sql = `SELECT ${LATENCY_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
+  return cache.read<LatencyRow, LatencyMetric[][]>({
+    statement: { name: "trade.latencyMetrics", sql, params },
+    tables: [table],
+    map: (rows) => {
+      const byTrade = new Map<string, LatencyMetric[]>();
+      for (const row of rows) {
+        const metric = latencyFromRow(row);
+        const list = byTrade.get(metric.tradeId as string);
+        if (list) list.push(metric);
+        else byTrade.set(metric.tradeId as string, [metric]);
+      }
+      return keys.map((key) => byTrade.get(key.tradeId) ?? []);
+    },
+  });
+}
+
+/** Every trade's MEV record; when a trade has several, the latest (then the greatest key). */
+export function loadMevByTrade(
+  cache: QueryCache,
+  table: string,
+  keys: readonly TradeKey[],
+): Promise<(MevMetric | null)[]> {
+  const params: unknown[] = [];
+  const sql = `SELECT ${MEV_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
+  return cache.read<MevRow, (MevMetric | null)[]>({
+    statement: { name: "trade.mev", sql, params },
+    tables: [table],
+    map: (rows) => {
+      const byTrade = new Map<string, MevMetric>();
+      for (const row of rows) byTrade.set(row.trade_id as string, mevFromRow(row));
+      return keys.map((key) => byTrade.get(key.tradeId) ?? null);
+    },
+  });
+}

@@ -1,0 +1,255 @@
+// tradeStats: per calendar bucket (UTC) and group, the trade count, volumes, VWAP, price range,
+// fee totals and slippage figures. One aggregate statement (parallel GROUP BY / SAMPLE BY) for the
+// figures; the p95 slippage comes from a second, slippage-histogram statement that runs only when
+// a client asks for it (docs/queries.md).
+import type { Micros } from "../time.ts";
+import type { QueryCache } from "./cache.ts";
+import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
+import { checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { fillSeries, type GroupValues, groupKey, sortByGroup } from "./series.ts";
+
+export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
+export type TradeGroupKey = (typeof TRADE_GROUP_KEYS)[number];
+
+/** Group key → the columns it groups by (a closed set). */
+const GROUP_COLUMNS: Readonly<Record<TradeGroupKey, readonly TradeGroupColumn[]>> = {
+  PAIR: ["base_token", "quote_token"],
+  STRATEGY: ["strategy"],
+  ACTION: ["action"],
+  MEV_STATUS: ["mev_status"],
+  VENUE: ["venue"],
+};
+type TradeGroupColumn = "base_token" | "quote_token" | "strategy" | "action" | "mev_status" | "venue";
+
+export interface TradeGroup {
+  baseToken: string | null;
+  quoteToken: string | null;
+  strategy: string | null;
+  action: string | null;
+  mevStatus: string | null;
+  venue: string | null;
+}
+
+export interface TradeStatsArgs {
+  range: TimeRange;
+  bucket: TimeBucket | null;
+  groupBy: readonly TradeGroupKey[];
+}
+
+export interface TradeStatsRow {
+  /** Bucket start; null for totals over the whole range. */
+  bucket: Micros | null;
+  groupValues: GroupValues;
+  group: TradeGroup;
+  trades: number;
+  baseVolume: number;
+  quoteVolume: number;
+  /** Σ(price × base amount) / Σ base amount. */
+  vwap: number | null;
+  minPrice: number | null;
+  maxPrice: number | null;
+  firstPrice: number | null;
+  lastPrice: number | null;
+  transactionFees: bigint;
+  priorityFees: bigint;
+  transferFees: number;
+  meanSlippage: number | null;
+  meanSlippageError: number | null;
+  overExpectedSlippageShare: number | null;
+}
+
+interface AggregateRow {
+  timestamp?: bigint;
+  base_token?: string | null;
+  quote_token?: string | null;
+  strategy?: string | null;
+  action?: string | null;
+  mev_status?: string | null;
+  venue?: string | null;
+  trades: bigint;
+  base_volume: number | null;
+  quote_volume: number | null;
+  notional: number | null;
+  min_price: number | null;
+  max_price: number | null;
+  first_price: number | null;
+  last_price: number | null;
+  transaction_fees: bigint | null;
+  priority_fees: bigint | null;
+  transfer_fees: number | null;
+  slippage_sum: number | null;
+  slippage_error_sum: number | null;
+  over_expected: bigint | null;
+}
+
+/** Group keys in canonical order without repeats, so equal requests share cache entries. */
+export function normalizeGroupBy(groupBy: readonly TradeGroupKey[] | null | undefined): TradeGroupKey[] {
+  return TRADE_GROUP_KEYS.filter((key) => groupBy?.includes(key));
+}
+
+function groupColumns(groupBy: readonly TradeGroupKey[]): TradeGroupColumn[] {
+  return groupBy.flatMap((key) => GROUP_COLUMNS[key]);
+}
+
+function groupOf(columns: readonly TradeGroupColumn[], values: GroupValues): TradeGroup {
+  const at = (column: TradeGroupColumn) => {
+    const index = columns.indexOf(column);
+    return index < 0 ? null : (values[index] ?? null);
+  };
+  return {
+    baseToken: at("base_token"),
+    quoteToken: at("quote_token"),
+    strategy: at("strategy"),
+    action: at("action"),
+    mevStatus: at("mev_status"),
+    venue: at("venue"),
+  };
+}
+
+const AGGREGATES = [
+  "count() trades",
+  "sum(base_amount) base_volume",
+  "sum(quote_amount) quote_volume",
+  "sum(executed_price * base_amount) notional",
+  "min(executed_price) min_price",
+  "max(executed_price) max_price",
+  "first(executed_price) first_price",
+  "last(executed_price) last_price",
+  "sum(transaction_fee) transaction_fees",
+  "sum(priority_fee) priority_fees",
+  "sum(transfer_fees) transfer_fees",
+  "sum(actual_slippage) slippage_sum",
+  "sum(actual_slippage - expected_slippage) slippage_error_sum",
+  "sum(CASE WHEN actual_slippage > expected_slippage THEN 1 ELSE 0 END) over_expected",
+].join(", ");
+
+/** The statement for totals (bucket null) or for the bucketed series. */
+function statement(table: string, args: TradeStatsArgs, bucketed: boolean, select: string, name: string) {
+  const columns = groupColumns(args.groupBy);
+  const keys = [...(bucketed ? ["timestamp"] : []), ...columns];
+  const sql =
+    `SELECT ${[...keys, select].join(", ")} FROM ${table} WHERE timestamp >= $1 AND timestamp < $2` +
+    (bucketed && args.bucket ? ` ${sampleBy(args.bucket)}` : "");
+  return { name, sql, params: rangeParams(args.range) };
+}
+
+function toRow(row: AggregateRow, columns: readonly TradeGroupColumn[], bucket: Micros | null): TradeStatsRow {
+  const groupValues = columns.map((column) => row[column] ?? null);
+  const trades = Number(row.trades);
+  const baseVolume = row.base_volume ?? 0;
+  return {
+    bucket,
+    groupValues,
+    group: groupOf(columns, groupValues),
+    trades,
+    baseVolume,
+    quoteVolume: row.quote_volume ?? 0,
+    vwap: baseVolume !== 0 && row.notional !== null ? row.notional / baseVolume : null,
+    minPrice: row.min_price,
+    maxPrice: row.max_price,
+    firstPrice: trades > 0 ? row.first_price : null,
+    lastPrice: trades > 0 ? row.last_price : null,
+    transactionFees: row.transaction_fees ?? 0n,
+    priorityFees: row.priority_fees ?? 0n,
+    transferFees: row.transfer_fees ?? 0,
+    meanSlippage: trades > 0 && row.slippage_sum !== null ? row.slippage_sum / trades : null,
+    meanSlippageError: trades > 0 && row.slippage_error_sum !== null ? row.slippage_error_sum / trades : null,
+    overExpectedSlippageShare: trades > 0 ? Number(row.over_expected ?? 0n) / trades : null,
+  };
+}
+
+function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupValues: GroupValues): TradeStatsRow {
+  return toRow(
+    {
+      trades: 0n,
+      base_volume: null,
+      quote_volume: null,
+      notional: null,
+      min_price: null,
+      max_price: null,
+      first_price: null,
+      last_price: null,
+      transaction_fees: null,
+      priority_fees: null,
+      transfer_fees: null,
+      slippage_sum: null,
+      slippage_error_sum: null,
+      over_expected: null,
+      ...Object.fromEntries(columns.map((column, i) => [column, groupValues[i] ?? null])),
+    },
+    columns,
+    bucket,
+  );
+}
+
+/** One row per group over the whole range (one row, possibly with 0 trades, when ungrouped). */
+export function tradeStatsTotals(cache: QueryCache, table: string, args: TradeStatsArgs): Promise<TradeStatsRow[]> {
+  checkRange(args.range, null);
+  const columns = groupColumns(args.groupBy);
+  return cache.read<AggregateRow, TradeStatsRow[]>({
+    statement: statement(table, args, false, AGGREGATES, "tradeStats.totals"),
+    tables: [table],
+    map: (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null))),
+  });
+}
+
+/** One row per bucket and group, empty buckets included; [] when no bucket was asked for. */
+export async function tradeStatsBuckets(
+  cache: QueryCache,
+  table: string,
+  args: TradeStatsArgs,
+): Promise<TradeStatsRow[]> {
+  const starts = checkRange(args.range, args.bucket);
+  if (!args.bucket) return [];
+  const columns = groupColumns(args.groupBy);
+  return cache.read<AggregateRow, TradeStatsRow[]>({
+    statement: statement(table, args, true, AGGREGATES, "tradeStats.buckets"),
+    tables: [table],
+    map: (rows) =>
+      fillSeries(
+        rows.map((row) => toRow(row, columns, row.timestamp ?? null)),
+        starts,
+        columns.length > 0,
+        (bucket, values) => emptyRow(columns, bucket, values),
+      ),
+  });
+}
+
+interface SlippageBinRow {
+  timestamp?: bigint;
+  k: number | null;
+  n: bigint;
+  lo: number;
+  hi: number;
+  [column: string]: unknown;
+}
+
+/** p95 of actual slippage per (bucket, group) key: `${bucket}|${groupKey}` (bucket "null" for totals). */
+export function tradeSlippageP95(
+  cache: QueryCache,
+  table: string,
+  args: TradeStatsArgs,
+  bucketed: boolean,
+): Promise<Map<string, number | null>> {
+  const columns = groupColumns(args.groupBy);
+  const select = `${SLIPPAGE_BIN_SQL} k, count() n, min(actual_slippage) lo, max(actual_slippage) hi`;
+  return cache.read<SlippageBinRow, Map<string, number | null>>({
+    statement: statement(table, args, bucketed, select, bucketed ? "tradeStats.p95.buckets" : "tradeStats.p95.totals"),
+    tables: [table],
+    map: (rows) => {
+      const bins = new Map<string, Bin[]>();
+      for (const row of rows) {
+        const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
+        const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
+        const list = bins.get(key) ?? [];
+        list.push({ key: row.k, count: Number(row.n), min: row.lo, max: row.hi });
+        bins.set(key, list);
+      }
+      const p95 = new Map<string, number | null>();
+      for (const [key, list] of bins) p95.set(key, percentilesFromBins(sortBins(list), [950])[0] ?? null);
+      return p95;
+    },
+  });
+}
+
+export const slippageKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;
