@@ -67,6 +67,7 @@ async function phase(
   const prefix = cohorts ? "live_" : "solo_";
   const api: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     env: {
+      NODE_ENV: "production", // as npm start runs it
       ...process.env,
       PORT: String(port),
       QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,

@@ -6,7 +6,6 @@
 // client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -156,7 +155,8 @@ export function buildApp(options: AppOptions): App {
     // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
     graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
-    renderGraphiQL,
+    // Loaded on the first GraphiQL visit: its bundle is ~10 MB of strings a bot never needs.
+    renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     // A fresh context (and fresh DataLoaders) per request.
     context: (): Context => createContext(services),
     logging: {

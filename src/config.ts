@@ -225,7 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxRecordsPerRequest: int("MAX_RECORDS_PER_REQUEST", 10_000, 1, 1_000_000),
     maxClockSkewMs: int("MAX_CLOCK_SKEW_MS", 60_000, 0, 86_400_000),
     deadLetterDir: read("DEAD_LETTER_DIR") ?? "dead-letter",
-    maxQueueRows: int("MAX_QUEUE_ROWS", 200_000, 1, 100_000_000),
+    maxQueueRows: int("MAX_QUEUE_ROWS", 100_000, 1, 100_000_000),
     systemMetricsIntervalMs: int("SYSTEM_METRICS_INTERVAL_MS", 10_000, 0, 3_600_000),
     instanceId,
     apiKeys: keys("API_KEYS"),

@@ -19,7 +19,7 @@ describe("configuration", () => {
       maxRecordsPerRequest: 10_000,
       maxClockSkewMs: 60_000,
       deadLetterDir: "dead-letter",
-      maxQueueRows: 200_000,
+      maxQueueRows: 100_000,
       systemMetricsIntervalMs: 10_000,
       instanceId: "api-1",
       apiKeys: [],
