@@ -267,7 +267,7 @@ async function main() {
             ...request,
             body: JSON.stringify({
               query: RECORD_TRADE,
-              variables: { input: { ...tradeInput(row(seq, now())), tradeId: `single-${seq++}` } },
+              variables: { input: { ...tradeInput(row(seq % 1000, now() - BigInt(seq % 1000) * 1000n)), tradeId: `single-${seq++}` } },
             }),
           }),
           onResponse: (_status, body) => {
