@@ -17,7 +17,7 @@ import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { recordInDocs } from "./docs.ts";
+import { API_NODE_ARGS, recordInDocs } from "./docs.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
@@ -135,12 +135,7 @@ async function main() {
     const port = await freePort();
     api = spawn(
       process.execPath,
-      [
-        ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []),
-        "--import",
-        "tsx",
-        "src/main.ts",
-      ],
+      [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []), ...API_NODE_ARGS],
       {
         env: {
           NODE_ENV: "production", // as npm start runs it

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { recordInDocs } from "./docs.ts";
+import { API_NODE_ARGS, recordInDocs } from "./docs.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
@@ -65,7 +65,7 @@ async function phase(
 ): Promise<PhaseResult> {
   const port = await freePort();
   const prefix = cohorts ? "live_" : "solo_";
-  const api: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
     env: {
       NODE_ENV: "production", // as npm start runs it
       ...process.env,

@@ -1,6 +1,8 @@
 // Entry point: configuration → (embedded QuestDB) → buildApp → listen; SIGTERM/SIGINT → stop.
+import { getHeapStatistics } from "node:v8";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { QUEUED_ROW_BYTES } from "./ingest/batch-writer.ts";
 import { createLogger } from "./logger.ts";
 import { startEmbeddedQuestDb } from "./questdb/embedded.ts";
 import type { LocalQuestDb } from "./questdb/local-server.ts";
@@ -15,6 +17,16 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     throw error;
+  }
+  // The ingest queue lives in the heap: refuse a bound the heap cannot hold (npm start caps the
+  // heap so that RSS stays bounded; DESIGN targets ≤ 300 MB).
+  const heapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
+  const queueMb = (config.maxQueueRows * QUEUED_ROW_BYTES) / 1024 / 1024;
+  if (queueMb > heapMb / 2) {
+    process.stderr.write(
+      `Invalid configuration:\n  - MAX_QUEUE_ROWS=${config.maxQueueRows}: a full queue needs about ${Math.ceil(queueMb)} MB, more than half of Node's ${Math.floor(heapMb)} MB heap; lower it, or raise the heap (MAX_HEAP_MB=${Math.ceil(queueMb * 2.5)} with npm start)\n`,
+    );
+    process.exit(1);
   }
   const log = createLogger(config.logLevel);
 

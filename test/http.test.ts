@@ -36,6 +36,19 @@ describe("HTTP endpoints", () => {
 });
 
 describe("npm start", () => {
+  it("refuses a queue bound the heap cannot hold, naming MAX_QUEUE_ROWS", async () => {
+    const child = spawn(process.execPath, ["--max-old-space-size=256", "--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, MAX_QUEUE_ROWS: "1000000" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c));
+    child.stderr.on("data", (c: Buffer) => (output += c));
+    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    expect(code).toBe(1);
+    expect(output).toContain("MAX_QUEUE_ROWS=1000000: a full queue needs about 1145 MB, more than half of Node's");
+  });
+
   it("refuses to start on bad configuration, naming every bad variable", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
       env: { ...process.env, PORT: "99999", RETENTION_DAYS: "soon", QUESTDB_PG_PASSWORD: "hunter2" },

@@ -10,6 +10,9 @@ import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Logger } from "pino";
 import type { IlpClient } from "../questdb/ilp-http.ts";
 
+/** Heap a queued trade takes, measured (about 800 bytes) plus headroom; sizes MAX_QUEUE_ROWS. */
+export const QUEUED_ROW_BYTES = 1200;
+
 export interface QueuedRow {
   /** Physical table name. */
   readonly table: string;
