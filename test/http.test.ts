@@ -35,29 +35,32 @@ describe("HTTP endpoints", () => {
   });
 });
 
+/** Runs src/main.ts to its exit with extra node flags and environment; returns code and output. */
+async function runMain(nodeFlags: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "src/main.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c));
+  child.stderr.on("data", (c: Buffer) => (output += c));
+  const code = await new Promise<number | null>((done) => child.on("exit", done));
+  return { code, output };
+}
+
 describe("npm start", () => {
   it("refuses a queue bound the heap cannot hold, naming MAX_QUEUE_ROWS", async () => {
-    const child = spawn(process.execPath, ["--max-old-space-size=256", "--import", "tsx", "src/main.ts"], {
-      env: { ...process.env, MAX_QUEUE_ROWS: "1000000" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c));
-    child.stderr.on("data", (c: Buffer) => (output += c));
-    const code = await new Promise<number | null>((done) => child.on("exit", done));
+    const { code, output } = await runMain(["--max-old-space-size=256"], { MAX_QUEUE_ROWS: "1000000" });
     expect(code).toBe(1);
     expect(output).toContain("MAX_QUEUE_ROWS=1000000: a full queue needs about 1145 MB, more than half of Node's");
   });
 
   it("refuses to start on bad configuration, naming every bad variable", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      env: { ...process.env, PORT: "99999", RETENTION_DAYS: "soon", QUESTDB_PG_PASSWORD: "hunter2" },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { code, output } = await runMain([], {
+      PORT: "99999",
+      RETENTION_DAYS: "soon",
+      QUESTDB_PG_PASSWORD: "hunter2",
     });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c));
-    child.stderr.on("data", (c: Buffer) => (output += c));
-    const code = await new Promise<number | null>((done) => child.on("exit", done));
     expect(code).toBe(1);
     expect(output).toContain('PORT="99999": expected an integer from 0 to 65535');
     expect(output).toContain('RETENTION_DAYS="soon": expected an integer from 1 to 36500');

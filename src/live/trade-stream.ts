@@ -30,24 +30,23 @@ export function createTradeStream(options: TradeStreamOptions) {
   /** Keys streamed (or present at start) with timestamps inside the late window. */
   let recent: { ts: Micros; id: string }[] = [];
 
-  const select = async (extra: string[], extraParams: unknown[], suffix: string) => {
-    const params: unknown[] = [];
+  /** WHERE clauses of the late window: the filter, and [watermark − late, watermark]. */
+  const lateWindow = (params: unknown[]): string[] => {
     const where = tradeWhere(filter, params);
-    for (const clause of extra) {
-      let sql = clause;
-      for (let i = 0; i < extraParams.length; i++) sql = sql.replaceAll(`:${i}`, `$${params.length + i + 1}`);
-      where.push(sql);
-    }
-    params.push(...extraParams);
-    return query<TradeRow>(`SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${suffix}`, params);
+    params.push(formatIsoMicros((wmTs as Micros) - lateUs), formatIsoMicros(wmTs as Micros), wmId);
+    const [floor, wm, id] = [params.length - 2, params.length - 1, params.length].map((i) => `$${i}`);
+    where.push(`timestamp >= ${floor}`, `(timestamp < ${wm} OR (timestamp = ${wm} AND trade_id <= ${id}))`);
+    return where;
   };
 
-  const windowRows = () =>
-    select(
-      ["timestamp >= :0", "(timestamp < :1 OR (timestamp = :1 AND trade_id <= :2))"],
-      [formatIsoMicros((wmTs as Micros) - lateUs), formatIsoMicros(wmTs as Micros), wmId],
-      "ORDER BY timestamp, trade_id",
+  const windowRows = () => {
+    const params: unknown[] = [];
+    const where = lateWindow(params);
+    return query<TradeRow>(
+      `SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ORDER BY timestamp, trade_id`,
+      params,
     );
+  };
 
   const advance = (rows: Trade[]) => {
     for (const t of rows) {
@@ -74,11 +73,10 @@ export function createTradeStream(options: TradeStreamOptions) {
     // window holds now, in the trade_id column.
     const params: unknown[] = [];
     const fresh = tradeWhere(filter, params);
-    const late = tradeWhere(filter, params);
-    params.push(formatIsoMicros(wmTs), wmId, formatIsoMicros(wmTs - lateUs));
-    const [wm, id, floor] = [params.length - 2, params.length - 1, params.length].map((i) => `$${i}`);
+    params.push(formatIsoMicros(wmTs), wmId);
+    const [wm, id] = [params.length - 1, params.length].map((i) => `$${i}`);
     fresh.push(`(timestamp > ${wm} OR (timestamp = ${wm} AND trade_id > ${id}))`);
-    late.push(`timestamp >= ${floor}`, `(timestamp < ${wm} OR (timestamp = ${wm} AND trade_id <= ${id}))`);
+    const late = lateWindow(params);
     const result = await query<TradeRow & { part: number }>(
       `(SELECT 0 part, ${TRADE_SELECT} FROM ${table} WHERE ${fresh.join(" AND ")} ORDER BY timestamp, trade_id LIMIT ${maxRows})` +
         ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM ${table} WHERE ${late.join(" AND ")})`,
