@@ -10,12 +10,13 @@ import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
+import { analyticsResponseCache } from "./analytics/response-cache.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import type { Config, QuestDbAddress } from "./config.ts";
-import { type Context, createContext, type Services } from "./context.ts";
+import { type Context, createContext, forEvent, type Services } from "./context.ts";
 import { createAuthenticator } from "./http/auth.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
-import { liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
+import { cacheMetricValues, liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createAlertEngine } from "./live/alerts.ts";
@@ -148,7 +149,9 @@ export function buildApp(options: AppOptions): App {
   };
 
   const auth = createAuthenticator({ apiKeys: config.apiKeys, adminKeys: config.adminApiKeys });
-  const sharedExecution = useSharedSubscriptionExecution();
+  // Each event is answered like a new request (fresh probe and loaders), not from the state of
+  // the subscription's first one.
+  const sharedExecution = useSharedSubscriptionExecution({ eventContext: (context) => forEvent(context as Context) });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -168,7 +171,13 @@ export function buildApp(options: AppOptions): App {
     plugins: [
       auth.plugin,
       sharedExecution,
-      useMetrics({ collect: () => [...metricValues(sampler.current()), ...liveMetricValues(live.stats())] }),
+      useMetrics({
+        collect: () => [
+          ...metricValues(sampler.current()),
+          ...liveMetricValues(live.stats()),
+          ...cacheMetricValues(cache.stats()),
+        ],
+      }),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
@@ -213,7 +222,8 @@ export function buildApp(options: AppOptions): App {
     }
   };
 
-  const handler = createGraphQLHandler(yoga);
+  // Bots' and dashboards' POSTs; whole answers of analytics queries are cached (QUERY_CACHE_MAX_BYTES).
+  const handler = createGraphQLHandler(yoga, { responseCache: analyticsResponseCache() });
   let server: Server | undefined;
   let ws: ReturnType<typeof createWsServer> | undefined;
 

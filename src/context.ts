@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type pg from "pg";
-import type { QueryCache } from "./analytics/cache.ts";
+import type { QueryCache, RequestReads } from "./analytics/cache.ts";
 import type { SqlRunner } from "./analytics/sql.ts";
 import { loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
 import type { Caller } from "./http/auth.ts";
@@ -46,18 +46,37 @@ export interface Context {
   /** Over WebSockets: closes this client's connection (slow consumers). */
   closeConnection?: (code: number, reason: string) => void;
   loaders: Loaders;
+  /**
+   * This request's reads through the cache: one transaction probe, every read keyed by it (so a
+   * whole response can be cached). Resolvers read through this, not `services.cache`.
+   */
+  reads: RequestReads;
 }
 
 export function createContext(services: Services): Context {
-  const { cache, tables } = services;
+  return { services, ...requestParts(services) };
+}
+
+/**
+ * The same caller's context with fresh loaders and reads, for one subscription event: a
+ * subscription's context lives as long as it does, and an event must not be answered from the
+ * probe or the loaders of an earlier one.
+ */
+export function forEvent(context: Context): Context {
+  return { ...context, ...requestParts(context.services) };
+}
+
+function requestParts(services: Services): Pick<Context, "loaders" | "reads"> {
+  const { tables } = services;
+  const reads = services.cache.forRequest();
   const memo = new Map<string, Promise<unknown>>();
   // No maxBatchSize: a page (at most 1,000 trades) is one statement per field.
   const byTradeId = { cacheKeyFn: (key: TradeKey) => key.tradeId };
   return {
-    services,
+    reads,
     loaders: {
-      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(cache, tables.latency_metrics, keys), byTradeId),
-      mevByTrade: new DataLoader((keys) => loadMevByTrade(cache, tables.mev_metrics, keys), byTradeId),
+      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys), byTradeId),
+      mevByTrade: new DataLoader((keys) => loadMevByTrade(reads, tables.mev_metrics, keys), byTradeId),
       once<T>(key: string, load: () => Promise<T>): Promise<T> {
         let promise = memo.get(key) as Promise<T> | undefined;
         if (!promise) {

@@ -5,7 +5,13 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { queryTrades } from "../src/analytics/trades.ts";
-import { RecordTradeDocument, type TradeInput, TradeStatsCountsDocument, TradesDocument } from "./generated/graphql.ts";
+import {
+  RecordLatencyMetricDocument,
+  RecordTradeDocument,
+  type TradeInput,
+  TradeStatsCountsDocument,
+  TradesDocument,
+} from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { iso } from "./support/dataset.ts";
 import { walApplied } from "./support/questdb.ts";
@@ -68,7 +74,9 @@ describe("query cache", () => {
     expect(statements(t, "tradeStats.totals") - runs).toBe(1);
     const after = t.app.cache.stats();
     expect(after.misses - before.misses).toBe(1);
-    expect(after.hits + after.coalesced - before.hits - before.coalesced).toBe(19);
+    // The others joined the run, read its result, or (arriving after it) got the whole answer.
+    const shared = (s: typeof after) => s.hits + s.coalesced + s.responseHits;
+    expect(shared(after) - shared(before)).toBe(19);
     for (const answer of answers) expect(answer).toEqual(answers[0]);
   });
 
@@ -121,6 +129,108 @@ describe("query cache", () => {
     await Promise.all(Array.from({ length: 5 }, () => queryTrades(off.app.cache, `${t.prefix}trades`, args)));
     expect(statements(off, "trades")).toBe(3);
     expect(off.app.cache.stats()).toMatchObject({ entries: 0, bytes: 0, coalesced: 4 });
+  });
+});
+
+describe("whole responses", () => {
+  /** POSTs like a bot or a dashboard (the fast path) and returns the body as sent. */
+  const post = async (app: TestApp, query: string, variables: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${app.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    return response.text();
+  };
+  const countQuery = "query($r: TimeRange!) { tradeStats(range: $r) { totals { count quoteVolume } } }";
+  const countIn = (body: string) => JSON.parse(body).data.tradeStats.totals[0].count as number;
+  const run = (app: TestApp) => Object.values(app.app.services.sql.stats().byName).reduce((a, b) => a + b, 0);
+
+  it("answers a repeated analytics query with the stored bytes, without SQL, and afresh after a commit", async () => {
+    const first = await post(t, countQuery, { r: range });
+    const before = t.app.cache.stats();
+    const statementsBefore = run(t);
+    const again = await post(t, countQuery, { r: range });
+    expect(again).toBe(first);
+    const after = t.app.cache.stats();
+    expect(after.responseHits - before.responseHits).toBe(1);
+    // Only the transaction probe ran: no analytics statement.
+    expect(run(t) - statementsBefore).toBe(after.probes - before.probes);
+    expect(after.probes - before.probes).toBe(1);
+
+    await record(t, 300);
+    const fresh = await post(t, countQuery, { r: range });
+    expect(countIn(fresh)).toBe(countIn(first) + 1);
+    expect(t.app.cache.stats().responseHits).toBe(after.responseHits);
+    // And the new answer is stored in turn.
+    expect(await post(t, countQuery, { r: range })).toBe(fresh);
+    expect(t.app.cache.stats().responseHits).toBe(after.responseHits + 1);
+  });
+
+  it("keys whole answers by variables and by the caller's role", async () => {
+    const keyed = await startTestApp("cacheroles", {
+      QUESTDB_TABLE_PREFIX: t.prefix,
+      API_KEYS: "client-key-0123456789",
+      ADMIN_API_KEYS: "admin-key-0123456789",
+    });
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+    const hits = () => keyed.app.cache.stats().responseHits;
+    const client = await post(keyed, countQuery, { r: range }, as("client-key-0123456789"));
+    expect(await post(keyed, countQuery, { r: range }, as("client-key-0123456789"))).toBe(client);
+    expect(hits()).toBe(1);
+    expect(await post(keyed, countQuery, { r: range }, as("admin-key-0123456789"))).toBe(client);
+    expect(hits()).toBe(1); // another role: executed
+    const narrow = { r: { from: range.from, to: iso(day0 + 2_000_000n) } };
+    expect(countIn(await post(keyed, countQuery, narrow, as("client-key-0123456789")))).toBe(2);
+    expect(hits()).toBe(1); // other variables: executed
+    // A wrong key is refused before any cached answer is looked at.
+    const refused = JSON.parse(await post(keyed, countQuery, { r: range }, as("wrong-key-0123456789")));
+    expect(refused.errors[0].extensions.code).toBe("UNAUTHENTICATED");
+    expect(hits()).toBe(1);
+  });
+
+  it("executes every time what is not a pure analytics read, and answers with errors", async () => {
+    const hits = () => t.app.cache.stats().responseHits;
+    const before = hits();
+    const mixed = "query($r: TimeRange!) { alertRules { id } tradeStats(range: $r) { totals { count } } }";
+    await post(t, mixed, { r: range });
+    await post(t, mixed, { r: range });
+    const bad = "{ trades(first: 0) { edges { cursor } } }";
+    const error = await post(t, bad, {});
+    expect(JSON.parse(error).errors[0].extensions.field).toBe("first");
+    expect(await post(t, bad, {})).toBe(error);
+    expect(hits()).toBe(before);
+  });
+
+  it("follows fragments when deciding, and keeps nested (DataLoader) reads in the answer's key", async () => {
+    const query = `query($n: Int!) { ...Page }
+      fragment Page on Query { trades(first: $n, order: ASC) { edges { node { tradeId latencyMetrics { stage } mev { outcome } } } } }`;
+    const first = await post(t, query, { n: 2 });
+    const hits = t.app.cache.stats().responseHits;
+    expect(await post(t, query, { n: 2 })).toBe(first);
+    expect(t.app.cache.stats().responseHits).toBe(hits + 1);
+    // A latency measurement of the first trade: the trades table did not move, the answer did.
+    const tradeId = JSON.parse(first).data.trades.edges[0].node.tradeId as string;
+    const measured = await t.gql(RecordLatencyMetricDocument, {
+      input: { tradeId, stage: "e2e", latencyUs: 1234, timestamp: iso(day0 + 1_000n) },
+      durability: "COMMITTED",
+    });
+    expect(measured.errors).toBeUndefined();
+    await walApplied(`${t.prefix}latency_metrics`);
+    const after = JSON.parse(await post(t, query, { n: 2 }));
+    expect(after.data.trades.edges[0].node.latencyMetrics).toEqual([{ stage: "e2e" }]);
+    expect(t.app.cache.stats().responseHits).toBe(hits + 1);
+  });
+
+  it("exposes the cache's counts on /metrics", async () => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    const stats = t.app.cache.stats();
+    expect(value("query_cache_hits_total")).toBe(stats.hits);
+    expect(value("query_cache_misses_total")).toBe(stats.misses);
+    expect(value("query_cache_coalesced_total")).toBe(stats.coalesced);
+    expect(value("query_cache_response_hits_total")).toBe(stats.responseHits);
+    expect(value("query_cache_response_hits_total")).toBeGreaterThan(0);
   });
 });
 

@@ -7,7 +7,17 @@
 //   instance (or bot) wrote it. Entries of a table whose number moved are dropped at once.
 // - The transaction probe is one cheap metadata statement shared by every request that arrives
 //   while it is not yet running: a request never joins a probe that started before it arrived.
+//   A request probes once and keys every read it makes by that one answer.
+// - A statement with no entry and no run under the last numbers seen starts at once, beside the
+//   probe rather than after it (an answer that is not cached costs no probe round trip). It is
+//   stored under those last numbers: it started after they were applied, so it holds at least
+//   that data, and a later request only hits it once a probe shows nothing was applied since.
+//   It started after its request arrived, so its answer holds every commit applied before then.
 // - Identical concurrent requests (same key) share one SQL execution (coalescing).
+// - Whole answers: a request whose reads were all keyed by the same numbers can store its
+//   serialised response (the HTTP fast path does, for analytics queries); a later identical
+//   request gets it back, bytes for bytes, when a probe shows the same numbers for every table
+//   it read. It skips the SQL and the GraphQL execution.
 // - Bounded in bytes (approximate: the JSON size of the cached value); least recently used first out.
 //
 // Cached values are shared between requests: callers treat them as read-only.
@@ -18,6 +28,11 @@ export interface QueryCacheOptions {
   runner: SqlRunner;
   /** Byte budget; 0 stores nothing (coalescing and the freshness probe still apply). */
   maxBytes: number;
+}
+
+/** What analytics code reads through: the cache itself, or one request's view of it. */
+export interface QueryReader {
+  read<R, T>(query: CachedQuery<R, T>): Promise<T>;
 }
 
 export interface CachedQuery<R, T> {
@@ -39,27 +54,50 @@ export interface QueryCacheStats {
   evicted: number;
   /** Transaction probes run. */
   probes: number;
+  /** Statements started beside the probe instead of after it (counted in misses too). */
+  early: number;
+  /** Whole responses served from the cache, and lookups that found none (or a stale one). */
+  responseHits: number;
+  responseMisses: number;
   entries: number;
   bytes: number;
   maxBytes: number;
 }
 
-export interface QueryCache {
-  read<R, T>(query: CachedQuery<R, T>): Promise<T>;
+/** One request's reads: probed once, every read keyed by that answer. */
+export interface RequestReads extends QueryReader {
+  /** A stored response for `key`, if every table it read is still at the same transaction. */
+  cachedResponse(key: string): Promise<string | undefined>;
+  /**
+   * Stores this request's response under `key` when all its reads were keyed by the same
+   * transaction numbers and those are still the latest known. Returns whether it was stored.
+   */
+  storeResponse(key: string, body: string): boolean;
+}
+
+export interface QueryCache extends QueryReader {
+  /** A view for one request (or one subscription event): see RequestReads. */
+  forRequest(): RequestReads;
   stats(): QueryCacheStats;
   /** Drops every entry (the benchmark's uncached runs). */
   clear(): void;
 }
 
+type Txns = ReadonlyMap<string, bigint>;
+
 interface Entry {
   value: unknown;
   tables: readonly string[];
+  /** For a stored response: the transaction of every table it read. */
+  txns?: Txns;
 }
 
 /** Transaction number used for a table QuestDB does not list (not created yet). */
 const NO_TABLE = -1n;
 
 const bigintSafe = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
+const txnOf = (txns: Txns, table: string) => txns.get(table) ?? NO_TABLE;
+const RESPONSE = "response\u0000";
 
 export function createQueryCache(options: QueryCacheOptions): QueryCache {
   const { runner, maxBytes } = options;
@@ -69,6 +107,9 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   let invalidated = 0;
   let evicted = 0;
   let probes = 0;
+  let early = 0;
+  let responseHits = 0;
+  let responseMisses = 0;
 
   /** table → keys of entries that read it, so a new transaction drops them at once. */
   const byTable = new Map<string, Set<string>>();
@@ -77,7 +118,13 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       ? new LRUCache<string, Entry>({
           maxSize: maxBytes,
           sizeCalculation: (entry, key) =>
-            Math.max(1, key.length + (JSON.stringify(entry.value, bigintSafe)?.length ?? 0)),
+            Math.max(
+              1,
+              key.length +
+                (typeof entry.value === "string"
+                  ? entry.value.length
+                  : (JSON.stringify(entry.value, bigintSafe)?.length ?? 0)),
+            ),
           dispose: (entry, key, reason) => {
             if (reason === "evict") evicted++;
             for (const table of entry.tables) byTable.get(table)?.delete(key);
@@ -85,9 +132,11 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
         })
       : undefined;
   const running = new Map<string, Promise<unknown>>();
+  /** The numbers of the latest probe that ended; empty until one has. */
   const lastTxn = new Map<string, bigint>();
+  let probed = false;
 
-  const runProbe = async (): Promise<Map<string, bigint>> => {
+  const runProbe = async (): Promise<Txns> => {
     probes++;
     const rows = await runner.query<{ name: string; writerTxn: bigint }>({
       name: "cache.txn",
@@ -96,23 +145,24 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     });
     const txns = new Map(rows.map((row) => [row.name, BigInt(row.writerTxn)]));
     for (const [table, keys] of byTable) {
-      const txn = txns.get(table) ?? NO_TABLE;
-      if (lastTxn.get(table) !== txn && keys.size > 0) {
+      if (txnOf(lastTxn, table) !== txnOf(txns, table) && keys.size > 0) {
         for (const key of [...keys]) {
           if (lru?.delete(key)) invalidated++;
         }
       }
     }
+    lastTxn.clear();
     for (const [table, txn] of txns) lastTxn.set(table, txn);
+    probed = true;
     return txns;
   };
 
   // One probe at a time, and never one that started before the caller arrived: a caller joins
-  // the probe that starts once the running one (if any) has ended, at the earliest after the
-  // current tick, so every request arriving meanwhile shares it.
+  // the probe that starts once the running one (if any) has ended, so every request arriving
+  // meanwhile shares it.
   let probeInFlight: Promise<unknown> | undefined;
-  let next: Promise<Map<string, bigint>> | undefined;
-  const currentTxns = (): Promise<Map<string, bigint>> => {
+  let next: Promise<Txns> | undefined;
+  const currentTxns = (): Promise<Txns> => {
     if (!next) {
       const previous = probeInFlight;
       next = (async () => {
@@ -126,50 +176,135 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     return next;
   };
 
-  return {
-    async read<R, T>(query: CachedQuery<R, T>): Promise<T> {
-      const txns = await currentTxns();
-      const { statement, tables } = query;
-      const key = [
-        statement.name,
-        statement.sql,
-        JSON.stringify(statement.params, bigintSafe),
-        tables.map((table) => `${table}@${txns.get(table) ?? NO_TABLE}`).join(","),
-      ].join("\u0000");
+  const keyOf = (statement: SqlStatement, tables: readonly string[], txns: Txns) =>
+    [
+      statement.name,
+      statement.sql,
+      JSON.stringify(statement.params, bigintSafe),
+      tables.map((table) => `${table}@${txnOf(txns, table)}`).join(","),
+    ].join("\u0000");
 
-      const cached = lru?.get(key);
-      if (cached) {
-        hits++;
-        return cached.value as T;
+  /** Still the latest numbers known for every table: an entry made now can be hit. */
+  const current = (tables: Iterable<string>, txns: Txns) => {
+    for (const table of tables) if (txnOf(lastTxn, table) !== txnOf(txns, table)) return false;
+    return true;
+  };
+
+  const store = (key: string, entry: Entry) => {
+    if (!lru) return;
+    lru.set(key, entry);
+    if (!lru.has(key)) return; // larger than the whole budget
+    for (const table of entry.tables) {
+      const keys = byTable.get(table) ?? new Set<string>();
+      keys.add(key);
+      byTable.set(table, keys);
+    }
+  };
+
+  /** Runs the statement under `key` (joinable meanwhile) and keeps the value if still current. */
+  const start = <R, T>(key: string, query: CachedQuery<R, T>, txns: Txns): Promise<T> => {
+    misses++;
+    const run = runner.query<R>(query.statement).then((rows) => {
+      const value = query.map(rows);
+      // Only keep it if no table moved on while the statement ran (it would never be hit).
+      if (current(query.tables, txns)) store(key, { value, tables: query.tables });
+      return value;
+    });
+    running.set(key, run);
+    const forget = () => running.delete(key);
+    run.then(forget, forget);
+    return run;
+  };
+
+  /** A cached or running value under `key`, if any. */
+  const lookup = (key: string): { value: unknown } | undefined => {
+    const cached = lru?.get(key);
+    if (cached) {
+      hits++;
+      return { value: cached.value };
+    }
+    const inFlight = running.get(key);
+    if (inFlight) {
+      coalesced++;
+      return { value: inFlight };
+    }
+    return undefined;
+  };
+
+  const forRequest = (): RequestReads => {
+    let probe: Promise<Txns> | undefined;
+    let settled: Txns | undefined;
+    const txns = () => {
+      probe ??= currentTxns().then((t) => {
+        settled = t;
+        return t;
+      });
+      return probe;
+    };
+    /** table → the transaction every read of it was keyed by; `mixed` once two differ. */
+    const seen = new Map<string, bigint>();
+    let mixed = false;
+    const note = (tables: readonly string[], t: Txns) => {
+      for (const table of tables) {
+        const txn = txnOf(t, table);
+        const before = seen.get(table);
+        if (before === undefined) seen.set(table, txn);
+        else if (before !== txn) mixed = true;
       }
-      const inFlight = running.get(key);
-      if (inFlight) {
-        coalesced++;
-        return inFlight as Promise<T>;
-      }
-      misses++;
-      const run = runner.query<R>(statement).then((rows) => {
-        const value = query.map(rows);
-        // Only keep it if no table moved on while the statement ran (it would never be hit).
-        const current = tables.every((table) => (lastTxn.get(table) ?? NO_TABLE) === (txns.get(table) ?? NO_TABLE));
-        if (lru && current) {
-          lru.set(key, { value, tables });
-          if (lru.has(key)) {
-            for (const table of tables) {
-              const keys = byTable.get(table) ?? new Set<string>();
-              keys.add(key);
-              byTable.set(table, keys);
-            }
+    };
+
+    return {
+      async read<R, T>(query: CachedQuery<R, T>): Promise<T> {
+        const { statement, tables } = query;
+        if (lru && !settled && probed) {
+          // Nothing cached or running under the last numbers seen: a probe could only confirm a
+          // miss, so start now, beside it. (Not without a cache: a request arriving meanwhile
+          // could then only share the run if it were still going.)
+          const last = new Map(tables.map((table) => [table, txnOf(lastTxn, table)]));
+          const key = keyOf(statement, tables, last);
+          if (!lru.has(key) && !running.has(key)) {
+            txns().catch(() => undefined); // keeps the numbers current for the next requests
+            early++;
+            note(tables, last);
+            return start(key, query, last);
           }
         }
-        return value;
-      });
-      running.set(key, run);
-      const forget = () => running.delete(key);
-      run.then(forget, forget);
-      return run;
-    },
+        const t = settled ?? (await txns());
+        note(tables, t);
+        const key = keyOf(statement, tables, t);
+        const found = lookup(key);
+        if (found) return found.value as T;
+        return start(key, query, t);
+      },
 
+      async cachedResponse(key: string): Promise<string | undefined> {
+        const entry = lru?.get(RESPONSE + key);
+        if (!entry?.txns) {
+          responseMisses++;
+          return undefined;
+        }
+        const t = settled ?? (await txns());
+        const { txns: stored } = entry;
+        if (entry.tables.every((table) => txnOf(t, table) === txnOf(stored, table))) {
+          responseHits++;
+          return entry.value as string;
+        }
+        responseMisses++;
+        return undefined;
+      },
+
+      storeResponse(key: string, body: string): boolean {
+        if (!lru || mixed || seen.size === 0 || !current(seen.keys(), seen)) return false;
+        store(RESPONSE + key, { value: body, tables: [...seen.keys()], txns: new Map(seen) });
+        return lru.has(RESPONSE + key);
+      },
+    };
+  };
+
+  return {
+    // Outside a request (tests, tools): a view of its own per read.
+    read: (query) => forRequest().read(query),
+    forRequest,
     stats: () => ({
       hits,
       misses,
@@ -177,11 +312,13 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       invalidated,
       evicted,
       probes,
+      early,
+      responseHits,
+      responseMisses,
       entries: lru?.size ?? 0,
       bytes: lru?.calculatedSize ?? 0,
       maxBytes,
     }),
-
     clear: () => lru?.clear(),
   };
 }

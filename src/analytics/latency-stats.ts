@@ -3,7 +3,7 @@
 // (bucket,) stage with an ordinary parallel GROUP BY; count, min, max and the sum (so the mean)
 // are exact because every bin carries them, the percentiles come from the bins (histogram.ts).
 import type { Micros } from "../time.ts";
-import type { QueryCache } from "./cache.ts";
+import type { QueryReader } from "./cache.ts";
 import { type Bin, LATENCY_BIN_SQL, PERCENTILES, percentilesFromBins, sortBins } from "./histogram.ts";
 import { checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import { fillSeries, sortByGroup } from "./series.ts";
@@ -101,7 +101,7 @@ function collect(rows: readonly BinRow[], bucketed: boolean): LatencyStatsRow[] 
 
 /** One row per stage over the range (with a stage filter: that stage, even without data). */
 export function latencyStatsTotals(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: LatencyStatsArgs,
 ): Promise<LatencyStatsRow[]> {
@@ -118,7 +118,7 @@ export function latencyStatsTotals(
 
 /** One row per bucket and stage, empty buckets included; [] when no bucket was asked for. */
 export async function latencyStatsBuckets(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: LatencyStatsArgs,
 ): Promise<LatencyStatsRow[]> {

@@ -4,7 +4,7 @@
 // a client asks for them.
 import type { Micros } from "../time.ts";
 import { formatIsoMicros } from "../time.ts";
-import type { QueryCache } from "./cache.ts";
+import type { QueryReader } from "./cache.ts";
 import { checkRange, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import { fillSeries, type GroupValues, groupKey, sortByGroup } from "./series.ts";
 import { LINK_WINDOW_MICROS } from "./trade-links.ts";
@@ -129,7 +129,7 @@ function statement(table: string, args: MevEffectivenessArgs, bucketed: boolean)
 
 /** One row per group over the range (one row, possibly with 0 transactions, when ungrouped). */
 export function mevTotals(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: MevEffectivenessArgs,
 ): Promise<MevEffectivenessRow[]> {
@@ -144,7 +144,7 @@ export function mevTotals(
 
 /** One row per bucket and group, empty buckets included; [] when no bucket was asked for. */
 export async function mevBuckets(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: MevEffectivenessArgs,
 ): Promise<MevEffectivenessRow[]> {
@@ -172,7 +172,7 @@ export const mevRowKey = (bucket: Micros | null, values: GroupValues) => `${buck
  * the trades in the window its probe side.
  */
 export function mevPriorityFees(
-  cache: QueryCache,
+  cache: QueryReader,
   tables: { mev: string; trades: string },
   args: MevEffectivenessArgs,
   bucketed: boolean,

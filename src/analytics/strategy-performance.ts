@@ -4,7 +4,7 @@
 //
 // Two statements: a parallel aggregate for everything but the drawdown, and, only when asked
 // for, window functions over the closed trades in (timestamp, trade_id) order for the drawdown.
-import type { QueryCache } from "./cache.ts";
+import type { QueryReader } from "./cache.ts";
 import { checkRange, rangeParams, type TimeRange } from "./range.ts";
 import { compareGroups } from "./series.ts";
 
@@ -99,7 +99,7 @@ function toPerformance(row: AggregateRow): StrategyPerformance {
 
 /** One row per strategy (null: trades without one); with a strategy filter, that one even if idle. */
 export function strategyPerformance(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: StrategyPerformanceArgs,
 ): Promise<StrategyPerformance[]> {
@@ -127,7 +127,7 @@ const RUNNING = "PARTITION BY strategy ORDER BY timestamp, trade_id ROWS BETWEEN
  * drawdown = high − cumulative; the first row with the largest drawdown gives the peak.
  */
 export function strategyDrawdowns(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: StrategyPerformanceArgs,
 ): Promise<Map<string | null, Drawdown>> {

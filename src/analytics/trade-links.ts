@@ -4,7 +4,7 @@
 import { LATENCY_SELECT, type LatencyMetric, type LatencyRow, latencyFromRow } from "../ingest/latency-record.ts";
 import { MEV_SELECT, type MevMetric, type MevRow, mevFromRow } from "../ingest/mev-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
-import type { QueryCache } from "./cache.ts";
+import type { QueryReader } from "./cache.ts";
 
 export interface TradeKey {
   tradeId: string;
@@ -36,7 +36,7 @@ function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
 
 /** Every trade's measurements, oldest first (ties by stage, then key). */
 export function loadLatencyByTrade(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
 ): Promise<LatencyMetric[][]> {
@@ -60,7 +60,7 @@ export function loadLatencyByTrade(
 
 /** Every trade's MEV record; when a trade has several, the latest (then the greatest key). */
 export function loadMevByTrade(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
 ): Promise<(MevMetric | null)[]> {

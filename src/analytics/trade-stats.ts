@@ -3,7 +3,7 @@
 // figures; the p95 slippage comes from a second, slippage-histogram statement that runs only when
 // a client asks for it (docs/queries.md).
 import type { Micros } from "../time.ts";
-import type { QueryCache } from "./cache.ts";
+import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import { fillSeries, type GroupValues, groupKey, sortByGroup } from "./series.ts";
@@ -183,7 +183,7 @@ function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupVal
 }
 
 /** One row per group over the whole range (one row, possibly with 0 trades, when ungrouped). */
-export function tradeStatsTotals(cache: QueryCache, table: string, args: TradeStatsArgs): Promise<TradeStatsRow[]> {
+export function tradeStatsTotals(cache: QueryReader, table: string, args: TradeStatsArgs): Promise<TradeStatsRow[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
   return cache.read<AggregateRow, TradeStatsRow[]>({
@@ -195,7 +195,7 @@ export function tradeStatsTotals(cache: QueryCache, table: string, args: TradeSt
 
 /** One row per bucket and group, empty buckets included; [] when no bucket was asked for. */
 export async function tradeStatsBuckets(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: TradeStatsArgs,
 ): Promise<TradeStatsRow[]> {
@@ -226,7 +226,7 @@ interface SlippageBinRow {
 
 /** p95 of actual slippage per (bucket, group) key: `${bucket}|${groupKey}` (bucket "null" for totals). */
 export function tradeSlippageP95(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: TradeStatsArgs,
   bucketed: boolean,

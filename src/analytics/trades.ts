@@ -2,7 +2,7 @@
 // (timestamp, trade_id), so pages stay correct while new rows arrive; no OFFSET.
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
-import type { QueryCache } from "./cache.ts";
+import type { QueryReader } from "./cache.ts";
 import { AnalyticsInputError } from "./range.ts";
 
 /** Inclusive bounds; either may be absent. */
@@ -111,7 +111,7 @@ export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
 }
 
 export function queryTrades(
-  cache: QueryCache,
+  cache: QueryReader,
   table: string,
   args: { filter: TradeFilter; first: number; after: string | null | undefined; order: SortOrder },
 ): Promise<TradePage> {

@@ -7,16 +7,34 @@
 // request that does not parse or validate) is handed to Yoga unchanged, so error answers are
 // Yoga's own. test/fast-path.test.ts compares both paths answer for answer.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type DocumentNode, type ExecutionResult, type GraphQLError, getOperationAST } from "graphql";
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLError,
+  getOperationAST,
+  type OperationDefinitionNode,
+} from "graphql";
 import { processRegularResult, type YogaServerInstance } from "graphql-yoga";
 
 export interface FastPathOptions {
   endpoint?: string;
   /** Largest body read by the fast path; larger ones go to Yoga. Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Whole-response caching for the operations it accepts. Default none. */
+  responseCache?: ResponseCacheHooks;
 }
 
-interface Params {
+/** Where the fast path keeps whole answers (only answers without errors are offered). */
+export interface ResponseCacheHooks {
+  /** The key of this operation's answer, or undefined when it must not be cached. */
+  key(document: DocumentNode, operation: OperationDefinitionNode, params: Params, context: unknown): string | undefined;
+  /** The stored answer, if still current. */
+  get(key: string, context: unknown): Promise<string | undefined>;
+  /** Offers the answer just computed with `context`. */
+  set(key: string, body: string, context: unknown): void;
+}
+
+export interface Params {
   query: string;
   variables?: Record<string, unknown> | null;
   operationName?: string | null;
@@ -67,7 +85,8 @@ export interface GraphQLHandler {
 
 /** Returns a Node request handler: the fast path where it applies, Yoga everywhere else. */
 export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {}): GraphQLHandler {
-  const { endpoint = "/graphql", maxBodyBytes = 64 * 1024 * 1024 } = options;
+  const { endpoint = "/graphql", maxBodyBytes = 64 * 1024 * 1024, responseCache } = options;
+  const json = { "content-type": "application/json; charset=utf-8" };
   const counts = { fast: 0, yoga: 0 };
 
   /** Replays a request whose body we already read through Yoga's fetch handler. */
@@ -140,6 +159,11 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
       return delegate(req, res, raw);
     }
     counts.fast++;
+    const cacheKey = responseCache?.key(document, operation, params, contextValue);
+    if (responseCache && cacheKey !== undefined) {
+      const cached = await responseCache.get(cacheKey, contextValue);
+      if (cached !== undefined) return send(res, 200, json, cached);
+    }
     const result = (await execute({
       schema,
       document,
@@ -148,7 +172,9 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
       operationName: params.operationName,
     })) as ExecutionResult;
     if (!result.errors?.length) {
-      return send(res, 200, { "content-type": "application/json; charset=utf-8" }, JSON.stringify(result));
+      const body = JSON.stringify(result);
+      if (responseCache && cacheKey !== undefined) responseCache.set(cacheKey, body, contextValue);
+      return send(res, 200, json, body);
     }
     // Errors: Yoga's own result processor decides status and strips internals.
     const response = await processRegularResult(result, yoga.fetchAPI, "application/json");
@@ -177,12 +203,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
       run(req, res, Buffer.concat(chunks)).catch((error: unknown) => {
         yoga.logger.error(error);
         if (!res.headersSent) {
-          void send(
-            res,
-            500,
-            { "content-type": "application/json; charset=utf-8" },
-            JSON.stringify({ errors: [{ message: "Unexpected error." }] }),
-          );
+          void send(res, 500, json, JSON.stringify({ errors: [{ message: "Unexpected error." }] }));
         } else res.destroy();
       });
     });

@@ -1,5 +1,6 @@
 // GET /metrics in Prometheus' text format: the ingest figures and the process's health.
 import type { Plugin } from "graphql-yoga";
+import type { QueryCacheStats } from "../analytics/cache.ts";
 import type { SystemSample } from "../ingest/system-sampler.ts";
 import type { LiveQueryStats } from "../live/live-queries.ts";
 
@@ -23,14 +24,15 @@ export function useMetrics(options: { endpoint?: string; collect: () => MetricVa
   };
 }
 
+const m = (name: string, type: MetricValue["type"], help: string, value: number): MetricValue => ({
+  name,
+  type,
+  help,
+  value,
+});
+
 /** The figures /metrics exposes, from one sample. */
 export function metricValues(s: SystemSample): MetricValue[] {
-  const m = (name: string, type: MetricValue["type"], help: string, value: number): MetricValue => ({
-    name,
-    type,
-    help,
-    value,
-  });
   return [
     m("ingest_queued_rows", "gauge", "Rows accepted and waiting for the next flush.", s.queuedRows),
     m("ingest_in_flight_rows", "gauge", "Rows in the flush being sent to QuestDB.", s.inFlightRows),
@@ -63,5 +65,25 @@ export function liveMetricValues(s: LiveQueryStats): MetricValue[] {
       help: "SQL statements run by live queries.",
       value: s.statements,
     },
+  ];
+}
+
+/** Query-cache figures for /metrics. */
+export function cacheMetricValues(s: QueryCacheStats): MetricValue[] {
+  return [
+    m("query_cache_hits_total", "counter", "SQL results served from the cache.", s.hits),
+    m("query_cache_misses_total", "counter", "SQL statements run because no current result was cached.", s.misses),
+    m(
+      "query_cache_coalesced_total",
+      "counter",
+      "Reads that joined an identical statement already running.",
+      s.coalesced,
+    ),
+    m("query_cache_invalidated_total", "counter", "Entries dropped because a table committed.", s.invalidated),
+    m("query_cache_evicted_total", "counter", "Entries dropped to stay within QUERY_CACHE_MAX_BYTES.", s.evicted),
+    m("query_cache_probes_total", "counter", "Transaction probes (wal_tables()) run.", s.probes),
+    m("query_cache_response_hits_total", "counter", "Whole GraphQL answers served from the cache.", s.responseHits),
+    m("query_cache_entries", "gauge", "Entries in the cache.", s.entries),
+    m("query_cache_bytes", "gauge", "Approximate size of the cache.", s.bytes),
   ];
 }

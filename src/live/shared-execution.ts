@@ -36,7 +36,15 @@ export interface SharedExecutionCounts {
   reused: number;
 }
 
-export function useSharedSubscriptionExecution(): Plugin & { counts: SharedExecutionCounts } {
+export interface SharedExecutionOptions {
+  /** The context an event is executed with, made from the subscription's (default: the same). */
+  eventContext?: (context: unknown) => unknown;
+}
+
+export function useSharedSubscriptionExecution(
+  options: SharedExecutionOptions = {},
+): Plugin & { counts: SharedExecutionCounts } {
+  const eventContext = options.eventContext ?? ((context: unknown) => context);
   const counts: SharedExecutionCounts = { executions: 0, reused: 0 };
   // event → document → variables/operation/role → result. Weak on the event: gone with it.
   const memo = new WeakMap<object, WeakMap<DocumentNode, Map<string, Result>>>();
@@ -47,7 +55,8 @@ export function useSharedSubscriptionExecution(): Plugin & { counts: SharedExecu
     const role = (args.contextValue as { caller?: { role?: string } } | undefined)?.caller?.role ?? "";
     const key = JSON.stringify([args.operationName ?? null, args.variableValues ?? null, role]);
     return mapAsync(source as AsyncIterable<unknown>, (payload) => {
-      if (typeof payload !== "object" || payload === null) return execute({ ...args, rootValue: payload });
+      const run = () => execute({ ...args, rootValue: payload, contextValue: eventContext(args.contextValue) });
+      if (typeof payload !== "object" || payload === null) return run();
       let byDocument = memo.get(payload);
       if (!byDocument) {
         byDocument = new WeakMap();
@@ -62,7 +71,7 @@ export function useSharedSubscriptionExecution(): Plugin & { counts: SharedExecu
       if (result) counts.reused++;
       else {
         counts.executions++;
-        result = execute({ ...args, rootValue: payload });
+        result = run();
         byKey.set(key, result);
       }
       return result;

@@ -29,14 +29,9 @@ interface Row {
 
 const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
-async function priorityFees(r: Row, { services, loaders }: Context): Promise<bigint> {
+async function priorityFees(r: Row, { services, loaders, reads }: Context): Promise<bigint> {
   const fees = await loaders.once(`mev.priorityFees|${r.bucketed}|${argsKey(r.args)}`, () =>
-    mevPriorityFees(
-      services.cache,
-      { mev: services.tables.mev_metrics, trades: services.tables.trades },
-      r.args,
-      r.bucketed,
-    ),
+    mevPriorityFees(reads, { mev: services.tables.mev_metrics, trades: services.tables.trades }, r.args, r.bucketed),
   );
   return fees.get(mevRowKey(r.row.bucket, r.row.groupValues)) ?? 0n;
 }
@@ -138,8 +133,8 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
     totals: t.field({
       type: [MevEffectivenessRowRef],
       description: "One row per group over the whole range (one row when not grouped).",
-      resolve: async (args, _a, { services }) =>
-        (await mevTotals(services.cache, services.tables.mev_metrics, args)).map((row) => ({
+      resolve: async (args, _a, { services, reads }) =>
+        (await mevTotals(reads, services.tables.mev_metrics, args)).map((row) => ({
           row,
           args,
           bucketed: false,
@@ -148,8 +143,8 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
     buckets: t.field({
       type: [MevEffectivenessRowRef],
       description: "One row per bucket and group, empty buckets included. Empty when no bucket was given.",
-      resolve: async (args, _a, { services }) =>
-        (await mevBuckets(services.cache, services.tables.mev_metrics, args)).map((row) => ({
+      resolve: async (args, _a, { services, reads }) =>
+        (await mevBuckets(reads, services.tables.mev_metrics, args)).map((row) => ({
           row,
           args,
           bucketed: true,

@@ -19,9 +19,9 @@ interface Row {
   startingBalance: number;
 }
 
-async function drawdownOf(r: Row, { services, loaders }: Context): Promise<Drawdown> {
+async function drawdownOf(r: Row, { services, loaders, reads }: Context): Promise<Drawdown> {
   const all = await loaders.once(`strategy.drawdown|${argsKey(r.args)}`, () =>
-    strategyDrawdowns(services.cache, services.tables.trades, r.args),
+    strategyDrawdowns(reads, services.tables.trades, r.args),
   );
   return all.get(r.perf.strategy) ?? { maxDrawdown: 0, peak: 0 };
 }
@@ -118,7 +118,7 @@ builder.queryFields((t) => ({
         description: "Account balance at the start of the range, quote units, for maxDrawdownRelative. Default 0.",
       }),
     },
-    resolve: async (_root, args, { services }) => {
+    resolve: async (_root, args, { services, reads }) => {
       checkRange(args.range, null);
       const startingBalance = args.startingBalance ?? 0;
       if (!(startingBalance >= 0)) {
@@ -127,7 +127,7 @@ builder.queryFields((t) => ({
         });
       }
       const perfArgs = { range: args.range, strategy: args.strategy ?? null };
-      const rows = await strategyPerformance(services.cache, services.tables.trades, perfArgs);
+      const rows = await strategyPerformance(reads, services.tables.trades, perfArgs);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));
     },
   }),

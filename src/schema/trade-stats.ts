@@ -80,9 +80,9 @@ const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement(
       description:
         "95th percentile (nearest rank) of actualSlippage, from 1-basis-point bins: within 0.00005 of the exact value. Computed by a second query, only when asked for.",
       resolve: async (r, _args, context) => {
-        const { services, loaders } = context;
+        const { services, loaders, reads } = context;
         const p95 = await loaders.once(`tradeStats.p95|${r.bucketed}|${argsKey(r.args)}`, () =>
-          tradeSlippageP95(services.cache, services.tables.trades, r.args, r.bucketed),
+          tradeSlippageP95(reads, services.tables.trades, r.args, r.bucketed),
         );
         return p95.get(slippageKey(r.row.bucket, r.row.groupValues)) ?? null;
       },
@@ -110,8 +110,8 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
     totals: t.field({
       type: [TradeStatsRowRef],
       description: "One row per group over the whole range (one row when not grouped, even with no trades).",
-      resolve: async (args, _a, { services }) =>
-        (await tradeStatsTotals(services.cache, services.tables.trades, args)).map((row) => ({
+      resolve: async (args, _a, { services, reads }) =>
+        (await tradeStatsTotals(reads, services.tables.trades, args)).map((row) => ({
           row,
           args,
           bucketed: false,
@@ -121,8 +121,8 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       type: [TradeStatsRowRef],
       description:
         "One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given.",
-      resolve: async (args, _a, { services }) =>
-        (await tradeStatsBuckets(services.cache, services.tables.trades, args)).map((row) => ({
+      resolve: async (args, _a, { services, reads }) =>
+        (await tradeStatsBuckets(reads, services.tables.trades, args)).map((row) => ({
           row,
           args,
           bucketed: true,

@@ -163,14 +163,14 @@ builder.queryFields((t) => ({
       after: t.arg.string(),
       order: t.arg({ type: SortOrderEnum, required: true, defaultValue: "DESC" }),
     },
-    resolve: async (_root, args, { services }) => {
+    resolve: async (_root, args, { services, reads }) => {
       if (args.first < 1 || args.first > MAX_PAGE_SIZE) {
         throw new GraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}, got ${args.first}`, {
           extensions: { code: "BAD_USER_INPUT", field: "first" },
         });
       }
       try {
-        return await queryTrades(services.cache, services.tables.trades, {
+        return await queryTrades(reads, services.tables.trades, {
           filter: args.filter ?? {},
           first: args.first,
           after: args.after,
