@@ -25,24 +25,34 @@ export function nearestRank(perMille: number, n: number): number {
   return Math.max(1, Math.floor((perMille * n + 999) / 1000));
 }
 
+const keyOrder = (key: number | null) => (key === null ? Number.NEGATIVE_INFINITY : key);
+
 /** Bins sorted by key, null first. */
 export function sortBins<B extends Bin>(bins: B[]): B[] {
-  return bins.sort((a, b) => (a.key ?? Number.NEGATIVE_INFINITY) - (b.key ?? Number.NEGATIVE_INFINITY));
+  return bins.sort((a, b) => keyOrder(a.key) - keyOrder(b.key));
 }
 
 /** Estimates each percentile from sorted bins; null when the bins are empty. */
 export function percentilesFromBins(sorted: readonly Bin[], perMilles: readonly number[]): (number | null)[] {
-  const total = sorted.reduce((sum, bin) => sum + bin.count, 0);
+  let total = 0;
+  for (const bin of sorted) total += bin.count;
   if (total === 0) return perMilles.map(() => null);
-  return perMilles.map((perMille) => {
-    const rank = nearestRank(perMille, total);
-    let seen = 0;
-    for (const bin of sorted) {
-      seen += bin.count;
-      if (seen >= rank) return bin.min === bin.max ? bin.min : (bin.min + bin.max) / 2;
+  // One pass over the bins for every percentile (perMilles ascending, as PERCENTILES are).
+  const result: (number | null)[] = perMilles.map(() => null);
+  const order = perMilles.map((_, i) => i).sort((a, b) => (perMilles[a] as number) - (perMilles[b] as number));
+  let next = 0;
+  let seen = 0;
+  for (const bin of sorted) {
+    seen += bin.count;
+    while (next < order.length) {
+      const i = order[next] as number;
+      if (seen < nearestRank(perMilles[i] as number, total)) break;
+      result[i] = bin.min === bin.max ? bin.min : (bin.min + bin.max) / 2;
+      next++;
     }
-    return null;
-  });
+    if (next === order.length) break;
+  }
+  return result;
 }
 
 /**

@@ -57,17 +57,19 @@ function statement(table: string, args: LatencyStatsArgs, bucketed: boolean) {
 
 function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly BinRow[]): LatencyStatsRow {
   let count = 0;
-  let total = 0n;
+  // Sums of microseconds: exact as doubles up to 2^53 µs (285 years of summed latency).
+  let total = 0;
   let minUs: bigint | null = null;
   let maxUs: bigint | null = null;
-  const bins: Bin[] = [];
-  for (const row of rows) {
+  const bins: Bin[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as BinRow;
     const n = Number(row.n);
     count += n;
-    total += BigInt(row.total);
+    total += Number(row.total);
     if (minUs === null || row.lo < minUs) minUs = row.lo;
     if (maxUs === null || row.hi > maxUs) maxUs = row.hi;
-    bins.push({ key: row.k, count: n, min: Number(row.lo), max: Number(row.hi) });
+    bins[i] = { key: row.k, count: n, min: Number(row.lo), max: Number(row.hi) };
   }
   const [p50Us, p90Us, p95Us, p99Us, p999Us] = percentilesFromBins(sortBins(bins), PER_MILLES);
   return {
@@ -77,7 +79,7 @@ function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly
     count,
     minUs,
     maxUs,
-    meanUs: count > 0 ? Number(total) / count : null,
+    meanUs: count > 0 ? total / count : null,
     p50Us: p50Us ?? null,
     p90Us: p90Us ?? null,
     p95Us: p95Us ?? null,
@@ -88,13 +90,17 @@ function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly
 
 /** Bin rows → one row per (bucket, stage). */
 function collect(rows: readonly BinRow[], bucketed: boolean): LatencyStatsRow[] {
-  const groups = new Map<string, { bucket: Micros | null; stage: string | null; rows: BinRow[] }>();
+  const groups = new Map<string | null, { bucket: Micros | null; stage: string | null; rows: BinRow[] }>();
   for (const row of rows) {
     const bucket = bucketed ? (row.timestamp ?? null) : null;
-    const key = `${bucket}|${JSON.stringify(row.stage)}`;
-    const group = groups.get(key) ?? { bucket, stage: row.stage, rows: [] };
+    // A stage is 1–64 printable characters: "\u0000" cannot occur in one (it stands for none).
+    const key = bucketed ? `${bucket}\u0000${row.stage ?? "\u0000"}` : row.stage;
+    let group = groups.get(key);
+    if (!group) {
+      group = { bucket, stage: row.stage, rows: [] };
+      groups.set(key, group);
+    }
     group.rows.push(row);
-    groups.set(key, group);
   }
   return [...groups.values()].map((g) => rowFromBins(g.bucket, g.stage, g.rows));
 }
