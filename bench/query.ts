@@ -16,7 +16,6 @@
 // BENCH_CACHED_RUNS (default 300), BENCH_ONLY (run only the queries whose name contains it),
 // BENCH_TRACE=1 (print when each statement of an uncached request started and ended).
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SenderBuffer } from "@questdb/nodejs-client";
@@ -32,6 +31,7 @@ import { startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { connectLeanHttp, type LeanResponse } from "./lean-http.ts";
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 10_000_000);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 10_000_000);
@@ -369,41 +369,22 @@ async function run(httpPort: number, pgPort: number): Promise<void> {
     statementTimeoutMs: 600_000,
   });
 
-  // A plain keep-alive HTTP client: lighter than fetch, so the figures are the server's.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const { port } = new URL(url);
-  const post = (q: BenchQuery): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const payload = JSON.stringify({ query: q.query, variables: q.variables });
-      const started = performance.now();
-      const req = http.request(
-        {
-          host: "127.0.0.1",
-          port: Number(port),
-          path: "/graphql",
-          method: "POST",
-          agent,
-          headers: {
-            "content-type": "application/json",
-            accept: "application/json",
-            "content-length": Buffer.byteLength(payload),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => {
-            const ms = performance.now() - started;
-            const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { errors?: { message: string }[] };
-            if (body.errors) reject(new Error(`${q.name}: ${body.errors.map((e) => e.message).join("; ")}`));
-            else resolve(ms);
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
+  // A minimal keep-alive HTTP/1.1 client (bench/lean-http.ts), so the figures are the server's.
+  const client = await connectLeanHttp("127.0.0.1", Number(new URL(url).port));
+  const prepared = new Map<BenchQuery, () => Promise<LeanResponse>>();
+  const post = async (q: BenchQuery): Promise<number> => {
+    let send = prepared.get(q);
+    if (!send) {
+      send = client.prepare("/graphql", JSON.stringify({ query: q.query, variables: q.variables }));
+      prepared.set(q, send);
+    }
+    const { status, body, ms } = await send();
+    const answer = JSON.parse(body) as { errors?: { message: string }[] };
+    if (status !== 200 || answer.errors) {
+      throw new Error(`${q.name}: HTTP ${status} ${answer.errors?.map((e) => e.message).join("; ") ?? ""}`);
+    }
+    return ms;
+  };
   // QuestDB's workers spin for a moment after a query; on two cores that delays whatever comes
   // next. Both kinds of run get the same pause first, so neither pays for the other's tail.
   const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
@@ -473,7 +454,7 @@ async function run(httpPort: number, pgPort: number): Promise<void> {
     );
   }
   const stats = app.cache.stats();
-  agent.destroy();
+  client.close();
   await app.stop();
   await raw.end();
   await pool.end();

@@ -44,14 +44,25 @@ export function parseIsoMicros(text: string, requireZone = true): Micros | { err
 
 /** `2026-01-31T12:00:00.123456Z`: always six fractional digits, always UTC. */
 export function formatIsoMicros(micros: Micros): string {
-  let ms = micros / 1000n;
-  let rest = micros % 1000n;
-  if (rest < 0n) {
-    rest += 1000n;
-    ms -= 1n;
+  let ms: number;
+  let rest: number;
+  const n = Number(micros);
+  if (Number.isSafeInteger(n)) {
+    // Exact in doubles (up to year 2255), and much cheaper than bigint division.
+    ms = Math.floor(n / 1000);
+    rest = n - ms * 1000;
+  } else {
+    let big = micros / 1000n;
+    let bigRest = micros % 1000n;
+    if (bigRest < 0n) {
+      bigRest += 1000n;
+      big -= 1n;
+    }
+    ms = Number(big);
+    rest = Number(bigRest);
   }
-  const iso = new Date(Number(ms)).toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ
-  return `${iso.slice(0, 23)}${rest.toString().padStart(3, "0")}Z`;
+  const iso = new Date(ms).toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ
+  return `${iso.slice(0, 23)}${rest < 10 ? "00" : rest < 100 ? "0" : ""}${rest}Z`;
 }
 
 /** QuestDB's PGWire text form of TIMESTAMP (OID 1114) is UTC: `2026-01-31 12:00:00.123456`. */

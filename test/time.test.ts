@@ -26,7 +26,14 @@ describe("microsecond timestamps", () => {
   it("formats with six digits in UTC, also before 1970, and round-trips", () => {
     expect(formatIsoMicros(1n)).toBe("1970-01-01T00:00:00.000001Z");
     expect(formatIsoMicros(-1n)).toBe("1969-12-31T23:59:59.999999Z");
-    for (const text of ["2026-11-27T12:34:56.000000Z", "2000-02-29T23:59:59.999999Z", "1969-07-20T20:17:40.000123Z"]) {
+    // The last two lie beyond 2^53 µs from the epoch (formatted with bigint arithmetic).
+    for (const text of [
+      "2026-11-27T12:34:56.000000Z",
+      "2000-02-29T23:59:59.999999Z",
+      "1969-07-20T20:17:40.000123Z",
+      "9999-12-31T23:59:59.999999Z",
+      "2300-01-01T00:00:00.000010Z",
+    ]) {
       const micros = parseIsoMicros(text);
       expect(typeof micros).toBe("bigint");
       expect(formatIsoMicros(micros as bigint)).toBe(text);

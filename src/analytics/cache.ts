@@ -18,7 +18,8 @@
 //   serialised response (the HTTP fast path does, for analytics queries); a later identical
 //   request gets it back, bytes for bytes, when a probe shows the same numbers for every table
 //   it read. It skips the SQL and the GraphQL execution.
-// - Bounded in bytes (approximate: the JSON size of the cached value); least recently used first out.
+// - Bounded in bytes (approximate: about the JSON size of the cached value); least recently used
+//   first out.
 //
 // Cached values are shared between requests: callers treat them as read-only.
 import { LRUCache } from "lru-cache";
@@ -96,6 +97,50 @@ interface Entry {
 const NO_TABLE = -1n;
 
 const bigintSafe = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
+/**
+ * About the JSON length of a value (strings by length, numbers and bigints as 8 and 16, 8 per
+ * key or element for punctuation), without serialising it: JSON.stringify with a bigint replacer
+ * cost ~0.2 ms for a page of 100 trades, more than the rest of a cache hit.
+ */
+export function approximateBytes(value: unknown): number {
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    switch (typeof item) {
+      case "string":
+        bytes += item.length + 2;
+        break;
+      case "number":
+      case "boolean":
+        bytes += 8;
+        break;
+      case "bigint":
+        bytes += 16;
+        break;
+      case "object":
+        if (item === null) bytes += 4;
+        else if (Array.isArray(item)) {
+          bytes += 2 + item.length;
+          for (const element of item) stack.push(element);
+        } else if (item instanceof Map) {
+          bytes += 2;
+          for (const [k, v] of item) stack.push(k, v);
+        } else {
+          bytes += 2;
+          for (const k in item) {
+            bytes += k.length + 4;
+            stack.push((item as Record<string, unknown>)[k]);
+          }
+        }
+        break;
+      default:
+        bytes += 4;
+    }
+  }
+  return bytes;
+}
+
 const txnOf = (txns: Txns, table: string) => txns.get(table) ?? NO_TABLE;
 const RESPONSE = "response\u0000";
 
@@ -117,14 +162,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     maxBytes > 0
       ? new LRUCache<string, Entry>({
           maxSize: maxBytes,
-          sizeCalculation: (entry, key) =>
-            Math.max(
-              1,
-              key.length +
-                (typeof entry.value === "string"
-                  ? entry.value.length
-                  : (JSON.stringify(entry.value, bigintSafe)?.length ?? 0)),
-            ),
+          sizeCalculation: (entry, key) => Math.max(1, key.length + approximateBytes(entry.value)),
           dispose: (entry, key, reason) => {
             if (reason === "evict") evicted++;
             for (const table of entry.tables) byTable.get(table)?.delete(key);
