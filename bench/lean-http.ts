@@ -21,23 +21,16 @@ export interface LeanHttpClient {
 const HEADER_END = Buffer.from("\r\n\r\n");
 
 export async function connectLeanHttp(host: string, port: number): Promise<LeanHttpClient> {
-  const socket = net.connect(port, host);
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
   let waiting: { resolve: (r: LeanResponse) => void; reject: (e: Error) => void; started: number } | undefined;
   let buffered: Buffer = Buffer.alloc(0);
+  let closed = false;
 
   const fail = (error: Error) => {
     const w = waiting;
     waiting = undefined;
     w?.reject(error);
   };
-  socket.on("error", fail);
-  socket.on("close", () => fail(new Error("the server closed the connection")));
-  socket.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     const end = buffered.indexOf(HEADER_END);
     if (end < 0) return;
@@ -57,7 +50,28 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
     const status = Number(head.slice(9, 12));
     JSON.parse(body); // the figure includes reading the answer, as any client would
     w.resolve({ status, body, ms: performance.now() - w.started });
-  });
+  };
+
+  /** A connected socket: the server closes idle keep-alive connections (5 s), so reconnect then. */
+  const connect = async (): Promise<net.Socket> => {
+    const next = net.connect(port, host);
+    next.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      next.once("connect", resolve);
+      next.once("error", reject);
+    });
+    buffered = Buffer.alloc(0);
+    next.on("error", fail);
+    next.on("close", () => {
+      if (socket !== next) return;
+      socketGone = true;
+      fail(new Error("the server closed the connection"));
+    });
+    next.on("data", onData);
+    return next;
+  };
+  let socketGone = false;
+  let socket = await connect();
 
   return {
     prepare(path, payload) {
@@ -65,16 +79,23 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
         `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
           `Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
       );
-      return () =>
-        new Promise<LeanResponse>((resolve, reject) => {
-          if (waiting) {
-            reject(new Error("one request at a time"));
-            return;
-          }
+      return async () => {
+        if (closed) throw new Error("the client is closed");
+        if (waiting) throw new Error("one request at a time");
+        // Reconnecting is not timed: the figure starts when the request is written.
+        if (socketGone || socket.destroyed) {
+          socket = await connect();
+          socketGone = false;
+        }
+        return new Promise<LeanResponse>((resolve, reject) => {
           waiting = { resolve, reject, started: performance.now() };
           socket.write(request);
         });
+      };
     },
-    close: () => socket.destroy(),
+    close: () => {
+      closed = true;
+      socket.destroy();
+    },
   };
 }

@@ -6,11 +6,14 @@
 // 2. Loads BENCH_TRADES trades (default 10 M), BENCH_LATENCY latency rows (10 M) and BENCH_MEV
 //    MEV rows (1 M), all inside one UTC day, through ILP over HTTP with a progress bar.
 // 3. Per query, p50 and p99 of
-//    - GraphQL uncached: the real HTTP server, the cache emptied before each request (so it pays
-//      the transaction probe and every SQL statement);
+//    - GraphQL uncached: the real HTTP server, the cache emptied before each request (so every SQL
+//      statement runs; with nothing cached to confirm, none waits for a transaction probe);
 //    - raw pg: the very statements that request ran (captured from the SQL runner), sent straight
 //      through a pg pool, in the same waves of concurrency;
-//    - GraphQL cached: the same request again, answered from the cache (probe included).
+//    - GraphQL cached: the same request again, its whole answer served from the cache (the probe
+//      that confirms it is current included).
+//    The server runs in-process as `npm start` runs it (NODE_ENV=production, set by the npm
+//    script); requests come from a minimal HTTP/1.1 client (bench/lean-http.ts).
 //    Uncached and raw runs alternate, so load from other processes hits both alike.
 // Env: BENCH_TRADES, BENCH_LATENCY, BENCH_MEV, BENCH_RUNS (uncached/raw runs per query, default 9),
 // BENCH_CACHED_RUNS (default 300), BENCH_ONLY (run only the queries whose name contains it),
