@@ -1,7 +1,9 @@
-// Pure units of the analytics layer: calendar buckets and percentiles from bins.
+// Pure units of the analytics layer: calendar buckets, percentiles from bins, request contexts.
 import { describe, expect, it } from "vitest";
+import { createQueryCache } from "../src/analytics/cache.ts";
 import { nearestRank, percentilesFromBins, sortBins } from "../src/analytics/histogram.ts";
 import { bucketStart, checkRange, nextBucket } from "../src/analytics/range.ts";
+import { createContext, forEvent } from "../src/context.ts";
 import { parseIsoMicros } from "../src/time.ts";
 
 const at = (text: string) => parseIsoMicros(text) as bigint;
@@ -53,6 +55,27 @@ describe("percentiles from bins", () => {
     ]);
     // Sorted values: 0, 20×7, 150, 154 (n = 10).
     expect(percentilesFromBins(bins, [100, 500, 800, 900, 1000])).toEqual([0, 20, 20, 152, 152]);
+    // One pass serves the percentiles in any order, each as if asked alone.
+    expect(percentilesFromBins(bins, [1000, 100, 900, 500])).toEqual([152, 0, 152, 20]);
+    for (const perMille of [1, 100, 101, 799, 800, 801, 999, 1000]) {
+      expect(percentilesFromBins(bins, [perMille, 500])[0]).toEqual(percentilesFromBins(bins, [perMille])[0]);
+    }
     expect(percentilesFromBins([], [500])).toEqual([null]);
+  });
+});
+
+describe("request contexts", () => {
+  it("gives each subscription event fresh reads and loaders, and keeps the caller", () => {
+    const runner = { query: async () => [], stats: () => ({ statements: 0, failed: 0, byName: {} }) };
+    const cache = createQueryCache({ runner, maxBytes: 1024 });
+    const services = { cache, tables: { latency_metrics: "l", mev_metrics: "m" } } as unknown as Parameters<
+      typeof createContext
+    >[0];
+    const context = { ...createContext(services), caller: { role: "client" as const } };
+    const event = forEvent(context);
+    expect(event.reads).not.toBe(context.reads);
+    expect(event.loaders).not.toBe(context.loaders);
+    expect(event.caller).toBe(context.caller);
+    expect(event.services).toBe(context.services);
   });
 });
