@@ -63,7 +63,18 @@ export function createContext(services: Services): Context {
  * probe or the loaders of an earlier one.
  */
 export function forEvent(context: Context): Context {
-  return { ...context, ...requestParts(context.services) };
+  // Made on first use: most event selections read neither (and events are many).
+  let parts: Pick<Context, "loaders" | "reads"> | undefined;
+  const made = () => {
+    parts ??= requestParts(context.services);
+    return parts;
+  };
+  const event = { ...context };
+  Object.defineProperties(event, {
+    reads: { get: () => made().reads, enumerable: true },
+    loaders: { get: () => made().loaders, enumerable: true },
+  });
+  return event;
 }
 
 function requestParts(services: Services): Pick<Context, "loaders" | "reads"> {

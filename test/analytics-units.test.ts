@@ -72,7 +72,17 @@ describe("request contexts", () => {
       typeof createContext
     >[0];
     const context = { ...createContext(services), caller: { role: "client" as const } };
+    let views = 0;
+    const forRequest = cache.forRequest;
+    cache.forRequest = () => {
+      views++;
+      return forRequest();
+    };
     const event = forEvent(context);
+    expect(views).toBe(0); // made on first use only: most event selections need neither
+    expect(event.reads).toBe(event.reads);
+    expect(event.loaders).toBe(event.loaders);
+    expect(views).toBe(1);
     expect(event.reads).not.toBe(context.reads);
     expect(event.loaders).not.toBe(context.loaders);
     expect(event.caller).toBe(context.caller);
