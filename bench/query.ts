@@ -382,8 +382,8 @@ async function run(httpPort: number, pgPort: number): Promise<void> {
       send = client.prepare("/graphql", JSON.stringify({ query: q.query, variables: q.variables }));
       prepared.set(q, send);
     }
-    const { status, body, ms } = await send();
-    const answer = JSON.parse(body) as { errors?: { message: string }[] };
+    const { status, json, ms } = await send();
+    const answer = json as { errors?: { message: string }[] };
     if (status !== 200 || answer.errors) {
       throw new Error(`${q.name}: HTTP ${status} ${answer.errors?.map((e) => e.message).join("; ") ?? ""}`);
     }

@@ -4,7 +4,7 @@
 // function of the operation, its variables and the transactions of the tables read, which the
 // cache checks before serving it (src/analytics/cache.ts). Anything else (alert rules,
 // mutations, subscriptions) is executed every time.
-import { type DocumentNode, Kind, type SelectionSetNode } from "graphql";
+import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import type { Context } from "../context.ts";
 import type { ResponseCacheHooks } from "../http/graphql-fast-path.ts";
 
@@ -40,11 +40,17 @@ function onlyCacheable(selections: SelectionSetNode, document: DocumentNode, see
 }
 
 export function analyticsResponseCache(): ResponseCacheHooks {
+  // Yoga's parser cache hands back the same document for the same query text, so the walk runs
+  // once per distinct operation, not once per request.
+  const cacheable = new WeakMap<OperationDefinitionNode, boolean>();
   return {
     key(document, operation, params, context) {
-      if (operation.operation !== "query" || !onlyCacheable(operation.selectionSet, document, new Set())) {
-        return undefined;
+      let ok = cacheable.get(operation);
+      if (ok === undefined) {
+        ok = operation.operation === "query" && onlyCacheable(operation.selectionSet, document, new Set());
+        cacheable.set(operation, ok);
       }
+      if (!ok) return undefined;
       // The role is part of the key, should answers ever differ by caller.
       const role = (context as Context).caller?.role ?? "";
       return JSON.stringify([role, params.operationName ?? null, params.query, params.variables ?? null]);
