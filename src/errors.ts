@@ -1,0 +1,75 @@
+// The one list of error codes the API returns in `extensions.code`, and the constructors of the
+// client errors. Anything thrown that is not a GraphQLError made here is masked by Yoga as
+// "Unexpected error." (QuestDB's messages, SQL and addresses never reach a client).
+// docs/security.md lists the same codes; test/errors.test.ts keeps the two in step.
+import { GraphQLError } from "graphql";
+
+/** Every `extensions.code` a client may see, with the HTTP status it comes with and what it means. */
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, meaning: "The HTTP request is malformed (body, content type, method)." },
+  GRAPHQL_PARSE_FAILED: { status: 400, meaning: "The query does not parse." },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, meaning: "The query does not validate against the schema." },
+  BAD_USER_INPUT: { status: 200, meaning: "An argument or input field is invalid; the message names it." },
+  UNAUTHENTICATED: { status: 401, meaning: "The API key is missing or wrong." },
+  FORBIDDEN: {
+    status: 403,
+    meaning: "The key's role may not run this operation, or the request's Origin/Host is not allowed.",
+  },
+  RATE_LIMITED: {
+    status: 429,
+    meaning: "The key sent more requests per second than allowed; retry after the time given.",
+  },
+  LIMIT_EXCEEDED: {
+    status: 400,
+    meaning: "The request crossed a configured limit; the message names the limit and the value.",
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than MAX_BODY_BYTES." },
+  RESPONSE_TOO_LARGE: { status: 200, meaning: "The answer would be larger than MAX_RESPONSE_BYTES; narrow the query." },
+  QUERY_TIMEOUT: { status: 200, meaning: "A statement ran longer than QUERY_TIMEOUT_MS." },
+  QUEUE_FULL: { status: 200, meaning: "The write queue is full; retry later (retryable)." },
+  SHUTTING_DOWN: { status: 200, meaning: "The server is stopping; retry on another instance (retryable)." },
+  ROWS_REJECTED: { status: 200, meaning: "QuestDB refused the rows; they were dead-lettered." },
+  INTERNAL_SERVER_ERROR: { status: 500, meaning: 'Anything unexpected (masked as "Unexpected error.").' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A client error with its code (and the code's HTTP status, for HTTP answers). */
+export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  const { status } = ERROR_CODES[code];
+  return new GraphQLError(message, {
+    extensions: { code, ...extensions, ...(status !== 200 ? { http: { status } } : {}) },
+  });
+}
+
+/** A bad argument or input field: the message starts with the field's path. */
+export class BadInputError extends GraphQLError {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`, { extensions: { code: "BAD_USER_INPUT", field } });
+  }
+}
+
+/** A configured limit crossed: names the limit (its variable) and the value that crossed it. */
+export class LimitError extends GraphQLError {
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    readonly actual: number,
+    what: string,
+    hint = "",
+  ) {
+    const code: ErrorCode =
+      limit === "MAX_BODY_BYTES"
+        ? "PAYLOAD_TOO_LARGE"
+        : limit === "MAX_RESPONSE_BYTES"
+          ? "RESPONSE_TOO_LARGE"
+          : "LIMIT_EXCEEDED";
+    const { status } = ERROR_CODES[code];
+    super(`${what} is ${actual}, above the limit of ${max} (${limit})${hint ? `; ${hint}` : ""}`, {
+      extensions: { code, limit, max, actual, ...(status !== 200 ? { http: { status } } : {}) },
+    });
+  }
+}
