@@ -12,9 +12,13 @@ import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
 import { analyticsResponseCache } from "./analytics/response-cache.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
-import type { Config, QuestDbAddress } from "./config.ts";
+import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
 import { type Context, createContext, forEvent, type Services } from "./context.ts";
-import { createAuthenticator } from "./http/auth.ts";
+import { createAdmission, isCaller } from "./guard/admission.ts";
+import { createKeyRing } from "./guard/keys.ts";
+import { useOperationGuard } from "./guard/operation.ts";
+import { createRateLimiter } from "./guard/rate-limit.ts";
+import { createTransportChecks } from "./guard/transport.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import { cacheMetricValues, liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
@@ -148,13 +152,31 @@ export function buildApp(options: AppOptions): App {
     cache,
   };
 
-  const auth = createAuthenticator({ apiKeys: config.apiKeys, adminKeys: config.adminApiKeys });
+  // The request pipeline (docs/security.md), in order: transport checks → key → rate limit (on
+  // headers, in http/graphql-fast-path.ts and live/ws-server.ts) → parse → validate → authorise
+  // and cost → execute → answer size (one envelop plugin, guard/operation.ts, for every transport).
+  const transport = createTransportChecks({
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+    csrfPrevention: config.csrfPrevention,
+    maxBodyBytes: config.limits.maxBodyBytes,
+  });
+  const keyRing = createKeyRing(config.keys);
+  const admission = createAdmission({
+    keys: keyRing,
+    limiter: createRateLimiter({ perSecond: config.limits.rateLimitPerSecond, burst: config.limits.rateLimitBurst }),
+    perSecond: config.limits.rateLimitPerSecond,
+  });
   // Each event is answered like a new request (fresh probe and loaders), not from the state of
   // the subscription's first one.
   const sharedExecution = useSharedSubscriptionExecution({ eventContext: (context) => forEvent(context as Context) });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
+    // Only the API's own pages and ALLOWED_ORIGINS get CORS headers (others are refused before).
+    cors: (request) => transport.cors(request),
+    // In production, errors carry no stack or original message (Yoga's default masking).
+    maskedErrors: true,
     // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
     graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
@@ -169,7 +191,7 @@ export function buildApp(options: AppOptions): App {
       error: (...args) => log.error(args.map(String).join(" ")),
     },
     plugins: [
-      auth.plugin,
+      useOperationGuard({ limits: config.limits, writerCanRead: config.writerCanRead, production: config.production }),
       sharedExecution,
       useMetrics({
         collect: () => [
@@ -223,7 +245,12 @@ export function buildApp(options: AppOptions): App {
   };
 
   // Bots' and dashboards' POSTs; whole answers of analytics queries are cached (QUERY_CACHE_MAX_BYTES).
-  const handler = createGraphQLHandler(yoga, { responseCache: analyticsResponseCache() });
+  const handler = createGraphQLHandler(yoga, {
+    responseCache: analyticsResponseCache(),
+    transport,
+    admission,
+    maxBodyBytes: config.limits.maxBodyBytes,
+  });
   let server: Server | undefined;
   let ws: ReturnType<typeof createWsServer> | undefined;
 
@@ -238,9 +265,25 @@ export function buildApp(options: AppOptions): App {
     wsClients: () => ws?.wss.clients.size ?? 0,
     cache,
     tablesReady,
-    fetch: (request) => Promise.resolve(yoga.fetch(request)),
+    // In-process requests pass the same key and rate-limit stages as the HTTP server's.
+    fetch: async (request) => {
+      const caller = admission.admit(request.headers.get("authorization"));
+      if (!isCaller(caller)) {
+        const status = (caller.extensions.http as { status: number }).status;
+        return new Response(JSON.stringify({ errors: [{ message: caller.message, extensions: { code: caller.extensions.code } }] }), {
+          status,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      return yoga.fetch(request, { caller });
+    },
 
     async start(port = config.port, host = config.host) {
+      if (!keyRing.enabled && !isLoopback(host)) {
+        throw new Error(
+          `Refusing to listen on ${host} without API keys: set API_KEYS or API_KEYS_FILE, or listen on a loopback address`,
+        );
+      }
       try {
         await verifyTables();
       } catch (error) {
@@ -256,11 +299,18 @@ export function buildApp(options: AppOptions): App {
       ws = createWsServer({
         server: listening,
         yoga,
-        authenticate: (params) =>
-          auth.authenticate(
-            typeof params?.authorization === "string" ? params.authorization.replace(/^Bearer\s+/i, "") : undefined,
-          ),
+        transport,
+        admission,
+        maxPayloadBytes: config.limits.maxBodyBytes,
+        maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
+        maxSubscriptionsPerKey: config.limits.maxSubscriptionsPerKey,
       });
+      if (!keyRing.enabled) {
+        log.warn(
+          { host },
+          "No API keys configured (API_KEYS, API_KEYS_FILE): the API runs open to anyone who can reach this loopback address",
+        );
+      }
       await new Promise<void>((done, reject) => {
         listening.once("error", reject);
         listening.listen(port, host, () => done());

@@ -2,6 +2,7 @@
 // value stops the process with one message that lists every bad variable (STYLE.md habit 2).
 
 import { hostname } from "node:os";
+import { type ApiKey, parseApiKeys } from "./guard/keys.ts";
 import { type AlertRule, type AlertRuleInput, checkAlertRule, normaliseRule } from "./live/alerts.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -57,10 +58,20 @@ export interface Config {
   systemMetricsIntervalMs: number;
   /** This instance's name in system_metrics. */
   instanceId: string;
-  /** API keys of bots and dashboards; with ADMIN_API_KEYS empty too, authentication is off. */
-  apiKeys: string[];
-  /** API keys that may also manage alert rules. */
-  adminApiKeys: string[];
+  /** API keys (API_KEYS, ADMIN_API_KEYS, API_KEYS_FILE) as names, roles and digests; none: open (loopback only). */
+  keys: ApiKey[];
+  /** Whether writer keys may also read (queries and subscriptions). */
+  writerCanRead: boolean;
+  /** NODE_ENV=production: introspection and field suggestions for admin keys only. */
+  production: boolean;
+  /** Host header names accepted (lower case, no port); "*" accepts any. */
+  allowedHosts: string[] | "*";
+  /** Browser origins allowed to call the API (CORS and the Origin check), besides the API's own. */
+  allowedOrigins: string[];
+  /** Requests that a browser sends without a preflight need the x-graphql-yoga-csrf header. */
+  csrfPrevention: boolean;
+  /** The request pipeline's limits (docs/security.md). */
+  limits: RequestLimits;
   /** How often live pollers check for new commits. */
   livePollIntervalMs: number;
   /** false: one poller per subscriber (the benchmark's baseline only). */
@@ -73,6 +84,22 @@ export interface Config {
   alertRules: AlertRule[];
   /** How often alert rules are evaluated; 0 turns evaluation off. */
   alertIntervalMs: number;
+}
+
+export interface RequestLimits {
+  maxBodyBytes: number;
+  maxTokens: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxRootFields: number;
+  maxCost: number;
+  maxResponseBytes: number;
+  maxSubscriptionsPerConnection: number;
+  maxSubscriptionsPerKey: number;
+  /** Requests (HTTP) and operations (WebSocket) per second per key; 0 turns limiting off. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
 }
 
 export class ConfigError extends Error {
@@ -116,18 +143,13 @@ export function loadConfig(env: Env = process.env): Config {
     return { host: match[1] as string, port };
   };
 
-  // Keys are never echoed in a message: only their position.
-  const keys = (name: string): string[] => {
-    const list = (read(name) ?? "")
-      .split(",")
-      .map((k) => k.trim())
-      .filter((k) => k !== "");
-    list.forEach((key, i) => {
-      if (key.length < 16 || key.length > 256 || !/^[\x21-\x7e]+$/.test(key)) {
-        problems.push(`${name}: key #${i + 1} must be 16 to 256 printable characters without spaces`);
-      }
-    });
-    return list;
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (["on", "true", "1", "yes"].includes(raw)) return true;
+    if (["off", "false", "0", "no"].includes(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected on or off`);
+    return fallback;
   };
 
   const host = read("HOST") ?? "127.0.0.1";
@@ -205,6 +227,43 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const keys = parseApiKeys(
+    { apiKeys: read("API_KEYS"), adminApiKeys: read("ADMIN_API_KEYS"), apiKeysFile: read("API_KEYS_FILE") },
+    problems,
+  );
+  // Safe default: a server without keys is reachable from this machine only.
+  if (keys.length === 0 && !isLoopback(host)) {
+    problems.push(
+      `HOST=${JSON.stringify(host)}: without API keys the server listens only on a loopback address (127.0.0.1, ::1, localhost); set API_KEYS or API_KEYS_FILE to listen on ${host}`,
+    );
+  }
+  const hostsRaw = read("ALLOWED_HOSTS");
+  let allowedHosts: string[] | "*";
+  if (hostsRaw === "*") allowedHosts = "*";
+  else {
+    allowedHosts = ["localhost", "127.0.0.1", "::1"];
+    if (!isWildcard(host)) allowedHosts.push(hostName(host));
+    for (const entry of list(hostsRaw)) {
+      if (!/^(\[[0-9a-f:]+\]|[a-z0-9.-]+|[0-9a-f:]+)$/i.test(entry)) {
+        problems.push(`ALLOWED_HOSTS: ${JSON.stringify(entry)} is not a host name (names only, no scheme or port; * for any)`);
+      } else allowedHosts.push(hostName(entry));
+    }
+    allowedHosts = [...new Set(allowedHosts)];
+  }
+  const allowedOrigins: string[] = [];
+  for (const entry of list(read("ALLOWED_ORIGINS"))) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === entry.replace(/\/$/, "")) {
+        origin = url.origin;
+      }
+    } catch {}
+    if (origin === undefined) {
+      problems.push(`ALLOWED_ORIGINS: ${JSON.stringify(entry)} is not an origin (scheme://host[:port], e.g. https://dash.example.com)`);
+    } else allowedOrigins.push(origin);
+  }
+
   const logLevelRaw = read("LOG_LEVEL") ?? "info";
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw.toLowerCase());
   if (!logLevel) problems.push(`LOG_LEVEL=${JSON.stringify(logLevelRaw)}: expected one of ${LOG_LEVELS.join(", ")}`);
@@ -228,8 +287,26 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueueRows: int("MAX_QUEUE_ROWS", 100_000, 1, 100_000_000),
     systemMetricsIntervalMs: int("SYSTEM_METRICS_INTERVAL_MS", 10_000, 0, 3_600_000),
     instanceId,
-    apiKeys: keys("API_KEYS"),
-    adminApiKeys: keys("ADMIN_API_KEYS"),
+    keys,
+    writerCanRead: bool("WRITER_CAN_READ", true),
+    production: (env.NODE_ENV ?? "").trim() === "production",
+    allowedHosts,
+    allowedOrigins,
+    csrfPrevention: bool("CSRF_PREVENTION", true),
+    limits: {
+      maxBodyBytes: int("MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxTokens: int("MAX_TOKENS", 2_000, 10, 1_000_000),
+      maxDepth: int("MAX_DEPTH", 10, 2, 1_000),
+      maxAliases: int("MAX_ALIASES", 15, 0, 10_000),
+      maxDirectives: int("MAX_DIRECTIVES", 50, 0, 10_000),
+      maxRootFields: int("MAX_ROOT_FIELDS", 20, 1, 10_000),
+      maxCost: int("MAX_COST", 500_000, 1, 1_000_000_000),
+      maxResponseBytes: int("MAX_RESPONSE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxSubscriptionsPerConnection: int("MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 1, 1_000_000),
+      maxSubscriptionsPerKey: int("MAX_SUBSCRIPTIONS_PER_KEY", 10_000, 1, 10_000_000),
+      rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", 5_000, 0, 10_000_000),
+      rateLimitBurst: int("RATE_LIMIT_BURST", 10_000, 1, 100_000_000),
+    },
     livePollIntervalMs: int("LIVE_POLL_INTERVAL_MS", 250, 10, 60_000),
     liveCohorts,
     liveLateRowsMs: int("LIVE_LATE_ROWS_MS", 2_000, 0, 600_000),
@@ -239,4 +316,21 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+
+/** A host name as the Host check compares it: lower case, without brackets or a trailing dot. */
+export const hostName = (host: string): string => host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+
+const isWildcard = (host: string) => ["0.0.0.0", "::", "[::]"].includes(host);
+
+/** 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  const name = hostName(host);
+  return name === "localhost" || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
 }

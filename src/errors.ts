@@ -59,16 +59,13 @@ export class LimitError extends GraphQLError {
     readonly max: number,
     readonly actual: number,
     what: string,
-    hint = "",
+    options: { hint?: string; atLeast?: boolean } = {},
   ) {
     const code: ErrorCode =
-      limit === "MAX_BODY_BYTES"
-        ? "PAYLOAD_TOO_LARGE"
-        : limit === "MAX_RESPONSE_BYTES"
-          ? "RESPONSE_TOO_LARGE"
-          : "LIMIT_EXCEEDED";
+      limit === "MAX_BODY_BYTES" ? "PAYLOAD_TOO_LARGE" : limit === "MAX_RESPONSE_BYTES" ? "RESPONSE_TOO_LARGE" : "LIMIT_EXCEEDED";
     const { status } = ERROR_CODES[code];
-    super(`${what} is ${actual}, above the limit of ${max} (${limit})${hint ? `; ${hint}` : ""}`, {
+    const value = options.atLeast ? `more than ${max}` : String(actual);
+    super(`${what} is ${value}, above the limit of ${max} (${limit})${options.hint ? `; ${options.hint}` : ""}`, {
       extensions: { code, limit, max, actual, ...(status !== 200 ? { http: { status } } : {}) },
     });
   }

@@ -71,7 +71,7 @@ describe("request contexts", () => {
     const services = { cache, tables: { latency_metrics: "l", mev_metrics: "m" } } as unknown as Parameters<
       typeof createContext
     >[0];
-    const context = { ...createContext(services), caller: { role: "client" as const } };
+    const context = { ...createContext(services), caller: { name: "bot", role: "reader" as const } };
     let views = 0;
     const forRequest = cache.forRequest;
     cache.forRequest = () => {

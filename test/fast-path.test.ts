@@ -28,7 +28,7 @@ async function both(url: string, body: unknown) {
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp("fastpath");
+  t = await startTestApp("fastpath", { ALLOWED_ORIGINS: "http://dashboard.example" });
 });
 
 describe("the fast POST path", () => {
@@ -68,7 +68,7 @@ describe("the fast POST path", () => {
   it("masks unexpected errors exactly as Yoga does", async () => {
     const dead = await freePort();
     const app = buildApp({
-      config: testConfig({ QUESTDB_TABLE_PREFIX: uniquePrefix("masked") }),
+      config: testConfig({ QUESTDB_TABLE_PREFIX: uniquePrefix("masked"), ALLOWED_ORIGINS: "http://dashboard.example" }),
       questdb: { ...questdbAddress(), pgPort: dead, httpPort: dead },
       log: pino({ level: "silent" }),
     });

@@ -1,3 +1,9 @@
+// The Node HTTP entry of the API. It runs the transport stages of the request pipeline
+// (docs/security.md; src/guard/) for every request before reading a byte of its body: Host,
+// Origin/CSRF and declared size (1), the API key (2), the key's rate limit (3); then it reads the
+// body up to MAX_BODY_BYTES and hands the request, with its caller, to the lean path or to Yoga.
+// Both run the same envelop plugins (parse, validate, authorise, cost, result size).
+//
 // A lean Node HTTP path for the common request: POST /graphql, a JSON body, no browser Origin.
 // It runs the operation through Yoga's own envelop (`yoga.getEnveloped`: the same parser and
 // validation caches, context, error masking and plugins) and skips only Yoga's fetch-API
@@ -15,11 +21,20 @@ import {
   type OperationDefinitionNode,
 } from "graphql";
 import { processRegularResult, type YogaServerInstance } from "graphql-yoga";
+import { LimitError } from "../errors.ts";
+import type { Admission } from "../guard/admission.ts";
+import type { Caller } from "../guard/keys.ts";
+import { serializedResults } from "../guard/operation.ts";
+import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
 
 export interface FastPathOptions {
   endpoint?: string;
-  /** Largest body read by the fast path; larger ones go to Yoga. Default 64 MiB. */
-  maxBodyBytes?: number;
+  /** Largest request body (MAX_BODY_BYTES); a larger one is refused with 413. */
+  maxBodyBytes: number;
+  /** Stage 1: Host, Origin, CSRF and declared size. */
+  transport: TransportChecks;
+  /** Stages 2 and 3: the API key and its rate limit. */
+  admission: Admission;
   /** Whole-response caching for the operations it accepts. Default none. */
   responseCache?: ResponseCacheHooks;
 }
@@ -83,26 +98,43 @@ export interface GraphQLHandler {
   readonly counts: { fast: number; yoga: number };
 }
 
+/** A Node request's headers, read the Fetch way. */
+export function nodeHeaders(req: IncomingMessage): HeaderSource {
+  return {
+    get: (name: string) => {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+    has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
+  };
+}
+
+/** GraphiQL's page: a browser's GET for HTML, which Yoga answers without running anything. */
+const isGraphiQLPage = (req: IncomingMessage) =>
+  req.method === "GET" && (req.headers.accept ?? "").toLowerCase().includes("text/html");
+
 /** Returns a Node request handler: the fast path where it applies, Yoga everywhere else. */
-export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {}): GraphQLHandler {
-  const { endpoint = "/graphql", maxBodyBytes = 64 * 1024 * 1024, responseCache } = options;
+export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): GraphQLHandler {
+  const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission } = options;
   const json = { "content-type": "application/json; charset=utf-8" };
   const counts = { fast: 0, yoga: 0 };
 
   /** Replays a request whose body we already read through Yoga's fetch handler. */
-  const delegate = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+  const delegate = async (req: IncomingMessage, res: ServerResponse, body: Buffer, caller: Caller) => {
     counts.yoga++;
     const headers = new yoga.fetchAPI.Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
     }
+    const method = req.method ?? "POST";
     const response = await yoga.fetch(
       new yoga.fetchAPI.Request(`http://${req.headers.host ?? "localhost"}${req.url ?? endpoint}`, {
-        method: req.method ?? "POST",
+        method,
         headers,
-        body: body.toString("utf8"), // only JSON bodies reach the fast path
+        ...(method === "GET" || method === "HEAD" ? {} : { body: new Uint8Array(body) }),
       }),
-      { req, res },
+      // The server context becomes part of Yoga's initial context: the caller admitted above.
+      { req, res, caller },
     );
     await send(res, response.status, response.headers, Buffer.from(await response.arrayBuffer()));
   };
@@ -125,38 +157,52 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
       res.end(body, done);
     });
 
-  const run = async (req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> => {
+  /** A refusal of stages 1 to 3, in GraphQL's error format, before the body is read. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, error: GraphQLError) => {
+    const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+    const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+    const retryAfterMs = error.extensions.retryAfterMs;
+    if (typeof retryAfterMs === "number") headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
+    // An unread body is not read: the connection closes shortly after the answer (the delay
+    // lets the client read the answer before its unsent body meets a closed socket).
+    if (!req.complete) {
+      headers.connection = "close";
+      res.once("finish", () => setTimeout(() => req.socket.destroy(), 1_000).unref());
+    }
+    const { http: _http, ...extensions } = error.extensions;
+    void send(res, status, headers, JSON.stringify({ errors: [{ message: error.message, extensions }] }));
+  };
+
+  const run = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller): Promise<void> => {
     const params = parseParams(raw.toString("utf8"));
-    if (!params) return delegate(req, res, raw);
+    if (!params) return delegate(req, res, raw, caller);
     // What context factories read of the request (headers, e.g. for authentication), without
     // building a fetch Request.
-    const request = {
-      method: "POST",
-      url: req.url,
-      headers: {
-        get: (name: string) => {
-          const value = req.headers[name.toLowerCase()];
-          return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-        },
-        has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
-      },
-    };
-    const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({ request, params, req, res });
+    const request = { method: "POST", url: req.url, headers: nodeHeaders(req) };
+    const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
+      request,
+      params,
+      req,
+      res,
+      caller,
+    });
     let document: DocumentNode;
     try {
       document = parse(params.query);
     } catch {
-      return delegate(req, res, raw);
+      return delegate(req, res, raw, caller);
     }
     const errors: readonly GraphQLError[] = validate(schema, document);
     const operation = getOperationAST(document, params.operationName);
-    if (errors.length > 0 || !operation || operation.operation === "subscription") return delegate(req, res, raw);
+    if (errors.length > 0 || !operation || operation.operation === "subscription") {
+      return delegate(req, res, raw, caller);
+    }
     let contextValue: unknown;
     try {
       contextValue = await contextFactory();
     } catch {
-      // Nothing has run yet: let Yoga answer (e.g. 401 from authentication) in its own words.
-      return delegate(req, res, raw);
+      // Nothing has run yet: let Yoga answer in its own words.
+      return delegate(req, res, raw, caller);
     }
     counts.fast++;
     const cacheKey = responseCache?.key(document, operation, params, contextValue);
@@ -172,7 +218,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
       operationName: params.operationName,
     })) as ExecutionResult;
     if (!result.errors?.length) {
-      const body = JSON.stringify(result);
+      const body = serializedResults.get(result) ?? JSON.stringify(result);
       if (responseCache && cacheKey !== undefined) responseCache.set(cacheKey, body, contextValue);
       return send(res, 200, json, body);
     }
@@ -182,25 +228,47 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!isCandidate(req, endpoint)) {
+    const headers = nodeHeaders(req);
+    const path = (req.url ?? "").split("?")[0];
+    // 1. Transport: the Host header on every path (DNS rebinding), the rest on the endpoint.
+    const hostRefusal = transport.host(headers);
+    if (hostRefusal) return refuse(req, res, hostRefusal);
+    if (path !== endpoint) {
+      // /health, /ready, /metrics and 404s: nothing of the caller's is parsed.
       counts.yoga++;
       void yoga(req, res);
       return;
     }
+    const page = isGraphiQLPage(req);
+    const transportRefusal = page ? transport.origin(headers) : transport.request(req.method ?? "GET", headers);
+    if (transportRefusal) return refuse(req, res, transportRefusal);
+    if (req.method === "OPTIONS" || page) {
+      // CORS preflights (the Origin is allowed) and GraphiQL's static page.
+      counts.yoga++;
+      void yoga(req, res);
+      return;
+    }
+    // 2 and 3. The key and its rate limit, from the headers alone.
+    const caller = admission.admit(headers.get("authorization"));
+    if (caller instanceof Error) return refuse(req, res, caller);
+
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
     req.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
-      if (size > maxBodyBytes) tooLarge = true;
-      else chunks.push(chunk);
+      if (size > maxBodyBytes) {
+        tooLarge = true;
+        chunks.length = 0;
+        refuse(req, res, new LimitError("MAX_BODY_BYTES", maxBodyBytes, size, "The request body (bytes)", { atLeast: true }));
+      } else chunks.push(chunk);
     });
     req.on("end", () => {
-      if (tooLarge) {
-        void send(res, 413, { "content-type": "text/plain" }, "request body too large");
-        return;
-      }
-      run(req, res, Buffer.concat(chunks)).catch((error: unknown) => {
+      if (tooLarge) return;
+      const body = Buffer.concat(chunks);
+      const handled = isCandidate(req, endpoint) ? run(req, res, body, caller) : delegate(req, res, body, caller);
+      handled.catch((error: unknown) => {
         yoga.logger.error(error);
         if (!res.headersSent) {
           void send(res, 500, json, JSON.stringify({ errors: [{ message: "Unexpected error." }] }));

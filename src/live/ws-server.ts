@@ -1,22 +1,40 @@
 // graphql-ws on the same HTTP server and path, through Yoga's envelop (yoga.getEnveloped), so
-// subscriptions get the same context, authentication, error masking and limits as HTTP
-// (the model: graphql-yoga's examples/graphql-ws).
-import type { Server } from "node:http";
-import type { ExecutionArgs } from "graphql";
-import type { OperationResult } from "graphql-ws";
+// subscriptions get the same context, error masking and operation guard as HTTP (the model:
+// graphql-yoga's examples/graphql-ws). The transport stages of the pipeline (docs/security.md)
+// run here: the upgrade's Host and Origin (refused with 403 before the socket opens), the key at
+// connection_init (close 4401 when missing, 4403 when wrong), then, for every operation, the
+// key's rate limit and the subscriptions allowed per connection and per key.
+import type { IncomingMessage, Server } from "node:http";
+import { type ExecutionArgs, GraphQLError } from "graphql";
+import type { Context as WsContext, OperationResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
+import { LimitError } from "../errors.ts";
+import { type Admission, MISSING_KEY_MESSAGE } from "../guard/admission.ts";
+import type { Caller } from "../guard/keys.ts";
+import type { TransportChecks } from "../guard/transport.ts";
+import { nodeHeaders } from "../http/graphql-fast-path.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Yoga's generic context types are not needed here
 type AnyYoga = YogaServerInstance<any, any>;
+
+/** Close codes of refused connections (documented in docs/security.md and the README). */
+export const CLOSE_MISSING_KEY = 4401;
+export const CLOSE_INVALID_KEY = 4403;
 
 export interface WsServerOptions {
   server: Server;
   yoga: AnyYoga;
   path?: string;
-  /** Checks connection params at connect time; throw to refuse (closed with 4403). */
-  authenticate: (connectionParams: Readonly<Record<string, unknown>> | undefined) => void;
+  /** Host and Origin of the upgrade request. */
+  transport: TransportChecks;
+  /** The key (connection parameter `authorization`, else the upgrade's Authorization header) and rate limit. */
+  admission: Admission;
+  /** Largest message accepted (MAX_BODY_BYTES). */
+  maxPayloadBytes: number;
+  maxSubscriptionsPerConnection: number;
+  maxSubscriptionsPerKey: number;
   /** Bytes buffered for one socket beyond which messages are not sent and the socket is closed. */
   maxBufferedBytes?: number;
 }
@@ -26,34 +44,113 @@ interface Enveloped {
   subscribe: (args: ExecutionArgs) => OperationResult;
 }
 
+/** What this server keeps per connection in graphql-ws's `extra`. */
+interface Extra {
+  socket: import("ws").WebSocket;
+  request: IncomingMessage;
+  caller?: Caller;
+  /** Operation ids counted against the key. */
+  counted?: Set<string>;
+}
+
 export function createWsServer(options: WsServerOptions) {
-  const { server, yoga, path = "/graphql", authenticate, maxBufferedBytes = 8 * 1024 * 1024 } = options;
-  const wss = new WebSocketServer({ server, path });
+  const {
+    server,
+    yoga,
+    path = "/graphql",
+    transport,
+    admission,
+    maxPayloadBytes,
+    maxSubscriptionsPerConnection,
+    maxSubscriptionsPerKey,
+    maxBufferedBytes = 8 * 1024 * 1024,
+  } = options;
+  const wss = new WebSocketServer({
+    server,
+    path,
+    maxPayload: maxPayloadBytes,
+    // Stage 1 for upgrades: a foreign Host or Origin gets a 403 and no socket.
+    verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      const headers = nodeHeaders(info.req);
+      const refusal = transport.host(headers) ?? transport.origin(headers);
+      if (refusal) done(false, 403, refusal.message);
+      else done(true);
+    },
+  });
+  const perKey = new Map<string, number>();
+  const release = (extra: Extra, id: string) => {
+    if (!extra.counted?.delete(id) || !extra.caller) return;
+    const left = (perKey.get(extra.caller.name) ?? 1) - 1;
+    if (left <= 0) perKey.delete(extra.caller.name);
+    else perKey.set(extra.caller.name, left);
+  };
+
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onConnect: (ctx) => {
-        try {
-          authenticate(ctx.connectionParams);
-          return true;
-        } catch {
-          return false; // graphql-ws closes with 4403 Forbidden
+        const extra = ctx.extra as Extra;
+        const param = ctx.connectionParams?.authorization;
+        const presented = typeof param === "string" ? param : extra.request.headers.authorization;
+        const caller = admission.authenticate(presented);
+        if (caller instanceof Error) {
+          // graphql-ws closes with 4403 when onConnect returns false; a missing key gets 4401.
+          if (caller.message === MISSING_KEY_MESSAGE) extra.socket.close(CLOSE_MISSING_KEY, "Unauthorized: API key required");
+          return false;
         }
+        extra.caller = caller;
+        extra.counted = new Set();
+        return true;
       },
-      onSubscribe: async (ctx, _id, params) => {
-        const socket = ctx.extra.socket;
+      onSubscribe: async (ctx: WsContext<Record<string, unknown> | undefined, Extra>, id, params) => {
+        const extra = ctx.extra;
+        const caller = extra.caller as Caller;
+        const limited = admission.rateLimit(caller);
+        if (limited) return [limited];
+        // graphql-ws has registered this id already.
+        const open = Object.keys(ctx.subscriptions).length;
+        if (open > maxSubscriptionsPerConnection) {
+          return [
+            new LimitError(
+              "MAX_SUBSCRIPTIONS_PER_CONNECTION",
+              maxSubscriptionsPerConnection,
+              open,
+              "The number of operations on this connection",
+            ),
+          ];
+        }
+        const ofKey = (perKey.get(caller.name) ?? 0) + 1;
+        if (ofKey > maxSubscriptionsPerKey) {
+          return [
+            new LimitError(
+              "MAX_SUBSCRIPTIONS_PER_KEY",
+              maxSubscriptionsPerKey,
+              ofKey,
+              `The number of operations of the key ${caller.name}`,
+            ),
+          ];
+        }
+        const socket = extra.socket;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
+          req: extra.request,
           socket,
           params,
+          caller,
           connectionParams: ctx.connectionParams,
           closeConnection: (code: number, reason: string) => socket.close(code, reason),
         });
-        const document = parse(params.query);
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError("Syntax Error: the query does not parse")];
+        }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        perKey.set(caller.name, ofKey);
+        extra.counted?.add(id);
         return {
           schema,
           operationName: params.operationName ?? null,
@@ -62,6 +159,11 @@ export function createWsServer(options: WsServerOptions) {
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
+      },
+      onComplete: (ctx, id) => release(ctx.extra as Extra, id),
+      onClose: (ctx) => {
+        const extra = ctx.extra as Extra;
+        for (const id of [...(extra.counted ?? [])]) release(extra, id);
       },
     },
     wss,
@@ -75,6 +177,8 @@ export function createWsServer(options: WsServerOptions) {
   guard.unref();
   return {
     wss,
+    /** Operations open per key (tests read it). */
+    openPerKey: () => new Map(perKey),
     async close() {
       clearInterval(guard);
       await disposable.dispose();

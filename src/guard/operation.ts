@@ -1,0 +1,271 @@
+// Stages 4 to 7 of the request pipeline (docs/security.md), as one envelop plugin that every
+// transport runs (Yoga's handler, the lean POST path and graphql-ws all go through
+// yoga.getEnveloped):
+//   4. parse with a token limit (GraphQL Armor's counting lexer);
+//   5. validate with depth, alias and directive limits (GraphQL Armor's rules) and a root-field
+//      limit; introspection and field suggestions only for admin keys in production;
+//   6. authorise the operation's root fields by the caller's role, then bound its cost (needs
+//      the variables, so it runs before execution rather than in validation);
+//   7. bound the size of each answer (and of each subscription event).
+// Every refusal names the limit (its variable) and the value that crossed it.
+import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
+import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
+import { MaxTokensParserWLexer } from "@escape.tech/graphql-armor-max-tokens";
+import type { Plugin } from "@envelop/core";
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  getOperationAST,
+  Kind,
+  type parse,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from "graphql";
+import type { RequestLimits } from "../config.ts";
+import { clientError, LimitError } from "../errors.ts";
+import { operationCost } from "./cost.ts";
+import type { Caller, Role } from "./keys.ts";
+
+/** What a root field needs: read (queries, subscriptions), write (record mutations) or admin. */
+export type Access = "read" | "write" | "admin";
+
+/**
+ * Every root field and what it needs. A field missing here is refused to everyone but admins
+ * (test/guard-roles.test.ts checks that the schema and this table agree).
+ */
+export const ROOT_FIELD_ACCESS: Record<string, Access> = {
+  "Query.trades": "read",
+  "Query.tradeStats": "read",
+  "Query.latencyStats": "read",
+  "Query.mevEffectiveness": "read",
+  "Query.strategyPerformance": "read",
+  "Query.alertRules": "read",
+  "Subscription.liveMetrics": "read",
+  "Subscription.tradeRecorded": "read",
+  "Subscription.alerts": "read",
+  "Mutation.recordTrade": "write",
+  "Mutation.recordTrades": "write",
+  "Mutation.recordLatencyMetric": "write",
+  "Mutation.recordLatencyMetrics": "write",
+  "Mutation.recordMevMetric": "write",
+  "Mutation.recordMevMetrics": "write",
+  "Mutation.upsertAlertRule": "admin",
+  "Mutation.deleteAlertRule": "admin",
+};
+
+export interface OperationGuardOptions {
+  limits: RequestLimits;
+  /** Writer keys may also read. */
+  writerCanRead: boolean;
+  /** Introspection and suggestions for admins only. */
+  production: boolean;
+}
+
+/** Roles that may use an access level. Admin may do everything. */
+export function roleMay(role: Role, access: Access, writerCanRead: boolean): boolean {
+  if (role === "admin") return true;
+  if (access === "read") return role === "reader" || writerCanRead;
+  if (access === "write") return role === "writer";
+  return false;
+}
+
+/** The answers' JSON text, made once by the size check and reused by the lean path. */
+export const serializedResults = new WeakMap<object, string>();
+
+/** Root fields of an operation, with those of fragments spread at its root. */
+function rootFields(operation: OperationDefinitionNode, document: DocumentNode): string[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) names.add(s.name.value);
+      else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet);
+      else if (!seen.has(s.name.value)) {
+        seen.add(s.name.value);
+        const fragment = fragments.get(s.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return [...names];
+}
+
+const TYPE_OF: Record<string, string> = { query: "Query", mutation: "Mutation", subscription: "Subscription" };
+
+/** A validation error at the limit, from the count in GraphQL Armor's message ("…, found N."). */
+const armorRejection =
+  (limit: string, max: number, what: string) =>
+  (context: ValidationContext | null, error: Error): void => {
+    const found = Number(/found (\d+)/.exec(error.message)?.[1] ?? max + 1);
+    context?.reportError(new LimitError(limit, max, found, what));
+  };
+
+export function useOperationGuard(options: OperationGuardOptions): Plugin<{ caller?: Caller }> {
+  const { limits, writerCanRead, production } = options;
+
+  const parseWithTokenLimit = (source: Parameters<typeof parse>[0], parseOptions?: object) => {
+    const parser = new MaxTokensParserWLexer(source, {
+      ...parseOptions,
+      n: limits.maxTokens,
+      onReject: [
+        () => {
+          throw new LimitError("MAX_TOKENS", limits.maxTokens, limits.maxTokens + 1, "The number of tokens in the query", {
+            atLeast: true,
+          });
+        },
+      ],
+    });
+    return parser.parseDocument();
+  };
+
+  // Rules made once: Yoga caches validation results per document and per list of rule names.
+  const rules: ValidationRule[] = [
+    maxDepthRule({
+      n: limits.maxDepth,
+      propagateOnRejection: false,
+      onReject: [armorRejection("MAX_DEPTH", limits.maxDepth, "The query's depth")],
+    }),
+    maxAliasesRule({
+      n: limits.maxAliases,
+      propagateOnRejection: false,
+      onReject: [armorRejection("MAX_ALIASES", limits.maxAliases, "The number of aliases")],
+    }),
+    maxDirectivesRule({
+      n: limits.maxDirectives,
+      propagateOnRejection: false,
+      onReject: [armorRejection("MAX_DIRECTIVES", limits.maxDirectives, "The number of directives")],
+    }),
+    function maxRootFields(context: ValidationContext) {
+      return {
+        OperationDefinition(operation: OperationDefinitionNode) {
+          const count = rootFields(operation, context.getDocument()).filter((name) => name !== "__typename").length;
+          if (count > limits.maxRootFields) {
+            context.reportError(new LimitError("MAX_ROOT_FIELDS", limits.maxRootFields, count, "The number of root fields"));
+          }
+        },
+      };
+    },
+  ];
+  // Present only for callers who get no suggestions, so that Yoga's validation cache (keyed by
+  // rule names) keeps their masked errors apart from an admin's.
+  const suggestionsHidden: ValidationRule = function suggestionsHidden() {
+    return {};
+  };
+  const hideSuggestions = (errors: readonly Error[]) =>
+    errors.map((error) =>
+      error instanceof GraphQLError && /Did you mean/.test(error.message)
+        ? new GraphQLError(error.message.replace(/\s*Did you mean .+\?$/, ""), {
+            nodes: error.nodes ?? null,
+            extensions: error.extensions,
+          })
+        : error,
+    );
+
+  /** Stage 6: role, then cost. */
+  const refusal = (
+    caller: Caller | undefined,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    schema: Parameters<typeof operationCost>[0],
+    variables: Record<string, unknown> | null | undefined,
+  ): GraphQLError | undefined => {
+    const operation = getOperationAST(document, operationName);
+    if (!operation) return undefined; // execution reports it
+    if (!caller) return clientError("UNAUTHENTICATED", "Authentication required");
+    const type = TYPE_OF[operation.operation] as string;
+    for (const field of rootFields(operation, document)) {
+      if (field === "__typename") continue;
+      const access: Access =
+        field === "__schema" || field === "__type" ? (production ? "admin" : "read") : (ROOT_FIELD_ACCESS[`${type}.${field}`] ?? "admin");
+      if (!roleMay(caller.role, access, writerCanRead)) {
+        const needs = access === "admin" ? "an admin key" : access === "write" ? "a writer or admin key" : "a reader, writer or admin key";
+        return clientError(
+          "FORBIDDEN",
+          `The key ${caller.name} (role ${caller.role}) may not use ${field}: it needs ${needs}${
+            field.startsWith("__") ? " in production" : ""
+          }`,
+        );
+      }
+    }
+    const cost = operationCost(schema, document, operation, variables);
+    if (cost > limits.maxCost) {
+      return new LimitError("MAX_COST", limits.maxCost, cost, "The query's cost", {
+        hint: "ask for fewer items (first), a shorter range, a larger bucket or fewer groupBy keys (docs/security.md, Query cost)",
+      });
+    }
+    return undefined;
+  };
+
+  /** Stage 7: the answer's JSON text, or RESPONSE_TOO_LARGE. */
+  const bounded = (result: ExecutionResult): ExecutionResult | undefined => {
+    const body = JSON.stringify(result);
+    if (body.length > limits.maxResponseBytes) {
+      return {
+        errors: [
+          new LimitError("MAX_RESPONSE_BYTES", limits.maxResponseBytes, body.length, "The answer's size (bytes)", {
+            hint: "narrow the query (fewer fields, a smaller page, a shorter range)",
+          }),
+        ],
+      };
+    }
+    serializedResults.set(result, body);
+    return undefined;
+  };
+
+  return {
+    onParse({ setParseFn }) {
+      setParseFn(parseWithTokenLimit as typeof parse);
+    },
+    onValidate({ addValidationRule, context }) {
+      for (const rule of rules) addValidationRule(rule);
+      if (production && context.caller?.role !== "admin") {
+        addValidationRule(suggestionsHidden);
+        return ({ valid, result, setResult }) => {
+          if (!valid) setResult(hideSuggestions(result));
+        };
+      }
+      return undefined;
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const caller = (args.contextValue as { caller?: Caller }).caller;
+      const error = refusal(caller, args.document, args.operationName, args.schema, args.variableValues);
+      if (error) {
+        setResultAndStopExecution({ errors: [error] });
+        return undefined;
+      }
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return; // incremental delivery is not enabled
+          const replaced = bounded(result as ExecutionResult);
+          if (replaced) setResult(replaced);
+        },
+      };
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const caller = (args.contextValue as { caller?: Caller }).caller;
+      const error = refusal(caller, args.document, args.operationName, args.schema, args.variableValues);
+      if (error) {
+        setResultAndStopExecution({ errors: [error] });
+        return undefined;
+      }
+      return {
+        onSubscribeResult() {
+          return {
+            onNext({ result, setResult }) {
+              const replaced = bounded(result);
+              if (replaced) setResult(replaced);
+            },
+          };
+        },
+      };
+    },
+  };
+}
