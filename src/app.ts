@@ -270,10 +270,13 @@ export function buildApp(options: AppOptions): App {
       const caller = admission.admit(request.headers.get("authorization"));
       if (!isCaller(caller)) {
         const status = (caller.extensions.http as { status: number }).status;
-        return new Response(JSON.stringify({ errors: [{ message: caller.message, extensions: { code: caller.extensions.code } }] }), {
-          status,
-          headers: { "content-type": "application/json" },
-        });
+        return new Response(
+          JSON.stringify({ errors: [{ message: caller.message, extensions: { code: caller.extensions.code } }] }),
+          {
+            status,
+            headers: { "content-type": "application/json" },
+          },
+        );
       }
       return yoga.fetch(request, { caller });
     },

@@ -245,7 +245,9 @@ export function loadConfig(env: Env = process.env): Config {
     if (!isWildcard(host)) allowedHosts.push(hostName(host));
     for (const entry of list(hostsRaw)) {
       if (!/^(\[[0-9a-f:]+\]|[a-z0-9.-]+|[0-9a-f:]+)$/i.test(entry)) {
-        problems.push(`ALLOWED_HOSTS: ${JSON.stringify(entry)} is not a host name (names only, no scheme or port; * for any)`);
+        problems.push(
+          `ALLOWED_HOSTS: ${JSON.stringify(entry)} is not a host name (names only, no scheme or port; * for any)`,
+        );
       } else allowedHosts.push(hostName(entry));
     }
     allowedHosts = [...new Set(allowedHosts)];
@@ -260,7 +262,9 @@ export function loadConfig(env: Env = process.env): Config {
       }
     } catch {}
     if (origin === undefined) {
-      problems.push(`ALLOWED_ORIGINS: ${JSON.stringify(entry)} is not an origin (scheme://host[:port], e.g. https://dash.example.com)`);
+      problems.push(
+        `ALLOWED_ORIGINS: ${JSON.stringify(entry)} is not an origin (scheme://host[:port], e.g. https://dash.example.com)`,
+      );
     } else allowedOrigins.push(origin);
   }
 
@@ -325,7 +329,11 @@ const list = (raw: string | undefined): string[] =>
     .filter((entry) => entry !== "");
 
 /** A host name as the Host check compares it: lower case, without brackets or a trailing dot. */
-export const hostName = (host: string): string => host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+export const hostName = (host: string): string =>
+  host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
 
 const isWildcard = (host: string) => ["0.0.0.0", "::", "[::]"].includes(host);
 

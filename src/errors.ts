@@ -62,7 +62,11 @@ export class LimitError extends GraphQLError {
     options: { hint?: string; atLeast?: boolean } = {},
   ) {
     const code: ErrorCode =
-      limit === "MAX_BODY_BYTES" ? "PAYLOAD_TOO_LARGE" : limit === "MAX_RESPONSE_BYTES" ? "RESPONSE_TOO_LARGE" : "LIMIT_EXCEEDED";
+      limit === "MAX_BODY_BYTES"
+        ? "PAYLOAD_TOO_LARGE"
+        : limit === "MAX_RESPONSE_BYTES"
+          ? "RESPONSE_TOO_LARGE"
+          : "LIMIT_EXCEEDED";
     const { status } = ERROR_CODES[code];
     const value = options.atLeast ? `more than ${max}` : String(actual);
     super(`${what} is ${value}, above the limit of ${max} (${limit})${options.hint ? `; ${options.hint}` : ""}`, {

@@ -8,7 +8,11 @@ const RECORD = "mutation($input: TradeInput!) { recordTrade(input: $input) { acc
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp("auth", { API_KEYS: BOT_KEY, ADMIN_API_KEYS: ADMIN_KEY, ALLOWED_ORIGINS: "http://dashboard.example" });
+  t = await startTestApp("auth", {
+    API_KEYS: BOT_KEY,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    ALLOWED_ORIGINS: "http://dashboard.example",
+  });
 });
 
 async function post(headers: Record<string, string>) {

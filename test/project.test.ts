@@ -16,7 +16,7 @@ describe("committed artefacts", () => {
 
   it(".env.example and the README document every variable config.ts reads", () => {
     const source = readFileSync("src/config.ts", "utf8");
-    const read = [...source.matchAll(/(?:read|int|address)\("([A-Z_]+)"/g)].map((m) => m[1] as string);
+    const read = [...source.matchAll(/(?:read|int|address|bool)\("([A-Z_]+)"/g)].map((m) => m[1] as string);
     const example = readFileSync(".env.example", "utf8");
     const readme = readFileSync("README.md", "utf8");
     expect(read.length).toBeGreaterThan(10);

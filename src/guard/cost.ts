@@ -61,7 +61,10 @@ export function bucketCount(range: unknown, bucket: unknown): number {
 const groupsOf = (groupBy: unknown): number =>
   Array.isArray(groupBy) ? ESTIMATE.perGroupKey ** Math.min(new Set(groupBy).size, 6) : 1;
 
-const analyticsScope = (args: Args): Scope => ({ buckets: bucketCount(args.range, args.bucket), groups: groupsOf(args.groupBy) });
+const analyticsScope = (args: Args): Scope => ({
+  buckets: bucketCount(args.range, args.bucket),
+  groups: groupsOf(args.groupBy),
+});
 
 interface FieldRule {
   /** Items the field returns (its selection is multiplied by this). */
@@ -161,8 +164,7 @@ export function operationCost(
     }
     const type = definition.type;
     const list = isListType(isNonNullType(type) ? type.ofType : type);
-    const items =
-      rule?.items?.(args, scope) ?? (list && !COUNTED_BY_PARENT.has(coordinate) ? ESTIMATE.otherList : 1);
+    const items = rule?.items?.(args, scope) ?? (list && !COUNTED_BY_PARENT.has(coordinate) ? ESTIMATE.otherList : 1);
     const childScope = rule?.scope?.(args) ?? scope;
     const own = 1 + (rule?.statement ? STATEMENT_COST : 0);
     if (!node.selectionSet) return own;

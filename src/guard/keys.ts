@@ -78,7 +78,9 @@ export function parseApiKeys(
     try {
       text = readFileSync(env.apiKeysFile, "utf8");
     } catch (error) {
-      problems.push(`API_KEYS_FILE=${JSON.stringify(env.apiKeysFile)}: cannot be read (${(error as NodeJS.ErrnoException).code})`);
+      problems.push(
+        `API_KEYS_FILE=${JSON.stringify(env.apiKeysFile)}: cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      );
     }
     text?.split(/\r?\n/).forEach((line, i) => {
       const trimmed = line.trim();

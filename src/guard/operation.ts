@@ -8,11 +8,12 @@
 //      the variables, so it runs before execution rather than in validation);
 //   7. bound the size of each answer (and of each subscription event).
 // Every refusal names the limit (its variable) and the value that crossed it.
+
+import type { Plugin } from "@envelop/core";
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import { MaxTokensParserWLexer } from "@escape.tech/graphql-armor-max-tokens";
-import type { Plugin } from "@envelop/core";
 import {
   type DocumentNode,
   type ExecutionResult,
@@ -20,8 +21,8 @@ import {
   GraphQLError,
   getOperationAST,
   Kind,
-  type parse,
   type OperationDefinitionNode,
+  type parse,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -117,9 +118,15 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
       n: limits.maxTokens,
       onReject: [
         () => {
-          throw new LimitError("MAX_TOKENS", limits.maxTokens, limits.maxTokens + 1, "The number of tokens in the query", {
-            atLeast: true,
-          });
+          throw new LimitError(
+            "MAX_TOKENS",
+            limits.maxTokens,
+            limits.maxTokens + 1,
+            "The number of tokens in the query",
+            {
+              atLeast: true,
+            },
+          );
         },
       ],
     });
@@ -148,7 +155,9 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
         OperationDefinition(operation: OperationDefinitionNode) {
           const count = rootFields(operation, context.getDocument()).filter((name) => name !== "__typename").length;
           if (count > limits.maxRootFields) {
-            context.reportError(new LimitError("MAX_ROOT_FIELDS", limits.maxRootFields, count, "The number of root fields"));
+            context.reportError(
+              new LimitError("MAX_ROOT_FIELDS", limits.maxRootFields, count, "The number of root fields"),
+            );
           }
         },
       };
@@ -184,9 +193,18 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
     for (const field of rootFields(operation, document)) {
       if (field === "__typename") continue;
       const access: Access =
-        field === "__schema" || field === "__type" ? (production ? "admin" : "read") : (ROOT_FIELD_ACCESS[`${type}.${field}`] ?? "admin");
+        field === "__schema" || field === "__type"
+          ? production
+            ? "admin"
+            : "read"
+          : (ROOT_FIELD_ACCESS[`${type}.${field}`] ?? "admin");
       if (!roleMay(caller.role, access, writerCanRead)) {
-        const needs = access === "admin" ? "an admin key" : access === "write" ? "a writer or admin key" : "a reader, writer or admin key";
+        const needs =
+          access === "admin"
+            ? "an admin key"
+            : access === "write"
+              ? "a writer or admin key"
+              : "a reader, writer or admin key";
         return clientError(
           "FORBIDDEN",
           `The key ${caller.name} (role ${caller.role}) may not use ${field}: it needs ${needs}${

@@ -62,7 +62,9 @@ export function createTransportChecks(options: TransportOptions): TransportCheck
     const host = headers.get("host");
     try {
       const url = new URL(origin);
-      return (url.protocol === "http:" || url.protocol === "https:") && host !== null && url.host === host.toLowerCase();
+      return (
+        (url.protocol === "http:" || url.protocol === "https:") && host !== null && url.host === host.toLowerCase()
+      );
     } catch {
       return false; // "null" (sandboxed frames, file://) and garbage
     }

@@ -9,6 +9,9 @@ export type { Caller, Role } from "../guard/keys.ts";
 /** For admin-only fields. */
 export function requireAdmin(caller: Caller | undefined): void {
   if (caller?.role !== "admin") {
-    throw clientError("FORBIDDEN", "This needs an admin API key (role admin in API_KEYS or API_KEYS_FILE, or ADMIN_API_KEYS)");
+    throw clientError(
+      "FORBIDDEN",
+      "This needs an admin API key (role admin in API_KEYS or API_KEYS_FILE, or ADMIN_API_KEYS)",
+    );
   }
 }

@@ -232,7 +232,10 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     const path = (req.url ?? "").split("?")[0];
     // 1. Transport: the Host header on every path (DNS rebinding), the rest on the endpoint.
     const hostRefusal = transport.host(headers);
-    if (hostRefusal) return refuse(req, res, hostRefusal);
+    if (hostRefusal) {
+      refuse(req, res, hostRefusal);
+      return;
+    }
     if (path !== endpoint) {
       // /health, /ready, /metrics and 404s: nothing of the caller's is parsed.
       counts.yoga++;
@@ -241,7 +244,10 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     }
     const page = isGraphiQLPage(req);
     const transportRefusal = page ? transport.origin(headers) : transport.request(req.method ?? "GET", headers);
-    if (transportRefusal) return refuse(req, res, transportRefusal);
+    if (transportRefusal) {
+      refuse(req, res, transportRefusal);
+      return;
+    }
     if (req.method === "OPTIONS" || page) {
       // CORS preflights (the Origin is allowed) and GraphiQL's static page.
       counts.yoga++;
@@ -250,7 +256,10 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     }
     // 2 and 3. The key and its rate limit, from the headers alone.
     const caller = admission.admit(headers.get("authorization"));
-    if (caller instanceof Error) return refuse(req, res, caller);
+    if (caller instanceof Error) {
+      refuse(req, res, caller);
+      return;
+    }
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -261,7 +270,11 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       if (size > maxBodyBytes) {
         tooLarge = true;
         chunks.length = 0;
-        refuse(req, res, new LimitError("MAX_BODY_BYTES", maxBodyBytes, size, "The request body (bytes)", { atLeast: true }));
+        refuse(
+          req,
+          res,
+          new LimitError("MAX_BODY_BYTES", maxBodyBytes, size, "The request body (bytes)", { atLeast: true }),
+        );
       } else chunks.push(chunk);
     });
     req.on("end", () => {

@@ -6,7 +6,7 @@
 // key's rate limit and the subscriptions allowed per connection and per key.
 import type { IncomingMessage, Server } from "node:http";
 import { type ExecutionArgs, GraphQLError } from "graphql";
-import type { Context as WsContext, OperationResult } from "graphql-ws";
+import type { OperationResult, Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
@@ -96,7 +96,8 @@ export function createWsServer(options: WsServerOptions) {
         const caller = admission.authenticate(presented);
         if (caller instanceof Error) {
           // graphql-ws closes with 4403 when onConnect returns false; a missing key gets 4401.
-          if (caller.message === MISSING_KEY_MESSAGE) extra.socket.close(CLOSE_MISSING_KEY, "Unauthorized: API key required");
+          if (caller.message === MISSING_KEY_MESSAGE)
+            extra.socket.close(CLOSE_MISSING_KEY, "Unauthorized: API key required");
           return false;
         }
         extra.caller = caller;
