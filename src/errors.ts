@@ -24,7 +24,7 @@ export const ERROR_CODES = {
     meaning: "The request crossed a configured limit; the message names the limit and the value.",
   },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than MAX_BODY_BYTES." },
-  RESPONSE_TOO_LARGE: { status: 200, meaning: "The answer would be larger than MAX_RESPONSE_BYTES; narrow the query." },
+  RESPONSE_TOO_LARGE: { status: 400, meaning: "The answer would be larger than MAX_RESPONSE_BYTES; narrow the query." },
   QUERY_TIMEOUT: { status: 200, meaning: "A statement ran longer than QUERY_TIMEOUT_MS." },
   QUEUE_FULL: { status: 200, meaning: "The write queue is full; retry later (retryable)." },
   SHUTTING_DOWN: { status: 200, meaning: "The server is stopping; retry on another instance (retryable)." },
@@ -69,8 +69,11 @@ export class LimitError extends GraphQLError {
           : "LIMIT_EXCEEDED";
     const { status } = ERROR_CODES[code];
     const value = options.atLeast ? `more than ${max}` : String(actual);
+    // A document or answer over a limit is a request error: GraphQL over HTTP answers it with
+    // 200 under application/json and 4xx under application/graphql-response+json (`spec`).
+    const http = code === "PAYLOAD_TOO_LARGE" ? { status } : { status: 400, spec: true };
     super(`${what} is ${value}, above the limit of ${max} (${limit})${options.hint ? `; ${options.hint}` : ""}`, {
-      extensions: { code, limit, max, actual, ...(status !== 200 ? { http: { status } } : {}) },
+      extensions: { code, limit, max, actual, http },
     });
   }
 }

@@ -259,6 +259,9 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
         setResultAndStopExecution({ errors: [error] });
         return undefined;
       }
+      // A mutation has run by now: its answer (ids, bounded by MAX_RECORDS_PER_REQUEST) is never
+      // replaced, or a bot would retry rows that were accepted.
+      if (getOperationAST(args.document, args.operationName)?.operation === "mutation") return undefined;
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return; // incremental delivery is not enabled

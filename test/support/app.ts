@@ -58,8 +58,13 @@ export async function startTestApp(
   });
   running.push(app);
   const url = await app.start(0, "127.0.0.1");
-  // With authentication on, the helper sends the first admin (else client) key.
-  const key = (env.ADMIN_API_KEYS ?? env.API_KEYS)?.split(",")[0];
+  // With authentication on, the helper sends the first admin key (else the first key).
+  const entries = (env.API_KEYS ?? "").split(",").filter(Boolean);
+  const secret = (entry: string) =>
+    /^[^:]*:(reader|writer|admin):/.exec(entry) ? entry.split(":").slice(2).join(":") : entry;
+  const key =
+    env.ADMIN_API_KEYS?.split(",")[0] ??
+    [entries.find((e) => e.includes(":admin:")), entries[0]].filter((e) => e !== undefined).map((e) => secret(e))[0];
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   return {
     app,
