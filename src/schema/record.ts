@@ -44,16 +44,35 @@ export const RecordResultRef = builder.objectRef<RecordResult>("RecordResult").i
   }),
 });
 
-export interface RecordSpec<Input, Row> {
+/**
+ * The name of the API key behind the request: stored in each row's `writer` column, part of the
+ * row's identity. "anonymous" when the server runs without keys.
+ */
+export function writerOf(context: Context): string {
+  // The auth plugin is growing a `name` on Caller; read it here only, so that is one change.
+  return (context.caller as { name?: string } | undefined)?.name ?? "anonymous";
+}
+
+/** A stored row: the validated values plus the writer (null only for rows older than writers). */
+interface Written {
+  writer: string | null;
+}
+
+export interface RecordSpec<Input, Row extends Written> {
   /** GraphQL argument name, for error paths. */
   argument: string;
   list: boolean;
-  validate: (input: Input, index: number, limits: ValidationLimits) => { row: Row; problems: FieldProblem[] };
+  /** The row without its writer: the request's key sets that, never the input. */
+  validate: (
+    input: Input,
+    index: number,
+    limits: ValidationLimits,
+  ) => { row: Omit<Row, "writer">; problems: FieldProblem[] };
   toQueued: (row: Row, tables: TableNames) => QueuedRow;
   id: (row: Row) => string;
 }
 
-export async function recordRows<Input, Row>(
+export async function recordRows<Input, Row extends Written>(
   context: Context,
   spec: RecordSpec<Input, Row>,
   inputs: readonly Input[],
@@ -66,12 +85,14 @@ export async function recordRows<Input, Row>(
       { extensions: { code: "BAD_USER_INPUT" } },
     );
   }
+  const writer = writerOf(context);
   const problems: FieldProblem[] = [];
   const rows: Row[] = [];
   inputs.forEach((input, index) => {
     const checked = spec.validate(input, index, services.limits);
     problems.push(...checked.problems);
-    rows.push(checked.row);
+    // TypeScript cannot see that Omit<Row, "writer"> plus a writer is a Row for a generic Row.
+    rows.push({ ...checked.row, writer } as Row);
   });
   if (problems.length > 0) throw new InvalidInputError(spec.argument, problems, spec.list);
 
@@ -98,7 +119,7 @@ type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T
  * Defines a record type's two mutations: `one(input, durability)` and `many(inputs, durability)`,
  * the second all-or-nothing.
  */
-export function defineRecordMutations<Input extends object, Row>(options: {
+export function defineRecordMutations<Input extends object, Row extends Written>(options: {
   one: string;
   many: string;
   /** What the rows are, for the descriptions: "trades", "latency measurements". */
