@@ -25,6 +25,7 @@ const EXPECTED: Record<string, [string, string][]> = {
     ["venue", "SYMBOL"],
     ["slot", "LONG"],
     ["realized_pnl", "DOUBLE"],
+    ["writer", "SYMBOL"],
   ],
   latency_metrics: [
     ["timestamp", "TIMESTAMP"],
@@ -34,6 +35,7 @@ const EXPECTED: Record<string, [string, string][]> = {
     ["success", "BOOLEAN"],
     ["strategy", "SYMBOL"],
     ["trade_id", "VARCHAR"],
+    ["writer", "SYMBOL"],
   ],
   mev_metrics: [
     ["timestamp", "TIMESTAMP"],
@@ -48,12 +50,14 @@ const EXPECTED: Record<string, [string, string][]> = {
     ["attack_detected", "BOOLEAN"],
     ["slots_to_land", "INT"],
     ["strategy", "SYMBOL"],
+    ["writer", "SYMBOL"],
   ],
 };
-const DEDUP_KEY: Record<string, string> = {
-  trades: "trade_id",
-  latency_metrics: "metric_id",
-  mev_metrics: "metric_id",
+// The writer (the API key's name) is part of each row's identity: one key never replaces another's row.
+const DEDUP_KEYS: Record<string, string[]> = {
+  trades: ["timestamp", "trade_id", "writer"],
+  latency_metrics: ["timestamp", "metric_id", "writer"],
+  mev_metrics: ["timestamp", "metric_id", "writer"],
 };
 
 let pool: pg.Pool;
@@ -87,7 +91,7 @@ describe("tables created at start-up", () => {
           .filter((c) => c[3])
           .map((c) => c[0])
           .sort(),
-      ).toEqual(["timestamp", DEDUP_KEY[logical]].sort());
+      ).toEqual(DEDUP_KEYS[logical]?.sort());
     }
   });
 

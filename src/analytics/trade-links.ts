@@ -1,6 +1,7 @@
 // A trade's linked rows: its latency measurements and its MEV record (both carry the trade's
-// key in `trade_id`). Loaded in batches by per-request DataLoaders: one SQL statement per field
-// per request, however many trades a page holds.
+// key in `trade_id`), written by the same API key as the trade: trade ids are unique only per
+// writer. Loaded in batches by per-request DataLoaders: one SQL statement per field per request,
+// however many trades a page holds.
 import { LATENCY_SELECT, type LatencyMetric, type LatencyRow, latencyFromRow } from "../ingest/latency-record.ts";
 import { MEV_SELECT, type MevMetric, type MevRow, mevFromRow } from "../ingest/mev-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
@@ -8,8 +9,14 @@ import type { QueryReader } from "./cache.ts";
 
 export interface TradeKey {
   tradeId: string;
+  /** The trade's writer; rows written before writers were recorded (NULL) link to each other. */
+  writer: string | null;
   timestamp: Micros;
 }
+
+/** The DataLoader key and the map key of a trade's links: its writer and trade id. */
+export const linkKey = (key: { writer: string | null; tradeId: string | null }): string =>
+  JSON.stringify([key.writer, key.tradeId]);
 
 /**
  * Linked rows are looked for within this distance of their trade's timestamp: it keeps the scan
@@ -18,7 +25,10 @@ export interface TradeKey {
  */
 export const LINK_WINDOW_MICROS = 3_600_000_000n;
 
-/** `WHERE timestamp window AND trade_id IN (…)` for a batch of trades. */
+/**
+ * `WHERE timestamp window AND trade_id IN (…)` for a batch of trades. Rows of other writers with
+ * the same ids are read too (no tuple IN) and left out when mapping: a few rows at most.
+ */
 function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
   let min = keys[0]?.timestamp ?? 0n;
   let max = min;
@@ -49,11 +59,11 @@ export function loadLatencyByTrade(
       const byTrade = new Map<string, LatencyMetric[]>();
       for (const row of rows) {
         const metric = latencyFromRow(row);
-        const list = byTrade.get(metric.tradeId as string);
+        const list = byTrade.get(linkKey(metric));
         if (list) list.push(metric);
-        else byTrade.set(metric.tradeId as string, [metric]);
+        else byTrade.set(linkKey(metric), [metric]);
       }
-      return keys.map((key) => byTrade.get(key.tradeId) ?? []);
+      return keys.map((key) => byTrade.get(linkKey(key)) ?? []);
     },
   });
 }
@@ -71,8 +81,11 @@ export function loadMevByTrade(
     tables: [table],
     map: (rows) => {
       const byTrade = new Map<string, MevMetric>();
-      for (const row of rows) byTrade.set(row.trade_id as string, mevFromRow(row));
-      return keys.map((key) => byTrade.get(key.tradeId) ?? null);
+      for (const row of rows) {
+        const metric = mevFromRow(row);
+        byTrade.set(linkKey(metric), metric);
+      }
+      return keys.map((key) => byTrade.get(linkKey(key)) ?? null);
     },
   });
 }

@@ -147,7 +147,7 @@ builder.subscriptionFields((t) => ({
   }),
   tradeRecorded: t.field({
     type: TradeRef,
-    description: `Each new trade matching the filter, in (timestamp, tradeId) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code ${SLOW_CONSUMER_CLOSE_CODE}.`,
+    description: `Each new trade matching the filter, in (timestamp, tradeId, writer) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code ${SLOW_CONSUMER_CLOSE_CODE}.`,
     args: { filter: t.arg({ type: TradeFilterRef }) },
     subscribe: (_root, args, context) => {
       const { services } = context;

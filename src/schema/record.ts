@@ -9,6 +9,10 @@ import type { TableNames } from "../questdb/tables.ts";
 import { builder } from "./builder.ts";
 import { InvalidInputError, toClientError } from "./errors.ts";
 
+/** The `writer` field of the recorded types. */
+export const WRITER_DESCRIPTION =
+  'The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row\'s identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored.';
+
 export const DURABILITIES = ["QUEUED", "COMMITTED"] as const;
 export type Durability = (typeof DURABILITIES)[number];
 

@@ -32,7 +32,7 @@ const averageLoss = (p: StrategyPerformance) => (p.losses > 0 ? p.grossLoss / p.
 
 const StrategyPerformanceRef = builder.objectRef<Row>("StrategyPerformance").implement({
   description:
-    "One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md.",
+    "One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md.",
   fields: (t) => ({
     strategy: t.string({
       nullable: true,

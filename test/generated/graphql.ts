@@ -82,7 +82,7 @@ export type LatencyMetric = {
   __typename?: 'LatencyMetric';
   /** Microseconds. */
   latencyUs: Scalars['Long']['output'];
-  /** Idempotency key. */
+  /** Idempotency key (per writer). */
   metricId: Scalars['String']['output'];
   /** quote, build, sign, submit, confirm, e2e, … */
   stage: Scalars['String']['output'];
@@ -91,6 +91,8 @@ export type LatencyMetric = {
   timestamp: Scalars['Timestamp']['output'];
   /** The trade this measurement belongs to. */
   tradeId: Maybe<Scalars['String']['output']>;
+  /** The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row's identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored. */
+  writer: Maybe<Scalars['String']['output']>;
 };
 
 export type LatencyMetricInput = {
@@ -212,7 +214,7 @@ export type MevEffectivenessRow = {
   netBenefit: Scalars['Float']['output'];
   /** The bot's own opportunities: transactions with an expected profit. */
   opportunities: Scalars['Int']['output'];
-  /** Σ priority fees of the linked trades (same tradeId, within an hour). Runs a join, only when asked for. */
+  /** Σ priority fees of the linked trades (same tradeId and writer, within an hour). Runs a join, only when asked for. */
   priorityFeesLamports: Scalars['Long']['output'];
   /** Share of transactions sent with a protection (any method but NONE). */
   protectedShare: Maybe<Scalars['Float']['output']>;
@@ -246,7 +248,7 @@ export type MevMetric = {
   expectedProfit: Maybe<Scalars['Float']['output']>;
   /** Estimated loss avoided, in quote units. */
   lossAvoided: Maybe<Scalars['Float']['output']>;
-  /** Idempotency key. */
+  /** Idempotency key (per writer). */
   metricId: Scalars['String']['output'];
   outcome: MevOutcome;
   protection: MevProtection;
@@ -257,6 +259,8 @@ export type MevMetric = {
   timestamp: Scalars['Timestamp']['output'];
   tipLamports: Scalars['Long']['output'];
   tradeId: Maybe<Scalars['String']['output']>;
+  /** The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row's identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored. */
+  writer: Maybe<Scalars['String']['output']>;
 };
 
 export type MevMetricInput = {
@@ -460,7 +464,7 @@ export type StageLatency = {
   stage: Scalars['String']['output'];
 };
 
-/** One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md. */
+/** One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md. */
 export type StrategyPerformance = {
   __typename?: 'StrategyPerformance';
   /** Positive. */
@@ -509,7 +513,7 @@ export type Subscription = {
   alerts: AlertEvent;
   /** Rolling figures over a sliding window; sent when they change (at most about once a second). */
   liveMetrics: LiveMetrics;
-  /** Each new trade matching the filter, in (timestamp, tradeId) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code 4429. */
+  /** Each new trade matching the filter, in (timestamp, tradeId, writer) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code 4429. */
   tradeRecorded: Trade;
 };
 
@@ -555,9 +559,9 @@ export type Trade = {
   executedPrice: Scalars['Float']['output'];
   /** Fraction (0.01 = 1%). */
   expectedSlippage: Scalars['Float']['output'];
-  /** The latency measurements recorded with this trade's tradeId, oldest first (those timestamped within 60 minutes of the trade). */
+  /** The latency measurements recorded with this trade's tradeId by the same writer (API key), oldest first (those timestamped within 60 minutes of the trade). */
   latencyMetrics: Array<LatencyMetric>;
-  /** The MEV record with this trade's tradeId (timestamped within 60 minutes of the trade; the latest if several). */
+  /** The MEV record with this trade's tradeId by the same writer (API key), timestamped within 60 minutes of the trade; the latest if several. */
   mev: Maybe<MevMetric>;
   mevStatus: MevStatus;
   /** Lamports. */
@@ -570,13 +574,15 @@ export type Trade = {
   slot: Maybe<Scalars['Long']['output']>;
   strategy: Maybe<Scalars['String']['output']>;
   timestamp: Scalars['Timestamp']['output'];
-  /** Idempotency key: the client's id, the signature, or a UUID. */
+  /** Idempotency key (per writer): the client's id, the signature, or a UUID. */
   tradeId: Scalars['String']['output'];
   /** Lamports. */
   transactionFee: Scalars['Long']['output'];
   /** Token-2022 transfer fees, in token units. */
   transferFees: Scalars['Float']['output'];
   venue: Maybe<Scalars['String']['output']>;
+  /** The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row's identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored. */
+  writer: Maybe<Scalars['String']['output']>;
 };
 
 export type TradeAction =
@@ -622,6 +628,8 @@ export type TradeFilter = {
   /** Lamports. */
   transactionFee?: InputMaybe<LongRange>;
   venue?: InputMaybe<Scalars['String']['input']>;
+  /** The name of the API key that recorded the trade. */
+  writer?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** The group a row belongs to. Fields not grouped by are null; a grouped field is null for trades without a value. */
