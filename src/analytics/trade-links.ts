@@ -44,48 +44,53 @@ function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
   return `timestamp >= $1 AND timestamp <= $2 AND trade_id IN (${ids.join(", ")})`;
 }
 
+// The cached value is the rows by linkKey, a function of the statement alone: keys of several
+// writers with one trade id make the same statement, so ordering by keys happens after the cache.
+
 /** Every trade's measurements, oldest first (ties by stage, then key). */
-export function loadLatencyByTrade(
+export async function loadLatencyByTrade(
   cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
 ): Promise<LatencyMetric[][]> {
   const params: unknown[] = [];
   const sql = `SELECT ${LATENCY_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
-  return cache.read<LatencyRow, LatencyMetric[][]>({
+  const byTrade = await cache.read<LatencyRow, Map<string, LatencyMetric[]>>({
     statement: { name: "trade.latencyMetrics", sql, params },
     tables: [table],
     map: (rows) => {
-      const byTrade = new Map<string, LatencyMetric[]>();
+      const byKey = new Map<string, LatencyMetric[]>();
       for (const row of rows) {
         const metric = latencyFromRow(row);
-        const list = byTrade.get(linkKey(metric));
+        const list = byKey.get(linkKey(metric));
         if (list) list.push(metric);
-        else byTrade.set(linkKey(metric), [metric]);
+        else byKey.set(linkKey(metric), [metric]);
       }
-      return keys.map((key) => byTrade.get(linkKey(key)) ?? []);
+      return byKey;
     },
   });
+  return keys.map((key) => byTrade.get(linkKey(key)) ?? []);
 }
 
 /** Every trade's MEV record; when a trade has several, the latest (then the greatest key). */
-export function loadMevByTrade(
+export async function loadMevByTrade(
   cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
 ): Promise<(MevMetric | null)[]> {
   const params: unknown[] = [];
   const sql = `SELECT ${MEV_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
-  return cache.read<MevRow, (MevMetric | null)[]>({
+  const byTrade = await cache.read<MevRow, Map<string, MevMetric>>({
     statement: { name: "trade.mev", sql, params },
     tables: [table],
     map: (rows) => {
-      const byTrade = new Map<string, MevMetric>();
+      const byKey = new Map<string, MevMetric>();
       for (const row of rows) {
         const metric = mevFromRow(row);
-        byTrade.set(linkKey(metric), metric);
+        byKey.set(linkKey(metric), metric);
       }
-      return keys.map((key) => byTrade.get(linkKey(key)) ?? null);
+      return byKey;
     },
   });
+  return keys.map((key) => byTrade.get(linkKey(key)) ?? null);
 }
