@@ -12,6 +12,7 @@ import {
   RecordLatencyMetricsDocument,
   RecordMevMetricDocument,
   RecordTradeDocument,
+  StrategyPerformanceByWriterDocument,
   type TradeInput,
   TradesByWriterDocument,
   type TradesByWriterQueryVariables,
@@ -175,6 +176,29 @@ describe("row identity: (timestamp, id, writer)", () => {
   });
 });
 
+describe("writer filters of the analytics", () => {
+  it("strategyPerformance counts only the named key's trades, with the series in (timestamp, tradeId, writer) order", async () => {
+    const at = micros(-3_100_000, "707");
+    const later = micros(-3_099_000, "707");
+    await recordTradeAs("bot-a", { ...makeTrade("perf-1", at), strategy: "perf", realizedPnl: 5 });
+    await recordTradeAs("bot-b", { ...makeTrade("perf-1", at), strategy: "perf", realizedPnl: -100 });
+    await recordTradeAs("bot-a", { ...makeTrade("perf-2", later), strategy: "perf", realizedPnl: -2 });
+    await applied();
+    const range = { from: micros(-3_200_000, "000"), to: micros(-3_000_000, "000") };
+    const perf = async (writer: string | null) => {
+      const result = await t.gql(StrategyPerformanceByWriterDocument, { range, strategy: "perf", writer });
+      expect(result.errors).toBeUndefined();
+      return result.data?.strategyPerformance;
+    };
+    const row = { strategy: "perf" };
+    expect(await perf("bot-a")).toEqual([{ ...row, trades: 2, closedTrades: 2, realizedPnl: 3, maxDrawdown: 2 }]);
+    expect(await perf("bot-b")).toEqual([{ ...row, trades: 1, closedTrades: 1, realizedPnl: -100, maxDrawdown: 100 }]);
+    // Every key's: 5 (bot-a), then -100 (bot-b: same timestamp and id, sorted after bot-a), then
+    // -2: cumulative 5, -95, -97 under a high of 5. (bot-b first would give a high of 0 and 100.)
+    expect(await perf(null)).toEqual([{ ...row, trades: 3, closedTrades: 3, realizedPnl: -97, maxDrawdown: 102 }]);
+  });
+});
+
 describe("trade cursors", () => {
   it("round-trip the writer, whatever its characters, and still accept a cursor from before writers", () => {
     const trade = { timestamp: 1_700_000_000_000_001n, tradeId: "a|b", writer: 'bot "1"|x' };
@@ -188,34 +212,58 @@ describe("trade cursors", () => {
   });
 });
 
-describe("tradeRecorded", () => {
+describe("subscriptions", () => {
   const clients: Client[] = [];
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
   });
 
-  it("delivers each key's row with the same timestamp and tradeId exactly once, also behind the watermark", async () => {
+  /** Subscribes over graphql-ws; collects data and errors. */
+  function subscribe<T>(query: string, variables: Record<string, unknown>) {
     const client = createClient({
       url: `${t.url.replace("http", "ws")}/graphql`,
       webSocketImpl: WebSocket,
       retryAttempts: 0,
     });
     clients.push(client);
-    type Event = { tradeId: string; writer: string | null; realizedPnl: number | null };
-    const got: Event[] = [];
+    const values: T[] = [];
     const errors: unknown[] = [];
-    const pollsBefore = t.app.services.live.stats().polls;
-    client.subscribe<{ tradeRecorded: Event }>(
+    client.subscribe<T>(
+      { query, variables },
       {
-        query: "subscription($f: TradeFilter) { tradeRecorded(filter: $f) { tradeId writer realizedPnl } }",
-        variables: { f: { strategy: "stream" } },
-      },
-      {
-        next: (value) => (value.data ? got.push(value.data.tradeRecorded) : errors.push(value.errors)),
+        next: (value) => (value.data ? values.push(value.data) : errors.push(value.errors)),
         error: (error) => errors.push(error),
         complete: () => {},
       },
     );
+    return { values, errors };
+  }
+
+  it("liveMetrics with a writer counts only that key's trades", async () => {
+    // Another key's trade in the window, committed before the named key's.
+    await recordTradeAs("bot-other", makeTrade("window-0", micros(-2_000, "000")));
+    await recordTradeAs("bot-live", makeTrade("window-1", micros(-2_000, "000")));
+    await recordTradeAs("bot-live", makeTrade("window-2", micros(-1_000, "000")));
+    const sub = subscribe<{ liveMetrics: { trades: number; volume: number } }>(
+      "subscription($w: String) { liveMetrics(windowSeconds: 60, writer: $w) { trades volume } }",
+      { w: "bot-live" },
+    );
+    const last = await eventually(async () => {
+      const value = sub.values.at(-1)?.liveMetrics;
+      return value?.trades === 2 ? value : undefined;
+    }, "bot-live's two trades in the window");
+    expect(sub.errors).toEqual([]);
+    expect(last).toEqual({ trades: 2, volume: 400 });
+  });
+
+  it("delivers each key's row with the same timestamp and tradeId exactly once, also behind the watermark", async () => {
+    type Event = { tradeId: string; writer: string | null; realizedPnl: number | null };
+    const pollsBefore = t.app.services.live.stats().polls;
+    const sub = subscribe<{ tradeRecorded: Event }>(
+      "subscription($f: TradeFilter) { tradeRecorded(filter: $f) { tradeId writer realizedPnl } }",
+      { f: { strategy: "stream" } },
+    );
+    const got = () => sub.values.map((v) => v.tradeRecorded);
     // Its first poll marks "now"; the rows below are timestamped after it.
     await eventually(async () => (t.app.services.live.stats().polls > pollsBefore ? true : undefined), "first poll");
     const at = micros(5_000, "606");
@@ -227,13 +275,13 @@ describe("tradeRecorded", () => {
     ];
     for (const [index, [writer, realizedPnl]] of sends.entries()) {
       await recordTradeAs(writer, { ...makeTrade("live-1", at), strategy: "stream", realizedPnl });
-      await eventually(async () => (got.length > index ? true : undefined), `${writer}'s trade streamed`);
+      await eventually(async () => (got().length > index ? true : undefined), `${writer}'s trade streamed`);
     }
     // Once a later trade arrives, every earlier one has been delivered as often as it will be.
     await recordTradeAs("bot-a", { ...makeTrade("live-2", micros(5_000, "607")), strategy: "stream" });
-    await eventually(async () => (got.some((e) => e.tradeId === "live-2") ? true : undefined), "the last trade");
-    expect(errors).toEqual([]);
-    expect(got).toEqual([
+    await eventually(async () => (got().some((e) => e.tradeId === "live-2") ? true : undefined), "the last trade");
+    expect(sub.errors).toEqual([]);
+    expect(got()).toEqual([
       { tradeId: "live-1", writer: "bot-b", realizedPnl: 2 },
       { tradeId: "live-1", writer: "bot-a", realizedPnl: 1 },
       { tradeId: "live-1", writer: "bot-c", realizedPnl: 3 },

@@ -11,6 +11,8 @@ import { compareGroups } from "./series.ts";
 export interface StrategyPerformanceArgs {
   range: TimeRange;
   strategy: string | null;
+  /** Only the trades this API key recorded; null: every key's. */
+  writer: string | null;
 }
 
 export interface StrategyPerformance {
@@ -75,6 +77,10 @@ function where(args: StrategyPerformanceArgs, params: unknown[], extra = ""): st
   if (args.strategy !== null) {
     params.push(args.strategy);
     sql += ` AND strategy = $${params.length}`;
+  }
+  if (args.writer !== null) {
+    params.push(args.writer);
+    sql += ` AND writer = $${params.length}`;
   }
   return sql;
 }
