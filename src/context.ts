@@ -82,12 +82,12 @@ function requestParts(services: Services): Pick<Context, "loaders" | "reads"> {
   const reads = services.cache.forRequest();
   const memo = new Map<string, Promise<unknown>>();
   // No maxBatchSize: a page (at most 1,000 trades) is one statement per field.
-  const byTradeId = { cacheKeyFn: (key: TradeKey) => linkKey(key) };
+  const byLink = { cacheKeyFn: (key: TradeKey) => linkKey(key) };
   return {
     reads,
     loaders: {
-      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys), byTradeId),
-      mevByTrade: new DataLoader((keys) => loadMevByTrade(reads, tables.mev_metrics, keys), byTradeId),
+      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys), byLink),
+      mevByTrade: new DataLoader((keys) => loadMevByTrade(reads, tables.mev_metrics, keys), byLink),
       once<T>(key: string, load: () => Promise<T>): Promise<T> {
         let promise = memo.get(key) as Promise<T> | undefined;
         if (!promise) {

@@ -12,7 +12,7 @@ import {
   RecordLatencyMetricsDocument,
   RecordMevMetricDocument,
   RecordTradeDocument,
-  StrategyPerformanceByWriterDocument,
+  StrategyPerformanceDocument,
   type TradeInput,
   TradesByWriterDocument,
   type TradesByWriterQueryVariables,
@@ -186,9 +186,15 @@ describe("writer filters of the analytics", () => {
     await applied();
     const range = { from: micros(-3_200_000, "000"), to: micros(-3_000_000, "000") };
     const perf = async (writer: string | null) => {
-      const result = await t.gql(StrategyPerformanceByWriterDocument, { range, strategy: "perf", writer });
+      const result = await t.gql(StrategyPerformanceDocument, { range, strategy: "perf", writer });
       expect(result.errors).toBeUndefined();
-      return result.data?.strategyPerformance;
+      return result.data?.strategyPerformance.map(({ strategy, trades, closedTrades, realizedPnl, maxDrawdown }) => ({
+        strategy,
+        trades,
+        closedTrades,
+        realizedPnl,
+        maxDrawdown,
+      }));
     };
     const row = { strategy: "perf" };
     expect(await perf("bot-a")).toEqual([{ ...row, trades: 2, closedTrades: 2, realizedPnl: 3, maxDrawdown: 2 }]);

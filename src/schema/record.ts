@@ -38,7 +38,8 @@ export const RecordResultRef = builder.objectRef<RecordResult>("RecordResult").i
   fields: (t) => ({
     accepted: t.exposeInt("accepted", { description: "Rows accepted (all of the request, or an error)." }),
     ids: t.exposeStringList("ids", {
-      description: "Each row's idempotency key, in request order; send the same key again to retry safely.",
+      description:
+        "Each row's idempotency key, in request order; send the same key again (with the same API key) to retry safely.",
     }),
     durability: t.field({ type: DurabilityEnum, resolve: (r) => r.durability }),
     commitLatencyMs: t.exposeFloat("commitLatencyMs", {
