@@ -115,6 +115,7 @@ async function main() {
         .symbol("mev_status", "PROTECTED")
         .symbol("strategy", "bench")
         .symbol("venue", "raydium")
+        .symbol("writer", "bench") // as the API stamps every row with its key's name
         .stringColumn("trade_id", r.id)
         .floatColumn("base_amount", r.amount)
         .floatColumn("quote_amount", r.amount * r.price)

@@ -78,6 +78,9 @@ const STRATEGIES = ["momentum", "arbitrage", "market_making", "sniper"];
 const VENUES = ["raydium", "orca", "meteora"];
 const STAGES = ["quote", "build", "sign", "submit", "confirm", "e2e"];
 
+/** One writer for every loaded row, as if one API key had sent them (the links need the same). */
+const BENCH_WRITER = "bench";
+
 const tradeTime = (i: number) => DAY + (BigInt(i) * DAY_US) / BigInt(TRADES);
 
 function trade(i: number): Trade {
@@ -105,6 +108,7 @@ function trade(i: number): Trade {
     venue: VENUES[hash(i, 10) % VENUES.length] as string,
     slot: BigInt(300_000_000 + i),
     realizedPnl: hash(i, 11) % 3 === 0 ? null : ((hash(i, 12) % 2001) - 1000) / 100,
+    writer: BENCH_WRITER,
   };
 }
 
@@ -121,6 +125,7 @@ function latency(j: number): LatencyMetric {
     success: hash(j, 24) % 50 !== 0,
     strategy: STRATEGIES[hash(k, 9) % STRATEGIES.length] as string,
     tradeId: `t${k}`,
+    writer: BENCH_WRITER,
   };
 }
 
@@ -140,6 +145,7 @@ function mev(m: number): MevMetric {
     attackDetected: hash(m, 39) % 10 === 0,
     slotsToLand: hash(m, 40) % 30,
     strategy: STRATEGIES[hash(k, 9) % STRATEGIES.length] as string,
+    writer: BENCH_WRITER,
   };
 }
 

@@ -2,7 +2,7 @@ import DataLoader from "dataloader";
 import type pg from "pg";
 import type { QueryCache, RequestReads } from "./analytics/cache.ts";
 import type { SqlRunner } from "./analytics/sql.ts";
-import { loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
+import { linkKey, loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
 import type { Caller } from "./http/auth.ts";
 import type { BatchWriter } from "./ingest/batch-writer.ts";
 import type { LatencyMetric } from "./ingest/latency-record.ts";
@@ -82,12 +82,12 @@ function requestParts(services: Services): Pick<Context, "loaders" | "reads"> {
   const reads = services.cache.forRequest();
   const memo = new Map<string, Promise<unknown>>();
   // No maxBatchSize: a page (at most 1,000 trades) is one statement per field.
-  const byTradeId = { cacheKeyFn: (key: TradeKey) => key.tradeId };
+  const byLink = { cacheKeyFn: (key: TradeKey) => linkKey(key) };
   return {
     reads,
     loaders: {
-      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys), byTradeId),
-      mevByTrade: new DataLoader((keys) => loadMevByTrade(reads, tables.mev_metrics, keys), byTradeId),
+      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys), byLink),
+      mevByTrade: new DataLoader((keys) => loadMevByTrade(reads, tables.mev_metrics, keys), byLink),
       once<T>(key: string, load: () => Promise<T>): Promise<T> {
         let promise = memo.get(key) as Promise<T> | undefined;
         if (!promise) {

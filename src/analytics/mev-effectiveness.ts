@@ -184,9 +184,10 @@ export function mevPriorityFees(
   ];
   const sql =
     `SELECT ${[...keys, "sum(t.priority_fee) priority_fees"].join(", ")} ` +
-    `FROM (SELECT trade_id, priority_fee FROM ${tables.trades} WHERE timestamp >= $3 AND timestamp < $4) t ` +
-    `JOIN (SELECT timestamp, trade_id, protection, strategy FROM ${tables.mev} WHERE timestamp >= $1 AND timestamp < $2) m ` +
-    "ON t.trade_id = m.trade_id";
+    `FROM (SELECT trade_id, writer, priority_fee FROM ${tables.trades} WHERE timestamp >= $3 AND timestamp < $4) t ` +
+    `JOIN (SELECT timestamp, trade_id, writer, protection, strategy FROM ${tables.mev} WHERE timestamp >= $1 AND timestamp < $2) m ` +
+    // Trade ids are unique per writer; rows without a writer (NULL) match each other.
+    "ON t.trade_id = m.trade_id AND t.writer = m.writer";
   const params = [
     ...rangeParams(args.range),
     formatIsoMicros(args.range.from - LINK_WINDOW_MICROS),

@@ -3,7 +3,7 @@
 // Definitions and where they differ from freqtrade/data/metrics.py: docs/queries.md.
 //
 // Two statements: a parallel aggregate for everything but the drawdown, and, only when asked
-// for, window functions over the closed trades in (timestamp, trade_id) order for the drawdown.
+// for, window functions over the closed trades in (timestamp, trade_id, writer) order for the drawdown.
 import type { QueryReader } from "./cache.ts";
 import { checkRange, rangeParams, type TimeRange } from "./range.ts";
 import { compareGroups } from "./series.ts";
@@ -11,6 +11,8 @@ import { compareGroups } from "./series.ts";
 export interface StrategyPerformanceArgs {
   range: TimeRange;
   strategy: string | null;
+  /** Only the trades this API key recorded; null: every key's. */
+  writer: string | null;
 }
 
 export interface StrategyPerformance {
@@ -76,6 +78,10 @@ function where(args: StrategyPerformanceArgs, params: unknown[], extra = ""): st
     params.push(args.strategy);
     sql += ` AND strategy = $${params.length}`;
   }
+  if (args.writer !== null) {
+    params.push(args.writer);
+    sql += ` AND writer = $${params.length}`;
+  }
   return sql;
 }
 
@@ -119,10 +125,12 @@ export function strategyPerformance(
   });
 }
 
-const RUNNING = "PARTITION BY strategy ORDER BY timestamp, trade_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW";
+// The writer breaks ties of two keys' trades with the same timestamp and id, so the order is total.
+const RUNNING =
+  "PARTITION BY strategy ORDER BY timestamp, trade_id, writer ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW";
 
 /**
- * Max drawdown per strategy over the closed trades in (timestamp, trade_id) order, as Freqtrade's
+ * Max drawdown per strategy over the closed trades in (timestamp, trade_id, writer) order, as Freqtrade's
  * _calc_drawdown_series: cumulative = running Σ PnL, high = max(0, running max of cumulative),
  * drawdown = high − cumulative; the first row with the largest drawdown gives the peak.
  */
@@ -134,10 +142,10 @@ export function strategyDrawdowns(
   const params: unknown[] = [];
   const filter = where(args, params, " AND realized_pnl IS NOT NULL");
   const sql = [
-    `WITH c AS (SELECT strategy, timestamp, trade_id, sum(realized_pnl) OVER (${RUNNING}) cum FROM ${table} WHERE ${filter}),`,
-    `d AS (SELECT strategy, timestamp, trade_id, cum, greatest(0.0, max(cum) OVER (${RUNNING})) peak FROM c),`,
-    "e AS (SELECT strategy, timestamp, trade_id, peak, peak - cum dd FROM d),",
-    "r AS (SELECT strategy, dd, peak, row_number() OVER (PARTITION BY strategy ORDER BY dd DESC, timestamp, trade_id) rn FROM e)",
+    `WITH c AS (SELECT strategy, timestamp, trade_id, writer, sum(realized_pnl) OVER (${RUNNING}) cum FROM ${table} WHERE ${filter}),`,
+    `d AS (SELECT strategy, timestamp, trade_id, writer, cum, greatest(0.0, max(cum) OVER (${RUNNING})) peak FROM c),`,
+    "e AS (SELECT strategy, timestamp, trade_id, writer, peak, peak - cum dd FROM d),",
+    "r AS (SELECT strategy, dd, peak, row_number() OVER (PARTITION BY strategy ORDER BY dd DESC, timestamp, trade_id, writer) rn FROM e)",
     "SELECT strategy, dd, peak FROM r WHERE rn = 1",
   ].join(" ");
   return cache.read<{ strategy: string | null; dd: number; peak: number }, Map<string | null, Drawdown>>({

@@ -1,6 +1,7 @@
 // A trade's linked rows: its latency measurements and its MEV record (both carry the trade's
-// key in `trade_id`). Loaded in batches by per-request DataLoaders: one SQL statement per field
-// per request, however many trades a page holds.
+// key in `trade_id`), written by the same API key as the trade: trade ids are unique only per
+// writer. Loaded in batches by per-request DataLoaders: one SQL statement per field per request,
+// however many trades a page holds.
 import { LATENCY_SELECT, type LatencyMetric, type LatencyRow, latencyFromRow } from "../ingest/latency-record.ts";
 import { MEV_SELECT, type MevMetric, type MevRow, mevFromRow } from "../ingest/mev-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
@@ -8,8 +9,14 @@ import type { QueryReader } from "./cache.ts";
 
 export interface TradeKey {
   tradeId: string;
+  /** The trade's writer; rows written before writers were recorded (NULL) link to each other. */
+  writer: string | null;
   timestamp: Micros;
 }
+
+/** The DataLoader key and the map key of a trade's links: its writer and trade id. */
+export const linkKey = (key: { writer: string | null; tradeId: string | null }): string =>
+  JSON.stringify([key.writer, key.tradeId]);
 
 /**
  * Linked rows are looked for within this distance of their trade's timestamp: it keeps the scan
@@ -18,7 +25,10 @@ export interface TradeKey {
  */
 export const LINK_WINDOW_MICROS = 3_600_000_000n;
 
-/** `WHERE timestamp window AND trade_id IN (…)` for a batch of trades. */
+/**
+ * `WHERE timestamp window AND trade_id IN (…)` for a batch of trades. Rows of other writers with
+ * the same ids are read too (no tuple IN) and left out when mapping: a few rows at most.
+ */
 function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
   let min = keys[0]?.timestamp ?? 0n;
   let max = min;
@@ -34,45 +44,53 @@ function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
   return `timestamp >= $1 AND timestamp <= $2 AND trade_id IN (${ids.join(", ")})`;
 }
 
+// The cached value is the rows by linkKey, a function of the statement alone: keys of several
+// writers with one trade id make the same statement, so ordering by keys happens after the cache.
+
 /** Every trade's measurements, oldest first (ties by stage, then key). */
-export function loadLatencyByTrade(
+export async function loadLatencyByTrade(
   cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
 ): Promise<LatencyMetric[][]> {
   const params: unknown[] = [];
   const sql = `SELECT ${LATENCY_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
-  return cache.read<LatencyRow, LatencyMetric[][]>({
+  const byTrade = await cache.read<LatencyRow, Map<string, LatencyMetric[]>>({
     statement: { name: "trade.latencyMetrics", sql, params },
     tables: [table],
     map: (rows) => {
-      const byTrade = new Map<string, LatencyMetric[]>();
+      const byKey = new Map<string, LatencyMetric[]>();
       for (const row of rows) {
         const metric = latencyFromRow(row);
-        const list = byTrade.get(metric.tradeId as string);
+        const list = byKey.get(linkKey(metric));
         if (list) list.push(metric);
-        else byTrade.set(metric.tradeId as string, [metric]);
+        else byKey.set(linkKey(metric), [metric]);
       }
-      return keys.map((key) => byTrade.get(key.tradeId) ?? []);
+      return byKey;
     },
   });
+  return keys.map((key) => byTrade.get(linkKey(key)) ?? []);
 }
 
 /** Every trade's MEV record; when a trade has several, the latest (then the greatest key). */
-export function loadMevByTrade(
+export async function loadMevByTrade(
   cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
 ): Promise<(MevMetric | null)[]> {
   const params: unknown[] = [];
   const sql = `SELECT ${MEV_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
-  return cache.read<MevRow, (MevMetric | null)[]>({
+  const byTrade = await cache.read<MevRow, Map<string, MevMetric>>({
     statement: { name: "trade.mev", sql, params },
     tables: [table],
     map: (rows) => {
-      const byTrade = new Map<string, MevMetric>();
-      for (const row of rows) byTrade.set(row.trade_id as string, mevFromRow(row));
-      return keys.map((key) => byTrade.get(key.tradeId) ?? null);
+      const byKey = new Map<string, MevMetric>();
+      for (const row of rows) {
+        const metric = mevFromRow(row);
+        byKey.set(linkKey(metric), metric);
+      }
+      return byKey;
     },
   });
+  return keys.map((key) => byTrade.get(linkKey(key)) ?? null);
 }

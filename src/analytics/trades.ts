@@ -1,5 +1,6 @@
 // Trade history: a keyset-paginated, filtered read of the trades table. Cursors are
-// (timestamp, trade_id), so pages stay correct while new rows arrive; no OFFSET.
+// (timestamp, trade_id, writer), a row's identity, so pages stay correct while new rows arrive;
+// no OFFSET.
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
 import type { QueryReader } from "./cache.ts";
@@ -22,6 +23,8 @@ export interface TradeFilter {
   mevStatus?: readonly string[] | null | undefined;
   tradeId?: string | null | undefined;
   signature?: string | null | undefined;
+  /** The name of the API key that wrote the trade. */
+  writer?: string | null | undefined;
   /** Both tokens of a pair. */
   pair?: { baseToken: string; quoteToken: string } | null | undefined;
   actualSlippage?: Bounds<number> | null | undefined;
@@ -42,16 +45,78 @@ export interface TradePage {
 
 export class BadCursorError extends Error {}
 
-export function encodeCursor(trade: Pick<Trade, "timestamp" | "tradeId">): string {
-  return Buffer.from(`${trade.timestamp}|${trade.tradeId}`).toString("base64url");
+/**
+ * The writer as the last sort key of a trade's identity (timestamp, trade_id, writer). Rows
+ * written before writers were recorded have NULL, compared as '' (before every name): the same
+ * expression in ORDER BY and in keyset comparisons, and `writerKey` in TypeScript.
+ */
+export const WRITER_KEY = "coalesce(writer, '')";
+export const writerKey = (writer: string | null): string => writer ?? "";
+
+/** A position in (timestamp, trade_id, writer) order. */
+export interface TradePosition {
+  timestamp: Micros;
+  tradeId: string;
+  writer: string;
 }
 
-export function decodeCursor(cursor: string): { timestamp: Micros; tradeId: string } {
+/** Orders positions as `ORDER BY timestamp, trade_id, WRITER_KEY` does (names are compared by code unit). */
+export function comparePositions(a: TradePosition, b: TradePosition): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
+  if (a.tradeId !== b.tradeId) return a.tradeId < b.tradeId ? -1 : 1;
+  if (a.writer !== b.writer) return a.writer < b.writer ? -1 : 1;
+  return 0;
+}
+
+export const positionOf = (trade: Pick<Trade, "timestamp" | "tradeId" | "writer">): TradePosition => ({
+  timestamp: trade.timestamp,
+  tradeId: trade.tradeId,
+  writer: writerKey(trade.writer),
+});
+
+/**
+ * `(timestamp, trade_id, writer) <op> ($t, $id, $w)` in SQL, for keyset reads; `op` is `<`, `>`
+ * (strictly after or before) or `<=`.
+ */
+export function positionWhere(op: "<" | ">" | "<=", position: TradePosition, params: unknown[]): string {
+  params.push(formatIsoMicros(position.timestamp), position.tradeId, position.writer);
+  const [ts, id, w] = [params.length - 2, params.length - 1, params.length].map((i) => `$${i}`);
+  const strict = op === "<=" ? "<" : op;
+  return (
+    `(timestamp ${strict} ${ts} OR (timestamp = ${ts} AND ` +
+    `(trade_id ${strict} ${id} OR (trade_id = ${id} AND ${WRITER_KEY} ${op} ${w}))))`
+  );
+}
+
+export function encodeCursor(trade: Pick<Trade, "timestamp" | "tradeId" | "writer">): string {
+  return Buffer.from(JSON.stringify([String(trade.timestamp), trade.tradeId, writerKey(trade.writer)])).toString(
+    "base64url",
+  );
+}
+
+export function decodeCursor(cursor: string): TradePosition {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
+  if (text.startsWith("[")) {
+    const [micros, tradeId, writer, extra] = parseJsonArray(text);
+    if (typeof micros === "string" && /^-?\d+$/.test(micros) && typeof tradeId === "string") {
+      if (typeof writer === "string" && extra === undefined) return { timestamp: BigInt(micros), tradeId, writer };
+    }
+    throw new BadCursorError("not a cursor returned by this API");
+  }
+  // A cursor of a version before writers (`timestamp|trade_id`) pointed at a row without one.
   const bar = text.indexOf("|");
   const micros = text.slice(0, bar);
   if (bar < 1 || !/^-?\d+$/.test(micros)) throw new BadCursorError("not a cursor returned by this API");
-  return { timestamp: BigInt(micros), tradeId: text.slice(bar + 1) };
+  return { timestamp: BigInt(micros), tradeId: text.slice(bar + 1), writer: "" };
+}
+
+function parseJsonArray(text: string): unknown[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Range filters: GraphQL field → the SQL expression it bounds (a closed set, no user strings). */
@@ -97,6 +162,7 @@ export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
   if (filter.venue != null) add((p) => `venue = ${p}`, filter.venue);
   if (filter.tradeId != null) add((p) => `trade_id = ${p}`, filter.tradeId);
   if (filter.signature != null) add((p) => `signature = ${p}`, filter.signature);
+  if (filter.writer != null) add((p) => `writer = ${p}`, filter.writer);
   if (filter.mevStatus != null) {
     if (filter.mevStatus.length === 0) where.push("false");
     else {
@@ -117,18 +183,11 @@ export function queryTrades(
 ): Promise<TradePage> {
   const params: unknown[] = [];
   const where = tradeWhere(args.filter, params);
-  if (args.after) {
-    const cursor = decodeCursor(args.after);
-    const cmp = args.order === "DESC" ? "<" : ">";
-    params.push(formatIsoMicros(cursor.timestamp), cursor.tradeId);
-    const ts = `$${params.length - 1}`;
-    const id = `$${params.length}`;
-    where.push(`(timestamp ${cmp} ${ts} OR (timestamp = ${ts} AND trade_id ${cmp} ${id}))`);
-  }
+  if (args.after) where.push(positionWhere(args.order === "DESC" ? "<" : ">", decodeCursor(args.after), params));
   const sql =
     `SELECT ${TRADE_SELECT} FROM ${table}` +
     (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-    ` ORDER BY timestamp ${args.order}, trade_id ${args.order} LIMIT ${args.first + 1}`;
+    ` ORDER BY timestamp ${args.order}, trade_id ${args.order}, ${WRITER_KEY} ${args.order} LIMIT ${args.first + 1}`;
   return cache.read<TradeRow, TradePage>({
     statement: { name: "trades", sql, params },
     tables: [table],

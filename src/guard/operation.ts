@@ -130,7 +130,15 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
         },
       ],
     });
-    return parser.parseDocument();
+    try {
+      return parser.parseDocument();
+    } catch (error) {
+      // graphql-js parses recursively: with a high MAX_TOKENS, deep nesting could overflow the stack.
+      if (error instanceof RangeError) {
+        throw clientError("LIMIT_EXCEEDED", "The query nests too deeply to parse; nest less, or lower MAX_TOKENS");
+      }
+      throw error;
+    }
   };
 
   // Rules made once: Yoga caches validation results per document and per list of rule names.

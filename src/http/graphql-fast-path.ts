@@ -167,7 +167,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     // lets the client read the answer before its unsent body meets a closed socket).
     if (!req.complete) {
       headers.connection = "close";
-      res.once("finish", () => setTimeout(() => req.socket.destroy(), 1_000).unref());
+      res.once("finish", () => setTimeout(() => req.socket.destroy(), 100).unref());
     }
     const { http: _http, ...extensions } = error.extensions;
     void send(res, status, headers, JSON.stringify({ errors: [{ message: error.message, extensions }] }));

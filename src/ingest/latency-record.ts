@@ -22,17 +22,22 @@ export interface LatencyMetric {
   success: boolean;
   strategy: string | null;
   tradeId: string | null;
+  /** The name of the API key that wrote it, part of the row's identity; null for older rows. */
+  writer: string | null;
 }
+
+/** A measurement as validated from a bot's input; the server adds the writer (schema/record.ts). */
+export type ValidatedLatency = Omit<LatencyMetric, "writer">;
 
 export function validateLatency(
   input: LatencyInput,
   index: number,
   limits: ValidationLimits,
-): { row: LatencyMetric; problems: FieldProblem[] } {
+): { row: ValidatedLatency; problems: FieldProblem[] } {
   const c = new Checker(index, limits);
   const stage = c.name("stage", input.stage);
   const tradeId = input.tradeId != null ? c.key("tradeId", input.tradeId) : null;
-  const row: LatencyMetric = {
+  const row: ValidatedLatency = {
     timestamp: c.timestamp("timestamp", input.timestamp),
     // One measurement per trade and stage is the natural key; otherwise the client's or a UUID.
     metricId:
@@ -52,6 +57,7 @@ export function validateLatency(
 
 export function encodeLatency(buffer: SenderBuffer, table: string, m: LatencyMetric): void {
   buffer.table(table).symbol("stage", m.stage);
+  if (m.writer !== null) buffer.symbol("writer", m.writer);
   if (m.strategy !== null) buffer.symbol("strategy", m.strategy);
   buffer
     .stringColumn("metric_id", m.metricId)
@@ -61,7 +67,7 @@ export function encodeLatency(buffer: SenderBuffer, table: string, m: LatencyMet
   buffer.at(m.timestamp, "us");
 }
 
-export const LATENCY_SELECT = "timestamp, metric_id, stage, latency_us, success, strategy, trade_id";
+export const LATENCY_SELECT = "timestamp, metric_id, stage, latency_us, success, strategy, trade_id, writer";
 
 export interface LatencyRow {
   timestamp: bigint;
@@ -71,6 +77,7 @@ export interface LatencyRow {
   success: boolean;
   strategy: string | null;
   trade_id: string | null;
+  writer: string | null;
 }
 
 export function latencyFromRow(row: LatencyRow): LatencyMetric {
@@ -82,5 +89,6 @@ export function latencyFromRow(row: LatencyRow): LatencyMetric {
     success: row.success,
     strategy: row.strategy,
     tradeId: row.trade_id,
+    writer: row.writer,
   };
 }

@@ -38,16 +38,21 @@ export interface MevMetric {
   attackDetected: boolean;
   slotsToLand: number | null;
   strategy: string | null;
+  /** The name of the API key that wrote it, part of the row's identity; null for older rows. */
+  writer: string | null;
 }
+
+/** An MEV result as validated from a bot's input; the server adds the writer (schema/record.ts). */
+export type ValidatedMev = Omit<MevMetric, "writer">;
 
 export function validateMev(
   input: MevInput,
   index: number,
   limits: ValidationLimits,
-): { row: MevMetric; problems: FieldProblem[] } {
+): { row: ValidatedMev; problems: FieldProblem[] } {
   const c = new Checker(index, limits);
   const tradeId = input.tradeId != null ? c.key("tradeId", input.tradeId) : null;
-  const row: MevMetric = {
+  const row: ValidatedMev = {
     timestamp: c.timestamp("timestamp", input.timestamp),
     // One MEV record per trade is the natural key; otherwise the client's or a UUID.
     metricId: input.metricId != null ? c.key("metricId", input.metricId) : (tradeId ?? randomUUID()),
@@ -67,6 +72,7 @@ export function validateMev(
 
 export function encodeMev(buffer: SenderBuffer, table: string, m: MevMetric): void {
   buffer.table(table).symbol("protection", m.protection).symbol("outcome", m.outcome);
+  if (m.writer !== null) buffer.symbol("writer", m.writer);
   if (m.strategy !== null) buffer.symbol("strategy", m.strategy);
   buffer
     .stringColumn("metric_id", m.metricId)
@@ -81,7 +87,7 @@ export function encodeMev(buffer: SenderBuffer, table: string, m: MevMetric): vo
 }
 
 export const MEV_SELECT =
-  "timestamp, metric_id, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy";
+  "timestamp, metric_id, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy, writer";
 
 export interface MevRow {
   timestamp: bigint;
@@ -96,6 +102,7 @@ export interface MevRow {
   attack_detected: boolean;
   slots_to_land: number | null;
   strategy: string | null;
+  writer: string | null;
 }
 
 export function mevFromRow(row: MevRow): MevMetric {
@@ -112,5 +119,6 @@ export function mevFromRow(row: MevRow): MevMetric {
     attackDetected: row.attack_detected,
     slotsToLand: row.slots_to_land,
     strategy: row.strategy,
+    writer: row.writer,
   };
 }

@@ -55,16 +55,24 @@ export interface Trade {
   venue: string | null;
   slot: bigint | null;
   realizedPnl: number | null;
+  /**
+   * The name of the API key that wrote it, part of the row's identity (one key never replaces
+   * another's row); null for rows written before writers were recorded.
+   */
+  writer: string | null;
 }
+
+/** A trade as validated from a bot's input; the server adds the writer (schema/record.ts). */
+export type ValidatedTrade = Omit<Trade, "writer">;
 
 export function validateTrade(
   input: TradeInput,
   index: number,
   limits: ValidationLimits,
-): { row: Trade; problems: FieldProblem[] } {
+): { row: ValidatedTrade; problems: FieldProblem[] } {
   const c = new Checker(index, limits);
   const signature = c.signature("signature", input.signature);
-  const trade: Trade = {
+  const trade: ValidatedTrade = {
     timestamp: c.timestamp("timestamp", input.timestamp),
     // The idempotency key: the client's id, else the transaction signature, else a fresh UUID
     // (then only the server's own re-sends are deduplicated, not a client's retry).
@@ -94,6 +102,7 @@ export function validateTrade(
 export function encodeTrade(buffer: SenderBuffer, table: string, t: Trade): void {
   buffer.table(table).symbol("action", t.action).symbol("base_token", t.baseToken).symbol("quote_token", t.quoteToken);
   buffer.symbol("mev_status", t.mevStatus);
+  if (t.writer !== null) buffer.symbol("writer", t.writer);
   if (t.strategy !== null) buffer.symbol("strategy", t.strategy);
   if (t.venue !== null) buffer.symbol("venue", t.venue);
   buffer
@@ -116,7 +125,7 @@ export function encodeTrade(buffer: SenderBuffer, table: string, t: Trade): void
 export const TRADE_SELECT =
   "timestamp, trade_id, signature, action, base_token, quote_token, base_amount, quote_amount, executed_price, " +
   "transaction_fee, priority_fee, expected_slippage, actual_slippage, mev_status, transfer_fees, strategy, venue, " +
-  "slot, realized_pnl";
+  "slot, realized_pnl, writer";
 
 export interface TradeRow {
   timestamp: bigint;
@@ -138,6 +147,7 @@ export interface TradeRow {
   venue: string | null;
   slot: bigint | null;
   realized_pnl: number | null;
+  writer: string | null;
 }
 
 export function tradeFromRow(row: TradeRow): Trade {
@@ -161,5 +171,6 @@ export function tradeFromRow(row: TradeRow): Trade {
     venue: row.venue,
     slot: row.slot,
     realizedPnl: row.realized_pnl,
+    writer: row.writer,
   };
 }

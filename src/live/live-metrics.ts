@@ -35,16 +35,26 @@ export function createLiveMetricsPoll(options: {
   tables: TableNames;
   windowSeconds: number;
   strategy: string | null;
+  /** Only the rows this API key (by name) recorded; null: every key's. */
+  writer: string | null;
   queueDepth: () => number;
 }) {
-  const { query, tables, windowSeconds, strategy, queueDepth } = options;
+  const { query, tables, windowSeconds, strategy, writer, queueDepth } = options;
   return async (): Promise<LiveMetrics> => {
     // The window slides by whole seconds, so a poll without new commits changes nothing twice.
     const end = (nowMicros() / 1_000_000n) * 1_000_000n;
     const start = formatIsoMicros(end - BigInt(windowSeconds) * 1_000_000n);
     const stop = formatIsoMicros(end);
-    const strategyClause = strategy === null ? "" : " AND strategy = $3";
-    const params = strategy === null ? [start, stop] : [start, stop, strategy];
+    const params: unknown[] = [start, stop];
+    let filterClause = "";
+    for (const [column, value] of [
+      ["strategy", strategy],
+      ["writer", writer],
+    ] as const) {
+      if (value === null) continue;
+      params.push(value);
+      filterClause += ` AND ${column} = $${params.length}`;
+    }
     // One statement: the trades aggregate (kind 'trades') and one row per stage ('latency').
     const result = await query<{
       kind: string;
@@ -57,12 +67,12 @@ export function createLiveMetricsPoll(options: {
       `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
          cast(sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) AS DOUBLE) b,
          cast(sum(CASE WHEN mev_status IN ('SANDWICHED', 'FRONT_RUN', 'BACK_RUN') THEN 1 ELSE 0 END) AS DOUBLE) c
-       FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}
+       FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
        UNION ALL
        SELECT 'latency' kind, stage, count() n,
          approx_percentile(latency_us, 0.5, ${LIVE_PERCENTILE_PRECISION}) a,
          approx_percentile(latency_us, 0.99, ${LIVE_PERCENTILE_PRECISION}) b, cast(NULL AS DOUBLE) c
-       FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${strategyClause}
+       FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
        GROUP BY stage`,
       params,
     );

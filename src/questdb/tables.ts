@@ -13,8 +13,8 @@ export interface TableSpec {
   /** Logical name; the physical name is the configured prefix plus this. */
   readonly name: TableKey;
   readonly columns: readonly ColumnSpec[];
-  /** The idempotency key column; DEDUP UPSERT KEYS(timestamp, key). */
-  readonly dedupKey: string;
+  /** The row's identity besides the timestamp: DEDUP UPSERT KEYS(timestamp, ...dedupKeys). */
+  readonly dedupKeys: readonly string[];
 }
 
 export type TableKey = "trades" | "latency_metrics" | "mev_metrics" | "system_metrics" | "alert_events";
@@ -25,10 +25,17 @@ const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
 /** Designated timestamp column of every table. */
 export const TIMESTAMP_COLUMN = "timestamp";
 
+/**
+ * The name of the API key that wrote a row (a SYMBOL: few distinct values). It is part of the
+ * row's identity in the tables bots write, so one key can never replace another key's row; rows
+ * written before the column existed hold NULL.
+ */
+export const WRITER_COLUMN = "writer";
+
 export const TABLES: readonly TableSpec[] = [
   {
     name: "trades",
-    dedupKey: "trade_id",
+    dedupKeys: ["trade_id", WRITER_COLUMN],
     columns: [
       col("timestamp", "TIMESTAMP"),
       col("trade_id", "VARCHAR"),
@@ -49,11 +56,12 @@ export const TABLES: readonly TableSpec[] = [
       col("venue", "SYMBOL"),
       col("slot", "LONG"),
       col("realized_pnl", "DOUBLE"),
+      col(WRITER_COLUMN, "SYMBOL"),
     ],
   },
   {
     name: "latency_metrics",
-    dedupKey: "metric_id",
+    dedupKeys: ["metric_id", WRITER_COLUMN],
     columns: [
       col("timestamp", "TIMESTAMP"),
       col("metric_id", "VARCHAR"),
@@ -62,11 +70,12 @@ export const TABLES: readonly TableSpec[] = [
       col("success", "BOOLEAN"),
       col("strategy", "SYMBOL"),
       col("trade_id", "VARCHAR"),
+      col(WRITER_COLUMN, "SYMBOL"),
     ],
   },
   {
     name: "mev_metrics",
-    dedupKey: "metric_id",
+    dedupKeys: ["metric_id", WRITER_COLUMN],
     columns: [
       col("timestamp", "TIMESTAMP"),
       col("metric_id", "VARCHAR"),
@@ -80,11 +89,12 @@ export const TABLES: readonly TableSpec[] = [
       col("attack_detected", "BOOLEAN"),
       col("slots_to_land", "INT"),
       col("strategy", "SYMBOL"),
+      col(WRITER_COLUMN, "SYMBOL"),
     ],
   },
   {
     name: "system_metrics",
-    dedupKey: "instance",
+    dedupKeys: ["instance"],
     columns: [
       col("timestamp", "TIMESTAMP"),
       col("instance", "SYMBOL"),
@@ -101,7 +111,7 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: "alert_events",
-    dedupKey: "event_id",
+    dedupKeys: ["event_id"],
     columns: [
       col("timestamp", "TIMESTAMP"),
       col("event_id", "VARCHAR"),
@@ -155,11 +165,13 @@ interface TableRow {
 
 const TTL_UNIT_HOURS: Record<string, number> = { HOUR: 1, DAY: 24, WEEK: 24 * 7 };
 
+const upsertKeys = (spec: TableSpec): string[] => [TIMESTAMP_COLUMN, ...spec.dedupKeys];
+
 function createStatement(physical: string, spec: TableSpec, retentionDays: number): string {
   const columns = spec.columns.map((c) => `${c.name} ${c.type}`).join(", ");
   return (
     `CREATE TABLE IF NOT EXISTS ${physical} (${columns}) TIMESTAMP(${TIMESTAMP_COLUMN}) ` +
-    `PARTITION BY DAY TTL ${retentionDays} DAYS WAL DEDUP UPSERT KEYS(${TIMESTAMP_COLUMN}, ${spec.dedupKey})`
+    `PARTITION BY DAY TTL ${retentionDays} DAYS WAL DEDUP UPSERT KEYS(${upsertKeys(spec).join(", ")})`
   );
 }
 
@@ -209,13 +221,16 @@ export async function ensureTables(pool: pg.Pool, options: EnsureTablesOptions):
       .filter((row) => row.upsertKey)
       .map((row) => row.column)
       .sort();
-    const expectedKeys = [TIMESTAMP_COLUMN, spec.dedupKey].sort();
+    const expectedKeys = upsertKeys(spec).sort();
     const keysMatch = table.dedup && keys.join() === expectedKeys.join();
 
     const ttlHours = table.ttlValue * (TTL_UNIT_HOURS[table.ttlUnit] ?? Number.NaN);
     if (ttlHours !== retentionDays * 24) changes.push(`ALTER TABLE ${physical} SET TTL ${retentionDays} DAYS`);
+    // Re-declares the keys of a table from an older version (before `writer` joined them); it
+    // comes after that table's ADD COLUMNs, since QuestDB requires the key columns to exist.
+    // https://questdb.com/docs/query/sql/alter-table-enable-deduplication/ (it replaces the key list; existing rows stay)
     if (!keysMatch) {
-      changes.push(`ALTER TABLE ${physical} DEDUP ENABLE UPSERT KEYS(${TIMESTAMP_COLUMN}, ${spec.dedupKey})`);
+      changes.push(`ALTER TABLE ${physical} DEDUP ENABLE UPSERT KEYS(${upsertKeys(spec).join(", ")})`);
     }
   }
   if (conflicts.length > 0) throw new SchemaConflictError(conflicts);

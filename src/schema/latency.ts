@@ -1,19 +1,23 @@
 // LatencyMetric with its mutations (recordLatencyMetric, recordLatencyMetrics).
 import { encodeLatency, type LatencyInput, type LatencyMetric, validateLatency } from "../ingest/latency-record.ts";
 import { builder } from "./builder.ts";
-import { defineRecordMutations } from "./record.ts";
+import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
 
 export const LatencyMetricRef = builder.objectRef<LatencyMetric>("LatencyMetric").implement({
   description: "How long one stage of the bot's pipeline took.",
   fields: (t) => ({
     timestamp: t.field({ type: "Timestamp", resolve: (r) => r.timestamp }),
-    metricId: t.exposeString("metricId", { description: "Idempotency key." }),
+    metricId: t.exposeString("metricId", { description: "Idempotency key (per writer)." }),
     stage: t.exposeString("stage", { description: "quote, build, sign, submit, confirm, e2e, …" }),
     latencyUs: t.field({ type: "Long", description: "Microseconds.", resolve: (r) => r.latencyUs }),
     success: t.exposeBoolean("success"),
     strategy: t.exposeString("strategy", { nullable: true }),
     tradeId: t.exposeString("tradeId", { nullable: true, description: "The trade this measurement belongs to." }),
+    writer: t.exposeString("writer", {
+      nullable: true,
+      description: WRITER_DESCRIPTION,
+    }),
   }),
 });
 

@@ -109,6 +109,7 @@ builder.subscriptionFields((t) => ({
     args: {
       windowSeconds: t.arg.int({ required: true, defaultValue: 60 }),
       strategy: t.arg.string(),
+      writer: t.arg.string({ description: "Only the rows this API key (by name) recorded; default every key's." }),
     },
     subscribe: (_root, args, context) => {
       if (args.windowSeconds < 1 || args.windowSeconds > 86_400) {
@@ -118,11 +119,13 @@ builder.subscriptionFields((t) => ({
       }
       const { services } = context;
       const strategy = args.strategy ?? null;
+      const writer = args.writer ?? null;
       const poll = createLiveMetricsPoll({
         query: services.live.query,
         tables: services.tables,
         windowSeconds: args.windowSeconds,
         strategy,
+        writer,
         queueDepth: () => {
           const s = services.writer.stats();
           return s.queuedRows + s.inFlightRows;
@@ -131,7 +134,7 @@ builder.subscriptionFields((t) => ({
       return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (push) =>
         services.live.join<LiveMetrics>(
           {
-            key: JSON.stringify(["liveMetrics", args.windowSeconds, strategy]),
+            key: JSON.stringify(["liveMetrics", args.windowSeconds, strategy, writer]),
             tables: [services.tables.trades, services.tables.latency_metrics],
             slideMs: 1000,
             minIntervalMs: 1000,
@@ -147,7 +150,7 @@ builder.subscriptionFields((t) => ({
   }),
   tradeRecorded: t.field({
     type: TradeRef,
-    description: `Each new trade matching the filter, in (timestamp, tradeId) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code ${SLOW_CONSUMER_CLOSE_CODE}.`,
+    description: `Each new trade matching the filter, in (timestamp, tradeId, writer) order, without gaps or duplicates across flushes. A client that falls more than LIVE_MAX_QUEUED trades behind is disconnected with close code ${SLOW_CONSUMER_CLOSE_CODE}.`,
     args: { filter: t.arg({ type: TradeFilterRef }) },
     subscribe: (_root, args, context) => {
       const { services } = context;

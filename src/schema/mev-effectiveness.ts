@@ -85,7 +85,7 @@ const MevEffectivenessRowRef = builder.objectRef<Row>("MevEffectivenessRow").imp
     priorityFeesLamports: t.field({
       type: "Long",
       description:
-        "Σ priority fees of the linked trades (same tradeId, within an hour). Runs a join, only when asked for.",
+        "Σ priority fees of the linked trades (same tradeId and writer, within an hour). Runs a join, only when asked for.",
       resolve: (r, _args, context) => priorityFees(r, context),
     }),
     netBenefit: t.float({

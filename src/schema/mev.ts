@@ -8,7 +8,7 @@ import {
   validateMev,
 } from "../ingest/mev-record.ts";
 import { builder } from "./builder.ts";
-import { defineRecordMutations } from "./record.ts";
+import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
 
 export const MevProtectionEnum = builder.enumType("MevProtection", {
@@ -25,7 +25,7 @@ export const MevMetricRef = builder.objectRef<MevMetric>("MevMetric").implement(
   description: "The MEV-protection result of one transaction.",
   fields: (t) => ({
     timestamp: t.field({ type: "Timestamp", resolve: (r) => r.timestamp }),
-    metricId: t.exposeString("metricId", { description: "Idempotency key." }),
+    metricId: t.exposeString("metricId", { description: "Idempotency key (per writer)." }),
     tradeId: t.exposeString("tradeId", { nullable: true }),
     protection: t.field({ type: MevProtectionEnum, resolve: (r) => r.protection }),
     outcome: t.field({ type: MevOutcomeEnum, resolve: (r) => r.outcome }),
@@ -45,6 +45,10 @@ export const MevMetricRef = builder.objectRef<MevMetric>("MevMetric").implement(
     attackDetected: t.exposeBoolean("attackDetected"),
     slotsToLand: t.exposeInt("slotsToLand", { nullable: true }),
     strategy: t.exposeString("strategy", { nullable: true }),
+    writer: t.exposeString("writer", {
+      nullable: true,
+      description: WRITER_DESCRIPTION,
+    }),
   }),
 });
 

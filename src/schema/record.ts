@@ -3,11 +3,16 @@
 import type { InputObjectRef } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import type { Context } from "../context.ts";
+import { OPEN_CALLER } from "../guard/keys.ts";
 import type { QueuedRow } from "../ingest/batch-writer.ts";
 import type { FieldProblem, ValidationLimits } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { builder } from "./builder.ts";
 import { InvalidInputError, toClientError } from "./errors.ts";
+
+/** The `writer` field of the recorded types. */
+export const WRITER_DESCRIPTION =
+  'The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row\'s identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored.';
 
 export const DURABILITIES = ["QUEUED", "COMMITTED"] as const;
 export type Durability = (typeof DURABILITIES)[number];
@@ -34,7 +39,8 @@ export const RecordResultRef = builder.objectRef<RecordResult>("RecordResult").i
   fields: (t) => ({
     accepted: t.exposeInt("accepted", { description: "Rows accepted (all of the request, or an error)." }),
     ids: t.exposeStringList("ids", {
-      description: "Each row's idempotency key, in request order; send the same key again to retry safely.",
+      description:
+        "Each row's idempotency key, in request order; send the same key again (with the same API key) to retry safely.",
     }),
     durability: t.field({ type: DurabilityEnum, resolve: (r) => r.durability }),
     commitLatencyMs: t.exposeFloat("commitLatencyMs", {
@@ -44,16 +50,35 @@ export const RecordResultRef = builder.objectRef<RecordResult>("RecordResult").i
   }),
 });
 
-export interface RecordSpec<Input, Row> {
+/**
+ * The name of the API key behind the request: stored in each row's `writer` column, part of the
+ * row's identity. "anonymous" when the server runs without keys.
+ */
+export function writerOf(context: Context): string {
+  // The key's configured name (guard/keys.ts); every request has a caller once admitted.
+  return context.caller?.name ?? OPEN_CALLER.name;
+}
+
+/** A stored row: the validated values plus the writer (null only for rows older than writers). */
+interface Written {
+  writer: string | null;
+}
+
+export interface RecordSpec<Input, Row extends Written> {
   /** GraphQL argument name, for error paths. */
   argument: string;
   list: boolean;
-  validate: (input: Input, index: number, limits: ValidationLimits) => { row: Row; problems: FieldProblem[] };
+  /** The row without its writer: the request's key sets that, never the input. */
+  validate: (
+    input: Input,
+    index: number,
+    limits: ValidationLimits,
+  ) => { row: Omit<Row, "writer">; problems: FieldProblem[] };
   toQueued: (row: Row, tables: TableNames) => QueuedRow;
   id: (row: Row) => string;
 }
 
-export async function recordRows<Input, Row>(
+export async function recordRows<Input, Row extends Written>(
   context: Context,
   spec: RecordSpec<Input, Row>,
   inputs: readonly Input[],
@@ -66,12 +91,14 @@ export async function recordRows<Input, Row>(
       { extensions: { code: "BAD_USER_INPUT" } },
     );
   }
+  const writer = writerOf(context);
   const problems: FieldProblem[] = [];
   const rows: Row[] = [];
   inputs.forEach((input, index) => {
     const checked = spec.validate(input, index, services.limits);
     problems.push(...checked.problems);
-    rows.push(checked.row);
+    // TypeScript cannot see that Omit<Row, "writer"> plus a writer is a Row for a generic Row.
+    rows.push({ ...checked.row, writer } as Row);
   });
   if (problems.length > 0) throw new InvalidInputError(spec.argument, problems, spec.list);
 
@@ -98,7 +125,7 @@ type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T
  * Defines a record type's two mutations: `one(input, durability)` and `many(inputs, durability)`,
  * the second all-or-nothing.
  */
-export function defineRecordMutations<Input extends object, Row>(options: {
+export function defineRecordMutations<Input extends object, Row extends Written>(options: {
   one: string;
   many: string;
   /** What the rows are, for the descriptions: "trades", "latency measurements". */

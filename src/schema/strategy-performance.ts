@@ -32,7 +32,7 @@ const averageLoss = (p: StrategyPerformance) => (p.losses > 0 ? p.grossLoss / p.
 
 const StrategyPerformanceRef = builder.objectRef<Row>("StrategyPerformance").implement({
   description:
-    "One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md.",
+    "One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md.",
   fields: (t) => ({
     strategy: t.string({
       nullable: true,
@@ -114,6 +114,7 @@ builder.queryFields((t) => ({
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
       strategy: t.arg.string({ description: "One strategy; default every strategy (and trades without one)." }),
+      writer: t.arg.string({ description: "Only the trades this API key (by name) recorded; default every key's." }),
       startingBalance: t.arg.float({
         description: "Account balance at the start of the range, quote units, for maxDrawdownRelative. Default 0.",
       }),
@@ -126,7 +127,7 @@ builder.queryFields((t) => ({
           extensions: { code: "BAD_USER_INPUT", field: "startingBalance" },
         });
       }
-      const perfArgs = { range: args.range, strategy: args.strategy ?? null };
+      const perfArgs = { range: args.range, strategy: args.strategy ?? null, writer: args.writer ?? null };
       const rows = await strategyPerformance(reads, services.tables.trades, perfArgs);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));
     },

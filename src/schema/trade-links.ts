@@ -12,15 +12,15 @@ const WINDOW = `${Number(LINK_WINDOW_MICROS / 60_000_000n)} minutes`;
 builder.objectFields(TradeRef, (t) => ({
   latencyMetrics: t.field({
     type: [LatencyMetricRef],
-    description: `The latency measurements recorded with this trade's tradeId, oldest first (those timestamped within ${WINDOW} of the trade).`,
+    description: `The latency measurements recorded with this trade's tradeId by the same writer (API key), oldest first (those timestamped within ${WINDOW} of the trade).`,
     resolve: (trade, _args, { loaders }) =>
-      loaders.latencyByTrade.load({ tradeId: trade.tradeId, timestamp: trade.timestamp }),
+      loaders.latencyByTrade.load({ tradeId: trade.tradeId, writer: trade.writer, timestamp: trade.timestamp }),
   }),
   mev: t.field({
     type: MevMetricRef,
     nullable: true,
-    description: `The MEV record with this trade's tradeId (timestamped within ${WINDOW} of the trade; the latest if several).`,
+    description: `The MEV record with this trade's tradeId by the same writer (API key), timestamped within ${WINDOW} of the trade; the latest if several.`,
     resolve: (trade, _args, { loaders }) =>
-      loaders.mevByTrade.load({ tradeId: trade.tradeId, timestamp: trade.timestamp }),
+      loaders.mevByTrade.load({ tradeId: trade.tradeId, writer: trade.writer, timestamp: trade.timestamp }),
   }),
 }));

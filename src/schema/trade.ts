@@ -10,7 +10,7 @@ import {
   validateTrade,
 } from "../ingest/trade-record.ts";
 import { builder } from "./builder.ts";
-import { defineRecordMutations } from "./record.ts";
+import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
 
 export const TradeActionEnum = builder.enumType("TradeAction", { values: TRADE_ACTIONS });
@@ -25,7 +25,9 @@ export const TradeRef = builder.objectRef<Trade>("Trade").implement({
   description: "One executed trade: the Enhanced Trade Model plus its idempotency key and context.",
   fields: (t) => ({
     timestamp: t.field({ type: "Timestamp", resolve: (r) => r.timestamp }),
-    tradeId: t.exposeString("tradeId", { description: "Idempotency key: the client's id, the signature, or a UUID." }),
+    tradeId: t.exposeString("tradeId", {
+      description: "Idempotency key (per writer): the client's id, the signature, or a UUID.",
+    }),
     signature: t.exposeString("signature", { nullable: true }),
     action: t.field({ type: TradeActionEnum, resolve: (r) => r.action }),
     baseToken: t.exposeString("baseToken"),
@@ -43,6 +45,10 @@ export const TradeRef = builder.objectRef<Trade>("Trade").implement({
     venue: t.exposeString("venue", { nullable: true }),
     slot: t.field({ type: "Long", nullable: true, resolve: (r) => r.slot }),
     realizedPnl: t.exposeFloat("realizedPnl", { nullable: true, description: "In quote units." }),
+    writer: t.exposeString("writer", {
+      nullable: true,
+      description: WRITER_DESCRIPTION,
+    }),
   }),
 });
 
@@ -99,6 +105,7 @@ export const TradeFilterRef = builder.inputType("TradeFilter", {
     mevStatus: t.field({ type: [MevStatusEnum], description: "Any of these." }),
     tradeId: t.string(),
     signature: t.string(),
+    writer: t.string({ description: "The name of the API key that recorded the trade." }),
     pair: t.field({ type: PairRef, description: "Both tokens of a pair." }),
     actualSlippage: t.field({ type: FloatRangeRef, description: "Fraction (0.01 = 1%)." }),
     expectedSlippage: t.field({ type: FloatRangeRef, description: "Fraction (0.01 = 1%)." }),

@@ -3,10 +3,13 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print } from "graphql";
+import { type ExecutionResult, execute, print } from "graphql";
 import pino from "pino";
 import { afterAll } from "vitest";
 import { type App, type AppOptions, buildApp } from "../../src/app.ts";
+import { type Context, createContext } from "../../src/context.ts";
+import type { Caller } from "../../src/http/auth.ts";
+import { schema } from "../../src/schema/index.ts";
 import { questdbAddress, testConfig, uniquePrefix } from "./questdb.ts";
 
 export interface TestApp {
@@ -73,4 +76,25 @@ export async function startTestApp(
     deadLetterDir,
     gql: (document, variables) => postGraphQL(url, document, variables, headers),
   };
+}
+
+/**
+ * Runs an operation in process against the app's services as the API key named `name`, with the
+ * caller the auth plugin puts in the context (the name is what rows record as their writer).
+ */
+export async function executeAs<R, V>(
+  app: App,
+  name: string,
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+): Promise<ExecutionResult<R>> {
+  // Cast through unknown: Caller is gaining `name` (and new role names) in the auth work.
+  const caller: Caller = { role: "writer", name };
+  const contextValue: Context = { ...createContext(app.services), caller };
+  return (await execute({
+    schema,
+    document,
+    variableValues: variables as Record<string, unknown>,
+    contextValue,
+  })) as ExecutionResult<R>;
 }

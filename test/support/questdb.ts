@@ -6,6 +6,7 @@ import type { Config, QuestDbAddress } from "../../src/config.ts";
 import { loadConfig } from "../../src/config.ts";
 import { localAddress } from "../../src/questdb/embedded.ts";
 import { createPgPool } from "../../src/questdb/pg-pool.ts";
+import { ensureTables, type TableNames } from "../../src/questdb/tables.ts";
 
 export function questdbAddress(): QuestDbAddress {
   const { httpPort, pgPort } = inject("questdb");
@@ -79,4 +80,17 @@ export async function walApplied(table: string): Promise<void> {
     if (row?.[2]) throw new Error(`table ${table} is suspended`);
     return row && row[0] === row[1] ? true : undefined;
   }, `WAL apply on ${table}`);
+}
+
+/**
+ * Runs start-up's table check once more (30-day retention); returns the changes it reported and
+ * the transaction numbers of the tables named `${like}%` before and after.
+ */
+export async function startAgain(pool: pg.Pool, names: TableNames, like: string) {
+  const txns = async () =>
+    (await exec(`SELECT table_name, table_txn FROM tables() WHERE table_name LIKE '${like}%'`)).dataset;
+  const before = await txns();
+  const changes: string[] = [];
+  await ensureTables(pool, { names, retentionDays: 30, onChange: (m) => changes.push(m) });
+  return { changes, before, after: await txns() };
 }
