@@ -1,9 +1,10 @@
 // Trade history: a keyset-paginated, filtered read of the trades table. Cursors are
 // (timestamp, trade_id), so pages stay correct while new rows arrive; no OFFSET.
+import { BadInputError } from "../errors.ts";
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
-import { formatIsoMicros, type Micros } from "../time.ts";
+import { keyProblem } from "../ingest/validation.ts";
+import { formatIsoMicros, MAX_MICROS, MIN_MICROS, type Micros } from "../time.ts";
 import type { QueryReader } from "./cache.ts";
-import { AnalyticsInputError } from "./range.ts";
 
 /** Inclusive bounds; either may be absent. */
 export interface Bounds<T> {
@@ -40,18 +41,34 @@ export interface TradePage {
   hasNextPage: boolean;
 }
 
-export class BadCursorError extends Error {}
+/** Longest cursor read: base64url of `<µs>|<128-character tradeId>` is under 200 characters. */
+export const MAX_CURSOR_LENGTH = 256;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const MICROS = /^-?\d{1,19}$/;
 
 export function encodeCursor(trade: Pick<Trade, "timestamp" | "tradeId">): string {
   return Buffer.from(`${trade.timestamp}|${trade.tradeId}`).toString("base64url");
 }
 
+/**
+ * Reads a cursor back, refusing anything this API did not make (before any SQL runs): too long,
+ * not base64url, no `<µs>|<tradeId>` inside, a time outside the Timestamp range, a bad key.
+ */
 export function decodeCursor(cursor: string): { timestamp: Micros; tradeId: string } {
+  const refuse = () =>
+    new BadInputError(
+      "after",
+      "not a cursor returned by this API; pass pageInfo.endCursor (or an edge's cursor) of an earlier page, or leave after out for the first page",
+    );
+  if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw refuse();
   const text = Buffer.from(cursor, "base64url").toString("utf8");
   const bar = text.indexOf("|");
   const micros = text.slice(0, bar);
-  if (bar < 1 || !/^-?\d+$/.test(micros)) throw new BadCursorError("not a cursor returned by this API");
-  return { timestamp: BigInt(micros), tradeId: text.slice(bar + 1) };
+  if (bar < 1 || !MICROS.test(micros)) throw refuse();
+  const timestamp = BigInt(micros);
+  const tradeId = text.slice(bar + 1);
+  if (timestamp < MIN_MICROS || timestamp > MAX_MICROS || keyProblem(tradeId) !== undefined) throw refuse();
+  return { timestamp, tradeId };
 }
 
 /** Range filters: GraphQL field → the SQL expression it bounds (a closed set, no user strings). */
@@ -65,7 +82,7 @@ const RANGES = {
 
 /**
  * Builds `WHERE` from a filter with positional parameters; column names are literals here.
- * Throws AnalyticsInputError for a range whose min is above its max.
+ * Throws BadInputError for a range whose min is above its max.
  */
 export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
   const where: string[] = [];
@@ -78,7 +95,7 @@ export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
     if (bounds == null) continue;
     const { min, max } = bounds;
     if (min != null && max != null && min > max) {
-      throw new AnalyticsInputError(`filter.${field}: min (${min}) is greater than max (${max})`, `filter.${field}`);
+      throw new BadInputError(`filter.${field}`, `min (${min}) is greater than max (${max})`);
     }
     // LONG bounds travel as decimal strings so no digit is lost; QuestDB casts them.
     if (min != null) add((p) => `${expression} >= ${p}`, typeof min === "bigint" ? min.toString() : min);

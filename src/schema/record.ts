@@ -1,13 +1,13 @@
 // What every record* mutation shares: validation of the whole request before anything is
 // queued, the durability choice, and the answer.
 import type { InputObjectRef } from "@pothos/core";
-import { GraphQLError } from "graphql";
 import type { Context } from "../context.ts";
+import { clientError, InvalidInputError } from "../errors.ts";
 import type { QueuedRow } from "../ingest/batch-writer.ts";
 import type { FieldProblem, ValidationLimits } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { builder } from "./builder.ts";
-import { InvalidInputError, toClientError } from "./errors.ts";
+import { toClientError } from "./errors.ts";
 
 export const DURABILITIES = ["QUEUED", "COMMITTED"] as const;
 export type Durability = (typeof DURABILITIES)[number];
@@ -61,9 +61,10 @@ export async function recordRows<Input, Row>(
 ): Promise<RecordResult> {
   const { services } = context;
   if (inputs.length > services.maxRecordsPerRequest) {
-    throw new GraphQLError(
+    throw clientError(
+      "BAD_USER_INPUT",
       `Invalid input, nothing was recorded: ${spec.argument} has ${inputs.length} items; at most ${services.maxRecordsPerRequest} are accepted per request (MAX_RECORDS_PER_REQUEST)`,
-      { extensions: { code: "BAD_USER_INPUT" } },
+      { field: spec.argument },
     );
   }
   const problems: FieldProblem[] = [];

@@ -1,6 +1,6 @@
 // strategyPerformance: per-strategy results over a range, Freqtrade-style (docs/queries.md).
-import { GraphQLError } from "graphql";
 import { checkRange } from "../analytics/range.ts";
+import { MAX_AMOUNT, MAX_NAME_LENGTH } from "../ingest/validation.ts";
 import {
   type Drawdown,
   type StrategyPerformance,
@@ -9,6 +9,7 @@ import {
   strategyPerformance,
 } from "../analytics/strategy-performance.ts";
 import type { Context } from "../context.ts";
+import { checkAmount, checkName } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
@@ -113,19 +114,18 @@ builder.queryFields((t) => ({
       "Per strategy: trades, volume, fees, realized PnL, win rate, profit factor, expectancy and max drawdown (absolute and relative) over the realized-PnL series.",
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
-      strategy: t.arg.string({ description: "One strategy; default every strategy (and trades without one)." }),
+      strategy: t.arg.string({
+        description: `One strategy (1–${MAX_NAME_LENGTH} characters, as on ingest); default every strategy (and trades without one).`,
+      }),
       startingBalance: t.arg.float({
-        description: "Account balance at the start of the range, quote units, for maxDrawdownRelative. Default 0.",
+        description: `Account balance at the start of the range, quote units (0 to ${MAX_AMOUNT}), for maxDrawdownRelative. Default 0.`,
       }),
     },
     resolve: async (_root, args, { services, reads }) => {
       checkRange(args.range, null);
+      checkName("strategy", args.strategy);
+      checkAmount("startingBalance", args.startingBalance);
       const startingBalance = args.startingBalance ?? 0;
-      if (!(startingBalance >= 0)) {
-        throw new GraphQLError(`startingBalance must not be negative, got ${startingBalance}`, {
-          extensions: { code: "BAD_USER_INPUT", field: "startingBalance" },
-        });
-      }
       const perfArgs = { range: args.range, strategy: args.strategy ?? null };
       const rows = await strategyPerformance(reads, services.tables.trades, perfArgs);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));
