@@ -15,7 +15,6 @@ import {
   type OperationDefinitionNode,
 } from "graphql";
 import { processRegularResult, type YogaServerInstance } from "graphql-yoga";
-import { normalizeInputErrors } from "./input-errors.ts";
 
 export interface FastPathOptions {
   endpoint?: string;
@@ -177,9 +176,8 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions = {
       if (responseCache && cacheKey !== undefined) responseCache.set(cacheKey, body, contextValue);
       return send(res, 200, json, body);
     }
-    // Errors: Yoga's own result processor decides status and strips internals (variables that
-    // do not coerce get BAD_USER_INPUT first, as useInputErrors does on Yoga's path).
-    const response = await processRegularResult(normalizeInputErrors(result), yoga.fetchAPI, "application/json");
+    // Errors: Yoga's own result processor decides status and strips internals.
+    const response = await processRegularResult(result, yoga.fetchAPI, "application/json");
     return send(res, response.status, response.headers, Buffer.from(await response.arrayBuffer()));
   };
 

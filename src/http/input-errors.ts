@@ -3,6 +3,9 @@
 // megabyte string comes back as a megabyte message. This gives those errors BAD_USER_INPUT and
 // `extensions.field` (the variable's path, `input.timestamp`), and drops an echoed value longer
 // than MAX_ECHO characters. The HTTP status (400, set by the executor) is kept.
+//
+// Register `useInputErrors()` in Yoga's plugin list (src/app.ts): the HTTP fast path runs
+// Yoga's envelop, so one registration covers it, Yoga's own path and graphql-ws alike.
 import { type ExecutionResult, GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { ErrorCode } from "../errors.ts";
@@ -46,7 +49,7 @@ export function normalizeInputErrors(result: ExecutionResult): ExecutionResult {
   return errors.every((e, i) => e === result.errors?.[i]) ? result : { ...result, errors };
 }
 
-/** The same for every transport (register with Yoga's plugins; the HTTP fast path applies it itself). */
+/** normalizeInputErrors on every execution and subscription result. */
 export function useInputErrors(): Plugin {
   return {
     onExecute: () => ({
