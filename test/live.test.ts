@@ -318,7 +318,7 @@ describe("subscription errors", () => {
     const sub = collect(client, LIVE_METRICS, { w: 0 });
     await eventually(async () => (sub.errors.length > 0 ? true : undefined), "the error");
     const [errors] = sub.errors as { message: string; extensions?: { code?: string } }[][];
-    expect(errors?.[0]?.message).toBe("windowSeconds must be from 1 to 86400, got 0");
+    expect(errors?.[0]?.message).toBe("windowSeconds: must be from 1 to 86400, got 0");
     expect(errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(t.app.services.live.stats().pollers).toBe(0);
   });
