@@ -23,7 +23,8 @@ function normalize(error: GraphQLError): GraphQLError {
   let message = error.message;
   let field = variable;
   const inner = error.originalError?.message;
-  const prefix = inner !== undefined && message.endsWith(`; ${inner}`) ? message.slice(0, -inner.length - 2) : undefined;
+  const prefix =
+    inner !== undefined && message.endsWith(`; ${inner}`) ? message.slice(0, -inner.length - 2) : undefined;
   if (prefix?.includes(" got invalid value ")) {
     const at = prefix.lastIndexOf(' at "');
     if (at >= 0 && prefix.endsWith('"')) field = prefix.slice(at + 5, -1);

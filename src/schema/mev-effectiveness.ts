@@ -10,8 +10,8 @@ import {
   normalizeMevGroupBy,
 } from "../analytics/mev-effectiveness.ts";
 import { checkRange } from "../analytics/range.ts";
-import { MAX_AMOUNT } from "../ingest/validation.ts";
 import type { Context } from "../context.ts";
+import { MAX_AMOUNT } from "../ingest/validation.ts";
 import { checkAmount, checkList, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeBucketEnum, TimeRangeRef } from "./range.ts";

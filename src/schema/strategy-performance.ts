@@ -1,6 +1,5 @@
 // strategyPerformance: per-strategy results over a range, Freqtrade-style (docs/queries.md).
 import { checkRange } from "../analytics/range.ts";
-import { MAX_AMOUNT, MAX_NAME_LENGTH } from "../ingest/validation.ts";
 import {
   type Drawdown,
   type StrategyPerformance,
@@ -9,6 +8,7 @@ import {
   strategyPerformance,
 } from "../analytics/strategy-performance.ts";
 import type { Context } from "../context.ts";
+import { MAX_AMOUNT, MAX_NAME_LENGTH } from "../ingest/validation.ts";
 import { checkAmount, checkName } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeRangeRef } from "./range.ts";

@@ -180,7 +180,8 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: TradeFilterRef }),
       first: t.arg.int({ required: true, defaultValue: 50 }),
       after: t.arg.string({
-        description: "A cursor from an earlier page (pageInfo.endCursor or an edge's cursor); anything else is refused.",
+        description:
+          "A cursor from an earlier page (pageInfo.endCursor or an edge's cursor); anything else is refused.",
       }),
       order: t.arg({ type: SortOrderEnum, required: true, defaultValue: "DESC" }),
     },
