@@ -16,7 +16,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Codes a source text uses: `code: "X"`, `clientError("X"`, and `: ErrorCode = … "X" …;`. */
-export function codesIn(text: string): string[] {
+function codesIn(text: string): string[] {
   const codes: string[] = [];
   for (const m of text.matchAll(/\bcode\s*:\s*["']([A-Za-z_][A-Za-z0-9_]*)["']/g)) codes.push(m[1] as string);
   for (const m of text.matchAll(/\bclientError\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']/g)) codes.push(m[1] as string);
