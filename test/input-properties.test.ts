@@ -244,193 +244,181 @@ function expectRefusal(answer: Answer, items: Item[]): void {
 
 const batch = (fields: Fields) => fc.array(item(fields), { minLength: 0, maxLength: 2 });
 const RUNS = { numRuns: 60 };
+const longText = (v: unknown) => (v === undefined ? null : String(BigInt(v as string)));
+
+/**
+ * Sends generated batches to a record* mutation: a clean batch must be accepted with its keys as
+ * ids, any other refused naming every bad field. Then every accepted row must read back as
+ * `expected` says, keyed by `key`.
+ */
+async function recordProperty(options: {
+  mutation: string;
+  inputType: string;
+  fields: Fields;
+  key: string;
+  expected: (item: Item) => unknown;
+  readBack: () => Promise<[string, unknown][]>;
+}): Promise<void> {
+  const { mutation, inputType, fields, key } = options;
+  const expected = new Map<string, unknown>();
+  const refusedBefore = refusals;
+  await fc.assert(
+    fc.asyncProperty(batch(fields), async (items) => {
+      uniqueKeys(items, [key]);
+      const answer = await post(
+        `mutation($inputs: [${inputType}!]!) { ${mutation}(inputs: $inputs) { accepted ids } }`,
+        { inputs: items.map((i) => i.input) },
+      );
+      if (items.every((i) => i.faults.size === 0)) {
+        const ids = items.map((i) => i.input[key]);
+        expect(answer).toEqual({ status: 200, data: { [mutation]: { accepted: items.length, ids } } });
+        for (const it of items) expected.set(it.input[key] as string, options.expected(it));
+      } else expectRefusal(answer, items);
+    }),
+    RUNS,
+  );
+  expect(refusals - refusedBefore).toBeGreaterThan(10);
+  expect(expected.size).toBeGreaterThan(10);
+  const stored = await eventually(async () => {
+    const rows = await options.readBack();
+    return rows.length >= expected.size ? rows : undefined;
+  }, `${expected.size} rows of ${mutation}`);
+  expect(new Map(stored)).toEqual(expected);
+}
+
+/** Rows of a table over PGWire (exact doubles), keyed by their first column. */
+async function rows(sql: string, map: (row: Record<string, unknown>) => unknown[]): Promise<[string, unknown][]> {
+  const result = await pool.query<Record<string, unknown>>(sql);
+  return result.rows.map((row) => {
+    const [id, ...rest] = map(row);
+    return [id as string, rest];
+  });
+}
+const iso = (v: unknown) => formatIsoMicros(v as bigint);
 
 // ---------------------------------------------------------------------------------------------
 
 describe("record* mutations over generated inputs", () => {
   it("recordTrades: accepted trades read back exactly; refused ones name every bad field", async () => {
-    const expected = new Map<string, Record<string, unknown>>();
-    const trade: Fields = {
-      tradeId: key,
-      signature: optional(signature),
-      timestamp,
-      action: field(ok(fc.constantFrom("BUY", "SELL"))),
-      baseToken: name,
-      quoteToken: name,
-      baseAmount: amount,
-      quoteAmount: amount,
-      executedPrice: amount,
-      transactionFee: long,
-      priorityFee: long,
-      expectedSlippage: slippage(0),
-      actualSlippage: slippage(-100),
-      mevStatus: field(ok(fc.constantFrom(...MEV_STATUSES))),
-      transferFees: amount,
-      strategy: optional(name),
-      venue: optional(name),
-      slot: optional(long),
-      realizedPnl: optional(signedAmount),
-    };
-    const refusedBefore = refusals;
-    await fc.assert(
-      fc.asyncProperty(batch(trade), async (items) => {
-        uniqueKeys(items, ["tradeId"]);
-        const answer = await post(
-          "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs) { accepted ids } }",
-          { inputs: items.map((i) => i.input) },
-        );
-        if (items.every((i) => i.faults.size === 0)) {
-          expect(answer).toEqual({
-            status: 200,
-            data: { recordTrades: { accepted: items.length, ids: items.map((i) => i.input.tradeId) } },
-          });
-          for (const { input, utc } of items) {
-            const long = (v: unknown) => (v === undefined ? null : String(BigInt(v as string)));
-            expected.set(input.tradeId as string, {
-              ...input,
-              timestamp: utc,
-              signature: input.signature ?? null,
-              transactionFee: long(input.transactionFee),
-              priorityFee: long(input.priorityFee),
-              strategy: input.strategy ?? null,
-              venue: input.venue ?? null,
-              slot: long(input.slot),
-              realizedPnl: input.realizedPnl ?? null,
-            });
-          }
-        } else expectRefusal(answer, items);
-      }),
-      RUNS,
-    );
-    expect(refusals - refusedBefore).toBeGreaterThan(10);
-    expect(expected.size).toBeGreaterThan(10);
     const FIELDS =
       "timestamp tradeId signature action baseToken quoteToken baseAmount quoteAmount executedPrice transactionFee priorityFee expectedSlippage actualSlippage mevStatus transferFees strategy venue slot realizedPnl";
-    const stored = await eventually(async () => {
-      const r = await post(`{ trades(first: 1000, order: ASC) { nodes { ${FIELDS} } } }`, {});
-      const nodes = (r.data?.trades as { nodes: { tradeId: string }[] } | undefined)?.nodes ?? [];
-      return nodes.length >= expected.size ? nodes : undefined;
-    }, `${expected.size} trades`);
-    expect(new Map(stored.map((n) => [n.tradeId, n]))).toEqual(expected);
+    await recordProperty({
+      mutation: "recordTrades",
+      inputType: "TradeInput",
+      key: "tradeId",
+      fields: {
+        tradeId: key,
+        signature: optional(signature),
+        timestamp,
+        action: field(ok(fc.constantFrom("BUY", "SELL"))),
+        baseToken: name,
+        quoteToken: name,
+        baseAmount: amount,
+        quoteAmount: amount,
+        executedPrice: amount,
+        transactionFee: long,
+        priorityFee: long,
+        expectedSlippage: slippage(0),
+        actualSlippage: slippage(-100),
+        mevStatus: field(ok(fc.constantFrom(...MEV_STATUSES))),
+        transferFees: amount,
+        strategy: optional(name),
+        venue: optional(name),
+        slot: optional(long),
+        realizedPnl: optional(signedAmount),
+      },
+      expected: ({ input, utc }) => ({
+        ...input,
+        timestamp: utc,
+        signature: input.signature ?? null,
+        transactionFee: longText(input.transactionFee),
+        priorityFee: longText(input.priorityFee),
+        strategy: input.strategy ?? null,
+        venue: input.venue ?? null,
+        slot: longText(input.slot),
+        realizedPnl: input.realizedPnl ?? null,
+      }),
+      readBack: async () => {
+        const r = await post(`{ trades(first: 1000, order: ASC) { nodes { ${FIELDS} } } }`, {});
+        const nodes = (r.data?.trades as { nodes: { tradeId: string }[] } | undefined)?.nodes ?? [];
+        return nodes.map((n) => [n.tradeId, n]);
+      },
+    });
   });
 
   it("recordLatencyMetrics: accepted measurements read back exactly; refused ones name every bad field", async () => {
-    const expected = new Map<string, unknown[]>();
-    const latency: Fields = {
-      metricId: key,
-      timestamp,
-      stage: name,
-      latencyUs: long,
-      success: optional(field(ok(fc.boolean()))),
-      strategy: optional(name),
-      tradeId: optional(key),
-    };
-    const refusedBefore = refusals;
-    await fc.assert(
-      fc.asyncProperty(batch(latency), async (items) => {
-        uniqueKeys(items, ["metricId"]);
-        const answer = await post(
-          "mutation($inputs: [LatencyMetricInput!]!) { recordLatencyMetrics(inputs: $inputs) { accepted } }",
-          { inputs: items.map((i) => i.input) },
-        );
-        if (items.every((i) => i.faults.size === 0)) {
-          expect(answer).toEqual({ status: 200, data: { recordLatencyMetrics: { accepted: items.length } } });
-          for (const { input, utc } of items) {
-            expected.set(input.metricId as string, [
-              utc,
-              input.stage,
-              String(BigInt(input.latencyUs as string)),
-              input.success ?? true,
-              input.strategy ?? null,
-              input.tradeId ?? null,
-            ]);
-          }
-        } else expectRefusal(answer, items);
-      }),
-      RUNS,
-    );
-    expect(refusals - refusedBefore).toBeGreaterThan(10);
-    expect(expected.size).toBeGreaterThan(10);
-    const rows = await eventually(async () => {
-      const r = await pool.query<{ metric_id: string; timestamp: bigint; [k: string]: unknown }>(
-        `SELECT metric_id, timestamp, stage, latency_us, success, strategy, trade_id FROM ${t.prefix}latency_metrics`,
-      );
-      return r.rows.length >= expected.size ? r.rows : undefined;
-    }, `${expected.size} latency rows`);
-    expect(
-      new Map(
-        rows.map((r) => [
-          r.metric_id,
-          [formatIsoMicros(r.timestamp), r.stage, String(r.latency_us), r.success, r.strategy, r.trade_id],
-        ]),
-      ),
-    ).toEqual(expected);
+    await recordProperty({
+      mutation: "recordLatencyMetrics",
+      inputType: "LatencyMetricInput",
+      key: "metricId",
+      fields: {
+        metricId: key,
+        timestamp,
+        stage: name,
+        latencyUs: long,
+        success: optional(field(ok(fc.boolean()))),
+        strategy: optional(name),
+        tradeId: optional(key),
+      },
+      expected: ({ input, utc }) => [
+        utc,
+        input.stage,
+        longText(input.latencyUs),
+        input.success ?? true,
+        input.strategy ?? null,
+        input.tradeId ?? null,
+      ],
+      readBack: () =>
+        rows(
+          `SELECT metric_id, timestamp, stage, latency_us, success, strategy, trade_id FROM ${t.prefix}latency_metrics`,
+          (r) => [r.metric_id, iso(r.timestamp), r.stage, String(r.latency_us), r.success, r.strategy, r.trade_id],
+        ),
+    });
   });
 
   it("recordMevMetrics: accepted results read back exactly; refused ones name every bad field", async () => {
-    const expected = new Map<string, unknown[]>();
-    const mev: Fields = {
-      metricId: key,
-      timestamp,
-      tradeId: optional(key),
-      protection: field(ok(fc.constantFrom("JITO_BUNDLE", "PRIVATE_RPC", "NONE", "OTHER"))),
-      outcome: field(ok(fc.constantFrom("LANDED", "FAILED", "DROPPED", "SANDWICHED", "FRONT_RUN", "BACK_RUN"))),
-      tipLamports: long,
-      expectedProfit: optional(signedAmount),
-      realizedProfit: optional(signedAmount),
-      lossAvoided: optional(amount),
-      attackDetected: optional(field(ok(fc.boolean()))),
-      slotsToLand: optional(
-        field(
-          ok(fc.integer({ min: 0, max: 1_000_000 })),
-          bad(fc.oneof(fc.integer({ min: -(2 ** 31), max: -1 }), fc.integer({ min: 1_000_001, max: 2 ** 31 - 1 }))),
+    await recordProperty({
+      mutation: "recordMevMetrics",
+      inputType: "MevMetricInput",
+      key: "metricId",
+      fields: {
+        metricId: key,
+        timestamp,
+        tradeId: optional(key),
+        protection: field(ok(fc.constantFrom("JITO_BUNDLE", "PRIVATE_RPC", "NONE", "OTHER"))),
+        outcome: field(ok(fc.constantFrom("LANDED", "FAILED", "DROPPED", "SANDWICHED", "FRONT_RUN", "BACK_RUN"))),
+        tipLamports: long,
+        expectedProfit: optional(signedAmount),
+        realizedProfit: optional(signedAmount),
+        lossAvoided: optional(amount),
+        attackDetected: optional(field(ok(fc.boolean()))),
+        slotsToLand: optional(
+          field(
+            ok(fc.integer({ min: 0, max: 1_000_000 })),
+            bad(fc.oneof(fc.integer({ min: -(2 ** 31), max: -1 }), fc.integer({ min: 1_000_001, max: 2 ** 31 - 1 }))),
+          ),
         ),
-      ),
-      strategy: optional(name),
-    };
-    const refusedBefore = refusals;
-    await fc.assert(
-      fc.asyncProperty(batch(mev), async (items) => {
-        uniqueKeys(items, ["metricId"]);
-        const answer = await post(
-          "mutation($inputs: [MevMetricInput!]!) { recordMevMetrics(inputs: $inputs) { accepted } }",
-          { inputs: items.map((i) => i.input) },
-        );
-        if (items.every((i) => i.faults.size === 0)) {
-          expect(answer).toEqual({ status: 200, data: { recordMevMetrics: { accepted: items.length } } });
-          for (const { input, utc } of items) {
-            expected.set(input.metricId as string, [
-              utc,
-              input.tradeId ?? null,
-              input.protection,
-              input.outcome,
-              String(BigInt(input.tipLamports as string)),
-              input.expectedProfit ?? null,
-              input.realizedProfit ?? null,
-              input.lossAvoided ?? null,
-              input.attackDetected ?? false,
-              input.slotsToLand ?? null,
-              input.strategy ?? null,
-            ]);
-          }
-        } else expectRefusal(answer, items);
-      }),
-      RUNS,
-    );
-    expect(refusals - refusedBefore).toBeGreaterThan(10);
-    expect(expected.size).toBeGreaterThan(10);
-    const rows = await eventually(async () => {
-      const r = await pool.query<{ metric_id: string; timestamp: bigint; [k: string]: unknown }>(
-        `SELECT metric_id, timestamp, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy FROM ${t.prefix}mev_metrics`,
-      );
-      return r.rows.length >= expected.size ? r.rows : undefined;
-    }, `${expected.size} MEV rows`);
-    expect(
-      new Map(
-        rows.map((r) => [
-          r.metric_id,
-          [
-            formatIsoMicros(r.timestamp),
+        strategy: optional(name),
+      },
+      expected: ({ input, utc }) => [
+        utc,
+        input.tradeId ?? null,
+        input.protection,
+        input.outcome,
+        longText(input.tipLamports),
+        input.expectedProfit ?? null,
+        input.realizedProfit ?? null,
+        input.lossAvoided ?? null,
+        input.attackDetected ?? false,
+        input.slotsToLand ?? null,
+        input.strategy ?? null,
+      ],
+      readBack: () =>
+        rows(
+          `SELECT metric_id, timestamp, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy FROM ${t.prefix}mev_metrics`,
+          (r) => [
+            r.metric_id,
+            iso(r.timestamp),
             r.trade_id,
             r.protection,
             r.outcome,
@@ -442,9 +430,8 @@ describe("record* mutations over generated inputs", () => {
             r.slots_to_land,
             r.strategy,
           ],
-        ]),
-      ),
-    ).toEqual(expected);
+        ),
+    });
   });
 
   it("upsertAlertRule: accepted rules are listed exactly; refused ones name every bad field", async () => {
