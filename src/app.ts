@@ -20,6 +20,7 @@ import { useOperationGuard } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
+import { useInputErrors } from "./http/input-errors.ts";
 import { cacheMetricValues, liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
@@ -192,6 +193,8 @@ export function buildApp(options: AppOptions): App {
     },
     plugins: [
       useOperationGuard({ limits: config.limits, writerCanRead: config.writerCanRead, production: config.production }),
+      // Variables that do not coerce: BAD_USER_INPUT naming the field, without echoing megabytes.
+      useInputErrors(),
       sharedExecution,
       useMetrics({
         collect: () => [

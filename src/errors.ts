@@ -1,15 +1,25 @@
 // The one list of error codes the API returns in `extensions.code`, and the constructors of the
 // client errors. Anything thrown that is not a GraphQLError made here is masked by Yoga as
 // "Unexpected error." (QuestDB's messages, SQL and addresses never reach a client).
-// docs/security.md lists the same codes; test/errors.test.ts keeps the two in step.
+// docs/errors.md lists the same codes; test/errors.test.ts keeps the two (and every code used in
+// src/) in step.
 import { GraphQLError } from "graphql";
+import type { FieldProblem } from "./ingest/validation.ts";
 
 /** Every `extensions.code` a client may see, with the HTTP status it comes with and what it means. */
 export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, meaning: "The HTTP request is malformed (body, content type, method)." },
   GRAPHQL_PARSE_FAILED: { status: 400, meaning: "The query does not parse." },
   GRAPHQL_VALIDATION_FAILED: { status: 400, meaning: "The query does not validate against the schema." },
-  BAD_USER_INPUT: { status: 200, meaning: "An argument or input field is invalid; the message names it." },
+  OPERATION_RESOLUTION_FAILURE: {
+    status: 400,
+    meaning: "The document has no operation, or none with the operationName sent.",
+  },
+  BAD_USER_INPUT: {
+    status: 200,
+    meaning:
+      "An argument or input field is invalid; the message (and extensions.field) names it. HTTP 400 when the variables themselves do not coerce.",
+  },
   UNAUTHENTICATED: { status: 401, meaning: "The API key is missing or wrong." },
   FORBIDDEN: {
     status: 403,
@@ -74,6 +84,26 @@ export class LimitError extends GraphQLError {
     const http = code === "PAYLOAD_TOO_LARGE" ? { status } : { status: 400, spec: true };
     super(`${what} is ${value}, above the limit of ${max} (${limit})${options.hint ? `; ${options.hint}` : ""}`, {
       extensions: { code, limit, max, actual, http },
+    });
+  }
+}
+
+/** Where a record* mutation's input is bad: every problem, each with its path (`inputs[3].baseAmount`). */
+export class InvalidInputError extends GraphQLError {
+  constructor(argument: string, problems: readonly FieldProblem[], list: boolean) {
+    const where = (p: FieldProblem) => (list ? `${argument}[${p.index}].${p.field}` : `${argument}.${p.field}`);
+    const summary = problems
+      .slice(0, 20)
+      .map((p) => `${where(p)} ${p.reason}`)
+      .join("; ");
+    const more = problems.length > 20 ? `; and ${problems.length - 20} more (see extensions.problems)` : "";
+    const code: ErrorCode = "BAD_USER_INPUT";
+    super(`Invalid input, nothing was recorded: ${summary}${more}`, {
+      extensions: {
+        code,
+        field: problems[0] ? where(problems[0]) : argument,
+        problems: problems.map((p) => ({ ...p, path: where(p) })),
+      },
     });
   }
 }

@@ -5,8 +5,28 @@ export type Micros = bigint;
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
 
-/** Parses ISO-8601 with up to 6 fractional digits; `requireZone` rejects local times. */
+/** Longest timestamp text read: `2026-01-31T12:00:00.123456789+14:00` is 35 characters. */
+export const MAX_TIMESTAMP_LENGTH = 40;
+/**
+ * Largest UTC offset accepted, in minutes. RFC 3339 §5.6's grammar allows any hh 00–23 and mm
+ * 00–59; the offsets in use (the tz database) run from −12:00 to +14:00, so anything beyond
+ * ±14:00 is a typo that would silently shift the stored time.
+ */
+export const MAX_OFFSET_MINUTES = 14 * 60;
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: the instants ISO text with 4-digit years can name. */
+export const MIN_MICROS: Micros = -62_135_596_800_000_000n;
+export const MAX_MICROS: Micros = 253_402_300_799_999_999n;
+
+/**
+ * Parses ISO-8601 / RFC 3339 with up to 6 fractional digits (more only if zeros); `requireZone`
+ * rejects local times. Refuses impossible dates and times (Feb 30, month 13, hour 24, second 60),
+ * offsets beyond ±14:00 or with minutes ≥ 60, and text longer than MAX_TIMESTAMP_LENGTH (checked
+ * before the regex runs).
+ */
 export function parseIsoMicros(text: string, requireZone = true): Micros | { error: string } {
+  if (text.length > MAX_TIMESTAMP_LENGTH) {
+    return { error: `at most ${MAX_TIMESTAMP_LENGTH} characters, such as 2026-01-31T12:00:00.123456Z` };
+  }
   const m = ISO.exec(text);
   if (!m) return { error: "expected an ISO-8601 timestamp such as 2026-01-31T12:00:00.123456Z" };
   const [, y, mo, d, h, mi, s, frac = "", zone] = m;
@@ -19,10 +39,14 @@ export function parseIsoMicros(text: string, requireZone = true): Micros | { err
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  const ms = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s));
-  const check = new Date(ms);
+  const check = new Date(Date.UTC(2000, month - 1, day, Number(h), Number(mi), Number(s)));
+  // Date.UTC reads years 0–99 as 1900–1999; set the year itself.
+  check.setUTCFullYear(year, month - 1, day);
+  const ms = check.getTime();
   if (
     Number.isNaN(ms) ||
+    month < 1 ||
+    month > 12 ||
     check.getUTCFullYear() !== year ||
     check.getUTCMonth() !== month - 1 ||
     check.getUTCDate() !== day ||
@@ -36,10 +60,18 @@ export function parseIsoMicros(text: string, requireZone = true): Micros | { err
   if (zone && zone.toUpperCase() !== "Z") {
     const sign = zone.startsWith("-") ? -1 : 1;
     const digits = zone.slice(1).replace(":", "");
-    offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
+    const hours = Number(digits.slice(0, 2));
+    const minutes = Number(digits.slice(2));
+    if (minutes > 59 || hours * 60 + minutes > MAX_OFFSET_MINUTES) {
+      return { error: `the offset ${zone} is not a UTC offset: use -14:00 to +14:00, minutes 00 to 59` };
+    }
+    offsetMinutes = sign * (hours * 60 + minutes);
   }
-  const micros = BigInt(ms) * 1000n + BigInt(frac.slice(0, 6).padEnd(6, "0"));
-  return micros - BigInt(offsetMinutes) * 60_000_000n;
+  const micros = BigInt(ms) * 1000n + BigInt(frac.slice(0, 6).padEnd(6, "0")) - BigInt(offsetMinutes) * 60_000_000n;
+  if (micros < MIN_MICROS || micros > MAX_MICROS) {
+    return { error: "outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z" };
+  }
+  return micros;
 }
 
 /** `2026-01-31T12:00:00.123456Z`: always six fractional digits, always UTC. */

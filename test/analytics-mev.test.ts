@@ -143,6 +143,6 @@ describe("mevEffectiveness", () => {
       range: { from: iso(ds.day0), to: iso(ds.day0 + HOUR_US) },
       solPrice: -1,
     });
-    expect(r.errors?.[0]?.message).toBe("solPrice must not be negative, got -1");
+    expect(r.errors?.[0]?.message).toBe("solPrice: must not be negative");
   });
 });

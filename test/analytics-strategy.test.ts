@@ -134,6 +134,6 @@ describe("strategyPerformance", () => {
       range: { from: iso(ds.day0), to: iso(ds.day0 + HOUR_US) },
       startingBalance: -5,
     });
-    expect(r.errors?.[0]?.message).toBe("startingBalance must not be negative, got -5");
+    expect(r.errors?.[0]?.message).toBe("startingBalance: must not be negative");
   });
 });

@@ -204,7 +204,7 @@ describe("tradeStats", () => {
       bucket: "MINUTE",
     });
     expect(tooMany.errors?.[0]?.message).toBe(
-      "range: more than 10000 MINUTE buckets; choose a larger bucket or a shorter range",
+      "bucket: the range holds more than 10000 MINUTE buckets; choose a larger bucket or a shorter range",
     );
   });
 

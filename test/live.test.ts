@@ -318,8 +318,37 @@ describe("subscription errors", () => {
     const sub = collect(client, LIVE_METRICS, { w: 0 });
     await eventually(async () => (sub.errors.length > 0 ? true : undefined), "the error");
     const [errors] = sub.errors as { message: string; extensions?: { code?: string } }[][];
-    expect(errors?.[0]?.message).toBe("windowSeconds must be from 1 to 86400, got 0");
+    expect(errors?.[0]?.message).toBe("windowSeconds: must be from 1 to 86400, got 0");
     expect(errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(t.app.services.live.stats().pollers).toBe(0);
+  });
+
+  it("refuses bad subscription filters and names, naming the argument, before any poller starts", async () => {
+    const { client } = connect(t.url, { authorization: "Bearer admin-key-0123456789abcdef" });
+    const cases: [string, Record<string, unknown>, string, string][] = [
+      [TRADE_RECORDED, { f: { strategy: "s".repeat(1 << 20) } }, "filter.strategy", "must be 1 to 64 characters long"],
+      [
+        TRADE_RECORDED,
+        { f: { mevStatus: Array(50_000).fill("SANDWICHED") } },
+        "filter.mevStatus",
+        "has 50000 items; at most 100 are accepted",
+      ],
+      [
+        "subscription($s: String) { liveMetrics(strategy: $s) { trades } }",
+        { s: "a b" },
+        "strategy",
+        "may contain only letters, digits and _ . : / - and must start with a letter or digit",
+      ],
+    ];
+    for (const [query, variables, field, reason] of cases) {
+      const sub = collect(client, query, variables);
+      await eventually(async () => (sub.errors.length > 0 ? true : undefined), `the error for ${field}`);
+      const [errors] = sub.errors as { message: string; extensions?: Record<string, unknown> }[][];
+      expect(errors?.[0]).toMatchObject({
+        message: `${field}: ${reason}`,
+        extensions: { code: "BAD_USER_INPUT", field },
+      });
+    }
     expect(t.app.services.live.stats().pollers).toBe(0);
   });
 });

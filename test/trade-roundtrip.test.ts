@@ -36,7 +36,7 @@ describe("recordTrade → QuestDB → trades", () => {
       baseToken: "So11111111111111111111111111111111111111112",
       quoteToken: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
       baseAmount: 0,
-      quoteAmount: 1.7976931348623157e308,
+      quoteAmount: 1e15, // MAX_AMOUNT
       executedPrice: 5e-324,
       transactionFee: "9007199254740991",
       priorityFee: "0",
@@ -61,7 +61,7 @@ describe("recordTrade → QuestDB → trades", () => {
     const raw = await exec(
       `SELECT timestamp, transaction_fee, slot, base_amount, quote_amount FROM ${t.prefix}trades WHERE trade_id = '${input.tradeId}'`,
     );
-    expect(raw.dataset).toEqual([[timestamp, 9007199254740991, 312345678901, 0, 1.7976931348623157e308]]);
+    expect(raw.dataset).toEqual([[timestamp, 9007199254740991, 312345678901, 0, 1e15]]);
   });
 
   it("fills absent optional fields with null, uses the signature as the key, and normalises offsets to UTC", async () => {
@@ -212,7 +212,7 @@ describe("validation", () => {
     const messages = result.errors?.map((e) => e.message).join("\n");
     expect(messages).toContain('Value "EATEN" does not exist in "MevStatus" enum.');
     expect(messages).toContain(
-      "Long must be a 64-bit integer, as a JSON number up to 2^53 or a decimal string; got 1.5",
+      "Long must be an integer from -(2^63-1) to 2^63-1, as a JSON number up to 2^53 or a decimal string; got 1.5",
     );
   });
 });
@@ -322,8 +322,11 @@ describe("trades query", () => {
 
   it("refuses page sizes outside 1..1000 and foreign cursors, naming the argument", async () => {
     const big = await p.gql(TradesDocument, { first: 1001 });
-    expect(big.errors?.[0]?.message).toBe("first must be from 1 to 1000, got 1001");
+    expect(big.errors?.[0]?.message).toBe("first: must be from 1 to 1000, got 1001");
     const bad = await p.gql(TradesDocument, { after: "bm90LWEtY3Vyc29y" });
-    expect(bad.errors?.[0]?.message).toBe("after: not a cursor returned by this API");
+    expect(bad.errors?.[0]?.message).toBe(
+      "after: not a cursor returned by this API; pass pageInfo.endCursor (or an edge's cursor) of an earlier page, or leave after out for the first page",
+    );
+    expect(bad.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "after" });
   });
 });

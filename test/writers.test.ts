@@ -4,8 +4,9 @@
 import { type Client, createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { BadCursorError, decodeCursor, encodeCursor } from "../src/analytics/trades.ts";
+import { decodeCursor, encodeCursor } from "../src/analytics/trades.ts";
 import { createContext } from "../src/context.ts";
+import { BadInputError } from "../src/errors.ts";
 import { OPEN_CALLER } from "../src/guard/keys.ts";
 import type { Caller } from "../src/http/auth.ts";
 import { writerOf } from "../src/schema/record.ts";
@@ -213,7 +214,7 @@ describe("trade cursors", () => {
     const old = Buffer.from("1700000000000001|a|b").toString("base64url");
     expect(decodeCursor(old)).toEqual({ timestamp: 1_700_000_000_000_001n, tradeId: "a|b", writer: "" });
     for (const bad of ['["1","a"]', '["x","a","w"]', "[nope", "x|a"]) {
-      expect(() => decodeCursor(Buffer.from(bad).toString("base64url"))).toThrow(BadCursorError);
+      expect(() => decodeCursor(Buffer.from(bad).toString("base64url"))).toThrow(BadInputError);
     }
   });
 });

@@ -1,14 +1,7 @@
 // Time ranges and calendar buckets shared by the statistics queries. Buckets are a closed set:
 // each maps to a QuestDB stride literal written here, never taken from the request.
-import { GraphQLError } from "graphql";
+import { BadInputError } from "../errors.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
-
-/** A client's mistake in an analytics argument; the message says how to fix it. */
-export class AnalyticsInputError extends GraphQLError {
-  constructor(message: string, field: string) {
-    super(message, { extensions: { code: "BAD_USER_INPUT", field } });
-  }
-}
 
 export interface TimeRange {
   /** Inclusive. */
@@ -83,21 +76,32 @@ export function nextBucket(start: Micros, bucket: TimeBucket): Micros {
   return BigInt(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)) * 1000n;
 }
 
-/** Checks a range (and its bucket count) and returns every bucket start from floor(from) to before `to`. */
-export function checkRange(range: TimeRange, bucket: TimeBucket | null | undefined): Micros[] {
-  if (range.from >= range.to) {
-    throw new AnalyticsInputError(
-      `range: from (${formatIsoMicros(range.from)}) must be before to (${formatIsoMicros(range.to)}); to is exclusive`,
-      "range",
+/** Longest range a query may span: 10 years (3,660 days), well beyond any retention. */
+export const MAX_RANGE_DAYS = 3660;
+
+/** Refuses a range whose from is not before to, or that spans more than MAX_RANGE_DAYS. */
+export function checkFromTo(field: string, from: Micros, to: Micros): void {
+  if (from >= to) {
+    throw new BadInputError(
+      field,
+      `from (${formatIsoMicros(from)}) must be before to (${formatIsoMicros(to)}); to is exclusive`,
     );
   }
+  if (to - from > BigInt(MAX_RANGE_DAYS) * DAY) {
+    throw new BadInputError(field, `spans more than ${MAX_RANGE_DAYS} days; ask for a shorter range`);
+  }
+}
+
+/** Checks a range (and its bucket count) and returns every bucket start from floor(from) to before `to`. */
+export function checkRange(range: TimeRange, bucket: TimeBucket | null | undefined): Micros[] {
+  checkFromTo("range", range.from, range.to);
   if (!bucket) return [];
   const starts: Micros[] = [];
   for (let start = bucketStart(range.from, bucket); start < range.to; start = nextBucket(start, bucket)) {
     if (starts.length === MAX_BUCKETS) {
-      throw new AnalyticsInputError(
-        `range: more than ${MAX_BUCKETS} ${bucket} buckets; choose a larger bucket or a shorter range`,
+      throw new BadInputError(
         "bucket",
+        `the range holds more than ${MAX_BUCKETS} ${bucket} buckets; choose a larger bucket or a shorter range`,
       );
     }
     starts.push(start);

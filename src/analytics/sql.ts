@@ -2,9 +2,9 @@
 // connections carry QuestDB's per-statement timeout (`-c statement_timeout=QUERY_TIMEOUT_MS` in
 // the startup options, questdb/pg-pool.ts). Every statement has a name, its duration is logged at
 // debug, and statements are counted per name (tests count them; /metrics can export them).
-import { GraphQLError } from "graphql";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { clientError } from "../errors.ts";
 
 export interface SqlStatement {
   /** Stable name for logs and counts, e.g. `tradeStats.totals`. */
@@ -35,15 +35,13 @@ export interface SqlRunner {
   stats(): SqlRunnerStats;
 }
 
-/** QuestDB aborted the statement at the pool's statement_timeout. */
-export class QueryTimeoutError extends GraphQLError {
-  constructor(name: string, timeoutMs: number) {
-    super(
-      `The query ${name} took longer than ${timeoutMs} ms (QUERY_TIMEOUT_MS) and was stopped; narrow the time range, choose a larger bucket, or raise QUERY_TIMEOUT_MS`,
-      { extensions: { code: "QUERY_TIMEOUT", retryable: false } },
-    );
-  }
-}
+/** QuestDB aborted the statement at the pool's statement_timeout: a client error without QuestDB's text. */
+export const queryTimeoutError = (name: string, timeoutMs: number) =>
+  clientError(
+    "QUERY_TIMEOUT",
+    `The query ${name} took longer than ${timeoutMs} ms (QUERY_TIMEOUT_MS) and was stopped; narrow the time range, choose a larger bucket, or raise QUERY_TIMEOUT_MS`,
+    { retryable: false },
+  );
 
 export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
   const { pool, log, timeoutMs, onStatement } = options;
@@ -69,7 +67,7 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, err: message }, "sql failed");
         onStatement?.(statement, ms, error);
         // QuestDB's message: "timeout, query aborted [fd=…, runtime=…ms, timeout=…ms]".
-        if (/timeout, query aborted/.test(message)) throw new QueryTimeoutError(statement.name, timeoutMs);
+        if (/timeout, query aborted/.test(message)) throw queryTimeoutError(statement.name, timeoutMs);
         throw error;
       }
     },

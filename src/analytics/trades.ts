@@ -1,10 +1,11 @@
 // Trade history: a keyset-paginated, filtered read of the trades table. Cursors are
 // (timestamp, trade_id, writer), a row's identity, so pages stay correct while new rows arrive;
 // no OFFSET.
+import { BadInputError } from "../errors.ts";
 import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
-import { formatIsoMicros, type Micros } from "../time.ts";
+import { keyProblem } from "../ingest/validation.ts";
+import { formatIsoMicros, MAX_MICROS, MIN_MICROS, type Micros } from "../time.ts";
 import type { QueryReader } from "./cache.ts";
-import { AnalyticsInputError } from "./range.ts";
 
 /** Inclusive bounds; either may be absent. */
 export interface Bounds<T> {
@@ -43,7 +44,10 @@ export interface TradePage {
   hasNextPage: boolean;
 }
 
-export class BadCursorError extends Error {}
+/** Longest cursor read: base64url of `["<µs>","<tradeId, ≤ 128 characters, escaped>","<writer>"]` is under 512 characters. */
+export const MAX_CURSOR_LENGTH = 512;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const MICROS = /^-?\d{1,19}$/;
 
 /**
  * The writer as the last sort key of a trade's identity (timestamp, trade_id, writer). Rows
@@ -94,20 +98,43 @@ export function encodeCursor(trade: Pick<Trade, "timestamp" | "tradeId" | "write
   );
 }
 
+/**
+ * Reads a cursor back, refusing anything this API did not make (before any SQL runs): too long,
+ * not base64url, not `[µs, tradeId, writer]` (or the older `<µs>|<tradeId>`), a time outside the
+ * Timestamp range, a bad key or writer name.
+ */
 export function decodeCursor(cursor: string): TradePosition {
+  const refuse = () =>
+    new BadInputError(
+      "after",
+      "not a cursor returned by this API; pass pageInfo.endCursor (or an edge's cursor) of an earlier page, or leave after out for the first page",
+    );
+  if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw refuse();
   const text = Buffer.from(cursor, "base64url").toString("utf8");
+  let position: TradePosition | undefined;
   if (text.startsWith("[")) {
     const [micros, tradeId, writer, extra] = parseJsonArray(text);
-    if (typeof micros === "string" && /^-?\d+$/.test(micros) && typeof tradeId === "string") {
-      if (typeof writer === "string" && extra === undefined) return { timestamp: BigInt(micros), tradeId, writer };
+    if (typeof micros === "string" && MICROS.test(micros) && typeof tradeId === "string") {
+      if (typeof writer === "string" && writer.length <= 64 && extra === undefined) {
+        position = { timestamp: BigInt(micros), tradeId, writer };
+      }
     }
-    throw new BadCursorError("not a cursor returned by this API");
+  } else {
+    // A cursor of a version before writers (`timestamp|trade_id`) pointed at a row without one.
+    const bar = text.indexOf("|");
+    const micros = text.slice(0, bar);
+    if (bar >= 1 && MICROS.test(micros))
+      position = { timestamp: BigInt(micros), tradeId: text.slice(bar + 1), writer: "" };
   }
-  // A cursor of a version before writers (`timestamp|trade_id`) pointed at a row without one.
-  const bar = text.indexOf("|");
-  const micros = text.slice(0, bar);
-  if (bar < 1 || !/^-?\d+$/.test(micros)) throw new BadCursorError("not a cursor returned by this API");
-  return { timestamp: BigInt(micros), tradeId: text.slice(bar + 1), writer: "" };
+  if (
+    !position ||
+    position.timestamp < MIN_MICROS ||
+    position.timestamp > MAX_MICROS ||
+    keyProblem(position.tradeId) !== undefined
+  ) {
+    throw refuse();
+  }
+  return position;
 }
 
 function parseJsonArray(text: string): unknown[] {
@@ -130,7 +157,7 @@ const RANGES = {
 
 /**
  * Builds `WHERE` from a filter with positional parameters; column names are literals here.
- * Throws AnalyticsInputError for a range whose min is above its max.
+ * Throws BadInputError for a range whose min is above its max.
  */
 export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
   const where: string[] = [];
@@ -143,7 +170,7 @@ export function tradeWhere(filter: TradeFilter, params: unknown[]): string[] {
     if (bounds == null) continue;
     const { min, max } = bounds;
     if (min != null && max != null && min > max) {
-      throw new AnalyticsInputError(`filter.${field}: min (${min}) is greater than max (${max})`, `filter.${field}`);
+      throw new BadInputError(`filter.${field}`, `min (${min}) is greater than max (${max})`);
     }
     // LONG bounds travel as decimal strings so no digit is lost; QuestDB casts them.
     if (min != null) add((p) => `${expression} >= ${p}`, typeof min === "bigint" ? min.toString() : min);

@@ -2,13 +2,16 @@
 import { randomUUID } from "node:crypto";
 import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Micros } from "../time.ts";
-import { Checker, type FieldProblem, type ValidationLimits } from "./validation.ts";
+import { AMOUNT, Checker, type FieldProblem, SIGNED_AMOUNT, type ValidationLimits } from "./validation.ts";
 
 export const MEV_PROTECTIONS = ["JITO_BUNDLE", "PRIVATE_RPC", "NONE", "OTHER"] as const;
 export type MevProtection = (typeof MEV_PROTECTIONS)[number];
 
 export const MEV_OUTCOMES = ["LANDED", "FAILED", "DROPPED", "SANDWICHED", "FRONT_RUN", "BACK_RUN"] as const;
 export type MevOutcome = (typeof MEV_OUTCOMES)[number];
+
+/** Slots from submission to landing: 0 to 1,000,000 (about 4.6 days). */
+const SLOTS_TO_LAND = { min: 0, max: 1_000_000 } as const;
 
 export interface MevInput {
   metricId?: string | null | undefined;
@@ -60,11 +63,11 @@ export function validateMev(
     protection: input.protection,
     outcome: input.outcome,
     tipLamports: c.long("tipLamports", input.tipLamports),
-    expectedProfit: c.optionalNumber("expectedProfit", input.expectedProfit) ?? null,
-    realizedProfit: c.optionalNumber("realizedProfit", input.realizedProfit) ?? null,
-    lossAvoided: c.optionalNumber("lossAvoided", input.lossAvoided, { min: 0 }) ?? null,
+    expectedProfit: c.optionalNumber("expectedProfit", input.expectedProfit, SIGNED_AMOUNT) ?? null,
+    realizedProfit: c.optionalNumber("realizedProfit", input.realizedProfit, SIGNED_AMOUNT) ?? null,
+    lossAvoided: c.optionalNumber("lossAvoided", input.lossAvoided, AMOUNT) ?? null,
     attackDetected: input.attackDetected ?? false,
-    slotsToLand: c.optionalNumber("slotsToLand", input.slotsToLand, { min: 0, max: 1_000_000 }) ?? null,
+    slotsToLand: c.optionalNumber("slotsToLand", input.slotsToLand, SLOTS_TO_LAND) ?? null,
     strategy: c.optionalName("strategy", input.strategy) ?? null,
   };
   return { row, problems: c.problems };

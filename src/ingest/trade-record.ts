@@ -3,7 +3,15 @@
 import { randomUUID } from "node:crypto";
 import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Micros } from "../time.ts";
-import { Checker, type FieldProblem, type ValidationLimits } from "./validation.ts";
+import {
+  AMOUNT,
+  Checker,
+  EXPECTED_SLIPPAGE,
+  type FieldProblem,
+  SIGNED_AMOUNT,
+  SLIPPAGE,
+  type ValidationLimits,
+} from "./validation.ts";
 
 export const TRADE_ACTIONS = ["BUY", "SELL"] as const;
 export type TradeAction = (typeof TRADE_ACTIONS)[number];
@@ -81,19 +89,19 @@ export function validateTrade(
     action: input.action,
     baseToken: c.name("baseToken", input.baseToken),
     quoteToken: c.name("quoteToken", input.quoteToken),
-    baseAmount: c.number("baseAmount", input.baseAmount, { min: 0 }),
-    quoteAmount: c.number("quoteAmount", input.quoteAmount, { min: 0 }),
-    executedPrice: c.number("executedPrice", input.executedPrice, { min: 0 }),
+    baseAmount: c.number("baseAmount", input.baseAmount, AMOUNT),
+    quoteAmount: c.number("quoteAmount", input.quoteAmount, AMOUNT),
+    executedPrice: c.number("executedPrice", input.executedPrice, AMOUNT),
     transactionFee: c.long("transactionFee", input.transactionFee),
     priorityFee: c.long("priorityFee", input.priorityFee),
-    expectedSlippage: c.number("expectedSlippage", input.expectedSlippage, { min: 0 }),
-    actualSlippage: c.number("actualSlippage", input.actualSlippage),
+    expectedSlippage: c.number("expectedSlippage", input.expectedSlippage, EXPECTED_SLIPPAGE),
+    actualSlippage: c.number("actualSlippage", input.actualSlippage, SLIPPAGE),
     mevStatus: input.mevStatus,
-    transferFees: c.number("transferFees", input.transferFees, { min: 0 }),
+    transferFees: c.number("transferFees", input.transferFees, AMOUNT),
     strategy: c.optionalName("strategy", input.strategy) ?? null,
     venue: c.optionalName("venue", input.venue) ?? null,
     slot: c.optionalLong("slot", input.slot) ?? null,
-    realizedPnl: c.optionalNumber("realizedPnl", input.realizedPnl) ?? null,
+    realizedPnl: c.optionalNumber("realizedPnl", input.realizedPnl, SIGNED_AMOUNT) ?? null,
   };
   return { row: trade, problems: c.problems };
 }

@@ -23,6 +23,56 @@ const KEY = /^[\x21-\x7e]+$/; // printable ASCII, no spaces or control character
 const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/;
 export const MAX_SAFE_LONG = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Names (tokens, strategies, venues, stages): 1–64 characters. */
+export const MAX_NAME_LENGTH = 64;
+/** Idempotency keys (tradeId, metricId): 1–128 printable ASCII. */
+export const MAX_KEY_LENGTH = 128;
+/**
+ * Largest |amount| of a money or token figure (amounts, prices, transfer fees, PnL, profits, loss
+ * avoided): 1e15. A sum over a billion rows stays below 1e24, far from a double's overflow, and a
+ * value this large is a unit mistake (lamports sent as SOL), not a trade.
+ */
+export const MAX_AMOUNT = 1e15;
+/** Largest |slippage|, as a fraction: 100 is 10,000 %. */
+export const MAX_SLIPPAGE = 100;
+
+/** The reason a name is refused, or undefined. Length first: a long string never reaches the regex. */
+export function nameProblem(value: string, maxLength = MAX_NAME_LENGTH): string | undefined {
+  if (value.length === 0 || value.length > maxLength) return `must be 1 to ${maxLength} characters long`;
+  if (!NAME.test(value)) {
+    return "may contain only letters, digits and _ . : / - and must start with a letter or digit";
+  }
+  return undefined;
+}
+
+/** The reason an idempotency key is refused, or undefined. */
+export function keyProblem(value: string): string | undefined {
+  if (value.length === 0 || value.length > MAX_KEY_LENGTH) return `must be 1 to ${MAX_KEY_LENGTH} characters long`;
+  if (!KEY.test(value)) return "may contain only printable ASCII characters without spaces";
+  return undefined;
+}
+
+/** The reason a transaction signature is refused, or undefined. */
+export function signatureProblem(value: string): string | undefined {
+  return value.length < 64 || value.length > 88 || !BASE58.test(value)
+    ? "must be a base58 transaction signature (64 to 88 characters)"
+    : undefined;
+}
+
+/** The reason a number is refused, or undefined. */
+export function numberProblem(value: number, min?: number, max?: number): string | undefined {
+  if (!Number.isFinite(value)) return "must be a finite number";
+  if (min !== undefined && value < min) return min === 0 ? "must not be negative" : `must be at least ${min}`;
+  if (max !== undefined && value > max) return `must be at most ${max}`;
+  return undefined;
+}
+
+/** Bounds of the record* number fields (one object each, not one per row). */
+export const AMOUNT = { min: 0, max: MAX_AMOUNT } as const;
+export const SIGNED_AMOUNT = { min: -MAX_AMOUNT, max: MAX_AMOUNT } as const;
+export const SLIPPAGE = { min: -MAX_SLIPPAGE, max: MAX_SLIPPAGE } as const;
+export const EXPECTED_SLIPPAGE = { min: 0, max: MAX_SLIPPAGE } as const;
+
 export class Checker {
   readonly problems: FieldProblem[] = [];
   constructor(
@@ -35,11 +85,12 @@ export class Checker {
     return undefined;
   }
 
+  private check(field: string, problem: string | undefined): void {
+    if (problem !== undefined) this.fail(field, problem);
+  }
+
   number(field: string, value: number, options: { min?: number; max?: number } = {}): number {
-    if (!Number.isFinite(value)) this.fail(field, "must be a finite number");
-    else if (options.min !== undefined && value < options.min) {
-      this.fail(field, options.min === 0 ? "must not be negative" : `must be at least ${options.min}`);
-    } else if (options.max !== undefined && value > options.max) this.fail(field, `must be at most ${options.max}`);
+    this.check(field, numberProblem(value, options.min, options.max));
     return value;
   }
 
@@ -59,11 +110,8 @@ export class Checker {
   }
 
   /** Token mints, strategy and venue names: 1–64 characters of letters, digits and `_.:/-`. */
-  name(field: string, value: string, maxLength = 64): string {
-    if (value.length === 0 || value.length > maxLength) this.fail(field, `must be 1 to ${maxLength} characters long`);
-    else if (!NAME.test(value)) {
-      this.fail(field, "may contain only letters, digits and _ . : / - and must start with a letter or digit");
-    }
+  name(field: string, value: string, maxLength = MAX_NAME_LENGTH): string {
+    this.check(field, nameProblem(value, maxLength));
     return value;
   }
 
@@ -73,17 +121,14 @@ export class Checker {
 
   /** Idempotency keys: 1–128 printable ASCII characters. */
   key(field: string, value: string): string {
-    if (value.length === 0 || value.length > 128) this.fail(field, "must be 1 to 128 characters long");
-    else if (!KEY.test(value)) this.fail(field, "may contain only printable ASCII characters without spaces");
+    this.check(field, keyProblem(value));
     return value;
   }
 
   /** A Solana transaction signature: base58, 64 to 88 characters. */
   signature(field: string, value: string | null | undefined): string | undefined {
     if (value === null || value === undefined) return undefined;
-    if (value.length < 64 || value.length > 88 || !BASE58.test(value)) {
-      this.fail(field, "must be a base58 transaction signature (64 to 88 characters)");
-    }
+    this.check(field, signatureProblem(value));
     return value;
   }
 

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { BatchWriter } from "../ingest/batch-writer.ts";
+import { MAX_AMOUNT, nameProblem } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
 
@@ -43,18 +44,32 @@ export interface AlertEvent {
   message: string;
 }
 
+const RULE_ID = /^[A-Za-z0-9_.:-]+$/;
+
+/** The reason a rule id is refused, or undefined: 1 to 64 letters, digits and _ . : - (length first). */
+export function ruleIdProblem(id: string): string | undefined {
+  return id.length === 0 || id.length > 64 || !RULE_ID.test(id) ? "1 to 64 letters, digits and _ . : -" : undefined;
+}
+
 /** Returns the problems of a rule (field: reason), empty when it is valid. */
 export function checkAlertRule(input: AlertRuleInput): string[] {
   const problems: string[] = [];
+  if (input.id != null) {
+    const problem = ruleIdProblem(input.id);
+    if (problem) problems.push(`id: ${problem}`);
+  }
   if (!ALERT_KINDS.includes(input.kind)) problems.push(`kind: expected one of ${ALERT_KINDS.join(", ")}`);
-  if (input.kind === "LATENCY_P99" && !input.stage) problems.push("stage: required for LATENCY_P99");
-  if (!Number.isFinite(input.threshold) || input.threshold < 0) problems.push("threshold: must be a finite number ≥ 0");
+  if (input.stage != null) {
+    const problem = nameProblem(input.stage);
+    if (problem) problems.push(`stage: ${problem}`);
+  } else if (input.kind === "LATENCY_P99") problems.push("stage: required for LATENCY_P99");
+  if (!Number.isFinite(input.threshold) || input.threshold < 0 || input.threshold > MAX_AMOUNT) {
+    problems.push(`threshold: must be a finite number from 0 to ${MAX_AMOUNT}`);
+  }
   const window = input.windowSeconds ?? 60;
   if (!Number.isInteger(window) || window < 1 || window > 86_400) problems.push("windowSeconds: must be 1 to 86400");
   const h = input.hysteresis ?? 0.1;
   if (!Number.isFinite(h) || h < 0 || h >= 1) problems.push("hysteresis: must be from 0 to below 1");
-  if (input.id != null && !/^[A-Za-z0-9_.:-]{1,64}$/.test(input.id))
-    problems.push("id: 1 to 64 letters, digits and _ . : -");
   return problems;
 }
 

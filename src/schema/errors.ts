@@ -1,34 +1,22 @@
-// Expected client errors are GraphQLErrors with extensions.code (Yoga masks everything else).
-import { GraphQLError } from "graphql";
+// The batch writer's failures as client errors (codes from src/errors.ts); anything else is
+// rethrown and masked by Yoga as "Unexpected error.".
+import { clientError } from "../errors.ts";
 import { QueueFullError, RowsRejectedError, WriterClosedError } from "../ingest/batch-writer.ts";
-import type { FieldProblem } from "../ingest/validation.ts";
 
-export class InvalidInputError extends GraphQLError {
-  constructor(argument: string, problems: readonly FieldProblem[], list: boolean) {
-    const where = (p: FieldProblem) => (list ? `${argument}[${p.index}].${p.field}` : `${argument}.${p.field}`);
-    const summary = problems
-      .slice(0, 20)
-      .map((p) => `${where(p)} ${p.reason}`)
-      .join("; ");
-    const more = problems.length > 20 ? `; and ${problems.length - 20} more (see extensions.problems)` : "";
-    super(`Invalid input, nothing was recorded: ${summary}${more}`, {
-      extensions: { code: "BAD_USER_INPUT", problems: problems.map((p) => ({ ...p, path: where(p) })) },
-    });
-  }
-}
-
-/** Maps the writer's failures to client-facing errors; anything else is rethrown (masked). */
+/**
+ * Maps the writer's failures to client-facing errors. QuestDB's refusal reason and the
+ * dead-letter file stay in the server's log and the dead-letter line (README, "What the write
+ * path promises"): a client gets a stable message, never QuestDB's text or a server path.
+ */
 export function toClientError(error: unknown): never {
-  if (error instanceof QueueFullError) {
-    throw new GraphQLError(error.message, { extensions: { code: "QUEUE_FULL", retryable: true } });
-  }
-  if (error instanceof WriterClosedError) {
-    throw new GraphQLError(error.message, { extensions: { code: "SHUTTING_DOWN", retryable: true } });
-  }
+  if (error instanceof QueueFullError) throw clientError("QUEUE_FULL", error.message, { retryable: true });
+  if (error instanceof WriterClosedError) throw clientError("SHUTTING_DOWN", error.message, { retryable: true });
   if (error instanceof RowsRejectedError) {
-    throw new GraphQLError(`QuestDB refused the rows: ${error.reason}`, {
-      extensions: { code: "ROWS_REJECTED", retryable: false },
-    });
+    throw clientError(
+      "ROWS_REJECTED",
+      "QuestDB refused the rows, so they were not recorded; the server kept them in its dead-letter folder and logged the reason for an operator. Sending the same rows again will be refused again.",
+      { retryable: false },
+    );
   }
   throw error;
 }

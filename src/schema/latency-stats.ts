@@ -6,6 +6,8 @@ import {
   latencyStatsTotals,
 } from "../analytics/latency-stats.ts";
 import { checkRange } from "../analytics/range.ts";
+import { MAX_NAME_LENGTH } from "../ingest/validation.ts";
+import { checkName } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { TimeBucketEnum, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
@@ -64,11 +66,12 @@ builder.queryFields((t) => ({
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
       stage: t.arg.string({
-        description: "One stage (quote, build, sign, submit, confirm, e2e…); default every stage.",
+        description: `One stage (quote, build, sign, submit, confirm, e2e…; 1–${MAX_NAME_LENGTH} characters, as on ingest); default every stage.`,
       }),
       bucket: t.arg({ type: TimeBucketEnum, description: "Leave out for totals only." }),
     },
     resolve: (_root, args) => {
+      checkName("stage", args.stage);
       checkRange(args.range, args.bucket);
       return { range: args.range, stage: args.stage ?? null, bucket: args.bucket ?? null };
     },

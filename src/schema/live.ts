@@ -1,13 +1,21 @@
 // Subscriptions (liveMetrics, tradeRecorded, alerts) and the admin fields for alert rules.
-import { GraphQLError } from "graphql";
 import type { TradeFilter } from "../analytics/trades.ts";
 import type { Context } from "../context.ts";
+import { BadInputError, clientError } from "../errors.ts";
 import { requireAdmin } from "../http/auth.ts";
 import type { Trade } from "../ingest/trade-record.ts";
-import { ALERT_KINDS, type AlertEvent, type AlertRule, checkAlertRule, normaliseRule } from "../live/alerts.ts";
+import {
+  ALERT_KINDS,
+  type AlertEvent,
+  type AlertRule,
+  checkAlertRule,
+  normaliseRule,
+  ruleIdProblem,
+} from "../live/alerts.ts";
 import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
 import { createChannel } from "../live/live-queries.ts";
 import { createTradeStream } from "../live/trade-stream.ts";
+import { checkName, checkTradeFilter } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { TradeFilterRef, TradeRef } from "./trade.ts";
 
@@ -75,12 +83,14 @@ const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
   description:
     "LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis).",
   fields: (t) => ({
-    id: t.string({ description: "Default: a new UUID; an existing id replaces that rule." }),
+    id: t.string({
+      description: "1 to 64 letters, digits and _ . : -. Default: a new UUID; an existing id replaces that rule.",
+    }),
     kind: t.field({ type: AlertKindEnum, required: true }),
-    stage: t.string(),
-    windowSeconds: t.int({ description: "Default 60." }),
-    threshold: t.float({ required: true }),
-    hysteresis: t.float({ description: "Default 0.1." }),
+    stage: t.string({ description: "LATENCY_P99 only: the stage, 1–64 characters as on ingest." }),
+    windowSeconds: t.int({ description: "1 to 86400; default 60." }),
+    threshold: t.float({ required: true, description: "0 to 1e15, in the kind's unit." }),
+    hysteresis: t.float({ description: "From 0 to below 1; default 0.1." }),
   }),
 });
 
@@ -107,16 +117,16 @@ builder.subscriptionFields((t) => ({
     type: LiveMetricsRef,
     description: "Rolling figures over a sliding window; sent when they change (at most about once a second).",
     args: {
-      windowSeconds: t.arg.int({ required: true, defaultValue: 60 }),
-      strategy: t.arg.string(),
+      windowSeconds: t.arg.int({ required: true, defaultValue: 60, description: "1 to 86400." }),
+      strategy: t.arg.string({ description: "One strategy, 1–64 characters as on ingest; default all." }),
       writer: t.arg.string({ description: "Only the rows this API key (by name) recorded; default every key's." }),
     },
     subscribe: (_root, args, context) => {
       if (args.windowSeconds < 1 || args.windowSeconds > 86_400) {
-        throw new GraphQLError(`windowSeconds must be from 1 to 86400, got ${args.windowSeconds}`, {
-          extensions: { code: "BAD_USER_INPUT", field: "windowSeconds" },
-        });
+        throw new BadInputError("windowSeconds", `must be from 1 to 86400, got ${args.windowSeconds}`);
       }
+      checkName("strategy", args.strategy);
+      checkName("writer", args.writer);
       const { services } = context;
       const strategy = args.strategy ?? null;
       const writer = args.writer ?? null;
@@ -154,7 +164,7 @@ builder.subscriptionFields((t) => ({
     args: { filter: t.arg({ type: TradeFilterRef }) },
     subscribe: (_root, args, context) => {
       const { services } = context;
-      const filter: TradeFilter = args.filter ?? {};
+      const filter: TradeFilter = checkTradeFilter(args.filter);
       const stream = createTradeStream({
         query: services.live.query,
         table: services.tables.trades,
@@ -202,8 +212,8 @@ builder.mutationFields((t) => ({
       requireAdmin(context.caller);
       const problems = checkAlertRule(input);
       if (problems.length > 0) {
-        throw new GraphQLError(`Invalid alert rule: ${problems.map((p) => `input.${p}`).join("; ")}`, {
-          extensions: { code: "BAD_USER_INPUT" },
+        throw clientError("BAD_USER_INPUT", `Invalid alert rule: ${problems.map((p) => `input.${p}`).join("; ")}`, {
+          field: `input.${problems[0]?.slice(0, problems[0].indexOf(":"))}`,
         });
       }
       const rule = normaliseRule(input);
@@ -214,9 +224,11 @@ builder.mutationFields((t) => ({
   deleteAlertRule: t.field({
     type: "Boolean",
     description: "Admin: removes a rule; false when there was none with that id.",
-    args: { id: t.arg.string({ required: true }) },
+    args: { id: t.arg.string({ required: true, description: "1 to 64 letters, digits and _ . : -." }) },
     resolve: (_root, { id }, context) => {
       requireAdmin(context.caller);
+      const problem = ruleIdProblem(id);
+      if (problem) throw new BadInputError("id", problem);
       return context.services.alerts.remove(id);
     },
   }),

@@ -1,5 +1,4 @@
 // mevEffectiveness: MEV protection results per calendar bucket, protection method and strategy.
-import { GraphQLError } from "graphql";
 import {
   MEV_GROUP_KEYS,
   type MevEffectivenessArgs,
@@ -12,6 +11,8 @@ import {
 } from "../analytics/mev-effectiveness.ts";
 import { checkRange } from "../analytics/range.ts";
 import type { Context } from "../context.ts";
+import { MAX_AMOUNT } from "../ingest/validation.ts";
+import { checkAmount, checkList, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeBucketEnum, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
@@ -91,13 +92,11 @@ const MevEffectivenessRowRef = builder.objectRef<Row>("MevEffectivenessRow").imp
     netBenefit: t.float({
       description:
         "lossAvoided − (tipsLamports + priorityFeesLamports) / 1e9 × solPrice, in quote units. solPrice converts lamports: the price of 1 SOL in the quote token (1 when the quote is SOL).",
-      args: { solPrice: t.arg.float({ required: true }) },
+      args: {
+        solPrice: t.arg.float({ required: true, description: `Quote units per SOL, 0 to ${MAX_AMOUNT}.` }),
+      },
       resolve: async (r, args, context) => {
-        if (!(args.solPrice >= 0)) {
-          throw new GraphQLError(`solPrice must not be negative, got ${args.solPrice}`, {
-            extensions: { code: "BAD_USER_INPUT", field: "solPrice" },
-          });
-        }
+        checkAmount("solPrice", args.solPrice);
         const costs = Number(r.row.tipsLamports + (await priorityFees(r, context)));
         return r.row.lossAvoided - (costs / 1e9) * args.solPrice;
       },
@@ -161,11 +160,15 @@ builder.queryFields((t) => ({
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
       bucket: t.arg({ type: TimeBucketEnum, description: "Leave out for totals only." }),
-      groupBy: t.arg({ type: [MevGroupKeyEnum], description: "Default: no grouping." }),
+      groupBy: t.arg({
+        type: [MevGroupKeyEnum],
+        description: `Default: no grouping. At most ${MAX_LIST_ITEMS} items; duplicates ignored.`,
+      }),
     },
     resolve: (_root, args) => {
       checkRange(args.range, args.bucket);
-      return { range: args.range, bucket: args.bucket ?? null, groupBy: normalizeMevGroupBy(args.groupBy) };
+      const groupBy = normalizeMevGroupBy(checkList("groupBy", args.groupBy));
+      return { range: args.range, bucket: args.bucket ?? null, groupBy };
     },
   }),
 }));

@@ -1,10 +1,10 @@
 // Inputs shared by the statistics queries: the time range and the calendar bucket.
-import { TIME_BUCKETS } from "../analytics/range.ts";
+import { MAX_RANGE_DAYS, TIME_BUCKETS } from "../analytics/range.ts";
 import { builder } from "./builder.ts";
 import "./scalars.ts";
 
 export const TimeRangeRef = builder.inputType("TimeRange", {
-  description: "A UTC time range: from inclusive, to exclusive.",
+  description: `A UTC time range: from inclusive, to exclusive; from must be before to, and the range at most ${MAX_RANGE_DAYS} days long.`,
   fields: (t) => ({
     from: t.field({ type: "Timestamp", required: true, description: "Inclusive." }),
     to: t.field({ type: "Timestamp", required: true, description: "Exclusive." }),

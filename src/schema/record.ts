@@ -1,14 +1,14 @@
 // What every record* mutation shares: validation of the whole request before anything is
 // queued, the durability choice, and the answer.
 import type { InputObjectRef } from "@pothos/core";
-import { GraphQLError } from "graphql";
 import type { Context } from "../context.ts";
+import { clientError, InvalidInputError } from "../errors.ts";
 import { OPEN_CALLER } from "../guard/keys.ts";
 import type { QueuedRow } from "../ingest/batch-writer.ts";
 import type { FieldProblem, ValidationLimits } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { builder } from "./builder.ts";
-import { InvalidInputError, toClientError } from "./errors.ts";
+import { toClientError } from "./errors.ts";
 
 /** The `writer` field of the recorded types. */
 export const WRITER_DESCRIPTION =
@@ -86,9 +86,10 @@ export async function recordRows<Input, Row extends Written>(
 ): Promise<RecordResult> {
   const { services } = context;
   if (inputs.length > services.maxRecordsPerRequest) {
-    throw new GraphQLError(
+    throw clientError(
+      "BAD_USER_INPUT",
       `Invalid input, nothing was recorded: ${spec.argument} has ${inputs.length} items; at most ${services.maxRecordsPerRequest} are accepted per request (MAX_RECORDS_PER_REQUEST)`,
-      { extensions: { code: "BAD_USER_INPUT" } },
+      { field: spec.argument },
     );
   }
   const writer = writerOf(context);

@@ -1,5 +1,4 @@
 // strategyPerformance: per-strategy results over a range, Freqtrade-style (docs/queries.md).
-import { GraphQLError } from "graphql";
 import { checkRange } from "../analytics/range.ts";
 import {
   type Drawdown,
@@ -9,6 +8,8 @@ import {
   strategyPerformance,
 } from "../analytics/strategy-performance.ts";
 import type { Context } from "../context.ts";
+import { MAX_AMOUNT, MAX_NAME_LENGTH } from "../ingest/validation.ts";
+import { checkAmount, checkName } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
@@ -113,20 +114,20 @@ builder.queryFields((t) => ({
       "Per strategy: trades, volume, fees, realized PnL, win rate, profit factor, expectancy and max drawdown (absolute and relative) over the realized-PnL series.",
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
-      strategy: t.arg.string({ description: "One strategy; default every strategy (and trades without one)." }),
+      strategy: t.arg.string({
+        description: `One strategy (1–${MAX_NAME_LENGTH} characters, as on ingest); default every strategy (and trades without one).`,
+      }),
       writer: t.arg.string({ description: "Only the trades this API key (by name) recorded; default every key's." }),
       startingBalance: t.arg.float({
-        description: "Account balance at the start of the range, quote units, for maxDrawdownRelative. Default 0.",
+        description: `Account balance at the start of the range, quote units (0 to ${MAX_AMOUNT}), for maxDrawdownRelative. Default 0.`,
       }),
     },
     resolve: async (_root, args, { services, reads }) => {
       checkRange(args.range, null);
+      checkName("strategy", args.strategy);
+      checkName("writer", args.writer);
+      checkAmount("startingBalance", args.startingBalance);
       const startingBalance = args.startingBalance ?? 0;
-      if (!(startingBalance >= 0)) {
-        throw new GraphQLError(`startingBalance must not be negative, got ${startingBalance}`, {
-          extensions: { code: "BAD_USER_INPUT", field: "startingBalance" },
-        });
-      }
       const perfArgs = { range: args.range, strategy: args.strategy ?? null, writer: args.writer ?? null };
       const rows = await strategyPerformance(reads, services.tables.trades, perfArgs);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));

@@ -11,6 +11,7 @@ import {
   tradeStatsBuckets,
   tradeStatsTotals,
 } from "../analytics/trade-stats.ts";
+import { checkList, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeBucketEnum, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
@@ -138,11 +139,15 @@ builder.queryFields((t) => ({
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
       bucket: t.arg({ type: TimeBucketEnum, description: "Leave out for totals only." }),
-      groupBy: t.arg({ type: [TradeGroupKeyEnum], description: "Default: no grouping." }),
+      groupBy: t.arg({
+        type: [TradeGroupKeyEnum],
+        description: `Default: no grouping. At most ${MAX_LIST_ITEMS} items; duplicates ignored.`,
+      }),
     },
     resolve: (_root, args) => {
       checkRange(args.range, args.bucket);
-      return { range: args.range, bucket: args.bucket ?? null, groupBy: normalizeGroupBy(args.groupBy) };
+      const groupBy = normalizeGroupBy(checkList("groupBy", args.groupBy));
+      return { range: args.range, bucket: args.bucket ?? null, groupBy };
     },
   }),
 }));

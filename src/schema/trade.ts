@@ -1,6 +1,6 @@
 // The Trade type with its mutations (recordTrade, recordTrades) and its query (trades).
-import { GraphQLError } from "graphql";
-import { BadCursorError, queryTrades } from "../analytics/trades.ts";
+import { queryTrades } from "../analytics/trades.ts";
+import { BadInputError } from "../errors.ts";
 import {
   encodeTrade,
   MEV_STATUSES,
@@ -9,6 +9,8 @@ import {
   type TradeInput,
   validateTrade,
 } from "../ingest/trade-record.ts";
+import { MAX_AMOUNT, MAX_KEY_LENGTH, MAX_NAME_LENGTH, MAX_SLIPPAGE } from "../ingest/validation.ts";
+import { checkTradeFilter, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
@@ -52,60 +54,77 @@ export const TradeRef = builder.objectRef<Trade>("Trade").implement({
   }),
 });
 
+const NAME_RULE = `1–${MAX_NAME_LENGTH} characters: letters, digits and _ . : / -, starting with a letter or digit`;
+const AMOUNT_RULE = `finite, 0 to ${MAX_AMOUNT}`;
+
 const TradeInputRef = builder.inputType("TradeInput", {
-  description: "A trade as a bot reports it. Amounts and fees must be finite and not negative.",
+  description: `A trade as a bot reports it. Amounts, prices and transfer fees are ${AMOUNT_RULE}; fees and slot 0 to 2^53-1; slippage fractions within ±${MAX_SLIPPAGE}.`,
   fields: (t) => ({
     tradeId: t.string({
-      description: "Idempotency key (1–128 printable ASCII). Defaults to the signature, else a server-made UUID.",
+      description: `Idempotency key (1–${MAX_KEY_LENGTH} printable ASCII, no spaces). Defaults to the signature, else a server-made UUID.`,
     }),
-    signature: t.string({ description: "Base58 transaction signature." }),
-    timestamp: t.field({ type: "Timestamp", description: "Execution time; defaults to the time of acceptance." }),
+    signature: t.string({ description: "Base58 transaction signature, 64 to 88 characters." }),
+    timestamp: t.field({
+      type: "Timestamp",
+      description:
+        "Execution time; defaults to the time of acceptance. At most MAX_CLOCK_SKEW_MS in the future, not older than the retention.",
+    }),
     action: t.field({ type: TradeActionEnum, required: true }),
-    baseToken: t.string({ required: true, description: "Mint address or symbol, 1–64 characters." }),
-    quoteToken: t.string({ required: true }),
-    baseAmount: t.float({ required: true }),
-    quoteAmount: t.float({ required: true }),
-    executedPrice: t.float({ required: true }),
-    transactionFee: t.field({ type: "Long", required: true, description: "Lamports." }),
-    priorityFee: t.field({ type: "Long", required: true, description: "Lamports." }),
-    expectedSlippage: t.float({ required: true, description: "Fraction, not negative." }),
-    actualSlippage: t.float({ required: true, description: "Fraction; may be negative." }),
+    baseToken: t.string({ required: true, description: `Mint address or symbol, ${NAME_RULE}.` }),
+    quoteToken: t.string({ required: true, description: `Mint address or symbol, ${NAME_RULE}.` }),
+    baseAmount: t.float({ required: true, description: `Token units, ${AMOUNT_RULE}.` }),
+    quoteAmount: t.float({ required: true, description: `Token units, ${AMOUNT_RULE}.` }),
+    executedPrice: t.float({ required: true, description: `Quote units per base unit, ${AMOUNT_RULE}.` }),
+    transactionFee: t.field({ type: "Long", required: true, description: "Lamports, 0 to 2^53-1." }),
+    priorityFee: t.field({ type: "Long", required: true, description: "Lamports, 0 to 2^53-1." }),
+    expectedSlippage: t.float({ required: true, description: `Fraction, 0 to ${MAX_SLIPPAGE}.` }),
+    actualSlippage: t.float({
+      required: true,
+      description: `Fraction, -${MAX_SLIPPAGE} to ${MAX_SLIPPAGE}; negative is price improvement.`,
+    }),
     mevStatus: t.field({ type: MevStatusEnum, required: true }),
-    transferFees: t.float({ required: true }),
-    strategy: t.string(),
-    venue: t.string(),
-    slot: t.field({ type: "Long" }),
-    realizedPnl: t.float({ description: "Realized profit or loss of the trade, in quote units." }),
+    transferFees: t.float({ required: true, description: `Token-2022 transfer fees, token units, ${AMOUNT_RULE}.` }),
+    strategy: t.string({ description: NAME_RULE }),
+    venue: t.string({ description: NAME_RULE }),
+    slot: t.field({ type: "Long", description: "0 to 2^53-1." }),
+    realizedPnl: t.float({
+      description: `Realized profit or loss of the trade, in quote units, -${MAX_AMOUNT} to ${MAX_AMOUNT}.`,
+    }),
   }),
 });
 
 const FloatRangeRef = builder.inputType("FloatRange", {
-  description: "Inclusive bounds; either may be left out.",
+  description: `Inclusive bounds; either may be left out. Slippage bounds are fractions within ±${MAX_SLIPPAGE}.`,
   fields: (t) => ({ min: t.float(), max: t.float() }),
 });
 
 const LongRangeRef = builder.inputType("LongRange", {
-  description: "Inclusive bounds; either may be left out.",
+  description: "Inclusive bounds; either may be left out. Fee bounds are 0 to 2^53-1 lamports (totalFee 0 to 2^54-2).",
   fields: (t) => ({ min: t.field({ type: "Long" }), max: t.field({ type: "Long" }) }),
 });
 
 const PairRef = builder.inputType("PairInput", {
+  description: `Both tokens, each ${NAME_RULE}.`,
   fields: (t) => ({ baseToken: t.string({ required: true }), quoteToken: t.string({ required: true }) }),
 });
 
 export const TradeFilterRef = builder.inputType("TradeFilter", {
+  description: `Every field is optional; all given are combined with AND. Names follow the ingest rule (${NAME_RULE}); a refused value names its field.`,
   fields: (t) => ({
-    from: t.field({ type: "Timestamp", description: "Inclusive." }),
+    from: t.field({ type: "Timestamp", description: "Inclusive; before to, at most 3660 days from it." }),
     to: t.field({ type: "Timestamp", description: "Exclusive." }),
-    baseToken: t.string(),
-    quoteToken: t.string(),
+    baseToken: t.string({ description: NAME_RULE }),
+    quoteToken: t.string({ description: NAME_RULE }),
     action: t.field({ type: TradeActionEnum }),
-    strategy: t.string(),
-    venue: t.string(),
-    mevStatus: t.field({ type: [MevStatusEnum], description: "Any of these." }),
-    tradeId: t.string(),
-    signature: t.string(),
-    writer: t.string({ description: "The name of the API key that recorded the trade." }),
+    strategy: t.string({ description: NAME_RULE }),
+    venue: t.string({ description: NAME_RULE }),
+    mevStatus: t.field({
+      type: [MevStatusEnum],
+      description: `Any of these (at most ${MAX_LIST_ITEMS} items, duplicates ignored); [] matches nothing.`,
+    }),
+    tradeId: t.string({ description: `1–${MAX_KEY_LENGTH} printable ASCII, no spaces.` }),
+    signature: t.string({ description: "Base58, 64 to 88 characters." }),
+    writer: t.string({ description: `The name of the API key that recorded the trade. ${NAME_RULE}` }),
     pair: t.field({ type: PairRef, description: "Both tokens of a pair." }),
     actualSlippage: t.field({ type: FloatRangeRef, description: "Fraction (0.01 = 1%)." }),
     expectedSlippage: t.field({ type: FloatRangeRef, description: "Fraction (0.01 = 1%)." }),
@@ -167,28 +186,22 @@ builder.queryFields((t) => ({
     args: {
       filter: t.arg({ type: TradeFilterRef }),
       first: t.arg.int({ required: true, defaultValue: 50 }),
-      after: t.arg.string(),
+      after: t.arg.string({
+        description:
+          "A cursor from an earlier page (pageInfo.endCursor or an edge's cursor); anything else is refused.",
+      }),
       order: t.arg({ type: SortOrderEnum, required: true, defaultValue: "DESC" }),
     },
-    resolve: async (_root, args, { services, reads }) => {
+    resolve: (_root, args, { services, reads }) => {
       if (args.first < 1 || args.first > MAX_PAGE_SIZE) {
-        throw new GraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}, got ${args.first}`, {
-          extensions: { code: "BAD_USER_INPUT", field: "first" },
-        });
+        throw new BadInputError("first", `must be from 1 to ${MAX_PAGE_SIZE}, got ${args.first}`);
       }
-      try {
-        return await queryTrades(reads, services.tables.trades, {
-          filter: args.filter ?? {},
-          first: args.first,
-          after: args.after,
-          order: args.order,
-        });
-      } catch (error) {
-        if (error instanceof BadCursorError) {
-          throw new GraphQLError(`after: ${error.message}`, { extensions: { code: "BAD_USER_INPUT", field: "after" } });
-        }
-        throw error;
-      }
+      return queryTrades(reads, services.tables.trades, {
+        filter: checkTradeFilter(args.filter),
+        first: args.first,
+        after: args.after,
+        order: args.order,
+      });
     },
   }),
 }));

@@ -13,9 +13,9 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** A 64-bit integer (lamports, slots, microseconds). Output is a decimal string so no digit is lost; input takes a string or an integer number up to 2^53. */
+  /** A 64-bit integer (lamports, slots, microseconds) from -(2^63-1) to 2^63-1. Output is a decimal string so no digit is lost; input takes a decimal string or an integer JSON number up to 2^53. Fields say their own narrower bounds (stored figures: 0 to 2^53-1). */
   Long: { input: string | number; output: string; }
-  /** A UTC instant with microsecond precision, as ISO-8601: `2026-01-31T12:00:00.123456Z`. Input accepts Z or an offset and 0 to 6 fractional digits; output always has 6 digits and Z. */
+  /** A UTC instant with microsecond precision, as ISO-8601 / RFC 3339: `2026-01-31T12:00:00.123456Z`. Input accepts Z or an offset from -14:00 to +14:00 (minutes 00–59), 0 to 6 fractional digits (more only if zeros), a real calendar date and time (no Feb 30, hour 24 or second 60), years 0001 to 9999, at most 40 characters; output always has 6 digits and Z. */
   Timestamp: { input: string; output: string; }
 };
 
@@ -49,14 +49,16 @@ export type AlertRule = {
 
 /** LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis). */
 export type AlertRuleInput = {
-  /** Default 0.1. */
+  /** From 0 to below 1; default 0.1. */
   hysteresis?: InputMaybe<Scalars['Float']['input']>;
-  /** Default: a new UUID; an existing id replaces that rule. */
+  /** 1 to 64 letters, digits and _ . : -. Default: a new UUID; an existing id replaces that rule. */
   id?: InputMaybe<Scalars['String']['input']>;
   kind: AlertKind;
+  /** LATENCY_P99 only: the stage, 1–64 characters as on ingest. */
   stage?: InputMaybe<Scalars['String']['input']>;
+  /** 0 to 1e15, in the kind's unit. */
   threshold: Scalars['Float']['input'];
-  /** Default 60. */
+  /** 1 to 86400; default 60. */
   windowSeconds?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -71,7 +73,7 @@ export type Durability =
   /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
   | 'QUEUED';
 
-/** Inclusive bounds; either may be left out. */
+/** Inclusive bounds; either may be left out. Slippage bounds are fractions within ±100. */
 export type FloatRange = {
   max?: InputMaybe<Scalars['Float']['input']>;
   min?: InputMaybe<Scalars['Float']['input']>;
@@ -168,7 +170,7 @@ export type LiveMetrics = {
   windowSeconds: Scalars['Int']['output'];
 };
 
-/** Inclusive bounds; either may be left out. */
+/** Inclusive bounds; either may be left out. Fee bounds are 0 to 2^53-1 lamports (totalFee 0 to 2^54-2). */
 export type LongRange = {
   max?: InputMaybe<Scalars['Long']['input']>;
   min?: InputMaybe<Scalars['Long']['input']>;
@@ -382,6 +384,7 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** Both tokens, each 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit. */
 export type PairInput = {
   baseToken: Scalars['String']['input'];
   quoteToken: Scalars['String']['input'];
@@ -541,7 +544,7 @@ export type TimeBucket =
   | 'MONTH'
   | 'WEEK';
 
-/** A UTC time range: from inclusive, to exclusive. */
+/** A UTC time range: from inclusive, to exclusive; from must be before to, and the range at most 3660 days long. */
 export type TimeRange = {
   /** Inclusive. */
   from: Scalars['Timestamp']['input'];
@@ -604,33 +607,40 @@ export type TradeEdge = {
   node: Trade;
 };
 
+/** Every field is optional; all given are combined with AND. Names follow the ingest rule (1–64 characters: letters, digits and _ . : / -, starting with a letter or digit); a refused value names its field. */
 export type TradeFilter = {
   action?: InputMaybe<TradeAction>;
   /** Fraction (0.01 = 1%). */
   actualSlippage?: InputMaybe<FloatRange>;
+  /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   baseToken?: InputMaybe<Scalars['String']['input']>;
   /** Fraction (0.01 = 1%). */
   expectedSlippage?: InputMaybe<FloatRange>;
-  /** Inclusive. */
+  /** Inclusive; before to, at most 3660 days from it. */
   from?: InputMaybe<Scalars['Timestamp']['input']>;
-  /** Any of these. */
+  /** Any of these (at most 100 items, duplicates ignored); [] matches nothing. */
   mevStatus?: InputMaybe<Array<MevStatus>>;
   /** Both tokens of a pair. */
   pair?: InputMaybe<PairInput>;
   /** Lamports. */
   priorityFee?: InputMaybe<LongRange>;
+  /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   quoteToken?: InputMaybe<Scalars['String']['input']>;
+  /** Base58, 64 to 88 characters. */
   signature?: InputMaybe<Scalars['String']['input']>;
+  /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Exclusive. */
   to?: InputMaybe<Scalars['Timestamp']['input']>;
   /** transactionFee + priorityFee, lamports. */
   totalFee?: InputMaybe<LongRange>;
+  /** 1–128 printable ASCII, no spaces. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
   /** Lamports. */
   transactionFee?: InputMaybe<LongRange>;
+  /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   venue?: InputMaybe<Scalars['String']['input']>;
-  /** The name of the API key that recorded the trade. */
+  /** The name of the API key that recorded the trade. 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   writer?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -653,35 +663,43 @@ export type TradeGroupKey =
   | 'STRATEGY'
   | 'VENUE';
 
-/** A trade as a bot reports it. Amounts and fees must be finite and not negative. */
+/** A trade as a bot reports it. Amounts, prices and transfer fees are finite, 0 to 1000000000000000; fees and slot 0 to 2^53-1; slippage fractions within ±100. */
 export type TradeInput = {
   action: TradeAction;
-  /** Fraction; may be negative. */
+  /** Fraction, -100 to 100; negative is price improvement. */
   actualSlippage: Scalars['Float']['input'];
+  /** Token units, finite, 0 to 1000000000000000. */
   baseAmount: Scalars['Float']['input'];
-  /** Mint address or symbol, 1–64 characters. */
+  /** Mint address or symbol, 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit. */
   baseToken: Scalars['String']['input'];
+  /** Quote units per base unit, finite, 0 to 1000000000000000. */
   executedPrice: Scalars['Float']['input'];
-  /** Fraction, not negative. */
+  /** Fraction, 0 to 100. */
   expectedSlippage: Scalars['Float']['input'];
   mevStatus: MevStatus;
-  /** Lamports. */
+  /** Lamports, 0 to 2^53-1. */
   priorityFee: Scalars['Long']['input'];
+  /** Token units, finite, 0 to 1000000000000000. */
   quoteAmount: Scalars['Float']['input'];
+  /** Mint address or symbol, 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit. */
   quoteToken: Scalars['String']['input'];
-  /** Realized profit or loss of the trade, in quote units. */
+  /** Realized profit or loss of the trade, in quote units, -1000000000000000 to 1000000000000000. */
   realizedPnl?: InputMaybe<Scalars['Float']['input']>;
-  /** Base58 transaction signature. */
+  /** Base58 transaction signature, 64 to 88 characters. */
   signature?: InputMaybe<Scalars['String']['input']>;
+  /** 0 to 2^53-1. */
   slot?: InputMaybe<Scalars['Long']['input']>;
+  /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   strategy?: InputMaybe<Scalars['String']['input']>;
-  /** Execution time; defaults to the time of acceptance. */
+  /** Execution time; defaults to the time of acceptance. At most MAX_CLOCK_SKEW_MS in the future, not older than the retention. */
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
-  /** Idempotency key (1–128 printable ASCII). Defaults to the signature, else a server-made UUID. */
+  /** Idempotency key (1–128 printable ASCII, no spaces). Defaults to the signature, else a server-made UUID. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
-  /** Lamports. */
+  /** Lamports, 0 to 2^53-1. */
   transactionFee: Scalars['Long']['input'];
+  /** Token-2022 transfer fees, token units, finite, 0 to 1000000000000000. */
   transferFees: Scalars['Float']['input'];
+  /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   venue?: InputMaybe<Scalars['String']['input']>;
 };
 
