@@ -6,6 +6,7 @@
 // client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { DocumentNode } from "graphql";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -17,6 +18,7 @@ import { type Context, createContext, forEvent, type Services } from "./context.
 import { createAdmission, isCaller } from "./guard/admission.ts";
 import { createKeyRing } from "./guard/keys.ts";
 import { useOperationGuard } from "./guard/operation.ts";
+import { createParseCache } from "./guard/parse-cache.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
@@ -178,6 +180,11 @@ export function buildApp(options: AppOptions): App {
     cors: (request) => transport.cors(request),
     // In production, errors carry no stack or original message (Yoga's default masking).
     maskedErrors: true,
+    parserAndValidationCache: {
+      documentCache: createParseCache<DocumentNode>(),
+      errorCache: createParseCache<object>(),
+      validationCache: true,
+    },
     // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
     graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },

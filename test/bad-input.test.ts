@@ -156,7 +156,7 @@ describe("scalars and mutation inputs", () => {
     await expectRefused(
       await post(RECORD, { input: { ...makeTrade("offset-99"), timestamp } }),
       `Variable "$input" got invalid value "${timestamp}" at "input.timestamp"; Timestamp "${timestamp}": the offset +00:99 is not a UTC offset: use -14:00 to +14:00, minutes 00 to 59`,
-      { code: "BAD_USER_INPUT" },
+      { code: "BAD_USER_INPUT", field: "input.timestamp" },
       400,
     );
   });
@@ -166,7 +166,7 @@ describe("scalars and mutation inputs", () => {
       await expectRefused(
         await post(TRADES, { f: { from: timestamp } }),
         `Variable "$f" got invalid value "${timestamp}" at "f.from"; Timestamp "${timestamp}": not a valid calendar date and time`,
-        { code: "BAD_USER_INPUT" },
+        { code: "BAD_USER_INPUT", field: "f.from" },
         400,
       );
     }
@@ -177,7 +177,7 @@ describe("scalars and mutation inputs", () => {
     const answer = await post(TRADES, { f: { from: "2".repeat(1 << 20) } });
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(answer.status).toBe(400);
-    expect(answer.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT" });
+    expect(answer.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "f.from" });
     expect(answer.errors?.[0]?.message).toMatch(
       /at "f\.from"; Timestamp of 1048576 characters: at most 40 characters, such as 2026-01-31T12:00:00\.123456Z$/,
     );
@@ -187,7 +187,7 @@ describe("scalars and mutation inputs", () => {
     await expectRefused(
       await post(RECORD, { input: { ...makeTrade("long-2-63"), transactionFee: "9223372036854775808" } }),
       'Variable "$input" got invalid value "9223372036854775808" at "input.transactionFee"; Long must be an integer from -(2^63-1) to 2^63-1, as a JSON number up to 2^53 or a decimal string; got "9223372036854775808"',
-      { code: "BAD_USER_INPUT" },
+      { code: "BAD_USER_INPUT", field: "input.transactionFee" },
       400,
     );
     // Inside the scalar's range but above what is stored exactly: the resolver names the field.

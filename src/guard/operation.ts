@@ -212,7 +212,9 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
             ? "an admin key"
             : access === "write"
               ? "a writer or admin key"
-              : "a reader, writer or admin key";
+              : writerCanRead
+                ? "a reader, writer or admin key"
+                : "a reader or admin key";
         return clientError(
           "FORBIDDEN",
           `The key ${caller.name} (role ${caller.role}) may not use ${field}: it needs ${needs}${

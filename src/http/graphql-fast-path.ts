@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type DocumentNode,
   type ExecutionResult,
-  type GraphQLError,
+  GraphQLError,
   getOperationAST,
   type OperationDefinitionNode,
 } from "graphql";
@@ -79,8 +79,17 @@ function parseParams(body: string): Params | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const { query, variables, operationName } = value as Record<string, unknown>;
+  const { query, variables, operationName, extensions, ...unknown } = value as Record<string, unknown>;
   if (typeof query !== "string") return undefined;
+  // Yoga refuses other keys and non-object extensions: leave those answers to it.
+  for (const _ in unknown) return undefined;
+  if (
+    extensions !== undefined &&
+    extensions !== null &&
+    (typeof extensions !== "object" || Array.isArray(extensions))
+  ) {
+    return undefined;
+  }
   if (variables !== undefined && variables !== null && (typeof variables !== "object" || Array.isArray(variables))) {
     return undefined;
   }
@@ -163,11 +172,18 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
     const retryAfterMs = error.extensions.retryAfterMs;
     if (typeof retryAfterMs === "number") headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
-    // An unread body is not read: the connection closes shortly after the answer (the delay
-    // lets the client read the answer before its unsent body meets a closed socket).
+    // An unread body is discarded (never parsed) up to MAX_BODY_BYTES, so the client can read
+    // the answer; then, or after 2 s, the connection is closed.
     if (!req.complete) {
       headers.connection = "close";
-      res.once("finish", () => setTimeout(() => req.socket.destroy(), 100).unref());
+      let discarded = 0;
+      const close = setTimeout(() => req.socket.destroy(), 2_000).unref();
+      req.on("data", (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > maxBodyBytes) req.socket.destroy();
+      });
+      req.once("end", () => clearTimeout(close));
+      req.resume();
     }
     const { http: _http, ...extensions } = error.extensions;
     void send(res, status, headers, JSON.stringify({ errors: [{ message: error.message, extensions }] }));
@@ -189,8 +205,12 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     let document: DocumentNode;
     try {
       document = parse(params.query);
-    } catch {
-      return delegate(req, res, raw, caller);
+    } catch (error) {
+      // A refused document (syntax, MAX_TOKENS) is answered here, as Yoga would: handing a
+      // megabyte of query text to Yoga would parse its JSON and lex it a second time.
+      if (!(error instanceof GraphQLError)) return delegate(req, res, raw, caller);
+      const response = await processRegularResult({ errors: [error] }, yoga.fetchAPI, "application/json");
+      return send(res, response.status, response.headers, Buffer.from(await response.arrayBuffer()));
     }
     const errors: readonly GraphQLError[] = validate(schema, document);
     const operation = getOperationAST(document, params.operationName);

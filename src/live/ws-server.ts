@@ -5,12 +5,12 @@
 // connection_init (close 4401 when missing, 4403 when wrong), then, for every operation, the
 // key's rate limit and the subscriptions allowed per connection and per key.
 import type { IncomingMessage, Server } from "node:http";
-import { type ExecutionArgs, GraphQLError } from "graphql";
+import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { OperationResult, Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
-import { LimitError } from "../errors.ts";
+import { clientError, LimitError } from "../errors.ts";
 import { type Admission, MISSING_KEY_MESSAGE } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
 import type { TransportChecks } from "../guard/transport.ts";
@@ -51,6 +51,14 @@ interface Extra {
   caller?: Caller;
   /** Operation ids counted against the key. */
   counted?: Set<string>;
+}
+
+/** An error as sent to a client, without Yoga's `extensions.http` (status and headers). */
+function formatWithoutHttp(error: GraphQLError): GraphQLFormattedError {
+  const formatted = error.toJSON();
+  if (!formatted.extensions || !("http" in formatted.extensions)) return formatted;
+  const { http: _http, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
 }
 
 export function createWsServer(options: WsServerOptions) {
@@ -146,7 +154,11 @@ export function createWsServer(options: WsServerOptions) {
         try {
           document = parse(params.query);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError("Syntax Error: the query does not parse")];
+          return [
+            error instanceof GraphQLError
+              ? error
+              : clientError("GRAPHQL_PARSE_FAILED", "Syntax Error: the query does not parse"),
+          ];
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
@@ -159,6 +171,17 @@ export function createWsServer(options: WsServerOptions) {
           variableValues: params.variables ?? null,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
+        };
+      },
+      // Yoga strips its internal `extensions.http` from HTTP answers; so do these.
+      onError: (_ctx, _id, _payload, errors) => errors.map(formatWithoutHttp),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        const { data, extensions } = result;
+        return {
+          ...(data !== undefined ? { data } : {}),
+          errors: result.errors.map(formatWithoutHttp),
+          ...(extensions !== undefined ? { extensions } : {}),
         };
       },
       onComplete: (ctx, id) => release(ctx.extra as Extra, id),
