@@ -331,3 +331,43 @@ describe("WebSocket operations per connection and per key", () => {
     expect(again.error).toBeUndefined();
   });
 });
+
+describe("stage 3: the key's rate limit", () => {
+  let r: TestApp;
+  const keyOf = (transport: string) => `${transport}-key-0123456789abcdef`;
+  beforeAll(async () => {
+    r = await startTestApp("ratelimit", {
+      API_KEYS: ["lean", "yoga", "ws", "other-lean", "other-yoga", "other-ws"]
+        .map((name) => `${name}:reader:${keyOf(name)}`)
+        .join(","),
+      // One request a second, two at once.
+      RATE_LIMIT_PER_SECOND: "1",
+      RATE_LIMIT_BURST: "2",
+      ALERT_INTERVAL_MS: "0",
+    });
+  });
+
+  it.each(TRANSPORTS)(
+    "refuses the request past the key's burst over %s, naming the key and the wait; other keys go on",
+    async (transport) => {
+      const query = { query: "{ __typename }" };
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await send(r.url, transport, query, { key: keyOf(transport) }));
+      expect(answers.slice(0, 2).map((a) => a.data)).toEqual([{ __typename: "Query" }, { __typename: "Query" }]);
+      const limited = answers[2];
+      expect(limited?.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+      expect(limited?.errors?.[0]?.message).toMatch(
+        new RegExp(
+          `^Rate limit: the key ${transport} sent more than 1 requests per second \\(RATE_LIMIT_PER_SECOND\\); retry after \\d+ ms$`,
+        ),
+      );
+      if (transport !== "ws") {
+        expect(limited?.status).toBe(429);
+        expect(Number(limited?.headers?.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      }
+      expect((await send(r.url, transport, query, { key: keyOf(`other-${transport}`) })).data).toEqual({
+        __typename: "Query",
+      });
+    },
+  );
+});

@@ -66,4 +66,17 @@ describe("npm start", () => {
     expect(output).toContain('RETENTION_DAYS="soon": expected an integer from 1 to 36500');
     expect(output).not.toContain("hunter2");
   });
+
+  it("refuses to listen beyond loopback without API keys, naming API_KEYS", async () => {
+    const { code, output } = await runMain([], {
+      HOST: "0.0.0.0",
+      API_KEYS: "",
+      API_KEYS_FILE: "",
+      ADMIN_API_KEYS: "",
+    });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      'HOST="0.0.0.0": without API keys the server listens only on a loopback address (127.0.0.1, ::1, localhost); set API_KEYS or API_KEYS_FILE to listen on 0.0.0.0',
+    );
+  });
 });

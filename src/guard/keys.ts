@@ -61,11 +61,14 @@ export function parseApiKeys(
     else keys.push({ name, role: role as Role, digest });
   };
 
-  // API_KEYS: `name:role:key` entries; a bare key is a writer named key-N (the earlier format).
+  // API_KEYS: `name:role:key` entries; a key without a colon is a writer named key-N (the
+  // earlier format). An entry with a colon is always read as name:role:key, so a mistyped role
+  // is refused instead of becoming a writer's key.
   split(env.apiKeys).forEach((entry, i) => {
     const where = `API_KEYS: entry #${i + 1}`;
-    const match = /^([^:]*):(reader|writer|admin):(.*)$/.exec(entry);
+    const match = /^([^:]*):([^:]*):(.*)$/.exec(entry);
     if (match) add(where, match[1] as string, match[2] as string, match[3] as string, false);
+    else if (entry.includes(":")) problems.push(`${where}: expected name:role:key, or a key without colons`);
     else add(where, `key-${i + 1}`, "writer", entry, false);
   });
   // ADMIN_API_KEYS: bare admin keys, named admin-N (shorthand kept from the earlier format).

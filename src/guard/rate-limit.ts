@@ -34,7 +34,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         bucket.tokens -= 1;
         return undefined;
       }
-      return Math.ceil(((1 - bucket.tokens) * 1000) / perSecond);
+      // (less a rounding error, so that a wait of exactly 1 ms is not reported as 2)
+      return Math.max(1, Math.ceil(((1 - bucket.tokens) * 1000) / perSecond - 1e-9));
     },
   };
 }
