@@ -20,6 +20,7 @@ import { createKeyRing } from "./guard/keys.ts";
 import { useOperationGuard } from "./guard/operation.ts";
 import { createParseCache } from "./guard/parse-cache.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
+import { createRefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import { useInputErrors } from "./http/input-errors.ts";
@@ -165,6 +166,7 @@ export function buildApp(options: AppOptions): App {
     maxBodyBytes: config.limits.maxBodyBytes,
   });
   const keyRing = createKeyRing(config.keys);
+  const refusalLog = createRefusalLog(log.child({ component: "guard" }));
   const admission = createAdmission({
     keys: keyRing,
     limiter: createRateLimiter({ perSecond: config.limits.rateLimitPerSecond, burst: config.limits.rateLimitBurst }),
@@ -260,6 +262,7 @@ export function buildApp(options: AppOptions): App {
     transport,
     admission,
     maxBodyBytes: config.limits.maxBodyBytes,
+    onRefusal: refusalLog,
   });
   let server: Server | undefined;
   let ws: ReturnType<typeof createWsServer> | undefined;
@@ -317,8 +320,12 @@ export function buildApp(options: AppOptions): App {
         maxPayloadBytes: config.limits.maxBodyBytes,
         maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
         maxSubscriptionsPerKey: config.limits.maxSubscriptionsPerKey,
+        onRefusal: refusalLog,
       });
-      if (!keyRing.enabled) {
+      if (keyRing.enabled) {
+        // Names and roles only: keys are never logged.
+        log.info({ keys: config.keys.map(({ name, role }) => ({ name, role })) }, "API keys loaded");
+      } else {
         log.warn(
           { host },
           "No API keys configured (API_KEYS, API_KEYS_FILE): the API runs open to anyone who can reach this loopback address",

@@ -308,4 +308,16 @@ describe("attacks, each refused while other clients are served", () => {
     const typo = await send(url, "lean", { query: "{ trade { tradeId } }" }, { key: READER });
     expect(typo.errors?.[0]?.message).toBe('Cannot query field "trade" on type "Query".');
   });
+
+  it("logs refusals with the key's name, at most one line a second per code and key, and never a key", () => {
+    const lines = output
+      .split("\n")
+      .filter((line) => line.includes('"component":"guard"'))
+      .map((line) => JSON.parse(line) as { code: string; key?: string; msg: string });
+    expect(lines.some((line) => line.code === "RATE_LIMITED" && line.key === "flood")).toBe(true);
+    expect(lines.some((line) => line.code === "UNAUTHENTICATED" && line.key === undefined)).toBe(true);
+    // Thousands of refusals, a few lines.
+    expect(lines.length).toBeLessThan(100);
+    for (const secret of [READER, WRITER, FLOODER, SUBSCRIBER, MALLORY]) expect(output).not.toContain(secret);
+  });
 });

@@ -25,6 +25,7 @@ import { LimitError } from "../errors.ts";
 import type { Admission } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
 import { serializedResults } from "../guard/operation.ts";
+import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
 
 export interface FastPathOptions {
@@ -35,6 +36,8 @@ export interface FastPathOptions {
   transport: TransportChecks;
   /** Stages 2 and 3: the API key and its rate limit. */
   admission: Admission;
+  /** Where refusals of stages 1 to 3 are logged. Default none. */
+  onRefusal?: RefusalLog;
   /** Whole-response caching for the operations it accepts. Default none. */
   responseCache?: ResponseCacheHooks;
 }
@@ -124,7 +127,7 @@ const isGraphiQLPage = (req: IncomingMessage) =>
 
 /** Returns a Node request handler: the fast path where it applies, Yoga everywhere else. */
 export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): GraphQLHandler {
-  const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission } = options;
+  const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission, onRefusal } = options;
   const json = { "content-type": "application/json; charset=utf-8" };
   const counts = { fast: 0, yoga: 0 };
 
@@ -167,7 +170,8 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     });
 
   /** A refusal of stages 1 to 3, in GraphQL's error format, before the body is read. */
-  const refuse = (req: IncomingMessage, res: ServerResponse, error: GraphQLError) => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, error: GraphQLError, key?: string) => {
+    onRefusal?.(error, { transport: "http", key, remote: req.socket.remoteAddress });
     const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
     const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
     const retryAfterMs = error.extensions.retryAfterMs;
@@ -275,9 +279,14 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       return;
     }
     // 2 and 3. The key and its rate limit, from the headers alone.
-    const caller = admission.admit(headers.get("authorization"));
+    const caller = admission.authenticate(headers.get("authorization"));
     if (caller instanceof Error) {
       refuse(req, res, caller);
+      return;
+    }
+    const limited = admission.rateLimit(caller);
+    if (limited) {
+      refuse(req, res, limited, caller.name);
       return;
     }
 

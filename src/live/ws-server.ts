@@ -13,6 +13,7 @@ import { WebSocketServer } from "ws";
 import { clientError, LimitError } from "../errors.ts";
 import { type Admission, MISSING_KEY_MESSAGE } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
+import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { TransportChecks } from "../guard/transport.ts";
 import { nodeHeaders } from "../http/graphql-fast-path.ts";
 
@@ -37,6 +38,8 @@ export interface WsServerOptions {
   maxSubscriptionsPerKey: number;
   /** Bytes buffered for one socket beyond which messages are not sent and the socket is closed. */
   maxBufferedBytes?: number;
+  /** Where refused upgrades, connections and operations are logged. Default none. */
+  onRefusal?: RefusalLog;
 }
 
 interface Enveloped {
@@ -72,6 +75,7 @@ export function createWsServer(options: WsServerOptions) {
     maxSubscriptionsPerConnection,
     maxSubscriptionsPerKey,
     maxBufferedBytes = 8 * 1024 * 1024,
+    onRefusal,
   } = options;
   const wss = new WebSocketServer({
     server,
@@ -81,8 +85,10 @@ export function createWsServer(options: WsServerOptions) {
     verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
       const headers = nodeHeaders(info.req);
       const refusal = transport.host(headers) ?? transport.origin(headers);
-      if (refusal) done(false, 403, refusal.message);
-      else done(true);
+      if (refusal) {
+        onRefusal?.(refusal, { transport: "ws", remote: info.req.socket.remoteAddress });
+        done(false, 403, refusal.message);
+      } else done(true);
     },
   });
   const perKey = new Map<string, number>();
@@ -103,6 +109,7 @@ export function createWsServer(options: WsServerOptions) {
         const presented = typeof param === "string" ? param : extra.request.headers.authorization;
         const caller = admission.authenticate(presented);
         if (caller instanceof Error) {
+          onRefusal?.(caller, { transport: "ws", remote: extra.request.socket.remoteAddress });
           // graphql-ws closes with 4403 when onConnect returns false; a missing key gets 4401.
           if (caller.message === MISSING_KEY_MESSAGE)
             extra.socket.close(CLOSE_MISSING_KEY, "Unauthorized: API key required");
@@ -116,7 +123,10 @@ export function createWsServer(options: WsServerOptions) {
         const extra = ctx.extra;
         const caller = extra.caller as Caller;
         const limited = admission.rateLimit(caller);
-        if (limited) return [limited];
+        if (limited) {
+          onRefusal?.(limited, { transport: "ws", key: caller.name, remote: extra.request.socket.remoteAddress });
+          return [limited];
+        }
         // graphql-ws has registered this id already.
         const open = Object.keys(ctx.subscriptions).length;
         if (open > maxSubscriptionsPerConnection) {
