@@ -5,7 +5,7 @@ RUN npm ci --omit=dev
 COPY tsconfig.json ./
 COPY src ./src
 RUN mkdir -p /app/dead-letter && chown node /app/dead-letter
-ENV HOST=0.0.0.0 PORT=4000
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 EXPOSE 4000
 USER node
 CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -204,6 +204,10 @@ describe("the query cost", () => {
     const stats = `query($b: TimeBucket) { tradeStats(range: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }, bucket: $b, groupBy: [PAIR, STRATEGY]) { totals { count } buckets { count } } }`;
     // totals: 100 groups × (1); buckets: 25 × 100 × (1)
     expect(cost(stats, { b: "HOUR" })).toBe(11 + (1 + 100) + (1 + 2_500));
+    // Variables arrive raw (JSON) and are coerced first: a range as ISO strings.
+    const ranged = `query($r: TimeRange!) { tradeStats(range: $r, bucket: HOUR) { buckets { count } } }`;
+    expect(cost(ranged, { r: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" } })).toBe(11 + 1 + 25);
+    expect(cost(ranged, { r: { from: "not a time", to: 5 } })).toBe(11 + 1 + 1);
     const spread = `{ trades(first: 1) { ...A ...A ...A } } fragment A on TradeConnection { nodes { ...B ...B } } fragment B on Trade { tradeId }`;
     expect(cost(spread)).toBe(11 + 1 * 3 * (1 + 2 * 1));
   });

@@ -24,7 +24,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import { getArgumentValues } from "graphql/execution/values.js";
+import { getArgumentValues, getVariableValues } from "graphql/execution/values.js";
 
 /** What an analytics root field implies for its lists. */
 interface Scope {
@@ -102,13 +102,18 @@ const RULES: Record<string, FieldRule> = {
 // Lists whose length the connection's `first` already counts.
 const COUNTED_BY_PARENT = new Set(["TradeConnection.edges", "TradeConnection.nodes"]);
 
-/** The cost of the operation, with variables applied. Arguments that fail to coerce count as defaults. */
+/**
+ * The cost of the operation, with the request's (raw) variables coerced and applied. Variables or
+ * arguments that fail to coerce count as absent: execution refuses them itself.
+ */
 export function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
-  variables: Args | null | undefined,
+  rawVariables: Args | null | undefined,
 ): number {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {}, { maxErrors: 1 });
+  const variables = coerced.coerced ?? {};
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -157,7 +162,7 @@ export function operationCost(
     let args: Args = {};
     if (rule?.items || rule?.scope) {
       try {
-        args = getArgumentValues(definition, node, variables ?? undefined);
+        args = getArgumentValues(definition, node, variables);
       } catch {
         args = {}; // execution reports the bad argument itself
       }
