@@ -14,6 +14,18 @@ describe("committed artefacts", () => {
     expect(images).toEqual([QUESTDB_VERSION]);
   });
 
+  it("docker-compose.yml runs the API with keys in production and publishes no QuestDB port", () => {
+    const compose = readFileSync("docker-compose.yml", "utf8");
+    const questdb = compose.slice(compose.indexOf("  questdb:"), compose.indexOf("  api:"));
+    const api = compose.slice(compose.indexOf("  api:"), compose.indexOf("\nnetworks:"));
+    expect(questdb).not.toMatch(/^\s+ports:/m);
+    expect(questdb).toContain("networks: [internal]");
+    expect(compose).toMatch(/internal:\n\s+internal: true/);
+    expect(api).toMatch(/API_KEYS: \$\{API_KEYS:\?/);
+    expect(api).toContain("NODE_ENV: production");
+    expect([...api.matchAll(/^\s+- "(\d+):(\d+)"/gm)].map((m) => m[0].trim())).toEqual(['- "4000:4000"']);
+  });
+
   it(".env.example and the README document every variable config.ts reads", () => {
     const source = readFileSync("src/config.ts", "utf8");
     const read = [...source.matchAll(/(?:read|int|address|bool)\("([A-Z_]+)"/g)].map((m) => m[1] as string);
