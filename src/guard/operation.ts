@@ -223,6 +223,9 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
         );
       }
     }
+    // A mutation's size is bounded by MAX_RECORDS_PER_REQUEST and MAX_BODY_BYTES, and costing it
+    // would coerce a bot's thousands of rows a second time.
+    if (operation.operation === "mutation") return undefined;
     const cost = operationCost(schema, document, operation, variables);
     if (cost > limits.maxCost) {
       return new LimitError("MAX_COST", limits.maxCost, cost, "The query's cost", {
@@ -234,6 +237,8 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
 
   /** Stage 7: the answer's JSON text, or RESPONSE_TOO_LARGE. */
   const bounded = (result: ExecutionResult): ExecutionResult | undefined => {
+    // One event is often delivered to many subscribers: measured once.
+    if (serializedResults.has(result)) return undefined;
     const body = JSON.stringify(result);
     if (body.length > limits.maxResponseBytes) {
       return {
