@@ -152,6 +152,7 @@ export function buildApp(options: AppOptions): App {
     tables,
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
+    maxPageSize: config.limits.maxPageSize,
     sql,
     cache,
   };

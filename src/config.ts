@@ -3,6 +3,10 @@
 
 import { hostname } from "node:os";
 import { type ApiKey, parseApiKeys } from "./guard/keys.ts";
+
+/** The default largest trades page (MAX_PAGE_SIZE). */
+export const MAX_PAGE_SIZE_DEFAULT = 1_000;
+
 import { type AlertRule, type AlertRuleInput, checkAlertRule, normaliseRule } from "./live/alerts.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -95,6 +99,8 @@ export interface RequestLimits {
   maxRootFields: number;
   maxCost: number;
   maxResponseBytes: number;
+  /** Largest `first` of a trades page. */
+  maxPageSize: number;
   maxSubscriptionsPerConnection: number;
   maxSubscriptionsPerKey: number;
   /** Requests (HTTP) and operations (WebSocket) per second per key; 0 turns limiting off. */
@@ -306,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRootFields: int("MAX_ROOT_FIELDS", 20, 1, 10_000),
       maxCost: int("MAX_COST", 500_000, 1, 1_000_000_000),
       maxResponseBytes: int("MAX_RESPONSE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxPageSize: int("MAX_PAGE_SIZE", MAX_PAGE_SIZE_DEFAULT, 1, 100_000),
       maxSubscriptionsPerConnection: int("MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 1, 1_000_000),
       maxSubscriptionsPerKey: int("MAX_SUBSCRIPTIONS_PER_KEY", 10_000, 1, 10_000_000),
       rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", 5_000, 0, 10_000_000),

@@ -20,6 +20,8 @@ export interface Services {
   limits: ValidationLimits;
   /** Largest list a bulk mutation accepts. */
   maxRecordsPerRequest: number;
+  /** Largest trades page (MAX_PAGE_SIZE). */
+  maxPageSize: number;
   live: LiveQueries;
   alerts: AlertEngine;
   /** LIVE_LATE_ROWS_MS and LIVE_MAX_QUEUED. */

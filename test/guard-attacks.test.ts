@@ -219,6 +219,30 @@ describe("attacks, each refused while other clients are served", () => {
     await expectSurvived(latencies);
   });
 
+  it("malformed arguments (crafted cursors, megabyte filter strings, 50,000-item lists, bad offsets): BAD_USER_INPUT naming each", async () => {
+    const TRADES = "query($f: TradeFilter, $a: String) { trades(filter: $f, after: $a) { nodes { tradeId } } }";
+    const cases: [Record<string, unknown>, string][] = [
+      [{ a: Buffer.from(`["9999999999999999999","${"x".repeat(100)}","w"]`).toString("base64url") }, "after"],
+      [{ a: "%%%not-base64%%%" }, "after"],
+      [{ f: { strategy: "s".repeat(1 << 20) } }, "filter.strategy"],
+      [{ f: { mevStatus: Array.from({ length: 50_000 }, () => "PROTECTED") } }, "filter.mevStatus"],
+      [{ f: { from: "2026-11-01T00:00:00+00:99" } }, "f.from"],
+    ];
+    const bodies = cases.map(([variables]) => JSON.stringify({ query: TRADES, variables }));
+    let i = 0;
+    const latencies = await underAttack(async () => {
+      const which = i++ % cases.length;
+      const r = await post(bodies[which] as string, { authorization: `Bearer ${MALLORY}` });
+      if (r.status === 429) return false;
+      expect(r.status).not.toBe(500);
+      const error = r.body.errors[0];
+      expect(error?.extensions.code, error?.message).toBe("BAD_USER_INPUT");
+      expect(error?.extensions.field).toBe(cases[which]?.[1]);
+      return true;
+    });
+    await expectSurvived(latencies);
+  });
+
   it("a thousand subscriptions on one WebSocket: refused past MAX_SUBSCRIPTIONS_PER_CONNECTION", async () => {
     const client = wsClient(url, SUBSCRIBER);
     const outcomes: Promise<string>[] = [];

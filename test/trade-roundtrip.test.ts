@@ -322,7 +322,7 @@ describe("trades query", () => {
 
   it("refuses page sizes outside 1..1000 and foreign cursors, naming the argument", async () => {
     const big = await p.gql(TradesDocument, { first: 1001 });
-    expect(big.errors?.[0]?.message).toBe("first: must be from 1 to 1000, got 1001");
+    expect(big.errors?.[0]?.message).toBe("first: must be from 1 to 1000 (MAX_PAGE_SIZE), got 1001");
     const bad = await p.gql(TradesDocument, { after: "bm90LWEtY3Vyc29y" });
     expect(bad.errors?.[0]?.message).toBe(
       "after: not a cursor returned by this API; pass pageInfo.endCursor (or an edge's cursor) of an earlier page, or leave after out for the first page",

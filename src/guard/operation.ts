@@ -26,9 +26,12 @@ import {
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
+  type ValueNode,
+  visit,
 } from "graphql";
 import type { RequestLimits } from "../config.ts";
-import { clientError, LimitError } from "../errors.ts";
+import { BadInputError, clientError, LimitError } from "../errors.ts";
+import { MAX_LIST_ITEMS } from "../schema/arguments.ts";
 import { operationCost } from "./cost.ts";
 import type { Caller, Role } from "./keys.ts";
 
@@ -77,6 +80,47 @@ export function roleMay(role: Role, access: Access, writerCanRead: boolean): boo
 
 /** The answers' JSON text, made once by the size check and reused by the lean path. */
 export const serializedResults = new WeakMap<object, string>();
+
+/**
+ * The first list longer than MAX_LIST_ITEMS in a query's raw variables, found before graphql-js
+ * coerces them: no query argument takes more than MAX_LIST_ITEMS items, and coercing a list of
+ * 50,000 enum values would hold the event loop for every other caller. Iterative: variables may
+ * nest deeply.
+ */
+function longList(
+  document: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+): { path: string; items: number } | undefined {
+  if (!variables) return undefined;
+  // Name a list by the argument it is passed to (`filter.mevStatus`), as the resolvers do.
+  const argumentPaths = new Map<string, string>();
+  const visitValue = (value: ValueNode, path: string): void => {
+    if (value.kind === Kind.VARIABLE) {
+      if (!argumentPaths.has(value.name.value)) argumentPaths.set(value.name.value, path);
+    } else if (value.kind === Kind.OBJECT) {
+      for (const field of value.fields) visitValue(field.value, `${path}.${field.name.value}`);
+    } else if (value.kind === Kind.LIST) value.values.forEach((item, i) => visitValue(item, `${path}[${i}]`));
+  };
+  visit(document, { Argument: (node) => visitValue(node.value, node.name.value) });
+  const stack: [unknown, string][] = Object.entries(variables).map(([name, value]) => [
+    value,
+    argumentPaths.get(name) ?? name,
+  ]);
+  while (stack.length > 0) {
+    const [value, path] = stack.pop() as [unknown, string];
+    if (Array.isArray(value)) {
+      if (value.length > MAX_LIST_ITEMS) return { path, items: value.length };
+      value.forEach((item, i) => {
+        if (typeof item === "object" && item !== null) stack.push([item, `${path}[${i}]`]);
+      });
+    } else if (typeof value === "object" && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (typeof item === "object" && item !== null) stack.push([item, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
 
 /** Root fields of an operation, with those of fragments spread at its root. */
 function rootFields(operation: OperationDefinitionNode, document: DocumentNode): string[] {
@@ -226,6 +270,8 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
     // A mutation's size is bounded by MAX_RECORDS_PER_REQUEST and MAX_BODY_BYTES, and costing it
     // would coerce a bot's thousands of rows a second time.
     if (operation.operation === "mutation") return undefined;
+    const long = longList(document, variables);
+    if (long) return new BadInputError(long.path, `has ${long.items} items; at most ${MAX_LIST_ITEMS} are accepted`);
     const cost = operationCost(schema, document, operation, variables);
     if (cost > limits.maxCost) {
       return new LimitError("MAX_COST", limits.maxCost, cost, "The query's cost", {

@@ -14,6 +14,7 @@ import { checkTradeFilter, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
+import { MAX_PAGE_SIZE_DEFAULT } from "../config.ts";
 
 export const TradeActionEnum = builder.enumType("TradeAction", { values: TRADE_ACTIONS });
 export const MevStatusEnum = builder.enumType("MevStatus", {
@@ -177,12 +178,10 @@ const TradeConnectionRef = builder
     }),
   });
 
-export const MAX_PAGE_SIZE = 1000;
-
 builder.queryFields((t) => ({
   trades: t.field({
     type: TradeConnectionRef,
-    description: `Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to ${MAX_PAGE_SIZE}.`,
+    description: `Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to MAX_PAGE_SIZE (default ${MAX_PAGE_SIZE_DEFAULT}).`,
     args: {
       filter: t.arg({ type: TradeFilterRef }),
       first: t.arg.int({ required: true, defaultValue: 50 }),
@@ -193,8 +192,11 @@ builder.queryFields((t) => ({
       order: t.arg({ type: SortOrderEnum, required: true, defaultValue: "DESC" }),
     },
     resolve: (_root, args, { services, reads }) => {
-      if (args.first < 1 || args.first > MAX_PAGE_SIZE) {
-        throw new BadInputError("first", `must be from 1 to ${MAX_PAGE_SIZE}, got ${args.first}`);
+      if (args.first < 1 || args.first > services.maxPageSize) {
+        throw new BadInputError(
+          "first",
+          `must be from 1 to ${services.maxPageSize} (MAX_PAGE_SIZE), got ${args.first}`,
+        );
       }
       return queryTrades(reads, services.tables.trades, {
         filter: checkTradeFilter(args.filter),

@@ -401,7 +401,7 @@ export type Query = {
   strategyPerformance: Array<StrategyPerformance>;
   /** Trade count, volumes, VWAP, prices, fees and slippage per calendar bucket (UTC) and group. */
   tradeStats: TradeStats;
-  /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to 1000. */
+  /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to MAX_PAGE_SIZE (default 1000). */
   trades: TradeConnection;
 };
 
