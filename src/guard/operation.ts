@@ -99,7 +99,9 @@ function longList(
       if (!argumentPaths.has(value.name.value)) argumentPaths.set(value.name.value, path);
     } else if (value.kind === Kind.OBJECT) {
       for (const field of value.fields) visitValue(field.value, `${path}.${field.name.value}`);
-    } else if (value.kind === Kind.LIST) value.values.forEach((item, i) => visitValue(item, `${path}[${i}]`));
+    } else if (value.kind === Kind.LIST) {
+      for (const [i, item] of value.values.entries()) visitValue(item, `${path}[${i}]`);
+    }
   };
   visit(document, { Argument: (node) => visitValue(node.value, node.name.value) });
   const stack: [unknown, string][] = Object.entries(variables).map(([name, value]) => [
