@@ -153,6 +153,23 @@ describe("stage 1: transport checks, before the key is looked at", () => {
   });
 });
 
+describe("every path but the probes passes the pipeline", () => {
+  it("refuses a keyless request on variants of the endpoint Yoga would serve, and on unknown paths, before parsing", async () => {
+    for (const path of ["/graphql/", "//graphql", "/graphql?x=1", "/other"]) {
+      const r = await raw(t.url, { path, headers: { ...json, host: new URL(t.url).host }, body: TYPENAME });
+      expect(r.status, path).toBe(401);
+      expect(JSON.parse(r.body).errors[0].message, path).toBe(
+        "Authentication required: send the header `Authorization: Bearer <API key>` (over WebSockets, the connection parameter `authorization`)",
+      );
+    }
+    for (const path of ["/health", "/ready", "/metrics"]) {
+      expect((await raw(t.url, { method: "GET", path, headers: { host: new URL(t.url).host } })).status, path).toBe(
+        200,
+      );
+    }
+  });
+});
+
 describe.each(TRANSPORTS)("over %s", (transport) => {
   it("stage 2: refuses a missing or wrong key before parsing anything", async () => {
     // Not even GraphQL: a caller without a key learns nothing about the document.

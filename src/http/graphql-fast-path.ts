@@ -30,6 +30,8 @@ import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
 
 export interface FastPathOptions {
   endpoint?: string;
+  /** Paths served without the pipeline (they run no GraphQL). Default /health, /ready, /metrics. */
+  openPaths?: readonly string[];
   /** Largest request body (MAX_BODY_BYTES); a larger one is refused with 413. */
   maxBodyBytes: number;
   /** Stage 1: Host, Origin, CSRF and declared size. */
@@ -128,6 +130,7 @@ const isGraphiQLPage = (req: IncomingMessage) =>
 /** Returns a Node request handler: the fast path where it applies, Yoga everywhere else. */
 export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): GraphQLHandler {
   const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission, onRefusal } = options;
+  const openPaths = new Set(options.openPaths ?? ["/health", "/ready", "/metrics"]);
   const json = { "content-type": "application/json; charset=utf-8" };
   const counts = { fast: 0, yoga: 0 };
 
@@ -260,12 +263,14 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       refuse(req, res, hostRefusal);
       return;
     }
-    if (path !== endpoint) {
-      // /health, /ready, /metrics and 404s: nothing of the caller's is parsed.
+    if (openPaths.has(path ?? "")) {
+      // Probes and /metrics: nothing of the caller's is parsed.
       counts.yoga++;
       void yoga(req, res);
       return;
     }
+    // Every other path passes the pipeline: Yoga also serves GraphQL on variants of the
+    // endpoint (`/graphql/`, `//graphql`), and unknown paths get their 404 after the key.
     const page = isGraphiQLPage(req);
     const transportRefusal = page ? transport.origin(headers) : transport.request(req.method ?? "GET", headers);
     if (transportRefusal) {
