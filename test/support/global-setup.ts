@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { ensureChromium } from "../../scripts/ensure-chromium.ts";
 import { startLocalQuestDb } from "../../src/questdb/local-server.ts";
 
 declare module "vitest" {
@@ -13,6 +14,8 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  // The browser tests need Debian's chromium: installed here if missing (scripts/ensure-chromium.ts).
+  ensureChromium((line) => console.log(`[chromium] ${line}`));
   const root = await mkdtemp(join(tmpdir(), "qdb-test-"));
   const jarDir = join(process.cwd(), ".questdb");
   const server = await startLocalQuestDb({
