@@ -179,18 +179,23 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
     const retryAfterMs = error.extensions.retryAfterMs;
     if (typeof retryAfterMs === "number") headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
-    // An unread body is discarded (never parsed) up to MAX_BODY_BYTES, so the client can read
-    // the answer; then, or after 2 s, the connection is closed.
     if (!req.complete) {
-      headers.connection = "close";
-      let discarded = 0;
-      const close = setTimeout(() => req.socket.destroy(), 2_000).unref();
-      req.on("data", (chunk: Buffer) => {
-        discarded += chunk.length;
-        if (discarded > maxBodyBytes) req.socket.destroy();
-      });
-      req.once("end", () => clearTimeout(close));
-      req.resume();
+      if (error.extensions.code === "PAYLOAD_TOO_LARGE") {
+        // More than MAX_BODY_BYTES is coming: answer, then close the connection.
+        headers.connection = "close";
+      } else {
+        // The unread body is discarded, never parsed, so that the client reads the answer and
+        // the connection stays usable (closing it while the client still sends would reset it
+        // before the answer is read). More than MAX_BODY_BYTES, or 5 s, and it is closed.
+        let discarded = 0;
+        const slow = setTimeout(() => req.socket.destroy(), 5_000).unref();
+        req.on("data", (chunk: Buffer) => {
+          discarded += chunk.length;
+          if (discarded > maxBodyBytes) req.socket.destroy();
+        });
+        req.once("end", () => clearTimeout(slow));
+        req.resume();
+      }
     }
     const { http: _http, ...extensions } = error.extensions;
     void send(res, status, headers, JSON.stringify({ errors: [{ message: error.message, extensions }] }));
