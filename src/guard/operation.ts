@@ -16,6 +16,7 @@ import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import { MaxTokensParserWLexer } from "@escape.tech/graphql-armor-max-tokens";
 import {
   type DocumentNode,
+  type ExecutionArgs,
   type ExecutionResult,
   type FragmentDefinitionNode,
   GraphQLError,
@@ -283,6 +284,15 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
     return undefined;
   };
 
+  const refusalOf = (args: ExecutionArgs) =>
+    refusal(
+      (args.contextValue as { caller?: Caller } | undefined)?.caller,
+      args.document,
+      args.operationName,
+      args.schema,
+      args.variableValues,
+    );
+
   /** Stage 7: the answer's JSON text, or RESPONSE_TOO_LARGE. */
   const bounded = (result: ExecutionResult): ExecutionResult | undefined => {
     // One event is often delivered to many subscribers: measured once.
@@ -316,8 +326,7 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
       return undefined;
     },
     onExecute({ args, setResultAndStopExecution }) {
-      const caller = (args.contextValue as { caller?: Caller }).caller;
-      const error = refusal(caller, args.document, args.operationName, args.schema, args.variableValues);
+      const error = refusalOf(args);
       if (error) {
         setResultAndStopExecution({ errors: [error] });
         return undefined;
@@ -334,8 +343,7 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
       };
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const caller = (args.contextValue as { caller?: Caller }).caller;
-      const error = refusal(caller, args.document, args.operationName, args.schema, args.variableValues);
+      const error = refusalOf(args);
       if (error) {
         setResultAndStopExecution({ errors: [error] });
         return undefined;
