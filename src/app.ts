@@ -17,6 +17,7 @@ import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
 import { type Context, createContext, forEvent, type Services } from "./context.ts";
 import { createAdmission, isCaller } from "./guard/admission.ts";
 import { createKeyRing } from "./guard/keys.ts";
+import { createLoadControl } from "./guard/load.ts";
 import { useOperationGuard } from "./guard/operation.ts";
 import { createParseCache } from "./guard/parse-cache.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
@@ -24,7 +25,7 @@ import { createRefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import { useInputErrors } from "./http/input-errors.ts";
-import { cacheMetricValues, liveMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
+import { cacheMetricValues, liveMetricValues, loadMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createAlertEngine } from "./live/alerts.ts";
@@ -167,6 +168,38 @@ export function buildApp(options: AppOptions): App {
     maxBodyBytes: config.limits.maxBodyBytes,
   });
   const keyRing = createKeyRing(config.keys);
+  const load = createLoadControl({
+    queue: () => {
+      const { queuedRows, inFlightRows } = writer.stats();
+      return { rows: queuedRows + inFlightRows, max: config.maxQueueRows };
+    },
+    ...config.load,
+  });
+  // /ready has a connection of its own, so that a pool busy with dashboards cannot make probes
+  // wait, and its answer is reused for 500 ms, so that a probe storm costs QuestDB nothing.
+  const readinessPool = createPgPool({
+    host: questdb.pgHost,
+    port: questdb.pgPort,
+    user: questdb.pgUser,
+    password: questdb.pgPassword,
+    database: questdb.pgDatabase,
+    max: 1,
+    statementTimeoutMs: 2_000,
+  });
+  let lastReadiness: { at: number; answer: Promise<boolean> } | undefined;
+  const readiness = (): Promise<boolean> => {
+    const now = Date.now();
+    if (!lastReadiness || now - lastReadiness.at > 500) {
+      lastReadiness = {
+        at: now,
+        answer: readinessPool.query("SELECT 1").then(
+          () => true,
+          () => false,
+        ),
+      };
+    }
+    return lastReadiness.answer;
+  };
   const refusalLog = createRefusalLog(log.child({ component: "guard" }));
   const admission = createAdmission({
     keys: keyRing,
@@ -211,18 +244,14 @@ export function buildApp(options: AppOptions): App {
           ...metricValues(sampler.current()),
           ...liveMetricValues(live.stats()),
           ...cacheMetricValues(cache.stats()),
+          ...loadMetricValues(load.stats()),
         ],
       }),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
           if (!tablesVerified) return false;
-          try {
-            await pool.query("SELECT 1");
-            return true;
-          } catch {
-            return false;
-          }
+          return readiness();
         },
       }),
     ],
@@ -264,6 +293,7 @@ export function buildApp(options: AppOptions): App {
     admission,
     maxBodyBytes: config.limits.maxBodyBytes,
     onRefusal: refusalLog,
+    load,
   });
   let server: Server | undefined;
   let ws: ReturnType<typeof createWsServer> | undefined;
@@ -360,6 +390,7 @@ export function buildApp(options: AppOptions): App {
       sampler.stop();
       await writer.close();
       await pool.end();
+      await readinessPool.end();
       ilp.close();
     },
   };

@@ -76,6 +76,8 @@ export interface Config {
   csrfPrevention: boolean;
   /** The request pipeline's limits (docs/security.md). */
   limits: RequestLimits;
+  /** Admission control: requests running and waiting at once (docs/security.md, "Load"). */
+  load: LoadLimits;
   /** How often live pollers check for new commits. */
   livePollIntervalMs: number;
   /** false: one poller per subscriber (the benchmark's baseline only). */
@@ -106,6 +108,13 @@ export interface RequestLimits {
   /** Requests (HTTP) and operations (WebSocket) per second per key; 0 turns limiting off. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+}
+
+export interface LoadLimits {
+  maxConcurrentRequests: number;
+  maxConcurrentWrites: number;
+  maxWaitingRequests: number;
+  maxWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -303,6 +312,12 @@ export function loadConfig(env: Env = process.env): Config {
     allowedHosts,
     allowedOrigins,
     csrfPrevention: bool("CSRF_PREVENTION", true),
+    load: {
+      maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 32, 1, 100_000),
+      maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 4, 1, 100_000),
+      maxWaitingRequests: int("MAX_WAITING_REQUESTS", 512, 0, 1_000_000),
+      maxWaitMs: int("MAX_WAIT_MS", 2_000, 1, 600_000),
+    },
     limits: {
       maxBodyBytes: int("MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxTokens: int("MAX_TOKENS", 2_000, 10, 1_000_000),

@@ -36,7 +36,15 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, meaning: "The request body is larger than MAX_BODY_BYTES." },
   RESPONSE_TOO_LARGE: { status: 400, meaning: "The answer would be larger than MAX_RESPONSE_BYTES; narrow the query." },
   QUERY_TIMEOUT: { status: 200, meaning: "A statement ran longer than QUERY_TIMEOUT_MS." },
-  QUEUE_FULL: { status: 200, meaning: "The write queue is full; retry later (retryable)." },
+  QUEUE_FULL: {
+    status: 200,
+    meaning:
+      "The write queue is full; retry later (retryable). HTTP 503 with Retry-After when refused before the body is read.",
+  },
+  OVERLOADED: {
+    status: 503,
+    meaning: "Too many requests are running or waiting; retry after the time given (retryable, Retry-After).",
+  },
   SHUTTING_DOWN: { status: 200, meaning: "The server is stopping; retry on another instance (retryable)." },
   ROWS_REJECTED: { status: 200, meaning: "QuestDB refused the rows; they were dead-lettered." },
   INTERNAL_SERVER_ERROR: { status: 500, meaning: 'Anything unexpected (masked as "Unexpected error.").' },

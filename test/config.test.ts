@@ -28,6 +28,7 @@ describe("configuration", () => {
       allowedHosts: ["localhost", "127.0.0.1", "::1"],
       allowedOrigins: [],
       csrfPrevention: true,
+      load: { maxConcurrentRequests: 32, maxConcurrentWrites: 4, maxWaitingRequests: 512, maxWaitMs: 2_000 },
       limits: {
         maxBodyBytes: 8_388_608,
         maxTokens: 2_000,

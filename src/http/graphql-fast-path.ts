@@ -24,6 +24,7 @@ import { processRegularResult, type YogaServerInstance } from "graphql-yoga";
 import { LimitError } from "../errors.ts";
 import type { Admission } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
+import type { LoadControl } from "../guard/load.ts";
 import { serializedResults } from "../guard/operation.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
@@ -40,6 +41,8 @@ export interface FastPathOptions {
   admission: Admission;
   /** Where refusals of stages 1 to 3 are logged. Default none. */
   onRefusal?: RefusalLog;
+  /** Admission control (queue room for writers, slots per lane). Default none. */
+  load?: LoadControl;
   /** Whole-response caching for the operations it accepts. Default none. */
   responseCache?: ResponseCacheHooks;
 }
@@ -129,7 +132,7 @@ const isGraphiQLPage = (req: IncomingMessage) =>
 
 /** Returns a Node request handler: the fast path where it applies, Yoga everywhere else. */
 export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): GraphQLHandler {
-  const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission, onRefusal } = options;
+  const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission, onRefusal, load } = options;
   const openPaths = new Set(options.openPaths ?? ["/health", "/ready", "/metrics"]);
   const json = { "content-type": "application/json; charset=utf-8" };
   const counts = { fast: 0, yoga: 0 };
@@ -300,6 +303,42 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       return;
     }
 
+    // 3b. Admission control: a writer's rows must fit the ingest queue, and every request takes
+    // a slot in its lane, before its body is read (src/guard/load.ts).
+    let releaseRows: (() => void) | undefined;
+    if (load && caller.role === "writer") {
+      const reserved = load.reserveWrite(Number(headers.get("content-length") ?? 0) || 0);
+      if (reserved instanceof GraphQLError) {
+        refuse(req, res, reserved, caller.name);
+        return;
+      }
+      releaseRows = reserved;
+    }
+    if (!load) {
+      readAndRun(req, res, caller);
+      return;
+    }
+    let closed = false;
+    let releaseSlot: (() => void) | undefined;
+    res.once("close", () => {
+      closed = true;
+      releaseSlot?.();
+      releaseRows?.();
+    });
+    void load.acquire(caller.role === "writer" ? "write" : "read").then((slot) => {
+      if (slot instanceof GraphQLError) {
+        releaseRows?.();
+        if (!closed) refuse(req, res, slot, caller.name);
+        return;
+      }
+      releaseSlot = slot;
+      if (closed) slot();
+      else readAndRun(req, res, caller);
+    });
+  };
+
+  /** Reads the body (up to MAX_BODY_BYTES) and hands the request to the lean path or Yoga. */
+  const readAndRun = (req: IncomingMessage, res: ServerResponse, caller: Caller): void => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -313,6 +352,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
           req,
           res,
           new LimitError("MAX_BODY_BYTES", maxBodyBytes, size, "The request body (bytes)", { atLeast: true }),
+          caller.name,
         );
       } else chunks.push(chunk);
     });

@@ -1,6 +1,7 @@
 // GET /metrics in Prometheus' text format: the ingest figures and the process's health.
 import type { Plugin } from "graphql-yoga";
 import type { QueryCacheStats } from "../analytics/cache.ts";
+import type { LoadStats } from "../guard/load.ts";
 import type { SystemSample } from "../ingest/system-sampler.ts";
 import type { LiveQueryStats } from "../live/live-queries.ts";
 
@@ -85,5 +86,23 @@ export function cacheMetricValues(s: QueryCacheStats): MetricValue[] {
     m("query_cache_response_hits_total", "counter", "Whole GraphQL answers served from the cache.", s.responseHits),
     m("query_cache_entries", "gauge", "Entries in the cache.", s.entries),
     m("query_cache_bytes", "gauge", "Approximate size of the cache.", s.bytes),
+  ];
+}
+
+/** Admission control: slots in use and waiting per lane, refusals. */
+export function loadMetricValues(s: LoadStats): MetricValue[] {
+  return [
+    m("requests_active_read", "gauge", "GraphQL requests running (keys other than writer keys).", s.active.read),
+    m("requests_active_write", "gauge", "Requests of writer keys running.", s.active.write),
+    m("requests_waiting_read", "gauge", "Requests waiting for a slot (keys other than writer keys).", s.waiting.read),
+    m("requests_waiting_write", "gauge", "Requests of writer keys waiting for a slot.", s.waiting.write),
+    m("ingest_reserved_rows", "gauge", "Rows announced by write bodies admitted but not yet queued.", s.reservedRows),
+    m(
+      "requests_refused_queue_full_total",
+      "counter",
+      "Writer requests refused before their body was read: queue full.",
+      s.refusedQueueFull,
+    ),
+    m("requests_refused_overloaded_total", "counter", "Requests refused with OVERLOADED.", s.refusedOverloaded),
   ];
 }

@@ -1,0 +1,132 @@
+// Admission control (issue 10; docs/security.md "Load"): after the key and its rate limit, and
+// before a byte of the body is read,
+// - a writer key's request is refused with QUEUE_FULL when the ingest queue, plus the rows of
+//   the write bodies already admitted, cannot take the rows its Content-Length announces (about
+//   BYTES_PER_ROW bytes a row): a bot learns at once, not after its batch was parsed;
+// - the request takes a slot in its lane (writer keys: MAX_CONCURRENT_WRITES; everyone else:
+//   MAX_CONCURRENT_REQUESTS) or waits in the lane's short queue (MAX_WAITING_REQUESTS, at most
+//   MAX_WAIT_MS); a full queue or a longer wait gets OVERLOADED (503, Retry-After). Big batches
+//   thus never crowd out dashboards, probes or small writes, and the bodies held in memory are
+//   bounded by the slots.
+import type { GraphQLError } from "graphql";
+import { clientError } from "../errors.ts";
+
+/** A trade as JSON is 300 to 500 bytes: this estimates rows on the low side (refusing late, not early). */
+export const BYTES_PER_ROW = 400;
+
+export type Lane = "write" | "read";
+
+export interface LoadControlOptions {
+  /** Rows the writer holds (queued and in flight) and its bound (MAX_QUEUE_ROWS). */
+  queue: () => { rows: number; max: number };
+  maxConcurrentRequests: number;
+  maxConcurrentWrites: number;
+  maxWaitingRequests: number;
+  maxWaitMs: number;
+}
+
+export interface LoadStats {
+  active: Record<Lane, number>;
+  waiting: Record<Lane, number>;
+  reservedRows: number;
+  refusedQueueFull: number;
+  refusedOverloaded: number;
+}
+
+export interface LoadControl {
+  /**
+   * For a writer's request before its body is read: reserves the rows its body may hold, or
+   * answers QUEUE_FULL. The returned function releases the reservation.
+   */
+  reserveWrite(contentLength: number): (() => void) | GraphQLError;
+  /** A slot in the lane, released by the returned function; or OVERLOADED. */
+  acquire(lane: Lane): Promise<(() => void) | GraphQLError>;
+  stats(): LoadStats;
+}
+
+interface Waiter {
+  grant: (release: () => void) => void;
+  timer: NodeJS.Timeout;
+}
+
+export function createLoadControl(options: LoadControlOptions): LoadControl {
+  const { queue, maxConcurrentRequests, maxConcurrentWrites, maxWaitingRequests, maxWaitMs } = options;
+  const limit: Record<Lane, number> = { write: maxConcurrentWrites, read: maxConcurrentRequests };
+  const active: Record<Lane, number> = { write: 0, read: 0 };
+  const waiting: Record<Lane, Waiter[]> = { write: [], read: [] };
+  let reservedRows = 0;
+  let refusedQueueFull = 0;
+  let refusedOverloaded = 0;
+
+  const overloaded = (lane: Lane) => {
+    refusedOverloaded++;
+    return clientError(
+      "OVERLOADED",
+      `The server is busy (${limit[lane]} ${lane === "write" ? "writes" : "requests"} running, ${waiting[lane].length} waiting); retry after 1 s`,
+      { retryable: true, retryAfterMs: 1_000 },
+    );
+  };
+
+  const releaser = (lane: Lane) => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = waiting[lane].shift();
+      if (next) {
+        clearTimeout(next.timer);
+        next.grant(releaser(lane)); // the slot passes on: active stays the same
+      } else active[lane]--;
+    };
+  };
+
+  return {
+    reserveWrite(contentLength) {
+      const rows = Math.ceil(Math.max(0, contentLength) / BYTES_PER_ROW);
+      const { rows: held, max } = queue();
+      if (held + reservedRows + rows > max && (held > 0 || reservedRows > 0)) {
+        refusedQueueFull++;
+        return clientError(
+          "QUEUE_FULL",
+          `the ingest queue is full (${held} rows waiting for QuestDB, ${reservedRows} more arriving; MAX_QUEUE_ROWS ${max}); retry later`,
+          { retryable: true, retryAfterMs: 1_000, http: { status: 503 } },
+        );
+      }
+      reservedRows += rows;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        reservedRows -= rows;
+      };
+    },
+
+    acquire(lane) {
+      if (active[lane] < limit[lane]) {
+        active[lane]++;
+        return Promise.resolve(releaser(lane));
+      }
+      if (waiting[lane].length >= maxWaitingRequests) return Promise.resolve(overloaded(lane));
+      return new Promise((done) => {
+        const waiter: Waiter = {
+          grant: done,
+          timer: setTimeout(() => {
+            const at = waiting[lane].indexOf(waiter);
+            if (at >= 0) waiting[lane].splice(at, 1);
+            done(overloaded(lane));
+          }, maxWaitMs),
+        };
+        waiter.timer.unref();
+        waiting[lane].push(waiter);
+      });
+    },
+
+    stats: () => ({
+      active: { ...active },
+      waiting: { write: waiting.write.length, read: waiting.read.length },
+      reservedRows,
+      refusedQueueFull,
+      refusedOverloaded,
+    }),
+  };
+}

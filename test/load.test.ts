@@ -1,0 +1,202 @@
+// Admission control (issue 10, point 2): a writer's batch meets a full queue before its body is
+// read; requests run in two lanes with bounded slots and a short bounded wait. Units with fake
+// timers, then the real server on the real QuestDB.
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createLoadControl } from "../src/guard/load.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { makeTrade } from "./support/load.ts";
+import { eventually, testPool } from "./support/questdb.ts";
+import { send } from "./support/transports.ts";
+
+describe("the load control (units)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("grants slots up to the lane's limit, queues the rest in order, passes a released slot on, and refuses past the wait bound or time", async () => {
+    vi.useFakeTimers();
+    const load = createLoadControl({
+      queue: () => ({ rows: 0, max: 100 }),
+      maxConcurrentRequests: 2,
+      maxConcurrentWrites: 1,
+      maxWaitingRequests: 2,
+      maxWaitMs: 1_000,
+    });
+    const a = await load.acquire("read");
+    const b = await load.acquire("read");
+    const order: string[] = [];
+    const c = load.acquire("read").then((slot) => {
+      order.push("c");
+      return slot;
+    });
+    const d = load.acquire("read").then((slot) => {
+      order.push("d");
+      return slot;
+    });
+    const e = await load.acquire("read"); // the wait queue holds 2
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toBe("The server is busy (2 requests running, 2 waiting); retry after 1 s");
+    // The write lane is separate.
+    expect(typeof (await load.acquire("write"))).toBe("function");
+    expect(load.stats()).toMatchObject({ active: { read: 2, write: 1 }, waiting: { read: 2, write: 0 } });
+    (a as () => void)();
+    (a as () => void)(); // releasing twice frees one slot
+    expect(typeof (await c)).toBe("function");
+    expect(order).toEqual(["c"]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const late = await d;
+    expect(late).toBeInstanceOf(Error);
+    expect(load.stats()).toMatchObject({ active: { read: 2 }, waiting: { read: 0 }, refusedOverloaded: 2 });
+    (b as () => void)();
+    ((await c) as () => void)();
+    expect(load.stats().active.read).toBe(0);
+  });
+
+  it("reserves a writer's announced rows and refuses what the queue cannot take, never on an empty queue", () => {
+    let held = 0;
+    const load = createLoadControl({
+      queue: () => ({ rows: held, max: 1_000 }),
+      maxConcurrentRequests: 1,
+      maxConcurrentWrites: 1,
+      maxWaitingRequests: 0,
+      maxWaitMs: 1,
+    });
+    // 400 bytes a row: 300,000 bytes announce 750 rows.
+    const first = load.reserveWrite(300_000);
+    expect(typeof first).toBe("function");
+    const second = load.reserveWrite(200_000);
+    expect(second).toBeInstanceOf(Error);
+    expect((second as Error).message).toBe(
+      "the ingest queue is full (0 rows waiting for QuestDB, 750 more arriving; MAX_QUEUE_ROWS 1000); retry later",
+    );
+    (first as () => void)();
+    held = 900;
+    expect(load.reserveWrite(80_000)).toBeInstanceOf(Error); // 200 rows: 900 + 200 > 1,000
+    expect(load.reserveWrite(40_000)).toBeTypeOf("function"); // 100 rows: 900 + 100 fit
+    expect(load.stats()).toMatchObject({ reservedRows: 100, refusedQueueFull: 2 });
+    // On an empty queue even a body announcing more than the bound goes on (the resolver decides).
+    const empty = createLoadControl({
+      queue: () => ({ rows: 0, max: 10 }),
+      maxConcurrentRequests: 1,
+      maxConcurrentWrites: 1,
+      maxWaitingRequests: 0,
+      maxWaitMs: 1,
+    });
+    expect(empty.reserveWrite(1_000_000)).toBeTypeOf("function");
+  });
+});
+
+const WRITER = "bot-key-0123456789abcdef";
+const READER = "dash-key-0123456789abcdef";
+const RECORD =
+  "mutation($t: [TradeInput!]!, $d: Durability!) { recordTrades(inputs: $t, durability: $d) { accepted } }";
+
+describe("admission control on the real server", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp("load", {
+      API_KEYS: `bot:writer:${WRITER},dash:reader:${READER}`,
+      // Rows stay queued until the test flushes.
+      BATCH_INTERVAL_MS: "60000",
+      BATCH_MAX_ROWS: "100000",
+      MAX_QUEUE_ROWS: "1000",
+      MAX_CONCURRENT_WRITES: "1",
+      MAX_WAITING_REQUESTS: "1",
+      MAX_WAIT_MS: "300",
+      ALERT_INTERVAL_MS: "0",
+      SYSTEM_METRICS_INTERVAL_MS: "0",
+    });
+  });
+
+  const batch = (prefix: string, n: number) =>
+    Array.from({ length: n }, (_, i) => makeTrade(`${prefix}-${i}`, new Date(Date.now() - 60_000 + i).toISOString()));
+
+  it("refuses a writer's batch with QUEUE_FULL (503, Retry-After) before reading its body once the queue cannot take it; nothing acknowledged is lost", async () => {
+    const first = await send(
+      t.url,
+      "lean",
+      { query: RECORD, variables: { t: batch("qf-a", 900), d: "QUEUED" } },
+      { key: WRITER },
+    );
+    expect(first.data).toEqual({ recordTrades: { accepted: 900 } });
+    // Not even JSON: a parsed body would get a parse error, an unread one QUEUE_FULL.
+    const r = await fetch(`${t.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${WRITER}` },
+      body: "x".repeat(200_000),
+    });
+    expect(r.status).toBe(503);
+    expect(r.headers.get("retry-after")).toBe("1");
+    const body = (await r.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]).toEqual({
+      message:
+        "the ingest queue is full (900 rows waiting for QuestDB, 0 more arriving; MAX_QUEUE_ROWS 1000); retry later",
+      extensions: { code: "QUEUE_FULL", retryable: true, retryAfterMs: 1_000 },
+    });
+    // A reader is not held back by the full queue.
+    expect((await send(t.url, "lean", { query: "{ __typename }" }, { key: READER })).data).toEqual({
+      __typename: "Query",
+    });
+    await t.app.writer.drain();
+    const pool = testPool();
+    try {
+      // Acknowledged by QuestDB; visible once its WAL is applied.
+      await eventually(async () => {
+        const { rows } = await pool.query(`SELECT count() n FROM ${t.prefix}trades WHERE trade_id LIKE 'qf-a-%'`);
+        return Number(rows[0].n) === 900 ? true : undefined;
+      }, "the 900 acknowledged rows");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("runs one write at a time, lets one wait, answers OVERLOADED past that or after MAX_WAIT_MS, and keeps reads apart", async () => {
+    // COMMITTED holds its slot until the next flush (60 s away, unless the test flushes).
+    const holding = send(
+      t.url,
+      "lean",
+      { query: RECORD, variables: { t: batch("ov-a", 1), d: "COMMITTED" } },
+      { key: WRITER },
+    );
+    const queued = t.app.services.writer.stats().queuedRows;
+    await vi.waitFor(() => expect(t.app.services.writer.stats().queuedRows).toBe(queued + 1), { timeout: 5_000 });
+    const waiting = send(
+      t.url,
+      "lean",
+      { query: RECORD, variables: { t: batch("ov-b", 1), d: "QUEUED" } },
+      { key: WRITER },
+    );
+    await vi.waitFor(async () => {
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toContain("requests_waiting_write 1");
+    });
+    const refused = await fetch(`${t.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${WRITER}` },
+      body: JSON.stringify({ query: RECORD, variables: { t: batch("ov-c", 1), d: "QUEUED" } }),
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(((await refused.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      "The server is busy (1 writes running, 1 waiting); retry after 1 s",
+    );
+    // Reads have their own lane.
+    expect((await send(t.url, "lean", { query: "{ __typename }" }, { key: READER })).data).toEqual({
+      __typename: "Query",
+    });
+    // The waiting write gives up after MAX_WAIT_MS.
+    const waited = await waiting;
+    expect(waited.status).toBe(503);
+    expect(waited.errors?.[0]?.extensions?.code).toBe("OVERLOADED");
+    await t.app.writer.drain();
+    expect((await holding).data).toEqual({ recordTrades: { accepted: 1 } });
+    // The slot is free again.
+    const after = await send(
+      t.url,
+      "lean",
+      { query: RECORD, variables: { t: batch("ov-d", 1), d: "QUEUED" } },
+      { key: WRITER },
+    );
+    expect(after.data).toEqual({ recordTrades: { accepted: 1 } });
+  });
+});
