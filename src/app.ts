@@ -153,6 +153,7 @@ export function buildApp(options: AppOptions): App {
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
     maxPageSize: config.limits.maxPageSize,
+    maxResultRows: config.limits.maxResultRows,
     sql,
     cache,
   };
