@@ -46,7 +46,7 @@ export interface AppOptions {
   /** Dead-letter folder; default config.deadLetterDir. */
   deadLetterDir?: string;
   /** Called after every analytics SQL statement (the benchmark records them). Default none. */
-  onStatement?: (statement: SqlStatement, ms: number, error: unknown) => void;
+  onStatement?: (statement: SqlStatement, ms: number, error: unknown, rows: number) => void;
 }
 
 export interface App {

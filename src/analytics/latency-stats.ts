@@ -253,7 +253,7 @@ export async function latencyStatsBuckets(
     const range = bucketRunRange(run, bucket, args.range);
     found.push(
       ...(await cache.read<BinRow, LatencyStatsRow[]>({
-        statement: statement(table, { ...args, range }, true),
+        statement: { ...statement(table, { ...args, range }, true), name: "latencyStats.buckets.run" },
         tables: [table],
         map: (rows) => collect(rows, true),
       })),

@@ -72,6 +72,9 @@ const AGGREGATES = [
   "sum(CASE WHEN realized_pnl < 0 THEN realized_pnl ELSE 0.0 END) gross_loss",
 ].join(", ");
 
+const STRATEGIES = "The answer's rows (strategies)";
+const STRATEGY_HINT = "choose a shorter range or one strategy";
+
 function where(args: StrategyPerformanceArgs, params: unknown[], extra = ""): string {
   params.push(...rangeParams(args.range));
   let sql = `timestamp >= $1 AND timestamp < $2${extra}`;
@@ -128,7 +131,7 @@ export async function strategyPerformance(
       return list;
     }),
   });
-  if (!list) throw tooManyRows(max);
+  if (!list) throw tooManyRows(max, STRATEGIES, STRATEGY_HINT);
   return list;
 }
 
@@ -165,6 +168,6 @@ export async function strategyDrawdowns(
     tables: [table],
     map: unlessOver(max, (rows) => new Map(rows.map((row) => [row.strategy, { maxDrawdown: row.dd, peak: row.peak }]))),
   });
-  if (!drawdowns) throw tooManyRows(max);
+  if (!drawdowns) throw tooManyRows(max, STRATEGIES, STRATEGY_HINT);
   return drawdowns;
 }

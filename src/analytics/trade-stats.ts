@@ -278,8 +278,8 @@ export async function tradeSlippageP95(
 ): Promise<Map<string, number | null>> {
   const columns = groupColumns(args.groupBy);
   const name = bucketed ? "tradeStats.p95.buckets" : "tradeStats.p95.totals";
-  const bins = (range: TimeRange, limit: boolean) => {
-    const s = statement(table, { ...args, range }, bucketed, SLIPPAGE_SELECT, name);
+  const bins = (range: TimeRange, limit: boolean, run = false) => {
+    const s = statement(table, { ...args, range }, bucketed, SLIPPAGE_SELECT, run ? `${name}.run` : name);
     return limit ? limited(s, max + 1) : s;
   };
   const bucket = args.bucket;
@@ -322,7 +322,7 @@ export async function tradeSlippageP95(
   for (const run of runsUnder(checkRange(args.range, bucket), (start) => plan.get(start) ?? 0, max)) {
     const range = bucketRunRange(run, bucket, args.range);
     const part = await cache.read<SlippageBinRow, Map<string, number | null>>({
-      statement: bins(range, false),
+      statement: bins(range, false, true),
       tables: [table],
       map: (rows) => slippageBins(rows, columns, true),
     });
