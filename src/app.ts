@@ -47,7 +47,7 @@ export interface AppOptions {
   /** Dead-letter folder; default config.deadLetterDir. */
   deadLetterDir?: string;
   /** Called after every analytics SQL statement (the benchmark records them). Default none. */
-  onStatement?: (statement: SqlStatement, ms: number, error: unknown) => void;
+  onStatement?: (statement: SqlStatement, ms: number, error: unknown, rows: number) => void;
 }
 
 export interface App {
@@ -154,6 +154,7 @@ export function buildApp(options: AppOptions): App {
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
     maxPageSize: config.limits.maxPageSize,
+    maxResultRows: config.limits.maxResultRows,
     sql,
     cache,
   };

@@ -103,6 +103,8 @@ export interface RequestLimits {
   maxResponseBytes: number;
   /** Largest `first` of a trades page. */
   maxPageSize: number;
+  /** Most rows an analytics answer (buckets × groups) may hold, and most rows one statement reads into Node. */
+  maxResultRows: number;
   maxSubscriptionsPerConnection: number;
   maxSubscriptionsPerKey: number;
   /** Requests (HTTP) and operations (WebSocket) per second per key; 0 turns limiting off. */
@@ -328,6 +330,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: int("MAX_COST", 500_000, 1, 1_000_000_000),
       maxResponseBytes: int("MAX_RESPONSE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxPageSize: int("MAX_PAGE_SIZE", MAX_PAGE_SIZE_DEFAULT, 1, 100_000),
+      maxResultRows: int("MAX_RESULT_ROWS", 50_000, 100, 10_000_000),
       maxSubscriptionsPerConnection: int("MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 1, 1_000_000),
       maxSubscriptionsPerKey: int("MAX_SUBSCRIPTIONS_PER_KEY", 10_000, 1, 10_000_000),
       rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", 5_000, 0, 10_000_000),

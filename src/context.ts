@@ -22,6 +22,8 @@ export interface Services {
   maxRecordsPerRequest: number;
   /** Largest trades page (MAX_PAGE_SIZE). */
   maxPageSize: number;
+  /** MAX_RESULT_ROWS: the largest analytics answer, and the most rows one statement brings into Node. */
+  maxResultRows: number;
   live: LiveQueries;
   alerts: AlertEngine;
   /** LIVE_LATE_ROWS_MS and LIVE_MAX_QUEUED. */
@@ -88,8 +90,14 @@ function requestParts(services: Services): Pick<Context, "loaders" | "reads"> {
   return {
     reads,
     loaders: {
-      latencyByTrade: new DataLoader((keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys), byLink),
-      mevByTrade: new DataLoader((keys) => loadMevByTrade(reads, tables.mev_metrics, keys), byLink),
+      latencyByTrade: new DataLoader(
+        (keys) => loadLatencyByTrade(reads, tables.latency_metrics, keys, services.maxResultRows),
+        byLink,
+      ),
+      mevByTrade: new DataLoader(
+        (keys) => loadMevByTrade(reads, tables.mev_metrics, keys, services.maxResultRows),
+        byLink,
+      ),
       once<T>(key: string, load: () => Promise<T>): Promise<T> {
         let promise = memo.get(key) as Promise<T> | undefined;
         if (!promise) {

@@ -39,6 +39,7 @@ describe("configuration", () => {
         maxCost: 500_000,
         maxResponseBytes: 16_777_216,
         maxPageSize: 1_000,
+        maxResultRows: 50_000,
         maxSubscriptionsPerConnection: 100,
         maxSubscriptionsPerKey: 10_000,
         rateLimitPerSecond: 5_000,

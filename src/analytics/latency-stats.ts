@@ -3,9 +3,10 @@
 // (bucket,) stage with an ordinary parallel GROUP BY; count, min, max and the sum (so the mean)
 // are exact because every bin carries them, the percentiles come from the bins (histogram.ts).
 import type { Micros } from "../time.ts";
+import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type Bin, LATENCY_BIN_SQL, PERCENTILES, percentilesFromBins, sortBins } from "./histogram.ts";
-import { checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import { fillSeries, sortByGroup } from "./series.ts";
 
 export interface LatencyStatsArgs {
@@ -105,41 +106,158 @@ function collect(rows: readonly BinRow[], bucketed: boolean): LatencyStatsRow[] 
   return [...groups.values()].map((g) => rowFromBins(g.bucket, g.stage, g.rows));
 }
 
-/** One row per stage over the range (with a stage filter: that stage, even without data). */
-export function latencyStatsTotals(
+/** Bins one (bucket,) stage may have between latencies lo and hi: one per log bin, the NULL bin of 0 µs, and one for rounding. */
+function binsBetween(lo: bigint, hi: bigint): number {
+  const k = (us: bigint) => Math.floor(Math.log(Number(us > 0n ? us : 1n)) * 100);
+  return k(hi) - k(lo) + 1 + (lo === 0n ? 1 : 0) + 1;
+}
+
+interface PlanRow {
+  timestamp?: bigint;
+  stage: string | null;
+  n: bigint;
+  lo: bigint;
+  hi: bigint;
+}
+
+/** At most this many bin rows of the (bucket,) stage: no more than its measurements, nor than its bins. */
+const estimate = (row: PlanRow) => Math.min(Number(row.n), binsBetween(row.lo, row.hi));
+
+/**
+ * One row per (bucket,) stage with its count and latency range, from which the number of bin rows
+ * is bounded: read with LIMIT max + 1 (it has one row per non-empty answer row).
+ */
+function planStatement(table: string, args: LatencyStatsArgs, bucketed: boolean, max: number) {
+  const { sql, params } = statement(table, args, bucketed);
+  const select = `${bucketed ? "timestamp, " : ""}${SELECT}`;
+  return limited(
+    {
+      name: bucketed ? "latencyStats.plan.buckets" : "latencyStats.plan.totals",
+      sql: sql.replace(
+        select,
+        `${bucketed ? "timestamp, " : ""}stage, count() n, min(latency_us) lo, max(latency_us) hi`,
+      ),
+      params,
+    },
+    max + 1,
+  );
+}
+
+/**
+ * One row per stage over the range (with a stage filter: that stage, even without data). The bins
+ * of every stage come in one statement read with LIMIT max + 1; when there are more, the stages
+ * are read in sets whose bins stay under the bound.
+ */
+export async function latencyStatsTotals(
   cache: QueryReader,
   table: string,
   args: LatencyStatsArgs,
+  max: number,
 ): Promise<LatencyStatsRow[]> {
   checkRange(args.range, null);
-  return cache.read<BinRow, LatencyStatsRow[]>({
-    statement: statement(table, args, false),
+  const finish = (totals: LatencyStatsRow[]) => {
+    checkResultRows(max, totals.length);
+    sortByGroup(totals);
+    return args.stage !== null && totals.length === 0 ? [rowFromBins(null, args.stage, [])] : totals;
+  };
+  const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
+    statement: limited(statement(table, args, false), max + 1),
     tables: [table],
-    map: (rows) => {
-      const totals = sortByGroup(collect(rows, false));
-      return args.stage !== null && totals.length === 0 ? [rowFromBins(null, args.stage, [])] : totals;
-    },
+    map: unlessOver(max, (rows) => collect(rows, false)),
   });
+  if (whole) return finish([...whole]);
+  const plan = await cache.read<PlanRow, PlanRow[] | null>({
+    statement: planStatement(table, args, false, max),
+    tables: [table],
+    map: unlessOver(max, (rows) => rows),
+  });
+  if (!plan) throw tooManyRows(max);
+  checkResultRows(max, plan.length);
+  const found: LatencyStatsRow[] = [];
+  for (const run of runsUnder(plan, estimate, max)) {
+    const stages = run.map((row) => row.stage);
+    found.push(
+      ...(await cache.read<BinRow, LatencyStatsRow[]>({
+        statement: stageSetStatement(table, args, stages),
+        tables: [table],
+        map: (rows) => collect(rows, false),
+      })),
+    );
+  }
+  return finish(found);
 }
 
-/** One row per bucket and stage, empty buckets included; [] when no bucket was asked for. */
+/** The totals' bins statement for a set of stages (NULL, a stage without a name, included when listed). */
+function stageSetStatement(table: string, args: LatencyStatsArgs, stages: readonly (string | null)[]) {
+  const { sql, params } = statement(table, { ...args, stage: null }, false);
+  const named = stages.filter((stage) => stage !== null);
+  const list = named.map((_stage, i) => `$${params.length + 1 + i}`);
+  const tests = [
+    ...(list.length > 0 ? [`stage IN (${list.join(", ")})`] : []),
+    ...(named.length < stages.length ? ["stage IS NULL"] : []),
+  ];
+  return {
+    name: "latencyStats.totals.stages",
+    sql: sql.replace("timestamp < $2", `timestamp < $2 AND (${tests.join(" OR ")})`),
+    params: [...params, ...named],
+  };
+}
+
+/**
+ * One row per bucket and stage, empty buckets included; [] when no bucket was asked for. The bins
+ * of the whole range come in one statement read with LIMIT max + 1; when there are more, a plan
+ * (one row per non-empty bucket and stage) bounds the bins of each bucket, and the bins are read
+ * over consecutive runs of whole buckets holding at most `max` bins, each run reduced to its
+ * answer rows before the next is read.
+ */
 export async function latencyStatsBuckets(
   cache: QueryReader,
   table: string,
   args: LatencyStatsArgs,
+  max: number,
 ): Promise<LatencyStatsRow[]> {
   const starts = checkRange(args.range, args.bucket);
-  if (!args.bucket) return [];
-  return cache.read<BinRow, LatencyStatsRow[]>({
-    statement: statement(table, args, true),
+  const bucket = args.bucket;
+  if (!bucket) return [];
+  checkResultRows(max, starts.length);
+  const finish = (found: LatencyStatsRow[]) => {
+    const stages = new Set(found.map((row) => row.stage));
+    checkResultRows(max, starts.length * Math.max(1, stages.size));
+    // With a stage filter the series exists even when the stage has no data at all.
+    const seed = args.stage !== null && found.length === 0 ? [rowFromBins(starts[0] ?? null, args.stage, [])] : [];
+    return fillSeries([...found, ...seed], starts, true, (start, values) => rowFromBins(start, values[0] ?? null, []));
+  };
+  const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
+    statement: limited(statement(table, args, true), max + 1),
     tables: [table],
-    map: (rows) => {
-      const found = collect(rows, true);
-      // With a stage filter the series exists even when the stage has no data at all.
-      const seed = args.stage !== null && found.length === 0 ? [rowFromBins(starts[0] ?? null, args.stage, [])] : [];
-      return fillSeries([...found, ...seed], starts, true, (bucket, values) =>
-        rowFromBins(bucket, values[0] ?? null, []),
-      );
-    },
+    map: unlessOver(max, (rows) => collect(rows, true)),
   });
+  if (whole) return finish(whole);
+
+  const plan = await cache.read<PlanRow, { stages: number; weights: Map<bigint, number> } | null>({
+    statement: planStatement(table, args, true, max),
+    tables: [table],
+    map: unlessOver(max, (rows) => {
+      const weights = new Map<bigint, number>();
+      for (const row of rows) {
+        const start = row.timestamp ?? 0n;
+        weights.set(start, (weights.get(start) ?? 0) + estimate(row));
+      }
+      return { stages: new Set(rows.map((row) => row.stage)).size, weights };
+    }),
+  });
+  if (!plan) throw tooManyRows(max);
+  checkResultRows(max, starts.length * Math.max(1, plan.stages));
+  const found: LatencyStatsRow[] = [];
+  for (const run of runsUnder(starts, (start) => plan.weights.get(start) ?? 0, max)) {
+    const range = bucketRunRange(run, bucket, args.range);
+    found.push(
+      ...(await cache.read<BinRow, LatencyStatsRow[]>({
+        statement: { ...statement(table, { ...args, range }, true), name: "latencyStats.buckets.run" },
+        tables: [table],
+        map: (rows) => collect(rows, true),
+      })),
+    );
+  }
+  return finish(found);
 }

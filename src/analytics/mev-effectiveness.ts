@@ -4,9 +4,10 @@
 // a client asks for them.
 import type { Micros } from "../time.ts";
 import { formatIsoMicros } from "../time.ts";
+import { checkResultRows, limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { fillSeries, type GroupValues, groupKey, sortByGroup } from "./series.ts";
+import { fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 import { LINK_WINDOW_MICROS } from "./trade-links.ts";
 
 export const MEV_GROUP_KEYS = ["PROTECTION", "STRATEGY"] as const;
@@ -127,41 +128,47 @@ function statement(table: string, args: MevEffectivenessArgs, bucketed: boolean)
   };
 }
 
-/** One row per group over the range (one row, possibly with 0 transactions, when ungrouped). */
-export function mevTotals(
+/** One row per group over the range (one row, possibly with 0 transactions, when ungrouped); LIMIT max + 1. */
+export async function mevTotals(
   cache: QueryReader,
   table: string,
   args: MevEffectivenessArgs,
+  max: number,
 ): Promise<MevEffectivenessRow[]> {
   checkRange(args.range, null);
   const columns = columnsOf(args);
-  return cache.read<AggregateRow, MevEffectivenessRow[]>({
-    statement: statement(table, args, false),
+  const totals = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
+    statement: limited(statement(table, args, false), max + 1),
     tables: [table],
-    map: (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null))),
+    map: unlessOver(max, (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null)))),
   });
+  if (!totals) throw tooManyRows(max);
+  return totals;
 }
 
-/** One row per bucket and group, empty buckets included; [] when no bucket was asked for. */
+/**
+ * One row per bucket and group, empty buckets included; [] when no bucket was asked for. The
+ * non-empty (bucket, group) rows are read with LIMIT max + 1, and buckets × groups over `max` is
+ * refused before the series is filled (as tradeStats.buckets).
+ */
 export async function mevBuckets(
   cache: QueryReader,
   table: string,
   args: MevEffectivenessArgs,
+  max: number,
 ): Promise<MevEffectivenessRow[]> {
   const starts = checkRange(args.range, args.bucket);
   if (!args.bucket) return [];
+  checkResultRows(max, starts.length);
   const columns = columnsOf(args);
-  return cache.read<AggregateRow, MevEffectivenessRow[]>({
-    statement: statement(table, args, true),
+  const found = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
+    statement: limited(statement(table, args, true), max + 1),
     tables: [table],
-    map: (rows) =>
-      fillSeries(
-        rows.map((row) => toRow(row, columns, row.timestamp ?? null)),
-        starts,
-        columns.length > 0,
-        (bucket, values) => emptyRow(columns, bucket, values),
-      ),
+    map: unlessOver(max, (rows) => rows.map((row) => toRow(row, columns, row.timestamp ?? null))),
   });
+  if (!found) throw tooManyRows(max);
+  checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
+  return fillSeries(found, starts, columns.length > 0, (bucket, values) => emptyRow(columns, bucket, values));
 }
 
 export const mevRowKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;
@@ -171,11 +178,12 @@ export const mevRowKey = (bucket: Micros | null, values: GroupValues) => `${buck
  * for within LINK_WINDOW of the range. The MEV rows are the join's build side (the right one),
  * the trades in the window its probe side.
  */
-export function mevPriorityFees(
+export async function mevPriorityFees(
   cache: QueryReader,
   tables: { mev: string; trades: string },
   args: MevEffectivenessArgs,
   bucketed: boolean,
+  max: number,
 ): Promise<Map<string, bigint>> {
   const columns = columnsOf(args);
   const keys = [
@@ -193,22 +201,27 @@ export function mevPriorityFees(
     formatIsoMicros(args.range.from - LINK_WINDOW_MICROS),
     formatIsoMicros(args.range.to + LINK_WINDOW_MICROS),
   ];
-  return cache.read<AggregateRow & { priority_fees: bigint | null }, Map<string, bigint>>({
-    statement: {
-      name: bucketed ? "mevEffectiveness.priorityFees.buckets" : "mevEffectiveness.priorityFees",
-      sql,
-      params,
-    },
+  // One row per non-empty (bucket, group): no more than the answer's rows, which were bounded.
+  const fees = await cache.read<AggregateRow & { priority_fees: bigint | null }, Map<string, bigint> | null>({
+    statement: limited(
+      { name: bucketed ? "mevEffectiveness.priorityFees.buckets" : "mevEffectiveness.priorityFees", sql, params },
+      max + 1,
+    ),
     tables: [tables.trades, tables.mev],
-    map: (rows) =>
-      new Map(
-        rows.map((row) => [
-          mevRowKey(
-            bucketed ? (row.timestamp ?? null) : null,
-            columns.map((column) => (row[column] as string | null) ?? null),
-          ),
-          row.priority_fees ?? 0n,
-        ]),
-      ),
+    map: unlessOver(
+      max,
+      (rows) =>
+        new Map(
+          rows.map((row) => [
+            mevRowKey(
+              bucketed ? (row.timestamp ?? null) : null,
+              columns.map((column) => (row[column] as string | null) ?? null),
+            ),
+            row.priority_fees ?? 0n,
+          ]),
+        ),
+    ),
   });
+  if (!fees) throw tooManyRows(max);
+  return fees;
 }

@@ -76,6 +76,17 @@ export function nextBucket(start: Micros, bucket: TimeBucket): Micros {
   return BigInt(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)) * 1000n;
 }
 
+// Bigints: Math.max and Math.min do not take them.
+const later = (a: Micros, b: Micros) => (a < b ? b : a);
+const earlier = (a: Micros, b: Micros) => (a < b ? a : b);
+
+/** The sub-range of `range` covered by a run of consecutive bucket starts. */
+export function bucketRunRange(run: readonly Micros[], bucket: TimeBucket, range: TimeRange): TimeRange {
+  const first = run[0] as Micros;
+  const end = nextBucket(run[run.length - 1] as Micros, bucket);
+  return { from: later(first, range.from), to: earlier(end, range.to) };
+}
+
 /** Longest range a query may span: 10 years (3,660 days), well beyond any retention. */
 export const MAX_RANGE_DAYS = 3660;
 

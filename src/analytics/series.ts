@@ -19,6 +19,10 @@ export function compareGroups(a: GroupValues, b: GroupValues): number {
   return 0;
 }
 
+/** Distinct group values among rows. */
+export const groupCount = (rows: readonly { groupValues: GroupValues }[]): number =>
+  new Set(rows.map((row) => groupKey(row.groupValues))).size;
+
 /** Sorts rows by group values (the rows of one bucket, or totals). */
 export function sortByGroup<R extends { groupValues: GroupValues }>(rows: R[]): R[] {
   return rows.sort((a, b) => compareGroups(a.groupValues, b.groupValues));

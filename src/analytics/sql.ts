@@ -19,8 +19,12 @@ export interface SqlRunnerOptions {
   log: Logger;
   /** The pool's statement timeout, for the message of a timed-out query. */
   timeoutMs: number;
-  /** Called after every statement, successful or not (the benchmark records them). Default none. */
-  onStatement?: (statement: SqlStatement, ms: number, error: unknown) => void;
+  /**
+   * Called after every statement, successful or not, with the rows it brought into Node (0 when
+   * it failed): the benchmark records them, tests check no statement reads more than the bound.
+   * Default none.
+   */
+  onStatement?: (statement: SqlStatement, ms: number, error: unknown, rows: number) => void;
 }
 
 export interface SqlRunnerStats {
@@ -58,14 +62,14 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
         const result = await pool.query({ text: statement.sql, values: statement.params as unknown[] });
         const ms = performance.now() - started;
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, rows: result.rowCount }, "sql");
-        onStatement?.(statement, ms, undefined);
+        onStatement?.(statement, ms, undefined, result.rows.length);
         return result.rows as R[];
       } catch (error) {
         failed++;
         const ms = performance.now() - started;
         const message = error instanceof Error ? error.message : String(error);
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, err: message }, "sql failed");
-        onStatement?.(statement, ms, error);
+        onStatement?.(statement, ms, error, 0);
         // QuestDB's message: "timeout, query aborted [fd=…, runtime=…ms, timeout=…ms]".
         if (/timeout, query aborted/.test(message)) throw queryTimeoutError(statement.name, timeoutMs);
         throw error;

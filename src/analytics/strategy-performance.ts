@@ -4,6 +4,7 @@
 //
 // Two statements: a parallel aggregate for everything but the drawdown, and, only when asked
 // for, window functions over the closed trades in (timestamp, trade_id, writer) order for the drawdown.
+import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, rangeParams, type TimeRange } from "./range.ts";
 import { compareGroups } from "./series.ts";
@@ -71,6 +72,9 @@ const AGGREGATES = [
   "sum(CASE WHEN realized_pnl < 0 THEN realized_pnl ELSE 0.0 END) gross_loss",
 ].join(", ");
 
+const STRATEGIES = "The answer's rows (strategies)";
+const STRATEGY_HINT = "choose a shorter range or one strategy";
+
 function where(args: StrategyPerformanceArgs, params: unknown[], extra = ""): string {
   params.push(...rangeParams(args.range));
   let sql = `timestamp >= $1 AND timestamp < $2${extra}`;
@@ -103,26 +107,32 @@ function toPerformance(row: AggregateRow): StrategyPerformance {
   };
 }
 
-/** One row per strategy (null: trades without one); with a strategy filter, that one even if idle. */
-export function strategyPerformance(
+/**
+ * One row per strategy (null: trades without one); with a strategy filter, that one even if idle.
+ * Read with LIMIT max + 1: more strategies than MAX_RESULT_ROWS are refused without being read.
+ */
+export async function strategyPerformance(
   cache: QueryReader,
   table: string,
   args: StrategyPerformanceArgs,
+  max: number,
 ): Promise<StrategyPerformance[]> {
   checkRange(args.range, null);
   const params: unknown[] = [];
   const sql = `SELECT strategy, ${AGGREGATES} FROM ${table} WHERE ${where(args, params)}`;
-  return cache.read<AggregateRow, StrategyPerformance[]>({
-    statement: { name: "strategyPerformance.totals", sql, params },
+  const list = await cache.read<AggregateRow, StrategyPerformance[] | null>({
+    statement: limited({ name: "strategyPerformance.totals", sql, params }, max + 1),
     tables: [table],
-    map: (rows) => {
+    map: unlessOver(max, (rows) => {
       const list = rows.map(toPerformance).sort((a, b) => compareGroups([a.strategy], [b.strategy]));
       if (args.strategy !== null && list.length === 0) {
         return [toPerformance({ strategy: args.strategy, trades: 0n, closed: 0n } as AggregateRow)];
       }
       return list;
-    },
+    }),
   });
+  if (!list) throw tooManyRows(max, STRATEGIES, STRATEGY_HINT);
+  return list;
 }
 
 // The writer breaks ties of two keys' trades with the same timestamp and id, so the order is total.
@@ -134,10 +144,11 @@ const RUNNING =
  * _calc_drawdown_series: cumulative = running Σ PnL, high = max(0, running max of cumulative),
  * drawdown = high − cumulative; the first row with the largest drawdown gives the peak.
  */
-export function strategyDrawdowns(
+export async function strategyDrawdowns(
   cache: QueryReader,
   table: string,
   args: StrategyPerformanceArgs,
+  max: number,
 ): Promise<Map<string | null, Drawdown>> {
   const params: unknown[] = [];
   const filter = where(args, params, " AND realized_pnl IS NOT NULL");
@@ -148,9 +159,15 @@ export function strategyDrawdowns(
     "r AS (SELECT strategy, dd, peak, row_number() OVER (PARTITION BY strategy ORDER BY dd DESC, timestamp, trade_id, writer) rn FROM e)",
     "SELECT strategy, dd, peak FROM r WHERE rn = 1",
   ].join(" ");
-  return cache.read<{ strategy: string | null; dd: number; peak: number }, Map<string | null, Drawdown>>({
-    statement: { name: "strategyPerformance.drawdown", sql, params },
+  // One row per strategy (QuestDB runs the window functions; only the worst row of each comes back).
+  const drawdowns = await cache.read<
+    { strategy: string | null; dd: number; peak: number },
+    Map<string | null, Drawdown> | null
+  >({
+    statement: limited({ name: "strategyPerformance.drawdown", sql, params }, max + 1),
     tables: [table],
-    map: (rows) => new Map(rows.map((row) => [row.strategy, { maxDrawdown: row.dd, peak: row.peak }])),
+    map: unlessOver(max, (rows) => new Map(rows.map((row) => [row.strategy, { maxDrawdown: row.dd, peak: row.peak }]))),
   });
+  if (!drawdowns) throw tooManyRows(max, STRATEGIES, STRATEGY_HINT);
+  return drawdowns;
 }

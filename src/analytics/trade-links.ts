@@ -5,6 +5,7 @@
 import { LATENCY_SELECT, type LatencyMetric, type LatencyRow, latencyFromRow } from "../ingest/latency-record.ts";
 import { MEV_SELECT, type MevMetric, type MevRow, mevFromRow } from "../ingest/mev-record.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
+import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 
 export interface TradeKey {
@@ -44,6 +45,12 @@ function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
   return `timestamp >= $1 AND timestamp <= $2 AND trade_id IN (${ids.join(", ")})`;
 }
 
+// A page's links are read with LIMIT max + 1 (MAX_RESULT_ROWS): a bot that recorded very many
+// measurements under the page's trade ids gets a refusal, not an answer that exhausts the heap.
+const LINKED_LATENCY = "The latency measurements linked to the page's trades";
+const LINKED_MEV = "The MEV records linked to the page's trades";
+const PAGE_HINT = "ask for a smaller page (first)";
+
 // The cached value is the rows by linkKey, a function of the statement alone: keys of several
 // writers with one trade id make the same statement, so ordering by keys happens after the cache.
 
@@ -52,13 +59,14 @@ export async function loadLatencyByTrade(
   cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
+  max: number,
 ): Promise<LatencyMetric[][]> {
   const params: unknown[] = [];
   const sql = `SELECT ${LATENCY_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
-  const byTrade = await cache.read<LatencyRow, Map<string, LatencyMetric[]>>({
-    statement: { name: "trade.latencyMetrics", sql, params },
+  const byTrade = await cache.read<LatencyRow, Map<string, LatencyMetric[]> | null>({
+    statement: limited({ name: "trade.latencyMetrics", sql, params }, max + 1),
     tables: [table],
-    map: (rows) => {
+    map: unlessOver(max, (rows) => {
       const byKey = new Map<string, LatencyMetric[]>();
       for (const row of rows) {
         const metric = latencyFromRow(row);
@@ -67,8 +75,9 @@ export async function loadLatencyByTrade(
         else byKey.set(linkKey(metric), [metric]);
       }
       return byKey;
-    },
+    }),
   });
+  if (!byTrade) throw tooManyRows(max, LINKED_LATENCY, PAGE_HINT);
   return keys.map((key) => byTrade.get(linkKey(key)) ?? []);
 }
 
@@ -77,20 +86,22 @@ export async function loadMevByTrade(
   cache: QueryReader,
   table: string,
   keys: readonly TradeKey[],
+  max: number,
 ): Promise<(MevMetric | null)[]> {
   const params: unknown[] = [];
   const sql = `SELECT ${MEV_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
-  const byTrade = await cache.read<MevRow, Map<string, MevMetric>>({
-    statement: { name: "trade.mev", sql, params },
+  const byTrade = await cache.read<MevRow, Map<string, MevMetric> | null>({
+    statement: limited({ name: "trade.mev", sql, params }, max + 1),
     tables: [table],
-    map: (rows) => {
+    map: unlessOver(max, (rows) => {
       const byKey = new Map<string, MevMetric>();
       for (const row of rows) {
         const metric = mevFromRow(row);
         byKey.set(linkKey(metric), metric);
       }
       return byKey;
-    },
+    }),
   });
+  if (!byTrade) throw tooManyRows(max, LINKED_MEV, PAGE_HINT);
   return keys.map((key) => byTrade.get(linkKey(key)) ?? null);
 }

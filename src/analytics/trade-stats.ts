@@ -3,10 +3,11 @@
 // figures; the p95 slippage comes from a second, slippage-histogram statement that runs only when
 // a client asks for it (docs/queries.md).
 import type { Micros } from "../time.ts";
+import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
-import { checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { fillSeries, type GroupValues, groupKey, sortByGroup } from "./series.ts";
+import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
 export type TradeGroupKey = (typeof TRADE_GROUP_KEYS)[number];
@@ -182,37 +183,51 @@ function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupVal
   );
 }
 
-/** One row per group over the whole range (one row, possibly with 0 trades, when ungrouped). */
-export function tradeStatsTotals(cache: QueryReader, table: string, args: TradeStatsArgs): Promise<TradeStatsRow[]> {
+/**
+ * One row per group over the whole range (one row, possibly with 0 trades, when ungrouped). Read
+ * with LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read.
+ */
+export async function tradeStatsTotals(
+  cache: QueryReader,
+  table: string,
+  args: TradeStatsArgs,
+  max: number,
+): Promise<TradeStatsRow[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
-  return cache.read<AggregateRow, TradeStatsRow[]>({
-    statement: statement(table, args, false, AGGREGATES, "tradeStats.totals"),
+  const totals = await cache.read<AggregateRow, TradeStatsRow[] | null>({
+    statement: limited(statement(table, args, false, AGGREGATES, "tradeStats.totals"), max + 1),
     tables: [table],
-    map: (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null))),
+    map: unlessOver(max, (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null)))),
   });
+  if (!totals) throw tooManyRows(max);
+  return totals;
 }
 
-/** One row per bucket and group, empty buckets included; [] when no bucket was asked for. */
+/**
+ * One row per bucket and group, empty buckets included; [] when no bucket was asked for. QuestDB
+ * returns the non-empty (bucket, group) rows, read with LIMIT max + 1; the groups among them are
+ * every group of the range, so buckets × groups is the answer's size, refused over `max` before
+ * the series is filled.
+ */
 export async function tradeStatsBuckets(
   cache: QueryReader,
   table: string,
   args: TradeStatsArgs,
+  max: number,
 ): Promise<TradeStatsRow[]> {
   const starts = checkRange(args.range, args.bucket);
   if (!args.bucket) return [];
+  checkResultRows(max, starts.length);
   const columns = groupColumns(args.groupBy);
-  return cache.read<AggregateRow, TradeStatsRow[]>({
-    statement: statement(table, args, true, AGGREGATES, "tradeStats.buckets"),
+  const found = await cache.read<AggregateRow, TradeStatsRow[] | null>({
+    statement: limited(statement(table, args, true, AGGREGATES, "tradeStats.buckets"), max + 1),
     tables: [table],
-    map: (rows) =>
-      fillSeries(
-        rows.map((row) => toRow(row, columns, row.timestamp ?? null)),
-        starts,
-        columns.length > 0,
-        (bucket, values) => emptyRow(columns, bucket, values),
-      ),
+    map: unlessOver(max, (rows) => rows.map((row) => toRow(row, columns, row.timestamp ?? null))),
   });
+  if (!found) throw tooManyRows(max);
+  checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
+  return fillSeries(found, starts, columns.length > 0, (bucket, values) => emptyRow(columns, bucket, values));
 }
 
 interface SlippageBinRow {
@@ -224,32 +239,96 @@ interface SlippageBinRow {
   [column: string]: unknown;
 }
 
-/** p95 of actual slippage per (bucket, group) key: `${bucket}|${groupKey}` (bucket "null" for totals). */
-export function tradeSlippageP95(
+const SLIPPAGE_SELECT = `${SLIPPAGE_BIN_SQL} k, count() n, min(actual_slippage) lo, max(actual_slippage) hi`;
+
+/** Bins from slippage bin rows, per (bucket, group) key. */
+function slippageBins(rows: readonly SlippageBinRow[], columns: readonly TradeGroupColumn[], bucketed: boolean) {
+  const bins = new Map<string, Bin[]>();
+  for (const row of rows) {
+    const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
+    const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
+    const list = bins.get(key) ?? [];
+    list.push({ key: row.k, count: Number(row.n), min: row.lo, max: row.hi });
+    bins.set(key, list);
+  }
+  const p95 = new Map<string, number | null>();
+  for (const [key, list] of bins) p95.set(key, percentilesFromBins(sortBins(list), [950])[0] ?? null);
+  return p95;
+}
+
+/** Upper bound of the 1-bp bins a (bucket, group) holds: its trades, its slippage span, and the NULL bin. */
+function slippageBinsBound(row: { n: bigint; lo: number | null; hi: number | null }): number {
+  const span = row.lo === null || row.hi === null ? 0 : Math.floor(row.hi * 10000) - Math.floor(row.lo * 10000) + 2;
+  return Math.min(Number(row.n), span + 1);
+}
+
+/**
+ * p95 of actual slippage per (bucket, group) key: `${bucket}|${groupKey}` (bucket "null" for
+ * totals). The bins come in one statement read with LIMIT max + 1; bucketed, when there are more,
+ * a plan (trades and slippage span per non-empty bucket and group) bounds the bins of each bucket
+ * and they are read over runs of whole buckets holding at most `max` bins each. Totals are one
+ * statement: their bins are at most the groups × the distinct basis points of the range.
+ */
+export async function tradeSlippageP95(
   cache: QueryReader,
   table: string,
   args: TradeStatsArgs,
   bucketed: boolean,
+  max: number,
 ): Promise<Map<string, number | null>> {
   const columns = groupColumns(args.groupBy);
-  const select = `${SLIPPAGE_BIN_SQL} k, count() n, min(actual_slippage) lo, max(actual_slippage) hi`;
-  return cache.read<SlippageBinRow, Map<string, number | null>>({
-    statement: statement(table, args, bucketed, select, bucketed ? "tradeStats.p95.buckets" : "tradeStats.p95.totals"),
+  const name = bucketed ? "tradeStats.p95.buckets" : "tradeStats.p95.totals";
+  const bins = (range: TimeRange, limit: boolean, run = false) => {
+    const s = statement(table, { ...args, range }, bucketed, SLIPPAGE_SELECT, run ? `${name}.run` : name);
+    return limit ? limited(s, max + 1) : s;
+  };
+  const bucket = args.bucket;
+  if (!bucketed || !bucket) {
+    return cache.read<SlippageBinRow, Map<string, number | null>>({
+      statement: bins(args.range, false),
+      tables: [table],
+      map: (rows) => slippageBins(rows, columns, bucketed),
+    });
+  }
+  const whole = await cache.read<SlippageBinRow, Map<string, number | null> | null>({
+    statement: bins(args.range, true),
     tables: [table],
-    map: (rows) => {
-      const bins = new Map<string, Bin[]>();
-      for (const row of rows) {
-        const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
-        const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
-        const list = bins.get(key) ?? [];
-        list.push({ key: row.k, count: Number(row.n), min: row.lo, max: row.hi });
-        bins.set(key, list);
-      }
-      const p95 = new Map<string, number | null>();
-      for (const [key, list] of bins) p95.set(key, percentilesFromBins(sortBins(list), [950])[0] ?? null);
-      return p95;
-    },
+    map: unlessOver(max, (rows) => slippageBins(rows, columns, true)),
   });
+  if (whole) return whole;
+  const plan = await cache.read<
+    { timestamp: bigint; n: bigint; lo: number | null; hi: number | null },
+    Map<bigint, number> | null
+  >({
+    statement: limited(
+      statement(
+        table,
+        args,
+        true,
+        "count() n, min(actual_slippage) lo, max(actual_slippage) hi",
+        "tradeStats.p95.plan",
+      ),
+      max + 1,
+    ),
+    tables: [table],
+    map: unlessOver(max, (rows) => {
+      const weights = new Map<bigint, number>();
+      for (const row of rows) weights.set(row.timestamp, (weights.get(row.timestamp) ?? 0) + slippageBinsBound(row));
+      return weights;
+    }),
+  });
+  if (!plan) throw tooManyRows(max);
+  const p95 = new Map<string, number | null>();
+  for (const run of runsUnder(checkRange(args.range, bucket), (start) => plan.get(start) ?? 0, max)) {
+    const range = bucketRunRange(run, bucket, args.range);
+    const part = await cache.read<SlippageBinRow, Map<string, number | null>>({
+      statement: bins(range, false, true),
+      tables: [table],
+      map: (rows) => slippageBins(rows, columns, true),
+    });
+    for (const [key, value] of part) p95.set(key, value);
+  }
+  return p95;
 }
 
 export const slippageKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;

@@ -47,13 +47,15 @@ const LatencyStatsRef = builder.objectRef<LatencyStatsArgs>("LatencyStats").impl
     totals: t.field({
       type: [LatencyStatsRowRef],
       description: "One row per stage over the whole range, by stage name.",
-      resolve: (args, _a, { services, reads }) => latencyStatsTotals(reads, services.tables.latency_metrics, args),
+      resolve: (args, _a, { services, reads }) =>
+        latencyStatsTotals(reads, services.tables.latency_metrics, args, services.maxResultRows),
     }),
     buckets: t.field({
       type: [LatencyStatsRowRef],
       description:
         "One row per bucket and stage, in bucket then stage order; buckets without measurements have count 0. Empty when no bucket was given.",
-      resolve: (args, _a, { services, reads }) => latencyStatsBuckets(reads, services.tables.latency_metrics, args),
+      resolve: (args, _a, { services, reads }) =>
+        latencyStatsBuckets(reads, services.tables.latency_metrics, args, services.maxResultRows),
     }),
   }),
 });

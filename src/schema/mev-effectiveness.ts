@@ -32,7 +32,13 @@ const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : null)
 
 async function priorityFees(r: Row, { services, loaders, reads }: Context): Promise<bigint> {
   const fees = await loaders.once(`mev.priorityFees|${r.bucketed}|${argsKey(r.args)}`, () =>
-    mevPriorityFees(reads, { mev: services.tables.mev_metrics, trades: services.tables.trades }, r.args, r.bucketed),
+    mevPriorityFees(
+      reads,
+      { mev: services.tables.mev_metrics, trades: services.tables.trades },
+      r.args,
+      r.bucketed,
+      services.maxResultRows,
+    ),
   );
   return fees.get(mevRowKey(r.row.bucket, r.row.groupValues)) ?? 0n;
 }
@@ -133,7 +139,7 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
       type: [MevEffectivenessRowRef],
       description: "One row per group over the whole range (one row when not grouped).",
       resolve: async (args, _a, { services, reads }) =>
-        (await mevTotals(reads, services.tables.mev_metrics, args)).map((row) => ({
+        (await mevTotals(reads, services.tables.mev_metrics, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: false,
@@ -143,7 +149,7 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
       type: [MevEffectivenessRowRef],
       description: "One row per bucket and group, empty buckets included. Empty when no bucket was given.",
       resolve: async (args, _a, { services, reads }) =>
-        (await mevBuckets(reads, services.tables.mev_metrics, args)).map((row) => ({
+        (await mevBuckets(reads, services.tables.mev_metrics, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: true,

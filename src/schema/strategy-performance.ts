@@ -22,7 +22,7 @@ interface Row {
 
 async function drawdownOf(r: Row, { services, loaders, reads }: Context): Promise<Drawdown> {
   const all = await loaders.once(`strategy.drawdown|${argsKey(r.args)}`, () =>
-    strategyDrawdowns(reads, services.tables.trades, r.args),
+    strategyDrawdowns(reads, services.tables.trades, r.args, services.maxResultRows),
   );
   return all.get(r.perf.strategy) ?? { maxDrawdown: 0, peak: 0 };
 }
@@ -129,7 +129,7 @@ builder.queryFields((t) => ({
       checkAmount("startingBalance", args.startingBalance);
       const startingBalance = args.startingBalance ?? 0;
       const perfArgs = { range: args.range, strategy: args.strategy ?? null, writer: args.writer ?? null };
-      const rows = await strategyPerformance(reads, services.tables.trades, perfArgs);
+      const rows = await strategyPerformance(reads, services.tables.trades, perfArgs, services.maxResultRows);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));
     },
   }),

@@ -83,7 +83,7 @@ const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement(
       resolve: async (r, _args, context) => {
         const { services, loaders, reads } = context;
         const p95 = await loaders.once(`tradeStats.p95|${r.bucketed}|${argsKey(r.args)}`, () =>
-          tradeSlippageP95(reads, services.tables.trades, r.args, r.bucketed),
+          tradeSlippageP95(reads, services.tables.trades, r.args, r.bucketed, services.maxResultRows),
         );
         return p95.get(slippageKey(r.row.bucket, r.row.groupValues)) ?? null;
       },
@@ -112,7 +112,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       type: [TradeStatsRowRef],
       description: "One row per group over the whole range (one row when not grouped, even with no trades).",
       resolve: async (args, _a, { services, reads }) =>
-        (await tradeStatsTotals(reads, services.tables.trades, args)).map((row) => ({
+        (await tradeStatsTotals(reads, services.tables.trades, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: false,
@@ -123,7 +123,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       description:
         "One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given.",
       resolve: async (args, _a, { services, reads }) =>
-        (await tradeStatsBuckets(reads, services.tables.trades, args)).map((row) => ({
+        (await tradeStatsBuckets(reads, services.tables.trades, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: true,
