@@ -117,6 +117,7 @@ export interface LoadLimits {
   maxConcurrentWrites: number;
   maxWaitingRequests: number;
   maxWaitMs: number;
+  maxInflightBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -319,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 4, 1, 100_000),
       maxWaitingRequests: int("MAX_WAITING_REQUESTS", 512, 0, 1_000_000),
       maxWaitMs: int("MAX_WAIT_MS", 2_000, 1, 600_000),
+      maxInflightBytes: int("MAX_INFLIGHT_BODY_BYTES", 16 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     },
     limits: {
       maxBodyBytes: int("MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

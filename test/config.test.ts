@@ -28,7 +28,13 @@ describe("configuration", () => {
       allowedHosts: ["localhost", "127.0.0.1", "::1"],
       allowedOrigins: [],
       csrfPrevention: true,
-      load: { maxConcurrentRequests: 32, maxConcurrentWrites: 4, maxWaitingRequests: 512, maxWaitMs: 2_000 },
+      load: {
+        maxConcurrentRequests: 32,
+        maxConcurrentWrites: 4,
+        maxWaitingRequests: 512,
+        maxWaitMs: 2_000,
+        maxInflightBytes: 16_777_216,
+      },
       limits: {
         maxBodyBytes: 8_388_608,
         maxTokens: 2_000,

@@ -21,23 +21,24 @@ describe("the load control (units)", () => {
       maxConcurrentWrites: 1,
       maxWaitingRequests: 2,
       maxWaitMs: 1_000,
+      maxInflightBytes: 1_000_000,
     });
-    const a = await load.acquire("read");
-    const b = await load.acquire("read");
+    const a = await load.acquire("read", 0);
+    const b = await load.acquire("read", 0);
     const order: string[] = [];
-    const c = load.acquire("read").then((slot) => {
+    const c = load.acquire("read", 0).then((slot) => {
       order.push("c");
       return slot;
     });
-    const d = load.acquire("read").then((slot) => {
+    const d = load.acquire("read", 0).then((slot) => {
       order.push("d");
       return slot;
     });
-    const e = await load.acquire("read"); // the wait queue holds 2
+    const e = await load.acquire("read", 0); // the wait queue holds 2
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toBe("The server is busy (2 requests running, 2 waiting); retry after 1 s");
     // The write lane is separate.
-    expect(typeof (await load.acquire("write"))).toBe("function");
+    expect(typeof (await load.acquire("write", 0))).toBe("function");
     expect(load.stats()).toMatchObject({ active: { read: 2, write: 1 }, waiting: { read: 2, write: 0 } });
     (a as () => void)();
     (a as () => void)(); // releasing twice frees one slot
@@ -52,6 +53,37 @@ describe("the load control (units)", () => {
     expect(load.stats().active.read).toBe(0);
   });
 
+  it("admits bodies while their bytes fit MAX_INFLIGHT_BODY_BYTES over both lanes, one alone always, the rest in order", async () => {
+    const load = createLoadControl({
+      queue: () => ({ rows: 0, max: 100 }),
+      maxConcurrentRequests: 10,
+      maxConcurrentWrites: 10,
+      maxWaitingRequests: 10,
+      maxWaitMs: 60_000,
+      maxInflightBytes: 100,
+    });
+    const big = await load.acquire("read", 500); // alone: may run
+    expect(typeof big).toBe("function");
+    const granted: string[] = [];
+    const write = load.acquire("write", 60).then((slot) => {
+      granted.push("write");
+      return slot as () => void;
+    });
+    const read = load.acquire("read", 30).then((slot) => {
+      granted.push("read");
+      return slot as () => void;
+    });
+    await Promise.resolve();
+    expect(load.stats()).toMatchObject({ inflightBytes: 500, waiting: { read: 1, write: 1 } });
+    (big as () => void)();
+    const [w, r] = await Promise.all([write, read]);
+    expect(granted.sort()).toEqual(["read", "write"]);
+    expect(load.stats().inflightBytes).toBe(90);
+    w();
+    r();
+    expect(load.stats().inflightBytes).toBe(0);
+  });
+
   it("reserves a writer's announced rows and refuses what the queue cannot take, never on an empty queue", () => {
     let held = 0;
     const load = createLoadControl({
@@ -60,6 +92,7 @@ describe("the load control (units)", () => {
       maxConcurrentWrites: 1,
       maxWaitingRequests: 0,
       maxWaitMs: 1,
+      maxInflightBytes: 1_000_000,
     });
     // 400 bytes a row: 300,000 bytes announce 750 rows.
     const first = load.reserveWrite(300_000);
@@ -81,6 +114,7 @@ describe("the load control (units)", () => {
       maxConcurrentWrites: 1,
       maxWaitingRequests: 0,
       maxWaitMs: 1,
+      maxInflightBytes: 1_000_000,
     });
     expect(empty.reserveWrite(1_000_000)).toBeTypeOf("function");
   });

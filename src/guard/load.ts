@@ -6,8 +6,10 @@
 // - the request takes a slot in its lane (writer keys: MAX_CONCURRENT_WRITES; everyone else:
 //   MAX_CONCURRENT_REQUESTS) or waits in the lane's short queue (MAX_WAITING_REQUESTS, at most
 //   MAX_WAIT_MS); a full queue or a longer wait gets OVERLOADED (503, Retry-After). Big batches
-//   thus never crowd out dashboards, probes or small writes, and the bodies held in memory are
-//   bounded by the slots.
+//   thus never crowd out dashboards, probes or small writes;
+// - the bodies being read, parsed and run at once announce at most MAX_INFLIGHT_BODY_BYTES
+//   together (a body without Content-Length counts as MAX_BODY_BYTES; one body alone may always
+//   run), so the memory requests hold is bounded whatever callers send.
 import type { GraphQLError } from "graphql";
 import { clientError } from "../errors.ts";
 
@@ -23,12 +25,15 @@ export interface LoadControlOptions {
   maxConcurrentWrites: number;
   maxWaitingRequests: number;
   maxWaitMs: number;
+  /** Body bytes admitted at once, over both lanes. */
+  maxInflightBytes: number;
 }
 
 export interface LoadStats {
   active: Record<Lane, number>;
   waiting: Record<Lane, number>;
   reservedRows: number;
+  inflightBytes: number;
   refusedQueueFull: number;
   refusedOverloaded: number;
 }
@@ -39,21 +44,24 @@ export interface LoadControl {
    * answers QUEUE_FULL. The returned function releases the reservation.
    */
   reserveWrite(contentLength: number): (() => void) | GraphQLError;
-  /** A slot in the lane, released by the returned function; or OVERLOADED. */
-  acquire(lane: Lane): Promise<(() => void) | GraphQLError>;
+  /** A slot in the lane for a body of `bytes`, released by the returned function; or OVERLOADED. */
+  acquire(lane: Lane, bytes: number): Promise<(() => void) | GraphQLError>;
   stats(): LoadStats;
 }
 
 interface Waiter {
+  bytes: number;
   grant: (release: () => void) => void;
   timer: NodeJS.Timeout;
 }
 
 export function createLoadControl(options: LoadControlOptions): LoadControl {
-  const { queue, maxConcurrentRequests, maxConcurrentWrites, maxWaitingRequests, maxWaitMs } = options;
+  const { queue, maxConcurrentRequests, maxConcurrentWrites, maxWaitingRequests, maxWaitMs, maxInflightBytes } =
+    options;
   const limit: Record<Lane, number> = { write: maxConcurrentWrites, read: maxConcurrentRequests };
   const active: Record<Lane, number> = { write: 0, read: 0 };
   const waiting: Record<Lane, Waiter[]> = { write: [], read: [] };
+  let inflightBytes = 0;
   let reservedRows = 0;
   let refusedQueueFull = 0;
   let refusedOverloaded = 0;
@@ -62,22 +70,36 @@ export function createLoadControl(options: LoadControlOptions): LoadControl {
     refusedOverloaded++;
     return clientError(
       "OVERLOADED",
-      `The server is busy (${limit[lane]} ${lane === "write" ? "writes" : "requests"} running, ${waiting[lane].length} waiting); retry after 1 s`,
+      `The server is busy (${active[lane]} ${lane === "write" ? "writes" : "requests"} running, ${waiting[lane].length} waiting); retry after 1 s`,
       { retryable: true, retryAfterMs: 1_000 },
     );
   };
 
-  const releaser = (lane: Lane) => {
+  const fits = (lane: Lane, bytes: number) =>
+    active[lane] < limit[lane] && (inflightBytes === 0 || inflightBytes + bytes <= maxInflightBytes);
+
+  const take = (lane: Lane, bytes: number): (() => void) => {
+    active[lane]++;
+    inflightBytes += bytes;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = waiting[lane].shift();
-      if (next) {
-        clearTimeout(next.timer);
-        next.grant(releaser(lane)); // the slot passes on: active stays the same
-      } else active[lane]--;
+      active[lane]--;
+      inflightBytes -= bytes;
+      pump();
     };
+  };
+
+  /** Grants waiting requests, oldest first in each lane, while they fit. */
+  const pump = () => {
+    for (const lane of ["read", "write"] as const) {
+      for (let next = waiting[lane][0]; next && fits(lane, next.bytes); next = waiting[lane][0]) {
+        waiting[lane].shift();
+        clearTimeout(next.timer);
+        next.grant(take(lane, next.bytes));
+      }
+    }
   };
 
   return {
@@ -101,19 +123,18 @@ export function createLoadControl(options: LoadControlOptions): LoadControl {
       };
     },
 
-    acquire(lane) {
-      if (active[lane] < limit[lane]) {
-        active[lane]++;
-        return Promise.resolve(releaser(lane));
-      }
+    acquire(lane, bytes) {
+      if (waiting[lane].length === 0 && fits(lane, bytes)) return Promise.resolve(take(lane, bytes));
       if (waiting[lane].length >= maxWaitingRequests) return Promise.resolve(overloaded(lane));
       return new Promise((done) => {
         const waiter: Waiter = {
+          bytes,
           grant: done,
           timer: setTimeout(() => {
             const at = waiting[lane].indexOf(waiter);
             if (at >= 0) waiting[lane].splice(at, 1);
             done(overloaded(lane));
+            pump(); // a large body leaving the head may let smaller ones through
           }, maxWaitMs),
         };
         waiter.timer.unref();
@@ -125,6 +146,7 @@ export function createLoadControl(options: LoadControlOptions): LoadControl {
       active: { ...active },
       waiting: { write: waiting.write.length, read: waiting.read.length },
       reservedRows,
+      inflightBytes,
       refusedQueueFull,
       refusedOverloaded,
     }),

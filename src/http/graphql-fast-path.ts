@@ -325,7 +325,11 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       releaseSlot?.();
       releaseRows?.();
     });
-    void load.acquire(caller.role === "writer" ? "write" : "read").then((slot) => {
+    // What the body may hold: its announced length, or the most a body may be.
+    const declared = headers.get("content-length");
+    const bytes =
+      declared !== null ? Number(declared) || 0 : req.method === "GET" || req.method === "HEAD" ? 0 : maxBodyBytes;
+    void load.acquire(caller.role === "writer" ? "write" : "read", bytes).then((slot) => {
       if (slot instanceof GraphQLError) {
         releaseRows?.();
         if (!closed) refuse(req, res, slot, caller.name);
