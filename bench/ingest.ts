@@ -8,7 +8,7 @@
 // Env: BENCH_ROWS (default 500000), BENCH_DURATION_S (15), BENCH_CLIENTS (8, for (ii)),
 // BENCH_CPU_PROF=1 (profile the API).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Sender } from "@questdb/nodejs-client";
@@ -17,7 +17,7 @@ import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { API_NODE_ARGS, recordInDocs } from "./docs.ts";
+import { API_NODE_ARGS, percentile, recordInDocs, rssOf } from "./docs.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
@@ -74,16 +74,6 @@ function tradeInput(r: Row) {
 const RECORD_TRADES =
   "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }";
 const RECORD_TRADE = "mutation($input: TradeInput!) { recordTrade(input: $input) { accepted } }";
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
 
 async function main() {
   const root = await mkdtemp(join(tmpdir(), "bench-ingest-"));

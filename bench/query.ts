@@ -35,6 +35,7 @@ import { startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { progress } from "./docs.ts";
 import { connectLeanHttp, type LeanResponse } from "./lean-http.ts";
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 10_000_000);
@@ -151,33 +152,13 @@ function mev(m: number): MevMetric {
 
 // ---------------------------------------------------------------- loading
 
-function progress(label: string, total: number) {
-  const started = performance.now();
-  let lastLine = -1;
-  const tty = process.stdout.isTTY;
-  return (done: number) => {
-    const fraction = total === 0 ? 1 : done / total;
-    const seconds = (performance.now() - started) / 1000;
-    const rate = done / Math.max(seconds, 0.001);
-    const eta = rate > 0 ? (total - done) / rate : 0;
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    const line = `[bench:query] ${label.padEnd(16)} ${"█".repeat(filled)}${"░".repeat(width - filled)} ${(fraction * 100).toFixed(0).padStart(3)}% ${fmt(done)}/${fmt(total)} · ${fmt(Math.round(rate))} rows/s · eta ${eta.toFixed(0)} s`;
-    if (tty) process.stdout.write(`\r${line}${done >= total ? "\n" : ""}`);
-    else if (Math.floor(fraction * 10) > lastLine || done >= total) {
-      lastLine = Math.floor(fraction * 10);
-      console.log(line);
-    }
-  };
-}
-
 async function load(
   ilp: IlpClient,
   label: string,
   total: number,
   encode: (buffer: SenderBuffer, i: number) => void,
 ): Promise<number> {
-  const show = progress(label, total);
+  const show = progress("query", label, total);
   const started = performance.now();
   let next = 0;
   let done = 0;

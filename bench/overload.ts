@@ -1,0 +1,501 @@
+// `npm run bench:overload` (issue 10, point 5): does the API stay up and answer its probes when
+// dashboards and bots overload it? On its own QuestDB holding a month of history (BENCH_DAYS ×
+// BENCH_TRADES_PER_DAY trades and BENCH_LATENCY_PER_DAY latency rows, loaded through ILP), three
+// phases of BENCH_DURATION_S each, side by side in one run, each with a fresh API process (as
+// `npm start` runs it; never restarted within a phase: a crash is recorded and ends the phase):
+//   (a) BENCH_DASHBOARDS dashboard clients alone, month-long hourly latency and trade charts;
+//   (b) BENCH_BOTS bots alone, recordTrades batches of BENCH_BATCH_ROWS rows, retrying the
+//       retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN; HTTP 429/503) as a bot would;
+//   (c) both together.
+// Throughout, a probe every BENCH_PROBE_MS times /health, /ready and a one-row query, and the
+// API's RSS (/proc/<pid>/status) and acknowledged rows (/metrics) are sampled. Only the public
+// surface is used: GraphQL, /metrics, /health, /ready.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
+import { createPgPool } from "../src/questdb/pg-pool.ts";
+import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
+import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { API_NODE_ARGS, percentile, recordInDocs, rssOf } from "./docs.ts";
+import { loadHistory } from "./overload-load.ts";
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const DAYS = env("BENCH_DAYS", 30);
+const TRADES_PER_DAY = env("BENCH_TRADES_PER_DAY", 100_000);
+const LATENCY_PER_DAY = env("BENCH_LATENCY_PER_DAY", 500_000);
+const DURATION_S = env("BENCH_DURATION_S", 30);
+const BOTS = env("BENCH_BOTS", 100);
+const BATCH_ROWS = env("BENCH_BATCH_ROWS", 2000);
+const DASHBOARDS = env("BENCH_DASHBOARDS", 4);
+const PROBE_MS = env("BENCH_PROBE_MS", 50);
+const HEAP_MB = Number(process.env.MAX_HEAP_MB ?? 256);
+
+const log = (line: string) => console.log(`[bench:overload] ${line}`);
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+// Keys in the documented `name:role:key` format (docs/security.md): bots write, dashboards read.
+const WRITER = { name: "bench", key: "bench-writer-key-0123456789" };
+const READER = { name: "dashboard", key: "bench-reader-key-0123456789" };
+/** Refusals a bot should retry: the same batch again, after a pause. */
+const RETRYABLE = new Set(["QUEUE_FULL", "OVERLOADED", "SHUTTING_DOWN"]);
+
+interface Api {
+  url: string;
+  pid: number;
+  /** Set when the process exited by itself: its exit code or signal, and its last stderr lines. */
+  crash?: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startApi(questdb: { httpPort: number; pgPort: number }, deadLetterDir: string): Promise<Api> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
+    env: {
+      NODE_ENV: "production", // as npm start runs it
+      ...process.env,
+      NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
+      PORT: String(port),
+      QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
+      QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+      API_KEYS: `${WRITER.name}:writer:${WRITER.key},${READER.name}:reader:${READER.key}`,
+      RATE_LIMIT_PER_SECOND: "0", // the per-key limit would otherwise be what is measured
+      DEAD_LETTER_DIR: deadLetterDir,
+      LOG_LEVEL: "error",
+    },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let stopping = false;
+  let tail = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    tail = (tail + chunk.toString()).slice(-600);
+  });
+  const api: Api = {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
+    exited: new Promise((done) =>
+      child.once("exit", (code, signal) => {
+        if (!stopping) {
+          const last = tail.trim().split("\n").slice(-2).join(" ").replace(/\s+/g, " ").slice(0, 200);
+          api.crash = `exit ${signal ?? code}${last ? `: ${last}` : ""}`;
+        }
+        done();
+      }),
+    ),
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await api.exited;
+      clearTimeout(killer);
+    },
+  };
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${api.url}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return api;
+    if (api.crash || i > 600) {
+      await api.stop();
+      throw new Error(`the API did not become ready (${api.crash ?? "60 s"})`);
+    }
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------- clients
+
+/** Latencies (ms) of one kind of request, and its failures by reason. */
+class Timings {
+  readonly ms: number[] = [];
+  readonly failures = new Map<string, number>();
+  /** Requests still open when the phase ended (cut: neither a figure nor a failure). */
+  cut = 0;
+  fail(reason: string) {
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+  }
+  get failed(): number {
+    return [...this.failures.values()].reduce((a, b) => a + b, 0);
+  }
+  /** "p50 / p99" in ms. */
+  summary(): string {
+    if (this.ms.length === 0) return "–";
+    const sorted = [...this.ms].sort((a, b) => a - b);
+    const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+    return `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 99))}`;
+  }
+  p99(): number {
+    return percentile(
+      [...this.ms].sort((a, b) => a - b),
+      99,
+    );
+  }
+  reasons(): string {
+    return [...this.failures].map(([reason, n]) => `${n} ${reason}`).join(", ");
+  }
+}
+
+interface GraphQLAnswer {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string; retryable?: boolean } }[];
+}
+
+/** One POST; the answer's code is the first error's, or the HTTP status when it is not 200. */
+async function post(
+  url: string,
+  key: string,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ ms: number; status: number; code?: string; retryAfterS?: number; answer: GraphQLAnswer }> {
+  const started = performance.now();
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body,
+    signal,
+  });
+  const text = await response.text();
+  const ms = performance.now() - started;
+  let answer: GraphQLAnswer = {};
+  try {
+    answer = JSON.parse(text) as GraphQLAnswer;
+  } catch {}
+  const code =
+    answer.errors?.[0]?.extensions?.code ?? (response.status === 200 ? undefined : `HTTP ${response.status}`);
+  const retryAfter = Number(response.headers.get("retry-after"));
+  return {
+    ms,
+    status: response.status,
+    ...(code === undefined ? {} : { code }),
+    ...(retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
+    answer,
+  };
+}
+
+const errorReason = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.name) : "?");
+
+const PAIRS = [
+  ["SOL", "USDC", 180],
+  ["JUP", "USDC", 0.9],
+  ["WIF", "USDC", 2.4],
+] as const;
+const RECORD_TRADES = JSON.stringify(
+  "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs) { accepted } }",
+);
+
+/** A recordTrades body of `rows` trades timestamped just before now, built as text (cheaply). */
+function tradesBody(bot: number, batch: number, rows: number): string {
+  const now = Date.now();
+  const parts: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    const [base, quote, price] = PAIRS[i % PAIRS.length] as (typeof PAIRS)[number];
+    const amount = 1 + (i % 97) / 10;
+    parts.push(
+      `{"tradeId":"bot${bot}-${batch}-${i}","timestamp":"${new Date(now - rows + i).toISOString()}","action":"${i & 1 ? "BUY" : "SELL"}",` +
+        `"baseToken":"${base}","quoteToken":"${quote}","baseAmount":${amount},"quoteAmount":${amount * price},"executedPrice":${price},` +
+        `"transactionFee":5000,"priorityFee":${1000 + i},"expectedSlippage":0.01,"actualSlippage":${(i % 30) / 1000},` +
+        `"mevStatus":"PROTECTED","transferFees":0,"strategy":"bot${bot % 10}","venue":"raydium"}`,
+    );
+  }
+  return `{"query":${RECORD_TRADES},"variables":{"inputs":[${parts.join(",")}]}}`;
+}
+
+interface BotFigures {
+  accepted: Timings;
+  refused: Timings;
+  rowsAccepted: number;
+}
+
+/** A bot: sends batches back to back; a retryable refusal sends the same batch again after a backoff. */
+async function bot(api: Api, n: number, figures: BotFigures, signal: AbortSignal): Promise<void> {
+  for (let batch = 0; !signal.aborted; batch++) {
+    const body = tradesBody(n, batch, BATCH_ROWS);
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const r = await post(api.url, WRITER.key, body, signal);
+        const retryable =
+          r.status === 429 ||
+          r.status === 503 ||
+          (r.code !== undefined && RETRYABLE.has(r.code)) ||
+          r.answer.errors?.[0]?.extensions?.retryable === true;
+        if (r.code === undefined) {
+          figures.accepted.ms.push(r.ms);
+          figures.rowsAccepted += BATCH_ROWS;
+          break;
+        }
+        if (!retryable) {
+          figures.accepted.fail(r.code); // not retryable: a bot would log it and move on
+          break;
+        }
+        figures.refused.ms.push(r.ms);
+        figures.refused.fail(r.code);
+        // Retry-After when given, else exponential backoff with jitter (25 ms doubling, at most 2 s).
+        const pause = r.retryAfterS ? r.retryAfterS * 1000 : Math.min(2000, 25 * 2 ** attempt);
+        await sleep(pause * (0.5 + Math.random() / 2));
+      } catch (e) {
+        if (signal.aborted) return;
+        figures.accepted.fail(errorReason(e));
+        await sleep(200);
+      }
+    }
+  }
+}
+
+const MONTH_MS = 30 * 86_400_000;
+const DASHBOARD_QUERIES = [
+  {
+    name: "latencyStats",
+    query: "query($r: TimeRange!) { latencyStats(range: $r, bucket: HOUR) { buckets { bucket stage p50Us p99Us } } }",
+  },
+  {
+    name: "tradeStats",
+    query:
+      "query($r: TimeRange!) { tradeStats(range: $r, bucket: HOUR, groupBy: [PAIR]) { buckets { bucket count baseVolume } } }",
+  },
+];
+
+/** A dashboard: the month-long charts one after the other, the range ending now (so uncached). */
+async function dashboard(api: Api, n: number, figures: Map<string, Timings>, signal: AbortSignal): Promise<void> {
+  for (let i = n; !signal.aborted; i++) {
+    const q = DASHBOARD_QUERIES[i % DASHBOARD_QUERIES.length] as (typeof DASHBOARD_QUERIES)[number];
+    const timings = figures.get(q.name) as Timings;
+    const to = Date.now();
+    const body = JSON.stringify({
+      query: q.query,
+      variables: { r: { from: new Date(to - MONTH_MS).toISOString(), to: new Date(to).toISOString() } },
+    });
+    try {
+      const r = await post(api.url, READER.key, body, signal);
+      if (r.code === undefined) timings.ms.push(r.ms);
+      else timings.fail(r.code);
+    } catch (e) {
+      if (signal.aborted) {
+        timings.cut++;
+        return;
+      }
+      timings.fail(errorReason(e));
+      await sleep(200);
+    }
+  }
+}
+
+const ONE_ROW = JSON.stringify({ query: "{ trades(first: 1) { nodes { tradeId } } }" });
+
+/** Every PROBE_MS, one request; a probe that takes longer delays the next (never two at once). */
+async function probe(request: () => Promise<boolean>, timings: Timings, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const started = performance.now();
+    try {
+      if (!(await request())) timings.fail("not OK");
+    } catch (e) {
+      timings.fail(errorReason(e));
+    }
+    const ms = performance.now() - started;
+    timings.ms.push(ms);
+    await sleep(Math.max(0, PROBE_MS - ms));
+  }
+}
+
+// ---------------------------------------------------------------- phases
+
+interface PhaseResult {
+  name: string;
+  seconds: number;
+  rowsAcknowledgedPerS?: number;
+  bots?: BotFigures;
+  dashboards?: Map<string, Timings>;
+  health: Timings;
+  ready: Timings;
+  oneRow: Timings;
+  maxRssMb: number;
+  crash?: string;
+}
+
+async function metric(url: string, name: string): Promise<number | undefined> {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) }).then(
+    (r) => r.text(),
+    () => "",
+  );
+  const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+  return value === undefined ? undefined : Number(value);
+}
+
+async function phase(
+  name: string,
+  withDashboards: boolean,
+  withBots: boolean,
+  questdb: { httpPort: number; pgPort: number },
+  deadLetterDir: string,
+): Promise<PhaseResult> {
+  const api = await startApi(questdb, deadLetterDir);
+  const stop = new AbortController();
+  const { signal } = stop;
+  const result: PhaseResult = {
+    name,
+    seconds: 0,
+    health: new Timings(),
+    ready: new Timings(),
+    oneRow: new Timings(),
+    maxRssMb: 0,
+  };
+  void api.exited.then(() => stop.abort());
+  const rssTimer = setInterval(
+    () => void rssOf(api.pid).then((rss) => (result.maxRssMb = Math.max(result.maxRssMb, rss / 1024 / 1024))),
+    200,
+  );
+  // Acknowledged rows: the first and the latest reading of the counter (a crash keeps the last one).
+  const t0 = performance.now();
+  const written0 = (await metric(api.url, "ingest_rows_written_total")) ?? 0;
+  let written = { at: t0, value: written0 };
+  const metricsTimer = setInterval(() => {
+    const at = performance.now();
+    void metric(api.url, "ingest_rows_written_total").then((value) => {
+      if (value !== undefined && at > written.at) written = { at, value };
+    });
+  }, 1000);
+
+  const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(DURATION_S * 1000)]);
+  // A probe's own request is never cut by the end of the phase, only by its 10 s timeout.
+  const timeout = () => AbortSignal.timeout(10_000);
+  const tasks = [
+    probe(async () => (await fetch(`${api.url}/health`, { signal: timeout() })).ok, result.health, probeSignal),
+    probe(async () => (await fetch(`${api.url}/ready`, { signal: timeout() })).ok, result.ready, probeSignal),
+    probe(
+      async () => (await post(api.url, READER.key, ONE_ROW, timeout())).code === undefined,
+      result.oneRow,
+      probeSignal,
+    ),
+  ];
+  if (withBots) {
+    result.bots = { accepted: new Timings(), refused: new Timings(), rowsAccepted: 0 };
+    const figures = result.bots;
+    for (let n = 0; n < BOTS; n++) tasks.push(bot(api, n, figures, signal));
+  }
+  if (withDashboards) {
+    const figures = new Map(DASHBOARD_QUERIES.map((q) => [q.name, new Timings()]));
+    result.dashboards = figures;
+    for (let n = 0; n < DASHBOARDS; n++) tasks.push(dashboard(api, n, figures, signal));
+  }
+  const ticker = setInterval(() => {
+    const s = Math.round((performance.now() - t0) / 1000);
+    const bots = result.bots ? `, ${fmt(result.bots.rowsAccepted)} rows accepted` : "";
+    const charts = result.dashboards
+      ? `, ${[...result.dashboards.values()].reduce((n, t) => n + t.ms.length, 0)} charts`
+      : "";
+    log(`(${name}) ${s}/${DURATION_S} s: RSS max ${result.maxRssMb.toFixed(0)} MB${bots}${charts}`);
+  }, 5000);
+  await Promise.race([sleep(DURATION_S * 1000), api.exited]);
+  result.seconds = (performance.now() - t0) / 1000;
+  stop.abort();
+  clearInterval(ticker);
+  await Promise.all(tasks);
+  clearInterval(metricsTimer);
+  clearInterval(rssTimer);
+  if (withBots) result.rowsAcknowledgedPerS = (written.value - written0) / ((written.at - t0) / 1000);
+  await api.stop();
+  if (api.crash) {
+    result.crash = api.crash;
+    log(`(${name}) the API died after ${result.seconds.toFixed(1)} s: ${api.crash}`);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- the table
+
+function table(results: PhaseResult[]): string[] {
+  const cells = (f: (r: PhaseResult) => string) => results.map(f).join(" | ");
+  /** "yes", or "no" with the phases that missed, over the phases that have the figure. */
+  const met = (ok: (r: PhaseResult) => boolean | undefined) => {
+    const missed = results.filter((r) => ok(r) === false).map((r) => r.name);
+    return missed.length === 0 ? "yes" : `no (${missed.join(", ")})`;
+  };
+  const withFailures = (t: Timings) => `${t.summary()}${t.failed ? ` (${t.failed} failed: ${t.reasons()})` : ""}`;
+  const dash = (name: string) => (r: PhaseResult) => {
+    const t = r.dashboards?.get(name);
+    return t
+      ? `${t.summary()} (${t.ms.length} ok${t.failed ? `, ${t.reasons()}` : ""}${t.cut ? `, ${t.cut} cut at the end` : ""})`
+      : "–";
+  };
+  const p99Under = (t: Timings | undefined, ms: number) => (t && t.ms.length > 0 ? t.p99() <= ms : undefined);
+  return [
+    `| Figure | (a) ${DASHBOARDS} dashboards alone | (b) ${BOTS} bots alone | (c) both | Target | Met |`,
+    "|---|---|---|---|---|---|",
+    `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
+    `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers, p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length}, ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
+    `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refused, 50))} |`,
+    `| /health p50 / p99 ms (probe every ${PROBE_MS} ms) | ${cells((r) => withFailures(r.health))} | p99 ≤ 100 | ${met((r) => p99Under(r.health, 100) && r.health.failed === 0)} |`,
+    `| /ready p50 / p99 ms | ${cells((r) => withFailures(r.ready))} | p99 ≤ 100 | ${met((r) => p99Under(r.ready, 100) && r.ready.failed === 0)} |`,
+    `| one-row query \`trades(first: 1)\` p50 / p99 ms | ${cells((r) => withFailures(r.oneRow))} | p99 ≤ 250 | ${met((r) => p99Under(r.oneRow, 250) && r.oneRow.failed === 0)} |`,
+    `| dashboard: latencyStats, 30 days hourly, p50 / p99 ms | ${cells(dash("latencyStats"))} | | |`,
+    `| dashboard: tradeStats, 30 days hourly by pair, p50 / p99 ms | ${cells(dash("tradeStats"))} | | |`,
+    `| API RSS max, MB (heap capped at ${HEAP_MB} MB) | ${cells((r) => r.maxRssMb.toFixed(0))} | ≤ 300 | ${met((r) => r.maxRssMb <= 300)} |`,
+    `| API crashes | ${cells((r) => (r.crash ? `1 after ${r.seconds.toFixed(0)} s (${r.crash.replace(/\|/g, "/")})` : "0"))} | 0 | ${met((r) => !r.crash)} |`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const root = await mkdtemp(join(tmpdir(), "bench-overload-"));
+  const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
+  const pool = createPgPool({
+    host: "127.0.0.1",
+    port: questdb.pgPort,
+    user: "admin",
+    password: "quest",
+    database: "qdb",
+  });
+  try {
+    const names = tableNames("");
+    await ensureTables(pool, { names, retentionDays: 30 });
+    log(
+      `loading ${DAYS} days × ${fmt(TRADES_PER_DAY)} trades and ${fmt(LATENCY_PER_DAY)} latency rows a day (${fmt(DAYS * (TRADES_PER_DAY + LATENCY_PER_DAY))} rows) through ILP…`,
+    );
+    const loadS = await loadHistory({
+      httpPort: questdb.httpPort,
+      days: DAYS,
+      tradesPerDay: TRADES_PER_DAY,
+      latencyPerDay: LATENCY_PER_DAY,
+      tables: { trades: names.trades, latency: names.latency_metrics },
+      writer: WRITER.name,
+    });
+    const applyStarted = performance.now();
+    await waitForWalApply(pool, [names.trades, names.latency_metrics], 600_000);
+    const applyS = (performance.now() - applyStarted) / 1000;
+    const counts = await pool.query<{ trades: string; latency: string }>(
+      `SELECT t.n trades, l.n latency FROM (SELECT count() n FROM ${names.trades}) t CROSS JOIN (SELECT count() n FROM ${names.latency_metrics}) l`,
+    );
+    log(
+      `loaded in ${loadS.toFixed(0)} s, WAL applied ${applyS.toFixed(0)} s later: ${fmt(Number(counts.rows[0]?.trades))} trades, ${fmt(Number(counts.rows[0]?.latency))} latency rows stored`,
+    );
+
+    const results: PhaseResult[] = [];
+    for (const [name, dashboards, bots] of [
+      ["a", true, false],
+      ["b", false, true],
+      ["c", true, true],
+    ] as const) {
+      log(
+        `(${name}) ${[dashboards && `${DASHBOARDS} dashboards`, bots && `${BOTS} bots`].filter(Boolean).join(" and ")} for ${DURATION_S} s…`,
+      );
+      results.push(await phase(name, dashboards, bots, questdb, join(root, "dead-letter")));
+    }
+    const totalS = (performance.now() - started) / 1000;
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API (\`npm start\`'s node arguments, heap ${HEAP_MB} MB, a fresh process per phase), QuestDB and load generator on one machine. History: ${DAYS} days × ${fmt(TRADES_PER_DAY)} trades + ${fmt(LATENCY_PER_DAY)} latency rows a day, loaded through ILP in ${loadS.toFixed(0)} s (+ ${applyS.toFixed(0)} s WAL apply). ${DURATION_S} s a phase; ${BOTS} bots send recordTrades batches of ${fmt(BATCH_ROWS)} (QUEUED) back to back, ${DASHBOARDS} dashboards alternate the two month-long charts (range ending now, so never cached). Whole run ${totalS.toFixed(0)} s. Command: \`npm run bench:overload\`.`;
+    const lines = table(results);
+    console.log(`\n${header}\n\n${lines.join("\n")}\n`);
+    await recordInDocs("overload", "Overload benchmark", `${header}\n\n${lines.join("\n")}`);
+  } finally {
+    await pool.end();
+    await questdb.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
