@@ -12,7 +12,7 @@
 // surface is used: GraphQL, /metrics, /health, /ready.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
@@ -34,6 +34,10 @@ const HEAP_MB = Number(process.env.MAX_HEAP_MB ?? 256);
 
 const log = (line: string) => console.log(`[bench:overload] ${line}`);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 // Keys in the documented `name:role:key` format (docs/security.md): bots write, dashboards read.
@@ -73,7 +77,7 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
   let tail = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     process.stderr.write(chunk);
-    tail = (tail + chunk.toString()).slice(-600);
+    tail = (tail + chunk.toString()).slice(-8000);
   });
   const api: Api = {
     url: `http://127.0.0.1:${port}`,
@@ -81,8 +85,10 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
     exited: new Promise((done) =>
       child.once("exit", (code, signal) => {
         if (!stopping) {
-          const last = tail.trim().split("\n").slice(-2).join(" ").replace(/\s+/g, " ").slice(0, 200);
-          api.crash = `exit ${signal ?? code}${last ? `: ${last}` : ""}`;
+          // V8's own verdict (an out-of-memory names the heap) rather than its native stack.
+          const lines = tail.trim().split("\n");
+          const reason = lines.find((line) => /FATAL ERROR|Error:/.test(line)) ?? lines.at(-1) ?? "";
+          api.crash = `exit ${signal ?? code}${reason ? `: ${reason.trim().slice(0, 160)}` : ""}`;
         }
         done();
       }),
@@ -116,8 +122,9 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
 class Timings {
   readonly ms: number[] = [];
   readonly failures = new Map<string, number>();
-  /** Requests still open when the phase ended (cut: neither a figure nor a failure). */
+  /** Requests still open when the phase ended (neither a figure nor a failure), and the oldest one's age. */
   cut = 0;
+  oldestCutMs = 0;
   fail(reason: string) {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
   }
@@ -267,6 +274,7 @@ async function dashboard(api: Api, n: number, figures: Map<string, Timings>, sig
     const q = DASHBOARD_QUERIES[i % DASHBOARD_QUERIES.length] as (typeof DASHBOARD_QUERIES)[number];
     const timings = figures.get(q.name) as Timings;
     const to = Date.now();
+    const started = performance.now();
     const body = JSON.stringify({
       query: q.query,
       variables: { r: { from: new Date(to - MONTH_MS).toISOString(), to: new Date(to).toISOString() } },
@@ -278,6 +286,7 @@ async function dashboard(api: Api, n: number, figures: Map<string, Timings>, sig
     } catch (e) {
       if (signal.aborted) {
         timings.cut++;
+        timings.oldestCutMs = Math.max(timings.oldestCutMs, performance.now() - started);
         return;
       }
       timings.fail(errorReason(e));
@@ -334,9 +343,6 @@ async function phase(
   questdb: { httpPort: number; pgPort: number },
   deadLetterDir: string,
 ): Promise<PhaseResult> {
-  const api = await startApi(questdb, deadLetterDir);
-  const stop = new AbortController();
-  const { signal } = stop;
   const result: PhaseResult = {
     name,
     seconds: 0,
@@ -345,6 +351,16 @@ async function phase(
     oneRow: new Timings(),
     maxRssMb: 0,
   };
+  let api: Api;
+  try {
+    api = await startApi(questdb, deadLetterDir);
+  } catch (e) {
+    result.crash = e instanceof Error ? e.message : String(e);
+    log(`(${name}) ${result.crash}`);
+    return result;
+  }
+  const stop = new AbortController();
+  const { signal } = stop;
   void api.exited.then(() => stop.abort());
   const rssTimer = setInterval(
     () => void rssOf(api.pid).then((rss) => (result.maxRssMb = Math.max(result.maxRssMb, rss / 1024 / 1024))),
@@ -420,7 +436,7 @@ function table(results: PhaseResult[]): string[] {
   const dash = (name: string) => (r: PhaseResult) => {
     const t = r.dashboards?.get(name);
     return t
-      ? `${t.summary()} (${t.ms.length} ok${t.failed ? `, ${t.reasons()}` : ""}${t.cut ? `, ${t.cut} cut at the end` : ""})`
+      ? `${t.summary()} (${t.ms.length} ok${t.failed ? `, ${t.reasons()}` : ""}${t.cut ? `, ${t.cut} still open at the end, the oldest for ${(t.oldestCutMs / 1000).toFixed(0)} s` : ""})`
       : "–";
   };
   const p99Under = (t: Timings | undefined, ms: number) => (t && t.ms.length > 0 ? t.p99() <= ms : undefined);
@@ -442,6 +458,7 @@ function table(results: PhaseResult[]): string[] {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadStart = loadAverage();
   const root = await mkdtemp(join(tmpdir(), "bench-overload-"));
   const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
   const pool = createPgPool({
@@ -487,7 +504,8 @@ async function main(): Promise<void> {
       results.push(await phase(name, dashboards, bots, questdb, join(root, "dead-letter")));
     }
     const totalS = (performance.now() - started) / 1000;
-    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API (\`npm start\`'s node arguments, heap ${HEAP_MB} MB, a fresh process per phase), QuestDB and load generator on one machine. History: ${DAYS} days × ${fmt(TRADES_PER_DAY)} trades + ${fmt(LATENCY_PER_DAY)} latency rows a day, loaded through ILP in ${loadS.toFixed(0)} s (+ ${applyS.toFixed(0)} s WAL apply). ${DURATION_S} s a phase; ${BOTS} bots send recordTrades batches of ${fmt(BATCH_ROWS)} (QUEUED) back to back, ${DASHBOARDS} dashboards alternate the two month-long charts (range ending now, so never cached). Whole run ${totalS.toFixed(0)} s. Command: \`npm run bench:overload\`.`;
+    const load = loadAverage();
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API (\`npm start\`'s node arguments, heap ${HEAP_MB} MB, a fresh process per phase), QuestDB and load generator on one machine. History: ${DAYS} days × ${fmt(TRADES_PER_DAY)} trades + ${fmt(LATENCY_PER_DAY)} latency rows a day, loaded through ILP in ${loadS.toFixed(0)} s (+ ${applyS.toFixed(0)} s WAL apply). ${DURATION_S} s a phase; ${BOTS} bots send recordTrades batches of ${fmt(BATCH_ROWS)} (QUEUED) back to back, ${DASHBOARDS} dashboards alternate the two month-long charts (range ending now, so never cached). Whole run ${totalS.toFixed(0)} s; load average ${loadStart} at the start, ${load} at the end. Command: \`npm run bench:overload\`.`;
     const lines = table(results);
     console.log(`\n${header}\n\n${lines.join("\n")}\n`);
     await recordInDocs("overload", "Overload benchmark", `${header}\n\n${lines.join("\n")}`);
