@@ -12,7 +12,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { API_NODE_ARGS, percentile, recordInDocs, rssOf } from "./docs.ts";
+import { API_NODE_ARGS, apiEnv, percentile, recordInDocs, rssOf } from "./docs.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
@@ -56,17 +56,12 @@ async function phase(
   const port = await freePort();
   const prefix = cohorts ? "live_" : "solo_";
   const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
-    env: {
-      NODE_ENV: "production", // as npm start runs it
-      ...process.env,
-      PORT: String(port),
-      QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
-      QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+    env: apiEnv(port, questdb, {
       QUESTDB_TABLE_PREFIX: prefix,
       LIVE_COHORTS: cohorts ? "on" : "off",
       LOG_LEVEL: "error",
       SYSTEM_METRICS_INTERVAL_MS: "0",
-    },
+    }),
     stdio: ["ignore", "inherit", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;

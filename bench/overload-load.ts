@@ -2,7 +2,8 @@
 // the last BENCH_DAYS days, written straight to QuestDB in big
 // batches of ILP text over HTTP (no API in the way), into the tables the API owns (created by ensureTables, so the
 // writer column and the DEDUP keys are the API's).
-import { progress } from "./docs.ts";
+import { loadInBatches } from "./docs.ts";
+import { PAIRS, STAGES, STRATEGIES, unit, VENUES } from "./rows.ts";
 
 export interface HistoryOptions {
   httpPort: number;
@@ -19,26 +20,7 @@ const DAY_US = 86_400_000_000;
 /** Rows per ILP request: big, so QuestDB commits few WAL transactions. */
 const BATCH_ROWS = 50_000;
 
-const PAIRS = [
-  ["SOL", "USDC", 180],
-  ["JUP", "USDC", 0.9],
-  ["BONK", "SOL", 0.00000012],
-  ["WIF", "USDC", 2.4],
-  ["RAY", "SOL", 0.012],
-  ["SOL", "USDT", 180],
-] as const;
-const STRATEGIES = ["momentum", "arbitrage", "market_making", "sniper"];
-const VENUES = ["raydium", "orca", "meteora"];
 const MEV = ["PROTECTED", "UNPROTECTED", "SANDWICHED", "FRONT_RUN"];
-const STAGES = ["quote", "build", "sign", "submit", "confirm", "e2e"];
-
-/** A cheap, well-spread pseudo-random fraction of i (the same rows on every run). */
-const unit = (i: number, salt: number) => {
-  let h = Math.imul(i ^ salt, 0x9e3779b1);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x85ebca6b);
-  return ((h ^ (h >>> 13)) >>> 0) / 4294967296;
-};
 
 /** Loads both tables; returns the seconds it took (rows are committed, not yet applied). */
 export async function loadHistory(options: HistoryOptions): Promise<number> {
@@ -75,30 +57,17 @@ export async function loadHistory(options: HistoryOptions): Promise<number> {
 }
 
 /**
- * Two requests in flight: one is encoded while QuestDB takes the other. The rows are ILP text
- * built here (as /write?precision=u takes it): @questdb/nodejs-client's Sender encodes ~20,000
+ * The rows are ILP text built here (as /write?precision=u takes it): @questdb/nodejs-client's Sender encodes ~20,000
  * trades a second on these cores (a call per column), which would make loading the whole run.
  */
 async function load(httpPort: number, label: string, total: number, row: (i: number) => string): Promise<void> {
-  const show = progress("overload", label, total);
-  let next = 0;
-  let done = 0;
-  show(0);
-  const worker = async () => {
-    while (next < total) {
-      const from = next;
-      const to = Math.min(total, from + BATCH_ROWS);
-      next = to;
-      const lines: string[] = [];
-      for (let i = from; i < to; i++) lines.push(row(i));
-      const response = await fetch(`http://127.0.0.1:${httpPort}/write?precision=u`, {
-        method: "POST",
-        body: lines.join(""),
-      });
-      if (response.status !== 204) throw new Error(`ILP write: HTTP ${response.status} ${await response.text()}`);
-      done += to - from;
-      show(done);
-    }
-  };
-  await Promise.all([worker(), worker()]);
+  await loadInBatches("overload", label, total, BATCH_ROWS, async (from, to) => {
+    const lines: string[] = [];
+    for (let i = from; i < to; i++) lines.push(row(i));
+    const response = await fetch(`http://127.0.0.1:${httpPort}/write?precision=u`, {
+      method: "POST",
+      body: lines.join(""),
+    });
+    if (response.status !== 204) throw new Error(`ILP write: HTTP ${response.status} ${await response.text()}`);
+  });
 }

@@ -14,11 +14,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
-import { createPgPool } from "../src/questdb/pg-pool.ts";
+import { freePort } from "../src/questdb/local-server.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { API_NODE_ARGS, percentile, recordInDocs, rssOf } from "./docs.ts";
+import { API_NODE_ARGS, apiEnv, percentile, recordInDocs, rssOf, startBenchQuestDb } from "./docs.ts";
 import { loadHistory } from "./overload-load.ts";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -59,18 +58,12 @@ interface Api {
 async function startApi(questdb: { httpPort: number; pgPort: number }, deadLetterDir: string): Promise<Api> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
-    env: {
-      NODE_ENV: "production", // as npm start runs it
-      ...process.env,
-      NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
-      PORT: String(port),
-      QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
-      QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+    env: apiEnv(port, questdb, {
       API_KEYS: `${WRITER.name}:writer:${WRITER.key},${READER.name}:reader:${READER.key}`,
       RATE_LIMIT_PER_SECOND: "0", // the per-key limit would otherwise be what is measured
       DEAD_LETTER_DIR: deadLetterDir,
       LOG_LEVEL: "error",
-    },
+    }),
     stdio: ["ignore", "inherit", "pipe"],
   });
   let stopping = false;
@@ -444,7 +437,7 @@ function table(results: PhaseResult[]): string[] {
     `| Figure | (a) ${DASHBOARDS} dashboards alone | (b) ${BOTS} bots alone | (c) both | Target | Met |`,
     "|---|---|---|---|---|---|",
     `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
-    `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers, p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length}, ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
+    `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers (rows/s), p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length} (${fmt(r.bots.rowsAccepted / r.seconds)}), ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
     `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refused, 50))} |`,
     `| /health p50 / p99 ms (probe every ${PROBE_MS} ms) | ${cells((r) => withFailures(r.health))} | p99 ≤ 100 | ${met((r) => p99Under(r.health, 100) && r.health.failed === 0)} |`,
     `| /ready p50 / p99 ms | ${cells((r) => withFailures(r.ready))} | p99 ≤ 100 | ${met((r) => p99Under(r.ready, 100) && r.ready.failed === 0)} |`,
@@ -459,15 +452,8 @@ function table(results: PhaseResult[]): string[] {
 async function main(): Promise<void> {
   const started = performance.now();
   const loadStart = loadAverage();
-  const root = await mkdtemp(join(tmpdir(), "bench-overload-"));
-  const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
-  const pool = createPgPool({
-    host: "127.0.0.1",
-    port: questdb.pgPort,
-    user: "admin",
-    password: "quest",
-    database: "qdb",
-  });
+  const { questdb, pool, close } = await startBenchQuestDb("overload", log);
+  const deadLetterDir = await mkdtemp(join(tmpdir(), "bench-overload-dead-letter-"));
   try {
     const names = tableNames("");
     await ensureTables(pool, { names, retentionDays: 30 });
@@ -501,7 +487,7 @@ async function main(): Promise<void> {
       log(
         `(${name}) ${[dashboards && `${DASHBOARDS} dashboards`, bots && `${BOTS} bots`].filter(Boolean).join(" and ")} for ${DURATION_S} s…`,
       );
-      results.push(await phase(name, dashboards, bots, questdb, join(root, "dead-letter")));
+      results.push(await phase(name, dashboards, bots, questdb, deadLetterDir));
     }
     const totalS = (performance.now() - started) / 1000;
     const load = loadAverage();
@@ -510,9 +496,8 @@ async function main(): Promise<void> {
     console.log(`\n${header}\n\n${lines.join("\n")}\n`);
     await recordInDocs("overload", "Overload benchmark", `${header}\n\n${lines.join("\n")}`);
   } finally {
-    await pool.end();
-    await questdb.stop();
-    await rm(root, { recursive: true, force: true });
+    await close();
+    await rm(deadLetterDir, { recursive: true, force: true });
   }
 }
 
