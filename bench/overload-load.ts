@@ -1,7 +1,7 @@
-// The month of history `npm run bench:overload` queries: trades and latency rows spread evenly over
-// the last BENCH_DAYS days, written straight to QuestDB in big
-// batches of ILP text over HTTP (no API in the way), into the tables the API owns (created by ensureTables, so the
-// writer column and the DEDUP keys are the API's).
+// The month of history `npm run bench:overload` queries: trades and latency rows spread evenly
+// over the last BENCH_DAYS days, written straight to QuestDB in big batches of ILP text over HTTP
+// (no API in the way), into the tables the API owns (created by ensureTables, so the writer
+// column and the DEDUP keys are the API's).
 import { loadInBatches } from "./docs.ts";
 import { PAIRS, STAGES, STRATEGIES, unit, VENUES } from "./rows.ts";
 
