@@ -8,16 +8,13 @@
 // Env: BENCH_ROWS (default 500000), BENCH_DURATION_S (15), BENCH_CLIENTS (8, for (ii)),
 // BENCH_CPU_PROF=1 (profile the API).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus } from "node:os";
 import { Sender } from "@questdb/nodejs-client";
 import autocannon from "autocannon";
-import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
-import { createPgPool } from "../src/questdb/pg-pool.ts";
+import { freePort } from "../src/questdb/local-server.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { API_NODE_ARGS, recordInDocs } from "./docs.ts";
+import { API_NODE_ARGS, apiEnv, percentile, recordInDocs, rssOf, startBenchQuestDb } from "./docs.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 500_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
@@ -75,26 +72,8 @@ const RECORD_TRADES =
   "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }";
 const RECORD_TRADE = "mutation($input: TradeInput!) { recordTrade(input: $input) { accepted } }";
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
 async function main() {
-  const root = await mkdtemp(join(tmpdir(), "bench-ingest-"));
-  const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
-  const pool = createPgPool({
-    host: "127.0.0.1",
-    port: questdb.pgPort,
-    user: "admin",
-    password: "quest",
-    database: "qdb",
-  });
+  const { questdb, pool, close } = await startBenchQuestDb("ingest", log);
   let api: ChildProcess | undefined;
   try {
     const base = tableNames("base_");
@@ -138,18 +117,11 @@ async function main() {
       process.execPath,
       [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []), ...API_NODE_ARGS],
       {
-        env: {
-          NODE_ENV: "production", // as npm start runs it
-          ...process.env,
-          // Node flags for the API alone (the load generator keeps its own heap).
-          NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? "",
-          PORT: String(port),
-          QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
-          QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+        env: apiEnv(port, questdb, {
           QUESTDB_TABLE_PREFIX: "api_",
           LOG_LEVEL: "warn",
           SYSTEM_METRICS_INTERVAL_MS: "1000",
-        },
+        }),
         stdio: ["ignore", "inherit", "inherit"],
       },
     );
@@ -322,9 +294,7 @@ async function main() {
     await recordInDocs("ingest", "Ingest benchmark", `${header}\n\n${lines.join("\n")}`);
   } finally {
     api?.kill("SIGKILL");
-    await pool.end();
-    await questdb.stop();
-    await rm(root, { recursive: true, force: true });
+    await close();
   }
 }
 

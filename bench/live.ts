@@ -6,13 +6,13 @@
 // Env: BENCH_SUBSCRIBERS (5000), BENCH_QUERIES (50), BENCH_ROWS_PER_S (10000),
 //      BENCH_DURATION_S (20; the baseline runs half as long).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
-import { API_NODE_ARGS, recordInDocs } from "./docs.ts";
+import { API_NODE_ARGS, apiEnv, percentile, recordInDocs, rssOf } from "./docs.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
@@ -43,19 +43,9 @@ interface PhaseResult {
   ingestedPerS: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-}
-
-async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 async function phase(
@@ -66,17 +56,12 @@ async function phase(
   const port = await freePort();
   const prefix = cohorts ? "live_" : "solo_";
   const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
-    env: {
-      NODE_ENV: "production", // as npm start runs it
-      ...process.env,
-      PORT: String(port),
-      QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
-      QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+    env: apiEnv(port, questdb, {
       QUESTDB_TABLE_PREFIX: prefix,
       LIVE_COHORTS: cohorts ? "on" : "off",
       LOG_LEVEL: "error",
       SYSTEM_METRICS_INTERVAL_MS: "0",
-    },
+    }),
     stdio: ["ignore", "inherit", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -35,7 +35,9 @@ import { startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { createPgPool } from "../src/questdb/pg-pool.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { loadInBatches } from "./docs.ts";
 import { connectLeanHttp, type LeanResponse } from "./lean-http.ts";
+import { hash, PAIRS, STAGES, STRATEGIES, unit, VENUES } from "./rows.ts";
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 10_000_000);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 10_000_000);
@@ -54,29 +56,6 @@ const iso = (micros: bigint) =>
   `${new Date(Number(micros / 1000n)).toISOString().slice(0, 23)}${(micros % 1000n).toString().padStart(3, "0")}Z`;
 
 // ---------------------------------------------------------------- deterministic rows
-
-/** A 32-bit hash of i (deterministic, well mixed). */
-function hash(i: number, salt: number): number {
-  let h = Math.imul(i ^ salt, 0x9e3779b1);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-const unit = (i: number, salt: number) => hash(i, salt) / 4294967296;
-
-const PAIRS = [
-  ["SOL", "USDC", 180],
-  ["JUP", "USDC", 0.9],
-  ["BONK", "SOL", 0.00000012],
-  ["WIF", "USDC", 2.4],
-  ["RAY", "SOL", 0.012],
-  ["SOL", "USDT", 180],
-] as const;
-const STRATEGIES = ["momentum", "arbitrage", "market_making", "sniper"];
-const VENUES = ["raydium", "orca", "meteora"];
-const STAGES = ["quote", "build", "sign", "submit", "confirm", "e2e"];
 
 /** One writer for every loaded row, as if one API key had sent them (the links need the same). */
 const BENCH_WRITER = "bench";
@@ -151,58 +130,25 @@ function mev(m: number): MevMetric {
 
 // ---------------------------------------------------------------- loading
 
-function progress(label: string, total: number) {
-  const started = performance.now();
-  let lastLine = -1;
-  const tty = process.stdout.isTTY;
-  return (done: number) => {
-    const fraction = total === 0 ? 1 : done / total;
-    const seconds = (performance.now() - started) / 1000;
-    const rate = done / Math.max(seconds, 0.001);
-    const eta = rate > 0 ? (total - done) / rate : 0;
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    const line = `[bench:query] ${label.padEnd(16)} ${"█".repeat(filled)}${"░".repeat(width - filled)} ${(fraction * 100).toFixed(0).padStart(3)}% ${fmt(done)}/${fmt(total)} · ${fmt(Math.round(rate))} rows/s · eta ${eta.toFixed(0)} s`;
-    if (tty) process.stdout.write(`\r${line}${done >= total ? "\n" : ""}`);
-    else if (Math.floor(fraction * 10) > lastLine || done >= total) {
-      lastLine = Math.floor(fraction * 10);
-      console.log(line);
-    }
-  };
-}
-
 async function load(
   ilp: IlpClient,
   label: string,
   total: number,
   encode: (buffer: SenderBuffer, i: number) => void,
 ): Promise<number> {
-  const show = progress(label, total);
   const started = performance.now();
-  let next = 0;
-  let done = 0;
-  show(0);
-  const worker = async () => {
-    while (next < total) {
-      const start = next;
-      const end = Math.min(total, start + BATCH_ROWS);
-      next = end;
-      const buffer = ilp.newBuffer();
-      for (let i = start; i < end; i++) encode(buffer, i);
-      const body = buffer.toBufferNew();
-      if (!body) continue;
-      for (let attempt = 1; ; attempt++) {
-        const result = await ilp.write(body);
-        if (result.kind === "ok") break;
-        if (result.kind === "rejected" || attempt >= 10) throw new Error(`ILP write failed: ${result.reason}`);
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
-      done += end - start;
-      show(done);
+  await loadInBatches("query", label, total, BATCH_ROWS, async (from, to) => {
+    const buffer = ilp.newBuffer();
+    for (let i = from; i < to; i++) encode(buffer, i);
+    const body = buffer.toBufferNew();
+    if (!body) return;
+    for (let attempt = 1; ; attempt++) {
+      const result = await ilp.write(body);
+      if (result.kind === "ok") break;
+      if (result.kind === "rejected" || attempt >= 10) throw new Error(`ILP write failed: ${result.reason}`);
+      await new Promise((r) => setTimeout(r, 200 * attempt));
     }
-  };
-  // Two requests in flight: one encodes while QuestDB takes the other.
-  await Promise.all([worker(), worker()]);
+  });
   return (performance.now() - started) / 1000;
 }
 

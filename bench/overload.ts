@@ -1,0 +1,323 @@
+// `npm run bench:overload` (issue 10, point 5): does the API stay up and answer its probes when
+// dashboards and bots overload it? On its own QuestDB holding a month of history (BENCH_DAYS ×
+// BENCH_TRADES_PER_DAY trades and BENCH_LATENCY_PER_DAY latency rows, loaded through ILP), three
+// phases of BENCH_DURATION_S each, side by side in one run, each with a fresh API process (as
+// `npm start` runs it; never restarted within a phase: a crash is recorded and ends the phase):
+//   (a) BENCH_DASHBOARDS dashboard clients alone, month-long hourly latency and trade charts;
+//   (b) BENCH_BOTS bots alone, recordTrades batches of BENCH_BATCH_ROWS rows, retrying the
+//       retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN; HTTP 429/503) as a bot would;
+//   (c) both together.
+// Throughout, a probe every BENCH_PROBE_MS times /health, /ready and a one-row query, and the
+// API's RSS (/proc/<pid>/status) and acknowledged rows (/metrics) are sampled. Only the public
+// surface is used: GraphQL, /metrics, /health, /ready.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../src/questdb/local-server.ts";
+import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
+import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { API_NODE_ARGS, apiEnv, recordInDocs, rssOf, startBenchQuestDb } from "./docs.ts";
+import {
+  type BotFigures,
+  bot,
+  DASHBOARD_QUERIES,
+  dashboard,
+  ONE_ROW,
+  post,
+  probe,
+  Timings,
+} from "./overload-clients.ts";
+import { loadHistory } from "./overload-load.ts";
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const DAYS = env("BENCH_DAYS", 30);
+const TRADES_PER_DAY = env("BENCH_TRADES_PER_DAY", 100_000);
+const LATENCY_PER_DAY = env("BENCH_LATENCY_PER_DAY", 500_000);
+const DURATION_S = env("BENCH_DURATION_S", 30);
+const BOTS = env("BENCH_BOTS", 100);
+const BATCH_ROWS = env("BENCH_BATCH_ROWS", 2000);
+const DASHBOARDS = env("BENCH_DASHBOARDS", 4);
+const PROBE_MS = env("BENCH_PROBE_MS", 50);
+const HEAP_MB = Number(process.env.MAX_HEAP_MB ?? 256);
+
+const log = (line: string) => console.log(`[bench:overload] ${line}`);
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+// Keys in the documented `name:role:key` format (docs/security.md): bots write, dashboards read.
+const WRITER = { name: "bench", key: "bench-writer-key-0123456789" };
+const READER = { name: "dashboard", key: "bench-reader-key-0123456789" };
+
+interface Api {
+  url: string;
+  pid: number;
+  /** Set when the process exited by itself: its exit code or signal, and its last stderr lines. */
+  crash?: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startApi(questdb: { httpPort: number; pgPort: number }, deadLetterDir: string): Promise<Api> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
+    env: apiEnv(port, questdb, {
+      API_KEYS: `${WRITER.name}:writer:${WRITER.key},${READER.name}:reader:${READER.key}`,
+      RATE_LIMIT_PER_SECOND: "0", // the per-key limit would otherwise be what is measured
+      DEAD_LETTER_DIR: deadLetterDir,
+      LOG_LEVEL: "error",
+    }),
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let stopping = false;
+  let tail = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    tail = (tail + chunk.toString()).slice(-8000);
+  });
+  const api: Api = {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
+    exited: new Promise((done) =>
+      child.once("exit", (code, signal) => {
+        if (!stopping) {
+          // V8's own verdict (an out-of-memory names the heap) rather than its native stack.
+          const lines = tail.trim().split("\n");
+          const reason = lines.find((line) => /FATAL ERROR|Error:/.test(line)) ?? lines.at(-1) ?? "";
+          api.crash = `exit ${signal ?? code}${reason ? `: ${reason.trim().slice(0, 160)}` : ""}`;
+        }
+        done();
+      }),
+    ),
+    stop: async () => {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await api.exited;
+      clearTimeout(killer);
+    },
+  };
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${api.url}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return api;
+    if (api.crash || i > 600) {
+      await api.stop();
+      throw new Error(`the API did not become ready (${api.crash ?? "60 s"})`);
+    }
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------- phases
+
+interface PhaseResult {
+  name: string;
+  seconds: number;
+  rowsAcknowledgedPerS?: number;
+  bots?: BotFigures;
+  dashboards?: Map<string, Timings>;
+  health: Timings;
+  ready: Timings;
+  oneRow: Timings;
+  maxRssMb: number;
+  crash?: string;
+}
+
+async function metric(url: string, name: string): Promise<number | undefined> {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) }).then(
+    (r) => r.text(),
+    () => "",
+  );
+  const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+  return value === undefined ? undefined : Number(value);
+}
+
+async function phase(
+  name: string,
+  withDashboards: boolean,
+  withBots: boolean,
+  questdb: { httpPort: number; pgPort: number },
+  deadLetterDir: string,
+): Promise<PhaseResult> {
+  const result: PhaseResult = {
+    name,
+    seconds: 0,
+    health: new Timings(),
+    ready: new Timings(),
+    oneRow: new Timings(),
+    maxRssMb: 0,
+  };
+  let api: Api;
+  try {
+    api = await startApi(questdb, deadLetterDir);
+  } catch (e) {
+    result.crash = e instanceof Error ? e.message : String(e);
+    log(`(${name}) ${result.crash}`);
+    return result;
+  }
+  const stop = new AbortController();
+  const { signal } = stop;
+  void api.exited.then(() => stop.abort());
+  const rssTimer = setInterval(
+    () => void rssOf(api.pid).then((rss) => (result.maxRssMb = Math.max(result.maxRssMb, rss / 1024 / 1024))),
+    200,
+  );
+  // Acknowledged rows: the first and the latest reading of the counter (a crash keeps the last one).
+  const t0 = performance.now();
+  const written0 = (await metric(api.url, "ingest_rows_written_total")) ?? 0;
+  let written = { at: t0, value: written0 };
+  const metricsTimer = setInterval(() => {
+    const at = performance.now();
+    void metric(api.url, "ingest_rows_written_total").then((value) => {
+      if (value !== undefined && at > written.at) written = { at, value };
+    });
+  }, 1000);
+
+  const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(DURATION_S * 1000)]);
+  // A probe's own request is never cut by the end of the phase, only by its 10 s timeout.
+  const timeout = () => AbortSignal.timeout(10_000);
+  const tasks = [
+    probe(
+      PROBE_MS,
+      async () => (await fetch(`${api.url}/health`, { signal: timeout() })).ok,
+      result.health,
+      probeSignal,
+    ),
+    probe(PROBE_MS, async () => (await fetch(`${api.url}/ready`, { signal: timeout() })).ok, result.ready, probeSignal),
+    probe(
+      PROBE_MS,
+      async () => (await post(api.url, READER.key, ONE_ROW, timeout())).code === undefined,
+      result.oneRow,
+      probeSignal,
+    ),
+  ];
+  if (withBots) {
+    result.bots = { accepted: new Timings(), refused: new Timings(), rowsAccepted: 0 };
+    const figures = result.bots;
+    for (let n = 0; n < BOTS; n++)
+      tasks.push(bot({ url: api.url, key: WRITER.key, batchRows: BATCH_ROWS }, n, figures, signal));
+  }
+  if (withDashboards) {
+    const figures = new Map(DASHBOARD_QUERIES.map((q) => [q.name, new Timings()]));
+    result.dashboards = figures;
+    for (let n = 0; n < DASHBOARDS; n++) tasks.push(dashboard({ url: api.url, key: READER.key }, n, figures, signal));
+  }
+  const ticker = setInterval(() => {
+    const s = Math.round((performance.now() - t0) / 1000);
+    const bots = result.bots ? `, ${fmt(result.bots.rowsAccepted)} rows accepted` : "";
+    const charts = result.dashboards
+      ? `, ${[...result.dashboards.values()].reduce((n, t) => n + t.ms.length, 0)} charts`
+      : "";
+    log(`(${name}) ${s}/${DURATION_S} s: RSS max ${result.maxRssMb.toFixed(0)} MB${bots}${charts}`);
+  }, 5000);
+  await Promise.race([sleep(DURATION_S * 1000), api.exited]);
+  result.seconds = (performance.now() - t0) / 1000;
+  stop.abort();
+  clearInterval(ticker);
+  await Promise.all(tasks);
+  clearInterval(metricsTimer);
+  clearInterval(rssTimer);
+  if (withBots) result.rowsAcknowledgedPerS = (written.value - written0) / ((written.at - t0) / 1000);
+  await api.stop();
+  if (api.crash) {
+    result.crash = api.crash;
+    log(`(${name}) the API died after ${result.seconds.toFixed(1)} s: ${api.crash}`);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- the table
+
+function table(results: PhaseResult[]): string[] {
+  const cells = (f: (r: PhaseResult) => string) => results.map(f).join(" | ");
+  /** "yes", or "no" with the phases that missed, over the phases that have the figure. */
+  const met = (ok: (r: PhaseResult) => boolean | undefined) => {
+    const missed = results.filter((r) => ok(r) === false).map((r) => r.name);
+    return missed.length === 0 ? "yes" : `no (${missed.join(", ")})`;
+  };
+  const withFailures = (t: Timings) => `${t.summary()}${t.failed ? ` (${t.failed} failed: ${t.reasons()})` : ""}`;
+  const dash = (name: string) => (r: PhaseResult) => {
+    const t = r.dashboards?.get(name);
+    return t
+      ? `${t.summary()} (${t.ms.length} ok${t.failed ? `, ${t.reasons()}` : ""}${t.cut ? `, ${t.cut} still open at the end, the oldest for ${(t.oldestCutMs / 1000).toFixed(0)} s` : ""})`
+      : "–";
+  };
+  const p99Under = (t: Timings | undefined, ms: number) => (t && t.ms.length > 0 ? t.p99() <= ms : undefined);
+  return [
+    `| Figure | (a) ${DASHBOARDS} dashboards alone | (b) ${BOTS} bots alone | (c) both | Target | Met |`,
+    "|---|---|---|---|---|---|",
+    `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
+    `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers (rows/s), p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length} (${fmt(r.bots.rowsAccepted / r.seconds)}), ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
+    `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refused, 50))} |`,
+    `| /health p50 / p99 ms (probe every ${PROBE_MS} ms) | ${cells((r) => withFailures(r.health))} | p99 ≤ 100 | ${met((r) => p99Under(r.health, 100) && r.health.failed === 0)} |`,
+    `| /ready p50 / p99 ms | ${cells((r) => withFailures(r.ready))} | p99 ≤ 100 | ${met((r) => p99Under(r.ready, 100) && r.ready.failed === 0)} |`,
+    `| one-row query \`trades(first: 1)\` p50 / p99 ms | ${cells((r) => withFailures(r.oneRow))} | p99 ≤ 250 | ${met((r) => p99Under(r.oneRow, 250) && r.oneRow.failed === 0)} |`,
+    `| dashboard: latencyStats, 30 days hourly, p50 / p99 ms | ${cells(dash("latencyStats"))} | | |`,
+    `| dashboard: tradeStats, 30 days hourly by pair, p50 / p99 ms | ${cells(dash("tradeStats"))} | | |`,
+    `| API RSS max, MB (heap capped at ${HEAP_MB} MB) | ${cells((r) => r.maxRssMb.toFixed(0))} | ≤ 300 | ${met((r) => r.maxRssMb <= 300)} |`,
+    `| API crashes | ${cells((r) => (r.crash ? `1 after ${r.seconds.toFixed(0)} s (${r.crash.replace(/\|/g, "/")})` : "0"))} | 0 | ${met((r) => !r.crash)} |`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadStart = loadAverage();
+  const { questdb, pool, close } = await startBenchQuestDb("overload", log);
+  const deadLetterDir = await mkdtemp(join(tmpdir(), "bench-overload-dead-letter-"));
+  try {
+    const names = tableNames("");
+    await ensureTables(pool, { names, retentionDays: 30 });
+    log(
+      `loading ${DAYS} days × ${fmt(TRADES_PER_DAY)} trades and ${fmt(LATENCY_PER_DAY)} latency rows a day (${fmt(DAYS * (TRADES_PER_DAY + LATENCY_PER_DAY))} rows) through ILP…`,
+    );
+    const loadS = await loadHistory({
+      httpPort: questdb.httpPort,
+      days: DAYS,
+      tradesPerDay: TRADES_PER_DAY,
+      latencyPerDay: LATENCY_PER_DAY,
+      tables: { trades: names.trades, latency: names.latency_metrics },
+      writer: WRITER.name,
+    });
+    const applyStarted = performance.now();
+    await waitForWalApply(pool, [names.trades, names.latency_metrics], 600_000);
+    const applyS = (performance.now() - applyStarted) / 1000;
+    const counts = await pool.query<{ trades: string; latency: string }>(
+      `SELECT t.n trades, l.n latency FROM (SELECT count() n FROM ${names.trades}) t CROSS JOIN (SELECT count() n FROM ${names.latency_metrics}) l`,
+    );
+    log(
+      `loaded in ${loadS.toFixed(0)} s, WAL applied ${applyS.toFixed(0)} s later: ${fmt(Number(counts.rows[0]?.trades))} trades, ${fmt(Number(counts.rows[0]?.latency))} latency rows stored`,
+    );
+
+    const results: PhaseResult[] = [];
+    for (const [name, dashboards, bots] of [
+      ["a", true, false],
+      ["b", false, true],
+      ["c", true, true],
+    ] as const) {
+      log(
+        `(${name}) ${[dashboards && `${DASHBOARDS} dashboards`, bots && `${BOTS} bots`].filter(Boolean).join(" and ")} for ${DURATION_S} s…`,
+      );
+      results.push(await phase(name, dashboards, bots, questdb, deadLetterDir));
+    }
+    const totalS = (performance.now() - started) / 1000;
+    const load = loadAverage();
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API (\`npm start\`'s node arguments, heap ${HEAP_MB} MB, a fresh process per phase), QuestDB and load generator on one machine. History: ${DAYS} days × ${fmt(TRADES_PER_DAY)} trades + ${fmt(LATENCY_PER_DAY)} latency rows a day, loaded through ILP in ${loadS.toFixed(0)} s (+ ${applyS.toFixed(0)} s WAL apply). ${DURATION_S} s a phase; ${BOTS} bots send recordTrades batches of ${fmt(BATCH_ROWS)} (QUEUED) back to back, ${DASHBOARDS} dashboards alternate the two month-long charts (range ending now, so never cached). Whole run ${totalS.toFixed(0)} s; load average ${loadStart} at the start, ${load} at the end. Command: \`npm run bench:overload\`.`;
+    const lines = table(results);
+    console.log(`\n${header}\n\n${lines.join("\n")}\n`);
+    await recordInDocs("overload", "Overload benchmark", `${header}\n\n${lines.join("\n")}`);
+  } finally {
+    await close();
+    await rm(deadLetterDir, { recursive: true, force: true });
+  }
+}
+
+await main();
