@@ -177,7 +177,8 @@ export function buildApp(options: AppOptions): App {
     ...config.load,
   });
   // /ready has a connection of its own, so that a pool busy with dashboards cannot make probes
-  // wait, and its answer is reused for 500 ms, so that a probe storm costs QuestDB nothing.
+  // wait; its answer is reused for 500 ms (a probe storm costs QuestDB nothing), and one of the
+  // last 5 s answers while a check is still running.
   const readinessPool = createPgPool({
     host: questdb.pgHost,
     port: questdb.pgPort,
@@ -187,19 +188,21 @@ export function buildApp(options: AppOptions): App {
     max: 1,
     statementTimeoutMs: 2_000,
   });
-  let lastReadiness: { at: number; answer: Promise<boolean> } | undefined;
+  let lastReadiness: { at: number; ready: boolean } | undefined;
+  let checking: Promise<boolean> | undefined;
   const readiness = (): Promise<boolean> => {
     const now = Date.now();
-    if (!lastReadiness || now - lastReadiness.at > 500) {
-      lastReadiness = {
-        at: now,
-        answer: readinessPool.query("SELECT 1").then(
-          () => true,
-          () => false,
-        ),
-      };
-    }
-    return lastReadiness.answer;
+    if (lastReadiness && now - lastReadiness.at < 500) return Promise.resolve(lastReadiness.ready);
+    checking ??= readinessPool.query("SELECT 1").then(
+      () => (lastReadiness = { at: Date.now(), ready: true }).ready,
+      () => (lastReadiness = { at: Date.now(), ready: false }).ready,
+    );
+    void checking.finally(() => {
+      checking = undefined;
+    });
+    // While a check runs behind busy statements, an answer of the last 5 s stands in for it.
+    if (lastReadiness && now - lastReadiness.at < 5_000) return Promise.resolve(lastReadiness.ready);
+    return checking;
   };
   const refusalLog = createRefusalLog(log.child({ component: "guard" }));
   const admission = createAdmission({

@@ -116,6 +116,7 @@ export interface LoadLimits {
   maxConcurrentRequests: number;
   maxConcurrentWrites: number;
   maxWaitingRequests: number;
+  maxWaitingWrites: number;
   maxWaitMs: number;
   maxInflightBytes: number;
 }
@@ -317,8 +318,9 @@ export function loadConfig(env: Env = process.env): Config {
     csrfPrevention: bool("CSRF_PREVENTION", true),
     load: {
       maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 32, 1, 100_000),
-      maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 4, 1, 100_000),
+      maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 1, 1, 100_000),
       maxWaitingRequests: int("MAX_WAITING_REQUESTS", 512, 0, 1_000_000),
+      maxWaitingWrites: int("MAX_WAITING_WRITES", 8, 0, 1_000_000),
       maxWaitMs: int("MAX_WAIT_MS", 2_000, 1, 600_000),
       maxInflightBytes: int("MAX_INFLIGHT_BODY_BYTES", 16 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     },

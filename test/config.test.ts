@@ -30,8 +30,9 @@ describe("configuration", () => {
       csrfPrevention: true,
       load: {
         maxConcurrentRequests: 32,
-        maxConcurrentWrites: 4,
+        maxConcurrentWrites: 1,
         maxWaitingRequests: 512,
+        maxWaitingWrites: 8,
         maxWaitMs: 2_000,
         maxInflightBytes: 16_777_216,
       },

@@ -72,11 +72,11 @@ afterAll(() => {
 const VICTIM = '{ trades(first: 1, filter: { strategy: "victim" }) { nodes { tradeId } } }';
 
 /**
- * Runs `attack` with `concurrency` loops for `ms` while a second client sends VICTIM every 20 ms;
+ * Runs `attack` with `concurrency` loops for `ms` while a second client sends VICTIM every 10 ms;
  * answers the victim's latencies (ms, sorted).
  */
 async function underAttack(attack: () => Promise<unknown>, options: { ms?: number; concurrency?: number } = {}) {
-  const { ms = 1_500, concurrency = 4 } = options;
+  const { ms = 3_000, concurrency = 4 } = options;
   let running = true;
   let checked = 0;
   const failures: unknown[] = [];
@@ -98,7 +98,7 @@ async function underAttack(attack: () => Promise<unknown>, options: { ms?: numbe
       const r = await send(url, "lean", { query: VICTIM }, { key: READER });
       latencies.push(performance.now() - started);
       expect(r.errors).toBeUndefined();
-      await new Promise((done) => setTimeout(done, 20));
+      await new Promise((done) => setTimeout(done, 10));
     }
   })();
   await new Promise((done) => setTimeout(done, ms));
@@ -120,7 +120,7 @@ async function expectSurvived(latencies: number[]) {
   console.info(
     `victim: ${latencies.length} queries, p50 ${latencies[latencies.length >> 1]?.toFixed(1)} ms, p99 ${p99(latencies).toFixed(1)} ms`,
   );
-  expect(latencies.length).toBeGreaterThan(5);
+  expect(latencies.length).toBeGreaterThan(30);
   expect(p99(latencies), `victim latencies ${latencies.map((l) => l.toFixed(0)).join(",")}`).toBeLessThan(250);
   expect(child.exitCode).toBeNull();
   expect((await fetch(`${url}/ready`)).status).toBe(200);
@@ -265,7 +265,7 @@ describe("attacks, each refused while other clients are served", () => {
         outcomes.push(outcome);
         await outcome;
       },
-      { concurrency: 50, ms: 2_000 },
+      { concurrency: 50, ms: 3_000 },
     );
     const settled = await Promise.all(outcomes);
     expect(settled.filter((o) => o === "ok").length).toBe(100);

@@ -20,6 +20,7 @@ describe("the load control (units)", () => {
       maxConcurrentRequests: 2,
       maxConcurrentWrites: 1,
       maxWaitingRequests: 2,
+      maxWaitingWrites: 2,
       maxWaitMs: 1_000,
       maxInflightBytes: 1_000_000,
     });
@@ -59,6 +60,7 @@ describe("the load control (units)", () => {
       maxConcurrentRequests: 10,
       maxConcurrentWrites: 10,
       maxWaitingRequests: 10,
+      maxWaitingWrites: 10,
       maxWaitMs: 60_000,
       maxInflightBytes: 100,
     });
@@ -91,6 +93,7 @@ describe("the load control (units)", () => {
       maxConcurrentRequests: 1,
       maxConcurrentWrites: 1,
       maxWaitingRequests: 0,
+      maxWaitingWrites: 0,
       maxWaitMs: 1,
       maxInflightBytes: 1_000_000,
     });
@@ -113,6 +116,7 @@ describe("the load control (units)", () => {
       maxConcurrentRequests: 1,
       maxConcurrentWrites: 1,
       maxWaitingRequests: 0,
+      maxWaitingWrites: 0,
       maxWaitMs: 1,
       maxInflightBytes: 1_000_000,
     });
@@ -135,7 +139,7 @@ describe("admission control on the real server", () => {
       BATCH_MAX_ROWS: "100000",
       MAX_QUEUE_ROWS: "1000",
       MAX_CONCURRENT_WRITES: "1",
-      MAX_WAITING_REQUESTS: "1",
+      MAX_WAITING_WRITES: "1",
       MAX_WAIT_MS: "300",
       ALERT_INTERVAL_MS: "0",
       SYSTEM_METRICS_INTERVAL_MS: "0",

@@ -72,6 +72,15 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
         onStatement?.(statement, ms, error, 0);
         // QuestDB's message: "timeout, query aborted [fd=…, runtime=…ms, timeout=…ms]".
         if (/timeout, query aborted/.test(message)) throw queryTimeoutError(statement.name, timeoutMs);
+        // pg-pool waited connectionTimeoutMillis for a free connection: every one is busy with
+        // other statements. Retryable, not an unexpected error.
+        if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(message)) {
+          throw clientError(
+            "OVERLOADED",
+            `Every database connection is busy (PG_POOL_SIZE); the query ${statement.name} was not started; retry after 1 s`,
+            { retryable: true, retryAfterMs: 1_000 },
+          );
+        }
         throw error;
       }
     },

@@ -4,8 +4,8 @@
 //   the write bodies already admitted, cannot take the rows its Content-Length announces (about
 //   BYTES_PER_ROW bytes a row): a bot learns at once, not after its batch was parsed;
 // - the request takes a slot in its lane (writer keys: MAX_CONCURRENT_WRITES; everyone else:
-//   MAX_CONCURRENT_REQUESTS) or waits in the lane's short queue (MAX_WAITING_REQUESTS, at most
-//   MAX_WAIT_MS); a full queue or a longer wait gets OVERLOADED (503, Retry-After). Big batches
+//   MAX_CONCURRENT_REQUESTS) or waits in the lane's short queue (MAX_WAITING_WRITES or
+//   MAX_WAITING_REQUESTS, at most MAX_WAIT_MS); a full queue or a longer wait gets OVERLOADED (503, Retry-After). Big batches
 //   thus never crowd out dashboards, probes or small writes;
 // - the bodies being read, parsed and run at once announce at most MAX_INFLIGHT_BODY_BYTES
 //   together (a body without Content-Length counts as MAX_BODY_BYTES; one body alone may always
@@ -24,6 +24,8 @@ export interface LoadControlOptions {
   maxConcurrentRequests: number;
   maxConcurrentWrites: number;
   maxWaitingRequests: number;
+  /** Writes waiting for a slot: few, so that a fleet of bots gets a fast OVERLOADED, not a long wait. */
+  maxWaitingWrites: number;
   maxWaitMs: number;
   /** Body bytes admitted at once, over both lanes. */
   maxInflightBytes: number;
@@ -56,8 +58,16 @@ interface Waiter {
 }
 
 export function createLoadControl(options: LoadControlOptions): LoadControl {
-  const { queue, maxConcurrentRequests, maxConcurrentWrites, maxWaitingRequests, maxWaitMs, maxInflightBytes } =
-    options;
+  const {
+    queue,
+    maxConcurrentRequests,
+    maxConcurrentWrites,
+    maxWaitingRequests,
+    maxWaitingWrites,
+    maxWaitMs,
+    maxInflightBytes,
+  } = options;
+  const maxWaiting: Record<Lane, number> = { write: maxWaitingWrites, read: maxWaitingRequests };
   const limit: Record<Lane, number> = { write: maxConcurrentWrites, read: maxConcurrentRequests };
   const active: Record<Lane, number> = { write: 0, read: 0 };
   const waiting: Record<Lane, Waiter[]> = { write: [], read: [] };
@@ -125,7 +135,7 @@ export function createLoadControl(options: LoadControlOptions): LoadControl {
 
     acquire(lane, bytes) {
       if (waiting[lane].length === 0 && fits(lane, bytes)) return Promise.resolve(take(lane, bytes));
-      if (waiting[lane].length >= maxWaitingRequests) return Promise.resolve(overloaded(lane));
+      if (waiting[lane].length >= maxWaiting[lane]) return Promise.resolve(overloaded(lane));
       return new Promise((done) => {
         const waiter: Waiter = {
           bytes,
