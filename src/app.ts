@@ -121,8 +121,18 @@ export function buildApp(options: AppOptions): App {
     log,
   });
 
+  // Trade pages, links, the cache's probe and live pollers: never behind month-long charts.
+  const lightPool = createPgPool({
+    host: questdb.pgHost,
+    port: questdb.pgPort,
+    user: questdb.pgUser,
+    password: questdb.pgPassword,
+    database: questdb.pgDatabase,
+    max: config.pgLightPoolSize,
+    statementTimeoutMs: config.queryTimeoutMs,
+  });
   const live = createLiveQueries({
-    pool,
+    pool: lightPool,
     log: log.child({ component: "live" }),
     intervalMs: config.livePollIntervalMs,
     cohorts: config.liveCohorts,
@@ -138,6 +148,7 @@ export function buildApp(options: AppOptions): App {
   });
   const sql = createSqlRunner({
     pool,
+    lightPool,
     log: log.child({ component: "sql" }),
     timeoutMs: config.queryTimeoutMs,
     ...(options.onStatement ? { onStatement: options.onStatement } : {}),
@@ -394,6 +405,7 @@ export function buildApp(options: AppOptions): App {
       sampler.stop();
       await writer.close();
       await pool.end();
+      await lightPool.end();
       await readinessPool.end();
       ilp.close();
     },

@@ -46,6 +46,8 @@ export interface Config {
   batchMaxRows: number;
   retentionDays: number;
   pgPoolSize: number;
+  /** Connections for light statements (pages, links, probes, live pollers). */
+  pgLightPoolSize: number;
   queryTimeoutMs: number;
   /** Byte budget of the query-result cache; 0 turns caching off (identical concurrent queries still share one run). */
   queryCacheMaxBytes: number;
@@ -301,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxRows: int("BATCH_MAX_ROWS", 10_000, 1, 1_000_000),
     retentionDays: int("RETENTION_DAYS", 30, 1, 36_500),
     pgPoolSize: int("PG_POOL_SIZE", 5, 1, 100),
+    pgLightPoolSize: int("PG_LIGHT_POOL_SIZE", 3, 1, 100),
     queryTimeoutMs: int("QUERY_TIMEOUT_MS", 10_000, 100, 600_000),
     queryCacheMaxBytes: int("QUERY_CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
     logLevel: logLevel ?? "info",

@@ -13,6 +13,7 @@ describe("configuration", () => {
       batchMaxRows: 10_000,
       retentionDays: 30,
       pgPoolSize: 5,
+      pgLightPoolSize: 3,
       queryTimeoutMs: 10_000,
       queryCacheMaxBytes: 67_108_864,
       logLevel: "info",

@@ -15,7 +15,13 @@ export interface SqlStatement {
 }
 
 export interface SqlRunnerOptions {
+  /** Connections for the statistics queries (tradeStats, latencyStats, mevEffectiveness, strategyPerformance). */
   pool: pg.Pool;
+  /**
+   * Connections for everything else (the cache's transaction probe, trade pages and their links):
+   * month-long charts filling `pool` cannot make a one-row query wait. Default `pool`.
+   */
+  lightPool?: pg.Pool;
   log: Logger;
   /** The pool's statement timeout, for the message of a timed-out query. */
   timeoutMs: number;
@@ -47,8 +53,12 @@ export const queryTimeoutError = (name: string, timeoutMs: number) =>
     { retryable: false },
   );
 
+/** Statements of the statistics queries: they scan ranges and may run for seconds. */
+const HEAVY = /^(tradeStats|latencyStats|mevEffectiveness|strategyPerformance)\b/;
+
 export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
   const { pool, log, timeoutMs, onStatement } = options;
+  const lightPool = options.lightPool ?? pool;
   const byName: Record<string, number> = {};
   let statements = 0;
   let failed = 0;
@@ -59,7 +69,10 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
       byName[statement.name] = (byName[statement.name] ?? 0) + 1;
       const started = performance.now();
       try {
-        const result = await pool.query({ text: statement.sql, values: statement.params as unknown[] });
+        const result = await (HEAVY.test(statement.name) ? pool : lightPool).query({
+          text: statement.sql,
+          values: statement.params as unknown[],
+        });
         const ms = performance.now() - started;
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, rows: result.rowCount }, "sql");
         onStatement?.(statement, ms, undefined, result.rows.length);
@@ -77,7 +90,7 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
         if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(message)) {
           throw clientError(
             "OVERLOADED",
-            `Every database connection is busy (PG_POOL_SIZE); the query ${statement.name} was not started; retry after 1 s`,
+            `Every database connection is busy (${HEAVY.test(statement.name) ? "PG_POOL_SIZE" : "PG_LIGHT_POOL_SIZE"}); the query ${statement.name} was not started; retry after 1 s`,
             { retryable: true, retryAfterMs: 1_000 },
           );
         }
