@@ -53,6 +53,8 @@ export interface AppOptions {
 export interface App {
   readonly services: Services;
   readonly pool: pg.Pool;
+  /** The light statements' pool (pages, links, probes, live pollers). */
+  readonly lightPool: pg.Pool;
   readonly writer: BatchWriter;
   readonly ilp: IlpClient;
   readonly sampler: SystemSampler;
@@ -204,9 +206,13 @@ export function buildApp(options: AppOptions): App {
   const readiness = (): Promise<boolean> => {
     const now = Date.now();
     if (lastReadiness && now - lastReadiness.at < 500) return Promise.resolve(lastReadiness.ready);
+    const settle = (ready: boolean) => {
+      lastReadiness = { at: Date.now(), ready };
+      return ready;
+    };
     checking ??= readinessPool.query("SELECT 1").then(
-      () => (lastReadiness = { at: Date.now(), ready: true }).ready,
-      () => (lastReadiness = { at: Date.now(), ready: false }).ready,
+      () => settle(true),
+      () => settle(false),
     );
     void checking.finally(() => {
       checking = undefined;
@@ -316,6 +322,7 @@ export function buildApp(options: AppOptions): App {
   return {
     services,
     pool,
+    lightPool,
     writer,
     ilp,
     sampler,

@@ -93,7 +93,8 @@ describe("tradeRecorded", () => {
   });
 
   it("serves 100 subscribers of one query with one poller: SQL statements do not grow with subscribers", async () => {
-    const pool = t.app.pool;
+    // Live pollers run on the light pool.
+    const pool = t.app.lightPool;
     const original = pool.query.bind(pool);
     let tradeStatements = 0;
     // biome-ignore lint/suspicious/noExplicitAny: counting wrapper
