@@ -320,7 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins,
     csrfPrevention: bool("CSRF_PREVENTION", true),
     load: {
-      maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 32, 1, 100_000),
+      maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 64, 1, 100_000),
       maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 1, 1, 100_000),
       maxWaitingRequests: int("MAX_WAITING_REQUESTS", 512, 0, 1_000_000),
       maxWaitingWrites: int("MAX_WAITING_WRITES", 8, 0, 1_000_000),

@@ -30,7 +30,7 @@ describe("configuration", () => {
       allowedOrigins: [],
       csrfPrevention: true,
       load: {
-        maxConcurrentRequests: 32,
+        maxConcurrentRequests: 64,
         maxConcurrentWrites: 1,
         maxWaitingRequests: 512,
         maxWaitingWrites: 8,
