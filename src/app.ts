@@ -80,15 +80,18 @@ export function buildApp(options: AppOptions): App {
   const { config, questdb, log } = options;
   const onFatal = options.onFatal ?? ((error: Error) => log.fatal({ err: error }, error.message));
   const tables = tableNames(config.tablePrefix);
-  const pool = createPgPool({
-    host: questdb.pgHost,
-    port: questdb.pgPort,
-    user: questdb.pgUser,
-    password: questdb.pgPassword,
-    database: questdb.pgDatabase,
-    max: config.pgPoolSize,
-    statementTimeoutMs: config.queryTimeoutMs,
-  });
+  /** A pg pool on QuestDB's PGWire address. */
+  const pgPool = (max: number, statementTimeoutMs: number) =>
+    createPgPool({
+      host: questdb.pgHost,
+      port: questdb.pgPort,
+      user: questdb.pgUser,
+      password: questdb.pgPassword,
+      database: questdb.pgDatabase,
+      max,
+      statementTimeoutMs,
+    });
+  const pool = pgPool(config.pgPoolSize, config.queryTimeoutMs);
   const ilp = createIlpClient({
     host: questdb.httpHost,
     port: questdb.httpPort,
@@ -124,15 +127,7 @@ export function buildApp(options: AppOptions): App {
   });
 
   // Trade pages, links, the cache's probe and live pollers: never behind month-long charts.
-  const lightPool = createPgPool({
-    host: questdb.pgHost,
-    port: questdb.pgPort,
-    user: questdb.pgUser,
-    password: questdb.pgPassword,
-    database: questdb.pgDatabase,
-    max: config.pgLightPoolSize,
-    statementTimeoutMs: config.queryTimeoutMs,
-  });
+  const lightPool = pgPool(config.pgLightPoolSize, config.queryTimeoutMs);
   const live = createLiveQueries({
     pool: lightPool,
     log: log.child({ component: "live" }),
@@ -192,15 +187,7 @@ export function buildApp(options: AppOptions): App {
   // /ready has a connection of its own, so that a pool busy with dashboards cannot make probes
   // wait; its answer is reused for 500 ms (a probe storm costs QuestDB nothing), and one of the
   // last 5 s answers while a check is still running.
-  const readinessPool = createPgPool({
-    host: questdb.pgHost,
-    port: questdb.pgPort,
-    user: questdb.pgUser,
-    password: questdb.pgPassword,
-    database: questdb.pgDatabase,
-    max: 1,
-    statementTimeoutMs: 2_000,
-  });
+  const readinessPool = pgPool(1, 2_000);
   let lastReadiness: { at: number; ready: boolean } | undefined;
   let checking: Promise<boolean> | undefined;
   const readiness = (): Promise<boolean> => {
@@ -210,13 +197,15 @@ export function buildApp(options: AppOptions): App {
       lastReadiness = { at: Date.now(), ready };
       return ready;
     };
-    checking ??= readinessPool.query("SELECT 1").then(
-      () => settle(true),
-      () => settle(false),
-    );
-    void checking.finally(() => {
-      checking = undefined;
-    });
+    if (!checking) {
+      checking = readinessPool.query("SELECT 1").then(
+        () => settle(true),
+        () => settle(false),
+      );
+      void checking.finally(() => {
+        checking = undefined;
+      });
+    }
     // While a check runs behind busy statements, an answer of the last 5 s stands in for it.
     if (lastReadiness && now - lastReadiness.at < 5_000) return Promise.resolve(lastReadiness.ready);
     return checking;

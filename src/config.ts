@@ -118,8 +118,10 @@ export interface LoadLimits {
   maxConcurrentRequests: number;
   maxConcurrentWrites: number;
   maxWaitingRequests: number;
+  /** Writes waiting for a slot: few, so that a fleet of bots gets a fast OVERLOADED, not a long wait. */
   maxWaitingWrites: number;
   maxWaitMs: number;
+  /** Body bytes admitted at once, over both lanes. */
   maxInflightBytes: number;
 }
 

@@ -146,16 +146,14 @@ describe("admission control on the real server", () => {
     });
   });
 
+  /** A writer's recordTrades of `n` new trades over the lean path. */
+  const record = (prefix: string, n: number, durability: "QUEUED" | "COMMITTED") =>
+    send(t.url, "lean", { query: RECORD, variables: { t: batch(prefix, n), d: durability } }, { key: WRITER });
   const batch = (prefix: string, n: number) =>
     Array.from({ length: n }, (_, i) => makeTrade(`${prefix}-${i}`, new Date(Date.now() - 60_000 + i).toISOString()));
 
   it("refuses a writer's batch with QUEUE_FULL (503, Retry-After) before reading its body once the queue cannot take it; nothing acknowledged is lost", async () => {
-    const first = await send(
-      t.url,
-      "lean",
-      { query: RECORD, variables: { t: batch("qf-a", 900), d: "QUEUED" } },
-      { key: WRITER },
-    );
+    const first = await record("qf-a", 900, "QUEUED");
     expect(first.data).toEqual({ recordTrades: { accepted: 900 } });
     // Not even JSON: a parsed body would get a parse error, an unread one QUEUE_FULL.
     const r = await fetch(`${t.url}/graphql`, {
@@ -190,20 +188,10 @@ describe("admission control on the real server", () => {
 
   it("runs one write at a time, lets one wait, answers OVERLOADED past that or after MAX_WAIT_MS, and keeps reads apart", async () => {
     // COMMITTED holds its slot until the next flush (60 s away, unless the test flushes).
-    const holding = send(
-      t.url,
-      "lean",
-      { query: RECORD, variables: { t: batch("ov-a", 1), d: "COMMITTED" } },
-      { key: WRITER },
-    );
+    const holding = record("ov-a", 1, "COMMITTED");
     const queued = t.app.services.writer.stats().queuedRows;
     await vi.waitFor(() => expect(t.app.services.writer.stats().queuedRows).toBe(queued + 1), { timeout: 5_000 });
-    const waiting = send(
-      t.url,
-      "lean",
-      { query: RECORD, variables: { t: batch("ov-b", 1), d: "QUEUED" } },
-      { key: WRITER },
-    );
+    const waiting = record("ov-b", 1, "QUEUED");
     await vi.waitFor(async () => {
       const metrics = await (await fetch(`${t.url}/metrics`)).text();
       expect(metrics).toContain("requests_waiting_write 1");
@@ -229,12 +217,7 @@ describe("admission control on the real server", () => {
     await t.app.writer.drain();
     expect((await holding).data).toEqual({ recordTrades: { accepted: 1 } });
     // The slot is free again.
-    const after = await send(
-      t.url,
-      "lean",
-      { query: RECORD, variables: { t: batch("ov-d", 1), d: "QUEUED" } },
-      { key: WRITER },
-    );
+    const after = await record("ov-d", 1, "QUEUED");
     expect(after.data).toEqual({ recordTrades: { accepted: 1 } });
   });
 });

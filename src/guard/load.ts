@@ -11,6 +11,7 @@
 //   together (a body without Content-Length counts as MAX_BODY_BYTES; one body alone may always
 //   run), so the memory requests hold is bounded whatever callers send.
 import type { GraphQLError } from "graphql";
+import type { LoadLimits } from "../config.ts";
 import { clientError } from "../errors.ts";
 
 /** A trade as JSON is 300 to 500 bytes: this estimates rows on the low side (refusing late, not early). */
@@ -18,17 +19,10 @@ export const BYTES_PER_ROW = 400;
 
 export type Lane = "write" | "read";
 
-export interface LoadControlOptions {
+/** The configured limits (config.ts `LoadLimits`, MAX_CONCURRENT_* and friends) and the queue. */
+export interface LoadControlOptions extends LoadLimits {
   /** Rows the writer holds (queued and in flight) and its bound (MAX_QUEUE_ROWS). */
   queue: () => { rows: number; max: number };
-  maxConcurrentRequests: number;
-  maxConcurrentWrites: number;
-  maxWaitingRequests: number;
-  /** Writes waiting for a slot: few, so that a fleet of bots gets a fast OVERLOADED, not a long wait. */
-  maxWaitingWrites: number;
-  maxWaitMs: number;
-  /** Body bytes admitted at once, over both lanes. */
-  maxInflightBytes: number;
 }
 
 export interface LoadStats {

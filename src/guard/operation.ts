@@ -93,11 +93,32 @@ function longList(
   variables: Record<string, unknown> | null | undefined,
 ): { path: string; items: number } | undefined {
   if (!variables) return undefined;
-  // Name a list by the argument it is passed to (`filter.mevStatus`), as the resolvers do.
-  const argumentPaths = new Map<string, string>();
+  // [value, variable, path below the variable]
+  const stack: [unknown, string, string][] = Object.entries(variables).map(([name, value]) => [value, name, ""]);
+  while (stack.length > 0) {
+    const [value, variable, below] = stack.pop() as [unknown, string, string];
+    if (Array.isArray(value)) {
+      if (value.length > MAX_LIST_ITEMS)
+        return { path: `${argumentPath(document, variable)}${below}`, items: value.length };
+      value.forEach((item, i) => {
+        if (typeof item === "object" && item !== null) stack.push([item, variable, `${below}[${i}]`]);
+      });
+    } else if (typeof value === "object" && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (typeof item === "object" && item !== null) stack.push([item, variable, `${below}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Where a variable is passed, as the resolvers name it (`filter`, `filter.mevStatus`); else its own name. */
+function argumentPath(document: DocumentNode, variable: string): string {
+  let found: string | undefined;
   const visitValue = (value: ValueNode, path: string): void => {
+    if (found !== undefined) return;
     if (value.kind === Kind.VARIABLE) {
-      if (!argumentPaths.has(value.name.value)) argumentPaths.set(value.name.value, path);
+      if (value.name.value === variable) found = path;
     } else if (value.kind === Kind.OBJECT) {
       for (const field of value.fields) visitValue(field.value, `${path}.${field.name.value}`);
     } else if (value.kind === Kind.LIST) {
@@ -105,24 +126,7 @@ function longList(
     }
   };
   visit(document, { Argument: (node) => visitValue(node.value, node.name.value) });
-  const stack: [unknown, string][] = Object.entries(variables).map(([name, value]) => [
-    value,
-    argumentPaths.get(name) ?? name,
-  ]);
-  while (stack.length > 0) {
-    const [value, path] = stack.pop() as [unknown, string];
-    if (Array.isArray(value)) {
-      if (value.length > MAX_LIST_ITEMS) return { path, items: value.length };
-      value.forEach((item, i) => {
-        if (typeof item === "object" && item !== null) stack.push([item, `${path}[${i}]`]);
-      });
-    } else if (typeof value === "object" && value !== null) {
-      for (const [key, item] of Object.entries(value)) {
-        if (typeof item === "object" && item !== null) stack.push([item, `${path}.${key}`]);
-      }
-    }
-  }
-  return undefined;
+  return found ?? variable;
 }
 
 /** Root fields of an operation, with those of fragments spread at its root. */
