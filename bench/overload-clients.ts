@@ -105,9 +105,18 @@ function tradesBody(bot: number, batch: number, rows: number): string {
 
 export interface BotFigures {
   accepted: Timings;
+  /** Every retryable refusal, and the same by code (QUEUE_FULL, OVERLOADED, HTTP 503…). */
   refused: Timings;
+  refusedBy: Map<string, Timings>;
   rowsAccepted: number;
 }
+
+export const newBotFigures = (): BotFigures => ({
+  accepted: new Timings(),
+  refused: new Timings(),
+  refusedBy: new Map(),
+  rowsAccepted: 0,
+});
 
 /** A bot: sends batches back to back; a retryable refusal sends the same batch again after a backoff. */
 export async function bot(
@@ -138,6 +147,9 @@ export async function bot(
         }
         figures.refused.ms.push(r.ms);
         figures.refused.fail(r.code);
+        let byCode = figures.refusedBy.get(r.code);
+        if (!byCode) figures.refusedBy.set(r.code, (byCode = new Timings()));
+        byCode.ms.push(r.ms);
         // Retry-After when given, else exponential backoff with jitter (25 ms doubling, at most 2 s).
         const pause = r.retryAfterS ? r.retryAfterS * 1000 : Math.min(2000, 25 * 2 ** attempt);
         await sleep(pause * (0.5 + Math.random() / 2));

@@ -11,9 +11,10 @@
 // API's RSS (/proc/<pid>/status) and acknowledged rows (/metrics) are sampled. Only the public
 // surface is used: GraphQL, /metrics, /health, /ready.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { freePort } from "../src/questdb/local-server.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
@@ -23,6 +24,7 @@ import {
   bot,
   DASHBOARD_QUERIES,
   dashboard,
+  newBotFigures,
   ONE_ROW,
   post,
   probe,
@@ -40,6 +42,8 @@ const BATCH_ROWS = env("BENCH_BATCH_ROWS", 2000);
 const DASHBOARDS = env("BENCH_DASHBOARDS", 4);
 const PROBE_MS = env("BENCH_PROBE_MS", 50);
 const HEAP_MB = Number(process.env.MAX_HEAP_MB ?? 256);
+/** Which phases to run (a, b, c), e.g. BENCH_PHASES=b while working on the write path. */
+const PHASES = process.env.BENCH_PHASES ?? "abc";
 
 const log = (line: string) => console.log(`[bench:overload] ${line}`);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -65,7 +69,9 @@ interface Api {
 
 async function startApi(questdb: { httpPort: number; pgPort: number }, deadLetterDir: string): Promise<Api> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
+  // BENCH_API_NODE_ARGS: node flags NODE_OPTIONS refuses, e.g. --cpu-prof to profile the API.
+  const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extraArgs, ...API_NODE_ARGS], {
     env: apiEnv(port, questdb, {
       API_KEYS: `${WRITER.name}:writer:${WRITER.key},${READER.name}:reader:${READER.key}`,
       RATE_LIMIT_PER_SECOND: "0", // the per-key limit would otherwise be what is measured
@@ -129,16 +135,32 @@ interface PhaseResult {
   ready: Timings;
   oneRow: Timings;
   maxRssMb: number;
+  /** The API's CPU use over the phase (1 = one core busy). */
+  apiCpu: number;
+  /** The load generator's own event-loop delay p99 (ms): its timings include this much of its own lag. */
+  clientLagP99Ms: number;
+  /** The largest of the API's own event-loop delay p99s (/metrics, one a sample interval), ms. */
+  apiLagMaxMs: number;
   crash?: string;
 }
 
-async function metric(url: string, name: string): Promise<number | undefined> {
+/** A process's CPU time (user + system) in seconds, from /proc/<pid>/stat. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
+/** Reads figures from /metrics (undefined for those missing or when it does not answer). */
+async function metrics(url: string, names: readonly string[]): Promise<(number | undefined)[]> {
   const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) }).then(
     (r) => r.text(),
     () => "",
   );
-  const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
-  return value === undefined ? undefined : Number(value);
+  return names.map((name) => {
+    const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+    return value === undefined ? undefined : Number(value);
+  });
 }
 
 async function phase(
@@ -155,6 +177,9 @@ async function phase(
     ready: new Timings(),
     oneRow: new Timings(),
     maxRssMb: 0,
+    apiCpu: 0,
+    clientLagP99Ms: 0,
+    apiLagMaxMs: 0,
   };
   let api: Api;
   try {
@@ -173,12 +198,16 @@ async function phase(
   );
   // Acknowledged rows: the first and the latest reading of the counter (a crash keeps the last one).
   const t0 = performance.now();
-  const written0 = (await metric(api.url, "ingest_rows_written_total")) ?? 0;
+  const cpu0 = await cpuSecondsOf(api.pid);
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const written0 = (await metrics(api.url, ["ingest_rows_written_total"]))[0] ?? 0;
   let written = { at: t0, value: written0 };
   const metricsTimer = setInterval(() => {
     const at = performance.now();
-    void metric(api.url, "ingest_rows_written_total").then((value) => {
+    void metrics(api.url, ["ingest_rows_written_total", "process_event_loop_lag_ms"]).then(([value, lagMs]) => {
       if (value !== undefined && at > written.at) written = { at, value };
+      if (lagMs !== undefined) result.apiLagMaxMs = Math.max(result.apiLagMaxMs, lagMs);
     });
   }, 1000);
 
@@ -201,7 +230,7 @@ async function phase(
     ),
   ];
   if (withBots) {
-    result.bots = { accepted: new Timings(), refused: new Timings(), rowsAccepted: 0 };
+    result.bots = newBotFigures();
     const figures = result.bots;
     for (let n = 0; n < BOTS; n++)
       tasks.push(bot({ url: api.url, key: WRITER.key, batchRows: BATCH_ROWS }, n, figures, signal));
@@ -221,6 +250,9 @@ async function phase(
   }, 5000);
   await Promise.race([sleep(DURATION_S * 1000), api.exited]);
   result.seconds = (performance.now() - t0) / 1000;
+  result.apiCpu = ((await cpuSecondsOf(api.pid)) - cpu0) / result.seconds;
+  lag.disable();
+  result.clientLagP99Ms = lag.percentile(99) / 1e6;
   stop.abort();
   clearInterval(ticker);
   await Promise.all(tasks);
@@ -257,13 +289,18 @@ function table(results: PhaseResult[]): string[] {
     "|---|---|---|---|---|---|",
     `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
     `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers (rows/s), p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length} (${fmt(r.bots.rowsAccepted / r.seconds)}), ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
-    `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refused, 50))} |`,
+    `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | | |`,
+    `| QUEUE_FULL refusals: p50 / p99 ms | ${cells((r) => r.bots?.refusedBy.get("QUEUE_FULL")?.summary() ?? "–")} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refusedBy.get("QUEUE_FULL"), 50))} |`,
+    `| OVERLOADED refusals (after waiting up to MAX_WAIT_MS for a slot): p50 / p99 ms | ${cells((r) => r.bots?.refusedBy.get("OVERLOADED")?.summary() ?? "–")} | | |`,
     `| /health p50 / p99 ms (probe every ${PROBE_MS} ms) | ${cells((r) => withFailures(r.health))} | p99 ≤ 100 | ${met((r) => p99Under(r.health, 100) && r.health.failed === 0)} |`,
     `| /ready p50 / p99 ms | ${cells((r) => withFailures(r.ready))} | p99 ≤ 100 | ${met((r) => p99Under(r.ready, 100) && r.ready.failed === 0)} |`,
     `| one-row query \`trades(first: 1)\` p50 / p99 ms | ${cells((r) => withFailures(r.oneRow))} | p99 ≤ 250 | ${met((r) => p99Under(r.oneRow, 250) && r.oneRow.failed === 0)} |`,
     `| dashboard: latencyStats, 30 days hourly, p50 / p99 ms | ${cells(dash("latencyStats"))} | | |`,
     `| dashboard: tradeStats, 30 days hourly by pair, p50 / p99 ms | ${cells(dash("tradeStats"))} | | |`,
     `| API RSS max, MB (heap capped at ${HEAP_MB} MB) | ${cells((r) => r.maxRssMb.toFixed(0))} | ≤ 300 | ${met((r) => r.maxRssMb <= 300)} |`,
+    `| API CPU (cores busy) | ${cells((r) => r.apiCpu.toFixed(2))} | | |`,
+    `| API event-loop delay: the worst sampled p99, ms | ${cells((r) => r.apiLagMaxMs.toFixed(0))} | | |`,
+    `| load generator's own event-loop delay p99, ms (its timings include it) | ${cells((r) => r.clientLagP99Ms.toFixed(0))} | | |`,
     `| API crashes | ${cells((r) => (r.crash ? `1 after ${r.seconds.toFixed(0)} s (${r.crash.replace(/\|/g, "/")})` : "0"))} | 0 | ${met((r) => !r.crash)} |`,
   ];
 }
@@ -303,6 +340,7 @@ async function main(): Promise<void> {
       ["b", false, true],
       ["c", true, true],
     ] as const) {
+      if (!PHASES.includes(name)) continue;
       log(
         `(${name}) ${[dashboards && `${DASHBOARDS} dashboards`, bots && `${BOTS} bots`].filter(Boolean).join(" and ")} for ${DURATION_S} s…`,
       );
