@@ -148,7 +148,10 @@ export async function bot(
         figures.refused.ms.push(r.ms);
         figures.refused.fail(r.code);
         let byCode = figures.refusedBy.get(r.code);
-        if (!byCode) figures.refusedBy.set(r.code, (byCode = new Timings()));
+        if (!byCode) {
+          byCode = new Timings();
+          figures.refusedBy.set(r.code, byCode);
+        }
         byCode.ms.push(r.ms);
         // Retry-After when given, else exponential backoff with jitter (25 ms doubling, at most 2 s).
         const pause = r.retryAfterS ? r.retryAfterS * 1000 : Math.min(2000, 25 * 2 ** attempt);
