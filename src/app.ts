@@ -155,6 +155,7 @@ export function buildApp(options: AppOptions): App {
   const services: Services = {
     pool,
     writer,
+    newIlpBuffer: () => ilp.newBuffer(),
     live,
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },

@@ -1,3 +1,4 @@
+import type { SenderBuffer } from "@questdb/nodejs-client";
 import DataLoader from "dataloader";
 import type pg from "pg";
 import type { QueryCache, RequestReads } from "./analytics/cache.ts";
@@ -16,6 +17,8 @@ import type { TableNames } from "./questdb/tables.ts";
 export interface Services {
   pool: pg.Pool;
   writer: BatchWriter;
+  /** A fresh ILP row buffer as the writer's client makes them (one function, so encodeRows reuses its buffer). */
+  newIlpBuffer: () => SenderBuffer;
   tables: TableNames;
   limits: ValidationLimits;
   /** Largest list a bulk mutation accepts. */

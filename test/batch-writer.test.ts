@@ -3,6 +3,8 @@
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createBuffer, SenderOptions } from "@questdb/nodejs-client";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -10,11 +12,13 @@ import {
   type BatchWriter,
   type BatchWriterOptions,
   createBatchWriter,
-  type QueuedRow,
+  QUEUED_ROW_BYTES,
   QueueFullError,
   RowsRejectedError,
   WriterClosedError,
 } from "../src/ingest/batch-writer.ts";
+import { encodeRows, type QueuedRow } from "../src/ingest/encoded-rows.ts";
+import { encodeTrade, type Trade } from "../src/ingest/trade-record.ts";
 import type { IlpClient, IlpResult } from "../src/questdb/ilp-http.ts";
 
 const senderOptions = new SenderOptions("http::addr=localhost:9000;protocol_version=2");
@@ -22,31 +26,54 @@ const senderOptions = new SenderOptions("http::addr=localhost:9000;protocol_vers
 /** A fake ILP endpoint: records each request body; answers from a script (default: ok). */
 function fakeIlp() {
   const requests: string[] = [];
+  const bodies: Buffer[] = [];
   const answers: (IlpResult | Promise<IlpResult>)[] = [];
   const client: IlpClient = {
     newBuffer: () => createBuffer(senderOptions),
     write: async (body) => {
       requests.push(body.toString("utf8"));
+      bodies.push(Buffer.from(body));
       return answers.shift() ?? { kind: "ok" };
     },
     close: () => {},
   };
-  return { client, requests, answers };
+  return { client, requests, bodies, answers };
 }
 
 const row = (table: string, id: number): QueuedRow => ({
   table,
-  record: { id },
   encode: (buffer) => buffer.table(table).symbol("id", String(id)).at(BigInt(id), "us"),
 });
 const rows = (table: string, from: number, count: number) =>
   Array.from({ length: count }, (_, i) => row(table, from + i));
+/** A dead-letter line's `row` for row(table, id). */
+const decoded = (id: number) => ({
+  symbols: { id: String(id) },
+  fields: {},
+  timestamp: `1970-01-01T00:00:00.${String(id).padStart(6, "0")}Z`,
+});
 const lines = (body: string | undefined) => (body ?? "").trim().split("\n");
 
 let writer: BatchWriter | undefined;
 function makeWriter(ilp: IlpClient, options: Partial<BatchWriterOptions> = {}): BatchWriter {
   writer = createBatchWriter({ ilp, log: pino({ level: "silent" }), intervalMs: 100, ...options });
   return writer;
+}
+
+/**
+ * A writer on the real clock (dead-letter files are written) whose fake answers 400 with `reason`
+ * to every request whose body holds one of `marks`; its dead letters go to a fresh folder.
+ */
+async function refusingWriter(reason: string, ...marks: string[]) {
+  vi.useRealTimers();
+  const dir = await mkdtemp(join(tmpdir(), "dlq-"));
+  const ilp = fakeIlp();
+  const client: IlpClient = {
+    ...ilp.client,
+    write: async (body) =>
+      marks.some((mark) => body.includes(mark)) ? { kind: "rejected", status: 400, reason } : ilp.client.write(body),
+  };
+  return { ilp, client, dir, w: makeWriter(client, { deadLetterDir: dir, intervalMs: 10 }) };
 }
 
 beforeEach(() => {
@@ -160,34 +187,24 @@ describe("batch writer failures (fake clock)", () => {
         .split("\n")
         .map((l) => JSON.parse(l)),
     ).toEqual([
-      { table: "trades", reason: "HTTP 400: cast error", row: { id: 1 } },
-      { table: "trades", reason: "HTTP 400: cast error", row: { id: 2 } },
+      { table: "trades", reason: "HTTP 400: cast error", row: decoded(1) },
+      { table: "trades", reason: "HTTP 400: cast error", row: decoded(2) },
     ]);
     expect(w.stats().rejectedRows).toBe(2);
   });
 
   it("splits a refused batch until only the refused rows are dead-lettered; the rest are written", async () => {
-    vi.useRealTimers();
-    const dir = await mkdtemp(join(tmpdir(), "dlq-"));
-    const ilp = fakeIlp();
-    const refuseRow3: IlpClient = {
-      ...ilp.client,
-      write: async (body) => {
-        ilp.requests.push(body.toString("utf8"));
-        return body.includes("id=3 ") ? { kind: "rejected", status: 400, reason: "HTTP 400: bad row" } : { kind: "ok" };
-      },
-    };
-    const w = makeWriter(refuseRow3, { deadLetterDir: dir, intervalMs: 10 });
+    const { ilp, dir, w } = await refusingWriter("HTTP 400: bad row", "id=3 ");
     const good = w.enqueue(rows("trades", 1, 2));
     const mixed = w.enqueue(rows("trades", 3, 3));
     await expect(good.committed).resolves.toBeGreaterThanOrEqual(0);
     await expect(mixed.committed).rejects.toBeInstanceOf(RowsRejectedError);
     await w.drain();
-    const accepted = ilp.requests.filter((r) => !r.includes("id=3 ")).flatMap(lines);
+    const accepted = ilp.requests.flatMap(lines);
     expect(accepted.sort()).toEqual(["trades,id=1 1t", "trades,id=2 2t", "trades,id=4 4t", "trades,id=5 5t"]);
     const files = await readdir(dir);
     const dead = (await Promise.all(files.map((f) => readFile(join(dir, f), "utf8")))).join("").trim().split("\n");
-    expect(dead.map((l) => JSON.parse(l).row)).toEqual([{ id: 3 }]);
+    expect(dead.map((l) => JSON.parse(l).row)).toEqual([decoded(3)]);
     expect(w.stats()).toMatchObject({ rejectedRows: 1, rowsWritten: 4 });
   });
 
@@ -212,5 +229,289 @@ describe("batch writer failures (fake clock)", () => {
     await closing;
     expect(ilp.requests.flatMap(lines).sort()).toEqual(["mev_metrics,id=10 10t", "trades,id=1 1t", "trades,id=2 2t"]);
     expect(() => w.enqueue(rows("trades", 3, 1))).toThrow(WriterClosedError);
+  });
+});
+
+/** A row with a binary double and a string that needs escapes, as the real tables have. */
+const priced = (table: string, id: number): QueuedRow => ({
+  table,
+  encode: (buffer) =>
+    buffer
+      .table(table)
+      .symbol("id", String(id))
+      .floatColumn("price", -id * 1.0000001e300)
+      .stringColumn("note", `say "${id}",\nthen \\ à`)
+      .at(BigInt(id), "us"),
+});
+const priceds = (table: string, from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => priced(table, from + i));
+const pricedRow = (id: number) => ({
+  symbols: { id: String(id) },
+  fields: { price: -id * 1.0000001e300, note: `say "${id}",\nthen \\ à` },
+  timestamp: `1970-01-01T00:00:00.${String(id).padStart(6, "0")}Z`,
+});
+/** The bytes one SenderBuffer writes for these rows, as QuestDB must receive them. */
+const bytesOf = (queued: QueuedRow[]) => {
+  const buffer = createBuffer(senderOptions);
+  for (const r of queued) r.encode(buffer);
+  return buffer.toBufferNew() as Buffer;
+};
+const deadLetters = async (dir: string) => {
+  const files = (await readdir(dir)).sort();
+  const text = (await Promise.all(files.map((f) => readFile(join(dir, f), "utf8")))).join("");
+  return text
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { table: string; reason: string; row: unknown });
+};
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+/** Whether a ticket has settled, read without waiting. */
+function watch(committed: Promise<number>) {
+  const state: { value?: number; error?: unknown } = {};
+  committed.then(
+    (value) => {
+      state.value = value;
+    },
+    (error: unknown) => {
+      state.error = error;
+    },
+  );
+  return state;
+}
+
+describe("encoded rows (fake clock)", () => {
+  it("enqueueEncoded takes chunks of several tables under one ticket: one request per table, settled when every row is acknowledged", async () => {
+    const ilp = fakeIlp();
+    const slow = deferred<IlpResult>();
+    ilp.answers.push({ kind: "ok" }, slow.promise, { kind: "ok" });
+    const w = makeWriter(ilp.client);
+    const encode = (queued: QueuedRow[]) => encodeRows(queued, ilp.client.newBuffer);
+    const chunks = [
+      ...encode([priced("trades", 1), priced("latency_metrics", 2), priced("trades", 3)]),
+      ...encode([priced("mev_metrics", 4), priced("trades", 5)]),
+    ];
+    expect(chunks.map((c) => [c.table, c.ends.length])).toEqual([
+      ["trades", 2],
+      ["latency_metrics", 1],
+      ["mev_metrics", 1],
+      ["trades", 1],
+    ]);
+    const ticket = w.enqueueEncoded(chunks);
+    expect(ticket.rows).toBe(5);
+    expect(w.stats().queuedRows).toBe(5);
+    const state = watch(ticket.committed);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(ilp.bodies).toEqual([
+      bytesOf([priced("trades", 1), priced("trades", 3), priced("trades", 5)]),
+      bytesOf([priced("latency_metrics", 2)]),
+      bytesOf([priced("mev_metrics", 4)]),
+    ]);
+    expect(state).toEqual({});
+    expect(w.stats()).toMatchObject({ queuedRows: 0, inFlightRows: 5, rowsWritten: 4 });
+    slow.resolve({ kind: "ok" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(state.value).toBeGreaterThanOrEqual(100);
+    expect(w.stats()).toMatchObject({ inFlightRows: 0, rowsWritten: 5 });
+  });
+
+  it("enqueueEncoded is all or none: a full queue, a closed writer or chunks whose ends do not fit their bytes queue nothing", async () => {
+    const ilp = fakeIlp();
+    const w = makeWriter(ilp.client, { maxQueueRows: 4 });
+    const [three] = encodeRows(priceds("trades", 1, 3), ilp.client.newBuffer);
+    const [two] = encodeRows(priceds("latency_metrics", 4, 2), ilp.client.newBuffer);
+    if (!three || !two) throw new Error("no chunks");
+    expect(() => w.enqueueEncoded([three, two])).toThrow(QueueFullError);
+    const cut = { ...two, bytes: two.bytes.subarray(0, -1) };
+    expect(() => w.enqueueEncoded([three, cut])).toThrow(
+      `EncodedRows of latency_metrics: row end ${two.bytes.length} is past the end of ${two.bytes.length - 1} bytes`,
+    );
+    const inside = { ...two, ends: Uint32Array.of(7, two.bytes.length) };
+    expect(() => w.enqueueEncoded([inside])).toThrow(
+      "EncodedRows of latency_metrics: row end 7 is not just past a newline",
+    );
+    const short = { ...two, ends: two.ends.subarray(0, 1) };
+    expect(() => w.enqueueEncoded([short])).toThrow(
+      `EncodedRows of latency_metrics: the last row ends at ${two.ends[0]}, before the end of ${two.bytes.length} bytes`,
+    );
+    expect(w.stats().queuedRows).toBe(0);
+    expect(w.enqueueEncoded([]).rows).toBe(0);
+    await expect(w.enqueueEncoded([]).committed).resolves.toBe(0);
+    w.enqueueEncoded([three]);
+    await w.close();
+    expect(ilp.bodies).toEqual([bytesOf(priceds("trades", 1, 3))]);
+    expect(() => w.enqueueEncoded([two])).toThrow(WriterClosedError);
+  });
+
+  it("splits a chunk larger than what a request may take at its row ends, over consecutive requests, without re-encoding", async () => {
+    const ilp = fakeIlp();
+    const w = makeWriter(ilp.client, { maxBatchRows: 4 });
+    const all = priceds("trades", 1, 10);
+    const ticket = w.enqueueEncoded([
+      ...encodeRows(all.slice(0, 3), ilp.client.newBuffer),
+      ...encodeRows(all.slice(3), ilp.client.newBuffer),
+    ]);
+    const state = watch(ticket.committed);
+    await vi.advanceTimersByTimeAsync(0);
+    // 10 rows queued ≥ 4: two requests at once (chunk 1 + a row of chunk 2, then 4 more rows).
+    expect(ilp.bodies).toEqual([bytesOf(all.slice(0, 4)), bytesOf(all.slice(4, 8))]);
+    expect(w.stats()).toMatchObject({ queuedRows: 2, rowsWritten: 8 });
+    expect(state).toEqual({});
+    await vi.advanceTimersByTimeAsync(100);
+    expect(ilp.bodies.slice(2)).toEqual([bytesOf(all.slice(8))]);
+    expect(state.value).toBeGreaterThanOrEqual(100);
+  });
+
+  it("keeps a ticket open while a row of it is still queued behind a full request, and resolves it with that row", async () => {
+    const ilp = fakeIlp();
+    const gate = deferred<void>();
+    const client: IlpClient = {
+      ...ilp.client,
+      write: async (body) => {
+        if (body.includes("id=3 ")) await gate.promise;
+        return ilp.client.write(body);
+      },
+    };
+    const w = makeWriter(client, { maxBatchRows: 2 });
+    const first = watch(
+      w.enqueueEncoded([
+        ...encodeRows(priceds("trades", 1, 3), client.newBuffer),
+        ...encodeRows([priced("latency_metrics", 10)], client.newBuffer),
+      ]).committed,
+    );
+    const second = watch(w.enqueue([priced("trades", 4)]).committed);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(ilp.bodies).toEqual([bytesOf(priceds("trades", 1, 2)), bytesOf([priced("latency_metrics", 10)])]);
+    expect(w.stats()).toMatchObject({ queuedRows: 0, inFlightRows: 2, rowsWritten: 3 });
+    expect([first, second]).toEqual([{}, {}]);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ilp.bodies.at(-1)).toEqual(bytesOf(priceds("trades", 3, 2)));
+    expect(first.value).toBeGreaterThanOrEqual(100);
+    expect(second.value).toBeGreaterThanOrEqual(100);
+  });
+
+  it("dead-letters exactly the refused rows where they straddle two chunks, decoded from their bytes; the rest are written", async () => {
+    const { ilp, client, dir, w } = await refusingWriter("HTTP 400: bad row", "id=4 ", "id=5 ");
+    const mixed = w.enqueueEncoded([
+      ...encodeRows(priceds("trades", 1, 4), client.newBuffer),
+      ...encodeRows(priceds("trades", 5, 3), client.newBuffer),
+    ]);
+    const other = w.enqueue(priceds("trades", 8, 2));
+    const error = await mixed.committed.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RowsRejectedError);
+    await expect(other.committed).resolves.toBeGreaterThanOrEqual(0);
+    await w.drain();
+    expect(await deadLetters(dir)).toEqual([
+      { table: "trades", reason: "HTTP 400: bad row", row: pricedRow(4) },
+      { table: "trades", reason: "HTTP 400: bad row", row: pricedRow(5) },
+    ]);
+    // Every accepted request is whole rows, and together they are the other rows once each.
+    const written = Buffer.concat(ilp.bodies);
+    expect(written.length).toBe(bytesOf([1, 2, 3, 6, 7, 8, 9].map((id) => priced("trades", id))).length);
+    for (const id of [1, 2, 3, 6, 7, 8, 9]) expect(written.includes(bytesOf([priced("trades", id)]))).toBe(true);
+    expect(w.stats()).toMatchObject({ rejectedRows: 2, rowsWritten: 7, queuedRows: 0, inFlightRows: 0 });
+  });
+
+  it("rejects a ticket on its first dead-lettered row and still resolves the tickets it shared requests with", async () => {
+    const { client, dir, w } = await refusingWriter("HTTP 400: no", "id=10 ");
+    const encode = (queued: QueuedRow[]) => encodeRows(queued, client.newBuffer);
+    const first = w.enqueueEncoded([...encode([priced("trades", 1), priced("latency_metrics", 10)])]);
+    const second = w.enqueueEncoded([...encode([priced("latency_metrics", 11), priced("trades", 2)])]);
+    const error = (await first.committed.catch((e: unknown) => e)) as RowsRejectedError;
+    expect(error).toBeInstanceOf(RowsRejectedError);
+    expect(error.reason).toBe("HTTP 400: no");
+    await expect(second.committed).resolves.toBeGreaterThanOrEqual(0);
+    await w.drain();
+    expect((await deadLetters(dir)).map((l) => [l.table, l.row])).toEqual([["latency_metrics", pricedRow(10)]]);
+    expect(w.stats()).toMatchObject({ rejectedRows: 1, rowsWritten: 3 });
+  });
+
+  it("dead-letters the queue decoded when it closes with QuestDB away", async () => {
+    vi.useRealTimers();
+    const dir = await mkdtemp(join(tmpdir(), "dlq-"));
+    const ilp = fakeIlp();
+    const away: IlpClient = { ...ilp.client, write: async () => ({ kind: "retriable", reason: "ECONNREFUSED" }) };
+    const w = makeWriter(away, { deadLetterDir: dir, intervalMs: 10, maxBatchRows: 2, retryMaxMs: 20 });
+    const ticket = w.enqueueEncoded([
+      ...encodeRows([priced("trades", 1), priced("mev_metrics", 2)], away.newBuffer),
+      ...encodeRows(priceds("trades", 3, 2), away.newBuffer),
+    ]);
+    await w.close({ timeoutMs: 100 });
+    await expect(ticket.committed).rejects.toBeInstanceOf(RowsRejectedError);
+    const dead = await deadLetters(dir);
+    expect(dead.map((l) => [l.table, l.row]).sort()).toEqual([
+      ["mev_metrics", pricedRow(2)],
+      ["trades", pricedRow(1)],
+      ["trades", pricedRow(3)],
+      ["trades", pricedRow(4)],
+    ]);
+    expect(w.stats()).toMatchObject({ queuedRows: 0, inFlightRows: 0, rejectedRows: 4, rowsWritten: 0 });
+  });
+});
+
+describe("queue memory", () => {
+  it("holds a trade queued in a batch as little more than its ILP bytes, one queued alone within QUEUED_ROW_BYTES, and keeps no row object", async () => {
+    vi.useRealTimers();
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const used = async () => {
+      for (let i = 0; i < 3; i++) {
+        await new Promise((done) => setTimeout(done, 0));
+        gc();
+      }
+      const { heapUsed, external } = process.memoryUsage();
+      return { heap: heapUsed, total: heapUsed + external };
+    };
+    const ilp = fakeIlp();
+    const never = new Promise<void>(() => {});
+    const w = makeWriter(ilp.client, { waitUntilReady: () => never, maxBatchRows: 1_000_000 });
+    const trade = (i: number): Trade => ({
+      timestamp: 1_780_000_000_000_000n + BigInt(i),
+      tradeId: `bot-7:order-${i}`,
+      signature: "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW",
+      action: "BUY",
+      baseToken: "SOL",
+      quoteToken: "USDC",
+      baseAmount: 1.5 + i,
+      quoteAmount: 300.25 + i,
+      executedPrice: 200.1666,
+      transactionFee: 5000n,
+      priorityFee: 10_000n,
+      expectedSlippage: 0.005,
+      actualSlippage: 0.0031,
+      mevStatus: "PROTECTED",
+      transferFees: 0.0001,
+      strategy: "momentum-v2",
+      venue: "raydium",
+      slot: 320_000_000n + BigInt(i),
+      realizedPnl: -2.5,
+      writer: "bot-7",
+    });
+    const toQueued = (t: Trade): QueuedRow => ({ table: "trades", encode: (b) => encodeTrade(b, "trades", t) });
+    const rowBytes = bytesOf([toQueued(trade(0))]).length;
+    const queue = (from: number, count: number) => {
+      const batch = Array.from({ length: count }, (_, k) => trade(from + k));
+      w.enqueue(batch.map(toQueued));
+      return new WeakRef(batch[0] as Trade);
+    };
+    queue(0, 100); // the scratch buffer and the writer's first allocations
+    const rows = 10_000;
+    const start = await used();
+    const first = queue(100, 100);
+    for (let i = 200; i < 100 + rows; i += 100) queue(i, 100);
+    const batched = await used();
+    for (let i = 100 + rows; i < 100 + 2 * rows; i++) queue(i, 1);
+    const alone = await used();
+    expect(w.stats().queuedRows).toBe(100 + 2 * rows);
+    expect(first.deref()).toBeUndefined();
+    expect((batched.heap - start.heap) / rows).toBeLessThan(50);
+    expect((batched.total - start.total) / rows).toBeLessThan(rowBytes + 100);
+    expect((alone.total - batched.total) / rows).toBeLessThan(QUEUED_ROW_BYTES);
   });
 });

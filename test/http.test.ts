@@ -52,7 +52,7 @@ describe("npm start", () => {
   it("refuses a queue bound the heap cannot hold, naming MAX_QUEUE_ROWS", async () => {
     const { code, output } = await runMain(["--max-old-space-size=256"], { MAX_QUEUE_ROWS: "1000000" });
     expect(code).toBe(1);
-    expect(output).toContain("MAX_QUEUE_ROWS=1000000: a full queue needs about 1145 MB, more than half of Node's");
+    expect(output).toContain("MAX_QUEUE_ROWS=1000000: a full queue needs about 1336 MB, more than half of Node's");
   });
 
   it("refuses to start on bad configuration, naming every bad variable", async () => {

@@ -1,8 +1,18 @@
 // The 100 ms batching against the real QuestDB (the fake-clock version is batch-writer.test.ts).
 import { beforeAll, describe, expect, it } from "vitest";
+import { encodeRows, type QueuedRow } from "../src/ingest/encoded-rows.ts";
+import {
+  encodeLatency,
+  LATENCY_SELECT,
+  type LatencyMetric,
+  type LatencyRow,
+  latencyFromRow,
+} from "../src/ingest/latency-record.ts";
+import { encodeTrade, TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../src/ingest/trade-record.ts";
+import { nowMicros } from "../src/time.ts";
 import { RecordTradeDocument } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { exec, walApplied } from "./support/questdb.ts";
+import { exec, testPool, walApplied } from "./support/questdb.ts";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -43,5 +53,78 @@ describe("batching against the real QuestDB", () => {
     await walApplied(`${t.prefix}trades`);
     const count = await exec(`SELECT count() FROM ${t.prefix}trades`);
     expect(count.dataset).toEqual([[20]]);
+  });
+});
+
+describe("rows handed over as ILP bytes", () => {
+  it("writes chunks of two tables from enqueueEncoded under one ticket, read back exactly: doubles, escaped strings and symbols", async () => {
+    const awkward = 'say "hi", a=b c\\d\nnext\rline é 日本 🚀 \\"';
+    const now = nowMicros() - 60_000_000n;
+    const doubles = [5e-324, 1e15, -0.0123456789012345, 0.30000000000000004, -1e300, 123.456];
+    const trades: Trade[] = doubles.map((x, i) => ({
+      timestamp: now + BigInt(i),
+      tradeId: `enc-${i} ${awkward}`,
+      signature: i % 2 ? null : `sig,${awkward}`,
+      action: i % 2 ? "BUY" : "SELL",
+      baseToken: `base ${awkward}`,
+      quoteToken: "USDC",
+      baseAmount: x,
+      quoteAmount: doubles[(i + 1) % doubles.length] as number,
+      executedPrice: doubles[(i + 2) % doubles.length] as number,
+      transactionFee: 9_007_199_254_740_991n,
+      priorityFee: BigInt(i),
+      expectedSlippage: -x,
+      actualSlippage: x / 7,
+      mevStatus: "FRONT_RUN",
+      transferFees: 1e-18,
+      strategy: i % 2 ? null : `strategy=${i}, ${awkward}`,
+      venue: "raydium clmm",
+      slot: i % 2 ? null : 312_345_678_901n,
+      realizedPnl: i % 2 ? null : -x,
+      writer: `writer ${awkward}`,
+    }));
+    const latency: LatencyMetric = {
+      timestamp: now,
+      metricId: `enc-${awkward}`,
+      stage: `stage ${awkward}`,
+      latencyUs: 123_456_789n,
+      success: true,
+      strategy: null,
+      tradeId: trades[0]?.tradeId ?? null,
+      writer: "enc",
+    };
+    const tables = { trades: `${t.prefix}trades`, latency: `${t.prefix}latency_metrics` };
+    const newBuffer = () => t.app.ilp.newBuffer();
+    const tradeRows: QueuedRow[] = trades.map((trade) => ({
+      table: tables.trades,
+      encode: (b) => encodeTrade(b, tables.trades, trade),
+    }));
+    const latencyRow: QueuedRow = { table: tables.latency, encode: (b) => encodeLatency(b, tables.latency, latency) };
+    // Two calls: a chunk of each table, then more trades in a chunk of their own.
+    const chunks = [
+      ...encodeRows([...tradeRows.slice(0, 1), latencyRow], newBuffer),
+      ...encodeRows(tradeRows.slice(1), newBuffer),
+    ];
+    expect(chunks.map((c) => [c.table, c.ends.length])).toEqual([
+      [tables.trades, 1],
+      [tables.latency, 1],
+      [tables.trades, 5],
+    ]);
+    const ticket = t.app.writer.enqueueEncoded(chunks);
+    expect(ticket.rows).toBe(7);
+    await expect(ticket.committed).resolves.toBeGreaterThanOrEqual(0);
+    await walApplied(tables.trades);
+    await walApplied(tables.latency);
+    const pool = testPool();
+    try {
+      const stored = await pool.query<TradeRow>(
+        `SELECT ${TRADE_SELECT} FROM ${tables.trades} WHERE trade_id LIKE 'enc-%' ORDER BY timestamp`,
+      );
+      expect(stored.rows.map(tradeFromRow)).toEqual(trades);
+      const measured = await pool.query<LatencyRow>(`SELECT ${LATENCY_SELECT} FROM ${tables.latency}`);
+      expect(measured.rows.map(latencyFromRow)).toEqual([latency]);
+    } finally {
+      await pool.end();
+    }
   });
 });

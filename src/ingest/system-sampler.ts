@@ -73,7 +73,7 @@ export function createSystemSampler(options: SystemSamplerOptions): SystemSample
         .floatColumn("cpu_percent", s.cpuPercent)
         .at(nowMicros(), "us");
     try {
-      writer.enqueue([{ table, encode, record: { instance, ...s } }]);
+      writer.enqueue([{ table, encode }]);
     } catch (error) {
       // A full queue or shutdown: skip this sample rather than add to the pressure.
       log.debug({ err: error instanceof Error ? error.message : String(error) }, "system sample skipped");

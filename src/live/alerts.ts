@@ -183,7 +183,6 @@ export function createAlertEngine(options: {
         writer.enqueue([
           {
             table,
-            record: event,
             encode: (b) =>
               b
                 .table(table)

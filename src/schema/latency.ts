@@ -44,7 +44,6 @@ defineRecordMutations<LatencyInput, LatencyMetric>({
     validate: validateLatency,
     toQueued: (row, tables) => ({
       table: tables.latency_metrics,
-      record: row,
       encode: (buffer) => encodeLatency(buffer, tables.latency_metrics, row),
     }),
     id: (row) => row.metricId,

@@ -78,7 +78,6 @@ defineRecordMutations<MevInput, MevMetric>({
     validate: validateMev,
     toQueued: (row, tables) => ({
       table: tables.mev_metrics,
-      record: row,
       encode: (buffer) => encodeMev(buffer, tables.mev_metrics, row),
     }),
     id: (row) => row.metricId,

@@ -4,7 +4,7 @@ import type { InputObjectRef } from "@pothos/core";
 import type { Context } from "../context.ts";
 import { clientError, InvalidInputError } from "../errors.ts";
 import { OPEN_CALLER } from "../guard/keys.ts";
-import type { QueuedRow } from "../ingest/batch-writer.ts";
+import { encodeRowsInSlices, type QueuedRow } from "../ingest/encoded-rows.ts";
 import type { FieldProblem, ValidationLimits } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { builder } from "./builder.ts";
@@ -105,7 +105,9 @@ export async function recordRows<Input, Row extends Written>(
 
   let ticket: ReturnType<typeof services.writer.enqueue>;
   try {
-    ticket = services.writer.enqueue(rows.map((row) => spec.toQueued(row, services.tables)));
+    // Encoded here, a slice per turn of the event loop, then queued all or none.
+    const queued = rows.map((row) => spec.toQueued(row, services.tables));
+    ticket = services.writer.enqueueEncoded(await encodeRowsInSlices(queued, services.newIlpBuffer));
   } catch (error) {
     toClientError(error);
   }

@@ -144,7 +144,6 @@ defineRecordMutations<TradeInput, Trade>({
     validate: validateTrade,
     toQueued: (row, tables) => ({
       table: tables.trades,
-      record: row,
       encode: (buffer) => encodeTrade(buffer, tables.trades, row),
     }),
     id: (row) => row.tradeId,
