@@ -6,7 +6,6 @@
 // client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DocumentNode } from "graphql";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -14,25 +13,32 @@ import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
 import { analyticsResponseCache } from "./analytics/response-cache.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
-import { type Context, createContext, forEvent, type Services } from "./context.ts";
+import { type Context, forEvent, type Services } from "./context.ts";
 import { createAdmission, isCaller } from "./guard/admission.ts";
 import { createKeyRing } from "./guard/keys.ts";
 import { createLoadControl } from "./guard/load.ts";
-import { useOperationGuard } from "./guard/operation.ts";
-import { createParseCache } from "./guard/parse-cache.ts";
+import { ROOT_FIELD_ACCESS } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
 import { createRefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
-import { useInputErrors } from "./http/input-errors.ts";
-import { cacheMetricValues, liveMetricValues, loadMetricValues, metricValues, useMetrics } from "./http/metrics.ts";
+import {
+  cacheMetricValues,
+  liveMetricValues,
+  loadMetricValues,
+  metricValues,
+  useMetrics,
+  workerMetricValues,
+} from "./http/metrics.ts";
+import { pipelineYogaOptions } from "./http/pipeline.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
+import { createWriteWorkers, type WriteWorkers } from "./ingest/write-workers.ts";
 import { createAlertEngine } from "./live/alerts.ts";
 import { createLiveQueries } from "./live/live-queries.ts";
 import { type SharedExecutionCounts, useSharedSubscriptionExecution } from "./live/shared-execution.ts";
 import { createWsServer } from "./live/ws-server.ts";
-import { createIlpClient, type IlpClient } from "./questdb/ilp-http.ts";
+import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
 import { schema } from "./schema/index.ts";
@@ -56,6 +62,8 @@ export interface App {
   /** The light statements' pool (pages, links, probes, live pollers). */
   readonly lightPool: pg.Pool;
   readonly writer: BatchWriter;
+  /** The write workers (WRITE_WORKERS), if any. */
+  readonly workers: WriteWorkers | undefined;
   readonly ilp: IlpClient;
   readonly sampler: SystemSampler;
   /** The Node request handler (fast path + Yoga). */
@@ -155,7 +163,8 @@ export function buildApp(options: AppOptions): App {
   const services: Services = {
     pool,
     writer,
-    newIlpBuffer: () => ilp.newBuffer(),
+    newIlpBuffer,
+    sink: writer,
     live,
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
@@ -220,35 +229,24 @@ export function buildApp(options: AppOptions): App {
   // Each event is answered like a new request (fresh probe and loaders), not from the state of
   // the subscription's first one.
   const sharedExecution = useSharedSubscriptionExecution({ eventContext: (context) => forEvent(context as Context) });
+  const pipeline = pipelineYogaOptions(
+    { limits: config.limits, writerCanRead: config.writerCanRead, production: config.production },
+    services,
+    log,
+  );
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     // Only the API's own pages and ALLOWED_ORIGINS get CORS headers (others are refused before).
     cors: (request) => transport.cors(request),
-    // In production, errors carry no stack or original message (Yoga's default masking).
-    maskedErrors: true,
-    parserAndValidationCache: {
-      documentCache: createParseCache<DocumentNode>(),
-      errorCache: createParseCache<object>(),
-      validationCache: true,
-    },
+    ...pipeline,
     // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
     graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
     // Loaded on the first GraphiQL visit: its bundle is ~10 MB of strings a bot never needs.
     renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
-    // A fresh context (and fresh DataLoaders) per request.
-    context: (): Context => createContext(services),
-    logging: {
-      debug: (...args) => log.debug(args.map(String).join(" ")),
-      info: (...args) => log.info(args.map(String).join(" ")),
-      warn: (...args) => log.warn(args.map(String).join(" ")),
-      error: (...args) => log.error(args.map(String).join(" ")),
-    },
     plugins: [
-      useOperationGuard({ limits: config.limits, writerCanRead: config.writerCanRead, production: config.production }),
-      // Variables that do not coerce: BAD_USER_INPUT naming the field, without echoing megabytes.
-      useInputErrors(),
+      ...pipeline.plugins,
       sharedExecution,
       useMetrics({
         collect: () => [
@@ -256,6 +254,7 @@ export function buildApp(options: AppOptions): App {
           ...liveMetricValues(live.stats()),
           ...cacheMetricValues(cache.stats()),
           ...loadMetricValues(load.stats()),
+          ...(workers ? workerMetricValues(workers.stats()) : []),
         ],
       }),
       useReadinessCheck({
@@ -297,8 +296,29 @@ export function buildApp(options: AppOptions): App {
     }
   };
 
+  // Writers' big bodies are parsed, checked and encoded in worker threads (WRITE_WORKERS).
+  const workers =
+    config.writeWorkers > 0
+      ? createWriteWorkers({
+          count: config.writeWorkers,
+          minBytes: config.writeWorkerMinBytes,
+          writer,
+          log: log.child({ component: "write-workers" }),
+          data: {
+            pipeline: { limits: config.limits, writerCanRead: config.writerCanRead, production: config.production },
+            tablePrefix: config.tablePrefix,
+            limits: services.limits,
+            maxRecordsPerRequest: config.maxRecordsPerRequest,
+            recordFields: Object.keys(ROOT_FIELD_ACCESS)
+              .filter((field) => ROOT_FIELD_ACCESS[field] === "write")
+              .map((field) => field.replace(/^Mutation\./, "")),
+            logLevel: config.logLevel,
+          },
+        })
+      : undefined;
   // Bots' and dashboards' POSTs; whole answers of analytics queries are cached (QUERY_CACHE_MAX_BYTES).
   const handler = createGraphQLHandler(yoga, {
+    ...(workers ? { workers } : {}),
     responseCache: analyticsResponseCache(),
     transport,
     admission,
@@ -314,6 +334,7 @@ export function buildApp(options: AppOptions): App {
     pool,
     lightPool,
     writer,
+    workers,
     ilp,
     sampler,
     handler,
@@ -400,6 +421,8 @@ export function buildApp(options: AppOptions): App {
         });
       }
       sampler.stop();
+      // Requests still in a worker are answered SHUTTING_DOWN; then the queue is flushed.
+      await workers?.close();
       await writer.close();
       await pool.end();
       await lightPool.end();

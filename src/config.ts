@@ -80,6 +80,10 @@ export interface Config {
   limits: RequestLimits;
   /** Admission control: requests running and waiting at once (docs/security.md, "Load"). */
   load: LoadLimits;
+  /** Worker threads that run writers' big record mutations off the main thread (0: none). */
+  writeWorkers: number;
+  /** Bodies at least this long are run in a write worker. */
+  writeWorkerMinBytes: number;
   /** How often live pollers check for new commits. */
   livePollIntervalMs: number;
   /** false: one poller per subscriber (the benchmark's baseline only). */
@@ -321,9 +325,11 @@ export function loadConfig(env: Env = process.env): Config {
     allowedHosts,
     allowedOrigins,
     csrfPrevention: bool("CSRF_PREVENTION", true),
+    writeWorkers: int("WRITE_WORKERS", 1, 0, 64),
+    writeWorkerMinBytes: int("WRITE_WORKER_MIN_BYTES", 64 * 1024, 0, 1024 * 1024 * 1024),
     load: {
       maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 64, 1, 100_000),
-      maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 1, 1, 100_000),
+      maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 2, 1, 100_000),
       maxWaitingRequests: int("MAX_WAITING_REQUESTS", 512, 0, 1_000_000),
       maxWaitingWrites: int("MAX_WAITING_WRITES", 8, 0, 1_000_000),
       maxWaitMs: int("MAX_WAIT_MS", 2_000, 1, 600_000),

@@ -5,7 +5,8 @@ import type { QueryCache, RequestReads } from "./analytics/cache.ts";
 import type { SqlRunner } from "./analytics/sql.ts";
 import { linkKey, loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
 import type { Caller } from "./http/auth.ts";
-import type { BatchWriter } from "./ingest/batch-writer.ts";
+import type { BatchWriter, Ticket } from "./ingest/batch-writer.ts";
+import type { EncodedRows } from "./ingest/encoded-rows.ts";
 import type { LatencyMetric } from "./ingest/latency-record.ts";
 import type { MevMetric } from "./ingest/mev-record.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
@@ -13,12 +14,20 @@ import type { AlertEngine } from "./live/alerts.ts";
 import type { LiveQueries } from "./live/live-queries.ts";
 import type { TableNames } from "./questdb/tables.ts";
 
+/** Where record mutations queue rows: the batch writer, or in a write worker the main thread's. */
+export interface RowSink {
+  /** Queues encoded rows (all or none); throws (or rejects with) QueueFullError or WriterClosedError. */
+  enqueueEncoded(chunks: readonly EncodedRows[]): Ticket | Promise<Ticket>;
+}
+
 /** Long-lived services, made once by buildApp and shared by every request. */
 export interface Services {
   pool: pg.Pool;
   writer: BatchWriter;
   /** A fresh ILP row buffer as the writer's client makes them (one function, so encodeRows reuses its buffer). */
   newIlpBuffer: () => SenderBuffer;
+  /** Where record mutations queue their rows (`writer` on the main thread). */
+  sink: RowSink;
   tables: TableNames;
   limits: ValidationLimits;
   /** Largest list a bulk mutation accepts. */

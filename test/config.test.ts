@@ -29,9 +29,11 @@ describe("configuration", () => {
       allowedHosts: ["localhost", "127.0.0.1", "::1"],
       allowedOrigins: [],
       csrfPrevention: true,
+      writeWorkers: 1,
+      writeWorkerMinBytes: 65_536,
       load: {
         maxConcurrentRequests: 64,
-        maxConcurrentWrites: 1,
+        maxConcurrentWrites: 2,
         maxWaitingRequests: 512,
         maxWaitingWrites: 8,
         maxWaitMs: 2_000,

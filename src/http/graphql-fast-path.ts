@@ -28,6 +28,7 @@ import type { LoadControl } from "../guard/load.ts";
 import { serializedResults } from "../guard/operation.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
+import type { WriteWorkers } from "../ingest/write-workers.ts";
 
 export interface FastPathOptions {
   endpoint?: string;
@@ -45,6 +46,8 @@ export interface FastPathOptions {
   load?: LoadControl;
   /** Whole-response caching for the operations it accepts. Default none. */
   responseCache?: ResponseCacheHooks;
+  /** Where writers' big bodies run (src/ingest/write-workers.ts). Default: on this thread. */
+  workers?: WriteWorkers;
 }
 
 /** Where the fast path keeps whole answers (only answers without errors are offered). */
@@ -132,7 +135,16 @@ const isGraphiQLPage = (req: IncomingMessage) =>
 
 /** Returns a Node request handler: the fast path where it applies, Yoga everywhere else. */
 export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): GraphQLHandler {
-  const { endpoint = "/graphql", maxBodyBytes, responseCache, transport, admission, onRefusal, load } = options;
+  const {
+    endpoint = "/graphql",
+    maxBodyBytes,
+    responseCache,
+    transport,
+    admission,
+    onRefusal,
+    load,
+    workers,
+  } = options;
   const openPaths = new Set(options.openPaths ?? ["/health", "/ready", "/metrics"]);
   const json = { "content-type": "application/json; charset=utf-8" };
   const counts = { fast: 0, yoga: 0 };
@@ -205,61 +217,33 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
   };
 
   const run = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller): Promise<void> => {
-    const params = parseParams(raw.toString("utf8"));
-    if (!params) return delegate(req, res, raw, caller);
-    // What context factories read of the request (headers, e.g. for authentication), without
-    // building a fetch Request.
-    const request = { method: "POST", url: req.url, headers: nodeHeaders(req) };
-    const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
-      request,
-      params,
-      req,
-      res,
+    const answer = await answerOperation(
+      yoga,
+      raw,
       caller,
-    });
-    let document: DocumentNode;
-    try {
-      document = parse(params.query);
-    } catch (error) {
-      // A refused document (syntax, MAX_TOKENS) is answered here, as Yoga would: handing a
-      // megabyte of query text to Yoga would parse its JSON and lex it a second time.
-      if (!(error instanceof GraphQLError)) return delegate(req, res, raw, caller);
-      const response = await processRegularResult({ errors: [error] }, yoga.fetchAPI, "application/json");
-      return send(res, response.status, response.headers, Buffer.from(await response.arrayBuffer()));
-    }
-    const errors: readonly GraphQLError[] = validate(schema, document);
-    const operation = getOperationAST(document, params.operationName);
-    if (errors.length > 0 || !operation || operation.operation === "subscription") {
-      return delegate(req, res, raw, caller);
-    }
-    let contextValue: unknown;
-    try {
-      contextValue = await contextFactory();
-    } catch {
-      // Nothing has run yet: let Yoga answer in its own words.
-      return delegate(req, res, raw, caller);
-    }
+      { url: req.url, headers: nodeHeaders(req), req, res },
+      {
+        ...(responseCache ? { responseCache } : {}),
+      },
+    );
+    if (answer === "delegate" || answer === "declined") return delegate(req, res, raw, caller);
     counts.fast++;
-    const cacheKey = responseCache?.key(document, operation, params, contextValue);
-    if (responseCache && cacheKey !== undefined) {
-      const cached = await responseCache.get(cacheKey, contextValue);
-      if (cached !== undefined) return send(res, 200, json, cached);
+    return send(res, answer.status, answer.headers, answer.body);
+  };
+
+  /** A writer's big body goes to a write worker; what it hands back (not a record mutation) runs here. */
+  const runAnywhere = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller) => {
+    if (!workers || caller.role === "reader" || raw.length < workers.minBytes) return run(req, res, raw, caller);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      // The caller is already known: credentials stay on this thread.
+      if (value === undefined || name === "authorization" || name === "cookie") continue;
+      headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
-    const result = (await execute({
-      schema,
-      document,
-      contextValue: contextValue as Record<string, unknown>,
-      variableValues: params.variables,
-      operationName: params.operationName,
-    })) as ExecutionResult;
-    if (!result.errors?.length) {
-      const body = serializedResults.get(result) ?? JSON.stringify(result);
-      if (responseCache && cacheKey !== undefined) responseCache.set(cacheKey, body, contextValue);
-      return send(res, 200, json, body);
-    }
-    // Errors: Yoga's own result processor decides status and strips internals.
-    const response = await processRegularResult(result, yoga.fetchAPI, "application/json");
-    return send(res, response.status, response.headers, Buffer.from(await response.arrayBuffer()));
+    const outcome = await workers.run(raw, caller, headers, req.url ?? endpoint);
+    if (outcome.kind === "main") return run(req, res, outcome.body, caller);
+    counts.fast++;
+    return send(res, outcome.answer.status, outcome.answer.headers, outcome.answer.body);
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -363,7 +347,9 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     req.on("end", () => {
       if (tooLarge) return;
       const body = Buffer.concat(chunks);
-      const handled = isCandidate(req, endpoint) ? run(req, res, body, caller) : delegate(req, res, body, caller);
+      const handled = isCandidate(req, endpoint)
+        ? runAnywhere(req, res, body, caller)
+        : delegate(req, res, body, caller);
       handled.catch((error: unknown) => {
         yoga.logger.error(error);
         if (!res.headersSent) {
@@ -373,4 +359,92 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     });
   };
   return Object.assign(handler, { counts });
+}
+
+/** What the lean path answers: status, headers and body. */
+export interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+async function fromYogaResponse(response: Response): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  return { status: response.status, headers, body: await response.text() };
+}
+
+/**
+ * Runs a POSTed JSON body through Yoga's envelop (parse, validate, context, execute: the same
+ * plugins as every transport) and answers it; "delegate" when Yoga itself should answer (the
+ * body is not a plain GraphQL request, or the document does not validate), "declined" when
+ * `accept` refused the operation before anything ran. Used by the Node entry and by the write
+ * workers (src/ingest/write-workers.ts), which run big record mutations off the main thread.
+ */
+export async function answerOperation(
+  yoga: AnyYoga,
+  raw: Buffer,
+  caller: Caller,
+  request: { url: string | undefined; headers: HeaderSource; req?: IncomingMessage; res?: ServerResponse },
+  options: {
+    responseCache?: ResponseCacheHooks;
+    /** Whether this operation may run here; checked after validation, before the context is made. */
+    accept?: (operation: OperationDefinitionNode) => boolean;
+  } = {},
+): Promise<Answer | "delegate" | "declined"> {
+  const { responseCache, accept } = options;
+  const params = parseParams(raw.toString("utf8"));
+  if (!params) return "delegate";
+  // What context factories read of the request (headers, e.g. for authentication), without
+  // building a fetch Request.
+  const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
+    request: { method: "POST", url: request.url, headers: request.headers },
+    params,
+    req: request.req,
+    res: request.res,
+    caller,
+  });
+  let document: DocumentNode;
+  try {
+    document = parse(params.query);
+  } catch (error) {
+    // A refused document (syntax, MAX_TOKENS) is answered here, as Yoga would: handing a
+    // megabyte of query text to Yoga would parse its JSON and lex it a second time.
+    if (!(error instanceof GraphQLError)) return "delegate";
+    return fromYogaResponse(await processRegularResult({ errors: [error] }, yoga.fetchAPI, "application/json"));
+  }
+  const errors: readonly GraphQLError[] = validate(schema, document);
+  const operation = getOperationAST(document, params.operationName);
+  if (errors.length > 0 || !operation || operation.operation === "subscription") return "delegate";
+  if (accept && !accept(operation)) return "declined";
+  let contextValue: unknown;
+  try {
+    contextValue = await contextFactory();
+  } catch {
+    // Nothing has run yet: let Yoga answer in its own words.
+    return "delegate";
+  }
+  const cacheKey = responseCache?.key(document, operation, params, contextValue);
+  if (responseCache && cacheKey !== undefined) {
+    const cached = await responseCache.get(cacheKey, contextValue);
+    if (cached !== undefined) return { status: 200, headers: JSON_HEADERS, body: cached };
+  }
+  const result = (await execute({
+    schema,
+    document,
+    contextValue: contextValue as Record<string, unknown>,
+    variableValues: params.variables,
+    operationName: params.operationName,
+  })) as ExecutionResult;
+  if (!result.errors?.length) {
+    const body = serializedResults.get(result) ?? JSON.stringify(result);
+    if (responseCache && cacheKey !== undefined) responseCache.set(cacheKey, body, contextValue);
+    return { status: 200, headers: JSON_HEADERS, body };
+  }
+  // Errors: Yoga's own result processor decides status and strips internals.
+  return fromYogaResponse(await processRegularResult(result, yoga.fetchAPI, "application/json"));
 }

@@ -3,6 +3,7 @@ import type { Plugin } from "graphql-yoga";
 import type { QueryCacheStats } from "../analytics/cache.ts";
 import type { LoadStats } from "../guard/load.ts";
 import type { SystemSample } from "../ingest/system-sampler.ts";
+import type { WriteWorkersStats } from "../ingest/write-workers.ts";
 import type { LiveQueryStats } from "../live/live-queries.ts";
 
 export interface MetricValue {
@@ -104,5 +105,26 @@ export function loadMetricValues(s: LoadStats): MetricValue[] {
       s.refusedQueueFull,
     ),
     m("requests_refused_overloaded_total", "counter", "Requests refused with OVERLOADED.", s.refusedOverloaded),
+  ];
+}
+
+/** The write workers' figures (src/ingest/write-workers.ts). */
+export function workerMetricValues(s: WriteWorkersStats): MetricValue[] {
+  return [
+    m(
+      "write_workers_ready",
+      "gauge",
+      "Write worker threads ready (WRITE_WORKERS; started by the first big body).",
+      s.ready,
+    ),
+    m("write_workers_running", "gauge", "Requests running in write workers.", s.running),
+    m("write_workers_answered_total", "counter", "Requests answered by a write worker.", s.answered),
+    m(
+      "write_workers_handed_back_total",
+      "counter",
+      "Big bodies a worker handed back to the main thread (not a record mutation).",
+      s.handedBack,
+    ),
+    m("write_workers_restarts_total", "counter", "Write workers that stopped and were started again.", s.restarts),
   ];
 }

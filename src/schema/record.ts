@@ -103,11 +103,12 @@ export async function recordRows<Input, Row extends Written>(
   });
   if (problems.length > 0) throw new InvalidInputError(spec.argument, problems, spec.list);
 
-  let ticket: ReturnType<typeof services.writer.enqueue>;
+  let ticket: Awaited<ReturnType<typeof services.sink.enqueueEncoded>>;
   try {
-    // Encoded here, a slice per turn of the event loop, then queued all or none.
+    // Encoded here (in a write worker, or on the main thread a slice per turn of the event
+    // loop), then queued all or none.
     const queued = rows.map((row) => spec.toQueued(row, services.tables));
-    ticket = services.writer.enqueueEncoded(await encodeRowsInSlices(queued, services.newIlpBuffer));
+    ticket = await services.sink.enqueueEncoded(await encodeRowsInSlices(queued, services.newIlpBuffer));
   } catch (error) {
     toClientError(error);
   }

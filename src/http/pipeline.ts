@@ -1,0 +1,45 @@
+// The parts of the request pipeline (docs/security.md) that live in Yoga's envelop: stages 5 to
+// 9 as plugins, and the parse and validation caches. The main Yoga (app.ts) and the write
+// workers' (src/ingest/write-worker.ts) are made with the same options, so that an operation
+// is checked the same way on whichever thread runs it.
+import type { DocumentNode } from "graphql";
+import type { Logger } from "pino";
+import type { RequestLimits } from "../config.ts";
+import { type Context, createContext, type Services } from "../context.ts";
+import { useOperationGuard } from "../guard/operation.ts";
+import { createParseCache } from "../guard/parse-cache.ts";
+import { useInputErrors } from "./input-errors.ts";
+
+export interface PipelineOptions {
+  limits: RequestLimits;
+  writerCanRead: boolean;
+  production: boolean;
+}
+
+/**
+ * Yoga options shared by every Yoga the API makes: error masking, caches, a fresh context (and
+ * fresh DataLoaders) per request, logging through pino, the guard plugins.
+ */
+export function pipelineYogaOptions(options: PipelineOptions, services: Services, log: Logger) {
+  return {
+    context: (): Context => createContext(services),
+    logging: {
+      debug: (...args: unknown[]) => log.debug(args.map(String).join(" ")),
+      info: (...args: unknown[]) => log.info(args.map(String).join(" ")),
+      warn: (...args: unknown[]) => log.warn(args.map(String).join(" ")),
+      error: (...args: unknown[]) => log.error(args.map(String).join(" ")),
+    },
+    // In production, errors carry no stack or original message (Yoga's default masking).
+    maskedErrors: true as const,
+    parserAndValidationCache: {
+      documentCache: createParseCache<DocumentNode>(),
+      errorCache: createParseCache<object>(),
+      validationCache: true,
+    },
+    plugins: [
+      useOperationGuard(options),
+      // Variables that do not coerce: BAD_USER_INPUT naming the field, without echoing megabytes.
+      useInputErrors(),
+    ],
+  };
+}

@@ -1,0 +1,155 @@
+// A write worker's thread (src/ingest/write-workers.ts starts it). It runs a writer's big POST
+// body the way the main thread would (src/http/graphql-fast-path.ts `answerOperation`: JSON,
+// parse, validate, guard, coerce, the record mutation's row checks) and encodes the rows into
+// ILP, so that none of that CPU holds the main thread's event loop. Only record mutations run
+// here: anything else is handed back untouched. Rows are queued by the main thread's batch
+// writer (one queue per process), which answers each enqueue and, later, its commit.
+import { parentPort, workerData } from "node:worker_threads";
+import type { OperationDefinitionNode } from "graphql";
+import { createYoga } from "graphql-yoga";
+import type { Context, RowSink, Services } from "../context.ts";
+import { answerOperation } from "../http/graphql-fast-path.ts";
+import { pipelineYogaOptions } from "../http/pipeline.ts";
+import { createLogger } from "../logger.ts";
+import { newIlpBuffer } from "../questdb/ilp-http.ts";
+import { tableNames } from "../questdb/tables.ts";
+import { schema } from "../schema/index.ts";
+import { QueueFullError, RowsRejectedError, type Ticket, WriterClosedError } from "./batch-writer.ts";
+import { type FromMain, ownBuffer, type ToMain, type WriteWorkerData } from "./write-workers.ts";
+
+const port = parentPort;
+if (!port) throw new Error("write-worker.ts runs as a worker thread (src/ingest/write-workers.ts starts it)");
+const data = workerData as WriteWorkerData;
+const log = createLogger(data.logLevel).child({ component: "write-worker" });
+
+/** The record mutations: the only root fields a worker runs. */
+const RECORD_FIELDS = new Set(data.recordFields);
+
+/** Accepts a mutation whose every root selection is a record mutation (or __typename). */
+export function onlyRecordMutations(operation: OperationDefinitionNode): boolean {
+  if (operation.operation !== "mutation") return false;
+  return operation.selectionSet.selections.every(
+    (selection) =>
+      selection.kind === "Field" && (RECORD_FIELDS.has(selection.name.value) || selection.name.value === "__typename"),
+  );
+}
+
+// Enqueues waiting for the main thread's answer, and tickets waiting for their commit.
+let nextEnqueue = 0;
+const enqueues = new Map<number, { resolve: (ticket: Ticket) => void; reject: (error: Error) => void }>();
+const commits = new Map<number, { resolve: (ms: number) => void; reject: (error: Error) => void }>();
+
+function rebuildError(error: { name: string; message: string; limit?: number; reason?: string; file?: string }) {
+  if (error.name === "QueueFullError") return new QueueFullError(error.limit ?? 0);
+  if (error.name === "WriterClosedError") return new WriterClosedError();
+  if (error.name === "RowsRejectedError") return new RowsRejectedError(error.reason ?? "", error.file ?? "");
+  return new Error(error.message);
+}
+
+/** The main thread's batch writer, seen from here: rows are encoded here and queued there. */
+const sink: RowSink = {
+  enqueueEncoded(encoded) {
+    // Each chunk's bytes in an ArrayBuffer of their own, so that handing them over moves nothing else.
+    const chunks = encoded.map((chunk) => ({ ...chunk, bytes: new Uint8Array(ownBuffer(chunk.bytes)) }));
+    const id = nextEnqueue++;
+    const committed = new Promise<number>((resolve, reject) => commits.set(id, { resolve, reject }));
+    // A caller that chose not to wait (QUEUED) must not produce an unhandled rejection.
+    committed.catch(() => {});
+    const ticket = new Promise<Ticket>((resolve, reject) => enqueues.set(id, { resolve, reject }));
+    const message: ToMain = { type: "enqueue", id, chunks };
+    port.postMessage(
+      message,
+      chunks.map((chunk) => chunk.bytes.buffer as ArrayBuffer),
+    );
+    return ticket.then((t) => ({ rows: t.rows, committed }));
+  },
+};
+
+/** What a worker cannot do: anything but record mutations reaches none of these. */
+const unavailable = new Proxy(
+  {},
+  {
+    get(_target, property) {
+      throw new Error(`${String(property)} is not available in a write worker`);
+    },
+  },
+);
+
+const services = {
+  writer: unavailable,
+  sink,
+  newIlpBuffer,
+  pool: unavailable,
+  live: unavailable,
+  alerts: unavailable,
+  sql: unavailable,
+  // The context asks the cache for its per-request reads when it is made; they are never used.
+  cache: { forRequest: () => unavailable },
+  liveLimits: { lateRowsMs: 0, maxQueued: 0 },
+  tables: tableNames(data.tablePrefix),
+  limits: data.limits,
+  maxRecordsPerRequest: data.maxRecordsPerRequest,
+  maxPageSize: data.pipeline.limits.maxPageSize,
+  maxResultRows: data.pipeline.limits.maxResultRows,
+} as unknown as Services;
+
+const yoga = createYoga<Record<string, unknown>, Context>({
+  schema,
+  graphqlEndpoint: "/graphql",
+  graphiql: false,
+  ...pipelineYogaOptions(data.pipeline, services, log),
+});
+
+async function run(message: Extract<FromMain, { type: "run" }>): Promise<void> {
+  const raw = Buffer.from(message.body);
+  const headers = message.headers;
+  let reply: ToMain;
+  try {
+    const answer = await answerOperation(
+      yoga,
+      raw,
+      message.caller,
+      {
+        url: message.url,
+        headers: {
+          get: (name) => headers[name.toLowerCase()] ?? null,
+          has: (name) => headers[name.toLowerCase()] !== undefined,
+        },
+      },
+      { accept: onlyRecordMutations },
+    );
+    reply =
+      answer === "delegate" || answer === "declined"
+        ? { type: "handback", id: message.id, body: message.body }
+        : { type: "answer", id: message.id, answer };
+  } catch (error) {
+    log.error({ err: error }, "a write worker's request failed unexpectedly");
+    reply = { type: "handback", id: message.id, body: message.body };
+  }
+  port?.postMessage(reply, reply.type === "handback" ? [reply.body] : []);
+}
+
+port.on("message", (message: FromMain) => {
+  switch (message.type) {
+    case "run":
+      void run(message);
+      return;
+    case "enqueued": {
+      const waiting = enqueues.get(message.id);
+      enqueues.delete(message.id);
+      if (message.error) {
+        commits.delete(message.id);
+        waiting?.reject(rebuildError(message.error));
+      } else waiting?.resolve({ rows: message.rows, committed: Promise.resolve(0) });
+      return;
+    }
+    case "committed": {
+      const waiting = commits.get(message.id);
+      commits.delete(message.id);
+      if (message.error) waiting?.reject(rebuildError(message.error));
+      else waiting?.resolve(message.ms);
+      return;
+    }
+  }
+});
+port.postMessage({ type: "ready" } satisfies ToMain);

@@ -1,0 +1,249 @@
+// Write workers (issue 10; docs/security.md "Load"): a writer's big POST body is run in a worker
+// thread, not on the main thread. A 2,000-trade batch costs tens of milliseconds of CPU
+// (JSON, GraphQL parsing and variable coercion, the rows' checks, ILP encoding); on the main
+// thread each one held the event loop that also answers probes, refusals and dashboards, and
+// under 100 bots /health waited hundreds of ms. In a worker the main thread only reads the body,
+// hands it over (transferred, not copied) and sends the answer; the worker hands the encoded
+// rows back to the main thread's batch writer, which stays the one queue of the process.
+//
+// A worker runs only record mutations (src/ingest/write-worker.ts); any other operation, and a
+// body that is not a plain GraphQL request, is handed back and run on the main thread as before.
+// A worker that dies fails its requests with OVERLOADED (retryable) and is started again.
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { LogLevel, RequestLimits } from "../config.ts";
+import { clientError } from "../errors.ts";
+import type { Caller } from "../guard/keys.ts";
+import type { Answer } from "../http/graphql-fast-path.ts";
+import type { PipelineOptions } from "../http/pipeline.ts";
+import type { BatchWriter } from "./batch-writer.ts";
+import type { EncodedRows } from "./encoded-rows.ts";
+import type { ValidationLimits } from "./validation.ts";
+
+/** What a worker needs to run the pipeline and the record mutations as the main thread would. */
+export interface WriteWorkerData {
+  pipeline: PipelineOptions & { limits: RequestLimits };
+  tablePrefix: string;
+  limits: ValidationLimits;
+  maxRecordsPerRequest: number;
+  /** The root fields a worker runs (the record mutations). */
+  recordFields: string[];
+  logLevel: LogLevel;
+}
+
+interface SerializedError {
+  name: string;
+  message: string;
+  limit?: number;
+  reason?: string;
+  file?: string;
+}
+
+/** Messages from the main thread to a worker. */
+export type FromMain =
+  | { type: "run"; id: number; body: ArrayBuffer; caller: Caller; headers: Record<string, string>; url: string }
+  | { type: "enqueued"; id: number; rows: number; error?: SerializedError }
+  | { type: "committed"; id: number; ms: number; error?: SerializedError };
+
+/** Messages from a worker to the main thread. */
+export type ToMain =
+  | { type: "ready" }
+  | { type: "answer"; id: number; answer: Answer }
+  /** Not a record mutation (or not a plain request): the main thread runs it; the body comes back. */
+  | { type: "handback"; id: number; body: ArrayBuffer }
+  | { type: "enqueue"; id: number; chunks: EncodedRows[] };
+
+export interface WriteWorkersOptions {
+  /** Worker threads (WRITE_WORKERS); 0 runs everything on the main thread. */
+  count: number;
+  /** Bodies at least this long go to a worker (WRITE_WORKER_MIN_BYTES); smaller ones cost less inline. */
+  minBytes: number;
+  /** Heap limit of each worker, MB. Default 96. */
+  heapMb?: number;
+  writer: BatchWriter;
+  data: WriteWorkerData;
+  log: Logger;
+}
+
+/** The result of handing a body to a worker. */
+export type WorkerOutcome =
+  | { kind: "answer"; answer: Answer }
+  /** The main thread runs it: no worker was ready, or the worker handed it back (with the body). */
+  | { kind: "main"; body: Buffer };
+
+export interface WriteWorkersStats {
+  workers: number;
+  ready: number;
+  running: number;
+  answered: number;
+  handedBack: number;
+  restarts: number;
+}
+
+export interface WriteWorkers {
+  readonly minBytes: number;
+  /** Runs a writer's POST body in the least busy ready worker. */
+  run(body: Buffer, caller: Caller, headers: Record<string, string>, url: string): Promise<WorkerOutcome>;
+  stats(): WriteWorkersStats;
+  /** Stops the workers; requests still running in them are answered SHUTTING_DOWN. */
+  close(): Promise<void>;
+}
+
+interface Job {
+  resolve: (outcome: WorkerOutcome) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  jobs: Map<number, Job>;
+}
+
+const serialize = (error: unknown): SerializedError => {
+  const e = error as Partial<SerializedError> & Error;
+  return {
+    name: e.name ?? "Error",
+    message: e.message ?? String(error),
+    ...(typeof e.limit === "number" ? { limit: e.limit } : {}),
+    ...(typeof e.reason === "string" ? { reason: e.reason } : {}),
+    ...(typeof e.file === "string" ? { file: e.file } : {}),
+  };
+};
+
+/** An answer in GraphQL's error format for a request its worker could not finish. */
+function refusal(code: "OVERLOADED" | "SHUTTING_DOWN", message: string): Answer {
+  const error = clientError(code, message, { retryable: true, retryAfterMs: 1_000 });
+  const { http: _http, ...extensions } = error.extensions;
+  return {
+    status: 503,
+    headers: { "content-type": "application/json; charset=utf-8", "retry-after": "1" },
+    body: JSON.stringify({ errors: [{ message: error.message, extensions }] }),
+  };
+}
+
+/** Bytes in an ArrayBuffer of their own (copied unless they are already), safe to transfer. */
+export function ownBuffer(body: Uint8Array): ArrayBuffer {
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
+    return body.buffer;
+  }
+  const copy = new ArrayBuffer(body.byteLength);
+  new Uint8Array(copy).set(body);
+  return copy;
+}
+
+export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
+  const { count, minBytes, heapMb = 96, writer, data, log } = options;
+  const slots: Slot[] = [];
+  let nextJob = 0;
+  let closing = false;
+  const counts = { answered: 0, handedBack: 0, restarts: 0 };
+
+  const start = (index: number) => {
+    // TypeScript sources: the worker loads them through tsx, as `npm start` does.
+    const worker = new Worker(new URL("./write-worker-boot.mjs", import.meta.url), {
+      workerData: data,
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+      stdout: false,
+      stderr: false,
+    });
+    const slot: Slot = { worker, ready: false, jobs: new Map() };
+    slots[index] = slot;
+    worker.on("message", (message: ToMain) => onMessage(slot, message));
+    worker.on("error", (error) => log.error({ err: error, worker: index }, "a write worker failed"));
+    worker.on("exit", (code) => {
+      slot.ready = false;
+      for (const [, job] of slot.jobs) {
+        job.resolve({
+          kind: "answer",
+          answer: closing
+            ? refusal(
+                "SHUTTING_DOWN",
+                "the server is shutting down; send the request again to another instance or later",
+              )
+            : refusal("OVERLOADED", "the worker running this request stopped; retry after 1 s"),
+        });
+      }
+      slot.jobs.clear();
+      if (closing) return;
+      counts.restarts++;
+      log.error({ worker: index, code }, "a write worker exited; starting another");
+      setTimeout(() => {
+        if (!closing) start(index);
+      }, 500).unref();
+    });
+  };
+
+  const onMessage = (slot: Slot, message: ToMain) => {
+    switch (message.type) {
+      case "ready":
+        slot.ready = true;
+        return;
+      case "answer": {
+        const job = slot.jobs.get(message.id);
+        slot.jobs.delete(message.id);
+        counts.answered++;
+        job?.resolve({ kind: "answer", answer: message.answer });
+        return;
+      }
+      case "handback": {
+        const job = slot.jobs.get(message.id);
+        slot.jobs.delete(message.id);
+        counts.handedBack++;
+        job?.resolve({ kind: "main", body: Buffer.from(message.body) });
+        return;
+      }
+      case "enqueue": {
+        const { id } = message;
+        let reply: FromMain;
+        let committed: Promise<number> | undefined;
+        try {
+          const ticket = writer.enqueueEncoded(message.chunks);
+          committed = ticket.committed;
+          reply = { type: "enqueued", id, rows: ticket.rows };
+        } catch (error) {
+          reply = { type: "enqueued", id, rows: 0, error: serialize(error) };
+        }
+        slot.worker.postMessage(reply);
+        committed?.then(
+          (ms) => slot.worker.postMessage({ type: "committed", id, ms } satisfies FromMain),
+          (error: unknown) =>
+            slot.worker.postMessage({ type: "committed", id, ms: 0, error: serialize(error) } satisfies FromMain),
+        );
+        return;
+      }
+    }
+  };
+
+  return {
+    minBytes,
+    run(body, caller, headers, url) {
+      // Started on the first body that needs them (a server that gets no big batch never pays
+      // for a worker); until one is ready, bodies run on the main thread as before.
+      if (slots.length === 0 && !closing) for (let i = 0; i < count; i++) start(i);
+      let best: Slot | undefined;
+      for (const slot of slots) {
+        if (slot.ready && (!best || slot.jobs.size < best.jobs.size)) best = slot;
+      }
+      if (!best || closing) return Promise.resolve({ kind: "main", body });
+      const chosen = best;
+      const id = nextJob++;
+      const transferable = ownBuffer(body);
+      return new Promise<WorkerOutcome>((resolve) => {
+        chosen.jobs.set(id, { resolve });
+        const message: FromMain = { type: "run", id, body: transferable, caller: { ...caller }, headers, url };
+        chosen.worker.postMessage(message, [transferable]);
+      });
+    },
+    stats: () => ({
+      workers: slots.length,
+      ready: slots.filter((slot) => slot.ready).length,
+      running: slots.reduce((n, slot) => n + slot.jobs.size, 0),
+      ...counts,
+    }),
+    async close() {
+      closing = true;
+      await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    },
+  };
+}

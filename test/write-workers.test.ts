@@ -1,0 +1,132 @@
+// Write workers (src/ingest/write-workers.ts) against the real QuestDB: a writer's big body run
+// in a worker thread is answered exactly as the main thread answers it, its rows land exactly,
+// what is not a record mutation is handed back, and a worker that dies costs a retryable
+// refusal, not the process or an acknowledged row.
+import { beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { makeTrade } from "./support/load.ts";
+import { testPool, walApplied } from "./support/questdb.ts";
+
+const RECORD_TRADES =
+  "mutation($inputs: [TradeInput!]!, $d: Durability!) { recordTrades(inputs: $inputs, durability: $d) { accepted ids durability } }";
+const RECORD_LATENCY =
+  "mutation($inputs: [LatencyMetricInput!]!) { recordLatencyMetrics(inputs: $inputs) { accepted ids } }";
+const TRADES = "query($f: TradeFilter) { trades(filter: $f, first: 3) { nodes { tradeId } } }";
+
+async function post(url: string, body: unknown): Promise<{ status: number; retryAfter: string | null; body: string }> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, retryAfter: response.headers.get("retry-after"), body: await response.text() };
+}
+
+/** `n` distinct trades whose values exercise every column (fractions, big integers). */
+function trades(label: string, n: number, at = Date.now() - 60_000) {
+  return Array.from({ length: n }, (_, i) => ({
+    ...makeTrade(`${label}-${i}`, new Date(at + i).toISOString()),
+    action: i % 2 ? "SELL" : "BUY",
+    baseAmount: 0.1 + i / 7,
+    quoteAmount: 12.345678901234 * (i + 1),
+    executedPrice: 123.456789012345 + i,
+    priorityFee: 1_000_000_000_000 + i,
+    strategy: `grid.v${i % 3}`,
+    venue: "raydium:amm",
+  }));
+}
+
+let worker: TestApp;
+let main: TestApp;
+beforeAll(async () => {
+  // Every writer body goes to the worker in one app, none in the other.
+  [worker, main] = await Promise.all([
+    startTestApp("wworker", { WRITE_WORKERS: "1", WRITE_WORKER_MIN_BYTES: "0" }),
+    startTestApp("wmain", { WRITE_WORKERS: "0" }),
+  ]);
+  // The first body starts the worker and runs on the main thread; wait until one is ready.
+  const deadline = Date.now() + 30_000;
+  while ((worker.app.workers?.stats().ready ?? 0) === 0) {
+    if (Date.now() > deadline) throw new Error("no write worker became ready within 30 s");
+    await post(worker.url, { query: TRADES });
+    await new Promise((done) => setTimeout(done, 100));
+  }
+});
+
+describe("write workers", () => {
+  it("record a batch in a worker: the same answer as the main thread's, every value stored exactly", async () => {
+    const inputs = trades("exact", 300);
+    const body = { query: RECORD_TRADES, variables: { inputs, d: "COMMITTED" } };
+    const before = worker.app.workers?.stats().answered ?? 0;
+    const [viaWorker, viaMain] = await Promise.all([post(worker.url, body), post(main.url, body)]);
+    expect(worker.app.workers?.stats().answered).toBe(before + 1);
+    expect(viaWorker.body.slice(0, 300)).not.toContain("errors");
+    expect(viaWorker.status).toBe(200);
+    expect(JSON.parse(viaWorker.body)).toEqual(JSON.parse(viaMain.body));
+    expect(JSON.parse(viaWorker.body).data.recordTrades).toEqual({
+      accepted: 300,
+      ids: inputs.map((t) => t.tradeId),
+      durability: "COMMITTED",
+    });
+
+    // The rows each app stored are the same, column for column (but the writer, from the key).
+    const pool = testPool();
+    try {
+      await walApplied(`${worker.prefix}trades`);
+      await walApplied(`${main.prefix}trades`);
+      const read = async (prefix: string) =>
+        (await pool.query(`SELECT * FROM '${prefix}trades' WHERE trade_id LIKE 'exact-%' ORDER BY timestamp, trade_id`))
+          .rows;
+      const [a, b] = [await read(worker.prefix), await read(main.prefix)];
+      expect(a).toHaveLength(300);
+      expect(a).toEqual(b);
+      expect(Number(a[7]?.executed_price)).toBe(inputs[7]?.executedPrice);
+      expect(a[7]?.strategy).toBe(inputs[7]?.strategy);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("answer refused batches exactly as the main thread does", async () => {
+    const good = trades("bad", 20);
+    const cases: unknown[] = [
+      {
+        query: RECORD_TRADES,
+        variables: { inputs: good.map((t, i) => (i === 13 ? { ...t, baseAmount: -1 } : t)), d: "QUEUED" },
+      },
+      {
+        query: RECORD_TRADES,
+        variables: { inputs: good.map((t, i) => (i === 2 ? { ...t, mevStatus: "EATEN" } : t)), d: "QUEUED" },
+      },
+      { query: RECORD_TRADES, variables: { inputs: good, d: "SOMETIMES" } },
+      { query: RECORD_TRADES, variables: { inputs: trades("many", 10_001), d: "QUEUED" } },
+      { query: RECORD_LATENCY, variables: { inputs: [{ stage: "quote", latencyUs: -5 }] } },
+      { query: "mutation { recordTrades(inputs: [{}]) { accepted } }" },
+      { query: `${RECORD_TRADES} { nope }` },
+      { query: "mutation { recordTrades(" },
+      "{ not json",
+    ];
+    for (const body of cases) {
+      const [viaWorker, viaMain] = [await post(worker.url, body), await post(main.url, body)];
+      expect(viaWorker, JSON.stringify(body).slice(0, 200)).toEqual(viaMain);
+      expect(JSON.parse(viaWorker.body).errors?.length ?? 0, JSON.stringify(body).slice(0, 200)).toBeGreaterThan(0);
+    }
+    // None of them stored a row.
+    const answer = JSON.parse((await post(worker.url, { query: TRADES, variables: { f: { tradeId: "bad-0" } } })).body);
+    expect(answer.data.trades.nodes).toEqual([]);
+  });
+
+  it("hand back what is not a record mutation: queries and mixed operations run on the main thread", async () => {
+    const before = worker.app.workers?.stats().handedBack ?? 0;
+    const query = { query: TRADES, variables: { f: { tradeId: "exact-1" } } };
+    const mixed = {
+      query: `mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs) { accepted } deleteAlertRule(name: "none") }`,
+      variables: { inputs: trades("mixed", 2) },
+    };
+    for (const body of [query, mixed]) {
+      const [viaWorker, viaMain] = [await post(worker.url, body), await post(main.url, body)];
+      expect(JSON.parse(viaWorker.body), JSON.stringify(body)).toEqual(JSON.parse(viaMain.body));
+    }
+    expect(worker.app.workers?.stats().handedBack).toBe(before + 2);
+  });
+});
