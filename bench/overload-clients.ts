@@ -1,5 +1,6 @@
 // The clients of `npm run bench:overload`: bots, dashboards and probes, each timing its requests.
 // They speak only the API's public GraphQL over HTTP.
+import http from "node:http";
 import { percentile } from "./docs.ts";
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -75,6 +76,63 @@ export async function post(
   };
 }
 
+const agent = new http.Agent({ keepAlive: true });
+
+/**
+ * One POST as the README advises bots with big batches: `Expect: 100-continue`, so that the body
+ * is sent only once the server admitted the request (a refusal costs no upload). Node's http
+ * client; same result shape as post().
+ */
+export function postExpectContinue(
+  url: string,
+  key: string,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ ms: number; status: number; code?: string; retryAfterS?: number; answer: GraphQLAnswer }> {
+  const started = performance.now();
+  const bytes = Buffer.from(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/graphql`, {
+      method: "POST",
+      agent,
+      signal,
+      headers: {
+        "content-type": "application/json",
+        "content-length": bytes.length,
+        authorization: `Bearer ${key}`,
+        expect: "100-continue",
+      },
+    });
+    req.on("continue", () => req.end(bytes));
+    req.on("error", reject);
+    req.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", reject);
+      response.on("end", () => {
+        const ms = performance.now() - started;
+        // Refused before "100 Continue": the body was never sent and the server closes.
+        if (!req.writableFinished) req.destroy();
+        let answer: GraphQLAnswer = {};
+        try {
+          answer = JSON.parse(Buffer.concat(chunks).toString("utf8")) as GraphQLAnswer;
+        } catch {}
+        const status = response.statusCode ?? 0;
+        const code = answer.errors?.[0]?.extensions?.code ?? (status === 200 ? undefined : `HTTP ${status}`);
+        const retryAfter = Number(response.headers["retry-after"]);
+        resolve({
+          ms,
+          status,
+          ...(code === undefined ? {} : { code }),
+          ...(retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
+          answer,
+        });
+      });
+    });
+    req.flushHeaders();
+  });
+}
+
 const errorReason = (e: unknown) => (e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.name) : "?");
 
 const PAIRS = [
@@ -87,7 +145,7 @@ const RECORD_TRADES = JSON.stringify(
 );
 
 /** A recordTrades body of `rows` trades timestamped just before now, built as text (cheaply). */
-function tradesBody(bot: number, batch: number, rows: number): string {
+export function tradesBody(bot: number, batch: number, rows: number): string {
   const now = Date.now();
   const parts: string[] = [];
   for (let i = 0; i < rows; i++) {
@@ -120,17 +178,21 @@ export const newBotFigures = (): BotFigures => ({
 
 /** A bot: sends batches back to back; a retryable refusal sends the same batch again after a backoff. */
 export async function bot(
-  target: { url: string; key: string; batchRows: number },
+  target: { url: string; key: string; batchRows: number; expectContinue?: boolean },
   n: number,
   figures: BotFigures,
   signal: AbortSignal,
+  /** The first batch's body, built before the clock starts (100 bots building theirs at once would time the generator). */
+  firstBody?: string,
 ): Promise<void> {
   const { url, key, batchRows } = target;
+  // A fleet's bots do not start in the same millisecond: each starts within the first second.
+  await sleep(Math.random() * 1000);
   for (let batch = 0; !signal.aborted; batch++) {
-    const body = tradesBody(n, batch, batchRows);
+    const body = batch === 0 && firstBody !== undefined ? firstBody : tradesBody(n, batch, batchRows);
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        const r = await post(url, key, body, signal);
+        const r = await (target.expectContinue ? postExpectContinue : post)(url, key, body, signal);
         const retryable =
           r.status === 429 ||
           r.status === 503 ||

@@ -5,8 +5,11 @@
 // `npm start` runs it; never restarted within a phase: a crash is recorded and ends the phase):
 //   (a) BENCH_DASHBOARDS dashboard clients alone, month-long hourly latency and trade charts;
 //   (b) BENCH_BOTS bots alone, recordTrades batches of BENCH_BATCH_ROWS rows, retrying the
-//       retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN; HTTP 429/503) as a bot would;
-//   (c) both together.
+//       retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN; HTTP 429/503) as a bot would
+//       (each bot starts at a random moment of the first second);
+//   (c) both together;
+//   (d) the bots of (b) sending `Expect: 100-continue`, as the README advises bots with big
+//       batches (a refused batch is then never uploaded).
 // Throughout, a probe every BENCH_PROBE_MS times /health, /ready and a one-row query, and the
 // API's RSS (/proc/<pid>/status) and acknowledged rows (/metrics) are sampled. Only the public
 // surface is used: GraphQL, /metrics, /health, /ready.
@@ -15,6 +18,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { loadConfig, memoryBoundMb } from "../src/config.ts";
 import { freePort } from "../src/questdb/local-server.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
@@ -25,10 +29,8 @@ import {
   DASHBOARD_QUERIES,
   dashboard,
   newBotFigures,
-  ONE_ROW,
-  post,
-  probe,
   Timings,
+  tradesBody,
 } from "./overload-clients.ts";
 import { loadHistory } from "./overload-load.ts";
 
@@ -42,8 +44,8 @@ const BATCH_ROWS = env("BENCH_BATCH_ROWS", 2000);
 const DASHBOARDS = env("BENCH_DASHBOARDS", 4);
 const PROBE_MS = env("BENCH_PROBE_MS", 50);
 const HEAP_MB = Number(process.env.MAX_HEAP_MB ?? 256);
-/** Which phases to run (a, b, c), e.g. BENCH_PHASES=b while working on the write path. */
-const PHASES = process.env.BENCH_PHASES ?? "abc";
+/** Which phases to run (a, b, c, d), e.g. BENCH_PHASES=b while working on the write path. */
+const PHASES = process.env.BENCH_PHASES ?? "abcd";
 
 const log = (line: string) => console.log(`[bench:overload] ${line}`);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -58,6 +60,8 @@ const WRITER = { name: "bench", key: "bench-writer-key-0123456789" };
 const READER = { name: "dashboard", key: "bench-reader-key-0123456789" };
 
 interface Api {
+  /** The RSS bound the README states for this configuration (src/config.ts memoryBoundMb). */
+  memoryBoundMb: number;
   url: string;
   pid: number;
   /** Set when the process exited by itself: its exit code or signal, and its last stderr lines. */
@@ -70,14 +74,16 @@ interface Api {
 async function startApi(questdb: { httpPort: number; pgPort: number }, deadLetterDir: string): Promise<Api> {
   const port = await freePort();
   // BENCH_API_NODE_ARGS: node flags NODE_OPTIONS refuses, e.g. --cpu-prof to profile the API.
+  const env = apiEnv(port, questdb, {
+    API_KEYS: `${WRITER.name}:writer:${WRITER.key},${READER.name}:reader:${READER.key}`,
+    RATE_LIMIT_PER_SECOND: "0", // the per-key limit would otherwise be what is measured
+    DEAD_LETTER_DIR: deadLetterDir,
+    LOG_LEVEL: "error",
+  });
+  const config = loadConfig(env);
   const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...extraArgs, ...API_NODE_ARGS], {
-    env: apiEnv(port, questdb, {
-      API_KEYS: `${WRITER.name}:writer:${WRITER.key},${READER.name}:reader:${READER.key}`,
-      RATE_LIMIT_PER_SECOND: "0", // the per-key limit would otherwise be what is measured
-      DEAD_LETTER_DIR: deadLetterDir,
-      LOG_LEVEL: "error",
-    }),
+    env,
     stdio: ["ignore", "inherit", "pipe"],
   });
   let stopping = false;
@@ -87,6 +93,13 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
     tail = (tail + chunk.toString()).slice(-8000);
   });
   const api: Api = {
+    memoryBoundMb: memoryBoundMb({
+      heapMb: HEAP_MB,
+      writeWorkers: config.writeWorkers,
+      writeWorkerHeapMb: config.writeWorkerHeapMb,
+      maxInflightBytes: config.load.maxInflightBytes,
+      maxQueueRows: config.maxQueueRows,
+    }),
     url: `http://127.0.0.1:${port}`,
     pid: child.pid as number,
     exited: new Promise((done) =>
@@ -127,6 +140,7 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
 
 interface PhaseResult {
   name: string;
+  title: string;
   seconds: number;
   rowsAcknowledgedPerS?: number;
   bots?: BotFigures;
@@ -135,10 +149,14 @@ interface PhaseResult {
   ready: Timings;
   oneRow: Timings;
   maxRssMb: number;
+  /** The README's RSS bound for the phase's API. */
+  memoryBoundMb: number;
   /** The API's CPU use over the phase (1 = one core busy). */
   apiCpu: number;
   /** The load generator's own event-loop delay p99 (ms): its timings include this much of its own lag. */
   clientLagP99Ms: number;
+  /** The probes' process's own event-loop delay p99 (ms). */
+  probeLagP99Ms: number;
   /** The largest of the API's own event-loop delay p99s (/metrics, one a sample interval), ms. */
   apiLagMaxMs: number;
   crash?: string;
@@ -163,23 +181,47 @@ async function metrics(url: string, names: readonly string[]): Promise<(number |
   });
 }
 
+interface PhaseDef {
+  name: string;
+  title: string;
+  dashboards: boolean;
+  bots: boolean;
+  /** The bots send `Expect: 100-continue` (README: bots with big batches). */
+  expectContinue: boolean;
+}
+
+const PHASE_DEFS: PhaseDef[] = [
+  { name: "a", title: `(a) ${DASHBOARDS} dashboards alone`, dashboards: true, bots: false, expectContinue: false },
+  { name: "b", title: `(b) ${BOTS} bots alone`, dashboards: false, bots: true, expectContinue: false },
+  { name: "c", title: "(c) both", dashboards: true, bots: true, expectContinue: false },
+  {
+    name: "d",
+    title: `(d) ${BOTS} bots alone, with \`Expect: 100-continue\``,
+    dashboards: false,
+    bots: true,
+    expectContinue: true,
+  },
+];
+
 async function phase(
-  name: string,
-  withDashboards: boolean,
-  withBots: boolean,
+  def: PhaseDef,
   questdb: { httpPort: number; pgPort: number },
   deadLetterDir: string,
 ): Promise<PhaseResult> {
+  const { name, dashboards: withDashboards, bots: withBots } = def;
   const result: PhaseResult = {
     name,
+    title: def.title,
     seconds: 0,
     health: new Timings(),
     ready: new Timings(),
     oneRow: new Timings(),
     maxRssMb: 0,
+    memoryBoundMb: 0,
     apiCpu: 0,
     clientLagP99Ms: 0,
     apiLagMaxMs: 0,
+    probeLagP99Ms: 0,
   };
   let api: Api;
   try {
@@ -189,6 +231,7 @@ async function phase(
     log(`(${name}) ${result.crash}`);
     return result;
   }
+  result.memoryBoundMb = api.memoryBoundMb;
   const stop = new AbortController();
   const { signal } = stop;
   void api.exited.then(() => stop.abort());
@@ -197,6 +240,8 @@ async function phase(
     200,
   );
   // Acknowledged rows: the first and the latest reading of the counter (a crash keeps the last one).
+  // The bots' first bodies, built before the clock starts.
+  const firstBodies = withBots ? Array.from({ length: BOTS }, (_, n) => tradesBody(n, 0, BATCH_ROWS)) : [];
   const t0 = performance.now();
   const cpu0 = await cpuSecondsOf(api.pid);
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -211,29 +256,21 @@ async function phase(
     });
   }, 1000);
 
-  const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(DURATION_S * 1000)]);
-  // A probe's own request is never cut by the end of the phase, only by its 10 s timeout.
-  const timeout = () => AbortSignal.timeout(10_000);
-  const tasks = [
-    probe(
-      PROBE_MS,
-      async () => (await fetch(`${api.url}/health`, { signal: timeout() })).ok,
-      result.health,
-      probeSignal,
-    ),
-    probe(PROBE_MS, async () => (await fetch(`${api.url}/ready`, { signal: timeout() })).ok, result.ready, probeSignal),
-    probe(
-      PROBE_MS,
-      async () => (await post(api.url, READER.key, ONE_ROW, timeout())).code === undefined,
-      result.oneRow,
-      probeSignal,
-    ),
-  ];
+  const probes = runProbes(api.url, result);
+  const tasks: Promise<void>[] = [];
   if (withBots) {
     result.bots = newBotFigures();
     const figures = result.bots;
     for (let n = 0; n < BOTS; n++)
-      tasks.push(bot({ url: api.url, key: WRITER.key, batchRows: BATCH_ROWS }, n, figures, signal));
+      tasks.push(
+        bot(
+          { url: api.url, key: WRITER.key, batchRows: BATCH_ROWS, expectContinue: def.expectContinue },
+          n,
+          figures,
+          signal,
+          firstBodies[n],
+        ),
+      );
   }
   if (withDashboards) {
     const figures = new Map(DASHBOARD_QUERIES.map((q) => [q.name, new Timings()]));
@@ -255,7 +292,7 @@ async function phase(
   result.clientLagP99Ms = lag.percentile(99) / 1e6;
   stop.abort();
   clearInterval(ticker);
-  await Promise.all(tasks);
+  await Promise.all([...tasks, probes]);
   clearInterval(metricsTimer);
   clearInterval(rssTimer);
   if (withBots) result.rowsAcknowledgedPerS = (written.value - written0) / ((written.at - t0) / 1000);
@@ -265,6 +302,29 @@ async function phase(
     log(`(${name}) the API died after ${result.seconds.toFixed(1)} s: ${api.crash}`);
   }
   return result;
+}
+
+/** Runs the probes in a process of their own (bench/overload-probe.ts) for the phase's duration. */
+async function runProbes(url: string, result: PhaseResult): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/overload-probe.ts", url, READER.key, String(PROBE_MS), String(DURATION_S)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await new Promise((done) => child.once("exit", done));
+  const figures = JSON.parse(output.trim().split("\n").at(-1) ?? "{}") as Record<
+    "health" | "ready" | "oneRow",
+    { ms: number[]; failures: [string, number][] }
+  > & { lagP99Ms: number };
+  for (const name of ["health", "ready", "oneRow"] as const) {
+    result[name].ms.push(...figures[name].ms);
+    for (const [reason, n] of figures[name].failures) result[name].failures.set(reason, n);
+  }
+  result.probeLagP99Ms = figures.lagP99Ms;
 }
 
 // ---------------------------------------------------------------- the table
@@ -285,8 +345,8 @@ function table(results: PhaseResult[]): string[] {
   };
   const p99Under = (t: Timings | undefined, ms: number) => (t && t.ms.length > 0 ? t.p99() <= ms : undefined);
   return [
-    `| Figure | (a) ${DASHBOARDS} dashboards alone | (b) ${BOTS} bots alone | (c) both | Target | Met |`,
-    "|---|---|---|---|---|---|",
+    `| Figure | ${results.map((r) => r.title).join(" | ")} | Target | Met |`,
+    `|---|${results.map(() => "---|").join("")}---|---|`,
     `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
     `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers (rows/s), p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length} (${fmt(r.bots.rowsAccepted / r.seconds)}), ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
     `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | | |`,
@@ -297,10 +357,11 @@ function table(results: PhaseResult[]): string[] {
     `| one-row query \`trades(first: 1)\` p50 / p99 ms | ${cells((r) => withFailures(r.oneRow))} | p99 ≤ 250 | ${met((r) => p99Under(r.oneRow, 250) && r.oneRow.failed === 0)} |`,
     `| dashboard: latencyStats, 30 days hourly, p50 / p99 ms | ${cells(dash("latencyStats"))} | | |`,
     `| dashboard: tradeStats, 30 days hourly by pair, p50 / p99 ms | ${cells(dash("tradeStats"))} | | |`,
-    `| API RSS max, MB (heap capped at ${HEAP_MB} MB) | ${cells((r) => r.maxRssMb.toFixed(0))} | ≤ 300 | ${met((r) => r.maxRssMb <= 300)} |`,
+    `| API RSS max, MB (heap capped at ${HEAP_MB} MB) | ${cells((r) => r.maxRssMb.toFixed(0))} | ≤ the README's bound (${[...new Set(results.map((r) => r.memoryBoundMb))].join(", ")} MB) | ${met((r) => r.maxRssMb <= r.memoryBoundMb)} |`,
     `| API CPU (cores busy) | ${cells((r) => r.apiCpu.toFixed(2))} | | |`,
     `| API event-loop delay: the worst sampled p99, ms | ${cells((r) => r.apiLagMaxMs.toFixed(0))} | | |`,
-    `| load generator's own event-loop delay p99, ms (its timings include it) | ${cells((r) => r.clientLagP99Ms.toFixed(0))} | | |`,
+    `| the bots' and dashboards' process: own event-loop delay p99, ms (their timings include it) | ${cells((r) => r.clientLagP99Ms.toFixed(0))} | | |`,
+    `| the probes' process (of its own): own event-loop delay p99, ms | ${cells((r) => r.probeLagP99Ms.toFixed(0))} | | |`,
     `| API crashes | ${cells((r) => (r.crash ? `1 after ${r.seconds.toFixed(0)} s (${r.crash.replace(/\|/g, "/")})` : "0"))} | 0 | ${met((r) => !r.crash)} |`,
   ];
 }
@@ -335,16 +396,10 @@ async function main(): Promise<void> {
     );
 
     const results: PhaseResult[] = [];
-    for (const [name, dashboards, bots] of [
-      ["a", true, false],
-      ["b", false, true],
-      ["c", true, true],
-    ] as const) {
-      if (!PHASES.includes(name)) continue;
-      log(
-        `(${name}) ${[dashboards && `${DASHBOARDS} dashboards`, bots && `${BOTS} bots`].filter(Boolean).join(" and ")} for ${DURATION_S} s…`,
-      );
-      results.push(await phase(name, dashboards, bots, questdb, deadLetterDir));
+    for (const def of PHASE_DEFS) {
+      if (!PHASES.includes(def.name)) continue;
+      log(`${def.title} for ${DURATION_S} s…`);
+      results.push(await phase(def, questdb, deadLetterDir));
     }
     const totalS = (performance.now() - started) / 1000;
     const load = loadAverage();

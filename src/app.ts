@@ -261,6 +261,9 @@ export function buildApp(options: AppOptions): App {
         endpoint: "/ready",
         check: async () => {
           if (!tablesVerified) return false;
+          // Until a write worker has loaded (about a second after start), big batches would run
+          // on the main thread: an instance takes a fleet's traffic only once one is ready.
+          if (workers && workers.stats().ready === 0) return false;
           return readiness();
         },
       }),
@@ -302,6 +305,7 @@ export function buildApp(options: AppOptions): App {
       ? createWriteWorkers({
           count: config.writeWorkers,
           minBytes: config.writeWorkerMinBytes,
+          heapMb: config.writeWorkerHeapMb,
           writer,
           log: log.child({ component: "write-workers" }),
           data: {
@@ -374,7 +378,11 @@ export function buildApp(options: AppOptions): App {
         );
         void verifyInBackground();
       }
+      workers?.start();
       server = createServer(handler);
+      // `Expect: 100-continue`: the same pipeline decides on the headers; the body is asked for
+      // only once the request is admitted (a refused batch is never uploaded).
+      server.on("checkContinue", handler);
       const listening = server;
       ws = createWsServer({
         server: listening,

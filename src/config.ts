@@ -84,6 +84,8 @@ export interface Config {
   writeWorkers: number;
   /** Bodies at least this long are run in a write worker. */
   writeWorkerMinBytes: number;
+  /** Heap cap of each write worker (MB). */
+  writeWorkerHeapMb: number;
   /** How often live pollers check for new commits. */
   livePollIntervalMs: number;
   /** false: one poller per subscriber (the benchmark's baseline only). */
@@ -327,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
     csrfPrevention: bool("CSRF_PREVENTION", true),
     writeWorkers: int("WRITE_WORKERS", 1, 0, 64),
     writeWorkerMinBytes: int("WRITE_WORKER_MIN_BYTES", 64 * 1024, 0, 1024 * 1024 * 1024),
+    writeWorkerHeapMb: int("WRITE_WORKER_HEAP_MB", 96, 16, 16_384),
     load: {
       maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 64, 1, 100_000),
       maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 2, 1, 100_000),
@@ -381,4 +384,33 @@ const isWildcard = (host: string) => ["0.0.0.0", "::", "[::]"].includes(host);
 export function isLoopback(host: string): boolean {
   const name = hostName(host);
   return name === "localhost" || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/** Node's own memory beyond its heaps: young generation, code, ILP and socket buffers (measured). */
+export const NODE_OVERHEAD_MB = 128;
+/** A write worker's memory beyond its heap cap (its isolate, code and buffers). */
+export const WORKER_OVERHEAD_MB = 16;
+/** ILP bytes of a queued row, outside the heap (a trade is about 505 bytes). */
+export const QUEUED_ROW_OFF_HEAP_BYTES = 520;
+
+/**
+ * The RSS the process stays under with `npm start` (README, MAX_HEAP_MB): the main heap cap, each
+ * write worker's heap cap, the request bodies admitted at once, the queued rows' ILP bytes and
+ * Node's own overhead. Every term is a cap the process enforces, so the sum is a bound.
+ */
+export function memoryBoundMb(options: {
+  heapMb: number;
+  writeWorkers: number;
+  writeWorkerHeapMb: number;
+  maxInflightBytes: number;
+  maxQueueRows: number;
+}): number {
+  const mb = 1024 * 1024;
+  return Math.ceil(
+    options.heapMb +
+      options.writeWorkers * (options.writeWorkerHeapMb + WORKER_OVERHEAD_MB) +
+      options.maxInflightBytes / mb +
+      (options.maxQueueRows * QUEUED_ROW_OFF_HEAP_BYTES) / mb +
+      NODE_OVERHEAD_MB,
+  );
 }

@@ -1,7 +1,7 @@
 // Entry point: configuration → (embedded QuestDB) → buildApp → listen; SIGTERM/SIGINT → stop.
 import { getHeapStatistics } from "node:v8";
 import { buildApp } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, memoryBoundMb } from "./config.ts";
 import { QUEUED_ROW_BYTES } from "./ingest/batch-writer.ts";
 import { createLogger } from "./logger.ts";
 import { startEmbeddedQuestDb } from "./questdb/embedded.ts";
@@ -30,6 +30,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
+  log.info(
+    {
+      memoryBoundMb: memoryBoundMb({
+        heapMb,
+        writeWorkers: config.writeWorkers,
+        writeWorkerHeapMb: config.writeWorkerHeapMb,
+        maxInflightBytes: config.load.maxInflightBytes,
+        maxQueueRows: config.maxQueueRows,
+      }),
+    },
+    "RSS bound: heap caps (MAX_HEAP_MB, WRITE_WORKER_HEAP_MB per worker) + bodies in flight + queued ILP bytes + Node's own",
+  );
 
   let embedded: LocalQuestDb | undefined;
   let questdb = config.questdb;

@@ -31,6 +31,7 @@ describe("configuration", () => {
       csrfPrevention: true,
       writeWorkers: 1,
       writeWorkerMinBytes: 65_536,
+      writeWorkerHeapMb: 96,
       load: {
         maxConcurrentRequests: 64,
         maxConcurrentWrites: 2,

@@ -1,6 +1,7 @@
 // Admission control (issue 10, point 2): a writer's batch meets a full queue before its body is
 // read; requests run in two lanes with bounded slots and a short bounded wait. Units with fake
 // timers, then the real server on the real QuestDB.
+import http from "node:http";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLoadControl } from "../src/guard/load.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
@@ -219,5 +220,59 @@ describe("admission control on the real server", () => {
     // The slot is free again.
     const after = await record("ov-d", 1, "QUEUED");
     expect(after.data).toEqual({ recordTrades: { accepted: 1 } });
+  });
+  it("asks for a body only once it admitted the request (Expect: 100-continue): a refusal costs no upload", async () => {
+    /** POSTs with `Expect: 100-continue`; the body is written only on "100 Continue". */
+    const expectContinue = (key: string, body: string) =>
+      new Promise<{ status: number; continued: boolean; answer: string }>((resolve, reject) => {
+        let continued = false;
+        const bytes = Buffer.from(body);
+        const req = http.request(`${t.url}/graphql`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "content-length": bytes.length,
+            authorization: `Bearer ${key}`,
+            expect: "100-continue",
+          },
+        });
+        req.on("continue", () => {
+          continued = true;
+          req.end(bytes);
+        });
+        req.on("error", reject);
+        req.on("response", (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => {
+            if (!continued) req.destroy();
+            resolve({ status: response.statusCode ?? 0, continued, answer: Buffer.concat(chunks).toString() });
+          });
+        });
+        req.flushHeaders();
+      });
+    const body = (prefix: string, n: number) =>
+      JSON.stringify({ query: RECORD, variables: { t: batch(prefix, n), d: "QUEUED" } });
+
+    // Admitted: "100 Continue", then the body, then the answer; the rows are queued.
+    const queued = t.app.writer.stats().queuedRows;
+    const admitted = await expectContinue(WRITER, body("ec-a", 10));
+    expect(admitted).toMatchObject({ status: 200, continued: true });
+    expect(JSON.parse(admitted.answer)).toEqual({ data: { recordTrades: { accepted: 10 } } });
+    expect(t.app.writer.stats().queuedRows).toBe(queued + 10);
+
+    // Refused from the headers (a wrong key; a batch the queue cannot take): the answer comes
+    // without "100 Continue", so the body is never sent.
+    const unknown = await expectContinue("no-such-key-0123456789", body("ec-b", 10));
+    expect(unknown).toMatchObject({ status: 401, continued: false });
+    expect(JSON.parse(unknown.answer).errors[0].extensions.code).toBe("UNAUTHENTICATED");
+    const full = await expectContinue(WRITER, body("ec-c", 2_000));
+    expect(full).toMatchObject({ status: 503, continued: false });
+    expect(JSON.parse(full.answer).errors[0].extensions.code).toBe("QUEUE_FULL");
+    expect(t.app.writer.stats().queuedRows).toBe(queued + 10);
+
+    // The server is as usable as before.
+    expect((await record("ec-d", 1, "QUEUED")).data).toEqual({ recordTrades: { accepted: 1 } });
+    await t.app.writer.drain();
   });
 });

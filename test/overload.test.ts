@@ -17,6 +17,7 @@ beforeAll(async () => {
     API_KEYS: `bot:writer:${WRITER},dash:reader:${READER}`,
     MAX_QUEUE_ROWS: "3000",
     MAX_CONCURRENT_WRITES: "1",
+    WRITE_WORKERS: "1",
     MAX_WAITING_WRITES: "2",
     MAX_WAIT_MS: "200",
     ALERT_INTERVAL_MS: "0",

@@ -130,3 +130,44 @@ describe("write workers", () => {
     expect(worker.app.workers?.stats().handedBack).toBe(before + 2);
   });
 });
+
+describe("a body too big for a worker's heap", () => {
+  it("runs on the main thread (a worker out of heap inside JSON.parse would take the process down); the next batch goes to the worker", async () => {
+    // 32 MB of worker heap takes bodies up to ~2.7 MB (12 bytes of heap per body byte).
+    const t = await startTestApp("wbig", {
+      WRITE_WORKERS: "1",
+      WRITE_WORKER_HEAP_MB: "32",
+      MAX_RECORDS_PER_REQUEST: "100000",
+      MAX_BODY_BYTES: String(64 * 1024 * 1024),
+      MAX_INFLIGHT_BODY_BYTES: String(64 * 1024 * 1024),
+      MAX_QUEUE_ROWS: "200000",
+    });
+    const deadline = Date.now() + 30_000;
+    while ((t.app.workers?.stats().ready ?? 0) === 0) {
+      if (Date.now() > deadline) throw new Error("no write worker became ready within 30 s");
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const before = t.app.workers?.stats();
+    const huge = await post(t.url, {
+      query: RECORD_TRADES,
+      variables: { inputs: trades("huge", 20_000), d: "COMMITTED" },
+    });
+    expect(JSON.parse(huge.body).data.recordTrades.accepted).toBe(20_000);
+    expect(t.app.workers?.stats()).toMatchObject({ answered: before?.answered, restarts: 0, ready: 1 });
+
+    const small = await post(t.url, {
+      query: RECORD_TRADES,
+      variables: { inputs: trades("small", 500), d: "COMMITTED" },
+    });
+    expect(JSON.parse(small.body).data.recordTrades.accepted).toBe(500);
+    expect(t.app.workers?.stats()).toMatchObject({ answered: (before?.answered ?? 0) + 1, restarts: 0 });
+    const pool = testPool();
+    try {
+      await walApplied(`${t.prefix}trades`);
+      const { rows } = await pool.query(`SELECT count() n FROM '${t.prefix}trades'`);
+      expect(Number(rows[0].n)).toBe(20_500);
+    } finally {
+      await pool.end();
+    }
+  });
+});

@@ -129,6 +129,23 @@ export function nodeHeaders(req: IncomingMessage): HeaderSource {
   };
 }
 
+/** Requests that were told "100 Continue" (their body is on its way). */
+const continued = new WeakSet<IncomingMessage>();
+
+/**
+ * Whether the client waits for "100 Continue" before it sends its body (`Expect: 100-continue`,
+ * served through the server's `checkContinue` event): a refusal then costs it no upload.
+ */
+const awaitsContinue = (req: IncomingMessage) =>
+  !continued.has(req) && (req.headers.expect ?? "").toLowerCase() === "100-continue";
+
+/** Admitted: a client that sent `Expect: 100-continue` may send its body now. */
+function sendContinue(req: IncomingMessage, res: ServerResponse): void {
+  if (!awaitsContinue(req)) return;
+  res.writeContinue();
+  continued.add(req);
+}
+
 /** GraphiQL's page: a browser's GET for HTML, which Yoga answers without running anything. */
 const isGraphiQLPage = (req: IncomingMessage) =>
   req.method === "GET" && (req.headers.accept ?? "").toLowerCase().includes("text/html");
@@ -195,7 +212,11 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     const retryAfterMs = error.extensions.retryAfterMs;
     if (typeof retryAfterMs === "number") headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
     if (!req.complete) {
-      if (error.extensions.code === "PAYLOAD_TOO_LARGE") {
+      if (awaitsContinue(req)) {
+        // The client waits for "100 Continue" before it sends its body: it never will, and the
+        // connection closes after the answer (what was refused cost no upload).
+        headers.connection = "close";
+      } else if (error.extensions.code === "PAYLOAD_TOO_LARGE") {
         // More than MAX_BODY_BYTES is coming: answer, then close the connection.
         headers.connection = "close";
       } else {
@@ -258,6 +279,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     if (openPaths.has(path ?? "")) {
       // Probes and /metrics: nothing of the caller's is parsed.
       counts.yoga++;
+      sendContinue(req, res);
       void yoga(req, res);
       return;
     }
@@ -272,6 +294,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     if (req.method === "OPTIONS" || page) {
       // CORS preflights (the Origin is allowed) and GraphiQL's static page.
       counts.yoga++;
+      sendContinue(req, res);
       void yoga(req, res);
       return;
     }
@@ -327,6 +350,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
 
   /** Reads the body (up to MAX_BODY_BYTES) and hands the request to the lean path or Yoga. */
   const readAndRun = (req: IncomingMessage, res: ServerResponse, caller: Caller): void => {
+    sendContinue(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;

@@ -58,7 +58,7 @@ export interface WriteWorkersOptions {
   count: number;
   /** Bodies at least this long go to a worker (WRITE_WORKER_MIN_BYTES); smaller ones cost less inline. */
   minBytes: number;
-  /** Heap limit of each worker, MB. Default 96. */
+  /** Heap limit of each worker, MB (WRITE_WORKER_HEAP_MB). Default 96. */
   heapMb?: number;
   writer: BatchWriter;
   data: WriteWorkerData;
@@ -82,12 +82,20 @@ export interface WriteWorkersStats {
 
 export interface WriteWorkers {
   readonly minBytes: number;
+  /** Starts the workers (the server calls it when it starts listening); idempotent. */
+  start(): void;
   /** Runs a writer's POST body in the least busy ready worker. */
   run(body: Buffer, caller: Caller, headers: Record<string, string>, url: string): Promise<WorkerOutcome>;
   stats(): WriteWorkersStats;
   /** Stops the workers; requests still running in them are answered SHUTTING_DOWN. */
   close(): Promise<void>;
 }
+
+/**
+ * Heap a body may take in a worker, per byte: its text, the parsed JSON (~1.9× the body), the
+ * GraphQL snapshot and coerced copies, the checked rows and their ILP bytes (measured ~10×).
+ */
+const HEAP_BYTES_PER_BODY_BYTE = 12;
 
 interface Job {
   resolve: (outcome: WorkerOutcome) => void;
@@ -165,6 +173,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         });
       }
       slot.jobs.clear();
+      dispatch();
       if (closing) return;
       counts.restarts++;
       log.error({ worker: index, code }, "a write worker exited; starting another");
@@ -178,12 +187,14 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
     switch (message.type) {
       case "ready":
         slot.ready = true;
+        dispatch();
         return;
       case "answer": {
         const job = slot.jobs.get(message.id);
         slot.jobs.delete(message.id);
         counts.answered++;
         job?.resolve({ kind: "answer", answer: message.answer });
+        dispatch();
         return;
       }
       case "handback": {
@@ -191,6 +202,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         slot.jobs.delete(message.id);
         counts.handedBack++;
         job?.resolve({ kind: "main", body: Buffer.from(message.body) });
+        dispatch();
         return;
       }
       case "enqueue": {
@@ -215,24 +227,55 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
     }
   };
 
+  /** Bodies waiting for an idle worker: one body at a time per worker bounds its heap. */
+  const waiting: (Omit<Extract<FromMain, { type: "run" }>, "type" | "id" | "body"> & {
+    body: Buffer;
+    resolve: (outcome: WorkerOutcome) => void;
+  })[] = [];
+
+  const dispatch = () => {
+    for (const slot of slots) {
+      if (waiting.length === 0) return;
+      if (!slot.ready || slot.jobs.size > 0) continue;
+      const job = waiting.shift() as (typeof waiting)[number];
+      const id = nextJob++;
+      const transferable = ownBuffer(job.body);
+      slot.jobs.set(id, { resolve: job.resolve });
+      const message: FromMain = {
+        type: "run",
+        id,
+        body: transferable,
+        caller: job.caller,
+        headers: job.headers,
+        url: job.url,
+      };
+      slot.worker.postMessage(message, [transferable]);
+    }
+    // No worker ready any more (they are restarting): what waits runs on the main thread.
+    if (!slots.some((slot) => slot.ready)) {
+      for (const job of waiting.splice(0)) job.resolve({ kind: "main", body: job.body });
+    }
+  };
+
+  const startAll = () => {
+    if (slots.length === 0 && !closing) for (let i = 0; i < count; i++) start(i);
+  };
+
   return {
     minBytes,
+    start: startAll,
     run(body, caller, headers, url) {
-      // Started on the first body that needs them (a server that gets no big batch never pays
-      // for a worker); until one is ready, bodies run on the main thread as before.
-      if (slots.length === 0 && !closing) for (let i = 0; i < count; i++) start(i);
-      let best: Slot | undefined;
-      for (const slot of slots) {
-        if (slot.ready && (!best || slot.jobs.size < best.jobs.size)) best = slot;
+      // Until a worker is ready (it loads the schema for about a second), bodies run here.
+      startAll();
+      // A body whose parsed copies might not fit the worker's heap runs here: a worker that
+      // reaches its heap cap inside JSON.parse can take the whole process down with it.
+      if (closing || body.length * HEAP_BYTES_PER_BODY_BYTE > heapMb * 1024 * 1024) {
+        return Promise.resolve({ kind: "main", body });
       }
-      if (!best || closing) return Promise.resolve({ kind: "main", body });
-      const chosen = best;
-      const id = nextJob++;
-      const transferable = ownBuffer(body);
+      if (!slots.some((slot) => slot.ready)) return Promise.resolve({ kind: "main", body });
       return new Promise<WorkerOutcome>((resolve) => {
-        chosen.jobs.set(id, { resolve });
-        const message: FromMain = { type: "run", id, body: transferable, caller: { ...caller }, headers, url };
-        chosen.worker.postMessage(message, [transferable]);
+        waiting.push({ body, caller: { ...caller }, headers, url, resolve });
+        dispatch();
       });
     },
     stats: () => ({
@@ -243,6 +286,15 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
     }),
     async close() {
       closing = true;
+      for (const job of waiting.splice(0)) {
+        job.resolve({
+          kind: "answer",
+          answer: refusal(
+            "SHUTTING_DOWN",
+            "the server is shutting down; send the request again to another instance or later",
+          ),
+        });
+      }
       await Promise.all(slots.map((slot) => slot.worker.terminate()));
     },
   };

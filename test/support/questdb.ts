@@ -25,6 +25,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     QUESTDB_PG_ADDR: `127.0.0.1:${pgPort}`,
     LOG_LEVEL: "silent",
     PORT: "0",
+    // A worker thread per app would cost each test file seconds of CPU: the tests that exercise
+    // write workers (write-workers, overload) ask for them.
+    WRITE_WORKERS: "0",
     ...overrides,
   });
 }
