@@ -109,6 +109,10 @@ function serverConf(httpPort: number, pgPort: number): string {
     "line.tcp.enabled=false",
     "line.udp.enabled=false",
     "telemetry.enabled=false",
+    // PGWire statements run on the network pool (2 threads on a 2-core machine by default): two
+    // month-long charts would hold both, and a one-row page would wait seconds behind them.
+    // More threads than cores time-slice instead, so a short statement always gets one.
+    "shared.network.worker.count=4",
     "",
   ].join("\n");
 }
