@@ -89,7 +89,7 @@ export function buildApp(options: AppOptions): App {
   const onFatal = options.onFatal ?? ((error: Error) => log.fatal({ err: error }, error.message));
   const tables = tableNames(config.tablePrefix);
   /** A pg pool on QuestDB's PGWire address. */
-  const pgPool = (max: number, statementTimeoutMs: number) =>
+  const pgPool = (max: number, statementTimeoutMs: number, connectionWaitMs?: number) =>
     createPgPool({
       host: questdb.pgHost,
       port: questdb.pgPort,
@@ -98,8 +98,11 @@ export function buildApp(options: AppOptions): App {
       database: questdb.pgDatabase,
       max,
       statementTimeoutMs,
+      ...(connectionWaitMs === undefined ? {} : { connectionWaitMs }),
     });
-  const pool = pgPool(config.pgPoolSize, config.queryTimeoutMs);
+  // Statistics statements: few connections (each holds a QuestDB network thread and CPU for
+  // seconds; more would starve short statements), and a chart waits its turn rather than fail.
+  const pool = pgPool(config.pgPoolSize, config.queryTimeoutMs, 3 * config.queryTimeoutMs);
   const ilp = createIlpClient({
     host: questdb.httpHost,
     port: questdb.httpPort,

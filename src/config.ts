@@ -310,7 +310,7 @@ export function loadConfig(env: Env = process.env): Config {
     batchIntervalMs: int("BATCH_INTERVAL_MS", 100, 1, 60_000),
     batchMaxRows: int("BATCH_MAX_ROWS", 10_000, 1, 1_000_000),
     retentionDays: int("RETENTION_DAYS", 30, 1, 36_500),
-    pgPoolSize: int("PG_POOL_SIZE", 5, 1, 100),
+    pgPoolSize: int("PG_POOL_SIZE", 2, 1, 100),
     pgLightPoolSize: int("PG_LIGHT_POOL_SIZE", 3, 1, 100),
     queryTimeoutMs: int("QUERY_TIMEOUT_MS", 10_000, 100, 600_000),
     queryCacheMaxBytes: int("QUERY_CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),

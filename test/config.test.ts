@@ -12,7 +12,7 @@ describe("configuration", () => {
       batchIntervalMs: 100,
       batchMaxRows: 10_000,
       retentionDays: 30,
-      pgPoolSize: 5,
+      pgPoolSize: 2,
       pgLightPoolSize: 3,
       queryTimeoutMs: 10_000,
       queryCacheMaxBytes: 67_108_864,

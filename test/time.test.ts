@@ -43,4 +43,31 @@ describe("microsecond timestamps", () => {
   it("reads QuestDB's PGWire TIMESTAMP text as UTC", () => {
     expect(parsePgTimestamp("2026-11-27 10:00:00.123457")).toBe(parseIsoMicros("2026-11-27T10:00:00.123457Z"));
   });
+
+  it("reads QuestDB's TIMESTAMP text digit by digit exactly as the general parser does", () => {
+    // Random instants from year 1000 to 9999, leap days and the last microsecond of a year included.
+    const instants = [
+      Date.UTC(2024, 1, 29, 23, 59, 59) * 1000 + 999_999,
+      Date.UTC(1999, 11, 31, 23, 59, 59) * 1000 + 999_999,
+      Date.UTC(1000, 0, 1) * 1000,
+      ...Array.from({ length: 2_000 }, () =>
+        Math.floor(-30_610_224_000_000_000 + Math.random() * 283_000_000_000_000_000),
+      ),
+    ];
+    for (const instant of instants) {
+      const iso = formatIsoMicros(BigInt(instant));
+      const pg = iso.replace("T", " ").replace("Z", "").padEnd(26, "0");
+      expect(pg, iso).toHaveLength(26);
+      expect(parsePgTimestamp(pg), pg).toBe(parseIsoMicros(iso));
+    }
+    // Not a real date, or not digits: the general parser decides (and refuses).
+    for (const text of [
+      "2026-02-30 00:00:00.000000",
+      "2026-13-01 00:00:00.000000",
+      "2026-01-01 24:00:00.000000",
+      "2026-0a-01 00:00:00.000000",
+    ]) {
+      expect(() => parsePgTimestamp(text), text).toThrow(/unexpected TIMESTAMP text/);
+    }
+  });
 });

@@ -12,6 +12,8 @@ export interface PgPoolOptions {
   max?: number;
   /** Server-side statement timeout in ms, sent in the startup options. Default 10 s. */
   statementTimeoutMs?: number;
+  /** How long a query waits for a free connection (or a new one) before it fails. Default 5 s. */
+  connectionWaitMs?: number;
 }
 
 const OID_INT8 = 20;
@@ -32,7 +34,7 @@ const TYPES = {
 } as unknown as pg.CustomTypesConfig;
 
 export function createPgPool(options: PgPoolOptions): pg.Pool {
-  const { max = 5, statementTimeoutMs = 10_000 } = options;
+  const { max = 5, statementTimeoutMs = 10_000, connectionWaitMs = 5_000 } = options;
   const pool = new pg.Pool({
     host: options.host,
     port: options.port,
@@ -41,7 +43,7 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
     database: options.database,
     max,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: connectionWaitMs,
     options: `-c statement_timeout=${statementTimeoutMs}`,
     types: TYPES,
   });
