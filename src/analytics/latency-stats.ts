@@ -89,6 +89,11 @@ function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly
   };
 }
 
+/** Bins read and merged by one statement of a long chart (runs of whole buckets). */
+export const BINS_PER_STATEMENT = 10_000;
+/** Bins a bucket is assumed to hold when deciding whether to read a range's bins in one go. */
+const LIKELY_BINS_PER_BUCKET = 200;
+
 /** Bin rows → one row per (bucket, stage). */
 function collect(rows: readonly BinRow[], bucketed: boolean): LatencyStatsRow[] {
   const groups = new Map<string | null, { bucket: Micros | null; stage: string | null; rows: BinRow[] }>();
@@ -227,12 +232,17 @@ export async function latencyStatsBuckets(
     const seed = args.stage !== null && found.length === 0 ? [rowFromBins(starts[0] ?? null, args.stage, [])] : [];
     return fillSeries([...found, ...seed], starts, true, (start, values) => rowFromBins(start, values[0] ?? null, []));
   };
-  const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
-    statement: limited(statement(table, args, true), max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) => collect(rows, true)),
-  });
-  if (whole) return finish(whole);
+  // A bucket of one stage may hold ~2,000 bins (one per 1 % of latency from 1 µs to an hour):
+  // when the buckets alone could pass the bound, go straight to the plan instead of reading (and
+  // throwing away) `max` bins of a scan over the whole range.
+  if (starts.length * LIKELY_BINS_PER_BUCKET <= max) {
+    const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
+      statement: limited(statement(table, args, true), max + 1),
+      tables: [table],
+      map: unlessOver(max, (rows) => collect(rows, true)),
+    });
+    if (whole) return finish(whole);
+  }
 
   const plan = await cache.read<PlanRow, { stages: number; weights: Map<bigint, number> } | null>({
     statement: planStatement(table, args, true, max),
@@ -249,7 +259,9 @@ export async function latencyStatsBuckets(
   if (!plan) throw tooManyRows(max);
   checkResultRows(max, starts.length * Math.max(1, plan.stages));
   const found: LatencyStatsRow[] = [];
-  for (const run of runsUnder(starts, (start) => plan.weights.get(start) ?? 0, max)) {
+  // Runs of at most BINS_PER_STATEMENT bins: each is merged in one synchronous step on the event
+  // loop every other request shares, so a run is kept to a few milliseconds of work.
+  for (const run of runsUnder(starts, (start) => plan.weights.get(start) ?? 0, Math.min(max, BINS_PER_STATEMENT))) {
     const range = bucketRunRange(run, bucket, args.range);
     found.push(
       ...(await cache.read<BinRow, LatencyStatsRow[]>({
