@@ -97,6 +97,8 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
       heapMb: HEAP_MB,
       writeWorkers: config.writeWorkers,
       writeWorkerHeapMb: config.writeWorkerHeapMb,
+      analyticsWorkers: config.analyticsWorkers,
+      analyticsWorkerHeapMb: config.analyticsWorkerHeapMb,
       maxInflightBytes: config.load.maxInflightBytes,
       maxQueueRows: config.maxQueueRows,
     }),

@@ -10,7 +10,7 @@ import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
-import { analyticsResponseCache } from "./analytics/response-cache.ts";
+import { analyticsResponseCache, STATISTICS_ROOT_FIELDS } from "./analytics/response-cache.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
 import { type Context, forEvent, type Services } from "./context.ts";
@@ -64,6 +64,8 @@ export interface App {
   readonly writer: BatchWriter;
   /** The write workers (WRITE_WORKERS), if any. */
   readonly workers: WriteWorkers | undefined;
+  /** The analytics workers (ANALYTICS_WORKERS), if any. */
+  readonly analyticsWorkers: WriteWorkers | undefined;
   readonly ilp: IlpClient;
   readonly sampler: SystemSampler;
   /** The Node request handler (fast path + Yoga). */
@@ -83,6 +85,12 @@ export interface App {
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** The root fields of one access level (guard/operation.ts), without their type. */
+const rootFields = (access: string) =>
+  Object.keys(ROOT_FIELD_ACCESS)
+    .filter((field) => ROOT_FIELD_ACCESS[field] === access && field.startsWith("Mutation."))
+    .map((field) => field.replace(/^Mutation\./, ""));
 
 export function buildApp(options: AppOptions): App {
   const { config, questdb, log } = options;
@@ -257,7 +265,8 @@ export function buildApp(options: AppOptions): App {
           ...liveMetricValues(live.stats()),
           ...cacheMetricValues(cache.stats()),
           ...loadMetricValues(load.stats()),
-          ...(workers ? workerMetricValues(workers.stats()) : []),
+          ...(workers ? workerMetricValues("write", workers.stats()) : []),
+          ...(analyticsWorkers ? workerMetricValues("analytics", analyticsWorkers.stats()) : []),
         ],
       }),
       useReadinessCheck({
@@ -267,6 +276,7 @@ export function buildApp(options: AppOptions): App {
           // Until a write worker has loaded (about a second after start), big batches would run
           // on the main thread: an instance takes a fleet's traffic only once one is ready.
           if (workers && workers.stats().ready === 0) return false;
+          if (analyticsWorkers && analyticsWorkers.stats().ready === 0) return false;
           return readiness();
         },
       }),
@@ -303,6 +313,13 @@ export function buildApp(options: AppOptions): App {
   };
 
   // Writers' big bodies are parsed, checked and encoded in worker threads (WRITE_WORKERS).
+  const workerData = {
+    pipeline: { limits: config.limits, writerCanRead: config.writerCanRead, production: config.production },
+    tablePrefix: config.tablePrefix,
+    limits: services.limits,
+    maxRecordsPerRequest: config.maxRecordsPerRequest,
+    logLevel: config.logLevel,
+  };
   const workers =
     config.writeWorkers > 0
       ? createWriteWorkers({
@@ -311,21 +328,41 @@ export function buildApp(options: AppOptions): App {
           heapMb: config.writeWorkerHeapMb,
           writer,
           log: log.child({ component: "write-workers" }),
+          data: { ...workerData, kind: "write", fields: rootFields("write") },
+        })
+      : undefined;
+  // The statistics queries run in analytics workers (ANALYTICS_WORKERS): their rows are parsed and
+  // merged there, with connections and a cache of their own, not on the event loop of probes.
+  const analyticsWorkers =
+    config.analyticsWorkers > 0
+      ? createWriteWorkers({
+          count: config.analyticsWorkers,
+          minBytes: 0,
+          heapMb: config.analyticsWorkerHeapMb,
+          log: log.child({ component: "analytics-workers" }),
           data: {
-            pipeline: { limits: config.limits, writerCanRead: config.writerCanRead, production: config.production },
-            tablePrefix: config.tablePrefix,
-            limits: services.limits,
-            maxRecordsPerRequest: config.maxRecordsPerRequest,
-            recordFields: Object.keys(ROOT_FIELD_ACCESS)
-              .filter((field) => ROOT_FIELD_ACCESS[field] === "write")
-              .map((field) => field.replace(/^Mutation\./, "")),
-            logLevel: config.logLevel,
+            ...workerData,
+            kind: "analytics",
+            fields: [...STATISTICS_ROOT_FIELDS],
+            analytics: {
+              pg: {
+                host: questdb.pgHost,
+                port: questdb.pgPort,
+                user: questdb.pgUser,
+                password: questdb.pgPassword,
+                database: questdb.pgDatabase,
+              },
+              poolSize: config.pgPoolSize,
+              queryTimeoutMs: config.queryTimeoutMs,
+              cacheMaxBytes: config.queryCacheMaxBytes,
+            },
           },
         })
       : undefined;
   // Bots' and dashboards' POSTs; whole answers of analytics queries are cached (QUERY_CACHE_MAX_BYTES).
   const handler = createGraphQLHandler(yoga, {
     ...(workers ? { workers } : {}),
+    ...(analyticsWorkers ? { analyticsWorkers } : {}),
     responseCache: analyticsResponseCache(),
     transport,
     admission,
@@ -342,6 +379,7 @@ export function buildApp(options: AppOptions): App {
     lightPool,
     writer,
     workers,
+    analyticsWorkers,
     ilp,
     sampler,
     handler,
@@ -382,6 +420,7 @@ export function buildApp(options: AppOptions): App {
         void verifyInBackground();
       }
       workers?.start();
+      analyticsWorkers?.start();
       server = createServer(handler);
       // `Expect: 100-continue`: the same pipeline decides on the headers; the body is asked for
       // only once the request is admitted (a refused batch is never uploaded).
@@ -434,6 +473,7 @@ export function buildApp(options: AppOptions): App {
       sampler.stop();
       // Requests still in a worker are answered SHUTTING_DOWN; then the queue is flushed.
       await workers?.close();
+      await analyticsWorkers?.close();
       await writer.close();
       await pool.end();
       await lightPool.end();

@@ -86,6 +86,10 @@ export interface Config {
   writeWorkerMinBytes: number;
   /** Heap cap of each write worker (MB). */
   writeWorkerHeapMb: number;
+  /** Worker threads that run the statistics queries (0: the main thread does). */
+  analyticsWorkers: number;
+  /** Heap cap of each analytics worker (MB). */
+  analyticsWorkerHeapMb: number;
   /** How often live pollers check for new commits. */
   livePollIntervalMs: number;
   /** false: one poller per subscriber (the benchmark's baseline only). */
@@ -330,6 +334,8 @@ export function loadConfig(env: Env = process.env): Config {
     writeWorkers: int("WRITE_WORKERS", 1, 0, 64),
     writeWorkerMinBytes: int("WRITE_WORKER_MIN_BYTES", 64 * 1024, 0, 1024 * 1024 * 1024),
     writeWorkerHeapMb: int("WRITE_WORKER_HEAP_MB", 96, 16, 16_384),
+    analyticsWorkers: int("ANALYTICS_WORKERS", 1, 0, 64),
+    analyticsWorkerHeapMb: int("ANALYTICS_WORKER_HEAP_MB", 192, 32, 16_384),
     load: {
       maxConcurrentRequests: int("MAX_CONCURRENT_REQUESTS", 64, 1, 100_000),
       maxConcurrentWrites: int("MAX_CONCURRENT_WRITES", 2, 1, 100_000),
@@ -402,6 +408,8 @@ export function memoryBoundMb(options: {
   heapMb: number;
   writeWorkers: number;
   writeWorkerHeapMb: number;
+  analyticsWorkers: number;
+  analyticsWorkerHeapMb: number;
   maxInflightBytes: number;
   maxQueueRows: number;
 }): number {
@@ -409,6 +417,7 @@ export function memoryBoundMb(options: {
   return Math.ceil(
     options.heapMb +
       options.writeWorkers * (options.writeWorkerHeapMb + WORKER_OVERHEAD_MB) +
+      options.analyticsWorkers * (options.analyticsWorkerHeapMb + WORKER_OVERHEAD_MB) +
       options.maxInflightBytes / mb +
       (options.maxQueueRows * QUEUED_ROW_OFF_HEAP_BYTES) / mb +
       NODE_OVERHEAD_MB,

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
         heapMb,
         writeWorkers: config.writeWorkers,
         writeWorkerHeapMb: config.writeWorkerHeapMb,
+        analyticsWorkers: config.analyticsWorkers,
+        analyticsWorkerHeapMb: config.analyticsWorkerHeapMb,
         maxInflightBytes: config.load.maxInflightBytes,
         maxQueueRows: config.maxQueueRows,
       }),

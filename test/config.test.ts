@@ -32,6 +32,8 @@ describe("configuration", () => {
       writeWorkers: 1,
       writeWorkerMinBytes: 65_536,
       writeWorkerHeapMb: 96,
+      analyticsWorkers: 1,
+      analyticsWorkerHeapMb: 192,
       load: {
         maxConcurrentRequests: 64,
         maxConcurrentWrites: 2,

@@ -171,3 +171,69 @@ describe("a body too big for a worker's heap", () => {
     }
   });
 });
+
+describe("analytics workers", () => {
+  it("answer the statistics queries exactly as the main thread does, and hand back the rest", async () => {
+    const viaWorker = await startTestApp("wana", { ANALYTICS_WORKERS: "1" });
+    // The same tables, read by an app without analytics workers.
+    const viaMain = await startTestApp("wanamain", { QUESTDB_TABLE_PREFIX: viaWorker.prefix });
+    const at = Date.now() - 3 * 3_600_000;
+    const recorded = await post(viaWorker.url, {
+      query: RECORD_TRADES,
+      variables: {
+        inputs: trades("stats", 400, at).map((t, i) => ({ ...t, timestamp: new Date(at + i * 20_000).toISOString() })),
+        d: "COMMITTED",
+      },
+    });
+    expect(JSON.parse(recorded.body).data.recordTrades.accepted).toBe(400);
+    const latency = await post(viaWorker.url, {
+      query:
+        "mutation($inputs: [LatencyMetricInput!]!) { recordLatencyMetrics(inputs: $inputs, durability: COMMITTED) { accepted } }",
+      variables: {
+        inputs: Array.from({ length: 300 }, (_, i) => ({
+          stage: i % 2 ? "submit" : "quote",
+          latencyUs: 100 + ((i * 7919) % 50_000),
+          timestamp: new Date(at + i * 30_000).toISOString(),
+        })),
+      },
+    });
+    expect(JSON.parse(latency.body).data.recordLatencyMetrics.accepted).toBe(300);
+    await walApplied(`${viaWorker.prefix}trades`);
+    await walApplied(`${viaWorker.prefix}latency_metrics`);
+    const deadline = Date.now() + 30_000;
+    while ((viaWorker.app.analyticsWorkers?.stats().ready ?? 0) === 0) {
+      if (Date.now() > deadline) throw new Error("no analytics worker became ready within 30 s");
+      await new Promise((done) => setTimeout(done, 100));
+    }
+
+    const range = { from: new Date(at - 3_600_000).toISOString(), to: new Date(Date.now()).toISOString() };
+    const statistics = [
+      `query($r: TimeRange!) { tradeStats(range: $r, bucket: HOUR, groupBy: [PAIR, STRATEGY]) { totals { count baseVolume vwap } buckets { bucket count quoteVolume } } }`,
+      `query($r: TimeRange!) { latencyStats(range: $r, bucket: HOUR) { totals { stage count p50Us p99Us meanUs } buckets { bucket stage p99Us } } }`,
+      `query($r: TimeRange!) { mevEffectiveness(range: $r) { totals { attacks attackRate attacksDetected } } }`,
+      `query($r: TimeRange!) { strategyPerformance(range: $r) { strategy trades winRate } }`,
+      // Refused by the resolver: the same error from either thread.
+      `query($r: TimeRange!) { tradeStats(range: { from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { totals { count } } x: tradeStats(range: $r) { totals { count } } }`,
+    ];
+    const before = viaWorker.app.analyticsWorkers?.stats();
+    for (const query of statistics) {
+      const body = { query, variables: { r: range } };
+      const [a, b] = [await post(viaWorker.url, body), await post(viaMain.url, body)];
+      expect(a, query).toEqual(b);
+    }
+    const after = viaWorker.app.analyticsWorkers?.stats();
+    expect((after?.answered ?? 0) - (before?.answered ?? 0)).toBe(statistics.length);
+    const totals = JSON.parse((await post(viaWorker.url, { query: statistics[0], variables: { r: range } })).body).data
+      .tradeStats.totals as { count: number }[];
+    expect(totals.reduce((n, row) => n + row.count, 0)).toBe(400);
+
+    // A statistics query beside a trades page, or a page alone: run on the main thread.
+    const mixed = {
+      query: `query($r: TimeRange!) { tradeStats(range: $r) { totals { count } } trades(first: 2) { nodes { tradeId } } }`,
+      variables: { r: range },
+    };
+    const [a, b] = [await post(viaWorker.url, mixed), await post(viaMain.url, mixed)];
+    expect(a).toEqual(b);
+    expect(viaWorker.app.analyticsWorkers?.stats().handedBack).toBe((after?.handedBack ?? 0) + 1);
+  });
+});

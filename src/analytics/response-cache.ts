@@ -18,6 +18,14 @@ export const CACHEABLE_ROOT_FIELDS: ReadonlySet<string> = new Set([
   "__typename",
 ]);
 
+/** The statistics queries: they read whole ranges (analytics workers run them, ANALYTICS_WORKERS). */
+export const STATISTICS_ROOT_FIELDS: ReadonlySet<string> = new Set([
+  "tradeStats",
+  "latencyStats",
+  "mevEffectiveness",
+  "strategyPerformance",
+]);
+
 function onlyCacheable(selections: SelectionSetNode, document: DocumentNode, seen: Set<string>): boolean {
   for (const selection of selections.selections) {
     if (selection.kind === Kind.FIELD) {

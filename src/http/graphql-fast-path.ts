@@ -21,6 +21,7 @@ import {
   type OperationDefinitionNode,
 } from "graphql";
 import { processRegularResult, type YogaServerInstance } from "graphql-yoga";
+import { STATISTICS_ROOT_FIELDS } from "../analytics/response-cache.ts";
 import { LimitError } from "../errors.ts";
 import type { Admission } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
@@ -48,6 +49,8 @@ export interface FastPathOptions {
   responseCache?: ResponseCacheHooks;
   /** Where writers' big bodies run (src/ingest/write-workers.ts). Default: on this thread. */
   workers?: WriteWorkers;
+  /** Where the statistics queries run (ANALYTICS_WORKERS). Default: on this thread. */
+  analyticsWorkers?: WriteWorkers;
 }
 
 /** Where the fast path keeps whole answers (only answers without errors are offered). */
@@ -129,6 +132,13 @@ export function nodeHeaders(req: IncomingMessage): HeaderSource {
   };
 }
 
+/**
+ * Whether a body may hold a statistics query (its text names one of their fields): the analytics
+ * worker decides after parsing, and hands back anything else.
+ */
+const mentionsStatistics = (raw: Buffer) =>
+  raw.length <= 256 * 1024 && [...STATISTICS_ROOT_FIELDS].some((field) => raw.includes(field));
+
 /** Requests that were told "100 Continue" (their body is on its way). */
 const continued = new WeakSet<IncomingMessage>();
 
@@ -161,6 +171,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     onRefusal,
     load,
     workers,
+    analyticsWorkers,
   } = options;
   const openPaths = new Set(options.openPaths ?? ["/health", "/ready", "/metrics"]);
   const json = { "content-type": "application/json; charset=utf-8" };
@@ -252,16 +263,25 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     return send(res, answer.status, answer.headers, answer.body);
   };
 
-  /** A writer's big body goes to a write worker; what it hands back (not a record mutation) runs here. */
+  /**
+   * A writer's big body goes to a write worker, a statistics query to an analytics worker; what a
+   * worker hands back (not its kind of operation) runs here.
+   */
   const runAnywhere = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller) => {
-    if (!workers || caller.role === "reader" || raw.length < workers.minBytes) return run(req, res, raw, caller);
+    const pool =
+      workers && caller.role !== "reader" && raw.length >= workers.minBytes
+        ? workers
+        : analyticsWorkers && mentionsStatistics(raw)
+          ? analyticsWorkers
+          : undefined;
+    if (!pool) return run(req, res, raw, caller);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       // The caller is already known: credentials stay on this thread.
       if (value === undefined || name === "authorization" || name === "cookie") continue;
       headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
-    const outcome = await workers.run(raw, caller, headers, req.url ?? endpoint);
+    const outcome = await pool.run(raw, caller, headers, req.url ?? endpoint);
     if (outcome.kind === "main") return run(req, res, outcome.body, caller);
     counts.fast++;
     return send(res, outcome.answer.status, outcome.answer.headers, outcome.answer.body);

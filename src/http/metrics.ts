@@ -108,23 +108,19 @@ export function loadMetricValues(s: LoadStats): MetricValue[] {
   ];
 }
 
-/** The write workers' figures (src/ingest/write-workers.ts). */
-export function workerMetricValues(s: WriteWorkersStats): MetricValue[] {
+/** A worker pool's figures (src/ingest/write-workers.ts): `write_workers_*` or `analytics_workers_*`. */
+export function workerMetricValues(kind: "write" | "analytics", s: WriteWorkersStats): MetricValue[] {
+  const what = kind === "write" ? "Write" : "Analytics";
   return [
+    m(`${kind}_workers_ready`, "gauge", `${what} worker threads ready (started with the server).`, s.ready),
+    m(`${kind}_workers_running`, "gauge", `Requests running in ${kind} workers.`, s.running),
+    m(`${kind}_workers_answered_total`, "counter", `Requests answered by a ${kind} worker.`, s.answered),
     m(
-      "write_workers_ready",
-      "gauge",
-      "Write worker threads ready (WRITE_WORKERS; started by the first big body).",
-      s.ready,
-    ),
-    m("write_workers_running", "gauge", "Requests running in write workers.", s.running),
-    m("write_workers_answered_total", "counter", "Requests answered by a write worker.", s.answered),
-    m(
-      "write_workers_handed_back_total",
+      `${kind}_workers_handed_back_total`,
       "counter",
-      "Big bodies a worker handed back to the main thread (not a record mutation).",
+      `Bodies a ${kind} worker handed back to the main thread (not its kind of operation).`,
       s.handedBack,
     ),
-    m("write_workers_restarts_total", "counter", "Write workers that stopped and were started again.", s.restarts),
+    m(`${kind}_workers_restarts_total`, "counter", `${what} workers that stopped and were started again.`, s.restarts),
   ];
 }

@@ -1,4 +1,8 @@
-// A write worker's thread (src/ingest/write-workers.ts starts it). It runs a writer's big POST
+// A worker thread (src/ingest/write-workers.ts starts it). A write worker runs record mutations;
+// an analytics worker runs the statistics queries with connections and a query cache of its own
+// (their rows are parsed and merged there, not on the main thread's event loop).
+//
+// A write worker's thread. It runs a writer's big POST
 // body the way the main thread would (src/http/graphql-fast-path.ts `answerOperation`: JSON,
 // parse, validate, guard, coerce, the record mutation's row checks) and encodes the rows into
 // ILP, so that none of that CPU holds the main thread's event loop. Only record mutations run
@@ -7,11 +11,15 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { OperationDefinitionNode } from "graphql";
 import { createYoga } from "graphql-yoga";
+import { createQueryCache } from "../analytics/cache.ts";
+import { analyticsResponseCache } from "../analytics/response-cache.ts";
+import { createSqlRunner } from "../analytics/sql.ts";
 import type { Context, RowSink, Services } from "../context.ts";
 import { answerOperation } from "../http/graphql-fast-path.ts";
 import { pipelineYogaOptions } from "../http/pipeline.ts";
 import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
+import { createPgPool } from "../questdb/pg-pool.ts";
 import { tableNames } from "../questdb/tables.ts";
 import { schema } from "../schema/index.ts";
 import { QueueFullError, RowsRejectedError, type Ticket, WriterClosedError } from "./batch-writer.ts";
@@ -20,17 +28,17 @@ import { type FromMain, ownBuffer, type ToMain, type WriteWorkerData } from "./w
 const port = parentPort;
 if (!port) throw new Error("write-worker.ts runs as a worker thread (src/ingest/write-workers.ts starts it)");
 const data = workerData as WriteWorkerData;
-const log = createLogger(data.logLevel).child({ component: "write-worker" });
+const log = createLogger(data.logLevel).child({ component: `${data.kind}-worker` });
 
-/** The record mutations: the only root fields a worker runs. */
-const RECORD_FIELDS = new Set(data.recordFields);
+/** The root fields this worker runs: the record mutations, or the statistics queries. */
+const FIELDS = new Set(data.fields);
 
-/** Accepts a mutation whose every root selection is a record mutation (or __typename). */
-export function onlyRecordMutations(operation: OperationDefinitionNode): boolean {
-  if (operation.operation !== "mutation") return false;
+/** Accepts an operation of the worker's kind whose every root selection is one of its fields (or __typename). */
+export function onlyOwnFields(operation: OperationDefinitionNode): boolean {
+  if (operation.operation !== (data.kind === "write" ? "mutation" : "query")) return false;
   return operation.selectionSet.selections.every(
     (selection) =>
-      selection.kind === "Field" && (RECORD_FIELDS.has(selection.name.value) || selection.name.value === "__typename"),
+      selection.kind === "Field" && (FIELDS.has(selection.name.value) || selection.name.value === "__typename"),
   );
 }
 
@@ -70,10 +78,25 @@ const unavailable = new Proxy(
   {},
   {
     get(_target, property) {
-      throw new Error(`${String(property)} is not available in a write worker`);
+      throw new Error(`${String(property)} is not available in a ${data.kind} worker`);
     },
   },
 );
+
+/** An analytics worker's own connections, SQL runner and query cache (its answers are read here). */
+function analyticsServices(analytics: NonNullable<WriteWorkerData["analytics"]>) {
+  const pgPool = (max: number, connectionWaitMs?: number) =>
+    createPgPool({
+      ...analytics.pg,
+      max,
+      statementTimeoutMs: analytics.queryTimeoutMs,
+      ...(connectionWaitMs === undefined ? {} : { connectionWaitMs }),
+    });
+  const pool = pgPool(analytics.poolSize, 3 * analytics.queryTimeoutMs);
+  const lightPool = pgPool(1);
+  const sql = createSqlRunner({ pool, lightPool, log, timeoutMs: analytics.queryTimeoutMs });
+  return { pool, sql, cache: createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes }) };
+}
 
 const services = {
   writer: unavailable,
@@ -83,8 +106,9 @@ const services = {
   live: unavailable,
   alerts: unavailable,
   sql: unavailable,
-  // The context asks the cache for its per-request reads when it is made; they are never used.
+  // The context asks the cache for its per-request reads when it is made; a write worker never uses them.
   cache: { forRequest: () => unavailable },
+  ...(data.analytics ? analyticsServices(data.analytics) : {}),
   liveLimits: { lateRowsMs: 0, maxQueued: 0 },
   tables: tableNames(data.tablePrefix),
   limits: data.limits,
@@ -92,6 +116,8 @@ const services = {
   maxPageSize: data.pipeline.limits.maxPageSize,
   maxResultRows: data.pipeline.limits.maxResultRows,
 } as unknown as Services;
+
+const responseCache = analyticsResponseCache();
 
 const yoga = createYoga<Record<string, unknown>, Context>({
   schema,
@@ -116,7 +142,8 @@ async function run(message: Extract<FromMain, { type: "run" }>): Promise<void> {
           has: (name) => headers[name.toLowerCase()] !== undefined,
         },
       },
-      { accept: onlyRecordMutations },
+      // Statistics answers are cached whole here, as the main thread caches them.
+      { accept: onlyOwnFields, ...(data.kind === "analytics" ? { responseCache } : {}) },
     );
     reply =
       answer === "delegate" || answer === "declined"

@@ -22,12 +22,21 @@ import type { ValidationLimits } from "./validation.ts";
 
 /** What a worker needs to run the pipeline and the record mutations as the main thread would. */
 export interface WriteWorkerData {
+  /** write: record mutations, rows queued by the main thread; analytics: statistics queries. */
+  kind: "write" | "analytics";
   pipeline: PipelineOptions & { limits: RequestLimits };
   tablePrefix: string;
   limits: ValidationLimits;
   maxRecordsPerRequest: number;
-  /** The root fields a worker runs (the record mutations). */
-  recordFields: string[];
+  /** The root fields a worker runs (the record mutations, or the statistics queries). */
+  fields: string[];
+  /** An analytics worker's QuestDB connections and cache. */
+  analytics?: {
+    pg: { host: string; port: number; user: string; password: string; database: string };
+    poolSize: number;
+    queryTimeoutMs: number;
+    cacheMaxBytes: number;
+  };
   logLevel: LogLevel;
 }
 
@@ -60,7 +69,8 @@ export interface WriteWorkersOptions {
   minBytes: number;
   /** Heap limit of each worker, MB (WRITE_WORKER_HEAP_MB). Default 96. */
   heapMb?: number;
-  writer: BatchWriter;
+  /** Where a write worker's rows are queued (absent for analytics workers). */
+  writer?: BatchWriter;
   data: WriteWorkerData;
   log: Logger;
 }
@@ -210,6 +220,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         let reply: FromMain;
         let committed: Promise<number> | undefined;
         try {
+          if (!writer) throw new Error("this worker pool has no writer");
           const ticket = writer.enqueueEncoded(message.chunks);
           committed = ticket.committed;
           reply = { type: "enqueued", id, rows: ticket.rows };

@@ -26,8 +26,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: "silent",
     PORT: "0",
     // A worker thread per app would cost each test file seconds of CPU: the tests that exercise
-    // write workers (write-workers, overload) ask for them.
+    // the workers (write-workers, overload) ask for them.
     WRITE_WORKERS: "0",
+    ANALYTICS_WORKERS: "0",
     ...overrides,
   });
 }
