@@ -150,6 +150,9 @@ interface PhaseResult {
   health: Timings;
   ready: Timings;
   oneRow: Timings;
+  /** The probe process's own bot (phases with bots): its refused and its accepted batches. */
+  botRefused: Timings;
+  botAccepted: Timings;
   maxRssMb: number;
   /** The README's RSS bound for the phase's API. */
   memoryBoundMb: number;
@@ -218,6 +221,8 @@ async function phase(
     health: new Timings(),
     ready: new Timings(),
     oneRow: new Timings(),
+    botRefused: new Timings(),
+    botAccepted: new Timings(),
     maxRssMb: 0,
     memoryBoundMb: 0,
     apiCpu: 0,
@@ -258,7 +263,7 @@ async function phase(
     });
   }, 1000);
 
-  const probes = runProbes(api.url, result);
+  const probes = runProbes(api.url, result, withBots, def.expectContinue);
   const tasks: Promise<void>[] = [];
   if (withBots) {
     result.bots = newBotFigures();
@@ -307,10 +312,11 @@ async function phase(
 }
 
 /** Runs the probes in a process of their own (bench/overload-probe.ts) for the phase's duration. */
-async function runProbes(url: string, result: PhaseResult): Promise<void> {
+async function runProbes(url: string, result: PhaseResult, withBot: boolean, expectContinue: boolean): Promise<void> {
+  const bot = withBot ? [WRITER.key, String(BATCH_ROWS), expectContinue ? "1" : "0"] : [];
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "bench/overload-probe.ts", url, READER.key, String(PROBE_MS), String(DURATION_S)],
+    ["--import", "tsx", "bench/overload-probe.ts", url, READER.key, String(PROBE_MS), String(DURATION_S), ...bot],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   let output = "";
@@ -319,10 +325,10 @@ async function runProbes(url: string, result: PhaseResult): Promise<void> {
   });
   await new Promise((done) => child.once("exit", done));
   const figures = JSON.parse(output.trim().split("\n").at(-1) ?? "{}") as Record<
-    "health" | "ready" | "oneRow",
+    "health" | "ready" | "oneRow" | "botRefused" | "botAccepted",
     { ms: number[]; failures: [string, number][] }
   > & { lagP99Ms: number };
-  for (const name of ["health", "ready", "oneRow"] as const) {
+  for (const name of ["health", "ready", "oneRow", "botRefused", "botAccepted"] as const) {
     result[name].ms.push(...figures[name].ms);
     for (const [reason, n] of figures[name].failures) result[name].failures.set(reason, n);
   }
@@ -352,6 +358,8 @@ function table(results: PhaseResult[]): string[] {
     `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
     `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers (rows/s), p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length} (${fmt(r.bots.rowsAccepted / r.seconds)}), ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
     `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | | |`,
+    `| one bot in a process of its own (a batch every 200 ms, as the phase's bots send them): refusals p50 / p99 ms | ${cells((r) => (r.botRefused.ms.length ? `${r.botRefused.summary()} (${r.botRefused.reasons()})` : "–"))} | p99 ≤ 50 | ${met((r) => p99Under(r.botRefused, 50))} |`,
+    `| the same bot: accepted batches p50 / p99 ms | ${cells((r) => (r.botAccepted.ms.length ? `${r.botAccepted.summary()} (${r.botAccepted.ms.length})` : "–"))} | | |`,
     `| QUEUE_FULL refusals: p50 / p99 ms | ${cells((r) => r.bots?.refusedBy.get("QUEUE_FULL")?.summary() ?? "–")} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refusedBy.get("QUEUE_FULL"), 50))} |`,
     `| OVERLOADED refusals (after waiting up to MAX_WAIT_MS for a slot): p50 / p99 ms | ${cells((r) => r.bots?.refusedBy.get("OVERLOADED")?.summary() ?? "–")} | | |`,
     `| /health p50 / p99 ms (probe every ${PROBE_MS} ms) | ${cells((r) => withFailures(r.health))} | p99 ≤ 100 | ${met((r) => p99Under(r.health, 100) && r.health.failed === 0)} |`,
