@@ -19,8 +19,8 @@ async function main(): Promise<void> {
     throw error;
   }
   // Refuse a queue bound the heap cannot hold (npm start caps the heap so that RSS stays bounded;
-  // the bound is logged below and documented in the README, MAX_HEAP_MB). Counting the queue's ILP bytes, which live outside the heap, leaves
-  // room for them too.
+  // the bound is logged below and documented in the README, MAX_HEAP_MB). Counting the queue's
+  // ILP bytes, which live outside the heap, leaves room for them too.
   const heapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
   const queueMb = (config.maxQueueRows * QUEUED_ROW_BYTES) / 1024 / 1024;
   if (queueMb > heapMb / 2) {
