@@ -44,13 +44,27 @@ interface GraphQLAnswer {
   errors?: { message: string; extensions?: { code?: string; retryable?: boolean } }[];
 }
 
-/** One POST; the answer's code is the first error's, or the HTTP status when it is not 200. */
-export async function post(
-  url: string,
-  key: string,
-  body: string,
-  signal: AbortSignal,
-): Promise<{ ms: number; status: number; code?: string; retryAfterS?: number; answer: GraphQLAnswer }> {
+type PostResult = { ms: number; status: number; code?: string; retryAfterS?: number; answer: GraphQLAnswer };
+
+/** An answer as the bots read it: the code is the first error's, or the HTTP status when it is not 200. */
+function readAnswer(ms: number, status: number, retryAfterHeader: string | null | undefined, text: string): PostResult {
+  let answer: GraphQLAnswer = {};
+  try {
+    answer = JSON.parse(text) as GraphQLAnswer;
+  } catch {}
+  const code = answer.errors?.[0]?.extensions?.code ?? (status === 200 ? undefined : `HTTP ${status}`);
+  const retryAfter = Number(retryAfterHeader);
+  return {
+    ms,
+    status,
+    ...(code === undefined ? {} : { code }),
+    ...(retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
+    answer,
+  };
+}
+
+/** One POST with fetch. */
+export async function post(url: string, key: string, body: string, signal: AbortSignal): Promise<PostResult> {
   const started = performance.now();
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
@@ -59,21 +73,7 @@ export async function post(
     signal,
   });
   const text = await response.text();
-  const ms = performance.now() - started;
-  let answer: GraphQLAnswer = {};
-  try {
-    answer = JSON.parse(text) as GraphQLAnswer;
-  } catch {}
-  const code =
-    answer.errors?.[0]?.extensions?.code ?? (response.status === 200 ? undefined : `HTTP ${response.status}`);
-  const retryAfter = Number(response.headers.get("retry-after"));
-  return {
-    ms,
-    status: response.status,
-    ...(code === undefined ? {} : { code }),
-    ...(retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
-    answer,
-  };
+  return readAnswer(performance.now() - started, response.status, response.headers.get("retry-after"), text);
 }
 
 const agent = new http.Agent({ keepAlive: true });
@@ -83,12 +83,7 @@ const agent = new http.Agent({ keepAlive: true });
  * is sent only once the server admitted the request (a refusal costs no upload). Node's http
  * client; same result shape as post().
  */
-export function postExpectContinue(
-  url: string,
-  key: string,
-  body: string,
-  signal: AbortSignal,
-): Promise<{ ms: number; status: number; code?: string; retryAfterS?: number; answer: GraphQLAnswer }> {
+export function postExpectContinue(url: string, key: string, body: string, signal: AbortSignal): Promise<PostResult> {
   const started = performance.now();
   const bytes = Buffer.from(body);
   return new Promise((resolve, reject) => {
@@ -113,20 +108,8 @@ export function postExpectContinue(
         const ms = performance.now() - started;
         // Refused before "100 Continue": the body was never sent and the server closes.
         if (!req.writableFinished) req.destroy();
-        let answer: GraphQLAnswer = {};
-        try {
-          answer = JSON.parse(Buffer.concat(chunks).toString("utf8")) as GraphQLAnswer;
-        } catch {}
-        const status = response.statusCode ?? 0;
-        const code = answer.errors?.[0]?.extensions?.code ?? (status === 200 ? undefined : `HTTP ${status}`);
-        const retryAfter = Number(response.headers["retry-after"]);
-        resolve({
-          ms,
-          status,
-          ...(code === undefined ? {} : { code }),
-          ...(retryAfter > 0 ? { retryAfterS: retryAfter } : {}),
-          answer,
-        });
+        const retryAfter = response.headers["retry-after"];
+        resolve(readAnswer(ms, response.statusCode ?? 0, retryAfter, Buffer.concat(chunks).toString("utf8")));
       });
     });
     req.flushHeaders();

@@ -93,15 +93,7 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
     tail = (tail + chunk.toString()).slice(-8000);
   });
   const api: Api = {
-    memoryBoundMb: memoryBoundMb({
-      heapMb: HEAP_MB,
-      writeWorkers: config.writeWorkers,
-      writeWorkerHeapMb: config.writeWorkerHeapMb,
-      analyticsWorkers: config.analyticsWorkers,
-      analyticsWorkerHeapMb: config.analyticsWorkerHeapMb,
-      maxInflightBytes: config.load.maxInflightBytes,
-      maxQueueRows: config.maxQueueRows,
-    }),
+    memoryBoundMb: memoryBoundMb(config, HEAP_MB),
     url: `http://127.0.0.1:${port}`,
     pid: child.pid as number,
     exited: new Promise((done) =>

@@ -404,22 +404,20 @@ export const QUEUED_ROW_OFF_HEAP_BYTES = 520;
  * write worker's heap cap, the request bodies admitted at once, the queued rows' ILP bytes and
  * Node's own overhead. Every term is a cap the process enforces, so the sum is a bound.
  */
-export function memoryBoundMb(options: {
-  heapMb: number;
-  writeWorkers: number;
-  writeWorkerHeapMb: number;
-  analyticsWorkers: number;
-  analyticsWorkerHeapMb: number;
-  maxInflightBytes: number;
-  maxQueueRows: number;
-}): number {
+export function memoryBoundMb(
+  config: Pick<
+    Config,
+    "writeWorkers" | "writeWorkerHeapMb" | "analyticsWorkers" | "analyticsWorkerHeapMb" | "maxQueueRows" | "load"
+  >,
+  heapMb: number,
+): number {
   const mb = 1024 * 1024;
   return Math.ceil(
-    options.heapMb +
-      options.writeWorkers * (options.writeWorkerHeapMb + WORKER_OVERHEAD_MB) +
-      options.analyticsWorkers * (options.analyticsWorkerHeapMb + WORKER_OVERHEAD_MB) +
-      options.maxInflightBytes / mb +
-      (options.maxQueueRows * QUEUED_ROW_OFF_HEAP_BYTES) / mb +
+    heapMb +
+      config.writeWorkers * (config.writeWorkerHeapMb + WORKER_OVERHEAD_MB) +
+      config.analyticsWorkers * (config.analyticsWorkerHeapMb + WORKER_OVERHEAD_MB) +
+      config.load.maxInflightBytes / mb +
+      (config.maxQueueRows * QUEUED_ROW_OFF_HEAP_BYTES) / mb +
       NODE_OVERHEAD_MB,
   );
 }

@@ -32,17 +32,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   log.info(
     {
-      memoryBoundMb: memoryBoundMb({
-        heapMb,
-        writeWorkers: config.writeWorkers,
-        writeWorkerHeapMb: config.writeWorkerHeapMb,
-        analyticsWorkers: config.analyticsWorkers,
-        analyticsWorkerHeapMb: config.analyticsWorkerHeapMb,
-        maxInflightBytes: config.load.maxInflightBytes,
-        maxQueueRows: config.maxQueueRows,
-      }),
+      memoryBoundMb: memoryBoundMb(config, heapMb),
     },
-    "RSS bound: heap caps (MAX_HEAP_MB, WRITE_WORKER_HEAP_MB per worker) + bodies in flight + queued ILP bytes + Node's own",
+    "RSS bound: heap caps (MAX_HEAP_MB, and each worker's) + bodies in flight + queued ILP bytes + Node's own",
   );
 
   let embedded: LocalQuestDb | undefined;
