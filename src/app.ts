@@ -210,7 +210,7 @@ export function buildApp(options: AppOptions): App {
   // last 5 s answers while a check is still running.
   const readinessPool = pgPool(1, 2_000);
   let lastReadiness: { at: number; ready: boolean } | undefined;
-  let checking: Promise<boolean> | undefined;
+  let checking: { since: number; result: Promise<boolean> } | undefined;
   const readiness = (): Promise<boolean> => {
     const now = Date.now();
     if (lastReadiness && now - lastReadiness.at < 500) return Promise.resolve(lastReadiness.ready);
@@ -219,17 +219,26 @@ export function buildApp(options: AppOptions): App {
       return ready;
     };
     if (!checking) {
-      checking = readinessPool.query("SELECT 1").then(
-        () => settle(true),
-        () => settle(false),
-      );
-      void checking.finally(() => {
+      // A QuestDB that does not answer at all (frozen, a network black hole) enforces no
+      // statement timeout: the check gives up by itself.
+      let timer: NodeJS.Timeout | undefined;
+      const result = Promise.race([
+        readinessPool.query("SELECT 1").then(() => true),
+        new Promise<boolean>((done) => {
+          timer = setTimeout(() => done(false), 2_000);
+        }),
+      ]).then(settle, () => settle(false));
+      checking = { since: now, result };
+      void result.finally(() => {
+        clearTimeout(timer);
         checking = undefined;
       });
     }
+    // A SELECT 1 unanswered for a second: QuestDB is not serving, say so now rather than wait.
+    if (now - checking.since > 1_000) return Promise.resolve(false);
     // While a check runs behind busy statements, an answer of the last 5 s stands in for it.
     if (lastReadiness && now - lastReadiness.at < 5_000) return Promise.resolve(lastReadiness.ready);
-    return checking;
+    return checking.result;
   };
   const refusalLog = createRefusalLog(log.child({ component: "guard" }));
   const admission = createAdmission({

@@ -9,7 +9,7 @@ import { type App, buildApp } from "../src/app.ts";
 import type { QuestDbAddress } from "../src/config.ts";
 import { localAddress } from "../src/questdb/embedded.ts";
 import { freePort, type LocalQuestDb, startLocalQuestDb } from "../src/questdb/local-server.ts";
-import { sendTrades, startCuttingProxy } from "./support/load.ts";
+import { makeTrade, sendTrades, startCuttingProxy } from "./support/load.ts";
 import { testConfig, uniquePrefix } from "./support/questdb.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -134,5 +134,79 @@ describe("ingestion faults against a real QuestDB", () => {
     await app.writer.drain();
     expect(proxy.faults).toEqual({ requestCut: 15, responseCut: 15 });
     expect(await countTrades(server, `${prefix}trades`)).toEqual({ rows: 20_000, distinct: 20_000 });
+  });
+  it("QuestDB frozen (SIGSTOP): /ready says 503 within about a second and then at once, a writer meets QUEUE_FULL on its headers, and after SIGCONT every acknowledged row lands", async () => {
+    const { server } = await ownQuestDb();
+    const writerKey = "frozen-writer-key-0123456789";
+    const { app, url, prefix } = await startApp(localAddress(server.httpPort, server.pgPort), "frozen", {
+      API_KEYS: `bot:writer:${writerKey}`,
+      MAX_QUEUE_ROWS: "3000",
+      BATCH_INTERVAL_MS: "50",
+    });
+    const ready = async () => {
+      const started = performance.now();
+      const status = (await fetch(`${url}/ready`)).status;
+      return { status, ms: performance.now() - started };
+    };
+    const batch = (label: string, n: number) =>
+      fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${writerKey}` },
+        body: JSON.stringify({
+          query: "mutation($t: [TradeInput!]!) { recordTrades(inputs: $t) { accepted } }",
+          variables: {
+            t: Array.from({ length: n }, (_, i) => ({
+              ...makeTrade(`${label}-${i}`, new Date(Date.now() - 60_000 + i).toISOString()),
+            })),
+          },
+        }),
+      });
+    expect((await ready()).status).toBe(200);
+
+    await ready(); // an answer cached just before the freeze
+    process.kill(server.pid, "SIGSTOP");
+    try {
+      // The readiness check finds QuestDB silent: an answer of the last 5 s stands in while a check
+      // runs, but a check unanswered for a second means 503, and from then on without waiting.
+      const frozenAt = performance.now();
+      let answer = await ready();
+      while (answer.status === 200 && performance.now() - frozenAt < 5_000) {
+        await new Promise((done) => setTimeout(done, 100));
+        answer = await ready();
+      }
+      expect(answer.status).toBe(503);
+      expect(performance.now() - frozenAt).toBeLessThan(2_500);
+      const next = await ready();
+      expect(next.status).toBe(503);
+      expect(next.ms).toBeLessThan(500);
+      // Writes are queued while QuestDB is away, then refused on their headers once the queue is full.
+      const accepted: string[] = [];
+      for (let round = 0; round < 10; round++) {
+        const r = await batch(`fz${round}`, 1_000);
+        if (r.status === 200) {
+          expect(await r.json()).toEqual({ data: { recordTrades: { accepted: 1_000 } } });
+          accepted.push(`fz${round}`);
+          continue;
+        }
+        expect(r.status).toBe(503);
+        expect(r.headers.get("retry-after")).toBe("1");
+        expect(((await r.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
+          "QUEUE_FULL",
+        );
+        break;
+      }
+      expect(accepted.length).toBeGreaterThanOrEqual(2);
+      expect(accepted.length).toBeLessThanOrEqual(3);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      process.kill(server.pid, "SIGCONT");
+      await app.writer.drain();
+      expect(await countTrades(server, `${prefix}trades`)).toEqual({
+        rows: accepted.length * 1_000,
+        distinct: accepted.length * 1_000,
+      });
+      expect((await ready()).status).toBe(200);
+    } finally {
+      process.kill(server.pid, "SIGCONT");
+    }
   });
 });
