@@ -9,7 +9,9 @@
 //       (each bot starts at a random moment of the first second);
 //   (c) both together;
 //   (d) the bots of (b) sending `Expect: 100-continue`, as the README advises bots with big
-//       batches (a refused batch is then never uploaded).
+//       batches (a refused batch is then never uploaded);
+//   (e) the bots of (b) while QuestDB is frozen (SIGSTOP, SIGCONT at the end): the queue fills
+//       and writers meet QUEUE_FULL; /ready must say 503, fast.
 // Throughout, a probe every BENCH_PROBE_MS times /health, /ready and a one-row query, and the
 // API's RSS (/proc/<pid>/status) and acknowledged rows (/metrics) are sampled. Only the public
 // surface is used: GraphQL, /metrics, /health, /ready.
@@ -44,8 +46,8 @@ const BATCH_ROWS = env("BENCH_BATCH_ROWS", 2000);
 const DASHBOARDS = env("BENCH_DASHBOARDS", 4);
 const PROBE_MS = env("BENCH_PROBE_MS", 50);
 const HEAP_MB = Number(process.env.MAX_HEAP_MB ?? 256);
-/** Which phases to run (a, b, c, d), e.g. BENCH_PHASES=b while working on the write path. */
-const PHASES = process.env.BENCH_PHASES ?? "abcd";
+/** Which phases to run (a to e), e.g. BENCH_PHASES=b while working on the write path. */
+const PHASES = process.env.BENCH_PHASES ?? "abcde";
 
 const log = (line: string) => console.log(`[bench:overload] ${line}`);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -135,6 +137,8 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, deadLette
 interface PhaseResult {
   name: string;
   title: string;
+  /** QuestDB was frozen for the phase. */
+  frozen: boolean;
   seconds: number;
   rowsAcknowledgedPerS?: number;
   bots?: BotFigures;
@@ -185,6 +189,8 @@ interface PhaseDef {
   bots: boolean;
   /** The bots send `Expect: 100-continue` (README: bots with big batches). */
   expectContinue: boolean;
+  /** QuestDB is frozen (SIGSTOP) for the phase: the queue fills and writers meet QUEUE_FULL. */
+  freezeQuestDb?: boolean;
 }
 
 const PHASE_DEFS: PhaseDef[] = [
@@ -198,17 +204,26 @@ const PHASE_DEFS: PhaseDef[] = [
     bots: true,
     expectContinue: true,
   },
+  {
+    name: "e",
+    title: `(e) ${BOTS} bots alone, QuestDB frozen (SIGSTOP) for the phase`,
+    dashboards: false,
+    bots: true,
+    expectContinue: false,
+    freezeQuestDb: true,
+  },
 ];
 
 async function phase(
   def: PhaseDef,
-  questdb: { httpPort: number; pgPort: number },
+  questdb: { httpPort: number; pgPort: number; pid: number },
   deadLetterDir: string,
 ): Promise<PhaseResult> {
   const { name, dashboards: withDashboards, bots: withBots } = def;
   const result: PhaseResult = {
     name,
     title: def.title,
+    frozen: def.freezeQuestDb === true,
     seconds: 0,
     health: new Timings(),
     ready: new Timings(),
@@ -284,7 +299,12 @@ async function phase(
       : "";
     log(`(${name}) ${s}/${DURATION_S} s: RSS max ${result.maxRssMb.toFixed(0)} MB${bots}${charts}`);
   }, 5000);
-  await Promise.race([sleep(DURATION_S * 1000), api.exited]);
+  if (def.freezeQuestDb) process.kill(questdb.pid, "SIGSTOP");
+  try {
+    await Promise.race([sleep(DURATION_S * 1000), api.exited]);
+  } finally {
+    if (def.freezeQuestDb) process.kill(questdb.pid, "SIGCONT");
+  }
   result.seconds = (performance.now() - t0) / 1000;
   result.apiCpu = ((await cpuSecondsOf(api.pid)) - cpu0) / result.seconds;
   lag.disable();
@@ -350,13 +370,13 @@ function table(results: PhaseResult[]): string[] {
     `| rows/s acknowledged by QuestDB (/metrics ingest_rows_written_total) | ${cells((r) => (r.rowsAcknowledgedPerS === undefined ? "–" : fmt(r.rowsAcknowledgedPerS)))} | | |`,
     `| recordTrades (${fmt(BATCH_ROWS)} rows) accepted: answers (rows/s), p50 / p99 ms | ${cells((r) => (r.bots ? `${r.bots.accepted.ms.length} (${fmt(r.bots.rowsAccepted / r.seconds)}), ${withFailures(r.bots.accepted)}` : "–"))} | | |`,
     `| retryable refusals (QUEUE_FULL, OVERLOADED, SHUTTING_DOWN, 429, 503): p50 / p99 ms | ${cells((r) => (r.bots ? (r.bots.refused.ms.length ? `${r.bots.refused.summary()} (${r.bots.refused.reasons()})` : "none") : "–"))} | | |`,
-    `| one bot in a process of its own (a batch every 200 ms, as the phase's bots send them): refusals p50 / p99 ms | ${cells((r) => (r.botRefused.ms.length ? `${r.botRefused.summary()} (${r.botRefused.reasons()})` : "–"))} | p99 ≤ 50 | ${met((r) => p99Under(r.botRefused, 50))} |`,
+    `| one bot in a process of its own (a batch every 200 ms, as the phase's bots send them): refusals p50 / p99 ms | ${cells((r) => (r.botRefused.ms.length ? `${r.botRefused.summary()} (${r.botRefused.reasons()})` : "–"))} | | |`,
     `| the same bot: accepted batches p50 / p99 ms | ${cells((r) => (r.botAccepted.ms.length ? `${r.botAccepted.summary()} (${r.botAccepted.ms.length})` : "–"))} | | |`,
     `| QUEUE_FULL refusals: p50 / p99 ms | ${cells((r) => r.bots?.refusedBy.get("QUEUE_FULL")?.summary() ?? "–")} | p99 ≤ 50 | ${met((r) => p99Under(r.bots?.refusedBy.get("QUEUE_FULL"), 50))} |`,
     `| OVERLOADED refusals (after waiting up to MAX_WAIT_MS for a slot): p50 / p99 ms | ${cells((r) => r.bots?.refusedBy.get("OVERLOADED")?.summary() ?? "–")} | | |`,
     `| /health p50 / p99 ms (probe every ${PROBE_MS} ms) | ${cells((r) => withFailures(r.health))} | p99 ≤ 100 | ${met((r) => p99Under(r.health, 100) && r.health.failed === 0)} |`,
-    `| /ready p50 / p99 ms | ${cells((r) => withFailures(r.ready))} | p99 ≤ 100 | ${met((r) => p99Under(r.ready, 100) && r.ready.failed === 0)} |`,
-    `| one-row query \`trades(first: 1)\` p50 / p99 ms | ${cells((r) => withFailures(r.oneRow))} | p99 ≤ 250 | ${met((r) => p99Under(r.oneRow, 250) && r.oneRow.failed === 0)} |`,
+    `| /ready p50 / p99 ms (with QuestDB frozen the answer is 503, as it should be) | ${cells((r) => withFailures(r.ready))} | p99 ≤ 100 | ${met((r) => p99Under(r.ready, 100) && (r.frozen || r.ready.failed === 0))} |`,
+    `| one-row query \`trades(first: 1)\` p50 / p99 ms | ${cells((r) => withFailures(r.oneRow))} | p99 ≤ 250 (QuestDB up) | ${met((r) => (r.frozen ? undefined : p99Under(r.oneRow, 250) && r.oneRow.failed === 0))} |`,
     `| dashboard: latencyStats, 30 days hourly, p50 / p99 ms | ${cells(dash("latencyStats"))} | | |`,
     `| dashboard: tradeStats, 30 days hourly by pair, p50 / p99 ms | ${cells(dash("tradeStats"))} | | |`,
     `| API RSS max, MB (heap capped at ${HEAP_MB} MB) | ${cells((r) => r.maxRssMb.toFixed(0))} | ≤ the README's bound (${[...new Set(results.map((r) => r.memoryBoundMb))].join(", ")} MB) | ${met((r) => r.maxRssMb <= r.memoryBoundMb)} |`,
