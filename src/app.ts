@@ -281,7 +281,7 @@ export function buildApp(options: AppOptions): App {
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
-          if (!tablesVerified) return false;
+          if (!tablesVerified || stopped) return false;
           // Until a write worker has loaded (about a second after start), big batches would run
           // on the main thread: an instance takes a fleet's traffic only once one is ready.
           if (workers && workers.stats().ready === 0) return false;
@@ -372,6 +372,7 @@ export function buildApp(options: AppOptions): App {
   const handler = createGraphQLHandler(yoga, {
     ...(workers ? { workers } : {}),
     ...(analyticsWorkers ? { analyticsWorkers } : {}),
+    shuttingDown: () => stopped,
     responseCache: analyticsResponseCache(),
     transport,
     admission,

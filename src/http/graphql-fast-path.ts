@@ -22,7 +22,7 @@ import {
 } from "graphql";
 import { processRegularResult, type YogaServerInstance } from "graphql-yoga";
 import { STATISTICS_ROOT_FIELDS } from "../analytics/response-cache.ts";
-import { LimitError } from "../errors.ts";
+import { clientError, LimitError } from "../errors.ts";
 import type { Admission } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
 import type { LoadControl } from "../guard/load.ts";
@@ -51,6 +51,8 @@ export interface FastPathOptions {
   workers?: WriteWorkers;
   /** Where the statistics queries run (ANALYTICS_WORKERS). Default: on this thread. */
   analyticsWorkers?: WriteWorkers;
+  /** True once the server is stopping: every GraphQL request is refused SHUTTING_DOWN. Default never. */
+  shuttingDown?: () => boolean;
 }
 
 /** Where the fast path keeps whole answers (only answers without errors are offered). */
@@ -172,6 +174,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     load,
     workers,
     analyticsWorkers,
+    shuttingDown = () => false,
   } = options;
   const openPaths = new Set(options.openPaths ?? ["/health", "/ready", "/metrics"]);
   const json = { "content-type": "application/json; charset=utf-8" };
@@ -222,6 +225,11 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
     const retryAfterMs = error.extensions.retryAfterMs;
     if (typeof retryAfterMs === "number") headers["retry-after"] = String(Math.ceil(retryAfterMs / 1000));
+    // A stopping server lets go of kept-alive connections: it answers once the body is read
+    // (drained, below), then closes, so that the client reads the answer.
+    const closeAfterBody = error.extensions.code === "SHUTTING_DOWN";
+    if (closeAfterBody) headers.connection = "close";
+    let bodyRead: Promise<void> = Promise.resolve();
     if (!req.complete) {
       if (awaitsContinue(req)) {
         // The client waits for "100 Continue" before it sends its body: it never will, and the
@@ -240,12 +248,14 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
           discarded += chunk.length;
           if (discarded > maxBodyBytes) req.socket.destroy();
         });
+        if (closeAfterBody) bodyRead = new Promise((done) => req.once("end", () => done()));
         req.once("end", () => clearTimeout(slow));
         req.resume();
       }
     }
     const { http: _http, ...extensions } = error.extensions;
-    void send(res, status, headers, JSON.stringify({ errors: [{ message: error.message, extensions }] }));
+    const answer = JSON.stringify({ errors: [{ message: error.message, extensions }] });
+    void bodyRead.then(() => send(res, status, headers, answer));
   };
 
   const run = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller): Promise<void> => {
@@ -301,6 +311,20 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       counts.yoga++;
       sendContinue(req, res);
       void yoga(req, res);
+      return;
+    }
+    // Stopping: nothing more is accepted, on new connections or kept-alive ones (README,
+    // "Shutdown"); what was acknowledged before is flushed by the writer.
+    if (shuttingDown()) {
+      refuse(
+        req,
+        res,
+        clientError(
+          "SHUTTING_DOWN",
+          "The server is shutting down and accepts no more requests; send them again to another instance or once it is back",
+          { retryable: true, retryAfterMs: 1_000, http: { status: 503 } },
+        ),
+      );
       return;
     }
     // Every other path passes the pipeline: Yoga also serves GraphQL on variants of the
