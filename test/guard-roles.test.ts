@@ -93,25 +93,41 @@ const OPERATIONS: Record<string, Operation> = {
   "Mutation.recordLatencyMetric": {
     access: "write",
     query: "mutation($input: LatencyMetricInput!) { recordLatencyMetric(input: $input) { accepted ids } }",
-    variables: (id) => ({ input: { metricId: id, stage: "guard", latencyUs: 1500 } }),
+    variables: (id) => ({
+      input: { metricId: id, stage: "guard", latencyUs: 1500, timestamp: new Date().toISOString() },
+    }),
     expected: (id) => ({ recordLatencyMetric: { accepted: 1, ids: [id] } }),
   },
   "Mutation.recordLatencyMetrics": {
     access: "write",
     query: "mutation($inputs: [LatencyMetricInput!]!) { recordLatencyMetrics(inputs: $inputs) { accepted ids } }",
-    variables: (id) => ({ inputs: [{ metricId: id, stage: "guard", latencyUs: 1500 }] }),
+    variables: (id) => ({
+      inputs: [{ metricId: id, stage: "guard", latencyUs: 1500, timestamp: new Date().toISOString() }],
+    }),
     expected: (id) => ({ recordLatencyMetrics: { accepted: 1, ids: [id] } }),
   },
   "Mutation.recordMevMetric": {
     access: "write",
     query: "mutation($input: MevMetricInput!) { recordMevMetric(input: $input) { accepted ids } }",
-    variables: (id) => ({ input: { metricId: id, outcome: "LANDED", protection: "NONE", tipLamports: 0 } }),
+    variables: (id) => ({
+      input: {
+        metricId: id,
+        outcome: "LANDED",
+        protection: "NONE",
+        tipLamports: 0,
+        timestamp: new Date().toISOString(),
+      },
+    }),
     expected: (id) => ({ recordMevMetric: { accepted: 1, ids: [id] } }),
   },
   "Mutation.recordMevMetrics": {
     access: "write",
     query: "mutation($inputs: [MevMetricInput!]!) { recordMevMetrics(inputs: $inputs) { accepted ids } }",
-    variables: (id) => ({ inputs: [{ metricId: id, outcome: "LANDED", protection: "NONE", tipLamports: 0 }] }),
+    variables: (id) => ({
+      inputs: [
+        { metricId: id, outcome: "LANDED", protection: "NONE", tipLamports: 0, timestamp: new Date().toISOString() },
+      ],
+    }),
     expected: (id) => ({ recordMevMetrics: { accepted: 1, ids: [id] } }),
   },
   "Mutation.upsertAlertRule": {

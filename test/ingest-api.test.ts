@@ -78,9 +78,9 @@ describe("recordLatencyMetrics and recordMevMetrics", () => {
   it("reject invalid items with their index, field and reason, recording none of the request", async () => {
     const result = await t.gql(RecordLatencyMetricsDocument, {
       inputs: [
-        { stage: "quote", latencyUs: 5, metricId: "bad-batch-0" },
-        { stage: "", latencyUs: -1, metricId: "bad-batch-1" },
-        { stage: "sign", latencyUs: 5, tradeId: "has space" },
+        { stage: "quote", latencyUs: 5, metricId: "bad-batch-0", timestamp: new Date().toISOString() },
+        { stage: "", latencyUs: -1, metricId: "bad-batch-1", timestamp: new Date().toISOString() },
+        { stage: "sign", latencyUs: 5, tradeId: "has space", timestamp: new Date().toISOString() },
       ],
     });
     expect(result.errors?.[0]?.message).toBe(
@@ -103,7 +103,7 @@ describe("recordLatencyMetrics and recordMevMetrics", () => {
 
   it("accepts single-item forms", async () => {
     const r = await t.gql(RecordLatencyMetricDocument, {
-      input: { stage: "confirm", latencyUs: 42, metricId: "single-1" },
+      input: { stage: "confirm", latencyUs: 42, metricId: "single-1", timestamp: new Date().toISOString() },
     });
     expect(r.data?.recordLatencyMetric).toEqual({ accepted: 1, ids: ["single-1"] });
   });

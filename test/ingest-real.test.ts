@@ -28,6 +28,7 @@ describe("batching against the real QuestDB", () => {
         durability: "COMMITTED",
         input: {
           tradeId: `tick-${i}`,
+          timestamp: new Date().toISOString(),
           action: "BUY",
           baseToken: "SOL",
           quoteToken: "USDC",

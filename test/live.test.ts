@@ -156,7 +156,12 @@ describe("liveMetrics", () => {
     await t.gql(RecordTradesDocument, { inputs, durability: "COMMITTED" });
     const latencies = Array.from({ length: 200 }, (_, i) => (i + 1) * 1000); // 1..200 ms
     await t.gql(RecordLatencyMetricsDocument, {
-      inputs: latencies.map((us, i) => ({ stage: "lm-submit", latencyUs: us, metricId: `lm-lat-${i}` })),
+      inputs: latencies.map((us, i) => ({
+        stage: "lm-submit",
+        latencyUs: us,
+        metricId: `lm-lat-${i}`,
+        timestamp: new Date().toISOString(),
+      })),
       durability: "COMMITTED",
     });
     await walApplied(`${t.prefix}latency_metrics`);

@@ -57,6 +57,7 @@ describe("npm start with no QuestDB configured", () => {
       const recorded = await postGraphQL(url, RecordTradeDocument, {
         input: {
           tradeId: "npm-start-1",
+          timestamp: new Date().toISOString(),
           action: "BUY",
           baseToken: "SOL",
           quoteToken: "USDC",

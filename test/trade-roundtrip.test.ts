@@ -130,6 +130,7 @@ describe("recordTrade → QuestDB → trades", () => {
 
 describe("validation", () => {
   const valid: TradeInput = {
+    timestamp: new Date(Date.now() - 60_000).toISOString(),
     action: "BUY",
     baseToken: "SOL",
     quoteToken: "USDC",

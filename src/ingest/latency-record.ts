@@ -38,7 +38,11 @@ export function validateLatency(
   const stage = c.name("stage", input.stage);
   const tradeId = input.tradeId != null ? c.key("tradeId", input.tradeId) : null;
   const row: ValidatedLatency = {
-    timestamp: c.timestamp("timestamp", input.timestamp),
+    timestamp: c.timestamp(
+      "timestamp",
+      input.timestamp,
+      input.metricId != null ? "metricId" : input.tradeId != null ? "tradeId" : undefined,
+    ),
     // One measurement per trade and stage is the natural key; otherwise the client's or a UUID.
     metricId:
       input.metricId != null

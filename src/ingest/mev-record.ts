@@ -56,7 +56,11 @@ export function validateMev(
   const c = new Checker(index, limits);
   const tradeId = input.tradeId != null ? c.key("tradeId", input.tradeId) : null;
   const row: ValidatedMev = {
-    timestamp: c.timestamp("timestamp", input.timestamp),
+    timestamp: c.timestamp(
+      "timestamp",
+      input.timestamp,
+      input.metricId != null ? "metricId" : input.tradeId != null ? "tradeId" : undefined,
+    ),
     // One MEV record per trade is the natural key; otherwise the client's or a UUID.
     metricId: input.metricId != null ? c.key("metricId", input.metricId) : (tradeId ?? randomUUID()),
     tradeId,

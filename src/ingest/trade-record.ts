@@ -81,7 +81,11 @@ export function validateTrade(
   const c = new Checker(index, limits);
   const signature = c.signature("signature", input.signature);
   const trade: ValidatedTrade = {
-    timestamp: c.timestamp("timestamp", input.timestamp),
+    timestamp: c.timestamp(
+      "timestamp",
+      input.timestamp,
+      input.tradeId != null ? "tradeId" : input.signature != null ? "signature" : undefined,
+    ),
     // The idempotency key: the client's id, else the transaction signature, else a fresh UUID
     // (then only the server's own re-sends are deduplicated, not a client's retry).
     tradeId: input.tradeId != null ? c.key("tradeId", input.tradeId) : (signature ?? randomUUID()),

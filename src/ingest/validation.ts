@@ -133,9 +133,22 @@ export class Checker {
   }
 
   /** Defaults to now; refuses times beyond the clock-skew allowance or outside retention. */
-  timestamp(field: string, parsed: Micros | null | undefined): Micros {
+  /**
+   * The row's time: the client's, or now when it sent none. With an idempotency key (`keyedBy`,
+   * the name of the key field the client sent) a timestamp is required: the key and the timestamp
+   * together identify the row, so a retry stamped "now" again would be stored as a second row.
+   */
+  timestamp(field: string, parsed: Micros | null | undefined, keyedBy?: string): Micros {
     const now = (this.limits.now ?? nowMicros)();
-    if (parsed === null || parsed === undefined) return now;
+    if (parsed === null || parsed === undefined) {
+      if (keyedBy !== undefined) {
+        this.fail(
+          field,
+          `is required with ${keyedBy}: the key and the timestamp together identify the row, so a retry without one would be stored twice; send the time the bot saw the event`,
+        );
+      }
+      return now;
+    }
     if (parsed > now + BigInt(this.limits.maxFutureMs) * 1000n) {
       this.fail(field, `is more than ${this.limits.maxFutureMs} ms in the future; check the bot's clock`);
     } else if (parsed < now - BigInt(this.limits.retentionDays) * MICROS_PER_DAY) {

@@ -26,7 +26,11 @@ const LatencyMetricInputRef = builder.inputType("LatencyMetricInput", {
     metricId: t.string({
       description: "Idempotency key. Defaults to `<tradeId>:<stage>` when tradeId is given, else a server-made UUID.",
     }),
-    timestamp: t.field({ type: "Timestamp", description: "When the stage finished; defaults to acceptance time." }),
+    timestamp: t.field({
+      type: "Timestamp",
+      description:
+        "When the stage finished. Required with metricId or tradeId (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to acceptance time.",
+    }),
     stage: t.string({ required: true, description: "Stage name, 1–64 characters: quote, build, sign, submit, …" }),
     latencyUs: t.field({ type: "Long", required: true, description: "Microseconds, not negative." }),
     success: t.boolean({ description: "Default true." }),

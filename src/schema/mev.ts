@@ -55,7 +55,11 @@ export const MevMetricRef = builder.objectRef<MevMetric>("MevMetric").implement(
 const MevMetricInputRef = builder.inputType("MevMetricInput", {
   fields: (t) => ({
     metricId: t.string({ description: "Idempotency key. Defaults to tradeId when given, else a server-made UUID." }),
-    timestamp: t.field({ type: "Timestamp", description: "Defaults to acceptance time." }),
+    timestamp: t.field({
+      type: "Timestamp",
+      description:
+        "Required with metricId or tradeId (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to acceptance time.",
+    }),
     tradeId: t.string({ description: "Links the result to a trade's tradeId." }),
     protection: t.field({ type: MevProtectionEnum, required: true }),
     outcome: t.field({ type: MevOutcomeEnum, required: true }),

@@ -68,7 +68,7 @@ const TradeInputRef = builder.inputType("TradeInput", {
     timestamp: t.field({
       type: "Timestamp",
       description:
-        "Execution time; defaults to the time of acceptance. At most MAX_CLOCK_SKEW_MS in the future, not older than the retention.",
+        "Execution time. Required with tradeId or signature (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to the time of acceptance. At most MAX_CLOCK_SKEW_MS in the future, not older than the retention.",
     }),
     action: t.field({ type: TradeActionEnum, required: true }),
     baseToken: t.string({ required: true, description: `Mint address or symbol, ${NAME_RULE}.` }),

@@ -107,7 +107,7 @@ export type LatencyMetricInput = {
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Default true. */
   success?: InputMaybe<Scalars['Boolean']['input']>;
-  /** When the stage finished; defaults to acceptance time. */
+  /** When the stage finished. Required with metricId or tradeId (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to acceptance time. */
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Links the measurement to a trade's tradeId. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
@@ -279,7 +279,7 @@ export type MevMetricInput = {
   /** Slots from submission to landing, 0 to 1,000,000. */
   slotsToLand?: InputMaybe<Scalars['Int']['input']>;
   strategy?: InputMaybe<Scalars['String']['input']>;
-  /** Defaults to acceptance time. */
+  /** Required with metricId or tradeId (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to acceptance time. */
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Tip paid (e.g. Jito), lamports. */
   tipLamports: Scalars['Long']['input'];
@@ -691,7 +691,7 @@ export type TradeInput = {
   slot?: InputMaybe<Scalars['Long']['input']>;
   /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   strategy?: InputMaybe<Scalars['String']['input']>;
-  /** Execution time; defaults to the time of acceptance. At most MAX_CLOCK_SKEW_MS in the future, not older than the retention. */
+  /** Execution time. Required with tradeId or signature (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to the time of acceptance. At most MAX_CLOCK_SKEW_MS in the future, not older than the retention. */
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
   /** Idempotency key (1–128 printable ASCII, no spaces). Defaults to the signature, else a server-made UUID. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
