@@ -128,6 +128,9 @@ describe("write workers", () => {
       expect(JSON.parse(viaWorker.body), JSON.stringify(body)).toEqual(JSON.parse(viaMain.body));
     }
     expect(worker.app.workers?.stats().handedBack).toBe(before + 2);
+    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    expect(metrics).toContain(`write_workers_handed_back_total ${before + 2}\n`);
+    expect(metrics).toContain("write_workers_restarts_total 0\n");
   });
 });
 
@@ -235,5 +238,12 @@ describe("analytics workers", () => {
     const [a, b] = [await post(viaWorker.url, mixed), await post(viaMain.url, mixed)];
     expect(a).toEqual(b);
     expect(viaWorker.app.analyticsWorkers?.stats().handedBack).toBe((after?.handedBack ?? 0) + 1);
+    // The same counts on /metrics.
+    const metrics = await (await fetch(`${viaWorker.url}/metrics`)).text();
+    expect(metrics).toContain("analytics_workers_ready 1\n");
+    expect(metrics).toContain(`analytics_workers_answered_total ${viaWorker.app.analyticsWorkers?.stats().answered}\n`);
+    expect(metrics).toContain(
+      `analytics_workers_handed_back_total ${viaWorker.app.analyticsWorkers?.stats().handedBack}\n`,
+    );
   });
 });
