@@ -138,8 +138,9 @@ export function nodeHeaders(req: IncomingMessage): HeaderSource {
  * Whether a body may hold a statistics query (its text names one of their fields): the analytics
  * worker decides after parsing, and hands back anything else.
  */
+const STATISTICS_FIELD_NAMES = [...STATISTICS_ROOT_FIELDS];
 const mentionsStatistics = (raw: Buffer) =>
-  raw.length <= 256 * 1024 && [...STATISTICS_ROOT_FIELDS].some((field) => raw.includes(field));
+  raw.length <= 256 * 1024 && STATISTICS_FIELD_NAMES.some((field) => raw.includes(field));
 
 /** Requests that were told "100 Continue" (their body is on its way). */
 const continued = new WeakSet<IncomingMessage>();

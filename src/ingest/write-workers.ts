@@ -139,6 +139,9 @@ function refusal(code: "OVERLOADED" | "SHUTTING_DOWN", message: string): Answer 
   };
 }
 
+const shuttingDown = () =>
+  refusal("SHUTTING_DOWN", "the server is shutting down; send the request again to another instance or later");
+
 /** Bytes in an ArrayBuffer of their own (copied unless they are already), safe to transfer. */
 export function ownBuffer(body: Uint8Array): ArrayBuffer {
   if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
@@ -175,10 +178,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         job.resolve({
           kind: "answer",
           answer: closing
-            ? refusal(
-                "SHUTTING_DOWN",
-                "the server is shutting down; send the request again to another instance or later",
-              )
+            ? shuttingDown()
             : refusal("OVERLOADED", "the worker running this request stopped; retry after 1 s"),
         });
       }
@@ -193,28 +193,27 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
     });
   };
 
+  /** A job's outcome: its request is answered, and the worker takes the next body. */
+  const finish = (slot: Slot, id: number, outcome: WorkerOutcome) => {
+    slot.jobs.get(id)?.resolve(outcome);
+    slot.jobs.delete(id);
+    dispatch();
+  };
+
   const onMessage = (slot: Slot, message: ToMain) => {
     switch (message.type) {
       case "ready":
         slot.ready = true;
         dispatch();
         return;
-      case "answer": {
-        const job = slot.jobs.get(message.id);
-        slot.jobs.delete(message.id);
+      case "answer":
         counts.answered++;
-        job?.resolve({ kind: "answer", answer: message.answer });
-        dispatch();
+        finish(slot, message.id, { kind: "answer", answer: message.answer });
         return;
-      }
-      case "handback": {
-        const job = slot.jobs.get(message.id);
-        slot.jobs.delete(message.id);
+      case "handback":
         counts.handedBack++;
-        job?.resolve({ kind: "main", body: Buffer.from(message.body) });
-        dispatch();
+        finish(slot, message.id, { kind: "main", body: Buffer.from(message.body) });
         return;
-      }
       case "enqueue": {
         const { id } = message;
         let reply: FromMain;
@@ -297,15 +296,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
     }),
     async close() {
       closing = true;
-      for (const job of waiting.splice(0)) {
-        job.resolve({
-          kind: "answer",
-          answer: refusal(
-            "SHUTTING_DOWN",
-            "the server is shutting down; send the request again to another instance or later",
-          ),
-        });
-      }
+      for (const job of waiting.splice(0)) job.resolve({ kind: "answer", answer: shuttingDown() });
       await Promise.all(slots.map((slot) => slot.worker.terminate()));
     },
   };
