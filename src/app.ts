@@ -348,6 +348,9 @@ export function buildApp(options: AppOptions): App {
           count: config.analyticsWorkers,
           minBytes: 0,
           heapMb: config.analyticsWorkerHeapMb,
+          // Charts wait on QuestDB, not on the CPU: a short one must not queue behind a month.
+          // Each statement brings at most MAX_RESULT_ROWS rows, and PG_POOL_SIZE run at once.
+          jobsPerWorker: 8,
           log: log.child({ component: "analytics-workers" }),
           data: {
             ...workerData,

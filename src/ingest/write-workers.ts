@@ -69,6 +69,11 @@ export interface WriteWorkersOptions {
   minBytes: number;
   /** Heap limit of each worker, MB (WRITE_WORKER_HEAP_MB). Default 96. */
   heapMb?: number;
+  /**
+   * Requests one worker runs at once. Default 1: a write worker parses one big body at a time,
+   * which bounds its heap. An analytics worker mostly waits for QuestDB, and runs several.
+   */
+  jobsPerWorker?: number;
   /** Where a write worker's rows are queued (absent for analytics workers). */
   writer?: BatchWriter;
   data: WriteWorkerData;
@@ -153,7 +158,7 @@ export function ownBuffer(body: Uint8Array): ArrayBuffer {
 }
 
 export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
-  const { count, minBytes, heapMb = 96, writer, data, log } = options;
+  const { count, minBytes, heapMb = 96, jobsPerWorker = 1, writer, data, log } = options;
   const slots: Slot[] = [];
   let nextJob = 0;
   let closing = false;
@@ -245,21 +250,21 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
 
   const dispatch = () => {
     for (const slot of slots) {
-      if (waiting.length === 0) return;
-      if (!slot.ready || slot.jobs.size > 0) continue;
-      const job = waiting.shift() as (typeof waiting)[number];
-      const id = nextJob++;
-      const transferable = ownBuffer(job.body);
-      slot.jobs.set(id, { resolve: job.resolve });
-      const message: FromMain = {
-        type: "run",
-        id,
-        body: transferable,
-        caller: job.caller,
-        headers: job.headers,
-        url: job.url,
-      };
-      slot.worker.postMessage(message, [transferable]);
+      while (waiting.length > 0 && slot.ready && slot.jobs.size < jobsPerWorker) {
+        const job = waiting.shift() as (typeof waiting)[number];
+        const id = nextJob++;
+        const transferable = ownBuffer(job.body);
+        slot.jobs.set(id, { resolve: job.resolve });
+        const message: FromMain = {
+          type: "run",
+          id,
+          body: transferable,
+          caller: job.caller,
+          headers: job.headers,
+          url: job.url,
+        };
+        slot.worker.postMessage(message, [transferable]);
+      }
     }
     // No worker ready any more (they are restarting): what waits runs on the main thread.
     if (!slots.some((slot) => slot.ready)) {
