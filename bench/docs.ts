@@ -1,5 +1,5 @@
 // What the benchmarks share: how the API is started, and where results are recorded.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,6 +139,8 @@ export function apiEnv(
     PORT: String(port),
     QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
     QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
+    // Each API its own spool (two must not share one).
+    SPOOL_DIR: mkdtempSync(join(tmpdir(), "bench-spool-")),
     ...extra,
   };
 }

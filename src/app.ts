@@ -27,11 +27,13 @@ import {
   liveMetricValues,
   loadMetricValues,
   metricValues,
+  spoolMetricValues,
   useMetrics,
   workerMetricValues,
 } from "./http/metrics.ts";
 import { pipelineYogaOptions } from "./http/pipeline.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
+import { createDurableSink } from "./ingest/durable-sink.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createWriteWorkers, type WriteWorkers } from "./ingest/write-workers.ts";
 import { createAlertEngine } from "./live/alerts.ts";
@@ -137,6 +139,21 @@ export function buildApp(options: AppOptions): App {
     waitUntilReady: () => tablesReady,
   });
 
+  // Rows of record mutations: reserved in the writer's queue, appended to the spool, then queued.
+  const sink = createDurableSink({
+    writer,
+    spool:
+      config.spoolMode === "off"
+        ? undefined
+        : {
+            dir: config.spoolDir,
+            mode: config.spoolMode,
+            maxBytes: config.spoolMaxBytes,
+            log: log.child({ component: "spool" }),
+          },
+    log: log.child({ component: "spool" }),
+  });
+
   const sampler = createSystemSampler({
     writer,
     table: tables.system_metrics,
@@ -175,7 +192,7 @@ export function buildApp(options: AppOptions): App {
     pool,
     writer,
     newIlpBuffer,
-    sink: writer,
+    sink,
     live,
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
@@ -276,12 +293,13 @@ export function buildApp(options: AppOptions): App {
           ...loadMetricValues(load.stats()),
           ...(workers ? workerMetricValues("write", workers.stats()) : []),
           ...(analyticsWorkers ? workerMetricValues("analytics", analyticsWorkers.stats()) : []),
+          ...spoolMetricValues(sink.stats()),
         ],
       }),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
-          if (!tablesVerified || stopped) return false;
+          if (!tablesVerified || stopped || sink.replaying()) return false;
           // Until a write worker has loaded (about a second after start), big batches would run
           // on the main thread: an instance takes a fleet's traffic only once one is ready.
           if (workers && workers.stats().ready === 0) return false;
@@ -335,7 +353,7 @@ export function buildApp(options: AppOptions): App {
           count: config.writeWorkers,
           minBytes: config.writeWorkerMinBytes,
           heapMb: config.writeWorkerHeapMb,
-          writer,
+          sink,
           log: log.child({ component: "write-workers" }),
           data: { ...workerData, kind: "write", fields: rootFields("write") },
         })
@@ -432,6 +450,8 @@ export function buildApp(options: AppOptions): App {
         );
         void verifyInBackground();
       }
+      // Rows a previous process accepted and QuestDB did not take yet are queued before any new one.
+      await sink.open();
       workers?.start();
       analyticsWorkers?.start();
       server = createServer(handler);
@@ -487,7 +507,10 @@ export function buildApp(options: AppOptions): App {
       // Requests still in a worker are answered SHUTTING_DOWN; then the queue is flushed.
       await workers?.close();
       await analyticsWorkers?.close();
-      await writer.close();
+      await sink.seal();
+      // With a spool, what QuestDB does not take in time stays there for the next start.
+      await writer.close({ keepUnflushed: config.spoolMode !== "off" });
+      await sink.close();
       await pool.end();
       await lightPool.end();
       await readinessPool.end();

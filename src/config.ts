@@ -7,6 +7,7 @@ import { type ApiKey, parseApiKeys } from "./guard/keys.ts";
 /** The default largest trades page (MAX_PAGE_SIZE). */
 export const MAX_PAGE_SIZE_DEFAULT = 1_000;
 
+import { SPOOL_MODES, SPOOL_SEGMENT_BYTES, type SpoolMode } from "./ingest/spool.ts";
 import { type AlertRule, type AlertRuleInput, checkAlertRule, normaliseRule } from "./live/alerts.ts";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -60,6 +61,12 @@ export interface Config {
   deadLetterDir: string;
   /** Rows held in memory (queued + in flight) before record mutations answer QUEUE_FULL. */
   maxQueueRows: number;
+  /** fsync (default), write (no sync: survives the process, not the host) or off (no spool). */
+  spoolMode: SpoolMode;
+  /** Where accepted rows are kept until QuestDB has them (SPOOL_DIR). */
+  spoolDir: string;
+  /** Bytes the spool may hold before record mutations answer QUEUE_FULL (SPOOL_MAX_MB). */
+  spoolMaxBytes: number;
   /** How often the server's own health is sampled into system_metrics; 0 turns it off. */
   systemMetricsIntervalMs: number;
   /** This instance's name in system_metrics. */
@@ -305,6 +312,11 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw.toLowerCase());
   if (!logLevel) problems.push(`LOG_LEVEL=${JSON.stringify(logLevelRaw)}: expected one of ${LOG_LEVELS.join(", ")}`);
 
+  const spoolModeRaw = (read("SPOOL_MODE") ?? "fsync").toLowerCase();
+  const spoolMode = SPOOL_MODES.find((mode) => mode === spoolModeRaw);
+  if (!spoolMode)
+    problems.push(`SPOOL_MODE=${JSON.stringify(spoolModeRaw)}: expected one of ${SPOOL_MODES.join(", ")}`);
+
   const config: Config = {
     host,
     port,
@@ -323,6 +335,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxClockSkewMs: int("MAX_CLOCK_SKEW_MS", 60_000, 0, 86_400_000),
     deadLetterDir: read("DEAD_LETTER_DIR") ?? "dead-letter",
     maxQueueRows: int("MAX_QUEUE_ROWS", 100_000, 1, 100_000_000),
+    spoolMode: spoolMode ?? "fsync",
+    spoolDir: read("SPOOL_DIR") ?? "spool",
+    spoolMaxBytes: int("SPOOL_MAX_MB", 1024, 16, 1024 * 1024) * 1024 * 1024,
     systemMetricsIntervalMs: int("SYSTEM_METRICS_INTERVAL_MS", 10_000, 0, 3_600_000),
     instanceId,
     keys,
@@ -401,13 +416,19 @@ export const QUEUED_ROW_OFF_HEAP_BYTES = 520;
 
 /**
  * The RSS the process stays under with `npm start` (README, MAX_HEAP_MB): the main heap cap, each
- * write worker's heap cap, the request bodies admitted at once, the queued rows' ILP bytes and
- * Node's own overhead. Every term is a cap the process enforces, so the sum is a bound.
+ * write worker's heap cap, the request bodies admitted at once, the queued rows' ILP bytes, a
+ * spool segment and Node's own overhead. Every term is a cap the process enforces, so the sum is a bound.
  */
 export function memoryBoundMb(
   config: Pick<
     Config,
-    "writeWorkers" | "writeWorkerHeapMb" | "analyticsWorkers" | "analyticsWorkerHeapMb" | "maxQueueRows" | "load"
+    | "writeWorkers"
+    | "writeWorkerHeapMb"
+    | "analyticsWorkers"
+    | "analyticsWorkerHeapMb"
+    | "maxQueueRows"
+    | "load"
+    | "spoolMode"
   >,
   heapMb: number,
 ): number {
@@ -418,6 +439,8 @@ export function memoryBoundMb(
       config.analyticsWorkers * (config.analyticsWorkerHeapMb + WORKER_OVERHEAD_MB) +
       config.load.maxInflightBytes / mb +
       (config.maxQueueRows * QUEUED_ROW_OFF_HEAP_BYTES) / mb +
+      // Replaying the spool, queued rows are views into the segment they were read from: one more.
+      (config.spoolMode === "off" ? 0 : SPOOL_SEGMENT_BYTES / mb) +
       NODE_OVERHEAD_MB,
   );
 }

@@ -21,6 +21,9 @@ describe("configuration", () => {
       maxClockSkewMs: 60_000,
       deadLetterDir: "dead-letter",
       maxQueueRows: 100_000,
+      spoolMode: "fsync",
+      spoolDir: "spool",
+      spoolMaxBytes: 1024 * 1024 * 1024,
       systemMetricsIntervalMs: 10_000,
       instanceId: "api-1",
       keys: [],
@@ -97,6 +100,8 @@ describe("configuration", () => {
         PG_POOL_SIZE: "2.5",
         QUERY_CACHE_MAX_BYTES: "-1",
         LOG_LEVEL: "loud",
+        SPOOL_MODE: "sometimes",
+        SPOOL_MAX_MB: "1",
         QUESTDB_HTTP_ADDR: "localhost",
         QUESTDB_PG_PASSWORD: "hunter2",
         QUESTDB_TABLE_PREFIX: "Bad-Prefix",
@@ -113,10 +118,12 @@ describe("configuration", () => {
       'QUESTDB_TABLE_PREFIX="Bad-Prefix": expected lower-case letters, digits and _ (starting with a letter, at most 31 characters)',
       "API_KEYS: entry #2: the key must be 16 to 256 printable characters without spaces",
       'LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent',
+      'SPOOL_MODE="sometimes": expected one of fsync, write, off',
       'BATCH_INTERVAL_MS="0": expected an integer from 1 to 60000',
       'RETENTION_DAYS="-3": expected an integer from 1 to 36500',
       'PG_POOL_SIZE="2.5": expected an integer from 1 to 100',
       'QUERY_CACHE_MAX_BYTES="-1": expected an integer from 0 to 68719476736',
+      'SPOOL_MAX_MB="1": expected an integer from 16 to 1048576',
     ]);
     expect((error as Error).message).not.toContain("hunter2");
     expect((error as Error).message).not.toContain("short-secret");

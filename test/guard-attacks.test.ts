@@ -2,7 +2,11 @@
 // arguments: production mode, heap capped at 256 MB) on the real QuestDB. Each asserts the
 // refusal (code and limit named), that a second client's simple query keeps answering within
 // 250 ms at p99 while the attack runs, and that the process survives.
+
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { freePort } from "../src/questdb/local-server.ts";
@@ -37,6 +41,7 @@ beforeAll(async () => {
       LOG_LEVEL: "warn",
       ALERT_INTERVAL_MS: "0",
       SYSTEM_METRICS_INTERVAL_MS: "0",
+      SPOOL_DIR: mkdtempSync(join(tmpdir(), "spool-")),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
@@ -38,7 +41,7 @@ describe("HTTP endpoints", () => {
 /** Runs src/main.ts to its exit with extra node flags and environment; returns code and output. */
 async function runMain(nodeFlags: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, SPOOL_DIR: mkdtempSync(join(tmpdir(), "spool-")), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -196,6 +196,7 @@ describe("graceful shutdown", () => {
         QUESTDB_PG_ADDR: `127.0.0.1:${questdb?.pgPort}`,
         QUESTDB_TABLE_PREFIX: prefix,
         BATCH_INTERVAL_MS: "1000", // a long interval, so plenty is queued when the signal comes
+        SPOOL_DIR: config.spoolDir,
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "inherit", "inherit"],

@@ -1,34 +1,22 @@
 // Faults against a real QuestDB of this file's own (it gets killed): a crash mid-load, a
 // QuestDB that is down when the API starts, and connections cut in the middle of ILP requests.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type App, buildApp } from "../src/app.ts";
 import type { QuestDbAddress } from "../src/config.ts";
 import { localAddress } from "../src/questdb/embedded.ts";
-import { freePort, type LocalQuestDb, startLocalQuestDb } from "../src/questdb/local-server.ts";
+import { freePort, type LocalQuestDb } from "../src/questdb/local-server.ts";
 import { makeTrade, sendTrades, startCuttingProxy } from "./support/load.ts";
+import { countTrades, ownQuestDb } from "./support/own-questdb.ts";
 import { testConfig, uniquePrefix } from "./support/questdb.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function ownQuestDb(root?: string, ports?: { httpPort: number; pgPort: number }) {
-  const dir = root ?? (await mkdtemp(join(tmpdir(), "qdb-fault-")));
-  if (!root) cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const server = await startLocalQuestDb({
-    jarDir: inject("questdb").jarDir,
-    rootDir: dir,
-    httpPort: ports?.httpPort ?? 0,
-    pgPort: ports?.pgPort ?? 0,
-  });
-  cleanups.push(() => server.stop());
-  return { server, dir };
-}
 
 async function startApp(
   questdb: QuestDbAddress,
@@ -48,29 +36,9 @@ async function startApp(
   return { app, url, prefix };
 }
 
-/** Counts rows and distinct keys straight from QuestDB once its WAL is applied. */
-async function countTrades(server: LocalQuestDb, table: string): Promise<{ rows: number; distinct: number }> {
-  const query = async (sql: string) => {
-    const r = await fetch(`http://127.0.0.1:${server.httpPort}/exec?query=${encodeURIComponent(sql)}`);
-    return ((await r.json()) as { dataset: unknown[][] }).dataset;
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const wal = await query(`SELECT writerTxn, sequencerTxn FROM wal_tables() WHERE name = '${table}'`);
-    const [writer, sequencer] = (wal[0] ?? [0, 1]) as number[];
-    if (writer === sequencer) break;
-    if (Date.now() > deadline) throw new Error(`WAL of ${table} not applied`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const [[rows, distinct]] = (await query(`SELECT count(), count_distinct(trade_id) FROM ${table}`)) as [
-    [number, number],
-  ];
-  return { rows, distinct };
-}
-
 describe("ingestion faults against a real QuestDB", () => {
   it("QuestDB killed with SIGKILL in the middle of 100,000 rows from 8 clients and restarted: every acknowledged row is there exactly once", async () => {
-    const { server, dir } = await ownQuestDb();
+    const { server, dir } = await ownQuestDb(cleanups);
     const ports = { httpPort: server.httpPort, pgPort: server.pgPort };
     // Room for every row sent while QuestDB is down: this test is about the crash, not backpressure.
     const { app, url, prefix } = await startApp(localAddress(ports.httpPort, ports.pgPort), "crash", {
@@ -89,7 +57,7 @@ describe("ingestion faults against a real QuestDB", () => {
           crash = (async () => {
             await server.kill();
             await new Promise((r) => setTimeout(r, 3_000));
-            restarted = (await ownQuestDb(dir, ports)).server;
+            restarted = (await ownQuestDb(cleanups, dir, ports)).server;
           })();
         }
       },
@@ -113,7 +81,7 @@ describe("ingestion faults against a real QuestDB", () => {
     const result = await sendTrades({ url, prefix: "late", total: 2_000, clients: 2, batchSize: 250 });
     expect(result.failures).toEqual([]);
     expect(app.writer.stats().queuedRows).toBe(2_000);
-    const { server } = await ownQuestDb(undefined, ports);
+    const { server } = await ownQuestDb(cleanups, undefined, ports);
     await app.tablesReady;
     await app.writer.drain();
     expect((await fetch(`${url}/ready`)).status).toBe(200);
@@ -121,7 +89,7 @@ describe("ingestion faults against a real QuestDB", () => {
   });
 
   it("connections cut in the middle of ILP requests and before their responses: no row lost or duplicated", async () => {
-    const { server } = await ownQuestDb();
+    const { server } = await ownQuestDb(cleanups);
     const proxy = await startCuttingProxy(server.httpPort, 30);
     cleanups.push(() => proxy.close());
     // Writes go through the proxy; table set-up and queries go straight to PGWire.
@@ -136,7 +104,7 @@ describe("ingestion faults against a real QuestDB", () => {
     expect(await countTrades(server, `${prefix}trades`)).toEqual({ rows: 20_000, distinct: 20_000 });
   });
   it("QuestDB frozen (SIGSTOP): /ready says 503 within about a second and then at once, a writer meets QUEUE_FULL on its headers, and after SIGCONT every acknowledged row lands", async () => {
-    const { server } = await ownQuestDb();
+    const { server } = await ownQuestDb(cleanups);
     const writerKey = "frozen-writer-key-0123456789";
     const { app, url, prefix } = await startApp(localAddress(server.httpPort, server.pgPort), "frozen", {
       API_KEYS: `bot:writer:${writerKey}`,

@@ -40,6 +40,7 @@ describe("npm start with no QuestDB configured", () => {
           QUESTDB_EMBEDDED_HTTP_PORT: String(httpPort),
           QUESTDB_EMBEDDED_PG_PORT: String(pgPort),
           DEAD_LETTER_DIR: join(dir, "dlq"),
+          SPOOL_DIR: join(dir, "spool"),
           LOG_LEVEL: "info",
         },
         stdio: ["ignore", "pipe", "pipe"],

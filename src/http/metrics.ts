@@ -1,7 +1,9 @@
 // GET /metrics in Prometheus' text format: the ingest figures and the process's health.
+
 import type { Plugin } from "graphql-yoga";
 import type { QueryCacheStats } from "../analytics/cache.ts";
 import type { LoadStats } from "../guard/load.ts";
+import type { SpoolStats } from "../ingest/spool.ts";
 import type { SystemSample } from "../ingest/system-sampler.ts";
 import type { WriteWorkersStats } from "../ingest/write-workers.ts";
 import type { LiveQueryStats } from "../live/live-queries.ts";
@@ -122,5 +124,30 @@ export function workerMetricValues(kind: "write" | "analytics", s: WriteWorkersS
       s.handedBack,
     ),
     m(`${kind}_workers_restarts_total`, "counter", `${what} workers that stopped and were started again.`, s.restarts),
+  ];
+}
+
+/** The spool's figures (src/ingest/spool.ts), when SPOOL_MODE is not off. */
+export function spoolMetricValues(s: SpoolStats | undefined): MetricValue[] {
+  if (!s) return [];
+  return [
+    m(
+      "spool_bytes",
+      "gauge",
+      "Bytes in the spool (rows not yet acknowledged by QuestDB, and their segments).",
+      s.bytes,
+    ),
+    m("spool_segments", "gauge", "Spool segment files.", s.segments),
+    m("spool_pending_records", "gauge", "Calls whose rows are in the spool and not yet in QuestDB.", s.pendingRecords),
+    m("spool_appends_total", "counter", "Calls written to the spool.", s.appends),
+    m("spool_syncs_total", "counter", "Group writes to the spool (one sync each in fsync mode).", s.syncs),
+    m("spool_last_sync_ms", "gauge", "Duration of the latest group write and sync.", s.lastSyncMs),
+    m(
+      "spool_replayed_rows_total",
+      "counter",
+      "Rows queued again at start from a previous process's spool.",
+      s.replayedRows,
+    ),
+    m("spool_skipped_bytes_total", "counter", "Bytes of torn or corrupt records skipped at replay.", s.skippedBytes),
   ];
 }

@@ -60,8 +60,11 @@ export interface Ticket {
 }
 
 export class QueueFullError extends Error {
-  constructor(readonly limit: number) {
-    super(`the ingest queue is full (${limit} rows waiting for QuestDB); retry later`);
+  constructor(
+    readonly limit: number,
+    message = `the ingest queue is full (${limit} rows waiting for QuestDB); retry later`,
+  ) {
+    super(message);
     this.name = "QueueFullError";
   }
 }
@@ -81,6 +84,24 @@ export class RowsRejectedError extends Error {
     super(`QuestDB refused rows (${reason}); they were written to ${file}`);
     this.name = "RowsRejectedError";
   }
+}
+
+/** Rows close() left unflushed on purpose (they are kept in the spool for the next start). */
+export class RowsNotFlushedError extends Error {
+  constructor() {
+    super(
+      "the server stopped before QuestDB took these rows; they stay in its spool and are written at its next start",
+    );
+    this.name = "RowsNotFlushedError";
+  }
+}
+
+/** Room in the queue taken before rows are ready (while they are written to the spool). */
+export interface Reservation {
+  /** Queues the rows (as enqueueEncoded, without the capacity and closed checks: they were admitted). */
+  enqueueEncoded(chunks: readonly EncodedRows[]): Ticket;
+  /** Gives the room back (the rows will not come). */
+  cancel(): void;
 }
 
 interface TicketState {
@@ -138,11 +159,20 @@ export interface BatchWriter {
    * whose `ends` do not describe their `bytes`.
    */
   enqueueEncoded(chunks: readonly EncodedRows[]): Ticket;
+  /**
+   * Takes room for `rows` rows now (throws QueueFullError or WriterClosedError as enqueue does),
+   * to queue them later. `force` skips the capacity check (rows a previous process had admitted).
+   */
+  reserve(rows: number, options?: { force?: boolean }): Reservation;
   stats(): WriterStats;
   /** Flushes now and resolves when everything queued before the call is acknowledged. */
   drain(): Promise<void>;
-  /** Refuses new rows, flushes everything queued, stops the timer. */
-  close(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Refuses new rows, flushes everything queued, stops the timer. Rows QuestDB has not taken
+   * within `timeoutMs` are dead-lettered, or with `keepUnflushed` (they are in the spool) left
+   * alone, their tickets failed with RowsNotFlushedError.
+   */
+  close(options?: { timeoutMs?: number; keepUnflushed?: boolean }): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -202,11 +232,15 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   const queues = new Map<string, TableQueue>();
   let queuedRows = 0;
   let inFlightRows = 0;
+  /** Rows reserved and not queued yet: they count towards maxQueueRows. */
+  let reservedRows = 0;
   let inFlightOldest = 0;
   let flushing: Promise<void> | undefined;
   let closed = false;
   let stopping = false;
   let giveUp = false;
+  /** At giving up, leave unflushed rows to the spool instead of dead-lettering them. */
+  let keepOnGiveUp = false;
   let markGivingUp!: () => void;
   const givingUp = new Promise<void>((done) => {
     markGivingUp = done;
@@ -292,6 +326,10 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
         await sendRows(batch, middle, to);
         return;
       }
+      if (result.kind !== "rejected" && giveUp && keepOnGiveUp) {
+        settleRows(batch, from, to, new RowsNotFlushedError());
+        return;
+      }
       if (result.kind === "rejected" || giveUp) {
         const reason =
           result.kind === "rejected" ? result.reason : `shutdown while QuestDB was unreachable: ${result.reason}`;
@@ -370,13 +408,11 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   /** Throws unless `rows` more rows may be queued now. */
   const admit = (rows: number) => {
     if (closed) throw new WriterClosedError();
-    if (queuedRows + inFlightRows + rows > maxQueueRows) throw new QueueFullError(maxQueueRows);
+    if (queuedRows + inFlightRows + reservedRows + rows > maxQueueRows) throw new QueueFullError(maxQueueRows);
   };
 
-  const enqueueEncoded = (chunks: readonly EncodedRows[]): Ticket => {
-    let rows = 0;
-    for (const chunk of chunks) rows += checkEncodedRows(chunk);
-    admit(rows);
+  /** Queues checked rows; the caller has admitted them. */
+  const queueRows = (chunks: readonly EncodedRows[], rows: number): Ticket => {
     const ticket = openTicket(rows);
     let full = false;
     for (const chunk of chunks) {
@@ -395,6 +431,36 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     return { rows, committed: ticket.committed };
   };
 
+  const enqueueEncoded = (chunks: readonly EncodedRows[]): Ticket => {
+    let rows = 0;
+    for (const chunk of chunks) rows += checkEncodedRows(chunk);
+    admit(rows);
+    return queueRows(chunks, rows);
+  };
+
+  const reserve = (rows: number, { force = false } = {}): Reservation => {
+    if (force) {
+      if (closed) throw new WriterClosedError();
+    } else admit(rows);
+    reservedRows += rows;
+    let open = true;
+    const settle = () => {
+      if (!open) throw new Error("a reservation is used once");
+      open = false;
+      reservedRows -= rows;
+    };
+    return {
+      enqueueEncoded(chunks) {
+        let counted = 0;
+        for (const chunk of chunks) counted += checkEncodedRows(chunk);
+        if (counted !== rows) throw new TypeError(`${counted} rows given for a reservation of ${rows}`);
+        settle();
+        return queueRows(chunks, rows);
+      },
+      cancel: settle,
+    };
+  };
+
   return {
     enqueue(rows) {
       // Refuse before encoding: under overload, encoding rows only to drop them would cost the most.
@@ -404,16 +470,36 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
 
     enqueueEncoded,
 
+    reserve,
+
     stats: () => ({ queuedRows, inFlightRows, oldestQueuedMs: oldestQueued(), ...stats }),
 
     drain,
 
-    async close({ timeoutMs = 30_000 } = {}) {
+    async close({ timeoutMs = 30_000, keepUnflushed = false } = {}) {
       closed = true;
       stopping = true;
       clearInterval(timer);
       const timedOut = await Promise.race([drain().then(() => false), sleep(timeoutMs).then(() => true)]);
       if (!timedOut) return;
+      if (keepUnflushed) {
+        keepOnGiveUp = true;
+        giveUp = true;
+        markGivingUp();
+        log.warn(
+          { timeoutMs, rows: queuedRows + inFlightRows },
+          "QuestDB did not take the queued rows in time; they stay in the spool for the next start",
+        );
+        await flushing;
+        const notFlushed = new RowsNotFlushedError();
+        for (const [table, queue] of queues) {
+          const batch = takeRows(table, queue, Number.POSITIVE_INFINITY);
+          if (!batch) continue;
+          queuedRows -= batch.ends.length;
+          settleRows(batch, 0, batch.ends.length, notFlushed);
+        }
+        return;
+      }
       log.warn({ timeoutMs }, "QuestDB did not take the queued rows in time; writing them to the dead-letter folder");
       // QuestDB is still away: keep the rows on disk rather than lose them with the process.
       giveUp = true;

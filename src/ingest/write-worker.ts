@@ -48,7 +48,9 @@ const enqueues = new Map<number, { resolve: (ticket: Ticket) => void; reject: (e
 const commits = new Map<number, { resolve: (ms: number) => void; reject: (error: Error) => void }>();
 
 function rebuildError(error: { name: string; message: string; limit?: number; reason?: string; file?: string }) {
-  if (error.name === "QueueFullError") return new QueueFullError(error.limit ?? 0);
+  if (error.name === "QueueFullError" || error.name === "SpoolFullError") {
+    return new QueueFullError(error.limit ?? 0, error.message);
+  }
   if (error.name === "WriterClosedError") return new WriterClosedError();
   if (error.name === "RowsRejectedError") return new RowsRejectedError(error.reason ?? "", error.file ?? "");
   return new Error(error.message);

@@ -12,11 +12,11 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { LogLevel, RequestLimits } from "../config.ts";
+import type { RowSink } from "../context.ts";
 import { clientError } from "../errors.ts";
 import type { Caller } from "../guard/keys.ts";
 import type { Answer } from "../http/graphql-fast-path.ts";
 import type { PipelineOptions } from "../http/pipeline.ts";
-import type { BatchWriter } from "./batch-writer.ts";
 import type { EncodedRows } from "./encoded-rows.ts";
 import type { ValidationLimits } from "./validation.ts";
 
@@ -74,8 +74,8 @@ export interface WriteWorkersOptions {
    * which bounds its heap. An analytics worker mostly waits for QuestDB, and runs several.
    */
   jobsPerWorker?: number;
-  /** Where a write worker's rows are queued (absent for analytics workers). */
-  writer?: BatchWriter;
+  /** Where a write worker's rows are queued: the spool and batch writer (absent for analytics workers). */
+  sink?: RowSink;
   data: WriteWorkerData;
   log: Logger;
 }
@@ -158,7 +158,7 @@ export function ownBuffer(body: Uint8Array): ArrayBuffer {
 }
 
 export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
-  const { count, minBytes, heapMb = 96, jobsPerWorker = 1, writer, data, log } = options;
+  const { count, minBytes, heapMb = 96, jobsPerWorker = 1, sink, data, log } = options;
   const slots: Slot[] = [];
   let nextJob = 0;
   let closing = false;
@@ -221,21 +221,19 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         return;
       case "enqueue": {
         const { id } = message;
-        let reply: FromMain;
-        let committed: Promise<number> | undefined;
-        try {
-          if (!writer) throw new Error("this worker pool has no writer");
-          const ticket = writer.enqueueEncoded(message.chunks);
-          committed = ticket.committed;
-          reply = { type: "enqueued", id, rows: ticket.rows };
-        } catch (error) {
-          reply = { type: "enqueued", id, rows: 0, error: serialize(error) };
-        }
-        slot.worker.postMessage(reply);
-        committed?.then(
-          (ms) => slot.worker.postMessage({ type: "committed", id, ms } satisfies FromMain),
-          (error: unknown) =>
-            slot.worker.postMessage({ type: "committed", id, ms: 0, error: serialize(error) } satisfies FromMain),
+        const reply = (answer: FromMain) => slot.worker.postMessage(answer);
+        void (async () => {
+          if (!sink) throw new Error("this worker pool has no writer");
+          return sink.enqueueEncoded(message.chunks);
+        })().then(
+          (ticket) => {
+            reply({ type: "enqueued", id, rows: ticket.rows });
+            ticket.committed.then(
+              (ms: number) => reply({ type: "committed", id, ms }),
+              (error: unknown) => reply({ type: "committed", id, ms: 0, error: serialize(error) }),
+            );
+          },
+          (error: unknown) => reply({ type: "enqueued", id, rows: 0, error: serialize(error) }),
         );
         return;
       }

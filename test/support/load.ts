@@ -137,3 +137,89 @@ export async function startCuttingProxy(upstreamPort: number, maxFaults: number)
       }),
   };
 }
+
+export interface Ledger {
+  /** tradeIds the API acknowledged (each batch's once). */
+  acked: Set<string>;
+  /** Answers that made a bot send a batch again: retryable codes, HTTP statuses, network errors. */
+  retried: Map<string, number>;
+  /** Non-retryable refusals and batches given up on (a test expects none). */
+  failures: string[];
+}
+
+/**
+ * Bots as the README tells them to behave: `clients` of them send `total` trades in batches of
+ * `batchSize`, each trade with its idempotency key and its own timestamp, and keep a ledger of
+ * what was acknowledged. A retryable answer (extensions.retryable, HTTP 503, 429) or a network
+ * error (the API killed or restarting) sends the same batch again, same keys and timestamps,
+ * with backoff, for up to `patienceMs`. `onProgress` sees the acknowledged count after every answer.
+ */
+export async function ledgerBots(options: {
+  url: string;
+  prefix: string;
+  total: number;
+  clients: number;
+  batchSize: number;
+  /** Timestamps start here, 1 µs apart per trade. Default: 10 minutes ago. */
+  startMs?: number;
+  headers?: Record<string, string>;
+  patienceMs?: number;
+  onProgress?: (acked: number) => void;
+}): Promise<Ledger> {
+  const { url, prefix, total, clients, batchSize, headers = {}, patienceMs = 240_000, onProgress } = options;
+  const startMicros = BigInt(options.startMs ?? Date.now() - 600_000) * 1000n;
+  const ledger: Ledger = { acked: new Set(), retried: new Map(), failures: [] };
+  const retried = (why: string) => ledger.retried.set(why, (ledger.retried.get(why) ?? 0) + 1);
+  const query = "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs) { accepted ids } }";
+  let next = 0;
+  const client = async () => {
+    while (next < total) {
+      const start = next;
+      next = Math.min(total, next + batchSize);
+      const inputs = Array.from({ length: next - start }, (_, i) => {
+        const micros = startMicros + BigInt(start + i);
+        const iso = new Date(Number(micros / 1000n)).toISOString();
+        return makeTrade(`${prefix}-${start + i}`, iso.replace("Z", `${String(micros % 1000n).padStart(3, "0")}Z`));
+      });
+      const body = JSON.stringify({ query, variables: { inputs } });
+      const deadline = Date.now() + patienceMs;
+      let delay = 50;
+      for (;;) {
+        let why: string;
+        try {
+          const response = await fetch(`${url}/graphql`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body,
+          });
+          const answer = (await response.json()) as {
+            data?: { recordTrades: { ids: string[] } } | null;
+            errors?: { message: string; extensions?: { code?: string; retryable?: boolean } }[];
+          };
+          const [error] = answer.errors ?? [];
+          if (!error && answer.data) {
+            for (const id of answer.data.recordTrades.ids) ledger.acked.add(id);
+            break;
+          }
+          why = error?.extensions?.code ?? `HTTP ${response.status}`;
+          if (!(error?.extensions?.retryable || response.status === 503 || response.status === 429)) {
+            ledger.failures.push(`${why}: ${error?.message}`);
+            break;
+          }
+        } catch (error) {
+          why = `network: ${(error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`;
+        }
+        retried(why);
+        if (Date.now() > deadline) {
+          ledger.failures.push(`gave up on a batch after ${patienceMs} ms (${why})`);
+          break;
+        }
+        await new Promise((done) => setTimeout(done, delay * (0.5 + Math.random())));
+        delay = Math.min(delay * 2, 1_000);
+      }
+      onProgress?.(ledger.acked.size);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  return ledger;
+}

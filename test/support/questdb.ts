@@ -1,5 +1,8 @@
 // Helpers for tests that talk to the shared QuestDB server.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type pg from "pg";
 import { inject } from "vitest";
 import type { Config, QuestDbAddress } from "../../src/config.ts";
@@ -29,6 +32,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // the workers (write-workers, overload) ask for them.
     WRITE_WORKERS: "0",
     ANALYTICS_WORKERS: "0",
+    // Each app its own spool: two apps must not share one (the second would refuse to start).
+    SPOOL_DIR: mkdtempSync(join(tmpdir(), "spool-")),
     ...overrides,
   });
 }
