@@ -4,7 +4,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
 COPY tsconfig.json ./
 COPY src ./src
-RUN mkdir -p /app/dead-letter && chown node /app/dead-letter
+RUN mkdir -p /app/dead-letter /app/spool && chown node /app/dead-letter /app/spool
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 EXPOSE 4000
 USER node
