@@ -4,13 +4,15 @@
 //   (ii)  recordTrades over HTTP, batches of 1,000, 8 clients; the clock stops when QuestDB has
 //         acknowledged every row (the API's ingest_rows_written_total), as (i)'s does
 //   (iii) recordTrade, one row per request, 64 concurrent keep-alive clients (autocannon)
-// plus API RSS throughout and acceptance-to-visible latency (probes during (iii)).
+// plus API RSS throughout and acceptance-to-visible latency (probes during (iii)); (ii) and (iii)
+// run twice, with the spool (SPOOL_MODE=fsync, the default) and without it (off): its cost.
 // Env: BENCH_ROWS (default 500000), BENCH_DURATION_S (15), BENCH_CLIENTS (8, for (ii)),
 // BENCH_CPU_PROF=1 (profile the API).
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpus } from "node:os";
 import { Sender } from "@questdb/nodejs-client";
 import autocannon from "autocannon";
+import type pg from "pg";
 import { freePort } from "../src/questdb/local-server.ts";
 import { ensureTables, tableNames, waitForWalApply } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
@@ -72,53 +74,28 @@ const RECORD_TRADES =
   "mutation($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }";
 const RECORD_TRADE = "mutation($input: TradeInput!) { recordTrade(input: $input) { accepted } }";
 
-async function main() {
-  const { questdb, pool, close } = await startBenchQuestDb("ingest", log);
+/**
+ * (ii) and (iii) against the API in its own process, as users run it (so its RSS is its own),
+ * with the given SPOOL_MODE, writing to tables under `prefix`.
+ */
+async function measureApi(
+  questdb: { httpPort: number; pgPort: number },
+  pool: pg.Pool,
+  rows: readonly Row[],
+  spoolMode: "fsync" | "off",
+  prefix: string,
+) {
+  const tag = `[SPOOL_MODE=${spoolMode}]`;
   let api: ChildProcess | undefined;
   try {
-    const base = tableNames("base_");
-    await ensureTables(pool, { names: base, retentionDays: 30 });
-    const start = BigInt(Date.now() - 3_600_000) * 1000n;
-    const rows = Array.from({ length: ROWS }, (_, i) => row(i, start));
-
-    // (i) baseline: the client library on its own, its default auto-flush (75,000 rows per request).
-    log(`(i) baseline: ${ROWS} rows through @questdb/nodejs-client…`);
-    const sender = await Sender.fromConfig(`http::addr=127.0.0.1:${questdb.httpPort};protocol_version=2`);
-    let t0 = performance.now();
-    for (const r of rows) {
-      await sender
-        .table(base.trades)
-        .symbol("action", r.action)
-        .symbol("base_token", r.base)
-        .symbol("quote_token", "USDC")
-        .symbol("mev_status", "PROTECTED")
-        .symbol("strategy", "bench")
-        .symbol("venue", "raydium")
-        .symbol("writer", "bench") // as the API stamps every row with its key's name
-        .stringColumn("trade_id", r.id)
-        .floatColumn("base_amount", r.amount)
-        .floatColumn("quote_amount", r.amount * r.price)
-        .floatColumn("executed_price", r.price)
-        .intColumn("transaction_fee", r.fee)
-        .intColumn("priority_fee", 1000)
-        .floatColumn("expected_slippage", 0.01)
-        .floatColumn("actual_slippage", r.slippage)
-        .floatColumn("transfer_fees", 0)
-        .at(r.ts, "us");
-    }
-    await sender.flush();
-    const baselineRate = ROWS / ((performance.now() - t0) / 1000);
-    await sender.close();
-    log(`(i) ${Math.round(baselineRate)} rows/s`);
-
-    // The API in its own process, as users run it, so its RSS is its own.
     const port = await freePort();
     api = spawn(
       process.execPath,
       [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir=bench/profiles"] : []), ...API_NODE_ARGS],
       {
         env: apiEnv(port, questdb, {
-          QUESTDB_TABLE_PREFIX: "api_",
+          QUESTDB_TABLE_PREFIX: prefix,
+          SPOOL_MODE: spoolMode,
           LOG_LEVEL: "warn",
           SYSTEM_METRICS_INTERVAL_MS: "1000",
         }),
@@ -140,8 +117,8 @@ async function main() {
     const rssTimer = setInterval(() => void rssOf(pid).then((rss) => (maxRss = Math.max(maxRss, rss))), 200);
 
     // (ii) recordTrades, batches of 1,000, 4 clients, until QuestDB has acknowledged every row.
-    log(`(ii) recordTrades: ${ROWS} rows in batches of 1,000 from ${CLIENTS} clients…`);
-    const api2 = tableNames("api_");
+    log(`${tag} (ii) recordTrades: ${ROWS} rows in batches of 1,000 from ${CLIENTS} clients…`);
+    const api2 = tableNames(prefix);
     // The request bodies are built before the clock starts: (ii) measures the API, not the
     // load generator's JSON.stringify (the baseline's rows are pre-built too).
     const bodies: string[] = [];
@@ -152,12 +129,14 @@ async function main() {
     }
     let next = 0;
     let queueFull = 0;
-    t0 = performance.now();
+    const batchLatencies: number[] = [];
+    let t0 = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         while (next < bodies.length) {
           const body = bodies[next++] as string;
           for (;;) {
+            const sent = performance.now();
             const response = await fetch(`${url}/graphql`, {
               method: "POST",
               headers: { "content-type": "application/json" },
@@ -166,6 +145,7 @@ async function main() {
             const answer = (await response.json()) as {
               errors?: { message: string; extensions?: { code?: string } }[];
             };
+            batchLatencies.push(performance.now() - sent);
             if (answer.errors?.[0]?.extensions?.code !== "QUEUE_FULL") {
               if (answer.errors) throw new Error(`recordTrades failed: ${answer.errors[0]?.message}`);
               break;
@@ -187,11 +167,11 @@ async function main() {
     await waitForWalApply(pool, [api2.trades], 120_000);
     const stored = await pool.query<{ n: bigint }>(`SELECT count() n FROM ${api2.trades}`);
     log(
-      `(ii) ${Math.round(batchRate)} rows/s; ${stored.rows[0]?.n} rows stored; ${queueFull} QUEUE_FULL answers retried`,
+      `${tag} (ii) ${Math.round(batchRate)} rows/s; ${stored.rows[0]?.n} rows stored; ${queueFull} QUEUE_FULL answers retried`,
     );
 
     // (iii) recordTrade, one row per request, 64 connections, plus visibility probes.
-    log(`(iii) recordTrade: 64 keep-alive connections for ${DURATION_S} s…`);
+    log(`${tag} (iii) recordTrade: 64 keep-alive connections for ${DURATION_S} s…`);
     let seq = 0;
     const now = () => BigInt(Date.now()) * 1000n;
     const probes = new Map<string, number>();
@@ -263,37 +243,103 @@ async function main() {
     clearInterval(rssTimer);
     visible.sort((a, b) => a - b);
 
-    api.kill("SIGTERM");
-    await new Promise((done) => api?.once("exit", done));
+    const stopping = api;
     api = undefined;
+    stopping.kill("SIGTERM");
+    await new Promise((done) => stopping.once("exit", done));
     await waitForWalApply(pool, [api2.trades], 120_000);
     const singles = await pool.query<{ n: bigint }>(
       `SELECT count() n FROM ${api2.trades} WHERE trade_id LIKE 'single-%'`,
     );
+    batchLatencies.sort((a, b) => a - b);
+    return {
+      batchRate,
+      batchLatencies,
+      queueFull,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      graphqlErrors,
+      socketErrors: result.errors,
+      ok: result["2xx"],
+      storedSingles: Number(singles.rows[0]?.n),
+      rssMb: maxRss / 1024 / 1024,
+      visible,
+    };
+  } finally {
+    api?.kill("SIGKILL");
+  }
+}
 
-    const storedSingles = Number(singles.rows[0]?.n);
+async function main() {
+  const { questdb, pool, close } = await startBenchQuestDb("ingest", log);
+  try {
+    const base = tableNames("base_");
+    await ensureTables(pool, { names: base, retentionDays: 30 });
+    const start = BigInt(Date.now() - 3_600_000) * 1000n;
+    const rows = Array.from({ length: ROWS }, (_, i) => row(i, start));
+
+    // (i) baseline: the client library on its own, its default auto-flush (75,000 rows per request).
+    log(`(i) baseline: ${ROWS} rows through @questdb/nodejs-client…`);
+    const sender = await Sender.fromConfig(`http::addr=127.0.0.1:${questdb.httpPort};protocol_version=2`);
+    const t0 = performance.now();
+    for (const r of rows) {
+      await sender
+        .table(base.trades)
+        .symbol("action", r.action)
+        .symbol("base_token", r.base)
+        .symbol("quote_token", "USDC")
+        .symbol("mev_status", "PROTECTED")
+        .symbol("strategy", "bench")
+        .symbol("venue", "raydium")
+        .symbol("writer", "bench") // as the API stamps every row with its key's name
+        .stringColumn("trade_id", r.id)
+        .floatColumn("base_amount", r.amount)
+        .floatColumn("quote_amount", r.amount * r.price)
+        .floatColumn("executed_price", r.price)
+        .intColumn("transaction_fee", r.fee)
+        .intColumn("priority_fee", 1000)
+        .floatColumn("expected_slippage", 0.01)
+        .floatColumn("actual_slippage", r.slippage)
+        .floatColumn("transfer_fees", 0)
+        .at(r.ts, "us");
+    }
+    await sender.flush();
+    const baselineRate = ROWS / ((performance.now() - t0) / 1000);
+    await sender.close();
+    log(`(i) ${Math.round(baselineRate)} rows/s`);
+
+    // The spool's cost (issue 11): the same load with SPOOL_MODE=off, in the same run.
+    const spooled = await measureApi(questdb, pool, rows, "fsync", "api_");
+    const plain = await measureApi(questdb, pool, rows, "off", "nospool_");
+    const { batchRate, rps, p99, rssMb, visible, storedSingles } = spooled;
     const ratio = batchRate / baselineRate;
-    const rps = result.requests.average;
-    const p99 = result.latency.p99;
-    const rssMb = maxRss / 1024 / 1024;
     const visP99 = percentile(visible, 99);
+    const errors = spooled.non2xx + spooled.graphqlErrors + spooled.socketErrors;
+    const spoolCost = 1 - spooled.batchRate / plain.batchRate;
+    const batchP99 = percentile(spooled.batchLatencies, 99);
+    const plainBatchP99 = percentile(plain.batchLatencies, 99);
+    const n = (x: number) => Math.round(x).toLocaleString("en");
     const lines = [
       "| Figure | Result | Target | Met |",
       "|---|---|---|---|",
-      `| (i) baseline: @questdb/nodejs-client Sender, rows/s | ${Math.round(baselineRate).toLocaleString("en")} | (baseline) | |`,
-      `| (ii) recordTrades, batches of 1,000, ${CLIENTS} clients, rows/s acknowledged by QuestDB | ${Math.round(batchRate).toLocaleString("en")} (${(ratio * 100).toFixed(0)}% of (i)) | ≥ 50% of (i) | ${ratio >= 0.5 ? "yes" : "no"} |`,
-      `| (iii) recordTrade, 64 connections, mutations/s | ${Math.round(rps).toLocaleString("en")} | ≥ 3,000 | ${rps >= 3000 ? "yes" : "no"} |`,
-      `| (iii) latency p50 / p99, ms | ${result.latency.p50} / ${p99} | p99 ≤ 50 | ${p99 <= 50 ? "yes" : "no"} |`,
-      `| (iii) non-2xx / GraphQL errors / socket errors | ${result.non2xx} / ${graphqlErrors} / ${result.errors} | 0 | ${result.non2xx + graphqlErrors + result.errors === 0 ? "yes" : "no"} |`,
-      `| (iii) rows stored / 2xx answers counted (requests still open when the clock stopped are stored, not counted) | ${storedSingles} / ${result["2xx"]} | 0 to 64 more stored | ${storedSingles - result["2xx"] >= 0 && storedSingles - result["2xx"] <= 64 ? "yes" : "no"} |`,
+      `| (i) baseline: @questdb/nodejs-client Sender, rows/s | ${n(baselineRate)} | (baseline) | |`,
+      `| (ii) recordTrades, batches of 1,000, ${CLIENTS} clients, rows/s acknowledged by QuestDB | ${n(batchRate)} (${(ratio * 100).toFixed(0)}% of (i)) | ≥ 50% of (i) | ${ratio >= 0.5 ? "yes" : "no"} |`,
+      `| (iii) recordTrade, 64 connections, mutations/s | ${n(rps)} | ≥ 3,000 | ${rps >= 3000 ? "yes" : "no"} |`,
+      `| (iii) latency p50 / p99, ms | ${spooled.p50} / ${p99} | p99 ≤ 50 | ${p99 <= 50 ? "yes" : "no"} |`,
+      `| (iii) non-2xx / GraphQL errors / socket errors | ${spooled.non2xx} / ${spooled.graphqlErrors} / ${spooled.socketErrors} | 0 | ${errors === 0 ? "yes" : "no"} |`,
+      `| (iii) rows stored / 2xx answers counted (requests still open when the clock stopped are stored, not counted) | ${storedSingles} / ${spooled.ok} | 0 to 64 more stored | ${storedSingles - spooled.ok >= 0 && storedSingles - spooled.ok <= 64 ? "yes" : "no"} |`,
       `| API RSS, max during (ii) and (iii), MB | ${rssMb.toFixed(0)} | ≤ 300 | ${rssMb <= 300 ? "yes" : "no"} |`,
       `| acceptance → visible in SQL, p50 / p99 ms (${visible.length} probes during (iii)) | ${percentile(visible, 50).toFixed(0)} / ${visP99.toFixed(0)} | p99 ≤ 300 | ${visP99 <= 300 ? "yes" : "no"} |`,
+      `| spool's cost: (ii) rows/s with the spool (fsync) vs SPOOL_MODE=off | ${n(spooled.batchRate)} vs ${n(plain.batchRate)}: ${(spoolCost * 100).toFixed(1)}% less | ≤ 15% less | ${spoolCost <= 0.15 ? "yes" : "no"} |`,
+      `| spool's cost: (ii) recordTrades request p99, ms, spool vs off | ${batchP99.toFixed(1)} vs ${plainBatchP99.toFixed(1)} (${(batchP99 - plainBatchP99).toFixed(1)}) | ≤ +5 ms | ${batchP99 - plainBatchP99 <= 5 ? "yes" : "no"} |`,
+      `| spool's cost: (iii) recordTrade p99, ms, spool vs off (mutations/s: ${n(rps)} vs ${n(plain.rps)}) | ${p99} vs ${plain.p99} (${p99 - plain.p99 >= 0 ? "+" : ""}${p99 - plain.p99}) | ≤ +5 ms | ${p99 - plain.p99 <= 5 ? "yes" : "no"} |`,
     ];
     const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION} beside the API, ${ROWS.toLocaleString("en")} rows for (i) and (ii), ${DURATION_S} s for (iii). Command: \`npm run bench:ingest\`.`;
     console.log(`\n${header}\n\n${lines.join("\n")}\n`);
     await recordInDocs("ingest", "Ingest benchmark", `${header}\n\n${lines.join("\n")}`);
   } finally {
-    api?.kill("SIGKILL");
     await close();
   }
 }
