@@ -67,6 +67,9 @@ describe("spool", () => {
     const calls = Array.from({ length: 40 }, (_, i) => call(i * 10, 1 + (i % 7)));
     for (const chunks of calls) await spool.append(chunks);
     expect((await segmentFiles(dir)).length).toBeGreaterThan(3);
+    // Trade data: the API's user only.
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, (await segmentFiles(dir))[0] as string))).mode & 0o777).toBe(0o600);
     expect(spool.stats()).toMatchObject({ appends: 40, pendingRecords: 40 });
     await spool.close();
 
