@@ -21,6 +21,8 @@ export interface LiveQuerySpec<T> {
   changed?: (previous: T | undefined, next: T) => boolean;
   /** Stream semantics (every result is an event, none is skipped) rather than latest-value. */
   stream?: boolean;
+  /** Asked after each poll: true runs the next poll at once (the last one hit its page size). */
+  again?: () => boolean;
 }
 
 export interface Subscriber<T> {
@@ -94,17 +96,20 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     if (poller.running) return;
     poller.running = true;
     try {
-      for (const table of poller.spec.tables) poller.seenTxn.set(table, txn.get(table) ?? -1n);
-      poller.lastPollAt = Date.now();
-      polls++;
-      const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined });
-      if (next === undefined) return;
-      const changed = poller.spec.changed ?? ((a, b) => !sameJson(a, b));
-      if (!poller.hasValue || poller.spec.stream || changed(poller.value, next)) {
-        poller.value = next;
-        poller.hasValue = true;
-        for (const subscriber of poller.subscribers) subscriber.push(next);
-      }
+      do {
+        for (const table of poller.spec.tables) poller.seenTxn.set(table, txn.get(table) ?? -1n);
+        poller.lastPollAt = Date.now();
+        polls++;
+        const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined });
+        if (next === undefined) continue;
+        const changed = poller.spec.changed ?? ((a, b) => !sameJson(a, b));
+        if (!poller.hasValue || poller.spec.stream || changed(poller.value, next)) {
+          poller.value = next;
+          poller.hasValue = true;
+          for (const subscriber of poller.subscribers) subscriber.push(next);
+        }
+        // A page-limited poll that filled its page goes again now, not at the next commit.
+      } while (poller.spec.again?.() && pollers.get(poller.spec.key) === poller);
     } catch (error) {
       log.warn(
         { err: error instanceof Error ? error.message : String(error), key: poller.spec.key },

@@ -1,13 +1,20 @@
 // The poll behind `tradeRecorded`: new trades matching a filter, in (timestamp, trade_id, writer)
-// order (a row's identity: two keys may send the same timestamp and trade id), with no gap and no
-// duplicate across flush boundaries.
+// order (a row's identity: two keys may send the same timestamp and trade id), each once.
 //
-// Rows become visible in QuestDB per committed batch, and a batch may carry timestamps older
-// than rows already streamed (another bot's clock, a retried flush). So each poll reads (1) the
-// rows after the watermark, and (2) the count of rows in the `lateMs` window behind it; when that
-// count exceeds the rows already streamed in the window, the window is read again and only rows
-// not streamed yet are sent. A row that becomes visible more than `lateMs` behind the newest
-// streamed timestamp is not streamed (documented; LIVE_LATE_ROWS_MS).
+// Rows become visible in QuestDB per committed transaction, and a transaction may carry
+// timestamps older than rows already streamed (another bot's clock, a flush that carried a slower
+// bot's rows). Each poll reads, in one statement, the rows after the watermark (the greatest
+// position streamed) and how many rows the `lateMs` window behind it holds. When that count
+// exceeds the rows already streamed in the window, the window and everything after it are read
+// again in one statement (one view of the table): the rows not streamed yet that lie behind the
+// watermark are sent first, then the newer ones in order.
+//
+// The rule (README, LIVE_LATE_ROWS_MS): trades are delivered in (timestamp, tradeId, writer)
+// order. A trade that becomes visible after a trade with a greater position was delivered is
+// late: it is delivered once, at once and out of order, when its timestamp is at most `lateMs`
+// behind the newest delivered one, and never when it is older. A poll that fills its page
+// (`maxRows`) polls again at once, so a batch of any size is delivered without waiting for the
+// next commit.
 import {
   comparePositions,
   positionOf,
@@ -68,17 +75,22 @@ export function createTradeStream(options: TradeStreamOptions) {
     return next;
   };
 
-  /** Returns the trades to send, oldest first ([] when none). */
-  return async (): Promise<Trade[]> => {
+  /**
+   * The trades to send, oldest first, and whether the poll filled its page (then poll again at
+   * once: the rest is already there).
+   */
+  return async (): Promise<{ trades: Trade[]; more: boolean }> => {
     if (watermark === undefined) {
       // Start at "now": what is already there is not news, but remember the late window.
       const start = { timestamp: nowMicros(), tradeId: "", writer: "" };
       watermark = advance(start, (await windowRows(start)).rows.map(tradeFromRow));
-      return [];
+      return { trades: [], more: false };
     }
     const wm = watermark;
-    // One statement per poll: the rows after the watermark, and (part 1) how many rows the late
-    // window holds now, in the trade_id column.
+    // The common case in one statement: the rows after the watermark, and how many rows the late
+    // window holds now (in the trade_id column). QuestDB opens a UNION ALL's branches in order
+    // (AbstractSetRecordCursorFactory.getCursor), so the count sees every commit the rows saw: a
+    // late row of a commit they include is counted, and read below with them.
     const params: unknown[] = [];
     const fresh = tradeWhere(filter, params);
     fresh.push(positionWhere(">", wm, params));
@@ -88,16 +100,37 @@ export function createTradeStream(options: TradeStreamOptions) {
         ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM ${table} WHERE ${late.join(" AND ")})`,
       params,
     );
-    const rows = result.rows.filter((r) => r.part === 0).map(tradeFromRow);
     const inWindow = Number(result.rows.find((r) => r.part === 1)?.trade_id ?? 0);
-    let lateRows: Trade[] = [];
-    if (inWindow > recent.length) {
+    let out: Trade[];
+    let more: boolean;
+    if (inWindow <= recent.length) {
+      out = result.rows.filter((r) => r.part === 0).map(tradeFromRow);
+      more = out.length === maxRows;
+    } else {
+      // Late rows: the window and what follows it read again in one statement, so that they and
+      // the rows after the watermark come from one view of the table. A commit that landed
+      // between the two branches above can then not split into a late part sent now and a
+      // newer part sent after rows it preceded.
+      const again: unknown[] = [];
+      const where = tradeWhere(filter, again);
+      again.push(formatIsoMicros(wm.timestamp - lateUs));
+      where.push(`timestamp >= $${again.length}`);
+      const limit = inWindow + maxRows;
+      const rows = (
+        await query<TradeRow>(
+          `SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
+          again,
+        )
+      ).rows.map(tradeFromRow);
       const seen = new Set(recent.map(seenKey));
-      lateRows = (await windowRows(wm)).rows.map(tradeFromRow).filter((t) => !seen.has(seenKey(positionOf(t))));
+      const lateRows = rows.filter(
+        (t) => comparePositions(positionOf(t), wm) <= 0 && !seen.has(seenKey(positionOf(t))),
+      );
+      out = [...lateRows, ...rows.filter((t) => comparePositions(positionOf(t), wm) > 0)];
+      more = rows.length === limit;
     }
-    const out = [...lateRows, ...rows];
     watermark = advance(wm, out);
-    return out;
+    return { trades: out, more };
   };
 }
 

@@ -171,6 +171,7 @@ builder.subscriptionFields((t) => ({
         filter,
         lateMs: services.liveLimits.lateRowsMs,
       });
+      let more = false;
       return subscribeChannel<Trade>(context, { coalesce: false }, (push) =>
         services.live.join<Trade[]>(
           {
@@ -179,9 +180,11 @@ builder.subscriptionFields((t) => ({
             slideMs: 0,
             stream: true,
             poll: async () => {
-              const trades = await stream();
-              return trades.length > 0 ? trades : undefined;
+              const page = await stream();
+              more = page.more;
+              return page.trades.length > 0 ? page.trades : undefined;
             },
+            again: () => more,
           },
           { push: (trades) => trades.forEach(push) },
         ),
