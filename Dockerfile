@@ -4,6 +4,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
 COPY tsconfig.json ./
 COPY src ./src
+COPY public ./public
+COPY docs ./docs
 RUN mkdir -p /app/dead-letter && chown node /app/dead-letter
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 EXPOSE 4000

@@ -6,6 +6,7 @@
 // client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -31,6 +32,7 @@ import {
   workerMetricValues,
 } from "./http/metrics.ts";
 import { pipelineYogaOptions } from "./http/pipeline.ts";
+import { createStaticPages, useStaticPages } from "./http/static-pages.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
 import { createWriteWorkers, type WriteWorkers } from "./ingest/write-workers.ts";
@@ -241,6 +243,13 @@ export function buildApp(options: AppOptions): App {
     return checking.result;
   };
   const refusalLog = createRefusalLog(log.child({ component: "guard" }));
+  // The front door, the dashboard and the docs (issue 14): open paths, served from memory.
+  const pages = createStaticPages({
+    publicDir: fileURLToPath(new URL("../public", import.meta.url)),
+    docsDir: fileURLToPath(new URL("../docs", import.meta.url)),
+    // The dashboard asks for a key before its first request when the server needs one.
+    json: { "/dashboard/server.json": { keysRequired: keyRing.enabled } },
+  });
   const admission = createAdmission({
     keys: keyRing,
     limiter: createRateLimiter({ perSecond: config.limits.rateLimitPerSecond, burst: config.limits.rateLimitBurst }),
@@ -266,6 +275,7 @@ export function buildApp(options: AppOptions): App {
     // Loaded on the first GraphiQL visit: its bundle is ~10 MB of strings a bot never needs.
     renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     plugins: [
+      useStaticPages(pages),
       ...pipeline.plugins,
       sharedExecution,
       useMetrics({
@@ -376,6 +386,7 @@ export function buildApp(options: AppOptions): App {
     ...(workers ? { workers } : {}),
     ...(analyticsWorkers ? { analyticsWorkers } : {}),
     shuttingDown: () => stopped,
+    openPaths: ["/health", "/ready", "/metrics", ...pages.paths],
     responseCache: analyticsResponseCache(),
     transport,
     admission,

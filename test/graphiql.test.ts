@@ -1,9 +1,10 @@
 // GraphiQL in a real browser (Debian's chromium through playwright-core): the page works
 // offline and runs subscriptions over WebSockets.
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTradeDocument } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { launchChromium } from "./support/browser.ts";
 import { makeTrade } from "./support/load.ts";
 import { eventually } from "./support/questdb.ts";
 
@@ -11,18 +12,7 @@ let browser: Browser;
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp("graphiql", { LIVE_POLL_INTERVAL_MS: "50" });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

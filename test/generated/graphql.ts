@@ -156,8 +156,12 @@ export type LatencyStatsRow = {
 export type LiveMetrics = {
   __typename?: 'LiveMetrics';
   at: Scalars['Timestamp']['output'];
+  /** Duration of this API instance's latest flush to QuestDB, retries included (ms). */
+  ingestFlushMs: Scalars['Float']['output'];
   /** Rows queued or in flight in this API instance. */
   ingestQueueDepth: Scalars['Int']['output'];
+  /** Rows this API instance dead-lettered since it started. */
+  ingestRejectedRows: Scalars['Int']['output'];
   latency: Array<StageLatency>;
   /** Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN. */
   mevAttackedRate: Scalars['Float']['output'];
@@ -392,6 +396,8 @@ export type PairInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The alert events every instance stored (alert_events) in the range, newest first. A rule whose newest event is FIRING is firing. */
+  alertEvents: Array<AlertEvent>;
   alertRules: Array<AlertRule>;
   /** Count, min, mean, p50, p90, p95, p99, p99.9 and max latency per stage, overall and per calendar bucket. */
   latencyStats: LatencyStats;
@@ -399,10 +405,20 @@ export type Query = {
   mevEffectiveness: MevEffectiveness;
   /** Per strategy: trades, volume, fees, realized PnL, win rate, profit factor, expectancy and max drawdown (absolute and relative) over the realized-PnL series. */
   strategyPerformance: Array<StrategyPerformance>;
+  /** The API instances' health samples (system_metrics) per calendar bucket and instance, buckets without samples left out; in bucket then instance order. */
+  systemMetrics: Array<SystemMetricsRow>;
   /** Trade count, volumes, VWAP, prices, fees and slippage per calendar bucket (UTC) and group. */
   tradeStats: TradeStats;
   /** Trade history, newest first by default; keyset cursors stay valid while rows arrive. first: 1 to MAX_PAGE_SIZE (default 1000). */
   trades: TradeConnection;
+  /** The caller's key name and role. */
+  viewer: Viewer;
+};
+
+
+export type QueryAlertEventsArgs = {
+  first?: Scalars['Int']['input'];
+  range: TimeRange;
 };
 
 
@@ -410,6 +426,7 @@ export type QueryLatencyStatsArgs = {
   bucket?: InputMaybe<TimeBucket>;
   range: TimeRange;
   stage?: InputMaybe<Scalars['String']['input']>;
+  strategy?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -425,6 +442,12 @@ export type QueryStrategyPerformanceArgs = {
   startingBalance?: InputMaybe<Scalars['Float']['input']>;
   strategy?: InputMaybe<Scalars['String']['input']>;
   writer?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QuerySystemMetricsArgs = {
+  bucket: TimeBucket;
+  range: TimeRange;
 };
 
 
@@ -531,6 +554,30 @@ export type SubscriptionLiveMetricsArgs = {
 
 export type SubscriptionTradeRecordedArgs = {
   filter?: InputMaybe<TradeFilter>;
+};
+
+/** The samples one API instance took of itself in one bucket (every SYSTEM_METRICS_INTERVAL_MS). Counters count since the instance started. */
+export type SystemMetricsRow = {
+  __typename?: 'SystemMetricsRow';
+  /** Bucket start (UTC). */
+  bucket: Scalars['Timestamp']['output'];
+  /** INSTANCE_ID of the API instance. */
+  instance: Maybe<Scalars['String']['output']>;
+  maxEventLoopLagMs: Scalars['Float']['output'];
+  /** Longest latest-flush duration sampled, ms. */
+  maxFlushMs: Scalars['Float']['output'];
+  /** Rows queued or in flight, at most. */
+  maxQueueDepth: Scalars['Int']['output'];
+  maxRssBytes: Scalars['Float']['output'];
+  /** Mean of the sampled latest-flush durations, ms. */
+  meanFlushMs: Scalars['Float']['output'];
+  /** Rows dead-lettered (counter, highest value). */
+  rejectedRows: Scalars['Float']['output'];
+  /** ILP requests retried (counter, highest value). */
+  retries: Scalars['Float']['output'];
+  /** Rows QuestDB acknowledged (counter, highest value). */
+  rowsWritten: Scalars['Float']['output'];
+  samples: Scalars['Int']['output'];
 };
 
 /** Calendar buckets in UTC: MINUTE to DAY start at multiples of their length since midnight UTC, WEEK on Monday 00:00 UTC, MONTH on the first day of the month. The first and last buckets are clipped to the range. */
@@ -750,6 +797,15 @@ export type TradeStatsRow = {
   transferFees: Scalars['Float']['output'];
   /** Σ(executedPrice × baseAmount) / Σ baseAmount; null when Σ baseAmount is 0. */
   vwap: Maybe<Scalars['Float']['output']>;
+};
+
+/** The API key a request was made with: its name and role (never the key). */
+export type Viewer = {
+  __typename?: 'Viewer';
+  /** "anonymous" when the server runs without keys. */
+  name: Scalars['String']['output'];
+  /** reader, writer or admin (admin when the server runs without keys). */
+  role: Scalars['String']['output'];
 };
 
 export type LatencyStatsRowFieldsFragment = { __typename?: 'LatencyStatsRow', bucket: string | null, stage: string | null, count: number, minUs: string | null, meanUs: number | null, p50Us: number | null, p90Us: number | null, p95Us: number | null, p99Us: number | null, p999Us: number | null, maxUs: string | null };
