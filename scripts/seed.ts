@@ -69,7 +69,7 @@ async function send(run: SeedRun, query: string, inputs: unknown[]): Promise<num
       if (error instanceof Error && error.message.startsWith("The API refused")) throw error;
       problem = error instanceof Error ? error.message : String(error);
     }
-    if (attempt >= 8) throw new Error(`Gave up after ${attempt + 1} attempts: ${problem}`);
+    if (attempt >= 29) throw new Error(`Gave up after ${attempt + 1} attempts: ${problem}`);
     retries++;
     // Exponential backoff with full jitter, or what the server asked for.
     await sleep(retryAfterMs ?? Math.random() * Math.min(10_000, 250 * 2 ** attempt));
@@ -147,7 +147,9 @@ const USAGE = `Usage: npm run seed -- [options]
   --pairs N            pairs, 1 to 6 (default 4)
   --url URL            the API (default SEED_URL or http://127.0.0.1:4000)
   --batch N            trades per request (default 500)
-  --seed N             random seed (default 42; the same seed writes the same rows)
+  --seed N             random seed (default 42)
+  --end TIME           end of the history, ISO-8601 (default: now); the same --seed and --end
+                       write the same rows, so running again replaces them instead of adding
 The key, when the server requires one, comes from SEED_API_KEY (a writer or admin key).`;
 
 async function main() {
@@ -160,6 +162,7 @@ async function main() {
       url: { type: "string", default: process.env.SEED_URL ?? "http://127.0.0.1:4000" },
       batch: { type: "string", default: "500" },
       seed: { type: "string", default: "42" },
+      end: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -184,10 +187,15 @@ async function main() {
     pairs: int("pairs", values.pairs, 1, 6),
     batchSize: int("batch", values.batch, 1, 100_000),
     seed: int("seed", values.seed, 0, 2 ** 31),
-    // A few seconds back: rows stamped "now" by this machine must not be ahead of the server's clock.
-    end: Date.now() - 5_000,
+    // By default a few seconds back: rows stamped "now" by this machine must not be ahead of the
+    // server's clock.
+    end: values.end === undefined ? Date.now() - 5_000 : Date.parse(values.end),
     onProgress: progressBar(),
   };
+  if (!Number.isFinite(run.end)) {
+    console.error(`--end must be an ISO-8601 time, got "${values.end}"\n\n${USAGE}`);
+    process.exit(2);
+  }
   const started = Date.now();
   const result = await seed(run);
   console.error(
