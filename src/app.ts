@@ -22,6 +22,7 @@ import { ROOT_FIELD_ACCESS } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
 import { createRefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
+import { graphiqlOptions } from "./http/graphiql-examples.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import {
   cacheMetricValues,
@@ -271,7 +272,8 @@ export function buildApp(options: AppOptions): App {
     ...pipeline,
     // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
-    graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
+    // It opens with example operations of this API (a bot's, a dashboard's, a monitor's).
+    graphiql: () => graphiqlOptions(),
     // Loaded on the first GraphiQL visit: its bundle is ~10 MB of strings a bot never needs.
     renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     plugins: [

@@ -48,4 +48,20 @@ describe("GraphiQL", () => {
     expect(external).toEqual([]);
     await page.close();
   });
+
+  it("opens with this API's example operations (a bot's, a dashboard's, a monitor's), and the bot's runs as it is", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/graphql`);
+    await page.waitForSelector(".graphiql-execute-button", { timeout: 30_000 });
+    const tabs = await page.$$eval(".graphiql-tab-button", (nodes) => nodes.map((n) => n.textContent?.trim()));
+    expect(tabs).toEqual(["BotRecordTrades", "DashboardStats", "MonitorLiveMetrics"]);
+    await page.click(".graphiql-execute-button");
+    await eventually(
+      async () => ((await page.content()).includes("commitLatencyMs") ? true : undefined),
+      "the answer of the example recordTrades",
+    );
+    const result = await page.textContent(".result-window");
+    expect(result).toMatch(/"accepted":\s+2,/); // CodeMirror spaces are non-breaking
+    await page.close();
+  });
 });
