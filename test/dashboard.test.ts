@@ -164,7 +164,7 @@ describe("/dashboard", () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it("creates an alert rule from the page that fires, shows as firing and draws its threshold", async () => {
+  it("creates an alert rule from the page that fires, shows as firing and draws its threshold; edits and deletes rules", async () => {
     await page.selectOption("#range", "900");
     await page.waitForSelector("body[data-loaded='4']");
     await page.fill("#rule-form input[name=id]", "page-e2e");
@@ -207,10 +207,22 @@ describe("/dashboard", () => {
     await page.click("#rules tr[data-rule='page-e2e'] button:has-text('Delete')");
     await page.waitForSelector("#rules tr[data-rule='page-e2e']", { state: "detached" });
     expect(t.app.services.alerts.rules().map((r) => r.id)).toEqual(["submit-p99", "sandwiched", "queue"]);
+    // Edited from the page: the form is filled with the rule, the new threshold is the server's and the chart's.
+    await page.click("#rules tr[data-rule='queue'] button:has-text('Edit')");
+    expect(await page.inputValue("#rule-form input[name=threshold]")).toBe("20000");
+    await page.fill("#rule-form input[name=threshold]", "15000");
+    await page.click("#rule-form button[type=submit]");
+    await page.waitForSelector("#rules tr[data-rule='queue'] >> text=15000 rows");
+    expect(t.app.services.alerts.rules().find((r) => r.id === "queue")?.threshold).toBe(15000);
+    expect(
+      await page.evaluate(() =>
+        (window as unknown as { dashboard: DashboardHandle }).dashboard.charts.ingest?.thresholds().map((x) => x.label),
+      ),
+    ).toEqual(["queue: QUEUE_DEPTH > 15000 rows"]);
     expect(consoleErrors).toEqual([]);
   });
 
-  it("shows a day of seeded data (screenshot: docs/dashboard.png)", async () => {
+  it("shows a day of seeded data, filtered by strategy through the queries (screenshot: docs/dashboard.png)", async () => {
     const result = await seed({
       url: t.url,
       apiKey: BOT_KEY,
@@ -234,6 +246,18 @@ describe("/dashboard", () => {
     expect(series.latency).toBe(12);
     expect(series.mev).toBe(9);
     expect(await page.$$eval("#strategy option", (o) => o.length)).toBe(5);
+    // A strategy filter: the latency history is asked for that strategy alone, the trade chart is
+    // the strategy's share of the trades.
+    const allTrades = await lastPoint("trades", "trades/s");
+    posted.length = 0;
+    const strategy = await page.$eval("#strategy option:nth-child(2)", (o) => (o as HTMLOptionElement).value);
+    await page.selectOption("#strategy", strategy);
+    await page.waitForSelector("body[data-loaded='6']");
+    expect(posted.find((p) => p.name === "DashboardLatency")?.variables.strategy).toBe(strategy);
+    const oneStrategy = await lastPoint("trades", "trades/s");
+    expect(oneStrategy?.[1]).toBeLessThan(allTrades?.[1] ?? 0);
+    await page.selectOption("#strategy", "");
+    await page.waitForSelector("body[data-loaded='7']");
     await page.screenshot({ path: "docs/dashboard.png", fullPage: true });
     expect(consoleErrors).toEqual([]);
   });

@@ -2,6 +2,7 @@
 // (tradeStats, latencyStats, mevEffectiveness, systemMetrics, alertEvents, alertRules) for the
 // chosen range and filters; the charts are then kept live by subscriptions (liveMetrics, alerts,
 // and tradeRecorded when a pair is chosen, since liveMetrics filters by strategy only).
+import { createAlertsPanel } from "/dashboard/alerts-panel.js";
 import { createChart } from "/dashboard/charts.js";
 import { createHttpClient, createSocketClient, isKeyError } from "/dashboard/graphql-client.js";
 
@@ -17,7 +18,6 @@ const BUCKETS = {
 };
 /** The live window of liveMetrics, seconds. */
 const LIVE_WINDOW = 60;
-const UNITS = { LATENCY_P99: "ms", SANDWICH_RATE: "%", NO_TRADES: "s", QUEUE_DEPTH: "rows" };
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -27,10 +27,6 @@ const state = {
   from: 0,
   to: 0,
   generation: 0,
-  rules: [],
-  /** ruleId → its latest event. */
-  latest: new Map(),
-  events: [],
   viewer: undefined,
   /** Trades streamed for a pair filter: [unix seconds, quote amount]. */
   pairTrades: [],
@@ -73,6 +69,12 @@ const charts = {
     scales: { rows: { label: "rows" }, ms: { label: "flush ms", side: "right" } },
   }),
 };
+const alerts = createAlertsPanel({
+  http,
+  charts,
+  isAdmin: () => state.viewer?.role === "admin",
+  showError: (error) => showError(error),
+});
 // The tests read the page's state through this (nothing else uses it).
 window.dashboard = { charts, state };
 
@@ -239,145 +241,6 @@ function setIngestPoint(x, queue, flushMs, rejected) {
   charts.ingest.set("flush ms", x, flushMs, { scale: "ms" });
 }
 
-function showAlerts(data) {
-  state.rules = data.alertRules;
-  state.events = data.alertEvents;
-  state.latest = new Map();
-  // Newest first: the first event of a rule is its latest.
-  for (const event of data.alertEvents) if (!state.latest.has(event.ruleId)) state.latest.set(event.ruleId, event);
-  renderAlerts();
-}
-
-const isFiring = (ruleId) => state.latest.get(ruleId)?.state === "FIRING";
-
-function renderAlerts() {
-  const admin = state.viewer?.role === "admin";
-  const body = $("rules").querySelector("tbody");
-  body.replaceChildren(
-    ...state.rules.map((rule) => {
-      const tr = document.createElement("tr");
-      tr.dataset.rule = rule.id;
-      const cells = [
-        rule.id,
-        rule.kind,
-        rule.stage ?? "",
-        `${rule.windowSeconds} s`,
-        `${rule.threshold} ${UNITS[rule.kind]}`,
-        String(rule.hysteresis),
-      ];
-      for (const text of cells) {
-        const td = document.createElement("td");
-        td.textContent = text;
-        tr.append(td);
-      }
-      const stateCell = document.createElement("td");
-      const firing = isFiring(rule.id);
-      stateCell.textContent = firing ? "FIRING" : "ok";
-      stateCell.className = `state-${firing ? "FIRING" : "ok"}`;
-      tr.append(stateCell);
-      const actions = document.createElement("td");
-      if (admin) {
-        const edit = document.createElement("button");
-        edit.type = "button";
-        edit.textContent = "Edit";
-        edit.addEventListener("click", () => editRule(rule));
-        const remove = document.createElement("button");
-        remove.type = "button";
-        remove.textContent = "Delete";
-        remove.addEventListener("click", () => void deleteRule(rule.id));
-        actions.append(edit, " ", remove);
-      }
-      tr.append(actions);
-      return tr;
-    }),
-  );
-  $("rule-form").hidden = !admin;
-  $("rules-note").textContent = admin
-    ? "Rules added here live in this API instance's memory until it restarts (ALERT_RULES for permanent ones)."
-    : state.rules.length === 0
-      ? "No alert rules. An admin key can add them here."
-      : "An admin key can create, edit and delete rules here.";
-  $("events").replaceChildren(
-    ...state.events.slice(0, 50).map((e) => {
-      const li = document.createElement("li");
-      li.className = e.state;
-      li.textContent = `${new Date(e.at).toLocaleString()} · ${e.ruleId} · ${e.message}`;
-      return li;
-    }),
-  );
-  const active = state.rules.filter((r) => isFiring(r.id));
-  $("active-alerts").replaceChildren(
-    ...active.map((rule) => {
-      const div = document.createElement("div");
-      div.className = "firing";
-      div.dataset.rule = rule.id;
-      div.textContent = `FIRING ${rule.id}: ${state.latest.get(rule.id).message}`;
-      return div;
-    }),
-  );
-  // Thresholds on the charts they watch (NO_TRADES has no chart of seconds: listed only).
-  const lines = (kind, scale, toUnit = (v) => v) =>
-    state.rules
-      .filter((r) => r.kind === kind)
-      .map((r) => ({
-        value: toUnit(r.threshold),
-        scale,
-        firing: isFiring(r.id),
-        label: `${r.id}: ${kind}${r.stage ? ` ${r.stage}` : ""} > ${r.threshold} ${UNITS[kind]}`,
-      }));
-  charts.latency.setThresholds(lines("LATENCY_P99", "ms"));
-  charts.mev.setThresholds(lines("SANDWICH_RATE", "pct"));
-  charts.ingest.setThresholds(lines("QUEUE_DEPTH", "rows"));
-}
-
-function editRule(rule) {
-  const form = $("rule-form");
-  form.elements.id.value = rule.id;
-  form.elements.kind.value = rule.kind;
-  form.elements.stage.value = rule.stage ?? "";
-  form.elements.windowSeconds.value = rule.windowSeconds;
-  form.elements.threshold.value = rule.threshold;
-  form.elements.hysteresis.value = rule.hysteresis;
-  form.elements.threshold.focus();
-}
-
-const UPSERT = `mutation DashboardUpsertRule($input: AlertRuleInput!) {
-  upsertAlertRule(input: $input) { id kind stage windowSeconds threshold hysteresis }
-}`;
-const DELETE = "mutation DashboardDeleteRule($id: String!) { deleteAlertRule(id: $id) }";
-
-$("rule-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const f = event.target.elements;
-  const input = {
-    kind: f.kind.value,
-    threshold: Number(f.threshold.value),
-    windowSeconds: Number(f.windowSeconds.value || 60),
-    hysteresis: Number(f.hysteresis.value || 0.1),
-    ...(f.id.value.trim() ? { id: f.id.value.trim() } : {}),
-    ...(f.stage.value.trim() ? { stage: f.stage.value.trim() } : {}),
-  };
-  try {
-    const { upsertAlertRule: rule } = await http.request(UPSERT, { input });
-    state.rules = [...state.rules.filter((r) => r.id !== rule.id), rule];
-    showError();
-    renderAlerts();
-    event.target.reset();
-  } catch (error) {
-    showError(error);
-  }
-});
-
-async function deleteRule(id) {
-  try {
-    await http.request(DELETE, { id });
-    state.rules = state.rules.filter((r) => r.id !== id);
-    renderAlerts();
-  } catch (error) {
-    showError(error);
-  }
-}
-
 function renderCharts() {
   const [from] = windowSeconds();
   for (const chart of Object.values(charts)) {
@@ -396,7 +259,7 @@ async function loadHistory() {
   const bucket = BUCKETS[state.rangeSeconds];
   setStatus("loading…");
   try {
-    const [trades, latency, mev, system, alerts] = await Promise.all([
+    const [trades, latency, mev, system, alertData] = await Promise.all([
       http.request(TRADES, { range, bucket }),
       http.request(LATENCY, { range, bucket, strategy: state.strategy || null }),
       http.request(MEV, { range, bucket }),
@@ -409,7 +272,7 @@ async function loadHistory() {
     showLatency(latency.latencyStats);
     showMev(mev.mevEffectiveness);
     showSystem(system.systemMetrics);
-    showAlerts(alerts);
+    alerts.show(alertData);
     renderCharts();
     showError();
     setStatus("live", "live");
@@ -440,7 +303,7 @@ function subscribe() {
     socket.subscribe(
       "subscription DashboardAlerts { alerts { eventId ruleId kind state value threshold at message } }",
       {},
-      { next: (data) => onAlert(data.alerts), error: fail },
+      { next: (data) => alerts.onEvent(data.alerts), error: fail },
     ),
   ];
   if (state.pair) {
@@ -499,12 +362,6 @@ async function refreshMevTail() {
   } catch {
     // The next tick asks again.
   }
-}
-
-function onAlert(event) {
-  state.latest.set(event.ruleId, event);
-  state.events = [event, ...state.events].slice(0, 200);
-  renderAlerts();
 }
 
 for (const id of ["range", "strategy", "pair"]) {
