@@ -2,11 +2,18 @@
 // (recordTrades, recordLatencyMetrics, recordMevMetrics), so that the dashboard has something to
 // show. Every row carries its idempotency key and timestamp, so a re-run or a retried batch
 // replaces rows instead of adding them; refusals marked `extensions.retryable` (QUEUE_FULL,
-// OVERLOADED, SHUTTING_DOWN, HTTP 429/503) are retried after Retry-After or a backoff.
+// OVERLOADED, SHUTTING_DOWN, HTTP 429/503) are retried after Retry-After or a backoff (the
+// example clients' typed client, examples/client.ts).
 //
 //   npm run seed -- --days 7 --trades-per-day 5000 --strategies 4 --pairs 4
 //   SEED_URL=http://127.0.0.1:4000 SEED_API_KEY=<writer key> npm run seed
 import { parseArgs } from "node:util";
+import { createClient } from "../examples/client.ts";
+import {
+  BotRecordLatencyDocument,
+  BotRecordMevDocument,
+  BotRecordTradesDocument,
+} from "../examples/generated/graphql.ts";
 import { type SeedEvent, type SeedOptions, seedEvents } from "./seed-data.ts";
 
 export interface SeedRun extends SeedOptions {
@@ -29,59 +36,22 @@ export interface SeedResult {
   retries: number;
 }
 
-const MUTATIONS = {
-  trades:
-    "mutation SeedTrades($inputs: [TradeInput!]!) { recordTrades(inputs: $inputs, durability: COMMITTED) { accepted } }",
-  latency:
-    "mutation SeedLatency($inputs: [LatencyMetricInput!]!) { recordLatencyMetrics(inputs: $inputs, durability: COMMITTED) { accepted } }",
-  mev: "mutation SeedMev($inputs: [MevMetricInput!]!) { recordMevMetrics(inputs: $inputs, durability: COMMITTED) { accepted } }",
-} as const;
-
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** Sends one mutation, retrying retryable refusals; returns the retries it took. */
-async function send(run: SeedRun, query: string, inputs: unknown[]): Promise<number> {
-  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
-  if (run.apiKey) headers.authorization = `Bearer ${run.apiKey}`;
-  let retries = 0;
-  for (let attempt = 0; ; attempt++) {
-    let retryAfterMs: number | undefined;
-    let problem: string;
-    try {
-      const response = await fetch(`${run.url}/graphql`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ query, variables: { inputs } }),
-      });
-      const body = (await response.json().catch(() => ({}))) as {
-        data?: unknown;
-        errors?: { message: string; extensions?: { retryable?: boolean; retryAfterMs?: number } }[];
-      };
-      const error = body.errors?.[0];
-      if (response.ok && !error) return retries;
-      const retryable = error?.extensions?.retryable === true || response.status === 429 || response.status === 503;
-      problem = error?.message ?? `HTTP ${response.status}`;
-      if (!retryable) throw new Error(`The API refused a batch: ${problem}`);
-      const header = Number(response.headers.get("retry-after"));
-      retryAfterMs = error?.extensions?.retryAfterMs ?? (header > 0 ? header * 1000 : undefined);
-    } catch (error) {
-      // A refused batch is final; a network error (the server restarting) is retried.
-      if (error instanceof Error && error.message.startsWith("The API refused")) throw error;
-      problem = error instanceof Error ? error.message : String(error);
-    }
-    if (attempt >= 29) throw new Error(`Gave up after ${attempt + 1} attempts: ${problem}`);
-    retries++;
-    // Exponential backoff with full jitter, or what the server asked for.
-    await sleep(retryAfterMs ?? Math.random() * Math.min(10_000, 250 * 2 ** attempt));
-  }
-}
-
 /** Writes the whole history; resolves with the rows acknowledged (QuestDB has them). */
 export async function seed(run: SeedRun): Promise<SeedResult> {
   const batchSize = run.batchSize ?? 500;
   const concurrency = run.concurrency ?? 2;
   const total = run.days * run.tradesPerDay;
   const result: SeedResult = { trades: 0, latency: 0, mev: 0, retries: 0 };
+  // The example bot's typed client and mutations (durability COMMITTED), which retry what the
+  // API marks retryable.
+  const request = createClient({
+    url: run.url,
+    apiKey: run.apiKey,
+    attempts: 30,
+    onRetry: () => {
+      result.retries++;
+    },
+  });
   const events = seedEvents(run);
   const nextBatch = (): SeedEvent[] => {
     const batch: SeedEvent[] = [];
@@ -94,24 +64,11 @@ export async function seed(run: SeedRun): Promise<SeedResult> {
   };
   const worker = async () => {
     for (let batch = nextBatch(); batch.length > 0; batch = nextBatch()) {
-      const [a, b, c] = await Promise.all([
-        send(
-          run,
-          MUTATIONS.trades,
-          batch.map((e) => e.trade),
-        ),
-        send(
-          run,
-          MUTATIONS.latency,
-          batch.flatMap((e) => e.latency),
-        ),
-        send(
-          run,
-          MUTATIONS.mev,
-          batch.map((e) => e.mev),
-        ),
+      await Promise.all([
+        request(BotRecordTradesDocument, { inputs: batch.map((e) => e.trade) }),
+        request(BotRecordLatencyDocument, { inputs: batch.flatMap((e) => e.latency) }),
+        request(BotRecordMevDocument, { inputs: batch.map((e) => e.mev) }),
       ]);
-      result.retries += a + b + c;
       result.trades += batch.length;
       result.latency += batch.reduce((n, e) => n + e.latency.length, 0);
       result.mev += batch.length;
