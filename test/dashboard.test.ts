@@ -247,6 +247,17 @@ describe("/dashboard", () => {
     expect(series.latency).toBe(12);
     expect(series.mev).toBe(9);
     expect(await page.$$eval("#strategy option", (o) => o.length)).toBe(5);
+    // Live messages make the page ask for the latest MEV bucket again, whole (from its start).
+    posted.length = 0;
+    await asBot(RecordTradesDocument, { inputs: [makeTrade("tail-1")], durability: "COMMITTED" });
+    const tail = await eventually(
+      async () => posted.find((p) => p.name === "DashboardMev"),
+      "the MEV tail's refresh",
+      10_000,
+    );
+    const tailRange = tail.variables.range as { from: string; to: string };
+    expect(Date.parse(tailRange.from) % (15 * 60_000)).toBe(0);
+    expect(Date.now() - Date.parse(tailRange.from)).toBeLessThanOrEqual(15 * 60_000 + 10_000);
     // A strategy filter: the latency history is asked for that strategy alone, the trade chart is
     // the strategy's share of the trades.
     const allTrades = await lastPoint("trades", "trades/s");

@@ -28,6 +28,8 @@ const state = {
   to: 0,
   generation: 0,
   viewer: undefined,
+  /** Start of the latest MEV bucket shown (unix seconds). */
+  mevLastBucket: 0,
   /** Trades streamed for a pair filter: [unix seconds, quote amount]. */
   pairTrades: [],
   /** History loads and their requests, for the tests. */
@@ -201,6 +203,7 @@ function showLatency(stats) {
 function showMev(stats) {
   const perBucket = new Map();
   for (const r of stats.buckets) {
+    state.mevLastBucket = Math.max(state.mevLastBucket, toSeconds(r.bucket));
     if (!matchesStrategy(r.strategy) || r.transactions === 0) continue;
     const x = Math.max(toSeconds(r.bucket), state.from);
     const b = perBucket.get(x) ?? { tx: 0, protected: 0, byProtection: new Map() };
@@ -268,6 +271,7 @@ async function loadHistory() {
     ]);
     if (generation !== state.generation) return;
     for (const chart of Object.values(charts)) chart.clear();
+    state.mevLastBucket = 0;
     showTrades(trades.tradeStats);
     showLatency(latency.latencyStats);
     showMev(mev.mevEffectiveness);
@@ -345,14 +349,17 @@ function onLive(m) {
 }
 
 let mevRefreshAt = 0;
-/** MEV rates by protection have no live subscription: the current bucket is asked again, at most every 5 s. */
+/**
+ * MEV rates by protection have no live subscription: the latest bucket (whole, so that its point
+ * keeps covering the bucket) and any newer one are asked again, at most every 5 s.
+ */
 async function refreshMevTail() {
   const now = nowSeconds();
   if (now - mevRefreshAt < 5 || !state.from) return;
   mevRefreshAt = now;
   const generation = state.generation;
   const bucket = BUCKETS[state.rangeSeconds];
-  const from = Math.max(state.from, now - 3 * LIVE_WINDOW);
+  const from = Math.max(state.from, state.mevLastBucket);
   try {
     const { mevEffectiveness } = await http.request(MEV, { range: { from: iso(from), to: iso(now + 1) }, bucket });
     if (generation === state.generation) {
