@@ -34,7 +34,7 @@ describe("the front door and the static pages", () => {
       expect([link, response.status]).toEqual([link, 200]);
     }
     const docs = await fetch(`${t.url}/docs/errors.md`);
-    expect(docs.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
+    expect(docs.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     // The dashboard's files, and whether it must ask for a key.
     for (const [path, type] of [
       ["/dashboard", "text/html; charset=utf-8"],
