@@ -38,6 +38,7 @@ describe("the front door and the static pages", () => {
     // The dashboard's files, and whether it must ask for a key.
     for (const [path, type] of [
       ["/dashboard", "text/html; charset=utf-8"],
+      ["/dashboard/", "text/html; charset=utf-8"],
       ["/dashboard/dashboard.js", "text/javascript; charset=utf-8"],
       ["/vendor/uplot/uPlot.iife.min.js", "text/javascript; charset=utf-8"],
       ["/vendor/uplot/uPlot.min.css", "text/css; charset=utf-8"],

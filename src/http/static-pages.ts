@@ -66,8 +66,11 @@ export function createStaticPages(options: StaticPagesOptions): StaticPages {
   for (const file of filesUnder(options.publicDir)) {
     const url = `/${relative(options.publicDir, file).split(sep).join("/")}`;
     add(url, file);
-    // A folder's index.html is its page: /dashboard (and /).
-    if (url.endsWith("/index.html")) add(url.slice(0, -"/index.html".length) || "/", file);
+    // A folder's index.html is its page: /dashboard and /dashboard/ (and /).
+    if (url.endsWith("/index.html")) {
+      add(url.slice(0, -"index.html".length), file);
+      if (url !== "/index.html") add(url.slice(0, -"/index.html".length), file);
+    }
   }
   if (options.docsDir) {
     for (const file of filesUnder(options.docsDir)) {
