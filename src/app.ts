@@ -6,6 +6,7 @@
 // client. (An embedded QuestDB is stopped by main after this.)
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -21,6 +22,7 @@ import { ROOT_FIELD_ACCESS } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
 import { createRefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
+import { graphiqlOptions } from "./http/graphiql-examples.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
 import {
   cacheMetricValues,
@@ -32,6 +34,7 @@ import {
   workerMetricValues,
 } from "./http/metrics.ts";
 import { pipelineYogaOptions } from "./http/pipeline.ts";
+import { createStaticPages, useStaticPages } from "./http/static-pages.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
 import { createDurableSink } from "./ingest/durable-sink.ts";
 import { createSystemSampler, type SystemSampler } from "./ingest/system-sampler.ts";
@@ -258,6 +261,13 @@ export function buildApp(options: AppOptions): App {
     return checking.result;
   };
   const refusalLog = createRefusalLog(log.child({ component: "guard" }));
+  // The front door, the dashboard and the docs (issue 14): open paths, served from memory.
+  const pages = createStaticPages({
+    publicDir: fileURLToPath(new URL("../public", import.meta.url)),
+    docsDir: fileURLToPath(new URL("../docs", import.meta.url)),
+    // The dashboard asks for a key before its first request when the server needs one.
+    json: { "/dashboard/server.json": { keysRequired: keyRing.enabled } },
+  });
   const admission = createAdmission({
     keys: keyRing,
     limiter: createRateLimiter({ perSecond: config.limits.rateLimitPerSecond, burst: config.limits.rateLimitBurst }),
@@ -279,10 +289,12 @@ export function buildApp(options: AppOptions): App {
     ...pipeline,
     // GraphiQL runs subscriptions over the same path with graphql-ws, and is served from our
     // own node_modules (the default page loads it from unpkg.com, which offline hosts can't reach).
-    graphiql: { subscriptionsProtocol: "WS", title: "Trade analytics" },
+    // It opens with example operations of this API (a bot's, a dashboard's, a monitor's).
+    graphiql: () => graphiqlOptions(),
     // Loaded on the first GraphiQL visit: its bundle is ~10 MB of strings a bot never needs.
     renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     plugins: [
+      useStaticPages(pages),
       ...pipeline.plugins,
       sharedExecution,
       useMetrics({
@@ -394,6 +406,7 @@ export function buildApp(options: AppOptions): App {
     ...(workers ? { workers } : {}),
     ...(analyticsWorkers ? { analyticsWorkers } : {}),
     shuttingDown: () => stopped,
+    openPaths: ["/health", "/ready", "/metrics", ...pages.paths],
     responseCache: analyticsResponseCache(),
     transport,
     admission,

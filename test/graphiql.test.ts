@@ -1,9 +1,10 @@
 // GraphiQL in a real browser (Debian's chromium through playwright-core): the page works
 // offline and runs subscriptions over WebSockets.
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTradeDocument } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { launchChromium } from "./support/browser.ts";
 import { makeTrade } from "./support/load.ts";
 import { eventually } from "./support/questdb.ts";
 
@@ -11,18 +12,7 @@ let browser: Browser;
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp("graphiql", { LIVE_POLL_INTERVAL_MS: "50" });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -56,6 +46,22 @@ describe("GraphiQL", () => {
       "the trade in GraphiQL's result pane",
     );
     expect(external).toEqual([]);
+    await page.close();
+  });
+
+  it("opens with this API's example operations (a bot's, a dashboard's, a monitor's), and the bot's runs as it is", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/graphql`);
+    await page.waitForSelector(".graphiql-execute-button", { timeout: 30_000 });
+    const tabs = await page.$$eval(".graphiql-tab-button", (nodes) => nodes.map((n) => n.textContent?.trim()));
+    expect(tabs).toEqual(["BotRecordTrades", "DashboardStats", "MonitorLiveMetrics"]);
+    await page.click(".graphiql-execute-button");
+    await eventually(
+      async () => ((await page.content()).includes("commitLatencyMs") ? true : undefined),
+      "the answer of the example recordTrades",
+    );
+    const result = await page.textContent(".result-window");
+    expect(result).toMatch(/"accepted":\s+2,/); // CodeMirror spaces are non-breaking
     await page.close();
   });
 });

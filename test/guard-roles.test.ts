@@ -36,7 +36,7 @@ interface Operation {
   query: string;
   variables?: (id: string) => Record<string, unknown>;
   /** The exact data of an allowed call (id: the unique id the variables were made with). */
-  expected: (id: string, t: TestApp) => Data;
+  expected: (id: string, t: TestApp, caller: Role) => Data;
 }
 
 const RANGE_2020 = '{ from: "2020-01-01T00:00:00Z", to: "2020-01-02T00:00:00Z" }';
@@ -77,6 +77,21 @@ const OPERATIONS: Record<string, Operation> = {
     expected: (_id, t) => ({
       alertRules: t.app.services.alerts.rules().map(({ id, kind, threshold }) => ({ id, kind, threshold })),
     }),
+  },
+  "Query.alertEvents": {
+    access: "read",
+    query: `{ alertEvents(range: ${RANGE_2020}) { eventId } }`,
+    expected: () => ({ alertEvents: [] }),
+  },
+  "Query.systemMetrics": {
+    access: "read",
+    query: `{ systemMetrics(range: ${RANGE_2020}, bucket: HOUR) { bucket } }`,
+    expected: () => ({ systemMetrics: [] }),
+  },
+  "Query.viewer": {
+    access: "read",
+    query: "{ viewer { name role } }",
+    expected: (_id, _t, caller) => ({ viewer: { name: NAMES[caller], role: caller } }),
   },
   "Mutation.recordTrade": {
     access: "write",
@@ -315,7 +330,7 @@ async function expectAllowed(t: TestApp, caller: Role, coordinate: string) {
   if (!coordinate.startsWith("Subscription.")) {
     const before = { ...t.app.handler.counts };
     const answer = await post(t.url, KEYS[caller], operation.query, variables);
-    expect(answer).toEqual({ status: 200, body: { data: operation.expected(id, t) } });
+    expect(answer).toEqual({ status: 200, body: { data: operation.expected(id, t, caller) } });
     // Answered by the lean path, not handed to Yoga.
     expect(t.app.handler.counts).toEqual({ fast: before.fast + 1, yoga: before.yoga });
     return;
@@ -331,7 +346,7 @@ async function expectAllowed(t: TestApp, caller: Role, coordinate: string) {
   };
   if (coordinate === "Subscription.liveMetrics") {
     const sub = subscribe(t.url, KEYS[caller], operation.query, variables);
-    expect(await sub.first).toEqual({ data: operation.expected(id, t) });
+    expect(await sub.first).toEqual({ data: operation.expected(id, t, caller) });
     await stopped(sub);
     return;
   }
@@ -357,7 +372,7 @@ async function expectAllowed(t: TestApp, caller: Role, coordinate: string) {
       expect(recorded).toEqual({ status: 200, body: { data: { recordTrade: { accepted: 1 } } } });
       await within(1_000, sub.received);
     }
-    expect(await sub.first).toEqual({ data: operation.expected(id, t) });
+    expect(await sub.first).toEqual({ data: operation.expected(id, t, caller) });
     await stopped(sub);
     return;
   }
@@ -377,7 +392,7 @@ async function expectAllowed(t: TestApp, caller: Role, coordinate: string) {
     expect(upserted).toEqual({ status: 200, body: { data: { upsertAlertRule: { id } } } });
     const events = await t.app.services.alerts.evaluate();
     expect(events.map((e) => [e.ruleId, e.kind, e.state])).toEqual([[id, "NO_TRADES", "FIRING"]]);
-    expect(await sub.first).toEqual({ data: operation.expected(id, t) });
+    expect(await sub.first).toEqual({ data: operation.expected(id, t, caller) });
     sub.stop();
     await eventually(async () => (listeners() === before ? true : undefined), "the alerts listener to go");
     return;

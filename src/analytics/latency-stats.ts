@@ -12,6 +12,8 @@ import { fillSeries, sortByGroup } from "./series.ts";
 export interface LatencyStatsArgs {
   range: TimeRange;
   stage: string | null;
+  /** Only the measurements recorded with this strategy; null: all. */
+  strategy?: string | null;
   bucket: TimeBucket | null;
 }
 
@@ -48,7 +50,11 @@ function statement(table: string, args: LatencyStatsArgs, bucketed: boolean) {
   let where = "timestamp >= $1 AND timestamp < $2";
   if (args.stage !== null) {
     params.push(args.stage);
-    where += " AND stage = $3";
+    where += ` AND stage = $${params.length}`;
+  }
+  if (args.strategy != null) {
+    params.push(args.strategy);
+    where += ` AND strategy = $${params.length}`;
   }
   const sql =
     `SELECT ${bucketed ? "timestamp, " : ""}${SELECT} FROM ${table} WHERE ${where}` +

@@ -6,7 +6,8 @@
 // - for the buckets of tradeStats, latencyStats and mevEffectiveness: the buckets the range and
 //   bucket imply × the groups; for their totals: the groups;
 // - groups: ×10 per groupBy key (×8 stages for latencyStats without a stage);
-// - ×20 strategies for strategyPerformance without a strategy.
+// - ×20 strategies for strategyPerformance without a strategy;
+// - systemMetrics: the buckets × 4 instances; alertEvents: `first`.
 // Each root field that runs SQL adds STATEMENT_COST. Fragments are costed once each (a document
 // that spreads a fragment many times costs what it would return, not what it would take to walk).
 import {
@@ -35,7 +36,14 @@ interface Scope {
 type Args = Record<string, unknown>;
 
 export const STATEMENT_COST = 10;
-export const ESTIMATE = { perGroupKey: 10, stages: 8, strategies: 20, latencyPerTrade: 10, otherList: 10 } as const;
+export const ESTIMATE = {
+  perGroupKey: 10,
+  stages: 8,
+  strategies: 20,
+  latencyPerTrade: 10,
+  otherList: 10,
+  instances: 4,
+} as const;
 const MAX_ITEMS = 1e12; // keeps products finite
 
 const BUCKET_SECONDS: Record<string, number> = {
@@ -89,6 +97,11 @@ const RULES: Record<string, FieldRule> = {
     statement: true,
   },
   "Query.strategyPerformance": { items: (a) => (a.strategy ? 1 : ESTIMATE.strategies), statement: true },
+  "Query.systemMetrics": {
+    items: (a) => bucketCount(a.range, a.bucket) * ESTIMATE.instances,
+    statement: true,
+  },
+  "Query.alertEvents": { items: (a) => (typeof a.first === "number" ? Math.max(1, a.first) : 100), statement: true },
   "TradeStats.buckets": STATS_LISTS.buckets as FieldRule,
   "TradeStats.totals": STATS_LISTS.totals as FieldRule,
   "LatencyStats.buckets": STATS_LISTS.buckets as FieldRule,

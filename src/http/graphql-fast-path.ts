@@ -30,6 +30,13 @@ import { serializedResults } from "../guard/operation.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
 import type { WriteWorkers } from "../ingest/write-workers.ts";
+import {
+  bindToRequest,
+  currentRequest,
+  inRequestScope,
+  REQUEST_ID_HEADER,
+  type RequestScope,
+} from "../request-scope.ts";
 
 export interface FastPathOptions {
   endpoint?: string;
@@ -292,13 +299,24 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       if (value === undefined || name === "authorization" || name === "cookie") continue;
       headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
+    // The worker's operation log line names this request.
+    const reqId = currentRequest()?.reqId;
+    if (reqId) headers[REQUEST_ID_HEADER] = reqId;
     const outcome = await pool.run(raw, caller, headers, req.url ?? endpoint);
     if (outcome.kind === "main") return run(req, res, outcome.body, caller);
     counts.fast++;
     return send(res, outcome.answer.status, outcome.answer.headers, outcome.answer.body);
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+  // Every request runs in a scope of its own (request-scope.ts): its log lines carry its id, sent
+  // back in `x-request-id`, and, once known, the key's name.
+  const handler = (req: IncomingMessage, res: ServerResponse): void =>
+    inRequestScope((scope) => {
+      res.setHeader(REQUEST_ID_HEADER, scope.reqId);
+      handle(req, res, scope);
+    });
+
+  const handle = (req: IncomingMessage, res: ServerResponse, scope: RequestScope): void => {
     const headers = nodeHeaders(req);
     const path = (req.url ?? "").split("?")[0];
     // 1. Transport: the Host header on every path (DNS rebinding), the rest on the endpoint.
@@ -349,6 +367,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       refuse(req, res, caller);
       return;
     }
+    scope.key = caller.name;
     const limited = admission.rateLimit(caller);
     if (limited) {
       refuse(req, res, limited, caller.name);
@@ -399,33 +418,39 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
-    req.on("data", (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        tooLarge = true;
-        chunks.length = 0;
-        refuse(
-          req,
-          res,
-          new LimitError("MAX_BODY_BYTES", maxBodyBytes, size, "The request body (bytes)", { atLeast: true }),
-          caller.name,
-        );
-      } else chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (tooLarge) return;
-      const body = Buffer.concat(chunks);
-      const handled = isCandidate(req, endpoint)
-        ? runAnywhere(req, res, body, caller)
-        : delegate(req, res, body, caller);
-      handled.catch((error: unknown) => {
-        yoga.logger.error(error);
-        if (!res.headersSent) {
-          void send(res, 500, json, JSON.stringify({ errors: [{ message: "Unexpected error." }] }));
-        } else res.destroy();
-      });
-    });
+    req.on(
+      "data",
+      bindToRequest((chunk: Buffer) => {
+        if (tooLarge) return;
+        size += chunk.length;
+        if (size > maxBodyBytes) {
+          tooLarge = true;
+          chunks.length = 0;
+          refuse(
+            req,
+            res,
+            new LimitError("MAX_BODY_BYTES", maxBodyBytes, size, "The request body (bytes)", { atLeast: true }),
+            caller.name,
+          );
+        } else chunks.push(chunk);
+      }),
+    );
+    req.on(
+      "end",
+      bindToRequest(() => {
+        if (tooLarge) return;
+        const body = Buffer.concat(chunks);
+        const handled = isCandidate(req, endpoint)
+          ? runAnywhere(req, res, body, caller)
+          : delegate(req, res, body, caller);
+        handled.catch((error: unknown) => {
+          yoga.logger.error(error);
+          if (!res.headersSent) {
+            void send(res, 500, json, JSON.stringify({ errors: [{ message: "Unexpected error." }] }));
+          } else res.destroy();
+        });
+      }),
+    );
   };
   return Object.assign(handler, { counts });
 }

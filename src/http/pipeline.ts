@@ -9,6 +9,7 @@ import { type Context, createContext, type Services } from "../context.ts";
 import { useOperationGuard } from "../guard/operation.ts";
 import { createParseCache } from "../guard/parse-cache.ts";
 import { useInputErrors } from "./input-errors.ts";
+import { useOperationLog } from "./operation-log.ts";
 
 export interface PipelineOptions {
   limits: RequestLimits;
@@ -37,6 +38,8 @@ export function pipelineYogaOptions(options: PipelineOptions, services: Services
       validationCache: true,
     },
     plugins: [
+      // First, so that its line also covers what the guard refuses (its duration and codes).
+      useOperationLog(log),
       useOperationGuard(options),
       // Variables that do not coerce: BAD_USER_INPUT naming the field, without echoing megabytes.
       useInputErrors(),

@@ -25,6 +25,17 @@ export interface LiveMetrics {
   mevAttackedRate: number;
   latency: StageLatency[];
   ingestQueueDepth: number;
+  /** Duration of this instance's latest flush, ms. */
+  ingestFlushMs: number;
+  /** Rows this instance dead-lettered since it started. */
+  ingestRejectedRows: number;
+}
+
+/** This instance's ingest figures, read at each poll. */
+export interface IngestFigures {
+  queueDepth: number;
+  flushMs: number;
+  rejectedRows: number;
 }
 
 /** HdrHistogram precision (significant decimal digits) of approx_percentile. */
@@ -37,9 +48,9 @@ export function createLiveMetricsPoll(options: {
   strategy: string | null;
   /** Only the rows this API key (by name) recorded; null: every key's. */
   writer: string | null;
-  queueDepth: () => number;
+  ingest: () => IngestFigures;
 }) {
-  const { query, tables, windowSeconds, strategy, writer, queueDepth } = options;
+  const { query, tables, windowSeconds, strategy, writer, ingest } = options;
   return async (): Promise<LiveMetrics> => {
     // The window slides by whole seconds, so a poll without new commits changes nothing twice.
     const end = (nowMicros() / 1_000_000n) * 1_000_000n;
@@ -78,6 +89,7 @@ export function createLiveMetricsPoll(options: {
     );
     const row = result.rows.find((r) => r.kind === "trades");
     const n = Number(row?.n ?? 0n);
+    const figures = ingest();
     return {
       windowSeconds,
       at: end,
@@ -90,7 +102,9 @@ export function createLiveMetricsPoll(options: {
         .filter((r) => r.kind === "latency")
         .map((r) => ({ stage: r.stage ?? "", count: Number(r.n), p50Us: r.a ?? 0, p99Us: r.b ?? 0 }))
         .sort((x, y) => (x.stage < y.stage ? -1 : x.stage > y.stage ? 1 : 0)),
-      ingestQueueDepth: queueDepth(),
+      ingestQueueDepth: figures.queueDepth,
+      ingestFlushMs: figures.flushMs,
+      ingestRejectedRows: figures.rejectedRows,
     };
   };
 }

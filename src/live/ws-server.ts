@@ -16,6 +16,7 @@ import type { Caller } from "../guard/keys.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { TransportChecks } from "../guard/transport.ts";
 import { nodeHeaders } from "../http/graphql-fast-path.ts";
+import { inRequestScope } from "../request-scope.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Yoga's generic context types are not needed here
 type AnyYoga = YogaServerInstance<any, any>;
@@ -54,6 +55,15 @@ interface Extra {
   caller?: Caller;
   /** Operation ids counted against the key. */
   counted?: Set<string>;
+}
+
+/** Runs an operation in a request scope named by the caller in its context. */
+function inOperationScope<T>(args: ExecutionArgs, run: () => T): T {
+  return inRequestScope((scope) => {
+    const caller = (args.contextValue as { caller?: Caller } | undefined)?.caller;
+    if (caller) scope.key = caller.name;
+    return run();
+  });
 }
 
 /** An error as sent to a client, without Yoga's `extensions.http` (status and headers). */
@@ -101,8 +111,9 @@ export function createWsServer(options: WsServerOptions) {
 
   const disposable = useServer(
     {
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      // Each operation runs in a request scope of its own: its log lines carry its id and the key's name.
+      execute: (args) => inOperationScope(args, () => (args.rootValue as Enveloped).execute(args)),
+      subscribe: (args) => inOperationScope(args, () => (args.rootValue as Enveloped).subscribe(args)),
       onConnect: (ctx) => {
         const extra = ctx.extra as Extra;
         const param = ctx.connectionParams?.authorization;

@@ -11,6 +11,8 @@ import "./trade-links.ts";
 import "./latency-stats.ts";
 import "./mev-effectiveness.ts";
 import "./strategy-performance.ts";
+import "./system-metrics.ts";
+import "./viewer.ts";
 
 export const schema = builder.toSchema();
 

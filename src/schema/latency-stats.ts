@@ -71,11 +71,20 @@ builder.queryFields((t) => ({
         description: `One stage (quote, build, sign, submit, confirm, e2e…; 1–${MAX_NAME_LENGTH} characters, as on ingest); default every stage.`,
       }),
       bucket: t.arg({ type: TimeBucketEnum, description: "Leave out for totals only." }),
+      strategy: t.arg.string({
+        description: `Only the measurements recorded with this strategy (1–${MAX_NAME_LENGTH} characters, as on ingest); default all.`,
+      }),
     },
     resolve: (_root, args) => {
       checkName("stage", args.stage);
+      checkName("strategy", args.strategy);
       checkRange(args.range, args.bucket);
-      return { range: args.range, stage: args.stage ?? null, bucket: args.bucket ?? null };
+      return {
+        range: args.range,
+        stage: args.stage ?? null,
+        bucket: args.bucket ?? null,
+        ...(args.strategy ? { strategy: args.strategy } : {}),
+      };
     },
   }),
 }));

@@ -1,4 +1,5 @@
 // Subscriptions (liveMetrics, tradeRecorded, alerts) and the admin fields for alert rules.
+import { alertEventsInRange } from "../analytics/system-metrics.ts";
 import type { TradeFilter } from "../analytics/trades.ts";
 import type { Context } from "../context.ts";
 import { BadInputError, clientError } from "../errors.ts";
@@ -17,6 +18,7 @@ import { createChannel } from "../live/live-queries.ts";
 import { createTradeStream } from "../live/trade-stream.ts";
 import { checkName, checkTradeFilter } from "./arguments.ts";
 import { builder } from "./builder.ts";
+import { TimeRangeRef } from "./range.ts";
 import { TradeFilterRef, TradeRef } from "./trade.ts";
 
 /** Close code sent to a tradeRecorded client that fell too far behind. */
@@ -48,6 +50,12 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>("LiveMetrics").implement({
     latency: t.field({ type: [StageLatencyRef], resolve: (m) => m.latency }),
     ingestQueueDepth: t.exposeInt("ingestQueueDepth", {
       description: "Rows queued or in flight in this API instance.",
+    }),
+    ingestFlushMs: t.exposeFloat("ingestFlushMs", {
+      description: "Duration of this API instance's latest flush to QuestDB, retries included (ms).",
+    }),
+    ingestRejectedRows: t.exposeInt("ingestRejectedRows", {
+      description: "Rows this API instance dead-lettered since it started.",
     }),
   }),
 });
@@ -136,9 +144,9 @@ builder.subscriptionFields((t) => ({
         windowSeconds: args.windowSeconds,
         strategy,
         writer,
-        queueDepth: () => {
+        ingest: () => {
           const s = services.writer.stats();
-          return s.queuedRows + s.inFlightRows;
+          return { queueDepth: s.queuedRows + s.inFlightRows, flushMs: s.lastFlushMs, rejectedRows: s.rejectedRows };
         },
       });
       return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (push) =>
@@ -203,6 +211,20 @@ builder.subscriptionFields((t) => ({
 
 builder.queryFields((t) => ({
   alertRules: t.field({ type: [AlertRuleRef], resolve: (_root, _args, context) => context.services.alerts.rules() }),
+  alertEvents: t.field({
+    type: [AlertEventRef],
+    description:
+      "The alert events every instance stored (alert_events) in the range, newest first. A rule whose newest event is FIRING is firing.",
+    args: {
+      range: t.arg({ type: TimeRangeRef, required: true }),
+      first: t.arg.int({ required: true, defaultValue: 100, description: "1 to 1000." }),
+    },
+    resolve: (_root, args, { services, reads }) => {
+      if (args.first < 1 || args.first > 1000)
+        throw new BadInputError("first", `must be from 1 to 1000, got ${args.first}`);
+      return alertEventsInRange(reads, services.tables.alert_events, args.range, args.first);
+    },
+  }),
 }));
 
 builder.mutationFields((t) => ({

@@ -11,7 +11,9 @@
 // retention and never in the future): trades from day0 − 6 h to day0 + 30 h, 20–60 s apart, none
 // in [day0 + 5 h, day0 + 8 h) (empty buckets), plus trades at day0 − 1 µs, day0 and
 // day0 + 24 h − 1 µs (UTC day and partition boundaries).
+
 import { expect } from "vitest";
+import { prng } from "../../scripts/seed-data.ts";
 import {
   type LatencyMetricInput,
   type MevMetricInput,
@@ -48,17 +50,8 @@ export interface Dataset {
   mev: GenMev[];
 }
 
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, fast, deterministic (the demo data's generator). */
+export const rng: (seed: number) => () => number = prng;
 
 /** `2026-01-31T12:00:00.123456Z` from µs, written independently of src/time.ts. */
 export function iso(micros: bigint): string {

@@ -1,0 +1,33 @@
+// Which request a log line belongs to (issue 14, point 5). The HTTP entry and the WebSocket
+// server run each request (each WebSocket operation) inside a scope holding its id and, once the
+// key is known, the key's name (never the key); the logger (logger.ts) adds both to every line
+// written inside the scope, whichever component writes it. Clients see the id in the response
+// header `x-request-id`.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+
+export interface RequestScope {
+  reqId: string;
+  /** The API key's name, once authenticated. */
+  key?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+/** The response header that carries the request id. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** Runs `fn` in a new request's scope; returns what it returns. */
+export function inRequestScope<T>(fn: (scope: RequestScope) => T, reqId: string = randomUUID()): T {
+  const scope: RequestScope = { reqId };
+  return storage.run(scope, () => fn(scope));
+}
+
+/** The scope of the request running now, if any (the fields the logger adds to its lines). */
+export const currentRequest = (): RequestScope | undefined => storage.getStore();
+
+/**
+ * `fn` bound to the current request's scope: for event listeners (a request's `data` and `end`
+ * run in the socket's async context, not in the scope that registered them).
+ */
+export const bindToRequest = <F extends (...args: never[]) => unknown>(fn: F): F => AsyncLocalStorage.bind(fn);
