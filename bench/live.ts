@@ -41,6 +41,11 @@ interface PhaseResult {
   connected: number;
   closedEarly: number;
   ingestedPerS: number;
+  /** tradeRecorded deliveries that came after a later trade of the same subscriber (must be 0). */
+  outOfOrder: number;
+  /** Trades accepted for a subscriber's filter that it never received, and ones received twice. */
+  missing: number;
+  duplicates: number;
 }
 
 async function metric(url: string, name: string): Promise<number> {
@@ -84,23 +89,36 @@ async function phase(
     let connected = 0;
     let closedEarly = 0;
     let measuring = false;
+    // Per tradeRecorded subscriber: the numbers of the trades it received (tradeId live-<n>), in
+    // order of arrival. One loader writes timestamps in order, so no trade is ever late.
+    const received = new Map<WebSocket, { k: number; ids: number[] }>();
+    let outOfOrder = 0;
     const open = (k: number) =>
       new Promise<void>((done) => {
         const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
         sockets.push(ws);
+        const mine = { k, ids: [] as number[] };
+        if (k % 2 === 0) received.set(ws, mine);
         ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
         ws.on("message", (raw: Buffer) => {
           const message = JSON.parse(raw.toString()) as {
             type: string;
-            payload?: { data?: Record<string, { timestamp?: string }> };
+            payload?: { data?: Record<string, { timestamp?: string; tradeId?: string }> };
           };
           if (message.type === "connection_ack") {
             connected++;
             ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: query(k) }));
             done();
-          } else if (message.type === "next" && measuring) {
+          } else if (message.type === "next") {
+            const trade = message.payload?.data?.tradeRecorded;
+            if (trade?.tradeId) {
+              const n = Number(trade.tradeId.slice("live-".length));
+              if (mine.ids.length > 0 && n <= (mine.ids.at(-1) as number)) outOfOrder++;
+              mine.ids.push(n);
+            }
+            if (!measuring) return;
             messages++;
-            const stamp = message.payload?.data?.tradeRecorded?.timestamp;
+            const stamp = trade?.timestamp;
             if (stamp) latencies.push(Date.now() - Date.parse(stamp));
           }
         });
@@ -121,6 +139,8 @@ async function phase(
     // Ingest: every 100 ms a batch of ROWS_PER_S / 10 trades timestamped now.
     let sent = 0;
     let ingesting = true;
+    /** Accepted trade numbers per tradeRecorded query k. */
+    const accepted = new Map<number, number[]>();
     const perBatch = Math.round(ROWS_PER_S / 10);
     const ingest = (async () => {
       let n = 0;
@@ -156,8 +176,17 @@ async function phase(
             variables: { i: inputs },
           }),
         });
-        if (r.ok) sent += perBatch;
-        await r.arrayBuffer();
+        const answer = (await r.json()) as { errors?: unknown };
+        if (r.ok && !answer.errors) {
+          sent += perBatch;
+          for (const input of inputs) {
+            if (input.venue === "main") continue;
+            const k = Number(input.venue.slice(1));
+            const list = accepted.get(k) ?? [];
+            list.push(Number(input.tradeId.slice("live-".length)));
+            accepted.set(k, list);
+          }
+        }
         await new Promise((done) => setTimeout(done, Math.max(0, 100 - (Date.now() - started))));
       }
     })();
@@ -178,6 +207,15 @@ async function phase(
     clearInterval(rssTimer);
     ingesting = false;
     await ingest;
+    // What was accepted reaches every subscriber of its filter: wait for the last trades, then count.
+    await new Promise((r) => setTimeout(r, 5_000));
+    let missing = 0;
+    let duplicates = 0;
+    for (const { k, ids } of received.values()) {
+      const distinct = new Set(ids);
+      duplicates += ids.length - distinct.size;
+      for (const n of accepted.get(k) ?? []) if (!distinct.has(n)) missing++;
+    }
     for (const ws of sockets) ws.terminate();
     latencies.sort((a, b) => a - b);
     return {
@@ -189,7 +227,114 @@ async function phase(
       connected,
       closedEarly,
       ingestedPerS: (sent1 - sent0) / elapsed,
+      outOfOrder,
+      missing,
+      duplicates,
     };
+  } finally {
+    api.kill("SIGTERM");
+    await new Promise((done) => api.once("exit", done));
+  }
+}
+
+/**
+ * One recordTrades of 20,000 trades (twice the tradeRecorded poll's page) and three subscribers
+ * (two sharing a poller, one on another filter): ms from the COMMITTED answer to each subscriber's
+ * last trade, and whether each got all of them in order.
+ */
+async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
+  const port = await freePort();
+  const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
+    env: apiEnv(port, questdb, {
+      QUESTDB_TABLE_PREFIX: "big_",
+      MAX_RECORDS_PER_REQUEST: "20000",
+      MAX_BODY_BYTES: String(32 << 20),
+      LOG_LEVEL: "error",
+      SYSTEM_METRICS_INTERVAL_MS: "0",
+    }),
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (
+      let i = 0;
+      !(await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    ) {
+      if (i > 600) throw new Error("API did not become ready");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const filters = [{ venue: "big" }, { venue: "big" }, { baseToken: "BIG" }];
+    const subscribers = await Promise.all(
+      filters.map(
+        (f) =>
+          new Promise<{ ws: WebSocket; ids: number[]; last: number }>((done) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
+            const state = { ws, ids: [] as number[], last: 0 };
+            ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
+            ws.on("message", (raw: Buffer) => {
+              const message = JSON.parse(raw.toString()) as {
+                type: string;
+                payload?: { data?: { tradeRecorded?: { tradeId: string } } };
+              };
+              if (message.type === "connection_ack") {
+                const subscription = { ...query(0), variables: { f } };
+                ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: subscription }));
+                done(state);
+              }
+              const id = message.payload?.data?.tradeRecorded?.tradeId;
+              if (message.type === "next" && id) {
+                state.ids.push(Number(id.slice("big-".length)));
+                state.last = performance.now();
+              }
+            });
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 1_500)); // each poller's first poll marks "now"
+    const start = Date.now() * 1000;
+    const inputs = Array.from({ length: 20_000 }, (_, i) => {
+      const us = start + i;
+      const iso = new Date(Math.floor(us / 1000)).toISOString().replace("Z", `${String(us % 1000).padStart(3, "0")}Z`);
+      return {
+        tradeId: `big-${i}`,
+        timestamp: iso,
+        action: "BUY",
+        baseToken: "BIG",
+        quoteToken: "USDC",
+        baseAmount: 1,
+        quoteAmount: 200,
+        executedPrice: 200,
+        transactionFee: 5000,
+        priorityFee: 0,
+        expectedSlippage: 0.01,
+        actualSlippage: 0.001,
+        mevStatus: "PROTECTED",
+        transferFees: 0,
+        venue: "big",
+      };
+    });
+    const r = await fetch(`${url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: COMMITTED) { accepted } }",
+        variables: { i: inputs },
+      }),
+    });
+    await r.arrayBuffer();
+    const committed = performance.now();
+    const deadline = committed + 30_000;
+    while (subscribers.some((s) => s.ids.length < 20_000) && performance.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    const inOrder = subscribers.every((s) => s.ids.length === 20_000 && s.ids.every((n, i) => n === i));
+    const ms = Math.max(...subscribers.map((s) => (s.ids.length === 20_000 ? s.last - committed : Number.NaN)));
+    for (const s of subscribers) s.ws.terminate();
+    return { ms, inOrder };
   } finally {
     api.kill("SIGTERM");
     await new Promise((done) => api.once("exit", done));
@@ -202,6 +347,8 @@ async function main() {
   try {
     const shared = await phase(questdb, true, DURATION_S);
     const solo = await phase(questdb, false, Math.max(5, Math.round(DURATION_S / 2)));
+    log("one batch of 20,000 trades to three subscribers…");
+    const big = await bigBatch(questdb);
     const perQueryPoll = shared.statementsPerS / Math.max(shared.pollsPerS, 1);
     const p50 = percentile(shared.latencies, 50);
     const p99 = percentile(shared.latencies, 99);
@@ -216,6 +363,8 @@ async function main() {
       `| tradeRecorded event → client latency p50 / p99, ms | ${p50} / ${p99} | ${percentile(solo.latencies, 50)} / ${percentile(solo.latencies, 99)} | p99 ≤ 1,000 | ${p99 <= 1000 ? "yes" : "no"} |`,
       `| API RSS, max, MB | ${shared.maxRssMb.toFixed(0)} | ${solo.maxRssMb.toFixed(0)} | ≤ 1,024 | ${shared.maxRssMb <= 1024 ? "yes" : "no"} |`,
       `| subscribers disconnected during the run | ${shared.closedEarly} | ${solo.closedEarly} | 0 | ${shared.closedEarly === 0 ? "yes" : "no"} |`,
+      `| one recordTrades of 20,000 trades: COMMITTED answer → last trade at each of 3 subscribers, ms (all, in order) | ${big.ms.toFixed(0)} (${big.inOrder ? "yes" : "no"}) | | ≤ 2,000, in order | ${big.ms <= 2000 && big.inOrder ? "yes" : "no"} |`,
+      `| tradeRecorded deliveries out of order / missing / duplicated, over every subscriber and every accepted trade | ${shared.outOfOrder} / ${shared.missing} / ${shared.duplicates} | ${solo.outOfOrder} / ${solo.missing} / ${solo.duplicates} | 0 / 0 / 0 | ${shared.outOfOrder + shared.missing + shared.duplicates === 0 ? "yes" : "no"} |`,
     ];
     const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine; ${DURATION_S} s measured (baseline ${Math.max(5, Math.round(DURATION_S / 2))} s). Each poll is one statement (tradeRecorded: rows after the watermark and the late-window count in one UNION ALL, plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL); the statements also include one transaction check per tick (4 per second) shared by every poller. Command: \`npm run bench:live\`.`;
     console.log(`\n${header}\n\n${lines.join("\n")}\n`);

@@ -2,12 +2,9 @@
 // can be SIGKILLed) on a QuestDB of this file's own (so it can be frozen, killed and restarted);
 // bots keep a ledger of what was acknowledged and resend retryable failures with the same keys
 // and timestamps. Afterwards every acknowledged row must be in QuestDB exactly once.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/questdb/local-server.ts";
+import { apiEnv, metric, spawnApi } from "./support/api-process.ts";
 import { type Ledger, ledgerBots } from "./support/load.ts";
 import { countTrades, ownQuestDb } from "./support/own-questdb.ts";
 import { uniquePrefix } from "./support/questdb.ts";
@@ -18,63 +15,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-interface Api {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-/** src/main.ts as `npm start` runs it, on a fixed port (a restart keeps the bots' URL). */
-async function spawnApi(port: number, env: Record<string, string>): Promise<Api> {
-  const child = spawn(process.execPath, ["--max-old-space-size=256", "--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, NODE_ENV: "production", PORT: String(port), LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-200_000)));
-  child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-200_000)));
-  const exited = new Promise<number | null>((done) => child.on("exit", done));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}:\n${output}`);
-    const healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (healthy) break;
-    if (Date.now() > deadline) throw new Error(`the API did not start:\n${output}`);
-    await sleep(100);
-  }
-  return { child, exited, output: () => output };
-}
-
-/** The API's environment for a QuestDB, with a spool folder of its own (kept across restarts). */
-async function apiEnv(
-  questdb: { httpPort: number; pgPort: number },
-  prefix: string,
-  extra: Record<string, string> = {},
-): Promise<Record<string, string>> {
-  return {
-    QUESTDB_HTTP_ADDR: `127.0.0.1:${questdb.httpPort}`,
-    QUESTDB_PG_ADDR: `127.0.0.1:${questdb.pgPort}`,
-    QUESTDB_TABLE_PREFIX: prefix,
-    SPOOL_DIR: await mkdtemp(join(tmpdir(), "spool-durable-")),
-    SYSTEM_METRICS_INTERVAL_MS: "0",
-    ALERT_INTERVAL_MS: "0",
-    ...extra,
-  };
-}
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(" ")[1]);
-}
 
 /** Every acknowledged trade is stored once, and nothing else is. */
 function expectExactlyOnce(ledger: Ledger, stored: { rows: number; distinct: number }, total: number) {
@@ -89,7 +29,7 @@ describe("write guarantees under faults (real QuestDB, the API as a child proces
     const port = await freePort();
     const prefix = uniquePrefix("apikill");
     const env = await apiEnv(server, prefix);
-    let api = await spawnApi(port, env);
+    let api = await spawnApi(cleanups, port, env);
     const events: string[] = [];
     let ackedWhileFrozen = 0;
     let faults: Promise<void> | undefined;
@@ -114,7 +54,7 @@ describe("write guarantees under faults (real QuestDB, the API as a child proces
             await api.exited;
             events.push(`SIGKILL with ${ackedWhileFrozen} rows acknowledged while QuestDB was frozen`);
             process.kill(server.pid, "SIGCONT");
-            api = await spawnApi(port, env);
+            api = await spawnApi(cleanups, port, env);
             events.push(`restarted; replayed ${await metric(port, "spool_replayed_rows_total")} rows`);
           })();
         }
@@ -124,7 +64,7 @@ describe("write guarantees under faults (real QuestDB, the API as a child proces
             api.child.kill("SIGTERM");
             expect(await api.exited).toBe(0);
             events.push("SIGTERM: exit 0");
-            api = await spawnApi(port, env);
+            api = await spawnApi(cleanups, port, env);
           })();
         }
       },
@@ -154,7 +94,7 @@ describe("write guarantees under faults (real QuestDB, the API as a child proces
     const prefix = uniquePrefix("qdbdown");
     // Bots meet QUEUE_FULL while QuestDB is away, and resend.
     const env = await apiEnv(server, prefix, { MAX_QUEUE_ROWS: "20000" });
-    const api = await spawnApi(port, env);
+    const api = await spawnApi(cleanups, port, env);
     const events: string[] = [];
     let faults: Promise<void> | undefined;
     const ledger = await ledgerBots({
@@ -200,7 +140,7 @@ describe("write guarantees under faults (real QuestDB, the API as a child proces
     const port = await freePort();
     const prefix = uniquePrefix("nospool");
     const env = await apiEnv(server, prefix, { SPOOL_MODE: "off" });
-    let api = await spawnApi(port, env);
+    let api = await spawnApi(cleanups, port, env);
     const first = await ledgerBots({
       url: `http://127.0.0.1:${port}`,
       prefix,
@@ -220,7 +160,7 @@ describe("write guarantees under faults (real QuestDB, the API as a child proces
     api.child.kill("SIGKILL");
     await api.exited;
     process.kill(server.pid, "SIGCONT");
-    api = await spawnApi(port, env);
+    api = await spawnApi(cleanups, port, env);
     expect(first.acked.size + frozen.acked.size).toBe(10_000);
     // At most the flush that was in flight when QuestDB froze can land; the queued rest is gone.
     await sleep(2_000);

@@ -86,8 +86,11 @@ export function positionWhere(op: "<" | ">" | "<=", position: TradePosition, par
   params.push(formatIsoMicros(position.timestamp), position.tradeId, position.writer);
   const [ts, id, w] = [params.length - 2, params.length - 1, params.length].map((i) => `$${i}`);
   const strict = op === "<=" ? "<" : op;
+  // The plain bound on the designated timestamp comes first: QuestDB turns it into an interval
+  // scan, where the OR alone would make it read the whole table (every poll of a live stream,
+  // every page after a cursor).
   return (
-    `(timestamp ${strict} ${ts} OR (timestamp = ${ts} AND ` +
+    `timestamp ${op === ">" ? ">=" : "<="} ${ts} AND (timestamp ${strict} ${ts} OR (timestamp = ${ts} AND ` +
     `(trade_id ${strict} ${id} OR (trade_id = ${id} AND ${WRITER_KEY} ${op} ${w}))))`
   );
 }

@@ -34,12 +34,12 @@ export interface TradeStreamOptions {
   table: string;
   filter: TradeFilter;
   lateMs: number;
-  /** Most rows one poll sends; the rest follow on the next poll. */
+  /** Most rows one poll sends (default 10,000; at most 3 polls run at once, PG_LIGHT_POOL_SIZE); the rest follow in the next poll, at once. */
   maxRows?: number;
 }
 
 export function createTradeStream(options: TradeStreamOptions) {
-  const { query, table, filter, lateMs, maxRows = 5000 } = options;
+  const { query, table, filter, lateMs, maxRows = 10_000 } = options;
   const lateUs = BigInt(lateMs) * 1000n;
   /** The greatest position streamed (or "now" at start); undefined before the first poll. */
   let watermark: TradePosition | undefined;
@@ -97,7 +97,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     const late = lateWindow(wm, params);
     const result = await query<TradeRow & { part: number }>(
       `(SELECT 0 part, ${TRADE_SELECT} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
-        ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM ${table} WHERE ${late.join(" AND ")})`,
+        ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,
     );
     const inWindow = Number(result.rows.find((r) => r.part === 1)?.trade_id ?? 0);
@@ -134,12 +134,15 @@ export function createTradeStream(options: TradeStreamOptions) {
   };
 }
 
-/** The count branch of the poll: TRADE_SELECT's columns, all NULL but trade_id = count(). */
+/**
+ * The count branch of the poll, over `(SELECT count() n …)`: TRADE_SELECT's columns, all NULL but
+ * trade_id = n. (Computed beside the NULLs in one SELECT, QuestDB would group by all of them.)
+ */
 const COUNT_ROW = (() => {
   const trades = TABLES.find((t) => t.name === "trades");
   const types = new Map(trades?.columns.map((c) => [c.name, c.type]));
   return TRADE_SELECT.split(",")
     .map((c) => c.trim())
-    .map((c) => (c === "trade_id" ? "cast(count() AS VARCHAR) trade_id" : `cast(NULL AS ${types.get(c)}) ${c}`))
+    .map((c) => (c === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${types.get(c)}) ${c}`))
     .join(", ");
 })();
