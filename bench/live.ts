@@ -53,35 +53,41 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
 }
 
+/** The API in its own process, ready. */
+async function startApi(questdb: { httpPort: number; pgPort: number }, env: Record<string, string>) {
+  const port = await freePort();
+  const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
+    env: apiEnv(port, questdb, { LOG_LEVEL: "error", SYSTEM_METRICS_INTERVAL_MS: "0", ...env }),
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (
+    let i = 0;
+    !(await fetch(`${url}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
+    if (i > 600) {
+      api.kill("SIGKILL");
+      throw new Error("API did not become ready");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { api, port, url };
+}
+
 async function phase(
   questdb: { httpPort: number; pgPort: number },
   cohorts: boolean,
   durationS: number,
 ): Promise<PhaseResult> {
-  const port = await freePort();
-  const prefix = cohorts ? "live_" : "solo_";
-  const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
-    env: apiEnv(port, questdb, {
-      QUESTDB_TABLE_PREFIX: prefix,
-      LIVE_COHORTS: cohorts ? "on" : "off",
-      LOG_LEVEL: "error",
-      SYSTEM_METRICS_INTERVAL_MS: "0",
-    }),
-    stdio: ["ignore", "inherit", "inherit"],
+  const { api, port, url } = await startApi(questdb, {
+    QUESTDB_TABLE_PREFIX: cohorts ? "live_" : "solo_",
+    LIVE_COHORTS: cohorts ? "on" : "off",
   });
-  const url = `http://127.0.0.1:${port}`;
   try {
-    for (
-      let i = 0;
-      !(await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    ) {
-      if (i > 600) throw new Error("API did not become ready");
-      await new Promise((r) => setTimeout(r, 100));
-    }
     // Subscribers: one WebSocket each, speaking graphql-transport-ws.
     const sockets: WebSocket[] = [];
     const latencies: number[] = [];
@@ -243,30 +249,12 @@ async function phase(
  * last trade, and whether each got all of them in order.
  */
 async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
-  const port = await freePort();
-  const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
-    env: apiEnv(port, questdb, {
-      QUESTDB_TABLE_PREFIX: "big_",
-      MAX_RECORDS_PER_REQUEST: "20000",
-      MAX_BODY_BYTES: String(32 << 20),
-      LOG_LEVEL: "error",
-      SYSTEM_METRICS_INTERVAL_MS: "0",
-    }),
-    stdio: ["ignore", "inherit", "inherit"],
+  const { api, port, url } = await startApi(questdb, {
+    QUESTDB_TABLE_PREFIX: "big_",
+    MAX_RECORDS_PER_REQUEST: "20000",
+    MAX_BODY_BYTES: String(32 << 20),
   });
-  const url = `http://127.0.0.1:${port}`;
   try {
-    for (
-      let i = 0;
-      !(await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    ) {
-      if (i > 600) throw new Error("API did not become ready");
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const filters = [{ venue: "big" }, { venue: "big" }, { baseToken: "BIG" }];
     const subscribers = await Promise.all(
       filters.map(
