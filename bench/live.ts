@@ -4,7 +4,7 @@
 //   queries 0, 2, 4, …, 48: tradeRecorded(filter: { venue: "v<k>" }) (1 % of rows match one of them)
 //   queries 1, 3, 5, …, 49: liveMetrics(windowSeconds: 10 + k, strategy: "s<k mod 10>")
 // Env: BENCH_SUBSCRIBERS (5000), BENCH_QUERIES (50), BENCH_ROWS_PER_S (10000),
-//      BENCH_DURATION_S (20; the baseline runs half as long).
+//      BENCH_DURATION_S (20; the baseline runs half as long), BENCH_API_NODE_ARGS (e.g. --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -56,7 +56,9 @@ async function metric(url: string, name: string): Promise<number> {
 /** The API in its own process, ready. */
 async function startApi(questdb: { httpPort: number; pgPort: number }, env: Record<string, string>) {
   const port = await freePort();
-  const api: ChildProcess = spawn(process.execPath, API_NODE_ARGS, {
+  // BENCH_API_NODE_ARGS: node flags NODE_OPTIONS refuses, e.g. --cpu-prof to profile the API.
+  const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const api: ChildProcess = spawn(process.execPath, [...extraArgs, ...API_NODE_ARGS], {
     env: apiEnv(port, questdb, { LOG_LEVEL: "error", SYSTEM_METRICS_INTERVAL_MS: "0", ...env }),
     stdio: ["ignore", "inherit", "inherit"],
   });

@@ -101,6 +101,9 @@ export function createWsServer(options: WsServerOptions) {
       } else done(true);
     },
   });
+  // Messages sent to a socket in one turn of the event loop leave in one write: a batch of 10,000
+  // trades is one syscall per subscriber, not 10,000 (each cost ~15 µs of the event loop).
+  wss.on("connection", (socket) => sendInBursts(socket));
   const perKey = new Map<string, number>();
   const release = (extra: Extra, id: string) => {
     if (!extra.counted?.delete(id) || !extra.caller) return;
@@ -230,4 +233,33 @@ export function createWsServer(options: WsServerOptions) {
       await new Promise<void>((done) => wss.close(() => done()));
     },
   };
+}
+
+/**
+ * Corks a socket at its first send in a turn of the event loop and uncorks it after that turn,
+ * and answers a send's callback at once instead of after the write: graphql-ws awaits each
+ * message's callback before it sends the next, which made a burst cost one syscall and one turn
+ * of the event loop per message. Back-pressure stays with the outgoing-buffer guard above (a peer
+ * that stops reading is closed with 4429) and LIVE_MAX_QUEUED.
+ */
+function sendInBursts(socket: import("ws").WebSocket): void {
+  const raw = (socket as unknown as { _socket?: import("node:net").Socket })._socket;
+  if (!raw) return;
+  const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    raw.uncork();
+  };
+  socket.send = ((...args: unknown[]) => {
+    if (!corked && raw.writable) {
+      corked = true;
+      raw.cork();
+      setImmediate(uncork);
+    }
+    const last = args.at(-1);
+    if (typeof last !== "function") return send(...args);
+    send(...args.slice(0, -1));
+    queueMicrotask(() => (last as (error?: Error) => void)());
+  }) as typeof socket.send;
 }
