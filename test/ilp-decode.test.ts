@@ -237,7 +237,7 @@ describe("decodeIlpRow", () => {
       const { rows, writer } = capture();
       const instance = 'api, "2"';
       const engine = createAlertEngine({
-        pool: undefined as never,
+        sql: undefined as never,
         tables: { alert_events: "alert_events" } as TableNames,
         writer,
         instance,
@@ -252,6 +252,7 @@ describe("decodeIlpRow", () => {
           },
         ],
         intervalMs: 0,
+        statementTimeoutMs: 1_000,
         log: pino({ level: "silent" }),
       });
       const [event] = await engine.evaluate();
