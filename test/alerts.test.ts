@@ -1,18 +1,28 @@
 // Alert rules are independent (issue 12, point 2): each rule on a timer of its own, and a
 // statement that gets no answer fails at its client-side deadline with its connection destroyed.
 // In-process tier: the engine with a SQL runner whose statements answer when the test says so,
-// and a real pg pool against a PGWire peer that accepts a connection and then falls silent.
+// and a real pg pool against a PGWire peer that accepts a connection and then falls silent. Real
+// tier: the app on a QuestDB of this file's own, frozen with SIGSTOP for 10 s, watched through the
+// official graphql-ws client.
 import { createServer, type Socket } from "node:net";
+import { createClient } from "graphql-ws";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import type { SqlRunner, SqlStatement } from "../src/analytics/sql.ts";
 import type { BatchWriter } from "../src/ingest/batch-writer.ts";
 import type { QueuedRow } from "../src/ingest/encoded-rows.ts";
 import { type AlertEvent, type AlertRule, createAlertEngine } from "../src/live/alerts.ts";
+import { localAddress } from "../src/questdb/embedded.ts";
 import { createPgPool, queryWithDeadline, StatementDeadlineError } from "../src/questdb/pg-pool.ts";
 import type { TableNames } from "../src/questdb/tables.ts";
+import { RecordLatencyMetricsDocument, RecordTradesDocument, type TradeInput } from "./generated/graphql.ts";
+import { postGraphQL } from "./support/app.ts";
+import { makeTrade } from "./support/load.ts";
+import { ownQuestDb, startAppOn } from "./support/own-questdb.ts";
+import { eventually } from "./support/questdb.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -71,7 +81,7 @@ describe("alert rules are evaluated independently", () => {
       statementTimeoutMs: 60_000,
       log: pino({ level: "silent" }),
     });
-    cleanups.push(() => engine.stop());
+    cleanups.push(async () => engine.stop());
     const events: { event: AlertEvent; ms: number }[] = [];
     const started = performance.now();
     const twoFired = deferred<void>();
@@ -187,5 +197,127 @@ describe("client-side statement deadline", () => {
       idle: 1,
       waiting: 0,
     });
+  });
+});
+
+describe("alerts while QuestDB is frozen", () => {
+  it("QuestDB frozen for 10 s with rows queued: the queue-depth alert fires within one interval, the SQL rules time out, and after SIGCONT they evaluate again and fire and resolve with the right values", async () => {
+    const { server } = await ownQuestDb(cleanups);
+    const intervalMs = 500;
+    const { app, url, prefix } = await startAppOn(cleanups, localAddress(server.httpPort, server.pgPort), "frozen", {
+      ALERT_INTERVAL_MS: String(intervalMs),
+      // Rule statements give up after 2 + 1 s: several times during the freeze.
+      QUERY_TIMEOUT_MS: "2000",
+      ALERT_RULES: JSON.stringify([
+        { id: "queue", kind: "QUEUE_DEPTH", threshold: 100, hysteresis: 0.5 },
+        { id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 40 },
+        { id: "submit-p99", kind: "LATENCY_P99", stage: "submit", windowSeconds: 3_600, threshold: 250 },
+      ]),
+    });
+    const client = createClient({
+      url: `${url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    cleanups.push(async () => client.dispose());
+    const received: { ruleId: string; state: string; value: number; ms: number }[] = [];
+    let subscribed!: () => void;
+    const acknowledged = new Promise<void>((done) => {
+      subscribed = done;
+    });
+    client.on("connected", () => subscribed());
+    client.subscribe<{ alerts: { ruleId: string; state: string; value: number } }>(
+      { query: "subscription { alerts { ruleId state value } }" },
+      {
+        next: ({ data }) => {
+          if (data) received.push({ ...data.alerts, ms: performance.now() });
+        },
+        error: (error) => received.push({ ruleId: "error", state: String(error), value: 0, ms: performance.now() }),
+        complete: () => {},
+      },
+    );
+    await acknowledged;
+    const seen = (ruleId: string, state: string, timeoutMs: number) =>
+      eventually(
+        async () => received.find((e) => e.ruleId === ruleId && e.state === state),
+        `${ruleId} ${state}`,
+        timeoutMs,
+      );
+
+    // Before the freeze: 10 trades, 5 of them sandwiched (50 % > 40 %), and fast submits (100 ms).
+    const trades = Array.from({ length: 10 }, (_, i) => ({
+      ...makeTrade(`before-${i}`),
+      mevStatus: i < 5 ? ("SANDWICHED" as const) : ("PROTECTED" as const),
+    })) satisfies TradeInput[];
+    const latency = (label: string, n: number, latencyUs: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        metricId: `${label}-${i}`,
+        timestamp: new Date().toISOString(),
+        stage: "submit",
+        latencyUs,
+      }));
+    expect(
+      (await postGraphQL(url, RecordTradesDocument, { inputs: trades, durability: "COMMITTED" })).errors,
+    ).toBeUndefined();
+    expect(
+      (
+        await postGraphQL(url, RecordLatencyMetricsDocument, {
+          inputs: latency("fast", 10, 100_000),
+          durability: "COMMITTED",
+        })
+      ).errors,
+    ).toBeUndefined();
+    expect((await seen("sandwiched", "FIRING", 10_000)).value).toBe(50);
+    await app.writer.drain();
+    const failedBefore = app.services.sql.stats().failed;
+
+    process.kill(server.pid, "SIGSTOP");
+    const frozenAt = performance.now();
+    try {
+      // 1,500 trades and 20 slow submits (500 ms) queue up: QuestDB takes none of them.
+      const slow = Array.from({ length: 1_500 }, (_, i) => makeTrade(`frozen-${i}`));
+      expect((await postGraphQL(url, RecordTradesDocument, { inputs: slow })).errors).toBeUndefined();
+      expect(
+        (await postGraphQL(url, RecordLatencyMetricsDocument, { inputs: latency("slow", 20, 500_000) })).errors,
+      ).toBeUndefined();
+      const queuedAt = performance.now();
+      const fired = await seen("queue", "FIRING", 5_000);
+      expect(fired.value).toBe(1_520);
+      // Within one interval of the rows being queued (timers and the socket may run a little late).
+      expect(fired.ms - queuedAt).toBeLessThan(intervalMs + 150);
+      await new Promise((done) => setTimeout(done, 10_000 - (performance.now() - frozenAt)));
+      // Frozen, the SQL rules could judge nothing: no event of theirs, and their statements gave up.
+      expect(received.map((e) => [e.ruleId, e.state])).toEqual([
+        ["sandwiched", "FIRING"],
+        ["queue", "FIRING"],
+      ]);
+      expect(app.services.sql.stats().failed - failedBefore).toBeGreaterThanOrEqual(4);
+    } finally {
+      process.kill(server.pid, "SIGCONT");
+    }
+
+    // Resumed: the queue drains and resolves; the SQL rules read the rows queued during the freeze.
+    const resolved = await seen("sandwiched", "RESOLVED", 20_000);
+    expect(resolved.value).toBeCloseTo((5 / 1_510) * 100, 9);
+    const p99 = await seen("submit-p99", "FIRING", 20_000);
+    expect(Math.abs(p99.value - 500)).toBeLessThan(1); // approx_percentile keeps 3 significant digits
+    expect((await seen("queue", "RESOLVED", 20_000)).value).toBeLessThanOrEqual(50);
+    expect(received.filter((e) => e.ruleId === "error")).toEqual([]);
+    // Every event is stored, the one raised during the freeze too.
+    await app.writer.drain();
+    const stored = await eventually(async () => {
+      const r = await fetch(
+        `http://127.0.0.1:${server.httpPort}/exec?query=${encodeURIComponent(`SELECT rule_id, state FROM ${prefix}alert_events ORDER BY rule_id, state`)}`,
+      );
+      const { dataset } = (await r.json()) as { dataset?: string[][] };
+      return dataset && dataset.length === 5 ? dataset : undefined;
+    }, "the stored events");
+    expect(stored).toEqual([
+      ["queue", "FIRING"],
+      ["queue", "RESOLVED"],
+      ["sandwiched", "FIRING"],
+      ["sandwiched", "RESOLVED"],
+      ["submit-p99", "FIRING"],
+    ]);
   });
 });
