@@ -171,8 +171,9 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       );
       return undefined;
     }
-    // Replaced or removed while its statement ran: the answer belongs to a rule that is gone.
-    if (value === null || rules.get(rule.id) !== rule) return undefined;
+    // Replaced or removed while its statement ran (the answer belongs to a rule that is gone), or
+    // the engine stopped (the writer may be closed).
+    if (value === null || rules.get(rule.id) !== rule || stopped) return undefined;
     const isFiring = firing.has(rule.id);
     let state: AlertEvent["state"] | undefined;
     if (!isFiring && value > rule.threshold) state = "FIRING";
