@@ -1,7 +1,9 @@
 // The one way analytics code runs SQL: parameterised statements over the pg pool, whose
 // connections carry QuestDB's per-statement timeout (`-c statement_timeout=QUERY_TIMEOUT_MS` in
 // the startup options, questdb/pg-pool.ts). Every statement has a name, its duration is logged at
-// debug, and statements are counted per name (tests count them; /metrics can export them).
+// debug, and statements are counted per name (tests count them; /metrics can export them). A
+// caller that must not wait on a QuestDB that does not answer at all (alert rules, `alerts.*`)
+// gives its statement a client-side deadline too (`deadlineMs`).
 import type pg from "pg";
 import type { Logger } from "pino";
 import { clientError } from "../errors.ts";
