@@ -186,6 +186,7 @@ export function buildApp(options: AppOptions): App {
     sql,
     tables,
     writer,
+    newBuffer: newIlpBuffer,
     instance: config.instanceId,
     rules: config.alertRules,
     intervalMs: config.alertIntervalMs,

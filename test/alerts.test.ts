@@ -14,6 +14,7 @@ import type { BatchWriter } from "../src/ingest/batch-writer.ts";
 import type { QueuedRow } from "../src/ingest/encoded-rows.ts";
 import { type AlertEvent, type AlertRule, createAlertEngine } from "../src/live/alerts.ts";
 import { localAddress } from "../src/questdb/embedded.ts";
+import { newIlpBuffer } from "../src/questdb/ilp-http.ts";
 import { createPgPool, queryWithDeadline, StatementDeadlineError } from "../src/questdb/pg-pool.ts";
 import type { TableNames } from "../src/questdb/tables.ts";
 import { RecordLatencyMetricsDocument, RecordTradesDocument, type TradeInput } from "./generated/graphql.ts";
@@ -71,6 +72,7 @@ describe("alert rules are evaluated independently", () => {
       sql,
       tables: { alert_events: "alert_events", latency_metrics: "latency_metrics", trades: "trades" } as TableNames,
       writer,
+      newBuffer: newIlpBuffer,
       instance: "test",
       rules: [
         rule("p99", "LATENCY_P99", 250),
@@ -201,13 +203,15 @@ describe("client-side statement deadline", () => {
 });
 
 describe("alerts while QuestDB is frozen", () => {
-  it("QuestDB frozen for 10 s with rows queued: the queue-depth alert fires within one interval, the SQL rules time out, and after SIGCONT they evaluate again and fire and resolve with the right values", async () => {
+  it("QuestDB frozen for 10 s with the queue full: the queue-depth alert fires within one interval, the SQL rules time out, and after SIGCONT they evaluate again and fire and resolve with the right values; every event is stored", async () => {
     const { server } = await ownQuestDb(cleanups);
     const intervalMs = 500;
     const { app, url, prefix } = await startAppOn(cleanups, localAddress(server.httpPort, server.pgPort), "frozen", {
       ALERT_INTERVAL_MS: String(intervalMs),
       // Rule statements give up after 2 + 1 s: several times during the freeze.
       QUERY_TIMEOUT_MS: "2000",
+      // The rows queued during the freeze fill the queue: the queue-depth event is stored all the same.
+      MAX_QUEUE_ROWS: "1520",
       ALERT_RULES: JSON.stringify([
         { id: "queue", kind: "QUEUE_DEPTH", threshold: 100, hysteresis: 0.5 },
         { id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 40 },
@@ -281,6 +285,8 @@ describe("alerts while QuestDB is frozen", () => {
         (await postGraphQL(url, RecordLatencyMetricsDocument, { inputs: latency("slow", 20, 500_000) })).errors,
       ).toBeUndefined();
       const queuedAt = performance.now();
+      const { queuedRows, inFlightRows } = app.writer.stats();
+      expect(queuedRows + inFlightRows).toBe(1_520);
       const fired = await seen("queue", "FIRING", 5_000);
       expect(fired.value).toBe(1_520);
       // Within one interval of the rows being queued (timers and the socket may run a little late).
@@ -303,7 +309,7 @@ describe("alerts while QuestDB is frozen", () => {
     expect(Math.abs(p99.value - 500)).toBeLessThan(1); // approx_percentile keeps 3 significant digits
     expect((await seen("queue", "RESOLVED", 20_000)).value).toBeLessThanOrEqual(50);
     expect(received.filter((e) => e.ruleId === "error")).toEqual([]);
-    // Every event is stored, the one raised during the freeze too.
+    // Every event is stored, the one raised into a full queue during the freeze too.
     await app.writer.drain();
     const stored = await eventually(async () => {
       const r = await fetch(

@@ -11,6 +11,7 @@ import { createSystemSampler } from "../src/ingest/system-sampler.ts";
 import { encodeTrade, type Trade } from "../src/ingest/trade-record.ts";
 import { createAlertEngine } from "../src/live/alerts.ts";
 import { decodeIlpRow } from "../src/questdb/ilp-decode.ts";
+import { newIlpBuffer } from "../src/questdb/ilp-http.ts";
 import type { TableNames } from "../src/questdb/tables.ts";
 import { formatIsoMicros } from "../src/time.ts";
 
@@ -240,6 +241,7 @@ describe("decodeIlpRow", () => {
         sql: undefined as never,
         tables: { alert_events: "alert_events" } as TableNames,
         writer,
+        newBuffer: newIlpBuffer,
         instance,
         rules: [
           {

@@ -2,9 +2,11 @@
 // statement delays only its own rule); firing and resolved events with hysteresis, stored in
 // alert_events (through the batch writer) and pushed to `alerts` subscribers.
 import { randomUUID } from "node:crypto";
+import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Logger } from "pino";
 import type { SqlRunner } from "../analytics/sql.ts";
-import type { BatchWriter } from "../ingest/batch-writer.ts";
+import { type BatchWriter, QueueFullError } from "../ingest/batch-writer.ts";
+import { encodeRows, type QueuedRow } from "../ingest/encoded-rows.ts";
 import { MAX_AMOUNT, nameProblem } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { type Micros, nowMicros } from "../time.ts";
@@ -103,6 +105,8 @@ export interface AlertEngineOptions {
   tables: TableNames;
   /** Stores the events (alert_events) and gives QUEUE_DEPTH its value. */
   writer: BatchWriter;
+  /** An ILP buffer, to queue an event when the writer's queue is full. */
+  newBuffer: () => SenderBuffer;
   /** This instance's name in alert_events. */
   instance: string;
   rules: readonly AlertRule[];
@@ -122,7 +126,7 @@ export interface AlertEngineOptions {
 }
 
 export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
-  const { sql, tables, writer, instance, intervalMs, statementTimeoutMs, log } = options;
+  const { sql, tables, writer, newBuffer, instance, intervalMs, statementTimeoutMs, log } = options;
   const rules = new Map(options.rules.map((r) => [r.id, r]));
   const firing = new Set<string>();
   const listeners = new Set<(event: AlertEvent) => void>();
@@ -134,24 +138,32 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   const raise = (event: AlertEvent) => {
     const table = tables.alert_events;
+    const rows: QueuedRow[] = [
+      {
+        table,
+        encode: (b) =>
+          b
+            .table(table)
+            .symbol("rule_id", event.ruleId)
+            .symbol("kind", event.kind)
+            .symbol("state", event.state)
+            .symbol("instance", instance)
+            .stringColumn("event_id", event.eventId)
+            .floatColumn("value", event.value)
+            .floatColumn("threshold", event.threshold)
+            .stringColumn("message", event.message)
+            .at(event.at, "us"),
+      },
+    ];
     try {
-      writer.enqueue([
-        {
-          table,
-          encode: (b) =>
-            b
-              .table(table)
-              .symbol("rule_id", event.ruleId)
-              .symbol("kind", event.kind)
-              .symbol("state", event.state)
-              .symbol("instance", instance)
-              .stringColumn("event_id", event.eventId)
-              .floatColumn("value", event.value)
-              .floatColumn("threshold", event.threshold)
-              .stringColumn("message", event.message)
-              .at(event.at, "us"),
-        },
-      ]);
+      try {
+        writer.enqueue(rows);
+      } catch (error) {
+        // A full queue is when a QUEUE_DEPTH event matters most: one row per change of state is
+        // queued past MAX_QUEUE_ROWS (as the spool's replay is) rather than lost.
+        if (!(error instanceof QueueFullError)) throw error;
+        writer.reserve(1, { force: true }).enqueueEncoded(encodeRows(rows, newBuffer));
+      }
     } catch (error) {
       log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert event not stored");
     }
