@@ -109,9 +109,6 @@ export function createWsServer(options: WsServerOptions) {
 
   const disposable = useServer(
     {
-      // An unexpected error closes the socket with 4500 and the reason "Internal server error",
-      // never the error's message, whatever NODE_ENV says (as Yoga masks errors over HTTP).
-      isProd: true,
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onConnect: (ctx) => {
@@ -220,6 +217,9 @@ export function createWsServer(options: WsServerOptions) {
         const extra = ctx.extra as Extra;
         for (const id of [...(extra.counted ?? [])]) release(extra, id);
       },
+      // An unexpected error closes the socket with 4500 and the reason "Internal server error",
+      // never the error's message, whatever NODE_ENV says (as Yoga masks errors over HTTP).
+      isProd: true,
     },
     wss,
     keepAliveMs,
