@@ -274,6 +274,30 @@ describe("per-operation errors: the operation ends, the connection stays open", 
     await raw.receivedOf("pong");
     raw.socket.close();
   });
+
+  it("RATE_LIMITED carries retryable and retryAfterMs (no headers on a socket)", async () => {
+    const limited = await startTestApp("wsrate", {
+      API_KEYS: `dash:reader:${KEY}`,
+      RATE_LIMIT_PER_SECOND: "1",
+      RATE_LIMIT_BURST: "1",
+      ALERT_INTERVAL_MS: "0",
+    });
+    const raw = await initialised(limited.url);
+    raw.send({ type: "subscribe", id: "first", payload: ALERTS });
+    raw.send({ type: "subscribe", id: "second", payload: ALERTS });
+    const [error] = (await raw.receivedOf("error", "second")).payload as {
+      message: string;
+      extensions: { code: string; retryable: boolean; retryAfterMs: number };
+    }[];
+    expect(error?.message).toMatch(
+      /^Rate limit: the key dash sent more than 1 requests per second \(RATE_LIMIT_PER_SECOND\); retry after \d+ ms$/,
+    );
+    expect(error?.extensions).toEqual({ code: "RATE_LIMITED", retryable: true, retryAfterMs: expect.any(Number) });
+    expect(error?.extensions.retryAfterMs).toBeGreaterThan(0);
+    expect(error?.extensions.retryAfterMs).toBeLessThanOrEqual(1_000);
+    expect(raw.socket.readyState).toBe(WebSocket.OPEN);
+    raw.socket.close();
+  });
 });
 
 describe("close codes that need a short keep-alive or a small outgoing buffer (createWsServer on its own Yoga)", () => {
