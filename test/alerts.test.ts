@@ -104,7 +104,7 @@ describe("alert rules are evaluated independently", () => {
     // Three more turns of the others while the p99 statement still hangs: it is not started again.
     await new Promise((done) => setTimeout(done, 3 * intervalMs + 20));
     expect(calls.filter((c) => c.startsWith("alerts.latencyP99"))).toEqual(["alerts.latencyP99 60000"]);
-    expect(calls.filter((c) => c.startsWith("alerts.sandwichRate")).length).toBeGreaterThanOrEqual(4);
+    expect(calls.filter((c) => c.startsWith("alerts.sandwichRate")).length).toBeGreaterThanOrEqual(3);
     expect(events).toHaveLength(2); // hysteresis: the firing rules raise nothing more
 
     hung.resolve([{ n: 3n, p99: 400_000 }]);
