@@ -173,15 +173,6 @@ export function buildApp(options: AppOptions): App {
     intervalMs: config.livePollIntervalMs,
     cohorts: config.liveCohorts,
   });
-  const alerts = createAlertEngine({
-    pool,
-    tables,
-    writer,
-    instance: config.instanceId,
-    rules: config.alertRules,
-    intervalMs: config.alertIntervalMs,
-    log: log.child({ component: "alerts" }),
-  });
   const sql = createSqlRunner({
     pool,
     lightPool,
@@ -190,6 +181,21 @@ export function buildApp(options: AppOptions): App {
     ...(options.onStatement ? { onStatement: options.onStatement } : {}),
   });
   const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes });
+  // Rules run on the light pool (short statements over a recent window), each on a timer of its
+  // own. QuestDB's statement_timeout (QUERY_TIMEOUT_MS) stops a slow statement first and keeps the
+  // connection; the client-side deadline, a second later, only trips when QuestDB does not answer
+  // at all (frozen, network gone), so that a silent QuestDB holds neither a rule nor a connection.
+  const alerts = createAlertEngine({
+    sql,
+    tables,
+    writer,
+    newBuffer: newIlpBuffer,
+    instance: config.instanceId,
+    rules: config.alertRules,
+    intervalMs: config.alertIntervalMs,
+    statementTimeoutMs: config.queryTimeoutMs + 1_000,
+    log: log.child({ component: "alerts" }),
+  });
 
   const services: Services = {
     pool,

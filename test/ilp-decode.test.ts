@@ -11,6 +11,7 @@ import { createSystemSampler } from "../src/ingest/system-sampler.ts";
 import { encodeTrade, type Trade } from "../src/ingest/trade-record.ts";
 import { createAlertEngine } from "../src/live/alerts.ts";
 import { decodeIlpRow } from "../src/questdb/ilp-decode.ts";
+import { newIlpBuffer } from "../src/questdb/ilp-http.ts";
 import type { TableNames } from "../src/questdb/tables.ts";
 import { formatIsoMicros } from "../src/time.ts";
 
@@ -237,9 +238,10 @@ describe("decodeIlpRow", () => {
       const { rows, writer } = capture();
       const instance = 'api, "2"';
       const engine = createAlertEngine({
-        pool: undefined as never,
+        sql: undefined as never,
         tables: { alert_events: "alert_events" } as TableNames,
         writer,
+        newBuffer: newIlpBuffer,
         instance,
         rules: [
           {
@@ -252,6 +254,7 @@ describe("decodeIlpRow", () => {
           },
         ],
         intervalMs: 0,
+        statementTimeoutMs: 1_000,
         log: pino({ level: "silent" }),
       });
       const [event] = await engine.evaluate();

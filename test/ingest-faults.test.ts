@@ -1,40 +1,19 @@
 // Faults against a real QuestDB of this file's own (it gets killed): a crash mid-load, a
 // QuestDB that is down when the API starts, and connections cut in the middle of ILP requests.
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../src/app.ts";
 import type { QuestDbAddress } from "../src/config.ts";
 import { localAddress } from "../src/questdb/embedded.ts";
 import { freePort, type LocalQuestDb } from "../src/questdb/local-server.ts";
 import { makeTrade, sendTrades, startCuttingProxy } from "./support/load.ts";
-import { countTrades, ownQuestDb } from "./support/own-questdb.ts";
-import { testConfig, uniquePrefix } from "./support/questdb.ts";
+import { countTrades, ownQuestDb, startAppOn } from "./support/own-questdb.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function startApp(
-  questdb: QuestDbAddress,
-  label: string,
-  env: Record<string, string> = {},
-): Promise<{ app: App; url: string; prefix: string }> {
-  const prefix = uniquePrefix(label);
-  const deadLetterDir = await mkdtemp(join(tmpdir(), "dlq-"));
-  const app = buildApp({
-    config: testConfig({ QUESTDB_TABLE_PREFIX: prefix, SYSTEM_METRICS_INTERVAL_MS: "0", ...env }),
-    questdb,
-    log: pino({ level: "silent" }),
-    deadLetterDir,
-  });
-  cleanups.push(() => app.stop());
-  const url = await app.start(0, "127.0.0.1");
-  return { app, url, prefix };
-}
+const startApp = (questdb: QuestDbAddress, label: string, env: Record<string, string> = {}) =>
+  startAppOn(cleanups, questdb, label, env);
 
 describe("ingestion faults against a real QuestDB", () => {
   it("QuestDB killed with SIGKILL in the middle of 100,000 rows from 8 clients and restarted: every acknowledged row is there exactly once", async () => {

@@ -1,10 +1,13 @@
 // The one way analytics code runs SQL: parameterised statements over the pg pool, whose
 // connections carry QuestDB's per-statement timeout (`-c statement_timeout=QUERY_TIMEOUT_MS` in
 // the startup options, questdb/pg-pool.ts). Every statement has a name, its duration is logged at
-// debug, and statements are counted per name (tests count them; /metrics can export them).
+// debug, and statements are counted per name (tests count them; /metrics can export them). A
+// caller that must not wait on a QuestDB that does not answer at all (alert rules, `alerts.*`)
+// gives its statement a client-side deadline too (`deadlineMs`).
 import type pg from "pg";
 import type { Logger } from "pino";
 import { clientError } from "../errors.ts";
+import { queryWithDeadline } from "../questdb/pg-pool.ts";
 
 export interface SqlStatement {
   /** Stable name for logs and counts, e.g. `tradeStats.totals`. */
@@ -40,8 +43,18 @@ export interface SqlRunnerStats {
   byName: Record<string, number>;
 }
 
+export interface QueryOptions {
+  /**
+   * A client-side deadline in ms over the wait for a connection and the statement (for a QuestDB
+   * that does not answer at all); past it the statement fails with a StatementDeadlineError and its
+   * connection is destroyed (questdb/pg-pool.ts, queryWithDeadline). Default none: only QuestDB's
+   * own statement_timeout.
+   */
+  deadlineMs?: number;
+}
+
 export interface SqlRunner {
-  query<R>(statement: SqlStatement): Promise<R[]>;
+  query<R>(statement: SqlStatement, options?: QueryOptions): Promise<R[]>;
   stats(): SqlRunnerStats;
 }
 
@@ -64,15 +77,17 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
   let failed = 0;
 
   return {
-    async query<R>(statement: SqlStatement): Promise<R[]> {
+    async query<R>(statement: SqlStatement, queryOptions: QueryOptions = {}): Promise<R[]> {
       statements++;
       byName[statement.name] = (byName[statement.name] ?? 0) + 1;
       const started = performance.now();
       try {
-        const result = await (HEAVY.test(statement.name) ? pool : lightPool).query({
-          text: statement.sql,
-          values: statement.params as unknown[],
-        });
+        const target = HEAVY.test(statement.name) ? pool : lightPool;
+        const query = { text: statement.sql, values: statement.params as unknown[] };
+        const { deadlineMs } = queryOptions;
+        const result = await (deadlineMs === undefined
+          ? target.query(query)
+          : queryWithDeadline(target, query, deadlineMs));
         const ms = performance.now() - started;
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, rows: result.rowCount }, "sql");
         onStatement?.(statement, ms, undefined, result.rows.length);

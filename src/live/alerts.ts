@@ -1,12 +1,16 @@
-// Alert rules evaluated on a timer; firing and resolved events with hysteresis, stored in
+// Alert rules, each evaluated on a timer of its own (issue 12: a slow, failing or hanging
+// statement delays only its own rule); firing and resolved events with hysteresis, stored in
 // alert_events (through the batch writer) and pushed to `alerts` subscribers.
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
+import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Logger } from "pino";
-import type { BatchWriter } from "../ingest/batch-writer.ts";
+import type { SqlRunner } from "../analytics/sql.ts";
+import { type BatchWriter, QueueFullError } from "../ingest/batch-writer.ts";
+import { encodeRows, type QueuedRow } from "../ingest/encoded-rows.ts";
 import { MAX_AMOUNT, nameProblem } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
-import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
+import { type Micros, nowMicros } from "../time.ts";
+import { measureRule } from "./alert-measures.ts";
 
 export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -86,155 +90,181 @@ export function normaliseRule(input: AlertRuleInput): AlertRule {
 
 export interface AlertEngine {
   rules(): AlertRule[];
+  /** Adds or replaces a rule (it starts again as not firing, on a timer of its own). */
   upsert(rule: AlertRule): void;
   remove(id: string): boolean;
-  /** Evaluates every rule now; returns the events raised. */
+  /** Evaluates every rule now, each independently of the others; returns the events raised. */
   evaluate(): Promise<AlertEvent[]>;
   listen(listener: (event: AlertEvent) => void): () => void;
   stop(): void;
 }
 
-export function createAlertEngine(options: {
-  pool: pg.Pool;
+export interface AlertEngineOptions {
+  /** Runs the rules' statements (named `alerts.<kind>`). */
+  sql: SqlRunner;
   tables: TableNames;
+  /** Stores the events (alert_events) and gives QUEUE_DEPTH its value. */
   writer: BatchWriter;
+  /** An ILP buffer, to queue an event when the writer's queue is full. */
+  newBuffer: () => SenderBuffer;
+  /** This instance's name in alert_events. */
   instance: string;
   rules: readonly AlertRule[];
+  /**
+   * How often each rule is evaluated, on a timer of its own: a rule is evaluated again this long
+   * after its previous evaluation started, or at once when that one took longer. 0: only when
+   * `evaluate()` is called.
+   */
   intervalMs: number;
+  /**
+   * Client-side deadline of a rule's statement, the wait for a connection included; past it the
+   * evaluation fails (logged at warn) and the connection is destroyed. The rule is evaluated again
+   * at its next turn.
+   */
+  statementTimeoutMs: number;
   log: Logger;
-}): AlertEngine {
-  const { pool, tables, writer, instance, intervalMs, log } = options;
+}
+
+export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
+  const { sql, tables, writer, newBuffer, instance, intervalMs, statementTimeoutMs, log } = options;
   const rules = new Map(options.rules.map((r) => [r.id, r]));
   const firing = new Set<string>();
   const listeners = new Set<(event: AlertEvent) => void>();
+  /** The evaluation of each rule in progress: one rule is never evaluated twice at once. */
+  const inProgress = new Map<string, Promise<AlertEvent | undefined>>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  let stopped = false;
+  const measures = { sql, tables, writer, deadlineMs: statementTimeoutMs };
 
-  const measure = async (rule: AlertRule, now: Micros): Promise<number | null> => {
-    const since = formatIsoMicros(now - BigInt(rule.windowSeconds) * 1_000_000n);
-    switch (rule.kind) {
-      case "LATENCY_P99": {
-        const r = await pool.query<{ p99: number | null; n: bigint }>(
-          `SELECT count() n, approx_percentile(latency_us, 0.99, 3) p99 FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND stage = $2`,
-          [since, rule.stage],
-        );
-        const row = r.rows[0];
-        return row && row.n > 0n && row.p99 !== null ? row.p99 / 1000 : null;
+  const raise = (event: AlertEvent) => {
+    const table = tables.alert_events;
+    const rows: QueuedRow[] = [
+      {
+        table,
+        encode: (b) =>
+          b
+            .table(table)
+            .symbol("rule_id", event.ruleId)
+            .symbol("kind", event.kind)
+            .symbol("state", event.state)
+            .symbol("instance", instance)
+            .stringColumn("event_id", event.eventId)
+            .floatColumn("value", event.value)
+            .floatColumn("threshold", event.threshold)
+            .stringColumn("message", event.message)
+            .at(event.at, "us"),
+      },
+    ];
+    try {
+      try {
+        writer.enqueue(rows);
+      } catch (error) {
+        // A full queue is when a QUEUE_DEPTH event matters most: one row per change of state is
+        // queued past MAX_QUEUE_ROWS (as the spool's replay is) rather than lost.
+        if (!(error instanceof QueueFullError)) throw error;
+        writer.reserve(1, { force: true }).enqueueEncoded(encodeRows(rows, newBuffer));
       }
-      case "SANDWICH_RATE": {
-        const r = await pool.query<{ n: bigint; s: bigint }>(
-          `SELECT count() n, sum(CASE WHEN mev_status = 'SANDWICHED' THEN 1 ELSE 0 END) s FROM ${tables.trades} WHERE timestamp >= $1`,
-          [since],
-        );
-        const row = r.rows[0];
-        return row && row.n > 0n ? (Number(row.s) / Number(row.n)) * 100 : null;
-      }
-      case "NO_TRADES": {
-        const r = await pool.query<{ last: bigint | null }>(
-          `SELECT max(timestamp) last FROM ${tables.trades} WHERE timestamp >= $1`,
-          [formatIsoMicros(now - 86_400_000_000n)],
-        );
-        const last = r.rows[0]?.last ?? null;
-        return last === null ? 86_400 : Number(now - last) / 1_000_000;
-      }
-      case "QUEUE_DEPTH": {
-        const s = writer.stats();
-        return s.queuedRows + s.inFlightRows;
-      }
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert event not stored");
     }
+    for (const listener of listeners) listener(event);
   };
 
-  const evaluate = async (): Promise<AlertEvent[]> => {
+  /** Measures one rule and applies the hysteresis; the event raised, if any. */
+  const evaluateOnce = async (rule: AlertRule): Promise<AlertEvent | undefined> => {
     const now = nowMicros();
-    const events: AlertEvent[] = [];
-    for (const rule of rules.values()) {
-      let value: number | null;
-      try {
-        value = await measure(rule, now);
-      } catch (error) {
-        log.warn(
-          { err: error instanceof Error ? error.message : String(error), rule: rule.id },
-          "alert rule not evaluated",
-        );
-        continue;
-      }
-      if (value === null) continue;
-      const isFiring = firing.has(rule.id);
-      let state: AlertEvent["state"] | undefined;
-      if (!isFiring && value > rule.threshold) state = "FIRING";
-      else if (isFiring && value <= rule.threshold * (1 - rule.hysteresis)) state = "RESOLVED";
-      if (!state) continue;
-      if (state === "FIRING") firing.add(rule.id);
-      else firing.delete(rule.id);
-      const what =
-        rule.kind === "LATENCY_P99" ? `p99 latency of ${rule.stage}` : rule.kind.toLowerCase().replace("_", " ");
-      events.push({
-        eventId: randomUUID(),
-        ruleId: rule.id,
-        kind: rule.kind,
-        state,
-        value,
-        threshold: rule.threshold,
-        at: now,
-        message: `${what} is ${value.toFixed(2)} (threshold ${rule.threshold}): ${state.toLowerCase()}`,
-      });
+    let value: number | null;
+    try {
+      value = await measureRule(rule, now, measures);
+    } catch (error) {
+      log.warn(
+        { err: error instanceof Error ? error.message : String(error), rule: rule.id },
+        "alert rule not evaluated",
+      );
+      return undefined;
     }
-    for (const event of events) {
-      const table = tables.alert_events;
-      try {
-        writer.enqueue([
-          {
-            table,
-            encode: (b) =>
-              b
-                .table(table)
-                .symbol("rule_id", event.ruleId)
-                .symbol("kind", event.kind)
-                .symbol("state", event.state)
-                .symbol("instance", instance)
-                .stringColumn("event_id", event.eventId)
-                .floatColumn("value", event.value)
-                .floatColumn("threshold", event.threshold)
-                .stringColumn("message", event.message)
-                .at(event.at, "us"),
-          },
-        ]);
-      } catch (error) {
-        log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert event not stored");
-      }
-      for (const listener of listeners) listener(event);
-    }
-    return events;
+    // Replaced or removed while its statement ran (the answer belongs to a rule that is gone), or
+    // the engine stopped (the writer may be closed).
+    if (value === null || rules.get(rule.id) !== rule || stopped) return undefined;
+    const isFiring = firing.has(rule.id);
+    let state: AlertEvent["state"] | undefined;
+    if (!isFiring && value > rule.threshold) state = "FIRING";
+    else if (isFiring && value <= rule.threshold * (1 - rule.hysteresis)) state = "RESOLVED";
+    if (!state) return undefined;
+    if (state === "FIRING") firing.add(rule.id);
+    else firing.delete(rule.id);
+    const what =
+      rule.kind === "LATENCY_P99" ? `p99 latency of ${rule.stage}` : rule.kind.toLowerCase().replace("_", " ");
+    const event: AlertEvent = {
+      eventId: randomUUID(),
+      ruleId: rule.id,
+      kind: rule.kind,
+      state,
+      value,
+      threshold: rule.threshold,
+      at: now,
+      message: `${what} is ${value.toFixed(2)} (threshold ${rule.threshold}): ${state.toLowerCase()}`,
+    };
+    raise(event);
+    return event;
   };
 
-  let running = false;
-  const timer =
-    intervalMs > 0
-      ? setInterval(() => {
-          if (running) return;
-          running = true;
-          void evaluate().finally(() => {
-            running = false;
-          });
-        }, intervalMs)
-      : undefined;
-  timer?.unref();
+  /** Evaluates a rule after its evaluation in progress, if any. */
+  const evaluateRule = (rule: AlertRule): Promise<AlertEvent | undefined> => {
+    const previous = inProgress.get(rule.id);
+    const next = (previous ?? Promise.resolve()).then(() => evaluateOnce(rule));
+    inProgress.set(rule.id, next);
+    void next.finally(() => {
+      if (inProgress.get(rule.id) === next) inProgress.delete(rule.id);
+    });
+    return next;
+  };
+
+  /** The rule's own timer: the next evaluation `intervalMs` after this one started. */
+  const schedule = (id: string, delayMs: number) => {
+    if (intervalMs <= 0 || stopped) return;
+    const timer = setTimeout(async () => {
+      const rule = rules.get(id);
+      if (!rule || timers.get(id) !== timer) return;
+      const started = performance.now();
+      await evaluateRule(rule);
+      if (rules.get(id) === rule && timers.get(id) === timer) {
+        schedule(id, Math.max(0, intervalMs - (performance.now() - started)));
+      }
+    }, delayMs);
+    timer.unref();
+    timers.set(id, timer);
+  };
+  const unschedule = (id: string) => {
+    clearTimeout(timers.get(id));
+    timers.delete(id);
+  };
+  for (const id of rules.keys()) schedule(id, intervalMs);
 
   return {
     rules: () => [...rules.values()],
     upsert: (rule) => {
       rules.set(rule.id, rule);
       firing.delete(rule.id);
+      unschedule(rule.id);
+      schedule(rule.id, intervalMs);
     },
     remove: (id) => {
       firing.delete(id);
+      unschedule(id);
       return rules.delete(id);
     },
-    evaluate,
+    evaluate: async () => {
+      const events = await Promise.all([...rules.values()].map(evaluateRule));
+      return events.filter((event) => event !== undefined);
+    },
     listen: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     stop: () => {
-      if (timer) clearInterval(timer);
+      stopped = true;
+      for (const id of [...timers.keys()]) unschedule(id);
       listeners.clear();
     },
   };

@@ -3,7 +3,9 @@
 // graphql-yoga's examples/graphql-ws). The transport stages of the pipeline (docs/security.md)
 // run here: the upgrade's Host and Origin (refused with 403 before the socket opens), the key at
 // connection_init (close 4401 when missing, 4403 when wrong), then, for every operation, the
-// key's rate limit and the subscriptions allowed per connection and per key.
+// key's rate limit and the subscriptions allowed per connection and per key. Every close code a
+// client can see (ours, graphql-ws's and ws's) is listed in the README ("WebSocket close codes")
+// and docs/security.md, and test/ws-codes.test.ts provokes each one.
 import type { IncomingMessage, Server } from "node:http";
 import { type ExecutionArgs, GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { OperationResult, Context as WsContext } from "graphql-ws";
@@ -37,8 +39,13 @@ export interface WsServerOptions {
   maxPayloadBytes: number;
   maxSubscriptionsPerConnection: number;
   maxSubscriptionsPerKey: number;
-  /** Bytes buffered for one socket beyond which messages are not sent and the socket is closed. */
+  /** Bytes buffered for one socket beyond which it is closed with 4429. Default 8 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * How often the server pings each socket; a socket that has not answered a ping when the next
+   * is due is dropped without a close frame (the client sees 1006). Default 12 s (graphql-ws's).
+   */
+  keepAliveMs?: number;
   /** Where refused upgrades, connections and operations are logged. Default none. */
   onRefusal?: RefusalLog;
 }
@@ -85,6 +92,7 @@ export function createWsServer(options: WsServerOptions) {
     maxSubscriptionsPerConnection,
     maxSubscriptionsPerKey,
     maxBufferedBytes = 8 * 1024 * 1024,
+    keepAliveMs = 12_000,
     onRefusal,
   } = options;
   const wss = new WebSocketServer({
@@ -178,10 +186,20 @@ export function createWsServer(options: WsServerOptions) {
         try {
           document = parse(params.query);
         } catch (error) {
+          if (!(error instanceof GraphQLError)) {
+            return [clientError("GRAPHQL_PARSE_FAILED", "Syntax Error: the query does not parse")];
+          }
+          // Yoga gives a syntax error its code only on HTTP requests (usePreventMutationViaGET),
+          // so a document no HTTP request parsed first would reach a WebSocket client without one.
+          const { message, source, positions, extensions } = error;
           return [
-            error instanceof GraphQLError
+            extensions.code
               ? error
-              : clientError("GRAPHQL_PARSE_FAILED", "Syntax Error: the query does not parse"),
+              : new GraphQLError(message, {
+                  ...(source ? { source } : {}),
+                  ...(positions ? { positions } : {}),
+                  extensions: { ...extensions, code: "GRAPHQL_PARSE_FAILED" },
+                }),
           ];
         }
         const errors = validate(schema, document);
@@ -213,8 +231,12 @@ export function createWsServer(options: WsServerOptions) {
         const extra = ctx.extra as Extra;
         for (const id of [...(extra.counted ?? [])]) release(extra, id);
       },
+      // An unexpected error closes the socket with 4500 and the reason "Internal server error",
+      // never the error's message, whatever NODE_ENV says (as Yoga masks errors over HTTP).
+      isProd: true,
     },
     wss,
+    keepAliveMs,
   );
   // The socket's own outgoing buffer is bounded too: a peer that stops reading is dropped.
   const guard = setInterval(() => {

@@ -52,3 +52,65 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
   pool.on("error", () => {});
   return pool;
 }
+
+/** A statement that got no answer (nor a connection to run on) before its client-side deadline. */
+export class StatementDeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer from QuestDB within ${timeoutMs} ms (client-side timeout); the connection was closed`);
+    this.name = "StatementDeadlineError";
+  }
+}
+
+/**
+ * Runs one statement with a client-side deadline that covers the wait for a connection and the
+ * statement. QuestDB's own `statement_timeout` only stops a statement it is running; a QuestDB
+ * that does not answer at all (frozen, host or network gone) would hold the caller forever. Past
+ * the deadline the promise rejects with a StatementDeadlineError and the connection is destroyed,
+ * never returned to the pool, whose next statement would otherwise read this one's late answer:
+ * `release(true)` makes pg-pool end it, and pg's `end()` destroys the socket of a connection with
+ * a statement in flight rather than wait for the silent peer (test/alerts.test.ts checks both). A
+ * connection the pool hands over after the deadline goes straight back.
+ */
+export async function queryWithDeadline<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  query: { text: string; values: unknown[] },
+  timeoutMs: number,
+): Promise<pg.QueryResult<R>> {
+  let timer: NodeJS.Timeout | undefined;
+  let expired = false;
+  let client: pg.PoolClient | undefined;
+  let failed: Error | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expired = true;
+      client?.release(true);
+      reject(new StatementDeadlineError(timeoutMs));
+    }, timeoutMs);
+  });
+  const run = async () => {
+    const connected = await pool.connect();
+    if (expired) {
+      connected.release();
+      throw new StatementDeadlineError(timeoutMs);
+    }
+    client = connected;
+    try {
+      return await connected.query<R>(query.text, query.values);
+    } catch (error) {
+      // As pool.query does: after an error the connection is not trusted again.
+      failed = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client = undefined;
+      if (!expired) connected.release(failed);
+    }
+  };
+  const running = run();
+  // The loser of the race must not surface as an unhandled rejection.
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -3,8 +3,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pino from "pino";
 import { inject } from "vitest";
+import { type App, buildApp } from "../../src/app.ts";
+import type { QuestDbAddress } from "../../src/config.ts";
 import { type LocalQuestDb, startLocalQuestDb } from "../../src/questdb/local-server.ts";
+import { testConfig, uniquePrefix } from "./questdb.ts";
 
 export interface OwnQuestDb {
   server: LocalQuestDb;
@@ -32,6 +36,26 @@ export async function ownQuestDb(
   });
   cleanups.push(() => server.stop());
   return { server, dir, ports: { httpPort: server.httpPort, pgPort: server.pgPort } };
+}
+
+/** The real app (HTTP on a free port) against `questdb`; `cleanups` gets its stop. */
+export async function startAppOn(
+  cleanups: (() => Promise<void>)[],
+  questdb: QuestDbAddress,
+  label: string,
+  env: Record<string, string> = {},
+): Promise<{ app: App; url: string; prefix: string }> {
+  const prefix = uniquePrefix(label);
+  const deadLetterDir = await mkdtemp(join(tmpdir(), "dlq-"));
+  const app = buildApp({
+    config: testConfig({ QUESTDB_TABLE_PREFIX: prefix, SYSTEM_METRICS_INTERVAL_MS: "0", ...env }),
+    questdb,
+    log: pino({ level: "silent" }),
+    deadLetterDir,
+  });
+  cleanups.push(() => app.stop());
+  const url = await app.start(0, "127.0.0.1");
+  return { app, url, prefix };
 }
 
 /** Rows and distinct trade ids in a trades table, once QuestDB has applied its WAL. */
