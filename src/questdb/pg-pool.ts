@@ -52,3 +52,20 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
   pool.on("error", () => {});
   return pool;
 }
+
+/** A pool's connections as /metrics shows them (src/http/metrics.ts). */
+export interface PoolStats {
+  /** Connections running a statement. */
+  inUse: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+export const poolStats = (pool: pg.Pool): PoolStats => ({
+  inUse: pool.totalCount - pool.idleCount,
+  idle: pool.idleCount,
+  waiting: pool.waitingCount,
+  max: pool.options.max ?? 10,
+});
