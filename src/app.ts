@@ -122,6 +122,7 @@ export function buildApp(options: AppOptions): App {
     load: () => load.stats(),
     live: () => live.stats(),
     cache: () => cache.stats(),
+    webSockets: () => ws?.wss.clients.size ?? 0,
     pools: () => ({ heavy: pool, light: lightPool, readiness: readinessPool }),
     ...(config.spoolMode === "off" ? {} : { spool: () => sink.stats() }),
     workers: () => ({

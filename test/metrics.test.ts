@@ -205,6 +205,7 @@ describe("/metrics", () => {
     const during = await scrape();
     expect(sampleValue(during, "live_pollers")).toBe(1);
     expect(sampleValue(during, "live_subscribers")).toBe(1);
+    expect(sampleValue(during, "websocket_connections")).toBe(1);
     stop();
     count("Watch", "subscription", "ok");
 
@@ -327,6 +328,7 @@ describe("operation names as labels", () => {
         byQuery: {},
       }),
       pools: () => ({}),
+      webSockets: () => 0,
       workers: () => ({}),
     });
     const names = Array.from({ length: MAX_OPERATION_NAMES + 50 }, (_, i) => `Op${i}`);

@@ -28,6 +28,8 @@ export interface MetricsSources {
   pools: () => Record<string, pg.Pool>;
   /** The spool's figures; absent when SPOOL_MODE is off. */
   spool?: () => SpoolStats | undefined;
+  /** Open graphql-ws connections. */
+  webSockets: () => number;
   /** The worker pools that run (WRITE_WORKERS, ANALYTICS_WORKERS), by the `pool` label they get. */
   workers: () => Partial<Record<"write" | "analytics", WriteWorkers>>;
 }
@@ -206,6 +208,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   // Live queries.
   const live = sources.live;
   define({
+    websocket_connections: ["Open graphql-ws connections.", sources.webSockets],
     live_pollers: ["Distinct live queries being polled.", () => live().pollers],
     live_subscribers: ["Subscriptions served by live pollers.", () => live().subscribers],
     live_polls_total: ["Polls run.", () => live().polls],
