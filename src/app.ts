@@ -20,7 +20,7 @@ import { createKeyRing } from "./guard/keys.ts";
 import { createLoadControl } from "./guard/load.ts";
 import { ROOT_FIELD_ACCESS } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
-import { createRefusalLog } from "./guard/refusal-log.ts";
+import { createRefusalLog, type RefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { graphiqlOptions } from "./http/graphiql-examples.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
@@ -271,7 +271,11 @@ export function buildApp(options: AppOptions): App {
     if (lastReadiness && now - lastReadiness.at < 5_000) return Promise.resolve(lastReadiness.ready);
     return checking.result;
   };
-  const refusalLog = createRefusalLog(log.child({ component: "guard" }));
+  const logRefusal = createRefusalLog(log.child({ component: "guard" }));
+  const refusalLog: RefusalLog = (error, detail) => {
+    metrics.observeRefusal(String(error.extensions.code ?? ""), detail.transport);
+    logRefusal(error, detail);
+  };
   // The front door, the dashboard and the docs (issue 14): open paths, served from memory.
   const pages = createStaticPages({
     publicDir: fileURLToPath(new URL("../public", import.meta.url)),

@@ -184,6 +184,25 @@ describe("/metrics", () => {
     expect((await post(READER, long)).errors).toBeUndefined();
     count("other", "query", "ok");
 
+    // Refused before any GraphQL is parsed: a wrong key over HTTP and over a WebSocket.
+    const wrong = "metrics-wrong-secret-0123456789";
+    expect(
+      (
+        await fetch(`${t.url}/graphql`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${wrong}`, "content-type": "application/json" },
+          body: "{}",
+        })
+      ).status,
+    ).toBe(401);
+    const closed = await new Promise<number>((done) => {
+      wsClient(t.url, wrong, done).subscribe(
+        { query: "{ __typename }" },
+        { next: () => {}, error: () => {}, complete: () => {} },
+      );
+    });
+    expect(closed).toBe(4403);
+
     const client = wsClient(t.url, READER);
     const overWs = await new Promise<unknown>((done, fail) => {
       let value: unknown;
@@ -243,6 +262,15 @@ describe("/metrics", () => {
       "subscription",
     );
     expect(sampleValue(families, "graphql_subscription_messages_total", { operation: "Watch" })).toBe(received);
+
+    expect(
+      Object.fromEntries(
+        samplesOf(families, "pipeline_refusals_total").map((s) => [`${s.labels.transport} ${s.labels.code}`, s.value]),
+      ),
+    ).toEqual({
+      "http UNAUTHENTICATED": 1,
+      "ws UNAUTHENTICATED": 1,
+    });
 
     // Ingest: the rows QuestDB holds; one flush-duration observation per flush; one spool append per call.
     expect(sampleValue(families, "ingest_rows_written_total")).toBe(stored);

@@ -38,6 +38,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** An operation ended (src/http/operation-log.ts), on any thread and transport. */
   observeOperation(record: OperationRecord): void;
+  /** A request was refused by a transport stage of the pipeline (before any GraphQL was parsed). */
+  observeRefusal(code: string, transport: string): void;
   /** A flush of the batch writer ended, retries included. */
   observeFlush(ms: number): void;
   /** The exposition text: this app's metrics and the process's. */
@@ -120,6 +122,15 @@ export function createMetrics(sources: MetricsSources): Metrics {
     labelNames: ["operation"],
     registers,
   });
+
+  const refusals = new Counter({
+    name: "pipeline_refusals_total",
+    help: "Requests (HTTP) and operations (WebSocket) refused before any GraphQL was parsed: Host/Origin/CSRF, size, key, rate limit, admission; by transport and error code.",
+    labelNames: ["transport", "code"],
+    registers,
+  });
+  /** An error code as a label value: one of the API's codes (src/errors.ts), else a masked error's. */
+  const codeLabel = (code: string) => (code in ERROR_CODES ? code : "INTERNAL_SERVER_ERROR");
 
   // Ingest: the batch writer and admission control.
   const writer = sources.writer;
@@ -295,12 +306,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
     observeOperation(record) {
       const operation = operationName(record.operation);
       const code = record.errors[0];
-      const outcome = code === undefined ? "ok" : code in ERROR_CODES ? code : "INTERNAL_SERVER_ERROR";
+      const outcome = code === undefined ? "ok" : codeLabel(code);
       const labels = { operation, type: record.type, outcome };
       operations.inc(labels);
       if (record.type === "subscription") messages.inc({ operation }, record.messages ?? 0);
       else durations.observe(labels, record.seconds);
     },
+    observeRefusal: (code, transport) => refusals.inc({ transport, code: codeLabel(code) }),
     observeFlush: (ms) => flushes.observe(ms / 1000),
     // prom-client separates families with empty lines; none are left, so that every line is a
     // `# HELP`, a `# TYPE` or a sample.
