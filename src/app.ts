@@ -20,19 +20,12 @@ import { createKeyRing } from "./guard/keys.ts";
 import { createLoadControl } from "./guard/load.ts";
 import { ROOT_FIELD_ACCESS } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
-import { createRefusalLog } from "./guard/refusal-log.ts";
+import { createRefusalLog, type RefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
 import { graphiqlOptions } from "./http/graphiql-examples.ts";
 import { createGraphQLHandler, type GraphQLHandler } from "./http/graphql-fast-path.ts";
-import {
-  cacheMetricValues,
-  liveMetricValues,
-  loadMetricValues,
-  metricValues,
-  spoolMetricValues,
-  useMetrics,
-  workerMetricValues,
-} from "./http/metrics.ts";
+import { createMetrics, useMetrics } from "./http/metrics.ts";
+import { createOperationLog } from "./http/operation-log.ts";
 import { pipelineYogaOptions } from "./http/pipeline.ts";
 import { createStaticPages, useStaticPages } from "./http/static-pages.ts";
 import { type BatchWriter, createBatchWriter } from "./ingest/batch-writer.ts";
@@ -123,6 +116,23 @@ export function buildApp(options: AppOptions): App {
     password: questdb.httpPassword,
   });
 
+  // /metrics (prom-client): every source is read when it is scraped, so later parts may be named.
+  const metrics = createMetrics({
+    writer: () => writer.stats(),
+    load: () => load.stats(),
+    live: () => live.stats(),
+    cache: () => cache.stats(),
+    webSockets: () => ws?.wss.clients.size ?? 0,
+    pools: () => ({ heavy: pool, light: lightPool, readiness: readinessPool }),
+    ...(config.spoolMode === "off" ? {} : { spool: () => sink.stats() }),
+    workers: () => ({
+      ...(workers ? { write: workers } : {}),
+      ...(analyticsWorkers ? { analytics: analyticsWorkers } : {}),
+    }),
+  });
+  // Where every operation ends, on every transport and thread: a log line, and /metrics.
+  const operations = createOperationLog(log, metrics.observeOperation);
+
   let stopped = false;
   let markTablesReady!: () => void;
   const tablesReady = new Promise<void>((done) => {
@@ -140,6 +150,7 @@ export function buildApp(options: AppOptions): App {
     // ILP would auto-create a missing table with guessed types: never write before start-up
     // has created and verified them.
     waitUntilReady: () => tablesReady,
+    onFlush: metrics.observeFlush,
   });
 
   // Rows of record mutations: reserved in the writer's queue, appended to the spool, then queued.
@@ -266,7 +277,11 @@ export function buildApp(options: AppOptions): App {
     if (lastReadiness && now - lastReadiness.at < 5_000) return Promise.resolve(lastReadiness.ready);
     return checking.result;
   };
-  const refusalLog = createRefusalLog(log.child({ component: "guard" }));
+  const logRefusal = createRefusalLog(log.child({ component: "guard" }));
+  const refusalLog: RefusalLog = (error, detail) => {
+    metrics.observeRefusal(String(error.extensions.code ?? ""), detail.transport);
+    logRefusal(error, detail);
+  };
   // The front door, the dashboard and the docs (issue 14): open paths, served from memory.
   const pages = createStaticPages({
     publicDir: fileURLToPath(new URL("../public", import.meta.url)),
@@ -286,6 +301,7 @@ export function buildApp(options: AppOptions): App {
     { limits: config.limits, writerCanRead: config.writerCanRead, production: config.production },
     services,
     log,
+    operations,
   );
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -303,17 +319,7 @@ export function buildApp(options: AppOptions): App {
       useStaticPages(pages),
       ...pipeline.plugins,
       sharedExecution,
-      useMetrics({
-        collect: () => [
-          ...metricValues(sampler.current()),
-          ...liveMetricValues(live.stats()),
-          ...cacheMetricValues(cache.stats()),
-          ...loadMetricValues(load.stats()),
-          ...(workers ? workerMetricValues("write", workers.stats()) : []),
-          ...(analyticsWorkers ? workerMetricValues("analytics", analyticsWorkers.stats()) : []),
-          ...spoolMetricValues(sink.stats()),
-        ],
-      }),
+      useMetrics({ metrics }),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => {
@@ -373,6 +379,7 @@ export function buildApp(options: AppOptions): App {
           heapMb: config.writeWorkerHeapMb,
           sink,
           log: log.child({ component: "write-workers" }),
+          onOperation: metrics.observeOperation,
           data: { ...workerData, kind: "write", fields: rootFields("write") },
         })
       : undefined;
@@ -388,6 +395,7 @@ export function buildApp(options: AppOptions): App {
           // Each statement brings at most MAX_RESULT_ROWS rows, and PG_POOL_SIZE run at once.
           jobsPerWorker: 8,
           log: log.child({ component: "analytics-workers" }),
+          onOperation: metrics.observeOperation,
           data: {
             ...workerData,
             kind: "analytics",
@@ -419,6 +427,7 @@ export function buildApp(options: AppOptions): App {
     maxBodyBytes: config.limits.maxBodyBytes,
     onRefusal: refusalLog,
     load,
+    onCachedAnswer: operations.cached,
   });
   let server: Server | undefined;
   let ws: ReturnType<typeof createWsServer> | undefined;

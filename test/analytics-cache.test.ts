@@ -224,13 +224,22 @@ describe("whole responses", () => {
     expect(t.app.cache.stats().responseHits).toBe(hits + 1);
   });
 
-  it("exposes the cache's counts on /metrics", async () => {
+  it("exposes the cache's counts on /metrics, hits, misses and coalesced reads per statement", async () => {
     const text = await (await fetch(`${t.url}/metrics`)).text();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    /** Every `name{query="…"} value` line, as query → value. */
+    const perQuery = (name: string) =>
+      Object.fromEntries(
+        [...text.matchAll(new RegExp(`^${name}\\{query="([^"]+)"\\} (\\S+)$`, "gm"))].map((m) => [m[1], Number(m[2])]),
+      );
+    const sum = (values: Record<string, number>) => Object.values(values).reduce((n, v) => n + v, 0);
     const stats = t.app.cache.stats();
-    expect(value("query_cache_hits_total")).toBe(stats.hits);
-    expect(value("query_cache_misses_total")).toBe(stats.misses);
-    expect(value("query_cache_coalesced_total")).toBe(stats.coalesced);
+    for (const kind of ["hits", "misses", "coalesced"] as const) {
+      const exposed = perQuery(`query_cache_${kind}_total`);
+      expect(exposed).toEqual(Object.fromEntries(Object.entries(stats.byQuery).map(([q, c]) => [q, c[kind]])));
+      expect(sum(exposed)).toBe(stats[kind]);
+    }
+    expect(sum(perQuery("query_cache_hits_total"))).toBeGreaterThan(0);
     expect(value("query_cache_response_hits_total")).toBe(stats.responseHits);
     expect(value("query_cache_response_hits_total")).toBeGreaterThan(0);
   });

@@ -195,7 +195,7 @@ describe("admission control on the real server", () => {
     const waiting = record("ov-b", 1, "QUEUED");
     await vi.waitFor(async () => {
       const metrics = await (await fetch(`${t.url}/metrics`)).text();
-      expect(metrics).toContain("requests_waiting_write 1");
+      expect(metrics).toContain('requests_waiting{lane="write"} 1');
     });
     const refused = await fetch(`${t.url}/graphql`, {
       method: "POST",

@@ -129,8 +129,8 @@ describe("write workers", () => {
     }
     expect(worker.app.workers?.stats().handedBack).toBe(before + 2);
     const metrics = await (await fetch(`${worker.url}/metrics`)).text();
-    expect(metrics).toContain(`write_workers_handed_back_total ${before + 2}\n`);
-    expect(metrics).toContain("write_workers_restarts_total 0\n");
+    expect(metrics).toContain(`workers_handed_back_total{pool="write"} ${before + 2}\n`);
+    expect(metrics).toContain('workers_restarts_total{pool="write"} 0\n');
   });
 });
 
@@ -240,10 +240,12 @@ describe("analytics workers", () => {
     expect(viaWorker.app.analyticsWorkers?.stats().handedBack).toBe((after?.handedBack ?? 0) + 1);
     // The same counts on /metrics.
     const metrics = await (await fetch(`${viaWorker.url}/metrics`)).text();
-    expect(metrics).toContain("analytics_workers_ready 1\n");
-    expect(metrics).toContain(`analytics_workers_answered_total ${viaWorker.app.analyticsWorkers?.stats().answered}\n`);
+    expect(metrics).toContain('workers_ready{pool="analytics"} 1\n');
     expect(metrics).toContain(
-      `analytics_workers_handed_back_total ${viaWorker.app.analyticsWorkers?.stats().handedBack}\n`,
+      `workers_answered_total{pool="analytics"} ${viaWorker.app.analyticsWorkers?.stats().answered}\n`,
+    );
+    expect(metrics).toContain(
+      `workers_handed_back_total{pool="analytics"} ${viaWorker.app.analyticsWorkers?.stats().handedBack}\n`,
     );
   });
 });

@@ -63,6 +63,14 @@ export interface QueryCacheStats {
   entries: number;
   bytes: number;
   maxBytes: number;
+  /** hits, misses and coalesced reads per statement name (a closed set in code). */
+  byQuery: Record<string, QueryCounts>;
+}
+
+export interface QueryCounts {
+  hits: number;
+  misses: number;
+  coalesced: number;
 }
 
 /** One request's reads: probed once, every read keyed by that answer. */
@@ -155,6 +163,15 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   let early = 0;
   let responseHits = 0;
   let responseMisses = 0;
+  const byQuery: Record<string, QueryCounts> = {};
+  const countsOf = (statement: SqlStatement) => {
+    let counts = byQuery[statement.name];
+    if (!counts) {
+      counts = { hits: 0, misses: 0, coalesced: 0 };
+      byQuery[statement.name] = counts;
+    }
+    return counts;
+  };
 
   /** table → keys of entries that read it, so a new transaction drops them at once. */
   const byTable = new Map<string, Set<string>>();
@@ -242,6 +259,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   /** Runs the statement under `key` (joinable meanwhile) and keeps the value if still current. */
   const start = <R, T>(key: string, query: CachedQuery<R, T>, txns: Txns): Promise<T> => {
     misses++;
+    countsOf(query.statement).misses++;
     const run = runner.query<R>(query.statement).then((rows) => {
       const value = query.map(rows);
       // Only keep it if no table moved on while the statement ran (it would never be hit).
@@ -255,15 +273,17 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   };
 
   /** A cached or running value under `key`, if any. */
-  const lookup = (key: string): { value: unknown } | undefined => {
+  const lookup = (key: string, statement: SqlStatement): { value: unknown } | undefined => {
     const cached = lru?.get(key);
     if (cached) {
       hits++;
+      countsOf(statement).hits++;
       return { value: cached.value };
     }
     const inFlight = running.get(key);
     if (inFlight) {
       coalesced++;
+      countsOf(statement).coalesced++;
       return { value: inFlight };
     }
     return undefined;
@@ -312,7 +332,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
         const t = settled ?? (await txns());
         note(tables, t);
         const key = keyOf(statement, tables, t);
-        const found = lookup(key);
+        const found = lookup(key, statement);
         if (found) return found.value as T;
         return start(key, query, t);
       },
@@ -358,6 +378,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       entries: lru?.size ?? 0,
       bytes: lru?.calculatedSize ?? 0,
       maxBytes,
+      byQuery: Object.fromEntries(Object.entries(byQuery).map(([name, counts]) => [name, { ...counts }])),
     }),
     clear: () => lru?.clear(),
   };

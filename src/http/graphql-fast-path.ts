@@ -37,6 +37,7 @@ import {
   REQUEST_ID_HEADER,
   type RequestScope,
 } from "../request-scope.ts";
+import type { OperationLog } from "./operation-log.ts";
 
 export interface FastPathOptions {
   endpoint?: string;
@@ -60,6 +61,8 @@ export interface FastPathOptions {
   analyticsWorkers?: WriteWorkers;
   /** True once the server is stopping: every GraphQL request is refused SHUTTING_DOWN. Default never. */
   shuttingDown?: () => boolean;
+  /** Told of every answer served whole from `responseCache` (src/http/operation-log.ts). Default none. */
+  onCachedAnswer?: OperationLog["cached"];
 }
 
 /** Where the fast path keeps whole answers (only answers without errors are offered). */
@@ -183,6 +186,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     workers,
     analyticsWorkers,
     shuttingDown = () => false,
+    onCachedAnswer,
   } = options;
   const openPaths = new Set(options.openPaths ?? ["/health", "/ready", "/metrics"]);
   const json = { "content-type": "application/json; charset=utf-8" };
@@ -274,6 +278,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
       { url: req.url, headers: nodeHeaders(req), req, res },
       {
         ...(responseCache ? { responseCache } : {}),
+        ...(onCachedAnswer ? { onCachedAnswer } : {}),
       },
     );
     if (answer === "delegate" || answer === "declined") return delegate(req, res, raw, caller);
@@ -488,9 +493,12 @@ export async function answerOperation(
     responseCache?: ResponseCacheHooks;
     /** Whether this operation may run here; checked after validation, before the context is made. */
     accept?: (operation: OperationDefinitionNode) => boolean;
+    /** Told of an answer served from `responseCache` (it executes nothing, so no plugin sees it). */
+    onCachedAnswer?: OperationLog["cached"];
   } = {},
 ): Promise<Answer | "delegate" | "declined"> {
-  const { responseCache, accept } = options;
+  const { responseCache, accept, onCachedAnswer } = options;
+  const started = performance.now();
   const params = parseParams(raw.toString("utf8"));
   if (!params) return "delegate";
   // What context factories read of the request (headers, e.g. for authentication), without
@@ -525,7 +533,10 @@ export async function answerOperation(
   const cacheKey = responseCache?.key(document, operation, params, contextValue);
   if (responseCache && cacheKey !== undefined) {
     const cached = await responseCache.get(cacheKey, contextValue);
-    if (cached !== undefined) return { status: 200, headers: JSON_HEADERS, body: cached };
+    if (cached !== undefined) {
+      onCachedAnswer?.({ document, operationName: params.operationName, contextValue }, started);
+      return { status: 200, headers: JSON_HEADERS, body: cached };
+    }
   }
   const result = (await execute({
     schema,

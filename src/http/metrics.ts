@@ -1,153 +1,338 @@
-// GET /metrics in Prometheus' text format: the ingest figures and the process's health.
+// GET /metrics through prom-client (issue 14, point 4), in Prometheus' text format. One Registry
+// per app (tests build several apps in one process); gauges and counters of figures the
+// components already keep read them in `collect()`, so nothing is computed unless someone
+// scrapes. Names are in base units (`_seconds`, `_bytes`) and counters end in `_total`
+// (https://prometheus.io/docs/practices/naming/). The list is in the README ("Metrics").
 
 import type { Plugin } from "graphql-yoga";
-import type { QueryCacheStats } from "../analytics/cache.ts";
+import type pg from "pg";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { QueryCacheStats, QueryCounts } from "../analytics/cache.ts";
+import { ERROR_CODES } from "../errors.ts";
 import type { LoadStats } from "../guard/load.ts";
+import type { WriterStats } from "../ingest/batch-writer.ts";
 import type { SpoolStats } from "../ingest/spool.ts";
-import type { SystemSample } from "../ingest/system-sampler.ts";
-import type { WriteWorkersStats } from "../ingest/write-workers.ts";
+import type { WriteWorkers, WriteWorkersStats } from "../ingest/write-workers.ts";
 import type { LiveQueryStats } from "../live/live-queries.ts";
+import { type PoolStats, poolStats } from "../questdb/pg-pool.ts";
+import type { OperationRecord } from "./operation-log.ts";
 
-export interface MetricValue {
-  name: string;
-  help: string;
-  type: "gauge" | "counter";
-  value: number;
+/** Where the figures come from; each is read only when /metrics is scraped. */
+export interface MetricsSources {
+  writer: () => WriterStats;
+  load: () => LoadStats;
+  live: () => LiveQueryStats;
+  /** The main thread's query cache (an analytics worker's comes with its answers). */
+  cache: () => QueryCacheStats;
+  /** pg pools by the `pool` label they get (heavy, light, readiness). */
+  pools: () => Record<string, pg.Pool>;
+  /** The spool's figures; absent when SPOOL_MODE is off. */
+  spool?: () => SpoolStats | undefined;
+  /** Open graphql-ws connections. */
+  webSockets: () => number;
+  /** The worker pools that run (WRITE_WORKERS, ANALYTICS_WORKERS), by the `pool` label they get. */
+  workers: () => Partial<Record<"write" | "analytics", WriteWorkers>>;
 }
 
-export function useMetrics(options: { endpoint?: string; collect: () => MetricValue[] }): Plugin {
-  const { endpoint = "/metrics", collect } = options;
-  return {
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (request.method !== "GET" || url.pathname !== endpoint) return;
-      const body = collect()
-        .map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${m.value}\n`)
-        .join("");
-      endResponse(new fetchAPI.Response(body, { headers: { "content-type": "text/plain; version=0.0.4" } }));
+export interface Metrics {
+  readonly registry: Registry;
+  /** An operation ended (src/http/operation-log.ts), on any thread and transport. */
+  observeOperation(record: OperationRecord): void;
+  /** A request was refused by a transport stage of the pipeline (before any GraphQL was parsed). */
+  observeRefusal(code: string, transport: string): void;
+  /** A flush of the batch writer ended, retries included. */
+  observeFlush(ms: number): void;
+  /** The exposition text: this app's metrics and the process's. */
+  scrape(): Promise<string>;
+}
+
+/** Operation names are client-chosen: only this many distinct ones become label values. */
+export const MAX_OPERATION_NAMES = 200;
+/** What a name must look like to be a label value (GraphQL names, at most 64 characters). */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+type Labels = Record<string, string>;
+type Reading = number | Iterable<readonly [Labels, number]> | undefined;
+/** Metric name → its help and how to read its value(s). */
+type Table = Record<string, readonly [help: string, read: () => Reading]>;
+
+const samples = (reading: Reading): Iterable<readonly [Labels, number]> =>
+  reading === undefined ? [] : typeof reading === "number" ? [[{}, reading]] : reading;
+
+// The process's own metrics (CPU, memory, event-loop lag, GC, handles) describe the process, not
+// an app: collected once per process. Per app, prom-client would start an event-loop monitor and
+// a GC observer that nothing can stop, one more for every app a test builds.
+let processRegistry: Registry | undefined;
+const processMetrics = () => {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+};
+
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  /**
+   * Figures a component keeps, read when scraped: a name ending in `_total` is a counter (its
+   * component only ever adds to it), any other a gauge.
+   */
+  const define = (table: Table, labelNames: string[] = []) => {
+    for (const [name, [help, read]] of Object.entries(table)) {
+      const collect = function (this: Gauge | Counter) {
+        this.reset();
+        for (const [labels, value] of samples(read())) {
+          if (this instanceof Gauge) this.set(labels, value);
+          else this.inc(labels, value);
+        }
+      };
+      const config = { name, help, labelNames, registers, collect };
+      if (name.endsWith("_total")) new Counter(config);
+      else new Gauge(config);
+    }
+  };
+
+  // GraphQL operations, on every transport and thread.
+  const names = new Set<string>();
+  const operationName = (name: string | undefined) => {
+    if (name === undefined) return "anonymous";
+    if (names.has(name)) return name;
+    if (!SAFE_NAME.test(name) || names.size >= MAX_OPERATION_NAMES) return "other";
+    names.add(name);
+    return name;
+  };
+  const operationLabels = ["operation", "type", "outcome"];
+  const operations = new Counter({
+    name: "graphql_operations_total",
+    help: `GraphQL operations ended (subscriptions when they end), by operation name (at most ${MAX_OPERATION_NAMES}, else "other"), type and outcome (ok, or the first error code).`,
+    labelNames: operationLabels,
+    registers,
+  });
+  const durations = new Histogram({
+    name: "graphql_operation_duration_seconds",
+    help: "Execution time of GraphQL queries and mutations (an answer from the response cache: its lookup).",
+    labelNames: operationLabels,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const messages = new Counter({
+    name: "graphql_subscription_messages_total",
+    help: "Messages sent by subscriptions that ended, by operation name.",
+    labelNames: ["operation"],
+    registers,
+  });
+
+  const refusals = new Counter({
+    name: "pipeline_refusals_total",
+    help: "Requests (HTTP) and operations (WebSocket) refused before any GraphQL was parsed: Host/Origin/CSRF, size, key, rate limit, admission; by transport and error code.",
+    labelNames: ["transport", "code"],
+    registers,
+  });
+  /** An error code as a label value: one of the API's codes (src/errors.ts), else a masked error's. */
+  const codeLabel = (code: string) => (code in ERROR_CODES ? code : "INTERNAL_SERVER_ERROR");
+
+  // Ingest: the batch writer and admission control.
+  const writer = sources.writer;
+  const load = sources.load;
+  const flushes = new Histogram({
+    name: "ingest_flush_duration_seconds",
+    help: "Duration of each flush to QuestDB, retries included.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  define({
+    ingest_queued_rows: ["Rows accepted and waiting for the next flush.", () => writer().queuedRows],
+    ingest_in_flight_rows: ["Rows in the flush being sent to QuestDB.", () => writer().inFlightRows],
+    ingest_oldest_queued_seconds: [
+      "Age of the oldest row not yet acknowledged by QuestDB.",
+      () => writer().oldestQueuedMs / 1000,
+    ],
+    ingest_flushes_total: ["Flushes completed.", () => writer().flushes],
+    ingest_rows_written_total: ["Rows QuestDB acknowledged.", () => writer().rowsWritten],
+    ingest_retries_total: ["ILP requests retried after a retriable failure.", () => writer().retries],
+    ingest_rejected_rows_total: [
+      "Rows dead-lettered (refused by QuestDB, or unflushable at shutdown).",
+      () => writer().rejectedRows,
+    ],
+    ingest_reserved_rows: ["Rows announced by write bodies admitted but not yet queued.", () => load().reservedRows],
+  });
+  const lanes = (pick: (s: LoadStats) => Record<string, number>) => () =>
+    Object.entries(pick(load())).map(([lane, value]) => [{ lane }, value] as const);
+  define(
+    {
+      requests_active: [
+        "GraphQL requests running, by lane (write: writer keys; read: the others).",
+        lanes((s) => s.active),
+      ],
+      requests_waiting: ["Requests waiting for a slot, by lane.", lanes((s) => s.waiting)],
     },
+    ["lane"],
+  );
+  define(
+    {
+      requests_refused_total: [
+        "Requests refused by admission control: queue_full (a writer's, before its body was read) or overloaded.",
+        () => [
+          [{ reason: "queue_full" }, load().refusedQueueFull],
+          [{ reason: "overloaded" }, load().refusedOverloaded],
+        ],
+      ],
+    },
+    ["reason"],
+  );
+
+  // The query cache: the main thread's and the analytics workers' (as of their latest answers).
+  const caches = () => [sources.cache(), ...(sources.workers().analytics?.threadStats() ?? []).map((t) => t.cache)];
+  const total = (pick: (s: QueryCacheStats) => number) => () => caches().reduce((n, s) => n + pick(s), 0);
+  const byQuery = (pick: keyof QueryCounts) => () => {
+    const sums = new Map<string, number>();
+    for (const s of caches()) {
+      for (const [query, counts] of Object.entries(s.byQuery)) sums.set(query, (sums.get(query) ?? 0) + counts[pick]);
+    }
+    return [...sums].map(([query, value]) => [{ query }, value] as const);
+  };
+  define(
+    {
+      query_cache_hits_total: ["SQL results served from the cache, by statement.", byQuery("hits")],
+      query_cache_misses_total: ["SQL statements run: no current result was cached, by statement.", byQuery("misses")],
+      query_cache_coalesced_total: [
+        "Reads that joined an identical statement already running, by statement.",
+        byQuery("coalesced"),
+      ],
+    },
+    ["query"],
+  );
+  define({
+    query_cache_invalidated_total: ["Entries dropped because a table committed.", total((s) => s.invalidated)],
+    query_cache_evicted_total: ["Entries dropped to stay within QUERY_CACHE_MAX_BYTES.", total((s) => s.evicted)],
+    query_cache_probes_total: ["Transaction probes (wal_tables()) run.", total((s) => s.probes)],
+    query_cache_response_hits_total: ["Whole GraphQL answers served from the cache.", total((s) => s.responseHits)],
+    query_cache_response_misses_total: [
+      "Lookups of a whole answer that found none current.",
+      total((s) => s.responseMisses),
+    ],
+    query_cache_entries: ["Entries in the caches.", total((s) => s.entries)],
+    query_cache_bytes: ["Approximate size of the caches.", total((s) => s.bytes)],
+  });
+
+  // Live queries.
+  const live = sources.live;
+  define({
+    websocket_connections: ["Open graphql-ws connections.", sources.webSockets],
+    live_pollers: ["Distinct live queries being polled.", () => live().pollers],
+    live_subscribers: ["Subscriptions served by live pollers.", () => live().subscribers],
+    live_polls_total: ["Polls run.", () => live().polls],
+    live_polls_skipped_total: [
+      "Ticks at which a poller had no new commit and no slide, so it ran nothing.",
+      () => live().pollsSkipped,
+    ],
+    live_statements_total: [
+      "SQL statements run by live queries, the per-tick transaction check included.",
+      () => live().statements,
+    ],
+  });
+
+  // pg pools: the main thread's by role, and the analytics workers' (summed over the workers).
+  const pools = () => {
+    const all = new Map(Object.entries(sources.pools()).map(([pool, p]) => [pool, poolStats(p)]));
+    for (const thread of sources.workers().analytics?.threadStats() ?? []) {
+      for (const [name, s] of Object.entries(thread.pools)) {
+        const sum = all.get(`analytics-${name}`) ?? { inUse: 0, idle: 0, waiting: 0, max: 0 };
+        for (const key of ["inUse", "idle", "waiting", "max"] as const) sum[key] += s[key];
+        all.set(`analytics-${name}`, sum);
+      }
+    }
+    return [...all];
+  };
+  const perPool = (pick: keyof PoolStats) => () => pools().map(([pool, s]) => [{ pool }, s[pick]] as const);
+  define(
+    {
+      pg_pool_connections_in_use: ["Connections running a statement, by pool.", perPool("inUse")],
+      pg_pool_connections_idle: ["Open connections waiting for a statement, by pool.", perPool("idle")],
+      pg_pool_waiting_queries: ["Queries waiting for a connection, by pool.", perPool("waiting")],
+      pg_pool_max_connections: ["Connections a pool may open.", perPool("max")],
+    },
+    ["pool"],
+  );
+
+  // Worker pools (src/ingest/write-workers.ts), labelled write or analytics.
+  const perWorkerPool = (pick: keyof WriteWorkersStats) => () =>
+    Object.entries(sources.workers()).map(([pool, w]) => [{ pool }, w.stats()[pick]] as const);
+  define(
+    {
+      workers_ready: ["Worker threads ready, by pool (write, analytics).", perWorkerPool("ready")],
+      workers_running: ["Requests running in worker threads, by pool.", perWorkerPool("running")],
+      workers_answered_total: ["Requests answered by a worker, by pool.", perWorkerPool("answered")],
+      workers_handed_back_total: [
+        "Bodies a worker handed back to the main thread (not its kind of operation), by pool.",
+        perWorkerPool("handedBack"),
+      ],
+      workers_restarts_total: ["Workers that stopped and were started again, by pool.", perWorkerPool("restarts")],
+    },
+    ["pool"],
+  );
+
+  // The spool (src/ingest/spool.ts), when SPOOL_MODE is not off.
+  const spool = sources.spool;
+  if (spool) {
+    const read = (pick: (s: SpoolStats) => number) => () => {
+      const s = spool();
+      return s ? pick(s) : undefined;
+    };
+    define({
+      spool_bytes: ["Bytes in the spool (rows not yet acknowledged by QuestDB).", read((s) => s.bytes)],
+      spool_segments: ["Spool segment files.", read((s) => s.segments)],
+      spool_pending_records: [
+        "Calls whose rows are in the spool and not yet in QuestDB.",
+        read((s) => s.pendingRecords),
+      ],
+      spool_appends_total: ["Calls written to the spool.", read((s) => s.appends)],
+      spool_syncs_total: ["Group writes to the spool (one sync each in fsync mode).", read((s) => s.syncs)],
+      spool_last_sync_duration_seconds: [
+        "Duration of the latest group write and sync.",
+        read((s) => s.lastSyncMs / 1000),
+      ],
+      spool_replayed_rows_total: [
+        "Rows queued again at start from a previous process's spool.",
+        read((s) => s.replayedRows),
+      ],
+      spool_skipped_bytes_total: ["Bytes of torn or corrupt records skipped at replay.", read((s) => s.skippedBytes)],
+    });
+  }
+
+  return {
+    registry,
+    observeOperation(record) {
+      const operation = operationName(record.operation);
+      const code = record.errors[0];
+      const outcome = code === undefined ? "ok" : codeLabel(code);
+      const labels = { operation, type: record.type, outcome };
+      operations.inc(labels);
+      if (record.type === "subscription") messages.inc({ operation }, record.messages ?? 0);
+      else durations.observe(labels, record.seconds);
+    },
+    observeRefusal: (code, transport) => refusals.inc({ transport, code: codeLabel(code) }),
+    observeFlush: (ms) => flushes.observe(ms / 1000),
+    // prom-client separates families with empty lines; none are left, so that every line is a
+    // `# HELP`, a `# TYPE` or a sample.
+    scrape: async () =>
+      `${[await registry.metrics(), await processMetrics().metrics()]
+        .join("\n")
+        .split("\n")
+        .filter((line) => line !== "")
+        .join("\n")}\n`,
   };
 }
 
-const m = (name: string, type: MetricValue["type"], help: string, value: number): MetricValue => ({
-  name,
-  type,
-  help,
-  value,
-});
-
-/** The figures /metrics exposes, from one sample. */
-export function metricValues(s: SystemSample): MetricValue[] {
-  return [
-    m("ingest_queued_rows", "gauge", "Rows accepted and waiting for the next flush.", s.queuedRows),
-    m("ingest_in_flight_rows", "gauge", "Rows in the flush being sent to QuestDB.", s.inFlightRows),
-    m("ingest_oldest_queued_ms", "gauge", "Age of the oldest row not yet acknowledged by QuestDB.", s.oldestQueuedMs),
-    m("ingest_last_flush_ms", "gauge", "Duration of the latest flush, retries included.", s.lastFlushMs),
-    m("ingest_flushes_total", "counter", "Flushes completed.", s.flushes),
-    m("ingest_rows_written_total", "counter", "Rows QuestDB acknowledged.", s.rowsWritten),
-    m("ingest_retries_total", "counter", "ILP requests retried after a retriable failure.", s.retries),
-    m(
-      "ingest_rejected_rows_total",
-      "counter",
-      "Rows dead-lettered (refused by QuestDB, or unflushable at shutdown).",
-      s.rejectedRows,
-    ),
-    m("process_event_loop_lag_ms", "gauge", "p99 event-loop delay over the latest sample interval.", s.eventLoopLagMs),
-    m("process_resident_memory_bytes", "gauge", "Resident set size.", s.rssBytes),
-    m("process_cpu_percent", "gauge", "CPU used over the latest sample interval (100 = one core).", s.cpuPercent),
-  ];
-}
-
-/** Live-query figures for /metrics. */
-export function liveMetricValues(s: LiveQueryStats): MetricValue[] {
-  return [
-    { name: "live_pollers", type: "gauge", help: "Distinct live queries being polled.", value: s.pollers },
-    { name: "live_subscribers", type: "gauge", help: "Subscriptions served by live pollers.", value: s.subscribers },
-    { name: "live_polls_total", type: "counter", help: "Polls run.", value: s.polls },
-    {
-      name: "live_statements_total",
-      type: "counter",
-      help: "SQL statements run by live queries.",
-      value: s.statements,
+/** Serves `metrics` at GET `endpoint` (default /metrics). */
+export function useMetrics(options: { endpoint?: string; metrics: Metrics }): Plugin {
+  const { endpoint = "/metrics", metrics } = options;
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (request.method !== "GET" || url.pathname !== endpoint) return;
+      const body = await metrics.scrape();
+      endResponse(new fetchAPI.Response(body, { headers: { "content-type": metrics.registry.contentType } }));
     },
-  ];
-}
-
-/** Query-cache figures for /metrics. */
-export function cacheMetricValues(s: QueryCacheStats): MetricValue[] {
-  return [
-    m("query_cache_hits_total", "counter", "SQL results served from the cache.", s.hits),
-    m("query_cache_misses_total", "counter", "SQL statements run because no current result was cached.", s.misses),
-    m(
-      "query_cache_coalesced_total",
-      "counter",
-      "Reads that joined an identical statement already running.",
-      s.coalesced,
-    ),
-    m("query_cache_invalidated_total", "counter", "Entries dropped because a table committed.", s.invalidated),
-    m("query_cache_evicted_total", "counter", "Entries dropped to stay within QUERY_CACHE_MAX_BYTES.", s.evicted),
-    m("query_cache_probes_total", "counter", "Transaction probes (wal_tables()) run.", s.probes),
-    m("query_cache_response_hits_total", "counter", "Whole GraphQL answers served from the cache.", s.responseHits),
-    m("query_cache_entries", "gauge", "Entries in the cache.", s.entries),
-    m("query_cache_bytes", "gauge", "Approximate size of the cache.", s.bytes),
-  ];
-}
-
-/** Admission control: slots in use and waiting per lane, refusals. */
-export function loadMetricValues(s: LoadStats): MetricValue[] {
-  return [
-    m("requests_active_read", "gauge", "GraphQL requests running (keys other than writer keys).", s.active.read),
-    m("requests_active_write", "gauge", "Requests of writer keys running.", s.active.write),
-    m("requests_waiting_read", "gauge", "Requests waiting for a slot (keys other than writer keys).", s.waiting.read),
-    m("requests_waiting_write", "gauge", "Requests of writer keys waiting for a slot.", s.waiting.write),
-    m("ingest_reserved_rows", "gauge", "Rows announced by write bodies admitted but not yet queued.", s.reservedRows),
-    m(
-      "requests_refused_queue_full_total",
-      "counter",
-      "Writer requests refused before their body was read: queue full.",
-      s.refusedQueueFull,
-    ),
-    m("requests_refused_overloaded_total", "counter", "Requests refused with OVERLOADED.", s.refusedOverloaded),
-  ];
-}
-
-/** A worker pool's figures (src/ingest/write-workers.ts): `write_workers_*` or `analytics_workers_*`. */
-export function workerMetricValues(kind: "write" | "analytics", s: WriteWorkersStats): MetricValue[] {
-  const what = kind === "write" ? "Write" : "Analytics";
-  return [
-    m(`${kind}_workers_ready`, "gauge", `${what} worker threads ready (started with the server).`, s.ready),
-    m(`${kind}_workers_running`, "gauge", `Requests running in ${kind} workers.`, s.running),
-    m(`${kind}_workers_answered_total`, "counter", `Requests answered by a ${kind} worker.`, s.answered),
-    m(
-      `${kind}_workers_handed_back_total`,
-      "counter",
-      `Bodies a ${kind} worker handed back to the main thread (not its kind of operation).`,
-      s.handedBack,
-    ),
-    m(`${kind}_workers_restarts_total`, "counter", `${what} workers that stopped and were started again.`, s.restarts),
-  ];
-}
-
-/** The spool's figures (src/ingest/spool.ts), when SPOOL_MODE is not off. */
-export function spoolMetricValues(s: SpoolStats | undefined): MetricValue[] {
-  if (!s) return [];
-  return [
-    m(
-      "spool_bytes",
-      "gauge",
-      "Bytes in the spool (rows not yet acknowledged by QuestDB, and their segments).",
-      s.bytes,
-    ),
-    m("spool_segments", "gauge", "Spool segment files.", s.segments),
-    m("spool_pending_records", "gauge", "Calls whose rows are in the spool and not yet in QuestDB.", s.pendingRecords),
-    m("spool_appends_total", "counter", "Calls written to the spool.", s.appends),
-    m("spool_syncs_total", "counter", "Group writes to the spool (one sync each in fsync mode).", s.syncs),
-    m("spool_last_sync_ms", "gauge", "Duration of the latest group write and sync.", s.lastSyncMs),
-    m(
-      "spool_replayed_rows_total",
-      "counter",
-      "Rows queued again at start from a previous process's spool.",
-      s.replayedRows,
-    ),
-    m("spool_skipped_bytes_total", "counter", "Bytes of torn or corrupt records skipped at replay.", s.skippedBytes),
-  ];
+  };
 }

@@ -1,7 +1,9 @@
 // One log line per GraphQL operation (issue 14, point 5), on every transport (an envelop plugin
 // of the shared pipeline): operation name and type, the key's name (never the key), the request
 // id, the duration and the outcome (`ok`, or `error` with the error codes). A subscription's line
-// is written when it ends, with the messages it sent.
+// is written when it ends, with the messages it sent. An answer served whole from the response
+// cache executes nothing and writes its line (`"cached": true`) from the fast path. The same
+// figures go to `onOperation`, which feeds /metrics (src/http/metrics.ts).
 //   {"level":30,"reqId":"…","key":"bot-1","operation":"recordTrades","type":"mutation","ms":3.1,"outcome":"ok","msg":"operation"}
 import type { Plugin } from "@envelop/core";
 import { type ExecutionResult, type GraphQLError, getOperationAST } from "graphql";
@@ -9,9 +11,14 @@ import type { Logger } from "pino";
 import type { Context } from "../context.ts";
 import { currentRequest, REQUEST_ID_HEADER } from "../request-scope.ts";
 
-type Args = { document: Parameters<typeof getOperationAST>[0]; operationName?: string | null; contextValue: unknown };
+/** What an operation is described from: its document, the operation chosen and its context. */
+export type OperationArgs = {
+  document: Parameters<typeof getOperationAST>[0];
+  operationName?: string | null | undefined;
+  contextValue: unknown;
+};
 
-function describe(args: Args) {
+function describe(args: OperationArgs) {
   const operation = getOperationAST(args.document, args.operationName);
   const context = args.contextValue as Partial<Context> & {
     request?: { headers?: { get(name: string): string | null } };
@@ -38,15 +45,47 @@ const codes = (errors: readonly GraphQLError[] | undefined) => [
   ...new Set((errors ?? []).map((e) => String(e.extensions?.code ?? "INTERNAL_SERVER_ERROR"))),
 ];
 
-export function useOperationLog(log: Logger): Plugin {
+/** What is known of an operation when it ends: the log line's figures, for /metrics (src/http/metrics.ts). */
+export interface OperationRecord {
+  /** Client-chosen (or its first root field): unbounded, capped before it becomes a label. */
+  operation: string | undefined;
+  type: string;
+  seconds: number;
+  /** The error codes, empty when it succeeded. */
+  errors: string[];
+  /** Messages a subscription sent. */
+  messages?: number;
+}
+
+/** Where operations are reported as they end (each thread has one: a worker's forwards to the main thread). */
+export type OnOperation = (record: OperationRecord) => void;
+
+export interface OperationLog {
+  /** The envelop plugin: every operation that executes, on every transport that runs this Yoga. */
+  plugin: Plugin;
+  /** An answer served whole from the response cache (nothing executed): logged and counted too. */
+  cached(args: OperationArgs, started: number): void;
+}
+
+/** One log line per operation, and the same figures to `onOperation` (default none). */
+export function createOperationLog(log: Logger, onOperation?: OnOperation): OperationLog {
   const done = (fields: Record<string, unknown>, started: number, errors?: readonly GraphQLError[]) => {
-    const outcome = errors?.length ? { outcome: "error", errors: codes(errors) } : { outcome: "ok" };
-    log.info({ ...fields, ms: Math.round((performance.now() - started) * 1000) / 1000, ...outcome }, "operation");
+    const seconds = (performance.now() - started) / 1000;
+    const errorCodes = codes(errors);
+    const outcome = errorCodes.length ? { outcome: "error", errors: errorCodes } : { outcome: "ok" };
+    log.info({ ...fields, ms: Math.round(seconds * 1e6) / 1000, ...outcome }, "operation");
+    onOperation?.({
+      operation: fields.operation as string | undefined,
+      type: fields.type as string,
+      seconds,
+      errors: errorCodes,
+      ...(typeof fields.messages === "number" ? { messages: fields.messages } : {}),
+    });
   };
-  return {
+  const plugin: Plugin = {
     onExecute({ args }) {
       const started = performance.now();
-      const fields = describe(args as Args);
+      const fields = describe(args as OperationArgs);
       return {
         onExecuteDone({ result }) {
           if (Symbol.asyncIterator in (result as object)) return; // incremental delivery: not used here
@@ -56,7 +95,7 @@ export function useOperationLog(log: Logger): Plugin {
     },
     onSubscribe({ args }) {
       const started = performance.now();
-      const fields = describe(args as Args);
+      const fields = describe(args as OperationArgs);
       return {
         onSubscribeResult({ result }) {
           if (!(Symbol.asyncIterator in (result as object))) {
@@ -77,5 +116,9 @@ export function useOperationLog(log: Logger): Plugin {
         },
       };
     },
+  };
+  return {
+    plugin,
+    cached: (args, started) => done({ ...describe(args), cached: true }, started),
   };
 }

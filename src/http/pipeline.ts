@@ -9,7 +9,7 @@ import { type Context, createContext, type Services } from "../context.ts";
 import { useOperationGuard } from "../guard/operation.ts";
 import { createParseCache } from "../guard/parse-cache.ts";
 import { useInputErrors } from "./input-errors.ts";
-import { useOperationLog } from "./operation-log.ts";
+import type { OperationLog } from "./operation-log.ts";
 
 export interface PipelineOptions {
   limits: RequestLimits;
@@ -19,9 +19,15 @@ export interface PipelineOptions {
 
 /**
  * Yoga options shared by every Yoga the API makes: error masking, caches, a fresh context (and
- * fresh DataLoaders) per request, logging through pino, the guard plugins.
+ * fresh DataLoaders) per request, logging through pino, the guard plugins, and `operations`
+ * (src/http/operation-log.ts), where every operation's end is logged and counted.
  */
-export function pipelineYogaOptions(options: PipelineOptions, services: Services, log: Logger) {
+export function pipelineYogaOptions(
+  options: PipelineOptions,
+  services: Services,
+  log: Logger,
+  operations: OperationLog,
+) {
   return {
     context: (): Context => createContext(services),
     logging: {
@@ -39,7 +45,7 @@ export function pipelineYogaOptions(options: PipelineOptions, services: Services
     },
     plugins: [
       // First, so that its line also covers what the guard refuses (its duration and codes).
-      useOperationLog(log),
+      operations.plugin,
       useOperationGuard(options),
       // Variables that do not coerce: BAD_USER_INPUT naming the field, without echoing megabytes.
       useInputErrors(),

@@ -38,6 +38,8 @@ export interface BatchWriterOptions {
   retryInitialMs?: number;
   /** Default 2,000 ms. */
   retryMaxMs?: number;
+  /** Called after each flush with its duration in ms, retries included (/metrics). Default none. */
+  onFlush?: (ms: number) => void;
 }
 
 export interface WriterStats {
@@ -369,6 +371,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       inFlightOldest = 0;
       stats.flushes += 1;
       stats.lastFlushMs = Date.now() - started;
+      options.onFlush?.(stats.lastFlushMs);
     }
   };
 

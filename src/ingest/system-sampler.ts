@@ -25,8 +25,6 @@ export interface SystemSamplerOptions {
 export interface SystemSampler {
   /** Takes a sample: event-loop lag and CPU since the previous sample. */
   snapshot(): SystemSample;
-  /** Live queue figures and RSS, with lag and CPU of the latest sample (taken now if none runs). */
-  current(): SystemSample;
   stop(): void;
 }
 
@@ -36,7 +34,6 @@ export function createSystemSampler(options: SystemSamplerOptions): SystemSample
   delay.enable();
   let lastCpu = process.cpuUsage();
   let lastAt = performance.now();
-  let last: SystemSample | undefined;
 
   const snapshot = (): SystemSample => {
     const cpu = process.cpuUsage(lastCpu);
@@ -47,13 +44,12 @@ export function createSystemSampler(options: SystemSamplerOptions): SystemSample
     // p99 of the delay histogram, minus the sampling resolution: how late timers ran.
     const lagMs = delay.count > 0 ? Math.max(0, delay.percentile(99) / 1e6 - 10) : 0;
     delay.reset();
-    last = {
+    return {
       ...writer.stats(),
       eventLoopLagMs: lagMs,
       rssBytes: process.memoryUsage.rss(),
       cpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
     };
-    return last;
   };
 
   const write = () => {
@@ -84,10 +80,6 @@ export function createSystemSampler(options: SystemSamplerOptions): SystemSample
   timer?.unref();
   return {
     snapshot,
-    current: () => {
-      const sample = timer && last ? last : snapshot();
-      return { ...sample, ...writer.stats(), rssBytes: process.memoryUsage.rss() };
-    },
     stop: () => {
       if (timer) clearInterval(timer);
       delay.disable();

@@ -16,14 +16,21 @@ import { analyticsResponseCache } from "../analytics/response-cache.ts";
 import { createSqlRunner } from "../analytics/sql.ts";
 import type { Context, RowSink, Services } from "../context.ts";
 import { answerOperation } from "../http/graphql-fast-path.ts";
+import { createOperationLog } from "../http/operation-log.ts";
 import { pipelineYogaOptions } from "../http/pipeline.ts";
 import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
-import { createPgPool } from "../questdb/pg-pool.ts";
+import { createPgPool, poolStats } from "../questdb/pg-pool.ts";
 import { tableNames } from "../questdb/tables.ts";
 import { schema } from "../schema/index.ts";
 import { QueueFullError, RowsRejectedError, type Ticket, WriterClosedError } from "./batch-writer.ts";
-import { type FromMain, ownBuffer, type ToMain, type WriteWorkerData } from "./write-workers.ts";
+import {
+  type FromMain,
+  ownBuffer,
+  type ToMain,
+  type WorkerThreadStats,
+  type WriteWorkerData,
+} from "./write-workers.ts";
 
 const port = parentPort;
 if (!port) throw new Error("write-worker.ts runs as a worker thread (src/ingest/write-workers.ts starts it)");
@@ -97,8 +104,17 @@ function analyticsServices(analytics: NonNullable<WriteWorkerData["analytics"]>)
   const pool = pgPool(analytics.poolSize, 3 * analytics.queryTimeoutMs);
   const lightPool = pgPool(1);
   const sql = createSqlRunner({ pool, lightPool, log, timeoutMs: analytics.queryTimeoutMs });
-  return { pool, sql, cache: createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes }) };
+  const cache = createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes });
+  // Sent with each answer: the main thread's /metrics shows this thread's cache and connections.
+  threadStats = () => ({
+    cache: cache.stats(),
+    pools: { heavy: poolStats(pool), light: poolStats(lightPool) },
+  });
+  return { pool, sql, cache };
 }
+
+/** An analytics worker's cache and pool figures (none for a write worker). */
+let threadStats: () => WorkerThreadStats | undefined = () => undefined;
 
 const services = {
   writer: unavailable,
@@ -120,12 +136,16 @@ const services = {
 } as unknown as Services;
 
 const responseCache = analyticsResponseCache();
+// Each operation's end is logged here and counted by the main thread's /metrics.
+const operations = createOperationLog(log, (record) =>
+  port.postMessage({ type: "operation", record } satisfies ToMain),
+);
 
 const yoga = createYoga<Record<string, unknown>, Context>({
   schema,
   graphqlEndpoint: "/graphql",
   graphiql: false,
-  ...pipelineYogaOptions(data.pipeline, services, log),
+  ...pipelineYogaOptions(data.pipeline, services, log, operations),
 });
 
 async function run(message: Extract<FromMain, { type: "run" }>): Promise<void> {
@@ -145,12 +165,17 @@ async function run(message: Extract<FromMain, { type: "run" }>): Promise<void> {
         },
       },
       // Statistics answers are cached whole here, as the main thread caches them.
-      { accept: onlyOwnFields, ...(data.kind === "analytics" ? { responseCache } : {}) },
+      {
+        accept: onlyOwnFields,
+        onCachedAnswer: operations.cached,
+        ...(data.kind === "analytics" ? { responseCache } : {}),
+      },
     );
+    const stats = threadStats();
     reply =
       answer === "delegate" || answer === "declined"
         ? { type: "handback", id: message.id, body: message.body }
-        : { type: "answer", id: message.id, answer };
+        : { type: "answer", id: message.id, answer, ...(stats ? { stats } : {}) };
   } catch (error) {
     log.error({ err: error }, "a write worker's request failed unexpectedly");
     reply = { type: "handback", id: message.id, body: message.body };

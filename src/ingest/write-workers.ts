@@ -11,12 +11,15 @@
 // A worker that dies fails its requests with OVERLOADED (retryable) and is started again.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
+import type { QueryCacheStats } from "../analytics/cache.ts";
 import type { LogLevel, RequestLimits } from "../config.ts";
 import type { RowSink } from "../context.ts";
 import { clientError } from "../errors.ts";
 import type { Caller } from "../guard/keys.ts";
 import type { Answer } from "../http/graphql-fast-path.ts";
+import type { OnOperation, OperationRecord } from "../http/operation-log.ts";
 import type { PipelineOptions } from "../http/pipeline.ts";
+import type { PoolStats } from "../questdb/pg-pool.ts";
 import type { EncodedRows } from "./encoded-rows.ts";
 import type { ValidationLimits } from "./validation.ts";
 
@@ -54,10 +57,18 @@ export type FromMain =
   | { type: "enqueued"; id: number; rows: number; error?: SerializedError }
   | { type: "committed"; id: number; ms: number; error?: SerializedError };
 
+/** An analytics worker's own query cache and pg pools, as of its latest answer (for /metrics). */
+export interface WorkerThreadStats {
+  cache: QueryCacheStats;
+  pools: Record<string, PoolStats>;
+}
+
 /** Messages from a worker to the main thread. */
 export type ToMain =
   | { type: "ready" }
-  | { type: "answer"; id: number; answer: Answer }
+  | { type: "answer"; id: number; answer: Answer; stats?: WorkerThreadStats }
+  /** An operation ended in the worker (its log line is written there). */
+  | { type: "operation"; record: OperationRecord }
   /** Not a record mutation (or not a plain request): the main thread runs it; the body comes back. */
   | { type: "handback"; id: number; body: ArrayBuffer }
   | { type: "enqueue"; id: number; chunks: EncodedRows[] };
@@ -78,6 +89,8 @@ export interface WriteWorkersOptions {
   sink?: RowSink;
   data: WriteWorkerData;
   log: Logger;
+  /** Told of every operation a worker ran (src/http/metrics.ts counts them). Default none. */
+  onOperation?: OnOperation;
 }
 
 /** The result of handing a body to a worker. */
@@ -102,6 +115,8 @@ export interface WriteWorkers {
   /** Runs a writer's POST body in the least busy ready worker. */
   run(body: Buffer, caller: Caller, headers: Record<string, string>, url: string): Promise<WorkerOutcome>;
   stats(): WriteWorkersStats;
+  /** Each running worker's cache and pool figures, as of its latest answer (analytics workers). */
+  threadStats(): WorkerThreadStats[];
   /** Stops the workers; requests still running in them are answered SHUTTING_DOWN. */
   close(): Promise<void>;
 }
@@ -120,6 +135,7 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   jobs: Map<number, Job>;
+  stats?: WorkerThreadStats;
 }
 
 const serialize = (error: unknown): SerializedError => {
@@ -158,7 +174,7 @@ export function ownBuffer(body: Uint8Array): ArrayBuffer {
 }
 
 export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
-  const { count, minBytes, heapMb = 96, jobsPerWorker = 1, sink, data, log } = options;
+  const { count, minBytes, heapMb = 96, jobsPerWorker = 1, sink, data, log, onOperation } = options;
   const slots: Slot[] = [];
   let nextJob = 0;
   let closing = false;
@@ -213,7 +229,11 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         return;
       case "answer":
         counts.answered++;
+        if (message.stats) slot.stats = message.stats;
         finish(slot, message.id, { kind: "answer", answer: message.answer });
+        return;
+      case "operation":
+        onOperation?.(message.record);
         return;
       case "handback":
         counts.handedBack++;
@@ -297,6 +317,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
       running: slots.reduce((n, slot) => n + slot.jobs.size, 0),
       ...counts,
     }),
+    threadStats: () => slots.flatMap((slot) => (slot.stats ? [slot.stats] : [])),
     async close() {
       closing = true;
       for (const job of waiting.splice(0)) job.resolve({ kind: "answer", answer: shuttingDown() });

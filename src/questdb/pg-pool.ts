@@ -114,3 +114,20 @@ export async function queryWithDeadline<R extends pg.QueryResultRow>(
     clearTimeout(timer);
   }
 }
+
+/** A pool's connections as /metrics shows them (src/http/metrics.ts). */
+export interface PoolStats {
+  /** Connections running a statement. */
+  inUse: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+export const poolStats = (pool: pg.Pool): PoolStats => ({
+  inUse: pool.totalCount - pool.idleCount,
+  idle: pool.idleCount,
+  waiting: pool.waitingCount,
+  max: pool.options.max ?? 10,
+});
