@@ -115,3 +115,13 @@ export class InvalidInputError extends GraphQLError {
     });
   }
 }
+
+/** A copy of a GraphQL error (message, source, positions, extensions) with `extensions.code` set. */
+export function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
+  const { message, source, positions, extensions } = error;
+  return new GraphQLError(message, {
+    ...(source ? { source } : {}),
+    ...(positions ? { positions } : {}),
+    extensions: { ...extensions, code },
+  });
+}

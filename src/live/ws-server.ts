@@ -12,7 +12,7 @@ import type { OperationResult, Context as WsContext } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
-import { clientError, LimitError } from "../errors.ts";
+import { clientError, LimitError, withCode } from "../errors.ts";
 import { type Admission, MISSING_KEY_MESSAGE } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
@@ -191,16 +191,7 @@ export function createWsServer(options: WsServerOptions) {
           }
           // Yoga gives a syntax error its code only on HTTP requests (usePreventMutationViaGET),
           // so a document no HTTP request parsed first would reach a WebSocket client without one.
-          const { message, source, positions, extensions } = error;
-          return [
-            extensions.code
-              ? error
-              : new GraphQLError(message, {
-                  ...(source ? { source } : {}),
-                  ...(positions ? { positions } : {}),
-                  extensions: { ...extensions, code: "GRAPHQL_PARSE_FAILED" },
-                }),
-          ];
+          return [error.extensions.code ? error : withCode(error, "GRAPHQL_PARSE_FAILED")];
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
