@@ -4,11 +4,13 @@
 import { type Client, createClient } from "graphql-ws";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
+import { localAddress } from "../src/questdb/embedded.ts";
 import { freePort } from "../src/questdb/local-server.ts";
 import { apiEnv, spawnApi } from "./support/api-process.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { micros } from "./support/dataset.ts";
-import { makeTrade } from "./support/load.ts";
+import { ledgerBots, makeTrade } from "./support/load.ts";
+import { countTrades, ownQuestDb, startAppOn } from "./support/own-questdb.ts";
 import { eventually, exec, uniquePrefix, walApplied } from "./support/questdb.ts";
 
 const clients: Client[] = [];
@@ -207,5 +209,60 @@ describe("tradeRecorded: exactly once, in order", () => {
       report.push(`${JSON.stringify(s.filter)}: ${ids.length} delivered, ${outOfOrder} late`);
     }
     console.info(`[live-streams] ${written.size} trades from 3 writers; ${report.join("; ")}`);
+  });
+
+  it("across a QuestDB restart (SIGKILL mid-stream): every trade once, out of order only within the late window", {
+    timeout: 180_000,
+  }, async () => {
+    const lateMs = 2_000;
+    const { server: first, dir, ports } = await ownQuestDb(cleanups);
+    let server = first;
+    const { url, prefix } = await startAppOn(cleanups, localAddress(ports.httpPort, ports.pgPort), "restart", {
+      LIVE_LATE_ROWS_MS: String(lateMs),
+    });
+    const subscribers = [subscribe(url, null), subscribe(url, { baseToken: "SOL" })];
+    await new Promise((done) => setTimeout(done, 1_500));
+    let restart: Promise<void> | undefined;
+    let restartedAt = Number.POSITIVE_INFINITY;
+    const ledger = await ledgerBots({
+      url,
+      prefix: "rs",
+      total: 6_000,
+      clients: 2,
+      batchSize: 100,
+      startMs: Date.now() + 1_000,
+      onProgress: (acked) => {
+        if (acked < 2_000 || restart) return;
+        restart = (async () => {
+          await server.kill();
+          await new Promise((done) => setTimeout(done, 3_000));
+          server = (await ownQuestDb(cleanups, dir, ports)).server;
+          restartedAt = performance.now();
+        })();
+      },
+    });
+    await restart;
+    expect(ledger.failures).toEqual([]);
+    expect(ledger.acked.size).toBe(6_000);
+    await eventually(
+      async () => ((await countTrades(server, `${prefix}trades`)).rows === 6_000 ? true : undefined),
+      "every trade in QuestDB",
+      60_000,
+    );
+    for (const s of subscribers) {
+      await eventually(async () => (s.delivered.length >= 6_000 ? true : undefined), "every trade delivered", 30_000);
+      await new Promise((done) => setTimeout(done, 500));
+      expect(s.errors).toEqual([]);
+      // The stream went on after the restart (the rows queued meanwhile, and later ones).
+      expect(s.delivered.filter((d) => d.at > restartedAt).length).toBeGreaterThan(1_000);
+      const ids = s.delivered.map((d) => d.tradeId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect([...ids].sort()).toEqual([...ledger.acked].sort());
+      let newest: Delivered | undefined;
+      for (const r of s.delivered) {
+        if (!newest || precedes(newest, r)) newest = r;
+        else expect(newest.ts - r.ts).toBeLessThanOrEqual(BigInt(lateMs) * 1000n);
+      }
+    }
   });
 });
