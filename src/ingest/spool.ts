@@ -16,7 +16,7 @@
 // a new segment starts past SEGMENT_BYTES. A record cut short by a crash, or one whose CRC does
 // not match, ends its segment's replay: the complete records before it are replayed, the rest of
 // that segment is counted as skipped and logged; writes after a failed append go to a new segment.
-import { constants } from "node:fs";
+import { constants, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -95,6 +95,10 @@ export class SpoolLockedError extends Error {
     this.name = "SpoolLockedError";
   }
 }
+
+/** Groups up to this size are written on the event loop while writes take less than INLINE_MAX_MS. */
+const INLINE_MAX_BYTES = 256 * 1024;
+const INLINE_MAX_MS = 1;
 
 const MAGIC = 0x31535154; // "TQS1" read as u32 LE
 const HEADER_BYTES = 12;
@@ -285,6 +289,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   };
   await startSegment();
 
+  /** Recent synced-write time (moving average, ms): decides where a group is written. */
+  let recentWriteMs = INLINE_MAX_MS;
   let waiting: Waiter[] = [];
   let waitingBytes = 0;
   let writing: Promise<void> | undefined;
@@ -339,8 +345,13 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         }
         const handle = active.handle as FileHandle;
         const parts = group.flatMap((waiter) => waiter.parts);
-        // writev takes at most IOV_MAX (1024) buffers at a time; libuv loops over the rest.
-        const { bytesWritten } = await handle.writev(parts);
+        // While the disk answers fast, a small group is written on the event loop: a trip to the
+        // thread pool costs a turn of the loop, several ms when it is busy, far more than the
+        // write. A slow disk (or a big group) goes to the thread pool and never holds the loop.
+        // (writev takes at most IOV_MAX (1024) buffers at a time; libuv loops over the rest.)
+        const inline = bytes <= INLINE_MAX_BYTES && recentWriteMs < INLINE_MAX_MS;
+        const bytesWritten = inline ? writevSync(handle.fd, parts) : (await handle.writev(parts)).bytesWritten;
+        recentWriteMs = 0.8 * recentWriteMs + 0.2 * (performance.now() - started);
         active.size += bytesWritten;
         if (bytesWritten !== bytes) throw new Error(`wrote ${bytesWritten} of ${bytes} bytes`);
         counts.syncs++;
