@@ -53,7 +53,12 @@ describe("examples/bot.ts and examples/monitor.ts", () => {
     type Live = { trades: number; latency: { stage: string; count: number }[] };
     const live = await eventually(async () => {
       const last = lines.filter((l) => "liveMetrics" in l).at(-1) as { liveMetrics: Live } | undefined;
-      return last && last.liveMetrics.trades === 120 && last.liveMetrics.latency.length === 6 ? last : undefined;
+      // Trades and latency rows land in separate flushes: wait for the latency counts too.
+      const complete =
+        last?.liveMetrics.trades === 120 &&
+        last.liveMetrics.latency.length === 6 &&
+        last.liveMetrics.latency.every((s) => s.count === 120);
+      return complete ? last : undefined;
     }, "liveMetrics with the bot's 120 trades");
     expect(live.liveMetrics.latency.map((s) => [s.stage, s.count])).toEqual(
       ["build", "confirm", "e2e", "quote", "sign", "submit"].map((stage) => [stage, 120]),
