@@ -32,6 +32,31 @@ const query = (k: number) =>
         variables: { w: 10 + k, s: `s${k % 10}` },
       };
 
+/** A trade input as the loader sends it; `extra` sets the fields a scenario filters on. */
+function benchTrade(
+  tradeId: string,
+  timestamp: string,
+  extra: { venue: string; strategy?: string; baseToken?: string },
+) {
+  return {
+    tradeId,
+    timestamp,
+    action: "BUY",
+    baseToken: "SOL",
+    quoteToken: "USDC",
+    baseAmount: 1,
+    quoteAmount: 200,
+    executedPrice: 200,
+    transactionFee: 5000,
+    priorityFee: 0,
+    expectedSlippage: 0.01,
+    actualSlippage: 0.001,
+    mevStatus: "PROTECTED",
+    transferFees: 0,
+    ...extra,
+  };
+}
+
 interface PhaseResult {
   statementsPerS: number;
   pollsPerS: number;
@@ -157,24 +182,10 @@ async function phase(
         const inputs = Array.from({ length: perBatch }, () => {
           const i = n++;
           const k = i % 100 === 0 ? ((i / 100) % (QUERIES / 2)) * 2 : -1;
-          return {
-            tradeId: `live-${i}`,
-            timestamp: new Date().toISOString(),
-            action: "BUY",
-            baseToken: "SOL",
-            quoteToken: "USDC",
-            baseAmount: 1,
-            quoteAmount: 200,
-            executedPrice: 200,
-            transactionFee: 5000,
-            priorityFee: 0,
-            expectedSlippage: 0.01,
-            actualSlippage: 0.001,
-            mevStatus: "PROTECTED",
-            transferFees: 0,
+          return benchTrade(`live-${i}`, new Date().toISOString(), {
             strategy: `s${i % 10}`,
             venue: k >= 0 ? `v${k}` : "main",
-          };
+          });
         });
         const r = await fetch(`${url}/graphql`, {
           method: "POST",
@@ -289,23 +300,7 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
     const inputs = Array.from({ length: 20_000 }, (_, i) => {
       const us = start + i;
       const iso = new Date(Math.floor(us / 1000)).toISOString().replace("Z", `${String(us % 1000).padStart(3, "0")}Z`);
-      return {
-        tradeId: `big-${i}`,
-        timestamp: iso,
-        action: "BUY",
-        baseToken: "BIG",
-        quoteToken: "USDC",
-        baseAmount: 1,
-        quoteAmount: 200,
-        executedPrice: 200,
-        transactionFee: 5000,
-        priorityFee: 0,
-        expectedSlippage: 0.01,
-        actualSlippage: 0.001,
-        mevStatus: "PROTECTED",
-        transferFees: 0,
-        venue: "big",
-      };
+      return benchTrade(`big-${i}`, iso, { baseToken: "BIG", venue: "big" });
     });
     const r = await fetch(`${url}/graphql`, {
       method: "POST",

@@ -286,11 +286,16 @@ describe("alerts while QuestDB is frozen", () => {
       ).toBeUndefined();
       const queuedAt = performance.now();
       const { queuedRows, inFlightRows } = app.writer.stats();
-      expect(queuedRows + inFlightRows).toBe(1_520);
+      // 1,520 rows, plus the queue rule's own FIRING event when it fired between the two calls
+      // (alert events are queued even into a full queue).
+      expect(queuedRows + inFlightRows).toBeGreaterThanOrEqual(1_520);
+      expect(queuedRows + inFlightRows).toBeLessThanOrEqual(1_521);
       const fired = await seen("queue", "FIRING", 5_000);
-      expect(fired.value).toBe(1_520);
-      // Within one interval of the rows being queued (timers and the socket may run a little late).
-      expect(fired.ms - queuedAt).toBeLessThan(intervalMs + 150);
+      // Evaluated after the trades, and maybe before the latency rows came.
+      expect([1_500, 1_520]).toContain(fired.value);
+      // Within one interval of the rows being queued, with room for timers and the socket running
+      // late while other test files load both cores (CI); a rule held by SQL would take 10 s.
+      expect(fired.ms - queuedAt).toBeLessThan(intervalMs + 500);
       await new Promise((done) => setTimeout(done, 10_000 - (performance.now() - frozenAt)));
       // Frozen, the SQL rules could judge nothing: no event of theirs, and their statements gave up.
       expect(received.map((e) => [e.ruleId, e.state])).toEqual([
