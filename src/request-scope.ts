@@ -10,6 +10,11 @@ export interface RequestScope {
   reqId: string;
   /** The API key's name, once authenticated. */
   key?: string;
+  /**
+   * A write's admission (its slot and row reservation, src/guard/load.ts), let go once its rows
+   * are queued: a COMMITTED call then waits for QuestDB without holding a slot.
+   */
+  onRowsQueued?: () => void;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -1,7 +1,9 @@
 // Admission control (issue 10, point 2): a writer's batch meets a full queue before its body is
 // read; requests run in two lanes with bounded slots and a short bounded wait. Units with fake
 // timers, then the real server on the real QuestDB.
+
 import http from "node:http";
+import { connect } from "node:net";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLoadControl } from "../src/guard/load.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
@@ -187,16 +189,34 @@ describe("admission control on the real server", () => {
     }
   });
 
+  /**
+   * A writer's request that holds its write slot: its headers are in, its body is still being
+   * uploaded (the slot is taken before the body is read). `finish` sends the rest.
+   */
+  const slowUpload = (prefix: string) => {
+    const port = Number(new URL(t.url).port);
+    const body = JSON.stringify({ query: RECORD, variables: { t: batch(prefix, 1), d: "QUEUED" } });
+    const socket = connect(port, "127.0.0.1");
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    const answered = new Promise<string>((done) => socket.on("close", () => done(answer)));
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+        `Authorization: Bearer ${WRITER}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
+    return { finish: () => socket.write(body.slice(10)), answered };
+  };
+  const writeLane = async () => {
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name}\\{lane="write"\\} (\\S+)$`, "m").exec(metrics)?.[1]);
+    return { active: value("requests_active"), waiting: value("requests_waiting") };
+  };
+
   it("runs one write at a time, lets one wait, answers OVERLOADED past that or after MAX_WAIT_MS, and keeps reads apart", async () => {
-    // COMMITTED holds its slot until the next flush (60 s away, unless the test flushes).
-    const holding = record("ov-a", 1, "COMMITTED");
-    const queued = t.app.services.writer.stats().queuedRows;
-    await vi.waitFor(() => expect(t.app.services.writer.stats().queuedRows).toBe(queued + 1), { timeout: 5_000 });
+    const holding = slowUpload("ov-a");
+    await vi.waitFor(async () => expect((await writeLane()).active).toBe(1), { timeout: 5_000 });
     const waiting = record("ov-b", 1, "QUEUED");
-    await vi.waitFor(async () => {
-      const metrics = await (await fetch(`${t.url}/metrics`)).text();
-      expect(metrics).toContain('requests_waiting{lane="write"} 1');
-    });
+    await vi.waitFor(async () => expect((await writeLane()).waiting).toBe(1));
     const refused = await fetch(`${t.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${WRITER}` },
@@ -215,11 +235,30 @@ describe("admission control on the real server", () => {
     const waited = await waiting;
     expect(waited.status).toBe(503);
     expect(waited.errors?.[0]?.extensions?.code).toBe("OVERLOADED");
-    await t.app.writer.drain();
-    expect((await holding).data).toEqual({ recordTrades: { accepted: 1 } });
+    holding.finish();
+    expect(await holding.answered).toContain('{"data":{"recordTrades":{"accepted":1}}}');
     // The slot is free again.
     const after = await record("ov-d", 1, "QUEUED");
     expect(after.data).toEqual({ recordTrades: { accepted: 1 } });
+  });
+
+  it("a COMMITTED write lets its slot go once its rows are queued: other writes run while it waits for QuestDB", async () => {
+    // The next flush is 60 s away: these wait for their commit until the test flushes.
+    // Each is sent once the previous one is queued: holding its slot, the second would wait and
+    // the third be refused (MAX_WAITING_WRITES=1).
+    const committed: ReturnType<typeof record>[] = [];
+    for (const prefix of ["cm-a", "cm-b", "cm-c"]) {
+      const queued = t.app.services.writer.stats().queuedRows;
+      committed.push(record(prefix, 3, "COMMITTED"));
+      await vi.waitFor(() => expect(t.app.services.writer.stats().queuedRows).toBe(queued + 3), { timeout: 5_000 });
+    }
+    // One slot (MAX_CONCURRENT_WRITES=1), three writes waiting for QuestDB, none holding it.
+    expect(await writeLane()).toEqual({ active: 0, waiting: 0 });
+    expect((await record("cm-d", 1, "QUEUED")).data).toEqual({ recordTrades: { accepted: 1 } });
+    await t.app.writer.drain();
+    for (const answer of await Promise.all(committed)) {
+      expect(answer.data).toEqual({ recordTrades: { accepted: 3 } });
+    }
   });
   it("asks for a body only once it admitted the request (Expect: 100-continue): a refusal costs no upload", async () => {
     /** POSTs with `Expect: 100-continue`; the body is written only on "100 Continue". */

@@ -2,7 +2,7 @@
 // in a worker thread is answered exactly as the main thread answers it, its rows land exactly,
 // what is not a record mutation is handed back, and a worker that dies costs a retryable
 // refusal, not the process or an acknowledged row.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { makeTrade } from "./support/load.ts";
 import { testPool, walApplied } from "./support/questdb.ts";
@@ -172,6 +172,41 @@ describe("a body too big for a worker's heap", () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe("write workers and COMMITTED", () => {
+  it("a worker takes the next body while a COMMITTED batch waits for its commit, and the write slot is free meanwhile", async () => {
+    const t = await startTestApp("wpark", {
+      WRITE_WORKERS: "1",
+      WRITE_WORKER_MIN_BYTES: "0",
+      MAX_CONCURRENT_WRITES: "1",
+      MAX_WAITING_WRITES: "1",
+      // The next flush is 60 s away: the batches wait for their commit until the test flushes.
+      BATCH_INTERVAL_MS: "60000",
+      BATCH_MAX_ROWS: "100000",
+    });
+    const deadline = Date.now() + 30_000;
+    while ((t.app.workers?.stats().ready ?? 0) === 0) {
+      if (Date.now() > deadline) throw new Error("no write worker became ready within 30 s");
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const before = t.app.workers?.stats().answered ?? 0;
+    const pending: ReturnType<typeof post>[] = [];
+    for (const label of ["pk-a", "pk-b", "pk-c", "pk-d"]) {
+      const queued = t.app.writer.stats().queuedRows;
+      pending.push(post(t.url, { query: RECORD_TRADES, variables: { inputs: trades(label, 200), d: "COMMITTED" } }));
+      // Queued by the worker, then waiting for QuestDB: the next one is not held back by it.
+      await vi.waitFor(() => expect(t.app.writer.stats().queuedRows).toBe(queued + 200), { timeout: 10_000 });
+    }
+    expect(t.app.workers?.stats()).toMatchObject({ running: 4, restarts: 0 });
+    await t.app.writer.drain();
+    for (const answer of await Promise.all(pending)) {
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body).data.recordTrades).toMatchObject({ accepted: 200, durability: "COMMITTED" });
+    }
+    // Every one of them was answered by the worker, none ran on the main thread.
+    expect(t.app.workers?.stats().answered).toBe(before + 4);
   });
 });
 

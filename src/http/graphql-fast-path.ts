@@ -39,6 +39,9 @@ import {
 } from "../request-scope.ts";
 import type { OperationLog } from "./operation-log.ts";
 
+/** Without write workers, bodies this long keep their admission while they wait for a commit. */
+const BIG_BODY_BYTES = 64 * 1024;
+
 export interface FastPathOptions {
   endpoint?: string;
   /** Paths served without the pipeline (they run no GraphQL). Default /health, /ready, /metrics. */
@@ -290,6 +293,16 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
    * A writer's big body goes to a write worker, a statistics query to an analytics worker; what a
    * worker hands back (not its kind of operation) runs here.
    */
+  /**
+   * Runs a request on this thread. A big body keeps its admission until it is answered: its
+   * parsed copy stays on this thread's heap while it waits for its commit.
+   */
+  const runHere = (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller) => {
+    const scope = currentRequest();
+    if (scope && raw.length >= (workers?.minBytes ?? BIG_BODY_BYTES)) delete scope.onRowsQueued;
+    return run(req, res, raw, caller);
+  };
+
   const runAnywhere = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, caller: Caller) => {
     const pool =
       workers && caller.role !== "reader" && raw.length >= workers.minBytes
@@ -297,7 +310,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
         : analyticsWorkers && mentionsStatistics(raw)
           ? analyticsWorkers
           : undefined;
-    if (!pool) return run(req, res, raw, caller);
+    if (!pool) return runHere(req, res, raw, caller);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       // The caller is already known: credentials stay on this thread.
@@ -307,8 +320,8 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     // The worker's operation log line names this request.
     const reqId = currentRequest()?.reqId;
     if (reqId) headers[REQUEST_ID_HEADER] = reqId;
-    const outcome = await pool.run(raw, caller, headers, req.url ?? endpoint);
-    if (outcome.kind === "main") return run(req, res, outcome.body, caller);
+    const outcome = await pool.run(raw, caller, headers, req.url ?? endpoint, currentRequest()?.onRowsQueued);
+    if (outcome.kind === "main") return runHere(req, res, outcome.body, caller);
     counts.fast++;
     return send(res, outcome.answer.status, outcome.answer.headers, outcome.answer.body);
   };
@@ -412,6 +425,12 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
         return;
       }
       releaseSlot = slot;
+      if (caller.role === "writer") {
+        scope.onRowsQueued = () => {
+          releaseSlot?.();
+          releaseRows?.();
+        };
+      }
       if (closed) slot();
       else readAndRun(req, res, caller);
     });

@@ -5,6 +5,7 @@
 // table, so a client's later retry with other values still lands last).
 import type { Logger } from "pino";
 import type { RowSink } from "../context.ts";
+import { currentRequest } from "../request-scope.ts";
 import {
   type BatchWriter,
   QueueFullError,
@@ -106,6 +107,14 @@ export function createDurableSink(options: {
   };
 
   const enqueueEncoded = async (chunks: readonly EncodedRows[]): Promise<Ticket> => {
+    const ticket = await queue(chunks);
+    // Queued: the request's admission goes (a COMMITTED call waits without a slot). Requests
+    // from write workers are let go by their pool (write-workers.ts, park).
+    currentRequest()?.onRowsQueued?.();
+    return ticket;
+  };
+
+  const queue = async (chunks: readonly EncodedRows[]): Promise<Ticket> => {
     await open();
     if (sealed) throw new WriterClosedError();
     if (!spool) return writer.enqueueEncoded(chunks);

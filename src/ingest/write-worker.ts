@@ -8,6 +8,7 @@
 // ILP, so that none of that CPU holds the main thread's event loop. Only record mutations run
 // here: anything else is handed back untouched. Rows are queued by the main thread's batch
 // writer (one queue per process), which answers each enqueue and, later, its commit.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import type { OperationDefinitionNode } from "graphql";
 import { createYoga } from "graphql-yoga";
@@ -73,7 +74,9 @@ const sink: RowSink = {
     // A caller that chose not to wait (QUEUED) must not produce an unhandled rejection.
     committed.catch(() => {});
     const ticket = new Promise<Ticket>((resolve, reject) => enqueues.set(id, { resolve, reject }));
-    const message: ToMain = { type: "enqueue", id, chunks };
+    // The job whose rows these are: once they are queued, the main thread lets that job's
+    // admission go and gives this worker the next body while the job waits for its commit.
+    const message: ToMain = { type: "enqueue", id, job: currentJob.getStore() ?? -1, chunks };
     port.postMessage(
       message,
       chunks.map((chunk) => chunk.bytes.buffer as ArrayBuffer),
@@ -148,7 +151,14 @@ const yoga = createYoga<Record<string, unknown>, Context>({
   ...pipelineYogaOptions(data.pipeline, services, log, operations),
 });
 
-async function run(message: Extract<FromMain, { type: "run" }>): Promise<void> {
+/** The run message being answered, across its awaits. */
+const currentJob = new AsyncLocalStorage<number>();
+
+function run(message: Extract<FromMain, { type: "run" }>): Promise<void> {
+  return currentJob.run(message.id, () => answer(message));
+}
+
+async function answer(message: Extract<FromMain, { type: "run" }>): Promise<void> {
   const raw = Buffer.from(message.body);
   const headers = message.headers;
   let reply: ToMain;

@@ -71,7 +71,8 @@ export type ToMain =
   | { type: "operation"; record: OperationRecord }
   /** Not a record mutation (or not a plain request): the main thread runs it; the body comes back. */
   | { type: "handback"; id: number; body: ArrayBuffer }
-  | { type: "enqueue"; id: number; chunks: EncodedRows[] };
+  /** Rows of job `job` to queue. */
+  | { type: "enqueue"; id: number; job: number; chunks: EncodedRows[] };
 
 export interface WriteWorkersOptions {
   /** Worker threads (WRITE_WORKERS); 0 runs everything on the main thread. */
@@ -113,7 +114,14 @@ export interface WriteWorkers {
   /** Starts the workers (the server calls it when it starts listening); idempotent. */
   start(): void;
   /** Runs a writer's POST body in the least busy ready worker. */
-  run(body: Buffer, caller: Caller, headers: Record<string, string>, url: string): Promise<WorkerOutcome>;
+  run(
+    body: Buffer,
+    caller: Caller,
+    headers: Record<string, string>,
+    url: string,
+    /** Called once the body's rows are queued (the request's admission can go). */
+    onQueued?: () => void,
+  ): Promise<WorkerOutcome>;
   stats(): WriteWorkersStats;
   /** Each running worker's cache and pool figures, as of its latest answer (analytics workers). */
   threadStats(): WorkerThreadStats[];
@@ -129,12 +137,20 @@ const HEAP_BYTES_PER_BODY_BYTE = 12;
 
 interface Job {
   resolve: (outcome: WorkerOutcome) => void;
+  /** Its body's length. */
+  bytes: number;
+  /** Called once its rows are queued (the request's admission goes). */
+  onQueued: (() => void) | undefined;
+  /** Its rows are queued and it waits for their commit: it no longer counts as running. */
+  parked: boolean;
 }
 
 interface Slot {
   worker: Worker;
   ready: boolean;
   jobs: Map<number, Job>;
+  /** Body bytes of the parked jobs, whose parsed copies the worker still holds. */
+  parkedBytes: number;
   stats?: WorkerThreadStats;
 }
 
@@ -189,7 +205,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, jobs: new Map() };
+    const slot: Slot = { worker, ready: false, jobs: new Map(), parkedBytes: 0 };
     slots[index] = slot;
     worker.on("message", (message: ToMain) => onMessage(slot, message));
     worker.on("error", (error) => log.error({ err: error, worker: index }, "a write worker failed"));
@@ -216,9 +232,34 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
 
   /** A job's outcome: its request is answered, and the worker takes the next body. */
   const finish = (slot: Slot, id: number, outcome: WorkerOutcome) => {
-    slot.jobs.get(id)?.resolve(outcome);
+    const job = slot.jobs.get(id);
+    job?.resolve(outcome);
+    if (job?.parked) slot.parkedBytes -= job.bytes;
     slot.jobs.delete(id);
     dispatch();
+  };
+
+  /**
+   * A job's rows are queued: its request's admission goes, and while it waits for its commit
+   * (COMMITTED) the worker takes the next body, as long as the parked bodies' parsed copies stay
+   * within half its heap.
+   */
+  const park = (slot: Slot, id: number) => {
+    const job = slot.jobs.get(id);
+    if (!job || job.parked) return;
+    job.parked = true;
+    slot.parkedBytes += job.bytes;
+    job.onQueued?.();
+    dispatch();
+  };
+
+  const canTake = (slot: Slot, bytes: number): boolean => {
+    let running = 0;
+    for (const job of slot.jobs.values()) if (!job.parked) running++;
+    if (running >= jobsPerWorker) return false;
+    return (
+      slot.parkedBytes === 0 || (slot.parkedBytes + bytes) * HEAP_BYTES_PER_BODY_BYTE <= (heapMb * 1024 * 1024) / 2
+    );
   };
 
   const onMessage = (slot: Slot, message: ToMain) => {
@@ -248,6 +289,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
         })().then(
           (ticket) => {
             reply({ type: "enqueued", id, rows: ticket.rows });
+            park(slot, message.job);
             ticket.committed.then(
               (ms: number) => reply({ type: "committed", id, ms }),
               (error: unknown) => reply({ type: "committed", id, ms: 0, error: serialize(error) }),
@@ -264,15 +306,16 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
   const waiting: (Omit<Extract<FromMain, { type: "run" }>, "type" | "id" | "body"> & {
     body: Buffer;
     resolve: (outcome: WorkerOutcome) => void;
+    onQueued: (() => void) | undefined;
   })[] = [];
 
   const dispatch = () => {
     for (const slot of slots) {
-      while (waiting.length > 0 && slot.ready && slot.jobs.size < jobsPerWorker) {
+      while (waiting.length > 0 && slot.ready && canTake(slot, (waiting[0] as (typeof waiting)[number]).body.length)) {
         const job = waiting.shift() as (typeof waiting)[number];
         const id = nextJob++;
         const transferable = ownBuffer(job.body);
-        slot.jobs.set(id, { resolve: job.resolve });
+        slot.jobs.set(id, { resolve: job.resolve, bytes: job.body.length, onQueued: job.onQueued, parked: false });
         const message: FromMain = {
           type: "run",
           id,
@@ -297,7 +340,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
   return {
     minBytes,
     start: startAll,
-    run(body, caller, headers, url) {
+    run(body, caller, headers, url, onQueued) {
       // Until a worker is ready (it loads the schema for about a second), bodies run here.
       startAll();
       // A body whose parsed copies might not fit the worker's heap runs here: a worker that
@@ -307,7 +350,7 @@ export function createWriteWorkers(options: WriteWorkersOptions): WriteWorkers {
       }
       if (!slots.some((slot) => slot.ready)) return Promise.resolve({ kind: "main", body });
       return new Promise<WorkerOutcome>((resolve) => {
-        waiting.push({ body, caller: { ...caller }, headers, url, resolve });
+        waiting.push({ body, caller: { ...caller }, headers, url, resolve, onQueued });
         dispatch();
       });
     },
