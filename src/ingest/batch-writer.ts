@@ -248,6 +248,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     markGivingUp = done;
   });
   const stats = { lastFlushMs: 0, flushes: 0, rowsWritten: 0, retries: 0, rejectedRows: 0 };
+  let deadLetters = 0;
 
   const timer = setInterval(() => {
     if (queuedRows > 0) void flush();
@@ -279,7 +280,8 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     const dir = resolve(deadLetterDir);
     await mkdir(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    const file = join(dir, `${table}-${stamp}-${process.pid}-${stats.flushes}.jsonl`);
+    // One file per refused range: two ranges of one flush may be refused in the same millisecond.
+    const file = join(dir, `${table}-${stamp}-${process.pid}-${stats.flushes}-${deadLetters++}.jsonl`);
     const lines: string[] = [];
     for (let i = from; i < to; i++) {
       const bytes = bodyOf(batch, i, i + 1);
