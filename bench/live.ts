@@ -12,6 +12,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
+import { formatIsoMicros } from "../src/time.ts";
 import { API_NODE_ARGS, apiEnv, percentile, recordInDocs, rssOf } from "./docs.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
@@ -296,12 +297,10 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
       ),
     );
     await new Promise((r) => setTimeout(r, 1_500)); // each poller's first poll marks "now"
-    const start = Date.now() * 1000;
-    const inputs = Array.from({ length: 20_000 }, (_, i) => {
-      const us = start + i;
-      const iso = new Date(Math.floor(us / 1000)).toISOString().replace("Z", `${String(us % 1000).padStart(3, "0")}Z`);
-      return benchTrade(`big-${i}`, iso, { baseToken: "BIG", venue: "big" });
-    });
+    const start = BigInt(Date.now()) * 1000n;
+    const inputs = Array.from({ length: 20_000 }, (_, i) =>
+      benchTrade(`big-${i}`, formatIsoMicros(start + BigInt(i)), { baseToken: "BIG", venue: "big" }),
+    );
     const r = await fetch(`${url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json" },

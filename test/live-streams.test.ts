@@ -1,11 +1,13 @@
 // tradeRecorded keeps its promise (issue 12), checked with the official graphql-ws client against
 // a real QuestDB: every trade once, in (timestamp, tradeId) order except trades that are late by
 // the rule (README, LIVE_LATE_ROWS_MS), whatever the batch size and however writers interleave.
+
 import { type Client, createClient } from "graphql-ws";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
 import { localAddress } from "../src/questdb/embedded.ts";
 import { freePort } from "../src/questdb/local-server.ts";
+import { formatIsoMicros } from "../src/time.ts";
 import { apiEnv, spawnApi } from "./support/api-process.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { micros } from "./support/dataset.ts";
@@ -56,8 +58,6 @@ function subscribe(url: string, filter: Record<string, unknown> | null) {
   return { delivered, errors, stop, filter };
 }
 
-const isoMicros = (us: bigint) =>
-  new Date(Number(us / 1000n)).toISOString().replace("Z", `${String(us % 1000n).padStart(3, "0")}Z`);
 const precedes = (a: { ts: bigint; tradeId: string }, b: { ts: bigint; tradeId: string }) =>
   a.ts < b.ts || (a.ts === b.ts && a.tradeId < b.tradeId);
 
@@ -86,7 +86,7 @@ describe("tradeRecorded: exactly once, in order", () => {
     // Each poller's first poll marks "now".
     await new Promise((done) => setTimeout(done, 1_500));
     const start = BigInt(Date.now()) * 1000n;
-    const inputs = Array.from({ length: 20_000 }, (_, i) => makeTrade(`big-${i}`, isoMicros(start + BigInt(i))));
+    const inputs = Array.from({ length: 20_000 }, (_, i) => makeTrade(`big-${i}`, formatIsoMicros(start + BigInt(i))));
     const r = await fetch(`${url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -146,7 +146,7 @@ describe("tradeRecorded: exactly once, in order", () => {
           });
         }
         const inputs = batch.map((b) => ({
-          ...makeTrade(b.tradeId, isoMicros(b.ts)),
+          ...makeTrade(b.tradeId, formatIsoMicros(b.ts)),
           baseToken: b.baseToken,
           strategy: b.strategy,
         }));

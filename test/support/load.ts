@@ -1,5 +1,7 @@
 // Load and fault helpers for ingestion tests: concurrent bot clients and a socket-cutting proxy.
+
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { formatIsoMicros } from "../../src/time.ts";
 import type { TradeInput } from "../generated/graphql.ts";
 import { RecordTradesDocument } from "../generated/graphql.ts";
 import { postGraphQL } from "./app.ts";
@@ -177,9 +179,7 @@ export async function ledgerBots(options: {
       const start = next;
       next = Math.min(total, next + batchSize);
       const inputs = Array.from({ length: next - start }, (_, i) => {
-        const micros = startMicros + BigInt(start + i);
-        const iso = new Date(Number(micros / 1000n)).toISOString();
-        return makeTrade(`${prefix}-${start + i}`, iso.replace("Z", `${String(micros % 1000n).padStart(3, "0")}Z`));
+        return makeTrade(`${prefix}-${start + i}`, formatIsoMicros(startMicros + BigInt(start + i)));
       });
       const body = JSON.stringify({ query, variables: { inputs } });
       const deadline = Date.now() + patienceMs;
