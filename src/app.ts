@@ -204,9 +204,24 @@ export function buildApp(options: AppOptions): App {
     instance: config.instanceId,
     rules: config.alertRules,
     intervalMs: config.alertIntervalMs,
+    syncMs: config.alertSyncMs,
+    leaseMs: config.alertLeaseMs,
     statementTimeoutMs: config.queryTimeoutMs + 1_000,
     log: log.child({ component: "alerts" }),
   });
+  /** Seeds ALERT_RULES, takes up the stored state and starts the timers; retried while QuestDB fails. */
+  const startAlerts = async () => {
+    await tablesReady;
+    for (let delay = 250; !stopped; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await alerts.start();
+        return;
+      } catch (error) {
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert rules not started yet");
+        await sleep(delay);
+      }
+    }
+  };
 
   const services: Services = {
     pool,
@@ -480,6 +495,9 @@ export function buildApp(options: AppOptions): App {
       }
       // Rows a previous process accepted and QuestDB did not take yet are queued before any new one.
       await sink.open();
+      // With QuestDB up, the shared rules are in place before the first request (10 s at most).
+      const alertsStarted = startAlerts();
+      if (tablesVerified) await Promise.race([alertsStarted, sleep(10_000)]);
       workers?.start();
       analyticsWorkers?.start();
       server = createServer(handler);

@@ -107,8 +107,12 @@ export interface Config {
   liveMaxQueued: number;
   /** Alert rules from configuration (ALERT_RULES, JSON). */
   alertRules: AlertRule[];
-  /** How often alert rules are evaluated; 0 turns evaluation off. */
+  /** How often alert rules are evaluated; 0 turns evaluation off (and out of the election). */
   alertIntervalMs: number;
+  /** How often rules are read back from alert_rules and the heartbeat written; 0: never. */
+  alertSyncMs: number;
+  /** How long a heartbeat keeps an instance in the election of the rules' evaluator. */
+  alertLeaseMs: number;
 }
 
 export interface RequestLimits {
@@ -381,7 +385,15 @@ export function loadConfig(env: Env = process.env): Config {
     liveMaxQueued: int("LIVE_MAX_QUEUED", 10_000, 1, 10_000_000),
     alertRules,
     alertIntervalMs: int("ALERT_INTERVAL_MS", 5_000, 0, 3_600_000),
+    alertSyncMs: int("ALERT_SYNC_MS", 1_000, 0, 60_000),
+    alertLeaseMs: int("ALERT_LEASE_MS", 5_000, 1_000, 600_000),
   };
+  // A lease must outlive two heartbeats, or a live leader would lose it between two of them.
+  if (config.alertSyncMs > 0 && config.alertLeaseMs < 2 * config.alertSyncMs) {
+    problems.push(
+      `ALERT_LEASE_MS=${config.alertLeaseMs}: must be at least twice ALERT_SYNC_MS (${config.alertSyncMs}), or a live leader loses its lease between two heartbeats`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -55,6 +55,9 @@ describe("alert rules are evaluated independently", () => {
         calls.push(`${statement.name} ${options?.deadlineMs}`);
         if (statement.name === "alerts.latencyP99") return (await hung.promise) as R[];
         if (statement.name === "alerts.sandwichRate") return [{ n: 10n, s: 5n }] as R[];
+        // The shared rules' store (live/alert-store.ts): nothing stored, this instance alone alive.
+        if (statement.name === "alerts.liveInstances") return [{ instance: "test", started_at: 0n }] as R[];
+        if (/^alerts\.(saveRule|loadRules|lastEvents|heartbeat)$/.test(statement.name)) return [];
         throw new Error(`unexpected statement ${statement.name}`);
       },
       stats: () => ({ statements: 0, failed: 0, byName: {} }),
@@ -70,7 +73,13 @@ describe("alert rules are evaluated independently", () => {
     const intervalMs = 100;
     const engine = createAlertEngine({
       sql,
-      tables: { alert_events: "alert_events", latency_metrics: "latency_metrics", trades: "trades" } as TableNames,
+      tables: {
+        alert_events: "alert_events",
+        alert_rules: "alert_rules",
+        api_instances: "api_instances",
+        latency_metrics: "latency_metrics",
+        trades: "trades",
+      } as TableNames,
       writer,
       newBuffer: newIlpBuffer,
       instance: "test",
@@ -86,6 +95,8 @@ describe("alert rules are evaluated independently", () => {
     cleanups.push(async () => engine.stop());
     const events: { event: AlertEvent; ms: number }[] = [];
     const started = performance.now();
+    await engine.start();
+    expect(engine.isLeader()).toBe(true);
     const twoFired = deferred<void>();
     const p99Fired = deferred<void>();
     engine.listen((event) => {

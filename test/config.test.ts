@@ -67,6 +67,8 @@ describe("configuration", () => {
       liveMaxQueued: 10_000,
       alertRules: [],
       alertIntervalMs: 5_000,
+      alertSyncMs: 1_000,
+      alertLeaseMs: 5_000,
     });
   });
 
@@ -127,5 +129,19 @@ describe("configuration", () => {
     ]);
     expect((error as Error).message).not.toContain("hunter2");
     expect((error as Error).message).not.toContain("short-secret");
+  });
+
+  it("refuses an alert lease shorter than two heartbeats", () => {
+    const error = (() => {
+      try {
+        loadConfig({ ALERT_SYNC_MS: "1000", ALERT_LEASE_MS: "1500" });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((error as ConfigError).problems).toEqual([
+      "ALERT_LEASE_MS=1500: must be at least twice ALERT_SYNC_MS (1000), or a live leader loses its lease between two heartbeats",
+    ]);
+    expect(loadConfig({ ALERT_SYNC_MS: "1000", ALERT_LEASE_MS: "2000" }).alertLeaseMs).toBe(2000);
   });
 });

@@ -89,6 +89,8 @@ describe("start-up migration to writers", () => {
     expect(changes).toEqual([
       `created table ${names.system_metrics}`,
       `created table ${names.alert_events}`,
+      `created table ${names.alert_rules}`,
+      `created table ${names.api_instances}`,
       `ALTER TABLE ${names.trades} ADD COLUMN IF NOT EXISTS writer SYMBOL`,
       `ALTER TABLE ${names.trades} DEDUP ENABLE UPSERT KEYS(timestamp, trade_id, writer)`,
       `ALTER TABLE ${names.latency_metrics} ADD COLUMN IF NOT EXISTS writer SYMBOL`,

@@ -1,6 +1,7 @@
 // systemMetrics and alertEvents: the server's own health samples (system_metrics, written by
 // every instance's sampler) and the alert events (alert_events) over a range, for the dashboard's
 // ingest and alert panels (issue 14). Both tables are shared by every instance on one QuestDB.
+import { EVENT_COLUMNS, type EventRow, eventFromRow } from "../live/alert-store.ts";
 import type { AlertEvent } from "../live/alerts.ts";
 import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
@@ -91,39 +92,17 @@ export async function alertEventsInRange(
   first: number,
 ): Promise<AlertEvent[]> {
   checkRange(range, null);
-  return reads.read<
-    {
-      timestamp: bigint;
-      event_id: string;
-      rule_id: string;
-      kind: AlertEvent["kind"];
-      state: AlertEvent["state"];
-      value: number;
-      threshold: number;
-      message: string;
-    },
-    AlertEvent[]
-  >({
+  return reads.read<EventRow, AlertEvent[]>({
     statement: limited(
       {
         name: "alertEvents",
-        sql: `SELECT timestamp, event_id, rule_id, kind, state, value, threshold, message FROM ${table}
+        sql: `SELECT ${EVENT_COLUMNS} FROM ${table}
               WHERE timestamp >= $1 AND timestamp < $2 ORDER BY timestamp DESC`,
         params: rangeParams(range),
       },
       first,
     ),
     tables: [table],
-    map: (rows) =>
-      rows.map((row) => ({
-        eventId: row.event_id,
-        ruleId: row.rule_id,
-        kind: row.kind,
-        state: row.state,
-        value: row.value,
-        threshold: row.threshold,
-        at: row.timestamp,
-        message: row.message,
-      })),
+    map: (rows) => rows.map(eventFromRow),
   });
 }

@@ -11,6 +11,7 @@ import { MAX_AMOUNT, nameProblem } from "../ingest/validation.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { type Micros, nowMicros } from "../time.ts";
 import { measureRule } from "./alert-measures.ts";
+import { createAlertStore } from "./alert-store.ts";
 
 export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -88,14 +89,35 @@ export function normaliseRule(input: AlertRuleInput): AlertRule {
   };
 }
 
+/**
+ * Who evaluates what, with several instances on one QuestDB (docs/scaling.md): the SQL rules
+ * (LATENCY_P99, SANDWICH_RATE, NO_TRADES) judge shared tables, so one instance at a time, the
+ * leader, evaluates them; QUEUE_DEPTH judges each instance's own queue, so every instance
+ * evaluates it for itself (its events name the instance).
+ */
+export const judgesOwnInstance = (kind: AlertKind): boolean => kind === "QUEUE_DEPTH";
+
 export interface AlertEngine {
+  /** The rules as this instance last synchronised them (changes elsewhere arrive within ALERT_SYNC_MS). */
   rules(): AlertRule[];
-  /** Adds or replaces a rule (it starts again as not firing, on a timer of its own). */
-  upsert(rule: AlertRule): void;
-  remove(id: string): boolean;
-  /** Evaluates every rule now, each independently of the others; returns the events raised. */
+  /** Stores a rule (it starts again as not firing) for every instance; resolves once stored. */
+  upsert(rule: AlertRule): Promise<void>;
+  /** Stores a rule's deletion; false when there was no rule with that id. */
+  remove(id: string): Promise<boolean>;
+  /**
+   * Synchronises with the other instances, then evaluates every rule this instance is in charge
+   * of (all of them with ALERT_INTERVAL_MS=0, which takes no part in the election); returns the
+   * events raised.
+   */
   evaluate(): Promise<AlertEvent[]>;
+  /** Whether this instance evaluates the SQL rules now. */
+  isLeader(): boolean;
+  /** Events this instance raises, as it raises them (others' arrive through alert_events). */
   listen(listener: (event: AlertEvent) => void): () => void;
+  /** Events other instances stored from `since` on, oldest first (live/alert-stream.ts). */
+  eventsOfOthers(since: Micros, limit: number): Promise<AlertEvent[]>;
+  /** Seeds the configured rules, takes up the stored state, starts the timers (once the tables exist). */
+  start(): Promise<void>;
   stop(): void;
 }
 
@@ -107,15 +129,20 @@ export interface AlertEngineOptions {
   writer: BatchWriter;
   /** An ILP buffer, to queue an event when the writer's queue is full. */
   newBuffer: () => SenderBuffer;
-  /** This instance's name in alert_events. */
+  /** This instance's name in alert_events and api_instances. */
   instance: string;
+  /** ALERT_RULES: written at version 0 on start, so that a change made through the API wins. */
   rules: readonly AlertRule[];
   /**
    * How often each rule is evaluated, on a timer of its own: a rule is evaluated again this long
    * after its previous evaluation started, or at once when that one took longer. 0: only when
-   * `evaluate()` is called.
+   * `evaluate()` is called, and this instance takes no part in the election.
    */
   intervalMs: number;
+  /** How often rules are read back and the heartbeat written (ALERT_SYNC_MS); 0: never. Default 1,000. */
+  syncMs?: number;
+  /** How long a heartbeat keeps an instance alive in the election (ALERT_LEASE_MS). Default 5,000. */
+  leaseMs?: number;
   /**
    * Client-side deadline of a rule's statement, the wait for a connection included; past it the
    * evaluation fails (logged at warn) and the connection is destroyed. The rule is evaluated again
@@ -125,16 +152,38 @@ export interface AlertEngineOptions {
   log: Logger;
 }
 
+/** A rule, or its deletion, at the version (timestamp) it was written. */
+interface Versioned {
+  version: Micros;
+  rule: AlertRule | null;
+}
+
 export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
   const { sql, tables, writer, newBuffer, instance, intervalMs, statementTimeoutMs, log } = options;
-  const rules = new Map(options.rules.map((r) => [r.id, r]));
+  const syncMs = options.syncMs ?? 1_000;
+  const leaseMs = options.leaseMs ?? 5_000;
+  const candidate = intervalMs > 0;
+  const store = createAlertStore({ sql, tables, instance, deadlineMs: statementTimeoutMs });
+  /** Last writer wins per rule id, the seeds at version 0; deletions stay as null. */
+  const known = new Map<string, Versioned>(options.rules.map((r) => [r.id, { version: 0n, rule: r }]));
   const firing = new Set<string>();
   const listeners = new Set<(event: AlertEvent) => void>();
   /** The evaluation of each rule in progress: one rule is never evaluated twice at once. */
   const inProgress = new Map<string, Promise<AlertEvent | undefined>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopped = false;
+  let started = false;
+  const startedAt = nowMicros();
   const measures = { sql, tables, writer, deadlineMs: statementTimeoutMs };
+  /** Leader since the state of the SQL rules was taken up; until (performance.now()) its lease holds. */
+  let leaderUntil = 0;
+  let syncTimer: NodeJS.Timeout | undefined;
+  let syncing: Promise<void> | undefined;
+
+  const current = (id: string): AlertRule | undefined => known.get(id)?.rule ?? undefined;
+  const leading = () => !candidate || performance.now() < leaderUntil;
+  /** Whether this instance evaluates the rule now. */
+  const inCharge = (rule: AlertRule) => judgesOwnInstance(rule.kind) || leading();
 
   const raise = (event: AlertEvent) => {
     const table = tables.alert_events;
@@ -172,6 +221,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   /** Measures one rule and applies the hysteresis; the event raised, if any. */
   const evaluateOnce = async (rule: AlertRule): Promise<AlertEvent | undefined> => {
+    if (!inCharge(rule)) return undefined;
     const now = nowMicros();
     let value: number | null;
     try {
@@ -183,9 +233,9 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       );
       return undefined;
     }
-    // Replaced or removed while its statement ran (the answer belongs to a rule that is gone), or
-    // the engine stopped (the writer may be closed).
-    if (value === null || rules.get(rule.id) !== rule || stopped) return undefined;
+    // Replaced or removed while its statement ran (the answer belongs to a rule that is gone), the
+    // lead passed to another instance meanwhile, or the engine stopped (the writer may be closed).
+    if (value === null || current(rule.id) !== rule || !inCharge(rule) || stopped) return undefined;
     const isFiring = firing.has(rule.id);
     let state: AlertEvent["state"] | undefined;
     if (!isFiring && value > rule.threshold) state = "FIRING";
@@ -194,7 +244,11 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     if (state === "FIRING") firing.add(rule.id);
     else firing.delete(rule.id);
     const what =
-      rule.kind === "LATENCY_P99" ? `p99 latency of ${rule.stage}` : rule.kind.toLowerCase().replace("_", " ");
+      rule.kind === "LATENCY_P99"
+        ? `p99 latency of ${rule.stage}`
+        : rule.kind === "QUEUE_DEPTH"
+          ? `queue depth of ${instance}`
+          : rule.kind.toLowerCase().replace("_", " ");
     const event: AlertEvent = {
       eventId: randomUUID(),
       ruleId: rule.id,
@@ -222,14 +276,15 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   /** The rule's own timer: the next evaluation `intervalMs` after this one started. */
   const schedule = (id: string, delayMs: number) => {
-    if (intervalMs <= 0 || stopped) return;
+    if (intervalMs <= 0 || stopped || !started) return;
+    clearTimeout(timers.get(id));
     const timer = setTimeout(async () => {
-      const rule = rules.get(id);
+      const rule = current(id);
       if (!rule || timers.get(id) !== timer) return;
-      const started = performance.now();
+      const began = performance.now();
       await evaluateRule(rule);
-      if (rules.get(id) === rule && timers.get(id) === timer) {
-        schedule(id, Math.max(0, intervalMs - (performance.now() - started)));
+      if (current(id) === rule && timers.get(id) === timer) {
+        schedule(id, Math.max(0, intervalMs - (performance.now() - began)));
       }
     }, delayMs);
     timer.unref();
@@ -239,31 +294,135 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     clearTimeout(timers.get(id));
     timers.delete(id);
   };
-  for (const id of rules.keys()) schedule(id, intervalMs);
+
+  /** Takes a version of a rule if it is newer than the one known: it starts again, not firing. */
+  const apply = (id: string, next: Versioned): boolean => {
+    const had = known.get(id);
+    if (had && had.version >= next.version) return false;
+    known.set(id, next);
+    firing.delete(id);
+    unschedule(id);
+    if (next.rule) schedule(id, intervalMs);
+    return true;
+  };
+
+  /** Firing states from the newest stored event of each rule written since its current version. */
+  const takeUpState = async (which: (rule: AlertRule) => boolean) => {
+    const events = await store.lastEvents();
+    for (const event of events) {
+      const entry = known.get(event.ruleId);
+      if (!entry?.rule || !which(entry.rule) || event.at < entry.version) continue;
+      if (event.state === "FIRING") firing.add(event.ruleId);
+      else firing.delete(event.ruleId);
+    }
+  };
+
+  /** One round: heartbeat, the rules' newest versions, who leads. */
+  const syncOnce = async () => {
+    let beat = false;
+    if (candidate) {
+      const { queuedRows, inFlightRows } = writer.stats();
+      const sent = performance.now();
+      try {
+        await store.heartbeat(startedAt, queuedRows + inFlightRows);
+        beat = true;
+      } catch (error) {
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert heartbeat not written");
+      }
+      if (beat) {
+        const instances = await store.liveInstances(leaseMs);
+        const leader = instances[0]?.instance === instance;
+        if (leader && !leading()) {
+          // Taking the lead: the SQL rules' states are those the previous leader stored.
+          await takeUpState((rule) => !judgesOwnInstance(rule.kind));
+          log.info({ instances: instances.map((i) => i.instance) }, "this instance now evaluates the alert rules");
+        } else if (!leader && leading()) {
+          log.info({ leader: instances[0]?.instance ?? null }, "another instance evaluates the alert rules");
+        }
+        // The lease, counted from when the heartbeat was sent, ends a sync before the others' view
+        // of it does: two instances never both judge the shared rules.
+        leaderUntil = leader ? sent + leaseMs - syncMs : 0;
+      }
+    }
+    for (const { id, version, rule } of await store.loadRules()) apply(id, { version, rule });
+    if (candidate && !beat) leaderUntil = 0;
+  };
+  const sync = (): Promise<void> => {
+    syncing ??= syncOnce().finally(() => {
+      syncing = undefined;
+    });
+    return syncing;
+  };
+  const syncLoop = () => {
+    if (stopped || syncMs <= 0) return;
+    syncTimer = setTimeout(async () => {
+      try {
+        await sync();
+      } catch (error) {
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert rules not synchronised");
+      }
+      syncLoop();
+    }, syncMs);
+    syncTimer.unref();
+  };
+
+  /** start(): seeds, the stored state, the first sync, the timers. */
+  const begin = async () => {
+    if (stopped) return;
+    // Written at version 0 (DEDUP keeps one row per seed): whatever the API changed since wins.
+    for (const rule of options.rules) await store.saveRule(rule.id, 0n, rule);
+    if (stopped) return;
+    started = true;
+    for (const { id, version, rule } of await store.loadRules()) apply(id, { version, rule });
+    await takeUpState((rule) => judgesOwnInstance(rule.kind) || !candidate);
+    if (syncMs > 0) {
+      await sync().catch((error: unknown) =>
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, "alert rules not synchronised"),
+      );
+      syncLoop();
+    }
+    for (const [id, { rule }] of known) if (rule && !timers.has(id)) schedule(id, intervalMs);
+  };
+  let starting: Promise<void> | undefined;
 
   return {
-    rules: () => [...rules.values()],
-    upsert: (rule) => {
-      rules.set(rule.id, rule);
-      firing.delete(rule.id);
-      unschedule(rule.id);
-      schedule(rule.id, intervalMs);
+    rules: () => [...known.values()].flatMap(({ rule }) => (rule ? [rule] : [])),
+    upsert: async (rule) => {
+      const version = nowMicros();
+      await store.saveRule(rule.id, version, rule);
+      apply(rule.id, { version, rule });
     },
-    remove: (id) => {
-      firing.delete(id);
-      unschedule(id);
-      return rules.delete(id);
+    remove: async (id) => {
+      // Made on another instance a moment ago, perhaps: read the rules back before saying no.
+      if (!current(id) && started && syncMs > 0) await sync();
+      if (!current(id)) return false;
+      const version = nowMicros();
+      await store.saveRule(id, version, null);
+      apply(id, { version, rule: null });
+      return true;
     },
     evaluate: async () => {
-      const events = await Promise.all([...rules.values()].map(evaluateRule));
+      await starting?.catch(() => {});
+      if (started && syncMs > 0) await sync();
+      const events = await Promise.all([...known.values()].flatMap(({ rule }) => (rule ? [evaluateRule(rule)] : [])));
       return events.filter((event) => event !== undefined);
     },
+    isLeader: () => candidate && leading(),
     listen: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    eventsOfOthers: (since, limit) => store.eventsOfOthers(since, limit),
+    start: () => {
+      starting ??= begin().catch((error: unknown) => {
+        starting = undefined;
+        throw error;
+      });
+      return starting;
+    },
     stop: () => {
       stopped = true;
+      clearTimeout(syncTimer);
       for (const id of [...timers.keys()]) unschedule(id);
       listeners.clear();
     },

@@ -15,9 +15,18 @@ export interface TableSpec {
   readonly columns: readonly ColumnSpec[];
   /** The row's identity besides the timestamp: DEDUP UPSERT KEYS(timestamp, ...dedupKeys). */
   readonly dedupKeys: readonly string[];
+  /** false: kept whatever RETENTION_DAYS says (no TTL), e.g. configuration such as alert rules. */
+  readonly retention?: false;
 }
 
-export type TableKey = "trades" | "latency_metrics" | "mev_metrics" | "system_metrics" | "alert_events";
+export type TableKey =
+  | "trades"
+  | "latency_metrics"
+  | "mev_metrics"
+  | "system_metrics"
+  | "alert_events"
+  | "alert_rules"
+  | "api_instances";
 export type TableNames = Readonly<Record<TableKey, string>>;
 
 const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
@@ -124,6 +133,37 @@ export const TABLES: readonly TableSpec[] = [
       col("instance", "SYMBOL"),
     ],
   },
+  {
+    // Alert rules shared by every instance (issue 15): one row per change, the newest per rule_id
+    // wins (LATEST ON), a deletion is a row with deleted = true. Rules seeded from ALERT_RULES
+    // are written at timestamp 0, so any change made through the API is newer.
+    name: "alert_rules",
+    dedupKeys: ["rule_id"],
+    retention: false,
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("rule_id", "SYMBOL"),
+      col("kind", "SYMBOL"),
+      col("stage", "SYMBOL"),
+      col("window_seconds", "INT"),
+      col("threshold", "DOUBLE"),
+      col("hysteresis", "DOUBLE"),
+      col("deleted", "BOOLEAN"),
+      col("instance", "SYMBOL"),
+    ],
+  },
+  {
+    // Heartbeats of the instances that evaluate alert rules (live/alerts.ts): the oldest live one
+    // is the leader. Written with QuestDB's clock (now()), so instances' clocks never compare.
+    name: "api_instances",
+    dedupKeys: ["instance"],
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("instance", "SYMBOL"),
+      col("started_at", "TIMESTAMP"),
+      col("queued_rows", "LONG"),
+    ],
+  },
 ];
 
 export function tableNames(prefix: string): TableNames {
@@ -133,6 +173,8 @@ export function tableNames(prefix: string): TableNames {
     mev_metrics: `${prefix}mev_metrics`,
     system_metrics: `${prefix}system_metrics`,
     alert_events: `${prefix}alert_events`,
+    alert_rules: `${prefix}alert_rules`,
+    api_instances: `${prefix}api_instances`,
   };
 }
 
@@ -167,11 +209,15 @@ const TTL_UNIT_HOURS: Record<string, number> = { HOUR: 1, DAY: 24, WEEK: 24 * 7 
 
 const upsertKeys = (spec: TableSpec): string[] => [TIMESTAMP_COLUMN, ...spec.dedupKeys];
 
+/** The table's TTL in days: RETENTION_DAYS, or 0 (none) for a table kept whatever it says. */
+const ttlDays = (spec: TableSpec, retentionDays: number): number => (spec.retention === false ? 0 : retentionDays);
+
 function createStatement(physical: string, spec: TableSpec, retentionDays: number): string {
   const columns = spec.columns.map((c) => `${c.name} ${c.type}`).join(", ");
+  const days = ttlDays(spec, retentionDays);
   return (
     `CREATE TABLE IF NOT EXISTS ${physical} (${columns}) TIMESTAMP(${TIMESTAMP_COLUMN}) ` +
-    `PARTITION BY DAY TTL ${retentionDays} DAYS WAL DEDUP UPSERT KEYS(${upsertKeys(spec).join(", ")})`
+    `PARTITION BY DAY ${days > 0 ? `TTL ${days} DAYS ` : ""}WAL DEDUP UPSERT KEYS(${upsertKeys(spec).join(", ")})`
   );
 }
 
@@ -224,8 +270,9 @@ export async function ensureTables(pool: pg.Pool, options: EnsureTablesOptions):
     const expectedKeys = upsertKeys(spec).sort();
     const keysMatch = table.dedup && keys.join() === expectedKeys.join();
 
-    const ttlHours = table.ttlValue * (TTL_UNIT_HOURS[table.ttlUnit] ?? Number.NaN);
-    if (ttlHours !== retentionDays * 24) changes.push(`ALTER TABLE ${physical} SET TTL ${retentionDays} DAYS`);
+    const ttlHours = table.ttlValue === 0 ? 0 : table.ttlValue * (TTL_UNIT_HOURS[table.ttlUnit] ?? Number.NaN);
+    const days = ttlDays(spec, retentionDays);
+    if (ttlHours !== days * 24) changes.push(`ALTER TABLE ${physical} SET TTL ${days} DAYS`);
     // Re-declares the keys of a table from an older version (before `writer` joined them); it
     // comes after that table's ADD COLUMNs, since QuestDB requires the key columns to exist.
     // https://questdb.com/docs/query/sql/alter-table-enable-deduplication/ (it replaces the key list; existing rows stay)

@@ -5,6 +5,7 @@ import type { Context } from "../context.ts";
 import { BadInputError, clientError } from "../errors.ts";
 import { requireAdmin } from "../http/auth.ts";
 import type { Trade } from "../ingest/trade-record.ts";
+import { createAlertStream } from "../live/alert-stream.ts";
 import {
   ALERT_KINDS,
   type AlertEvent,
@@ -16,6 +17,7 @@ import {
 import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
 import { createChannel } from "../live/live-queries.ts";
 import { createTradeStream } from "../live/trade-stream.ts";
+import { nowMicros } from "../time.ts";
 import { checkName, checkTradeFilter } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { TimeRangeRef } from "./range.ts";
@@ -202,9 +204,36 @@ builder.subscriptionFields((t) => ({
   }),
   alerts: t.field({
     type: AlertEventRef,
-    description: "Firing and resolved alert events, as this instance evaluates its rules.",
-    subscribe: (_root, _args, context) =>
-      subscribeChannel<AlertEvent>(context, { coalesce: false }, (push) => context.services.alerts.listen(push)),
+    description:
+      "Firing and resolved alert events of every instance, each once: those this instance raises as it raises them, the other instances' as they reach alert_events. Events from the subscription's start on.",
+    subscribe: (_root, _args, context) => {
+      const { services } = context;
+      const others = createAlertStream((since, limit) => services.alerts.eventsOfOthers(since, limit), {
+        lateMs: services.liveLimits.lateRowsMs,
+        startAt: nowMicros(),
+      });
+      return subscribeChannel<AlertEvent>(context, { coalesce: false }, (push) => {
+        const stopListening = services.alerts.listen(push);
+        const leave = services.live.join<AlertEvent[]>(
+          {
+            key: "alerts",
+            tables: [services.tables.alert_events],
+            slideMs: 0,
+            stream: true,
+            poll: async () => {
+              const events = await others.next();
+              return events.length > 0 ? events : undefined;
+            },
+            again: others.more,
+          },
+          { push: (events) => events.forEach(push) },
+        );
+        return () => {
+          stopListening();
+          leave();
+        };
+      });
+    },
     resolve: (event) => event,
   }),
 }));
@@ -231,9 +260,9 @@ builder.mutationFields((t) => ({
   upsertAlertRule: t.field({
     type: AlertRuleRef,
     description:
-      "Admin: adds a rule, or replaces the rule with the same id. Kept in memory (ALERT_RULES for permanent ones).",
+      "Admin: adds a rule, or replaces the rule with the same id (it starts again as not firing). Stored in alert_rules: every instance applies it within ALERT_SYNC_MS, and it outlives restarts.",
     args: { input: t.arg({ type: AlertRuleInputRef, required: true }) },
-    resolve: (_root, { input }, context) => {
+    resolve: async (_root, { input }, context) => {
       requireAdmin(context.caller);
       const problems = checkAlertRule(input);
       if (problems.length > 0) {
@@ -242,19 +271,20 @@ builder.mutationFields((t) => ({
         });
       }
       const rule = normaliseRule(input);
-      context.services.alerts.upsert(rule);
+      await context.services.alerts.upsert(rule);
       return rule;
     },
   }),
   deleteAlertRule: t.field({
     type: "Boolean",
-    description: "Admin: removes a rule; false when there was none with that id.",
+    description:
+      "Admin: removes a rule on every instance (within ALERT_SYNC_MS); false when there was none with that id.",
     args: { id: t.arg.string({ required: true, description: "1 to 64 letters, digits and _ . : -." }) },
-    resolve: (_root, { id }, context) => {
+    resolve: async (_root, { id }, context) => {
       requireAdmin(context.caller);
       const problem = ruleIdProblem(id);
       if (problem) throw new BadInputError("id", problem);
-      return context.services.alerts.remove(id);
+      return await context.services.alerts.remove(id);
     },
   }),
 }));

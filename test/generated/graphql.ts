@@ -318,7 +318,7 @@ export type MevStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Admin: removes a rule; false when there was none with that id. */
+  /** Admin: removes a rule on every instance (within ALERT_SYNC_MS); false when there was none with that id. */
   deleteAlertRule: Scalars['Boolean']['output'];
   /** Records one of the latency measurements; written to QuestDB in the next batch (every BATCH_INTERVAL_MS). */
   recordLatencyMetric: RecordResult;
@@ -332,7 +332,7 @@ export type Mutation = {
   recordTrade: RecordResult;
   /** Records many trades: all or, if any is invalid, none. */
   recordTrades: RecordResult;
-  /** Admin: adds a rule, or replaces the rule with the same id. Kept in memory (ALERT_RULES for permanent ones). */
+  /** Admin: adds a rule, or replaces the rule with the same id (it starts again as not firing). Stored in alert_rules: every instance applies it within ALERT_SYNC_MS, and it outlives restarts. */
   upsertAlertRule: AlertRule;
 };
 
@@ -536,7 +536,7 @@ export type StrategyPerformance = {
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Firing and resolved alert events, as this instance evaluates its rules. */
+  /** Firing and resolved alert events of every instance, each once: those this instance raises as it raises them, the other instances' as they reach alert_events. Events from the subscription's start on. */
   alerts: AlertEvent;
   /** Rolling figures over a sliding window; sent when they change (at most about once a second). */
   liveMetrics: LiveMetrics;
