@@ -198,6 +198,11 @@ export function buildApp(options: AppOptions): App {
   // at all (frozen, network gone), so that a silent QuestDB holds neither a rule nor a connection.
   const alerts = createAlertEngine({
     sql,
+    storeSql: createSqlRunner({
+      pool: lightPool,
+      log: log.child({ component: "alerts" }),
+      timeoutMs: config.queryTimeoutMs,
+    }),
     tables,
     writer,
     newBuffer: newIlpBuffer,

@@ -27,10 +27,14 @@ export type AlertEvent = {
   message: Scalars['String']['output'];
   ruleId: Scalars['String']['output'];
   state: AlertState;
+  /** In `unit`. */
   threshold: Scalars['Float']['output'];
+  unit: AlertUnit;
+  /** In `unit`. */
   value: Scalars['Float']['output'];
 };
 
+/** LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance. */
 export type AlertKind =
   | 'LATENCY_P99'
   | 'NO_TRADES'
@@ -43,11 +47,13 @@ export type AlertRule = {
   id: Scalars['String']['output'];
   kind: AlertKind;
   stage: Maybe<Scalars['String']['output']>;
+  /** In `unit`. */
   threshold: Scalars['Float']['output'];
+  unit: AlertUnit;
   windowSeconds: Scalars['Int']['output'];
 };
 
-/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis). */
+/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis). */
 export type AlertRuleInput = {
   /** From 0 to below 1; default 0.1. */
   hysteresis?: InputMaybe<Scalars['Float']['input']>;
@@ -56,7 +62,7 @@ export type AlertRuleInput = {
   kind: AlertKind;
   /** LATENCY_P99 only: the stage, 1–64 characters as on ingest. */
   stage?: InputMaybe<Scalars['String']['input']>;
-  /** 0 to 1e15, in the kind's unit. */
+  /** In the kind's unit (AlertUnit): microseconds, a fraction 0–1, seconds or whole rows; 0 to 1e15. */
   threshold: Scalars['Float']['input'];
   /** 1 to 86400; default 60. */
   windowSeconds?: InputMaybe<Scalars['Int']['input']>;
@@ -65,6 +71,13 @@ export type AlertRuleInput = {
 export type AlertState =
   | 'FIRING'
   | 'RESOLVED';
+
+/** The unit of a rule's threshold and of its events' values: the unit the queries answer in (latency in microseconds, rates as fractions 0–1). */
+export type AlertUnit =
+  | 'FRACTION'
+  | 'MICROSECONDS'
+  | 'ROWS'
+  | 'SECONDS';
 
 /** When a record* mutation answers. */
 export type Durability =
