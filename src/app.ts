@@ -200,7 +200,8 @@ export function buildApp(options: AppOptions): App {
     sql,
     storeSql: createSqlRunner({
       pool: lightPool,
-      log: log.child({ component: "alerts" }),
+      // A steady background (a few statements a second): not logged one by one, even at debug.
+      log: log.child({ component: "alerts" }, { level: "info" }),
       timeoutMs: config.queryTimeoutMs,
     }),
     tables,

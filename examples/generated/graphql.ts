@@ -86,7 +86,7 @@ export type Durability =
   /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
   | 'QUEUED';
 
-/** Inclusive bounds; either may be left out. Slippage bounds are fractions within ±100. */
+/** Inclusive bounds; either may be left out. Slippage bounds are fractions within ±1. */
 export type FloatRange = {
   max?: InputMaybe<Scalars['Float']['input']>;
   min?: InputMaybe<Scalars['Float']['input']>;
@@ -130,12 +130,12 @@ export type LatencyMetricInput = {
 export type LatencyStats = {
   __typename?: 'LatencyStats';
   bucket: Maybe<TimeBucket>;
-  /** One row per bucket and stage, in bucket then stage order; buckets without measurements have count 0. Empty when no bucket was given. */
+  /** One row per bucket and stage with measurements in the range, in bucket then stage order; a stage's buckets without measurements have count 0. Empty when no bucket was given or the range has none. */
   buckets: Array<LatencyStatsRow>;
   from: Scalars['Timestamp']['output'];
   stage: Maybe<Scalars['String']['output']>;
   to: Scalars['Timestamp']['output'];
-  /** One row per stage over the whole range, by stage name. */
+  /** One row per stage with measurements in the range, by stage name (none for an empty range, a named stage included). */
   totals: Array<LatencyStatsRow>;
 };
 
@@ -202,7 +202,7 @@ export type MevEffectiveness = {
   from: Scalars['Timestamp']['output'];
   groupBy: Array<MevGroupKey>;
   to: Scalars['Timestamp']['output'];
-  /** One row per group over the whole range (one row when not grouped). */
+  /** One row per group with transactions in the range, in group order (one row when not grouped; none for an empty range, grouped or not). */
   totals: Array<MevEffectivenessRow>;
 };
 
@@ -723,10 +723,10 @@ export type TradeGroupKey =
   | 'STRATEGY'
   | 'VENUE';
 
-/** A trade as a bot reports it. Amounts, prices and transfer fees are finite, 0 to 1000000000000000; fees and slot 0 to 2^53-1; slippage fractions within ±100. */
+/** A trade as a bot reports it. Amounts, prices and transfer fees are finite, 0 to 1000000000000000; fees and slot 0 to 2^53-1; slippage fractions within ±1. */
 export type TradeInput = {
   action: TradeAction;
-  /** Fraction, -100 to 100; negative is price improvement. */
+  /** Fraction, -1 to 1; negative is price improvement. */
   actualSlippage: Scalars['Float']['input'];
   /** Token units, finite, 0 to 1000000000000000. */
   baseAmount: Scalars['Float']['input'];
@@ -734,7 +734,7 @@ export type TradeInput = {
   baseToken: Scalars['String']['input'];
   /** Quote units per base unit, finite, 0 to 1000000000000000. */
   executedPrice: Scalars['Float']['input'];
-  /** Fraction, 0 to 100. */
+  /** Fraction, 0 to 1 (0.005 is 0.5 %, not 50 basis points). */
   expectedSlippage: Scalars['Float']['input'];
   mevStatus: MevStatus;
   /** Lamports, 0 to 2^53-1. */
@@ -767,12 +767,12 @@ export type TradeInput = {
 export type TradeStats = {
   __typename?: 'TradeStats';
   bucket: Maybe<TimeBucket>;
-  /** One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given. */
+  /** One row per bucket and group with trades in the range, in bucket then group order; a group's buckets without trades are included with count 0. Empty when no bucket was given or the range has no trades. */
   buckets: Array<TradeStatsRow>;
   from: Scalars['Timestamp']['output'];
   groupBy: Array<TradeGroupKey>;
   to: Scalars['Timestamp']['output'];
-  /** One row per group over the whole range (one row when not grouped, even with no trades). */
+  /** One row per group with trades in the range, in group order (one row when not grouped; none for an empty range, grouped or not). */
   totals: Array<TradeStatsRow>;
 };
 
