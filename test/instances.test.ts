@@ -9,7 +9,13 @@ import { micros } from "./support/dataset.ts";
 import { makeTrade } from "./support/load.ts";
 import { ownQuestDb } from "./support/own-questdb.ts";
 import { eventually, uniquePrefix } from "./support/questdb.ts";
-import { createRoundRobin, type FleetLedger, roundRobinBots, type SentTrade } from "./support/round-robin.ts";
+import {
+  createRoundRobin,
+  type FleetLedger,
+  type RoundRobinClient,
+  roundRobinBots,
+  type SentTrade,
+} from "./support/round-robin.ts";
 import { subscribeWs, type WsSubscriber } from "./support/ws-subscriber.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -320,6 +326,189 @@ describe("three instances on one QuestDB, bots through a round-robin client", ()
     for (const api of fleet.apis) {
       api.child.kill("SIGTERM");
       expect(await api.exited).toBe(0);
+    }
+  });
+});
+
+/** A bot recording `latencyUs` for `stage` (10 rows every 200 ms) until stopped; stop() rethrows what failed. */
+function latencyBot(client: RoundRobinClient, stage: string, latencyUs: number, tag: string) {
+  let running = true;
+  let n = 0;
+  const done = (async () => {
+    while (running) {
+      const ts = nowMicros();
+      const inputs = Array.from({ length: 10 }, (_, i) => ({
+        metricId: `${tag}-${n++}`,
+        stage,
+        latencyUs,
+        timestamp: formatIsoMicros(ts + BigInt(i)),
+      }));
+      await client.send("mutation($m: [LatencyMetricInput!]!) { recordLatencyMetrics(inputs: $m) { accepted } }", {
+        m: inputs,
+      });
+      await sleep(200);
+    }
+  })();
+  const failed = done.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  return {
+    stop: async () => {
+      running = false;
+      const error = await failed;
+      if (error) throw error;
+    },
+  };
+}
+
+// The intended behaviour of the alerts rewrite (issue 15): rules live in `<prefix>alert_rules`,
+// one leader instance (heartbeats) evaluates them, each event is stored once in alert_events and
+// reaches `alerts` subscribers on every instance through a poll of that table. Until that lands,
+// this fails where an instance lists only the rules upserted on it.
+describe("alerts across three instances: shared rules, one leader, each event stored once and delivered everywhere", () => {
+  it("a rule upserted on instance 1 is listed by 2 and 3 within 2 s; its FIRING event is stored once and reaches each instance's subscriber once; after the leader is SIGKILLed another instance takes over and its RESOLVED is stored and delivered once", {
+    timeout: 120_000,
+  }, async () => {
+    const questdb = inject("questdb");
+    const prefix = uniquePrefix("threealert");
+    const startedAt = new Date().toISOString();
+    const fleet = await startFleet(questdb, prefix, { ALERT_INTERVAL_MS: "500" });
+    const bots = createRoundRobin(fleet.urls, bearer(KEYS.bots));
+    const ruleId = `p99-${prefix}`;
+    const stage = "submit";
+
+    interface Seen {
+      eventId: string;
+      ruleId: string;
+      state: "FIRING" | "RESOLVED";
+    }
+    const subscribers = fleet.urls.map((url) =>
+      subscribeWs<Seen>({
+        url,
+        key: KEYS.monitor,
+        query: "subscription { alerts { eventId ruleId state } }",
+        pick: (data) => data.alerts as Seen | undefined,
+        cleanups,
+      }),
+    );
+    await Promise.all(subscribers.map((s) => s.connected));
+    const seen = (s: WsSubscriber<Seen>) => s.received.map((r) => r.value).filter((e) => e.ruleId === ruleId);
+
+    // The admin adds the rule on instance 1; instances 2 and 3 list it within 2 s.
+    const rule = { id: ruleId, kind: "LATENCY_P99", stage, windowSeconds: 5, threshold: 100, hysteresis: 0.5 };
+    const RULE_FIELDS = "id kind stage windowSeconds threshold hysteresis";
+    expect(
+      await gqlOn(
+        fleet.urls[0] as string,
+        KEYS.ops,
+        `mutation($r: AlertRuleInput!) { upsertAlertRule(input: $r) { ${RULE_FIELDS} } }`,
+        {
+          r: rule,
+        },
+      ),
+    ).toEqual({ data: { upsertAlertRule: rule } });
+    await Promise.all(
+      fleet.urls.slice(1).map((url, i) =>
+        eventually(
+          async () => {
+            const answer = await gqlOn<{ alertRules: { id: string }[] }>(
+              url,
+              KEYS.monitor,
+              `{ alertRules { ${RULE_FIELDS} } }`,
+            );
+            return answer.data?.alertRules.find((r) => r.id === ruleId);
+          },
+          `the rule upserted on instance 1 in alertRules on instance ${i + 2}`,
+          2_000,
+        ).then((listed) => expect(listed).toEqual(rule)),
+      ),
+    );
+
+    /** The rule's events in alert_events, oldest first. */
+    const stored = async () =>
+      (
+        (await sqlAfterApply(
+          questdb.httpPort,
+          `${prefix}alert_events`,
+          `SELECT event_id, state, instance FROM ${prefix}alert_events WHERE rule_id = '${ruleId}' ORDER BY timestamp`,
+        )) as [string, string, string][]
+      ).map(([eventId, state, instance]) => ({ eventId, state, instance }));
+    /** The rule's events as alertEvents lists them on the instance at `url`, oldest first. */
+    const listed = async (url: string) => {
+      const answer = await gqlOn<{ alertEvents: Seen[] }>(
+        url,
+        KEYS.monitor,
+        "query($r: TimeRange!) { alertEvents(range: $r, first: 1000) { eventId ruleId state } }",
+        { r: { from: startedAt, to: new Date(Date.now() + 60_000).toISOString() } },
+      );
+      return (answer.data?.alertEvents ?? [])
+        .filter((e) => e.ruleId === ruleId)
+        .reverse()
+        .map(({ eventId, state }) => ({ eventId, state }));
+    };
+
+    // p99 of 500 ms against a 100 ms threshold: the rule fires.
+    const high = latencyBot(bots, stage, 500_000, "high");
+    let leader: number;
+    let firing: { eventId: string; state: string; instance: string };
+    try {
+      for (const [i, s] of subscribers.entries()) {
+        await eventually(async () => seen(s)[0], `the FIRING event on instance ${i + 1}'s subscriber`, 20_000);
+      }
+      // Three evaluation intervals more: a second instance evaluating the rule would fire too.
+      await sleep(1_500);
+      const events = await stored();
+      expect(events.map(({ state }) => state)).toEqual(["FIRING"]);
+      firing = events[0] as (typeof events)[number];
+      leader = Number(firing.instance.replace("inst-", "")) - 1;
+      expect([0, 1, 2]).toContain(leader);
+      for (const s of subscribers) {
+        expect(s.errors).toEqual([]);
+        expect(seen(s)).toEqual([{ eventId: firing.eventId, ruleId, state: "FIRING" }]);
+      }
+      for (const url of fleet.urls) expect(await listed(url)).toEqual([{ eventId: firing.eventId, state: "FIRING" }]);
+
+      // The leader dies while the rule is firing.
+      fleet.apis[leader]?.child.kill("SIGKILL");
+      await fleet.apis[leader]?.exited;
+    } finally {
+      await high.stop();
+    }
+
+    // Fast answers only from now on: once the slow ones leave the 5 s window, the rule resolves,
+    // and only another instance can say so.
+    const low = latencyBot(bots, stage, 1_000, "low");
+    let events: Awaited<ReturnType<typeof stored>>;
+    try {
+      await eventually(
+        async () => ((await stored()).some((e) => e.state === "RESOLVED") ? true : undefined),
+        "a RESOLVED event stored after the leader died",
+        30_000,
+      );
+      await sleep(1_500);
+      events = await stored();
+    } finally {
+      await low.stop();
+    }
+    const survivors = [0, 1, 2].filter((i) => i !== leader);
+    console.info(
+      `[instances] leader inst-${leader + 1} SIGKILLed; events: ${events.map((e) => `${e.state} by ${e.instance}`).join(", ")}`,
+    );
+    // Each event once; the first the leader's FIRING, every later one another instance's (a
+    // FIRING again is allowed: the new leader may not know the rule was firing), the last RESOLVED.
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
+    expect(events[0]).toEqual(firing);
+    expect(events.slice(1).filter((e) => e.instance === firing.instance)).toEqual([]);
+    expect(events.filter((e) => e.state === "RESOLVED")).toHaveLength(1);
+    expect(events.at(-1)?.state).toBe("RESOLVED");
+    // The survivors' subscribers got every stored event once, in order; alertEvents lists each once.
+    const expected = events.map(({ eventId, state }) => ({ eventId, state }));
+    for (const i of survivors) {
+      const s = subscribers[i] as WsSubscriber<Seen>;
+      expect(s.errors).toEqual([]);
+      expect(seen(s).map(({ eventId, state }) => ({ eventId, state }))).toEqual(expected);
+      expect(await listed(fleet.urls[i] as string)).toEqual(expected);
     }
   });
 });
