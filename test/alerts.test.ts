@@ -313,7 +313,10 @@ describe("alerts while QuestDB is frozen", () => {
         ["sandwiched", "FIRING"],
         ["queue", "FIRING"],
       ]);
-      expect(app.services.sql.stats().failed - failedBefore).toBeGreaterThanOrEqual(4);
+      // Each SQL rule's statement gave up at its deadline (3 s) at least once before this instance's
+      // lease ran out (its heartbeat cannot be written either: ALERT_LEASE_MS − ALERT_SYNC_MS = 4 s),
+      // after which no instance judges the shared rules until QuestDB answers again.
+      expect(app.services.sql.stats().failed - failedBefore).toBeGreaterThanOrEqual(2);
     } finally {
       process.kill(server.pid, "SIGCONT");
     }
