@@ -4,8 +4,9 @@
 // HAProxy (Debian's, scripts/ensure-haproxy.ts) in front of two API processes started with the
 // replicas' environment, on the shared test QuestDB.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { createClient } from "graphql-ws";
@@ -205,6 +206,18 @@ describe("docker-compose.yml and deploy/haproxy.cfg, read against the code", () 
     );
     expect(keepAliveMs).toBe(12_000);
     expect(haproxyTimeout("tunnel")).toBeGreaterThanOrEqual(10 * keepAliveMs);
+  });
+
+  it("sends each request on a server connection of its own, since Node may be closing an idle one", () => {
+    // Node closes an idle keep-alive connection after server.keepAliveTimeout, and the API keeps
+    // Node's default: HAProxy reusing one at that moment would answer 502.
+    expect(createServer().keepAliveTimeout).toBe(5_000);
+    const setting = readdirSync("src", { recursive: true, encoding: "utf8" }).filter(
+      (file) => file.endsWith(".ts") && readFileSync(join("src", file), "utf8").includes("keepAliveTimeout"),
+    );
+    expect(setting).toEqual([]);
+    expect(haproxyConfig).toMatch(/^\s*option http-server-close$/m);
+    expect(haproxyConfig).not.toMatch(/^\s*http-reuse\s/m);
   });
 
   it("haproxy -c accepts deploy/haproxy.cfg (the replicas' names resolve only on the compose network)", () => {
