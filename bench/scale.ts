@@ -133,6 +133,8 @@ async function probe(
 async function writeLoad(url: string, parts: string[], tag: string, until: number) {
   let batches = 0;
   let rows = 0;
+  /** Rows acknowledged, also after `until` (the batches in flight then): what the CPU was spent on. */
+  let rowsAll = 0;
   let backoffs = 0;
   const latencies: number[] = [];
   await Promise.all(
@@ -149,16 +151,18 @@ async function writeLoad(url: string, parts: string[], tag: string, until: numbe
           continue;
         }
         if (answer.errors) throw new Error(`recordTrades failed: ${JSON.stringify(answer.errors[0])}`);
+        const accepted = (answer.data as { recordTrades: { accepted: number } }).recordTrades.accepted;
+        rowsAll += accepted;
         if (performance.now() <= until) {
           batches++;
-          rows += (answer.data as { recordTrades: { accepted: number } }).recordTrades.accepted;
+          rows += accepted;
           latencies.push(performance.now() - sent);
         }
       }
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { batches, rows, backoffs, latencies };
+  return { batches, rows, rowsAll, backoffs, latencies };
 }
 
 interface PhaseResult {
@@ -171,6 +175,8 @@ interface PhaseResult {
   idle: Awaited<ReturnType<typeof probe>>;
   loaded: Awaited<ReturnType<typeof probe>>;
   cpu: { apis: number; haproxy: number; questdb: number; generator: number; machineBusy: number };
+  /** CPU milliseconds per 1,000 rows acknowledged: of the APIs together, and of QuestDB. */
+  msPer1000: { apis: number; questdb: number };
 }
 
 async function phase(
@@ -231,7 +237,7 @@ async function phase(
     const started = performance.now();
     const until = started + DURATION_S * 1000;
     const probing = probe(url, () => performance.now() < until);
-    const { batches, rows, backoffs, latencies } = await writeLoad(url, parts, prefix, until);
+    const { batches, rows, rowsAll, backoffs, latencies } = await writeLoad(url, parts, prefix, until);
     const seconds = (performance.now() - started) / 1000;
     const loaded = await probing;
     const cpu1 = await cpuOf();
@@ -251,6 +257,10 @@ async function phase(
         questdb: (cpu1.questdb - cpu0.questdb) / seconds,
         generator: (cpu1.generator - cpu0.generator) / seconds,
         machineBusy: (cpu1.machine.busy - cpu0.machine.busy) / (cpu1.machine.total - cpu0.machine.total),
+      },
+      msPer1000: {
+        apis: ((cpu1.apis - cpu0.apis) * 1e6) / rowsAll,
+        questdb: ((cpu1.questdb - cpu0.questdb) * 1e6) / rowsAll,
       },
     };
   } finally {
@@ -300,11 +310,11 @@ async function main() {
         ? n(r.rowsPerSecond)
         : rounds[r.instances === 1 ? "one" : "many"].map((x) => n(x.rowsPerSecond)).join(", ");
     const lines = [
-      "| Phase | recordTrades rows/s, COMMITTED (every round) | vs 1 API behind HAProxy | batch p50 / p99, ms | back-offs | newest-20 page p50 / p99, ms: idle → loaded | last-minute stats p50 / p99, ms: idle → loaded | query errors | CPU cores: APIs / HAProxy / QuestDB / load generator | machine busy |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      "| Phase | recordTrades rows/s, COMMITTED (every round) | vs 1 API behind HAProxy | batch p50 / p99, ms | back-offs | newest-20 page p50 / p99, ms: idle → loaded | last-minute stats p50 / p99, ms: idle → loaded | query errors | CPU cores: APIs / HAProxy / QuestDB / load generator | CPU ms per 1,000 rows: APIs / QuestDB | machine busy |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
       ...results.map(
         (r) =>
-          `| ${r.label} | ${n(r.rowsPerSecond)} (${all(r)}) | ${((r.rowsPerSecond / base.rowsPerSecond) * 100).toFixed(0)}% | ${r.batchP50.toFixed(0)} / ${r.batchP99.toFixed(0)} | ${r.backoffs} | ${ms(r.idle.page)} → ${ms(r.loaded.page)} | ${ms(r.idle.stats)} → ${ms(r.loaded.stats)} | ${r.idle.errors + r.loaded.errors} | ${r.cpu.apis.toFixed(2)} / ${r.cpu.haproxy.toFixed(2)} / ${r.cpu.questdb.toFixed(2)} / ${r.cpu.generator.toFixed(2)} | ${(r.cpu.machineBusy * 100).toFixed(0)}% |`,
+          `| ${r.label} | ${n(r.rowsPerSecond)} (${all(r)}) | ${((r.rowsPerSecond / base.rowsPerSecond) * 100).toFixed(0)}% | ${r.batchP50.toFixed(0)} / ${r.batchP99.toFixed(0)} | ${r.backoffs} | ${ms(r.idle.page)} → ${ms(r.loaded.page)} | ${ms(r.idle.stats)} → ${ms(r.loaded.stats)} | ${r.idle.errors + r.loaded.errors} | ${r.cpu.apis.toFixed(2)} / ${r.cpu.haproxy.toFixed(2)} / ${r.cpu.questdb.toFixed(2)} / ${r.cpu.generator.toFixed(2)} | ${r.msPer1000.apis.toFixed(0)} / ${r.msPer1000.questdb.toFixed(0)} | ${(r.cpu.machineBusy * 100).toFixed(0)}% |`,
       ),
     ];
     const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}; load average ${load0[0]?.toFixed(1)} before, ${load1[0]?.toFixed(1)} after: the machine is shared), QuestDB ${QUESTDB_VERSION}, the APIs (\`npm start\`'s flags, defaults otherwise), HAProxy (Debian's, deploy/haproxy.cfg) and the load generator on the same machine; ${CLIENTS} closed-loop clients sending batches of ${BATCH.toLocaleString("en")} rows for ${DURATION_S} s per phase, dashboard queries one every 100 ms (alternating), 5 s idle before the load and ${WARMUP_S} s of uncounted load before the clock; behind HAProxy, 1 and ${INSTANCES} instances take turns for ${ROUNDS} rounds each and the best round of each is shown. Command: \`npm run bench:scale\`.`;
