@@ -20,13 +20,25 @@ export function haproxyServers(config: string): { name: string; host: string; po
 
 /**
  * deploy/haproxy.cfg listening on 127.0.0.1:`port`, its servers replaced by `servers`
- * (127.0.0.1 ports, named api-1, api-2, …). Throws when the file no longer has the one `bind`
- * line and the `server` lines this rewrites, so that a test cannot pass on a file it did not run.
+ * (127.0.0.1 ports, named api-1, api-2, …), `overrides` in place of their directives' lines.
+ * Throws when the file no longer has the one `bind` line, the `server` lines and the overridden
+ * directives this rewrites, so that a test cannot pass on a file it did not run.
  */
-export function localHaproxyConfig(config: string, port: number, servers: number[]): string {
+export function localHaproxyConfig(
+  config: string,
+  port: number,
+  servers: number[],
+  overrides: Record<string, string> = {},
+): string {
   const binds = config.match(/^\s*bind\s.*$/gm) ?? [];
   if (binds.length !== 1) throw new Error(`${HAPROXY_CONFIG}: expected one bind line, found ${binds.length}`);
-  const lines = config.split("\n");
+  let text = config;
+  for (const [directive, value] of Object.entries(overrides)) {
+    const line = new RegExp(`^(\\s*)${directive.replace(/ /g, "\\s+")}\\s.*$`, "m");
+    if (!line.test(text)) throw new Error(`${HAPROXY_CONFIG}: no "${directive}" line to override`);
+    text = text.replace(line, `$1${directive} ${value}`);
+  }
+  const lines = text.split("\n");
   const first = lines.findIndex((line) => /^\s*server\s/.test(line));
   if (first < 0) throw new Error(`${HAPROXY_CONFIG}: no server line`);
   const indent = /^\s*/.exec(lines[first] as string)?.[0] ?? "  ";
@@ -44,12 +56,19 @@ export interface LocalHaproxy {
   stop(): Promise<void>;
 }
 
-/** Starts HAProxy (installed if missing) with deploy/haproxy.cfg rewritten for local ports. */
-export async function startLocalHaproxy(port: number, servers: number[]): Promise<LocalHaproxy> {
+/**
+ * Starts HAProxy (installed if missing) with deploy/haproxy.cfg rewritten for local ports, and
+ * `overrides` (directive → value, e.g. `{ "timeout client": "2s" }`) in place of those lines.
+ */
+export async function startLocalHaproxy(
+  port: number,
+  servers: number[],
+  overrides: Record<string, string> = {},
+): Promise<LocalHaproxy> {
   const binary = ensureHaproxy();
   const dir = await mkdtemp(join(tmpdir(), "haproxy-"));
   const file = join(dir, "haproxy.cfg");
-  await writeFile(file, localHaproxyConfig(await readFile(HAPROXY_CONFIG, "utf8"), port, servers));
+  await writeFile(file, localHaproxyConfig(await readFile(HAPROXY_CONFIG, "utf8"), port, servers, overrides));
   // -db: foreground, logs to stdout (the config's `log stdout`), stopped by a signal.
   const child = spawn(binary, ["-db", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

@@ -327,49 +327,78 @@ describe("deploy/haproxy.cfg in front of two API processes with the replicas' en
     for (const r of replicas) expect((await fetch(`http://127.0.0.1:${r.port}/metrics`)).status).toBe(200);
   });
 
-  it("carries a graphql-transport-ws subscription, which sees trades recorded through either replica", async () => {
-    const received: string[] = [];
-    let protocol: string | undefined;
+  /** A tradeRecorded subscription through `url`, as a monitor opens one, collecting `prefix` trades. */
+  async function watch(url: string, prefix: string) {
+    const seen = { received: [] as string[], errors: [] as unknown[], closeCodes: [] as number[], protocol: "" };
     const client = createClient({
-      url: `${lb.url.replace("http", "ws")}/graphql`,
+      url: `${url.replace("http", "ws")}/graphql`,
       webSocketImpl: class extends WebSocket {
         constructor(address: string, protocols?: string | string[]) {
           super(address, protocols);
-          this.once("open", () => (protocol = this.protocol));
+          this.once("open", () => (seen.protocol = this.protocol));
         }
       },
       connectionParams: { authorization: `Bearer ${key}` },
       retryAttempts: 0,
+      on: { closed: (event) => seen.closeCodes.push((event as { code: number }).code) },
     });
     cleanups.push(async () => client.dispose());
-    const errors: unknown[] = [];
+    const before = await Promise.all(replicas.map((r) => metric(r.port, "live_subscribers")));
     const stop = client.subscribe<{ tradeRecorded: { tradeId: string } }>(
       { query: TRADE_RECORDED },
       {
         next: (value) => {
           const trade = value.data?.tradeRecorded;
-          if (trade?.tradeId.startsWith("lb-ws-")) received.push(trade.tradeId);
+          if (trade?.tradeId.startsWith(prefix)) seen.received.push(trade.tradeId);
         },
-        error: (error) => errors.push(error),
+        error: (error) => seen.errors.push(error),
         complete: () => {},
       },
     );
     // The subscription's poller starts from "now" on the replica that holds the socket.
     await eventually(async () => {
-      const subscribers = await Promise.all(replicas.map((r) => metric(r.port, "live_subscribers")));
-      return subscribers.some((n) => n === 1) ? true : undefined;
+      const now = await Promise.all(replicas.map((r) => metric(r.port, "live_subscribers")));
+      return now.some((n, i) => n === (before[i] as number) + 1) ? true : undefined;
     }, "the subscription on one replica");
     await new Promise((done) => setTimeout(done, 500));
-    expect(protocol).toBe("graphql-transport-ws");
-    // Written straight to each replica: one through the socket's replica, one through the other.
+    return { seen, stop };
+  }
+
+  /** One trade written straight to each replica: one through the socket's replica, one through the other. */
+  async function recordOnEachReplica(prefix: string) {
     for (const [i, r] of replicas.entries()) {
-      const response = await record(`lb-ws-${i}`, `http://127.0.0.1:${r.port}`);
+      const response = await record(`${prefix}${i}`, `http://127.0.0.1:${r.port}`);
       expect(await response.json()).toEqual({ data: { recordTrade: { accepted: 1 } } });
     }
-    await eventually(async () => (received.length >= 2 ? true : undefined), "both trades on the subscription");
+  }
+
+  it("carries a graphql-transport-ws subscription, which sees trades recorded through either replica", async () => {
+    const { seen, stop } = await watch(lb.url, "lb-ws-");
+    expect(seen.protocol).toBe("graphql-transport-ws");
+    await recordOnEachReplica("lb-ws-");
+    await eventually(async () => (seen.received.length >= 2 ? true : undefined), "both trades on the subscription");
     stop();
-    expect(errors).toEqual([]);
-    expect(received.sort()).toEqual(["lb-ws-0", "lb-ws-1"]);
+    expect(seen.errors).toEqual([]);
+    expect(seen.received.sort()).toEqual(["lb-ws-0", "lb-ws-1"]);
+  });
+
+  it("keeps an idle subscription open past the client and server timeouts (timeout tunnel)", async () => {
+    // The same file with 1 s client and server timeouts: an upgraded connection answers to
+    // `timeout tunnel` only, so 3 s of silence (the API pings every 12 s) must not end it.
+    const short = await startLocalHaproxy(
+      await freePort(),
+      replicas.map((r) => r.port),
+      { "timeout client": "1s", "timeout server": "1s" },
+    );
+    cleanups.push(() => short.stop());
+    const { seen, stop } = await watch(short.url, "lb-idle-");
+    await new Promise((done) => setTimeout(done, 3_000));
+    await recordOnEachReplica("lb-idle-");
+    await eventually(async () => (seen.received.length >= 2 ? true : undefined), "both trades after 3 s idle");
+    stop();
+    expect(seen.closeCodes).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    expect(seen.received.sort()).toEqual(["lb-idle-0", "lb-idle-1"]);
   });
 
   it("sends every request to the other replica once one has stopped", async () => {
