@@ -3,7 +3,7 @@
 // API environment is loaded by the API's own loadConfig; then deploy/haproxy.cfg runs in a real
 // HAProxy (Debian's, scripts/ensure-haproxy.ts) in front of two API processes started with the
 // replicas' environment, on the shared test QuestDB.
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -221,19 +221,14 @@ describe("docker-compose.yml and deploy/haproxy.cfg, read against the code", () 
   });
 
   it("haproxy -c accepts deploy/haproxy.cfg (the replicas' names resolve only on the compose network)", () => {
-    const binary = ensureHaproxy();
-    const result = (() => {
-      try {
-        return {
-          code: 0,
-          output: execFileSync(binary, ["-c", "-f", HAPROXY_CONFIG], { encoding: "utf8", stdio: "pipe" }),
-        };
-      } catch (error) {
-        const e = error as { status: number; stdout: string; stderr: string };
-        return { code: e.status, output: `${e.stdout}${e.stderr}` };
-      }
-    })();
-    expect(result.code, result.output).toBe(0);
+    const result = spawnSync(ensureHaproxy(), ["-c", "-f", HAPROXY_CONFIG], { encoding: "utf8" });
+    const output = `${result.stdout}${result.stderr}`;
+    expect(result.status, output).toBe(0);
+    // Its only complaints: the servers' names, which Docker's DNS resolves (resolvers docker).
+    const complaints = output.split("\n").filter((line) => /\[(WARNING|ALERT)\]/.test(line));
+    expect(complaints.map((line) => /could not resolve address '([^']+)'/.exec(line)?.[1] ?? line)).toEqual(
+      apis.map(([name]) => name),
+    );
   });
 });
 
