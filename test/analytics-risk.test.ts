@@ -85,6 +85,15 @@ function generate(): RiskTrade[] {
   // +10 on a balance of 100, then +11 on 110: both days return 10 %, a zero deviation.
   list.push(trade("steady-0", at(44n, 1n), "steady", 10, 4), trade("steady-1", at(45n, 1n), "steady", 11, 4));
   // Cumulative 4, −2, 1, 6, 5: peak 4 (first trade), trough −2 (second), back above 4 at the fourth.
+  // One timestamp, recorded out of order: the series is in tradeId order, + + − + (a run of 2 wins).
+  [
+    ["tie-d", 1],
+    ["tie-c", -1],
+    ["tie-b", 1],
+    ["tie-a", 1],
+  ].forEach(([id, p]) => {
+    list.push(trade(id as string, at(42n, 7n), "ties", p as number, 6));
+  });
   [4, -6, 3, 5, -1].forEach((p, i) => {
     list.push(trade(`rec-${i}`, at(41n, BigInt(i + 1)), "recovery", p, 5));
   });
@@ -174,6 +183,7 @@ describe("strategyPerformance: risk-adjusted figures", () => {
       "open_only",
       "recovery",
       "steady",
+      "ties",
     ]);
     expect(rows[1]).toMatchObject({
       sharpe: expect.any(Number),
@@ -319,6 +329,54 @@ describe("strategyPerformance: risk-adjusted figures", () => {
       maxDrawdownRecoveredAt: null,
       maxDrawdownTroughAt: iso(day + 2n * HOUR),
     });
+  });
+
+  it("counts streaks in (timestamp, tradeId) order when trades share a timestamp", async () => {
+    const day = start + 42n * DAY;
+    const [row] = await risk({ range: range(day, day + DAY), strategy: "ties", startingBalance: 100 });
+    expect(row).toMatchObject({ closedTrades: 4, longestWinningStreak: 2, longestLosingStreak: 1 });
+    expect(row).toMatchObject({ maxDrawdown: 1, maxDrawdownPeakAt: iso(day + 7n * HOUR) });
+  });
+
+  it("runs each statement once per request for every row, and not again while nothing is written", async () => {
+    const count = (name: string) => t.app.services.sql.stats().byName[name] ?? 0;
+    const names = [
+      "strategyPerformance.totals",
+      "strategyPerformance.drawdown",
+      "strategyPerformance.daily",
+      "strategyPerformance.streaks",
+    ];
+    const before = names.map(count);
+    const variables = { range: range(start + 20n * DAY, start + 30n * DAY), startingBalance: 777 };
+    const first = await risk(variables);
+    expect(first.length).toBeGreaterThan(1);
+    expect(names.map(count)).toEqual(before.map((n) => n + 1));
+    expect(await risk(variables)).toEqual(first);
+    expect(names.map(count)).toEqual(before.map((n) => n + 1));
+  });
+
+  it("refuses more days × groups (or periods) than MAX_RESULT_ROWS, naming the bound, and still answers one strategy", async () => {
+    // About 55 days with closed trades for each of three strategies: over a bound of 100.
+    const tiny = await startTestApp("risktiny", {
+      RETENTION_DAYS: "400",
+      MAX_RESULT_ROWS: "100",
+      QUESTDB_TABLE_PREFIX: t.prefix,
+    });
+    const variables = { range: range(start, start + DAYS * DAY), startingBalance: 100 };
+    const all = await tiny.gql(StrategyRiskDocument, variables);
+    expect(all.errors?.map((e) => e.message)).toContain(
+      "The answer's rows (days with closed trades × groups) is more than 100, above the limit of 100 (MAX_RESULT_ROWS); choose a shorter range, one strategy or fewer groupBy keys",
+    );
+    const loser = await tiny.gql(StrategyRiskDocument, { ...variables, strategy: "loser" });
+    expect(loser.errors).toBeUndefined();
+    expect(loser.data?.strategyPerformance[0]?.daysLost).toBe(4);
+    const long = range(start - 80n * DAY, start + DAYS * DAY);
+    const days = await tiny.gql(PerformanceByPeriodDocument, { range: long, bucket: "DAY" });
+    expect(days.errors?.[0]?.message).toBe(
+      "The answer's rows (periods) is 150, above the limit of 100 (MAX_RESULT_ROWS); choose a larger bucket or a shorter range",
+    );
+    const months = await tiny.gql(PerformanceByPeriodDocument, { range: long, bucket: "MONTH" });
+    expect(months.errors).toBeUndefined();
   });
 
   it("needs a starting balance for the return figures: without one they are null, the rest is there", async () => {

@@ -2,8 +2,9 @@
 // calendar day, week (Monday 00:00 UTC) or month (the 1st, UTC), of one strategy, one API key's
 // trades, or all. One SAMPLE BY statement; the series is complete (periods without trades are
 // rows with zeros), as tradeStats.buckets. docs/queries.md ("performanceByPeriod").
+import { LimitError } from "../errors.ts";
 import type { Micros } from "../time.ts";
-import { checkResultRows, limited, tooManyRows, unlessOver } from "./bounds.ts";
+import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, nextBucket, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import { fillSeries } from "./series.ts";
@@ -36,6 +37,9 @@ export interface PeriodPerformance {
   cumulativePnl: number;
 }
 
+const PERIODS = "The answer's rows (periods)";
+const PERIOD_HINT = "choose a larger bucket or a shorter range";
+
 /**
  * One row per period of the range, in order, empty periods included. Refused over MAX_RESULT_ROWS
  * periods before any SQL; QuestDB returns the non-empty ones (at most that many).
@@ -47,7 +51,7 @@ export async function performanceByPeriod(
   max: number,
 ): Promise<PeriodPerformance[]> {
   const starts = checkRange(args.range, args.bucket);
-  checkResultRows(max, starts.length);
+  if (starts.length > max) throw new LimitError("MAX_RESULT_ROWS", max, starts.length, PERIODS, { hint: PERIOD_HINT });
   const params: unknown[] = [];
   const sql = `SELECT timestamp, ${AGGREGATES} FROM ${table} WHERE ${where(args, params)} ${sampleBy(args.bucket)}`;
   type Found = { bucket: Micros; groupValues: []; perf: StrategyPerformance };
@@ -58,7 +62,7 @@ export async function performanceByPeriod(
       rows.map((row) => ({ bucket: row.timestamp, groupValues: [], perf: toPerformance(row, []) })),
     ),
   });
-  if (!found) throw tooManyRows(max);
+  if (!found) throw tooManyRows(max, PERIODS, PERIOD_HINT);
   const series = fillSeries<Found>(found, starts, false, (bucket) => ({
     bucket,
     groupValues: [],
