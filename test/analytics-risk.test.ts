@@ -4,6 +4,7 @@
 // (test/support/expected-risk.ts) over 70 generated days that cross two month boundaries, plus
 // hand-checked series for the edge cases.
 import { beforeAll, describe, expect, it } from "vitest";
+import { calmar, returnFigures } from "../src/analytics/strategy-risk.ts";
 import {
   PerformanceByPeriodDocument,
   type PerformanceByPeriodQueryVariables,
@@ -388,6 +389,25 @@ describe("strategyPerformance: risk-adjusted figures", () => {
   });
 });
 
+describe("returnFigures (pure)", () => {
+  const day = (n: number, pnl: number) => ({ day: BigInt(n) * DAY, pnl });
+  const twoDays = { from: 0n, to: 2n * DAY };
+
+  it("answers null for a CAGR beyond a double, which GraphQL could not send", () => {
+    // ×1000 in two days: 1000^182.5 overflows.
+    expect(returnFigures([day(0, 999_000)], twoDays, 1000).cagr).toBeNull();
+    expect(calmar(Number.MAX_VALUE, 1e-10)).toBeNull();
+  });
+
+  it("stops the ratios once the balance is gone; CAGR −1 down to 0, null below", () => {
+    // Gone on day 1 (balance 0 before day 2: no return), 5 back on day 2: (5 / 100)^182.5 − 1 is −1.
+    expect(returnFigures([day(0, -100), day(1, 5)], twoDays, 100)).toEqual({ sharpe: null, sortino: null, cagr: -1 });
+    expect(returnFigures([day(0, -100)], twoDays, 100)).toEqual({ sharpe: null, sortino: null, cagr: -1 });
+    // Below 0 at the end: no CAGR either.
+    expect(returnFigures([day(0, -150)], twoDays, 100)).toEqual({ sharpe: null, sortino: null, cagr: null });
+  });
+});
+
 describe("performanceByPeriod", () => {
   async function periods(variables: PerformanceByPeriodQueryVariables) {
     const result = await t.gql(PerformanceByPeriodDocument, variables);
@@ -429,6 +449,12 @@ describe("performanceByPeriod", () => {
       totalFees: "0",
     });
     expect(rows.at(-1)?.cumulativePnl).toBe(-6.75);
+    // The trades' writer is "anonymous" (no keys): naming it changes nothing, another key has none.
+    expect(await periods({ range: range(from, to), bucket: "DAY", strategy: "loser", writer: "anonymous" })).toEqual(
+      rows,
+    );
+    const other = await periods({ range: range(from, to), bucket: "DAY", writer: "someone-else" });
+    expect(other).toEqual(periodFigures([], from, to, "DAY"));
     const idle = await periods({ range: range(start + 4n * DAY, start + 5n * DAY), bucket: "WEEK" });
     expect(idle).toEqual(periodFigures(trades, start + 4n * DAY, start + 5n * DAY, "WEEK"));
     expect(idle[0]?.trades).toBe(0);

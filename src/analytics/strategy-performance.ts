@@ -213,8 +213,9 @@ export async function strategyPerformance(
   const columns = groupColumns(args.groupBy);
   const params: unknown[] = [];
   const sql = `SELECT ${selectColumns(columns)}${AGGREGATES} FROM ${table} WHERE ${where(args, params)}`;
-  const oneGroup =
-    columns.length === 0 ? [] : args.strategy !== null && columns.length === 1 && columns[0] === "strategy";
+  // The group an empty answer still has a row for: the whole range, or the one strategy asked for.
+  const idleGroup =
+    columns.length === 0 ? [] : args.strategy !== null && columns.join() === "strategy" ? [args.strategy] : null;
   const list = await cache.read<AggregateRow, StrategyPerformance[] | null>({
     statement: limited({ name: "strategyPerformance.totals", sql, params }, max + 1),
     tables: [table],
@@ -222,7 +223,7 @@ export async function strategyPerformance(
       const list = rows
         .map((row) => toPerformance(row, columns))
         .sort((a, b) => compareGroups(a.groupValues, b.groupValues));
-      if (list.length === 0 && oneGroup !== false) return [idleRow(columns, oneGroup === true ? [args.strategy] : [])];
+      if (list.length === 0 && idleGroup !== null) return [idleRow(columns, idleGroup)];
       return list;
     }),
   });

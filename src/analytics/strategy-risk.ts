@@ -127,13 +127,16 @@ export function dailyReturns(days: readonly DayPnl[], dayStarts: readonly Micros
 }
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+/** GraphQL's Float has no ±Infinity: a figure that overflows a double (a huge growth annualised) is null. */
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
 /**
  * Sharpe = mean(r) / sd(r) × √365 (sample sd, n − 1; risk-free rate 0); Sortino = mean(r) /
  * downside deviation × √365 (√(Σ min(r, 0)² / n), target 0); CAGR = (final / starting
  * balance)^(365 / days) − 1. Null where undefined: fewer than 2 days (ratios), a zero deviation,
- * no positive starting balance, a balance that fell to or below 0 before a day (ratios) or a
- * negative final balance (CAGR). Freqtrade answers −100 for a zero deviation instead.
+ * no positive starting balance, a balance that fell to or below 0 before a day (ratios), a
+ * negative final balance or a CAGR beyond a double's range. Freqtrade answers −100 for a zero
+ * deviation instead.
  */
 export function returnFigures(
   days: readonly DayPnl[],
@@ -145,7 +148,7 @@ export function returnFigures(
   const series = dailyReturns(days, dayStarts, startingBalance);
   const n = dayStarts.length;
   const finalBalance = startingBalance + days.reduce((a, d) => a + d.pnl, 0);
-  const cagr = finalBalance >= 0 ? (finalBalance / startingBalance) ** (DAYS_PER_YEAR / n) - 1 : null;
+  const cagr = finalBalance >= 0 ? finite((finalBalance / startingBalance) ** (DAYS_PER_YEAR / n) - 1) : null;
   if (series === null || n < 2) return { sharpe: null, sortino: null, cagr };
   const { returns } = series;
   const average = mean(returns);
@@ -168,7 +171,7 @@ export function sqn(closedTrades: number, realizedPnl: number, pnlStdDev: number
 /** Calmar = CAGR / relative max drawdown (Young; Jesse); null without either, or without drawdown. */
 export function calmar(cagr: number | null, maxDrawdownRelative: number | null): number | null {
   if (cagr === null || maxDrawdownRelative === null || maxDrawdownRelative === 0) return null;
-  return cagr / maxDrawdownRelative;
+  return finite(cagr / maxDrawdownRelative);
 }
 
 export interface Streaks {

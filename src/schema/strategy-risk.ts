@@ -66,7 +66,7 @@ builder.objectFields(StrategyPerformanceRef, (t) => ({
   cagr: t.float({
     nullable: true,
     description:
-      "(final balance / startingBalance)^(365 / days) − 1, final balance = startingBalance + realizedPnl, days = the UTC days the range touches. Null without a positive startingBalance or with a negative final balance.",
+      "(final balance / startingBalance)^(365 / days) − 1, final balance = startingBalance + realizedPnl, days = the UTC days the range touches. Null without a positive startingBalance, with a negative final balance, or when it overflows a double (a huge growth over a few days).",
     resolve: async (r, _args, context) => (await returnsOf(r, context)).cagr,
   }),
   calmar: t.float({
