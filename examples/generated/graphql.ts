@@ -569,7 +569,7 @@ export type StrategyPerformance = {
   baseVolume: Scalars['Float']['output'];
   /** The UTC day with the highest realized PnL (the earliest on ties); null without closed trades. */
   bestDay: Maybe<DayPnl>;
-  /** (final balance / startingBalance)^(365 / days) − 1, final balance = startingBalance + realizedPnl, days = the UTC days the range touches. Null without a positive startingBalance or with a negative final balance. */
+  /** (final balance / startingBalance)^(365 / days) − 1, final balance = startingBalance + realizedPnl, days = the UTC days the range touches. Null without a positive startingBalance, with a negative final balance, or when it overflows a double (a huge growth over a few days). */
   cagr: Maybe<Scalars['Float']['output']>;
   /** cagr / maxDrawdownRelative; null when either is null or there is no drawdown. */
   calmar: Maybe<Scalars['Float']['output']>;
