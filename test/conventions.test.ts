@@ -78,6 +78,8 @@ describe("no data, no row", () => {
         mevGrouped: mevEffectiveness(range: $r, groupBy: [PROTECTION]) { totals { transactions } }
         strategies: strategyPerformance(range: $r) { strategy }
         strategy: strategyPerformance(range: $r, strategy: "a") { strategy }
+        account: strategyPerformance(range: $r, groupBy: []) { trades }
+        periods: performanceByPeriod(range: $r, bucket: DAY) { trades }
         system: systemMetrics(range: $r, bucket: HOUR) { instance }
         trades(filter: { from: "${emptyRange.from}", to: "${emptyRange.to}" }) { edges { cursor } }
       }`,
@@ -92,6 +94,8 @@ describe("no data, no row", () => {
       mevGrouped: { totals: [] },
       strategies: [],
       strategy: [],
+      account: [],
+      periods: [],
       system: [],
       trades: { edges: [] },
     });

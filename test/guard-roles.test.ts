@@ -70,6 +70,11 @@ const OPERATIONS: Record<string, Operation> = {
     query: `{ strategyPerformance(range: ${RANGE_2020}) { strategy trades } }`,
     expected: () => ({ strategyPerformance: [] }),
   },
+  "Query.performanceByPeriod": {
+    access: "read",
+    query: `{ performanceByPeriod(range: ${RANGE_2020}, bucket: DAY) { bucket trades } }`,
+    expected: () => ({ performanceByPeriod: [{ bucket: RANGE_2020_OUT.from, trades: 0 }] }),
+  },
   "Query.alertRules": {
     access: "read",
     query: "{ alertRules { id kind threshold } }",

@@ -31,6 +31,7 @@ describe("the SQL runner", () => {
       "latencyStats.buckets.run",
       "mevEffectiveness.totals",
       "strategyPerformance.drawdown",
+      "performanceByPeriod",
       "cache.txn",
       "trades",
       "trade.latencyMetrics",
@@ -38,7 +39,7 @@ describe("the SQL runner", () => {
     ]) {
       await runner.query({ name, sql: "SELECT 1", params: [] });
     }
-    expect(calls).toEqual(["main", "main", "main", "main", "light", "light", "light", "light"]);
+    expect(calls).toEqual(["main", "main", "main", "main", "main", "light", "light", "light", "light"]);
   });
 
   it("answers a pool with no free connection with OVERLOADED", async () => {

@@ -250,6 +250,8 @@ describe("analytics workers", () => {
       `query($r: TimeRange!) { latencyStats(range: $r, bucket: HOUR) { totals { stage count p50Us p99Us meanUs } buckets { bucket stage p99Us } } }`,
       `query($r: TimeRange!) { mevEffectiveness(range: $r) { totals { attacks attackRate attacksDetected } } }`,
       `query($r: TimeRange!) { strategyPerformance(range: $r) { strategy trades winRate } }`,
+      `query($r: TimeRange!) { strategyPerformance(range: $r, startingBalance: 1000, groupBy: [PAIR]) { baseToken sharpe cagr sqn maxDrawdownTroughAt bestDay { day } longestLosingStreak } }`,
+      `query($r: TimeRange!) { performanceByPeriod(range: $r, bucket: DAY) { bucket trades realizedPnl cumulativePnl } }`,
       // Refused by the resolver: the same error from either thread.
       `query($r: TimeRange!) { tradeStats(range: { from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { totals { count } } x: tradeStats(range: $r) { totals { count } } }`,
     ];

@@ -15,6 +15,7 @@ export const CACHEABLE_ROOT_FIELDS: ReadonlySet<string> = new Set([
   "latencyStats",
   "mevEffectiveness",
   "strategyPerformance",
+  "performanceByPeriod",
   "__typename",
 ]);
 
@@ -24,6 +25,7 @@ export const STATISTICS_ROOT_FIELDS: ReadonlySet<string> = new Set([
   "latencyStats",
   "mevEffectiveness",
   "strategyPerformance",
+  "performanceByPeriod",
 ]);
 
 function onlyCacheable(selections: SelectionSetNode, document: DocumentNode, seen: Set<string>): boolean {

@@ -18,7 +18,7 @@ export interface SqlStatement {
 }
 
 export interface SqlRunnerOptions {
-  /** Connections for the statistics queries (tradeStats, latencyStats, mevEffectiveness, strategyPerformance). */
+  /** Connections for the statistics queries (tradeStats, latencyStats, mevEffectiveness, strategyPerformance, performanceByPeriod). */
   pool: pg.Pool;
   /**
    * Connections for everything else (the cache's transaction probe, trade pages and their links):
@@ -67,7 +67,7 @@ export const queryTimeoutError = (name: string, timeoutMs: number) =>
   );
 
 /** Statements of the statistics queries: they scan ranges and may run for seconds. */
-const HEAVY = /^(tradeStats|latencyStats|mevEffectiveness|strategyPerformance)\b/;
+const HEAVY = /^(tradeStats|latencyStats|mevEffectiveness|strategyPerformance|performanceByPeriod)\b/;
 
 export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
   const { pool, log, timeoutMs, onStatement } = options;

@@ -6,7 +6,8 @@
 // - for the buckets of tradeStats, latencyStats and mevEffectiveness: the buckets the range and
 //   bucket imply × the groups; for their totals: the groups;
 // - groups: ×10 per groupBy key (×8 stages for latencyStats without a stage);
-// - ×20 strategies for strategyPerformance without a strategy;
+// - ×20 strategies for strategyPerformance without a strategy (×10 more grouped by PAIR too);
+// - performanceByPeriod: the periods the range and bucket imply;
 // - systemMetrics: the buckets × 4 instances; alertEvents: `first`.
 // Each root field that runs SQL adds STATEMENT_COST. Fragments are costed once each (a document
 // that spreads a fragment many times costs what it would return, not what it would take to walk).
@@ -74,6 +75,13 @@ const analyticsScope = (args: Args): Scope => ({
   groups: groupsOf(args.groupBy),
 });
 
+/** strategyPerformance's rows: ×20 strategies (1 with a strategy), ×10 pairs; groupBy absent is [STRATEGY]. */
+function performanceGroups(args: Args): number {
+  const keys = Array.isArray(args.groupBy) ? new Set(args.groupBy) : new Set(["STRATEGY"]);
+  const strategies = keys.has("STRATEGY") && !args.strategy ? ESTIMATE.strategies : 1;
+  return strategies * (keys.has("PAIR") ? ESTIMATE.perGroupKey : 1);
+}
+
 interface FieldRule {
   /** Items the field returns (its selection is multiplied by this). */
   items?: (args: Args, scope: Scope) => number;
@@ -96,7 +104,8 @@ const RULES: Record<string, FieldRule> = {
     scope: (a) => ({ buckets: bucketCount(a.range, a.bucket), groups: a.stage ? 1 : ESTIMATE.stages }),
     statement: true,
   },
-  "Query.strategyPerformance": { items: (a) => (a.strategy ? 1 : ESTIMATE.strategies), statement: true },
+  "Query.strategyPerformance": { items: performanceGroups, statement: true },
+  "Query.performanceByPeriod": { items: (a) => bucketCount(a.range, a.bucket), statement: true },
   "Query.systemMetrics": {
     items: (a) => bucketCount(a.range, a.bucket) * ESTIMATE.instances,
     statement: true,

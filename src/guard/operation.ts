@@ -49,6 +49,7 @@ export const ROOT_FIELD_ACCESS: Record<string, Access> = {
   "Query.latencyStats": "read",
   "Query.mevEffectiveness": "read",
   "Query.strategyPerformance": "read",
+  "Query.performanceByPeriod": "read",
   "Query.alertRules": "read",
   "Query.alertEvents": "read",
   "Query.systemMetrics": "read",

@@ -11,6 +11,8 @@ import "./trade-links.ts";
 import "./latency-stats.ts";
 import "./mev-effectiveness.ts";
 import "./strategy-performance.ts";
+import "./strategy-risk.ts";
+import "./performance-by-period.ts";
 import "./system-metrics.ts";
 import "./viewer.ts";
 

@@ -1,7 +1,12 @@
-// strategyPerformance: per-strategy results over a range, Freqtrade-style (docs/queries.md).
+// strategyPerformance: per-strategy (or per-pair) results over a range, Freqtrade-style
+// (docs/queries.md). The risk-adjusted figures are added to the type in strategy-risk.ts.
 import { checkRange } from "../analytics/range.ts";
+import { groupKey } from "../analytics/series.ts";
 import {
   type Drawdown,
+  NO_DRAWDOWN,
+  normalizePerformanceGroupBy,
+  PERFORMANCE_GROUP_KEYS,
   type StrategyPerformance,
   type StrategyPerformanceArgs,
   strategyDrawdowns,
@@ -9,36 +14,60 @@ import {
 } from "../analytics/strategy-performance.ts";
 import type { Context } from "../context.ts";
 import { MAX_AMOUNT, MAX_NAME_LENGTH } from "../ingest/validation.ts";
-import { checkAmount, checkName } from "./arguments.ts";
+import { checkAmount, checkList, checkName, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
 
-interface Row {
+export interface PerformanceRow {
   perf: StrategyPerformance;
   args: StrategyPerformanceArgs;
   startingBalance: number;
 }
 
-async function drawdownOf(r: Row, { services, loaders, reads }: Context): Promise<Drawdown> {
+/** The row's drawdown (one statement per request for every row, run when first asked for). */
+export async function drawdownOf(r: PerformanceRow, { services, loaders, reads }: Context): Promise<Drawdown> {
   const all = await loaders.once(`strategy.drawdown|${argsKey(r.args)}`, () =>
     strategyDrawdowns(reads, services.tables.trades, r.args, services.maxResultRows),
   );
-  return all.get(r.perf.strategy) ?? { maxDrawdown: 0, peak: 0 };
+  return all.get(groupKey(r.perf.groupValues)) ?? NO_DRAWDOWN;
 }
+
+/** maxDrawdown / (startingBalance + peak before it); 0 without drawdown, null on a base ≤ 0. */
+export async function relativeDrawdownOf(r: PerformanceRow, context: Context): Promise<number | null> {
+  const { maxDrawdown, peak } = await drawdownOf(r, context);
+  if (maxDrawdown === 0) return 0;
+  const base = r.startingBalance + peak;
+  return base > 0 ? maxDrawdown / base : null;
+}
+
+const PerformanceGroupKeyEnum = builder.enumType("PerformanceGroupKey", {
+  description: "What strategyPerformance groups by: STRATEGY, PAIR (base and quote token).",
+  values: PERFORMANCE_GROUP_KEYS,
+});
 
 const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 const averageWin = (p: StrategyPerformance) => (p.wins > 0 ? p.grossProfit / p.wins : null);
 const averageLoss = (p: StrategyPerformance) => (p.losses > 0 ? p.grossLoss / p.losses : null);
 
-const StrategyPerformanceRef = builder.objectRef<Row>("StrategyPerformance").implement({
+export const StrategyPerformanceRef = builder.objectRef<PerformanceRow>("StrategyPerformance").implement({
   description:
-    "One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md.",
+    "One group's results over the range (a strategy, a pair, both, or everything: see groupBy). PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md.",
   fields: (t) => ({
     strategy: t.string({
       nullable: true,
-      description: "Null: trades recorded without a strategy.",
-      resolve: (r) => r.perf.strategy,
+      description: "Null: not grouped by STRATEGY, or trades recorded without a strategy.",
+      resolve: (r) => r.perf.group.strategy,
+    }),
+    baseToken: t.string({
+      nullable: true,
+      description: "The pair's base token; null when not grouped by PAIR.",
+      resolve: (r) => r.perf.group.baseToken,
+    }),
+    quoteToken: t.string({
+      nullable: true,
+      description: "The pair's quote token; null when not grouped by PAIR.",
+      resolve: (r) => r.perf.group.quoteToken,
     }),
     trades: t.int({ resolve: (r) => r.perf.trades }),
     closedTrades: t.int({ description: "Trades with a realizedPnl.", resolve: (r) => r.perf.closedTrades }),
@@ -97,12 +126,27 @@ const StrategyPerformanceRef = builder.objectRef<Row>("StrategyPerformance").imp
       nullable: true,
       description:
         "maxDrawdown / (startingBalance + peak before it), Freqtrade's relative account drawdown; 0 without drawdown, null when startingBalance + peak is not positive.",
-      resolve: async (r, _args, context) => {
-        const { maxDrawdown, peak } = await drawdownOf(r, context);
-        if (maxDrawdown === 0) return 0;
-        const base = r.startingBalance + peak;
-        return base > 0 ? maxDrawdown / base : null;
-      },
+      resolve: (r, _args, context) => relativeDrawdownOf(r, context),
+    }),
+    maxDrawdownPeakAt: t.field({
+      type: "Timestamp",
+      nullable: true,
+      description:
+        "When the drawdown's peak was first reached: the first closed trade whose cumulative PnL equals it; null without drawdown or when the peak is the start (cumulative 0 before any trade: the range's from).",
+      resolve: async (r, _args, context) => (await drawdownOf(r, context)).peakAt,
+    }),
+    maxDrawdownTroughAt: t.field({
+      type: "Timestamp",
+      nullable: true,
+      description: "The closed trade at the bottom of the max drawdown (the first, on ties); null without drawdown.",
+      resolve: async (r, _args, context) => (await drawdownOf(r, context)).troughAt,
+    }),
+    maxDrawdownRecoveredAt: t.field({
+      type: "Timestamp",
+      nullable: true,
+      description:
+        "The first closed trade after the trough whose cumulative PnL is back at the peak or above; null without drawdown or when not recovered within the range.",
+      resolve: async (r, _args, context) => (await drawdownOf(r, context)).recoveredAt,
     }),
   }),
 });
@@ -111,7 +155,7 @@ builder.queryFields((t) => ({
   strategyPerformance: t.field({
     type: [StrategyPerformanceRef],
     description:
-      "Per strategy: trades, volume, fees, realized PnL, win rate, profit factor, expectancy and max drawdown (absolute and relative) over the realized-PnL series.",
+      "Per strategy (or pair, see groupBy): trades, volume, fees, realized PnL, win rate, profit factor, expectancy, max drawdown (absolute, relative, when) over the realized-PnL series, and the risk-adjusted figures over daily returns (Sharpe, Sortino, Calmar, SQN, CAGR, best and worst day, streaks).",
     args: {
       range: t.arg({ type: TimeRangeRef, required: true }),
       strategy: t.arg.string({
@@ -119,7 +163,12 @@ builder.queryFields((t) => ({
       }),
       writer: t.arg.string({ description: "Only the trades this API key (by name) recorded; default every key's." }),
       startingBalance: t.arg.float({
-        description: `Account balance at the start of the range, quote units (0 to ${MAX_AMOUNT}), for maxDrawdownRelative. Default 0.`,
+        description: `Account balance at the start of the range, quote units (0 to ${MAX_AMOUNT}), for maxDrawdownRelative and the daily returns (each row is an account of its own starting with it). Default 0: no returns (Sharpe, Sortino, CAGR, Calmar null).`,
+      }),
+      groupBy: t.arg({
+        type: [PerformanceGroupKeyEnum],
+        defaultValue: ["STRATEGY"],
+        description: `One row per strategy (default), per pair, per strategy and pair, or ([]) one row over every trade. At most ${MAX_LIST_ITEMS} items; duplicates ignored.`,
       }),
     },
     resolve: async (_root, args, { services, reads }) => {
@@ -128,7 +177,8 @@ builder.queryFields((t) => ({
       checkName("writer", args.writer);
       checkAmount("startingBalance", args.startingBalance);
       const startingBalance = args.startingBalance ?? 0;
-      const perfArgs = { range: args.range, strategy: args.strategy ?? null, writer: args.writer ?? null };
+      const groupBy = normalizePerformanceGroupBy(checkList("groupBy", args.groupBy));
+      const perfArgs = { range: args.range, strategy: args.strategy ?? null, writer: args.writer ?? null, groupBy };
       const rows = await strategyPerformance(reads, services.tables.trades, perfArgs, services.maxResultRows);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));
     },

@@ -79,6 +79,14 @@ export type AlertUnit =
   | 'ROWS'
   | 'SECONDS';
 
+/** Realized PnL of one UTC day (the closed trades of that day within the range). */
+export type DayPnl = {
+  __typename?: 'DayPnl';
+  /** The day's start, 00:00 UTC. */
+  day: Scalars['Timestamp']['output'];
+  realizedPnl: Scalars['Float']['output'];
+};
+
 /** When a record* mutation answers. */
 export type Durability =
   /** Once QuestDB has acknowledged the flush that holds every row (committed to its WAL). */
@@ -407,6 +415,54 @@ export type PairInput = {
   quoteToken: Scalars['String']['input'];
 };
 
+/** What strategyPerformance groups by: STRATEGY, PAIR (base and quote token). */
+export type PerformanceGroupKey =
+  | 'PAIR'
+  | 'STRATEGY';
+
+/** Calendar periods in UTC: DAY from 00:00, WEEK from Monday 00:00, MONTH from the 1st 00:00. The first and last are clipped to the range. */
+export type PeriodBucket =
+  | 'DAY'
+  | 'MONTH'
+  | 'WEEK';
+
+/** The trades of one calendar period within the range. A period without trades has zeros and null rates. Money in quote units, fees in lamports. */
+export type PeriodPerformance = {
+  __typename?: 'PeriodPerformance';
+  baseVolume: Scalars['Float']['output'];
+  /** The period's start (UTC), even when the range starts inside it. */
+  bucket: Scalars['Timestamp']['output'];
+  /** Trades with a realizedPnl. */
+  closedTrades: Scalars['Int']['output'];
+  /** Σ realizedPnl of this and every earlier period of the range. */
+  cumulativePnl: Scalars['Float']['output'];
+  /** Closed trades with PnL = 0. */
+  draws: Scalars['Int']['output'];
+  /** The next period's start (exclusive). */
+  end: Scalars['Timestamp']['output'];
+  /** Σ |PnL| of losses (positive). */
+  grossLoss: Scalars['Float']['output'];
+  /** Σ PnL of wins. */
+  grossProfit: Scalars['Float']['output'];
+  /** Closed trades with PnL < 0. */
+  losses: Scalars['Int']['output'];
+  priorityFees: Scalars['Long']['output'];
+  /** grossProfit / grossLoss; null without losses. */
+  profitFactor: Maybe<Scalars['Float']['output']>;
+  quoteVolume: Scalars['Float']['output'];
+  /** Σ realizedPnl. */
+  realizedPnl: Scalars['Float']['output'];
+  /** transactionFees + priorityFees. */
+  totalFees: Scalars['Long']['output'];
+  trades: Scalars['Int']['output'];
+  transactionFees: Scalars['Long']['output'];
+  transferFees: Scalars['Float']['output'];
+  /** wins / closedTrades; null without closed trades. */
+  winRate: Maybe<Scalars['Float']['output']>;
+  /** Closed trades with PnL > 0. */
+  wins: Scalars['Int']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** The alert events every instance stored (alert_events) in the range, newest first. A rule whose newest event is FIRING is firing. */
@@ -416,7 +472,9 @@ export type Query = {
   latencyStats: LatencyStats;
   /** Share protected, attack rate, landing and bundle landing rate, tips, loss avoided, net benefit and capture ratio, per calendar bucket and per protection method and/or strategy. */
   mevEffectiveness: MevEffectiveness;
-  /** Per strategy: trades, volume, fees, realized PnL, win rate, profit factor, expectancy and max drawdown (absolute and relative) over the realized-PnL series. */
+  /** Trades, closed trades, realized PnL, wins and losses, win rate, volume and fees per calendar day, week or month (UTC), every period of the range included. */
+  performanceByPeriod: Array<PeriodPerformance>;
+  /** Per strategy (or pair, see groupBy): trades, volume, fees, realized PnL, win rate, profit factor, expectancy, max drawdown (absolute, relative, when) over the realized-PnL series, and the risk-adjusted figures over daily returns (Sharpe, Sortino, Calmar, SQN, CAGR, best and worst day, streaks). */
   strategyPerformance: Array<StrategyPerformance>;
   /** The API instances' health samples (system_metrics) per calendar bucket and instance, buckets without samples left out; in bucket then instance order. */
   systemMetrics: Array<SystemMetricsRow>;
@@ -450,7 +508,16 @@ export type QueryMevEffectivenessArgs = {
 };
 
 
+export type QueryPerformanceByPeriodArgs = {
+  bucket: PeriodBucket;
+  range: TimeRange;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  writer?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryStrategyPerformanceArgs = {
+  groupBy?: InputMaybe<Array<PerformanceGroupKey>>;
   range: TimeRange;
   startingBalance?: InputMaybe<Scalars['Float']['input']>;
   strategy?: InputMaybe<Scalars['String']['input']>;
@@ -504,15 +571,29 @@ export type StageLatency = {
   stage: Scalars['String']['output'];
 };
 
-/** One strategy's results over the range. PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md. */
+/** One group's results over the range (a strategy, a pair, both, or everything: see groupBy). PnL figures use the closed trades (those with a realizedPnl), in (timestamp, tradeId, writer) order; money in quote units, fees in lamports. Formulas and the differences from Freqtrade: docs/queries.md. */
 export type StrategyPerformance = {
   __typename?: 'StrategyPerformance';
   /** Positive. */
   averageLoss: Maybe<Scalars['Float']['output']>;
   averageWin: Maybe<Scalars['Float']['output']>;
+  /** The pair's base token; null when not grouped by PAIR. */
+  baseToken: Maybe<Scalars['String']['output']>;
   baseVolume: Scalars['Float']['output'];
+  /** The UTC day with the highest realized PnL (the earliest on ties); null without closed trades. */
+  bestDay: Maybe<DayPnl>;
+  /** (final balance / startingBalance)^(365 / days) − 1, final balance = startingBalance + realizedPnl, days = the UTC days the range touches. Null without a positive startingBalance, with a negative final balance, or when it overflows a double (a huge growth over a few days). */
+  cagr: Maybe<Scalars['Float']['output']>;
+  /** cagr / maxDrawdownRelative; null when either is null or there is no drawdown. */
+  calmar: Maybe<Scalars['Float']['output']>;
   /** Trades with a realizedPnl. */
   closedTrades: Scalars['Int']['output'];
+  /** UTC days with at least one closed trade whose realized PnL is = 0. */
+  daysDrawn: Scalars['Int']['output'];
+  /** UTC days with at least one closed trade whose realized PnL is < 0. */
+  daysLost: Scalars['Int']['output'];
+  /** UTC days with at least one closed trade whose realized PnL is > 0. */
+  daysWon: Scalars['Int']['output'];
   /** Closed trades with PnL = 0. */
   draws: Scalars['Int']['output'];
   /** winRate × averageWin − lossRate × averageLoss (per closed trade); null without closed trades. */
@@ -523,19 +604,37 @@ export type StrategyPerformance = {
   grossLoss: Scalars['Float']['output'];
   /** Σ PnL of wins. */
   grossProfit: Scalars['Float']['output'];
+  /** Most consecutive closed trades with PnL < 0, in (timestamp, tradeId, writer) order. */
+  longestLosingStreak: Scalars['Int']['output'];
+  /** Most consecutive closed trades with PnL > 0, in (timestamp, tradeId, writer) order; a draw ends a streak. */
+  longestWinningStreak: Scalars['Int']['output'];
   /** Closed trades with PnL < 0. */
   losses: Scalars['Int']['output'];
   /** Largest fall of cumulative realized PnL below its running peak (peak floored at 0, as Freqtrade), positive. Runs a window query, only when asked for. */
   maxDrawdown: Scalars['Float']['output'];
+  /** When the drawdown's peak was first reached: the first closed trade whose cumulative PnL equals it; null without drawdown or when the peak is the start (cumulative 0 before any trade: the range's from). */
+  maxDrawdownPeakAt: Maybe<Scalars['Timestamp']['output']>;
+  /** The first closed trade after the trough whose cumulative PnL is back at the peak or above; null without drawdown or when not recovered within the range. */
+  maxDrawdownRecoveredAt: Maybe<Scalars['Timestamp']['output']>;
   /** maxDrawdown / (startingBalance + peak before it), Freqtrade's relative account drawdown; 0 without drawdown, null when startingBalance + peak is not positive. */
   maxDrawdownRelative: Maybe<Scalars['Float']['output']>;
+  /** The closed trade at the bottom of the max drawdown (the first, on ties); null without drawdown. */
+  maxDrawdownTroughAt: Maybe<Scalars['Timestamp']['output']>;
   priorityFees: Scalars['Long']['output'];
   /** grossProfit / grossLoss; null without losses (Freqtrade reports 0). */
   profitFactor: Maybe<Scalars['Float']['output']>;
+  /** The pair's quote token; null when not grouped by PAIR. */
+  quoteToken: Maybe<Scalars['String']['output']>;
   quoteVolume: Scalars['Float']['output'];
   /** Σ realizedPnl. */
   realizedPnl: Scalars['Float']['output'];
-  /** Null: trades recorded without a strategy. */
+  /** mean(r) / sd(r) × √365 over the daily returns (sample sd, risk-free rate 0). Daily returns: every UTC day the range touches (days without closed trades return 0), r = day's realized PnL / balance at the day's start, the balance starting at startingBalance and compounding. Null without a positive startingBalance, with fewer than 2 days, a zero sd, or a balance at or below 0 before a day (Freqtrade reports −100 for a zero sd). */
+  sharpe: Maybe<Scalars['Float']['output']>;
+  /** mean(r) / √(Σ min(r, 0)² / days) × √365 over the daily returns (downside deviation, target 0). Null as sharpe, and without a losing day (Freqtrade reports −100). */
+  sortino: Maybe<Scalars['Float']['output']>;
+  /** System Quality Number (Van Tharp, as Freqtrade): √closedTrades × mean PnL / sd PnL per closed trade (sample sd). Null under 2 closed trades or with a zero sd (Freqtrade reports −100). */
+  sqn: Maybe<Scalars['Float']['output']>;
+  /** Null: not grouped by STRATEGY, or trades recorded without a strategy. */
   strategy: Maybe<Scalars['String']['output']>;
   totalFees: Scalars['Long']['output'];
   trades: Scalars['Int']['output'];
@@ -545,6 +644,8 @@ export type StrategyPerformance = {
   winRate: Maybe<Scalars['Float']['output']>;
   /** Closed trades with PnL > 0. */
   wins: Scalars['Int']['output'];
+  /** The UTC day with the lowest realized PnL (the earliest on ties); null without closed trades. */
+  worstDay: Maybe<DayPnl>;
 };
 
 export type Subscription = {
@@ -922,6 +1023,16 @@ export type SeedCountsQueryVariables = Exact<{
 
 export type SeedCountsQuery = { __typename?: 'Query', tradeStats: { __typename?: 'TradeStats', totals: Array<{ __typename?: 'TradeStatsRow', count: number, group: { __typename?: 'TradeGroup', strategy: string | null } }> }, latencyStats: { __typename?: 'LatencyStats', totals: Array<{ __typename?: 'LatencyStatsRow', stage: string | null, count: number }> }, mevEffectiveness: { __typename?: 'MevEffectiveness', totals: Array<{ __typename?: 'MevEffectivenessRow', protection: string | null, transactions: number }> } };
 
+export type PerformanceByPeriodQueryVariables = Exact<{
+  range: TimeRange;
+  bucket: PeriodBucket;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  writer?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type PerformanceByPeriodQuery = { __typename?: 'Query', performanceByPeriod: Array<{ __typename?: 'PeriodPerformance', bucket: string, end: string, trades: number, closedTrades: number, wins: number, losses: number, draws: number, winRate: number | null, realizedPnl: number, cumulativePnl: number, grossProfit: number, grossLoss: number, profitFactor: number | null, baseVolume: number, quoteVolume: number, transactionFees: string, priorityFees: string, totalFees: string, transferFees: number }> };
+
 export type StrategyPerformanceQueryVariables = Exact<{
   range: TimeRange;
   strategy?: InputMaybe<Scalars['String']['input']>;
@@ -931,6 +1042,17 @@ export type StrategyPerformanceQueryVariables = Exact<{
 
 
 export type StrategyPerformanceQuery = { __typename?: 'Query', strategyPerformance: Array<{ __typename?: 'StrategyPerformance', strategy: string | null, trades: number, closedTrades: number, baseVolume: number, quoteVolume: number, transactionFees: string, priorityFees: string, transferFees: number, realizedPnl: number, wins: number, losses: number, draws: number, winRate: number | null, grossProfit: number, grossLoss: number, profitFactor: number | null, averageWin: number | null, averageLoss: number | null, expectancy: number | null, expectancyRatio: number | null, maxDrawdown: number, maxDrawdownRelative: number | null }> };
+
+export type StrategyRiskQueryVariables = Exact<{
+  range: TimeRange;
+  strategy?: InputMaybe<Scalars['String']['input']>;
+  writer?: InputMaybe<Scalars['String']['input']>;
+  startingBalance?: InputMaybe<Scalars['Float']['input']>;
+  groupBy?: InputMaybe<Array<PerformanceGroupKey> | PerformanceGroupKey>;
+}>;
+
+
+export type StrategyRiskQuery = { __typename?: 'Query', strategyPerformance: Array<{ __typename?: 'StrategyPerformance', strategy: string | null, baseToken: string | null, quoteToken: string | null, trades: number, closedTrades: number, realizedPnl: number, maxDrawdown: number, maxDrawdownRelative: number | null, maxDrawdownPeakAt: string | null, maxDrawdownTroughAt: string | null, maxDrawdownRecoveredAt: string | null, sharpe: number | null, sortino: number | null, calmar: number | null, sqn: number | null, cagr: number | null, daysWon: number, daysDrawn: number, daysLost: number, longestWinningStreak: number, longestLosingStreak: number, bestDay: { __typename?: 'DayPnl', day: string, realizedPnl: number } | null, worstDay: { __typename?: 'DayPnl', day: string, realizedPnl: number } | null }> };
 
 export type TradesWithLinksQueryVariables = Exact<{
   filter?: InputMaybe<TradeFilter>;
@@ -1026,7 +1148,9 @@ export const AlertEventsDocument = {"kind":"Document","definitions":[{"kind":"Op
 export const LatencyByStrategyDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"LatencyByStrategy"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"stage"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"latencyStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"strategy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}}},{"kind":"Argument","name":{"kind":"Name","value":"stage"},"value":{"kind":"Variable","name":{"kind":"Name","value":"stage"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"maxUs"}}]}}]}}]}}]} as unknown as DocumentNode<LatencyByStrategyQuery, LatencyByStrategyQueryVariables>;
 export const ViewerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Viewer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"viewer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"role"}}]}}]}}]} as unknown as DocumentNode<ViewerQuery, ViewerQueryVariables>;
 export const SeedCountsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"SeedCounts"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"ListValue","values":[{"kind":"EnumValue","value":"STRATEGY"}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategy"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"latencyStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"count"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"mevEffectiveness"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"ListValue","values":[{"kind":"EnumValue","value":"PROTECTION"}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"protection"}},{"kind":"Field","name":{"kind":"Name","value":"transactions"}}]}}]}}]}}]} as unknown as DocumentNode<SeedCountsQuery, SeedCountsQueryVariables>;
+export const PerformanceByPeriodDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"PerformanceByPeriod"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"PeriodBucket"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"writer"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"performanceByPeriod"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"strategy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}}},{"kind":"Argument","name":{"kind":"Name","value":"writer"},"value":{"kind":"Variable","name":{"kind":"Name","value":"writer"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"end"}},{"kind":"Field","name":{"kind":"Name","value":"trades"}},{"kind":"Field","name":{"kind":"Name","value":"closedTrades"}},{"kind":"Field","name":{"kind":"Name","value":"wins"}},{"kind":"Field","name":{"kind":"Name","value":"losses"}},{"kind":"Field","name":{"kind":"Name","value":"draws"}},{"kind":"Field","name":{"kind":"Name","value":"winRate"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"cumulativePnl"}},{"kind":"Field","name":{"kind":"Name","value":"grossProfit"}},{"kind":"Field","name":{"kind":"Name","value":"grossLoss"}},{"kind":"Field","name":{"kind":"Name","value":"profitFactor"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}}]}}]}}]} as unknown as DocumentNode<PerformanceByPeriodQuery, PerformanceByPeriodQueryVariables>;
 export const StrategyPerformanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"StrategyPerformance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"writer"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"startingBalance"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Float"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategyPerformance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"strategy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}}},{"kind":"Argument","name":{"kind":"Name","value":"writer"},"value":{"kind":"Variable","name":{"kind":"Name","value":"writer"}}},{"kind":"Argument","name":{"kind":"Name","value":"startingBalance"},"value":{"kind":"Variable","name":{"kind":"Name","value":"startingBalance"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"trades"}},{"kind":"Field","name":{"kind":"Name","value":"closedTrades"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"wins"}},{"kind":"Field","name":{"kind":"Name","value":"losses"}},{"kind":"Field","name":{"kind":"Name","value":"draws"}},{"kind":"Field","name":{"kind":"Name","value":"winRate"}},{"kind":"Field","name":{"kind":"Name","value":"grossProfit"}},{"kind":"Field","name":{"kind":"Name","value":"grossLoss"}},{"kind":"Field","name":{"kind":"Name","value":"profitFactor"}},{"kind":"Field","name":{"kind":"Name","value":"averageWin"}},{"kind":"Field","name":{"kind":"Name","value":"averageLoss"}},{"kind":"Field","name":{"kind":"Name","value":"expectancy"}},{"kind":"Field","name":{"kind":"Name","value":"expectancyRatio"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdown"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdownRelative"}}]}}]}}]} as unknown as DocumentNode<StrategyPerformanceQuery, StrategyPerformanceQueryVariables>;
+export const StrategyRiskDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"StrategyRisk"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"writer"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"startingBalance"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Float"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"PerformanceGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategyPerformance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"strategy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}}},{"kind":"Argument","name":{"kind":"Name","value":"writer"},"value":{"kind":"Variable","name":{"kind":"Name","value":"writer"}}},{"kind":"Argument","name":{"kind":"Name","value":"startingBalance"},"value":{"kind":"Variable","name":{"kind":"Name","value":"startingBalance"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"trades"}},{"kind":"Field","name":{"kind":"Name","value":"closedTrades"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdown"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdownRelative"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdownPeakAt"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdownTroughAt"}},{"kind":"Field","name":{"kind":"Name","value":"maxDrawdownRecoveredAt"}},{"kind":"Field","name":{"kind":"Name","value":"sharpe"}},{"kind":"Field","name":{"kind":"Name","value":"sortino"}},{"kind":"Field","name":{"kind":"Name","value":"calmar"}},{"kind":"Field","name":{"kind":"Name","value":"sqn"}},{"kind":"Field","name":{"kind":"Name","value":"cagr"}},{"kind":"Field","name":{"kind":"Name","value":"bestDay"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"day"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}},{"kind":"Field","name":{"kind":"Name","value":"worstDay"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"day"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}}]}},{"kind":"Field","name":{"kind":"Name","value":"daysWon"}},{"kind":"Field","name":{"kind":"Name","value":"daysDrawn"}},{"kind":"Field","name":{"kind":"Name","value":"daysLost"}},{"kind":"Field","name":{"kind":"Name","value":"longestWinningStreak"}},{"kind":"Field","name":{"kind":"Name","value":"longestLosingStreak"}}]}}]}}]} as unknown as DocumentNode<StrategyRiskQuery, StrategyRiskQueryVariables>;
 export const TradesWithLinksDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradesWithLinks"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMetrics"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"metricId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"stage"}},{"kind":"Field","name":{"kind":"Name","value":"latencyUs"}},{"kind":"Field","name":{"kind":"Name","value":"success"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}}]}},{"kind":"Field","name":{"kind":"Name","value":"mev"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"metricId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"tradeId"}},{"kind":"Field","name":{"kind":"Name","value":"protection"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"tipLamports"}},{"kind":"Field","name":{"kind":"Name","value":"expectedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"realizedProfit"}},{"kind":"Field","name":{"kind":"Name","value":"lossAvoided"}},{"kind":"Field","name":{"kind":"Name","value":"attackDetected"}},{"kind":"Field","name":{"kind":"Name","value":"slotsToLand"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}}]} as unknown as DocumentNode<TradesWithLinksQuery, TradesWithLinksQueryVariables>;
 export const TradeIdsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeIds"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},"defaultValue":{"kind":"IntValue","value":"50"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"order"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SortOrder"}}},"defaultValue":{"kind":"EnumValue","value":"DESC"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trades"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"order"},"value":{"kind":"Variable","name":{"kind":"Name","value":"order"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeId"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}}]} as unknown as DocumentNode<TradeIdsQuery, TradeIdsQueryVariables>;
 export const TradeStatsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"TradeStats"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"range"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeRange"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"TimeBucket"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"TradeGroupKey"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tradeStats"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"range"},"value":{"kind":"Variable","name":{"kind":"Name","value":"range"}}},{"kind":"Argument","name":{"kind":"Name","value":"bucket"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bucket"}}},{"kind":"Argument","name":{"kind":"Name","value":"groupBy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"groupBy"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"groupBy"}},{"kind":"Field","name":{"kind":"Name","value":"totals"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeStatsRowFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"buckets"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"TradeStatsRowFields"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"TradeStatsRowFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TradeStatsRow"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"group"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"baseToken"}},{"kind":"Field","name":{"kind":"Name","value":"quoteToken"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"action"}},{"kind":"Field","name":{"kind":"Name","value":"mevStatus"}},{"kind":"Field","name":{"kind":"Name","value":"venue"}}]}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"baseVolume"}},{"kind":"Field","name":{"kind":"Name","value":"quoteVolume"}},{"kind":"Field","name":{"kind":"Name","value":"vwap"}},{"kind":"Field","name":{"kind":"Name","value":"minPrice"}},{"kind":"Field","name":{"kind":"Name","value":"maxPrice"}},{"kind":"Field","name":{"kind":"Name","value":"firstPrice"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"transactionFees"}},{"kind":"Field","name":{"kind":"Name","value":"priorityFees"}},{"kind":"Field","name":{"kind":"Name","value":"totalFees"}},{"kind":"Field","name":{"kind":"Name","value":"transferFees"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippage"}},{"kind":"Field","name":{"kind":"Name","value":"p95Slippage"}},{"kind":"Field","name":{"kind":"Name","value":"meanSlippageError"}},{"kind":"Field","name":{"kind":"Name","value":"overExpectedSlippageShare"}}]}}]} as unknown as DocumentNode<TradeStatsQuery, TradeStatsQueryVariables>;
