@@ -216,8 +216,12 @@ export async function strategyPerformance(
   const list = await cache.read<AggregateRow, StrategyPerformance[] | null>({
     statement: limited({ name: "strategyPerformance.totals", sql, params }, max + 1),
     tables: [table],
+    // Not grouped, the aggregate answers a row of 0 trades for an empty range: left out.
     map: unlessOver(max, (rows) =>
-      rows.map((row) => toPerformance(row, columns)).sort((a, b) => compareGroups(a.groupValues, b.groupValues)),
+      rows
+        .map((row) => toPerformance(row, columns))
+        .filter((row) => row.trades > 0)
+        .sort((a, b) => compareGroups(a.groupValues, b.groupValues)),
     ),
   });
   if (!list) throw tooManyGroups(max, args.groupBy);
