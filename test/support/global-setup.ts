@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { ensureChromium } from "../../scripts/ensure-chromium.ts";
+import { ensureHaproxy } from "../../scripts/ensure-haproxy.ts";
 import { startLocalQuestDb } from "../../src/questdb/local-server.ts";
 
 declare module "vitest" {
@@ -16,6 +17,9 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   // The browser tests need Debian's chromium: installed here if missing (scripts/ensure-chromium.ts).
   ensureChromium((line) => console.log(`[chromium] ${line}`));
+  // The deployment test runs deploy/haproxy.cfg in Debian's HAProxy: installed here too, before
+  // any test file runs (two apt-get at once would wait on dpkg's lock).
+  ensureHaproxy((line) => console.log(`[haproxy] ${line}`));
   const root = await mkdtemp(join(tmpdir(), "qdb-test-"));
   const jarDir = join(process.cwd(), ".questdb");
   const server = await startLocalQuestDb({
