@@ -151,6 +151,8 @@ export function buildApp(options: AppOptions): App {
     // has created and verified them.
     waitUntilReady: () => tablesReady,
     onFlush: metrics.observeFlush,
+    // This instance's acknowledged rows reach live subscribers without waiting for a tick.
+    onCommitted: (written, timing) => live.poke(written, timing),
   });
 
   // Rows of record mutations: reserved in the writer's queue, appended to the spool, then queued.
@@ -183,6 +185,8 @@ export function buildApp(options: AppOptions): App {
     log: log.child({ component: "live" }),
     intervalMs: config.livePollIntervalMs,
     cohorts: config.liveCohorts,
+    poke: config.livePoke,
+    observe: metrics.observeLiveStage,
   });
   const sql = createSqlRunner({
     pool,
