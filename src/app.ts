@@ -180,8 +180,11 @@ export function buildApp(options: AppOptions): App {
 
   // Trade pages, links, the cache's probe and live pollers: never behind month-long charts.
   const lightPool = pgPool(config.pgLightPoolSize, config.queryTimeoutMs);
+  // Transaction checks on a connection of their own: never queued behind the polls they start.
+  const liveCheckPool = pgPool(1, config.queryTimeoutMs);
   const live = createLiveQueries({
     pool: lightPool,
+    checkPool: liveCheckPool,
     log: log.child({ component: "live" }),
     intervalMs: config.livePollIntervalMs,
     cohorts: config.liveCohorts,
@@ -545,6 +548,7 @@ export function buildApp(options: AppOptions): App {
       await sink.close();
       await pool.end();
       await lightPool.end();
+      await liveCheckPool.end();
       await readinessPool.end();
       ilp.close();
     },

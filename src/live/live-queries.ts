@@ -128,6 +128,11 @@ const FORGET_COMMIT_MS = 30_000;
 
 export interface LiveQueriesOptions {
   pool: pg.Pool;
+  /**
+   * Where transaction checks run. Default `pool`; a pool of its own (one connection) keeps a
+   * check from waiting behind the polls it is about to start.
+   */
+  checkPool?: pg.Pool;
   log: Logger;
   /** How often table transaction numbers are checked. Default 250 ms. */
   intervalMs?: number;
@@ -158,6 +163,7 @@ export interface LiveQueriesOptions {
 export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
   const {
     pool,
+    checkPool = pool,
     log,
     intervalMs = 250,
     cohorts = true,
@@ -219,8 +225,10 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
 
   /** Starts the polls a commit or a slide made due; `tick` counts the pollers it left alone. */
   const startDue = (now: number, tick: boolean) => {
-    // Polls are started, not awaited: a slow one does not hold back the others.
-    for (const poller of pollers.values()) {
+    // Polls are started, not awaited: a slow one does not hold back the others. Streams first:
+    // the pool serves statements in order, and a stream's subscribers wait for every event, while
+    // a latest-value poll (a sliding window) is not expected more than about once a second.
+    for (const poller of [...pollers.values()].sort((a, b) => Number(!a.spec.stream) - Number(!b.spec.stream))) {
       const committed = poller.spec.tables.some((t) => (txn.get(t) ?? -1n) !== poller.seenTxn.get(t));
       const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
       const due = now - poller.lastPollAt >= (poller.spec.minIntervalMs ?? 0);
@@ -269,7 +277,8 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     const number = ++checksStarted;
     try {
       // One metadata statement per check, whatever the number of pollers and subscribers.
-      const result = await query<TxnRow>("SELECT name, writerTxn, sequencerTxn FROM wal_tables()");
+      counts.statements++;
+      const result = await checkPool.query<TxnRow>("SELECT name, writerTxn, sequencerTxn FROM wal_tables()");
       const now = Date.now();
       for (const row of result.rows) txn.set(row.name, row.writerTxn);
       settleCommits(result.rows, number, now);
