@@ -3,17 +3,12 @@
 // it reads committed a new transaction (QuestDB's per-table WAL transaction numbers) or its
 // window slid, sends only when the result changed, gives a new subscriber the current value at
 // once, and stops when its last subscriber leaves.
-//
-// Commits are found by transaction checks (`SELECT … FROM wal_tables()`, one for all pollers):
-// every `intervalMs` (a tick, which finds other instances' rows), and at once when this
-// instance's batch writer announces an acknowledged flush (poke). QuestDB acknowledges a WAL
-// commit before it applies it (writerTxn < sequencerTxn until then), so a poke checks again after
-// a few ms (5, 8, 12 … up to 50) until the commit is applied, for at most `pokeGiveUpMs`; one check
-// runs at a time, and pokes during it ask for one more, so a burst of flushes costs a few checks,
-// not one each.
+// Commits are found by transaction checks (txn-checks.ts): every `intervalMs`, and at once when
+// this instance's batch writer announces an acknowledged flush (poke).
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { CommitTiming } from "../ingest/batch-writer.ts";
+import { createTxnChecks } from "./txn-checks.ts";
 
 export interface LiveQuerySpec<T> {
   /** Identifies the cohort: the subscription field and its variables. */
@@ -99,16 +94,6 @@ interface Poller {
   dueSince: number | undefined;
 }
 
-/** A commit acknowledged to this instance whose application a check has not seen yet. */
-interface PendingCommit {
-  table: string;
-  ackedAt: number;
-  /** Checks started before the acknowledgement was known: they cannot tell the commit's number. */
-  checksBefore: number;
-  /** The sequencerTxn a check started after the acknowledgement read: the commit is at most that. */
-  target: bigint | undefined;
-}
-
 const sameJson = (a: unknown, b: unknown) =>
   JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) ===
   JSON.stringify(b, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
@@ -119,12 +104,6 @@ const sameJson = (a: unknown, b: unknown) =>
  * during that turn (ws-server.ts), are uncorked by immediates queued behind ours, so the second.
  */
 const afterDelivery = (done: () => void) => setImmediate(() => setImmediate(done));
-
-/** The longest pause between the checks of a poked commit that is not applied yet. */
-const MAX_RETRY_MS = 50;
-
-/** A commit whose application nobody saw within this long is forgotten (not measured). */
-const FORGET_COMMIT_MS = 30_000;
 
 export interface LiveQueriesOptions {
   pool: pg.Pool;
@@ -146,41 +125,22 @@ export interface LiveQueriesOptions {
    * commits to the ticks, as other instances' are; poke() then only measures. Default true.
    */
   poke?: boolean;
-  /**
-   * While a poked commit is not applied yet, the check runs again after this many ms, then after
-   * 1.5 times longer each time, up to 50 ms. Default 5.
-   */
+  /** See TxnChecksOptions (txn-checks.ts). */
   pokeRetryMs?: number;
-  /**
-   * …for at most this long after the acknowledgement; then the ticks find it. Default
-   * `intervalMs` (a check later than the next tick would repeat its work), from 250 ms to 1 s.
-   */
   pokeGiveUpMs?: number;
   /** Where an event's time went, per stage (/metrics). Default none; must not throw. */
   observe?: (stage: LiveStage, ms: number, kind?: PollKind) => void;
 }
 
 export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
-  const {
-    pool,
-    checkPool = pool,
-    log,
-    intervalMs = 250,
-    cohorts = true,
-    poke: pokeOn = true,
-    pokeRetryMs = 5,
-    pokeGiveUpMs = Math.min(Math.max(intervalMs, 250), 1_000),
-    observe,
-  } = options;
+  const { pool, checkPool = pool, log, intervalMs = 250, cohorts = true, poke: pokeOn = true, observe } = options;
   const pollers = new Map<string, Poller>();
-  const txn = new Map<string, bigint>();
-  const counts = { polls: 0, skipped: 0, statements: 0, pokes: 0, tickChecks: 0, pokeChecks: 0 };
+  const counts = { polls: 0, skipped: 0, statements: 0, pokes: 0 };
   let solo = 0;
   const query: LiveQuery = (text, params) => {
     counts.statements++;
     return pool.query(text, params);
   };
-  let timer: NodeJS.Timeout | undefined;
 
   const deliver = (poller: Poller, next: unknown, resultAt: number, kind: PollKind) => {
     poller.value = next;
@@ -199,7 +159,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
         const started = Date.now();
         if (poller.dueSince !== undefined) observe?.("poll_wait", started - poller.dueSince, kind);
         poller.dueSince = undefined;
-        for (const table of poller.spec.tables) poller.seenTxn.set(table, txn.get(table) ?? -1n);
+        for (const table of poller.spec.tables) poller.seenTxn.set(table, checks.txn(table));
         poller.lastPollAt = started;
         counts.polls++;
         const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined });
@@ -228,81 +188,35 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     // Polls are started, not awaited: a slow one does not hold back the others. Streams first:
     // the pool serves statements in order, and a stream's subscribers wait for every event, while
     // a latest-value poll (a sliding window) is not expected more than about once a second.
-    for (const poller of [...pollers.values()].sort((a, b) => Number(!a.spec.stream) - Number(!b.spec.stream))) {
-      const committed = poller.spec.tables.some((t) => (txn.get(t) ?? -1n) !== poller.seenTxn.get(t));
-      const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
-      const due = now - poller.lastPollAt >= (poller.spec.minIntervalMs ?? 0);
-      if (committed && due) poller.dueSince ??= now;
-      if ((committed && due) || slid) {
-        // With pokes, a commit seen during a poll is polled when that poll ends, not a tick later.
-        if (poller.running && pokeOn && committed && due) poller.rerun = true;
-        void runPoll(poller);
-      } else if (tick) counts.skipped++;
+    for (const streams of [true, false]) {
+      for (const poller of pollers.values()) {
+        if (Boolean(poller.spec.stream) === streams) startIfDue(poller, now, tick);
+      }
     }
   };
 
-  // Commits acknowledged to this instance, until a check sees them applied.
-  let pending: PendingCommit[] = [];
-  let checksStarted = 0;
-
-  /** Resolves pending commits against one wal_tables() reading (the `number`th check). */
-  const settleCommits = (rows: readonly TxnRow[], number: number, now: number) => {
-    if (pending.length === 0) return;
-    const byName = new Map(rows.map((row) => [row.name, row]));
-    pending = pending.filter((commit) => {
-      const row = byName.get(commit.table);
-      if (!row || now - commit.ackedAt > FORGET_COMMIT_MS) return false;
-      if (commit.target === undefined && number > commit.checksBefore) commit.target = row.sequencerTxn;
-      if (commit.target === undefined || row.writerTxn < commit.target) return true;
-      observe?.("wal_apply", now - commit.ackedAt);
-      return false;
-    });
+  const startIfDue = (poller: Poller, now: number, tick: boolean) => {
+    const committed = poller.spec.tables.some((t) => checks.txn(t) !== poller.seenTxn.get(t));
+    const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
+    const due = now - poller.lastPollAt >= (poller.spec.minIntervalMs ?? 0);
+    if (committed && due) poller.dueSince ??= now;
+    if ((committed && due) || slid) {
+      // With pokes, a commit seen during a poll is polled when that poll ends, not a tick later.
+      if (poller.running && pokeOn && committed && due) poller.rerun = true;
+      void runPoll(poller);
+    } else if (tick) counts.skipped++;
   };
 
-  /** A poked commit still worth a check of its own (not applied, younger than pokeGiveUpMs). */
-  const awaitingApply = (now: number) => pending.some((commit) => now - commit.ackedAt < pokeGiveUpMs);
-
-  // At most one check in flight: a poke during one asks for one more after it, however many come.
-  let checking = false;
-  let checkAgain = false;
-  let retry: NodeJS.Timeout | undefined;
-  let retryMs = pokeRetryMs;
-
-  const check = async (tick: boolean) => {
-    checking = true;
-    if (retry) clearTimeout(retry);
-    retry = undefined;
-    if (tick) counts.tickChecks++;
-    else counts.pokeChecks++;
-    const number = ++checksStarted;
-    try {
-      // One metadata statement per check, whatever the number of pollers and subscribers.
-      counts.statements++;
-      const result = await checkPool.query<TxnRow>("SELECT name, writerTxn, sequencerTxn FROM wal_tables()");
-      const now = Date.now();
-      for (const row of result.rows) txn.set(row.name, row.writerTxn);
-      settleCommits(result.rows, number, now);
-      startDue(now, tick);
-    } catch (error) {
-      log.debug({ err: error instanceof Error ? error.message : String(error) }, "live transaction check failed");
-    } finally {
-      checking = false;
-    }
-    if (pollers.size === 0 || !pokeOn) return;
-    if (checkAgain) {
-      checkAgain = false;
-      void check(false);
-    } else if (awaitingApply(Date.now())) {
-      // Acknowledged is committed, not yet applied (visible): look again shortly.
-      retry = setTimeout(() => void check(false), retryMs);
-      retryMs = Math.min(Math.round(retryMs * 1.5), MAX_RETRY_MS);
-      retry.unref();
-    }
-  };
-
-  const tick = () => {
-    if (!checking && pollers.size > 0) void check(true);
-  };
+  const checks = createTxnChecks({
+    pool: checkPool,
+    log,
+    intervalMs,
+    poke: pokeOn,
+    ...(options.pokeRetryMs === undefined ? {} : { pokeRetryMs: options.pokeRetryMs }),
+    ...(options.pokeGiveUpMs === undefined ? {} : { pokeGiveUpMs: options.pokeGiveUpMs }),
+    onChecked: startDue,
+    ...(observe ? { onApplied: (ms: number) => observe("wal_apply", ms) } : {}),
+  });
 
   const poke = (tables: readonly string[], timing?: CommitTiming) => {
     if (timing && observe) {
@@ -312,28 +226,10 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     const read = tables.filter((table) => [...pollers.values()].some((p) => p.spec.tables.includes(table)));
     if (read.length === 0) return;
     counts.pokes++;
-    const ackedAt = timing?.ackedAt ?? Date.now();
-    for (const table of read) {
-      pending.push({ table, ackedAt, checksBefore: checksStarted, target: undefined });
-    }
-    if (!pokeOn) return;
-    retryMs = pokeRetryMs;
-    if (checking) checkAgain = true;
-    else void check(false);
+    checks.poke(read, timing?.ackedAt ?? Date.now());
   };
 
-  const ensureTimer = () => {
-    if (!timer && pollers.size > 0) {
-      timer = setInterval(tick, intervalMs);
-      timer.unref();
-    } else if (timer && pollers.size === 0) {
-      clearInterval(timer);
-      timer = undefined;
-      clearTimeout(retry);
-      retry = undefined;
-      pending = [];
-    }
-  };
+  const updateTicking = () => checks.ticking(pollers.size > 0);
 
   return {
     query,
@@ -358,13 +254,13 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
         subscriber.push(poller.value as T);
       }
       poller.subscribers.add(subscriber as Subscriber<unknown>);
-      ensureTimer();
+      updateTicking();
       const joined = poller;
       return () => {
         joined.subscribers.delete(subscriber as Subscriber<unknown>);
         if (joined.subscribers.size === 0 && pollers.get(spec.key) === joined) {
           pollers.delete(spec.key);
-          ensureTimer();
+          updateTicking();
         }
       };
     },
@@ -374,23 +270,16 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
       subscribers: [...pollers.values()].reduce((n, p) => n + p.subscribers.size, 0),
       polls: counts.polls,
       pollsSkipped: counts.skipped,
-      statements: counts.statements,
+      statements: counts.statements + checks.counts().statements,
       pokes: counts.pokes,
-      tickChecks: counts.tickChecks,
-      pokeChecks: counts.pokeChecks,
+      tickChecks: checks.counts().tickChecks,
+      pokeChecks: checks.counts().pokeChecks,
     }),
     close: () => {
       pollers.clear();
-      ensureTimer();
+      updateTicking();
     },
   };
-}
-
-/** A row of wal_tables(): writerTxn is applied (visible to SELECT), sequencerTxn committed. */
-interface TxnRow {
-  name: string;
-  writerTxn: bigint;
-  sequencerTxn: bigint;
 }
 
 /**
