@@ -9,7 +9,7 @@
 //      BENCH_DURATION_S (20; the baseline runs half as long), BENCH_API_NODE_ARGS (e.g. --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
@@ -418,6 +418,7 @@ const yes = (met: boolean) => (met ? "yes" : "no");
 async function main() {
   const root = await mkdtemp(join(tmpdir(), "bench-live-"));
   const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
+  const loadBefore = loadavg()[0] as number;
   try {
     const soloS = Math.max(5, Math.round(DURATION_S / 2));
     const poke = await phase(questdb, { name: "poke", prefix: "live_", cohorts: true, poke: true }, DURATION_S);
@@ -492,7 +493,7 @@ async function main() {
       ),
       `| event → client, measured by the subscribers (from the trade's timestamp, set by the loader before its request) | ${[poke, tick].map((r) => `${percentile(r.latencies, 50)} / ${percentile(r.latencies, 99)}`).join(" | ")} |`,
     ];
-    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine; ${DURATION_S} s measured per phase (baseline ${soloS} s), each phase its own API process and tables. Each poll is one statement (tradeRecorded: rows after the watermark and the late-window count in one UNION ALL, plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine (load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] as number).toFixed(1)} after); ${DURATION_S} s measured per phase (baseline ${soloS} s), each phase its own API process and tables. Each poll is one statement (tradeRecorded: rows after the watermark and the late-window count in one UNION ALL, plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
     const text = `${header}\n\n${lines.join("\n")}\n\n${breakdown.join("\n")}`;
     console.log(`\n${text}\n`);
     await recordInDocs("live", "Live subscriptions benchmark", text);
