@@ -137,6 +137,36 @@ describe("poke (fake pool, fake timers)", () => {
     expect(t.polls).toHaveLength(1);
   });
 
+  it("runs one latest-value poll at a time, the next when it ends, while stream polls run beside it", async () => {
+    vi.useFakeTimers();
+    const { pool, state } = fakePool("trades");
+    live = createLiveQueries({ pool, log: pino({ level: "silent" }), intervalMs: 60_000 });
+    const started: string[] = [];
+    const ends = new Map<string, () => void>();
+    /** A poll that records its start and, after the first, ends when the test says so. */
+    const poll = (name: string) => async () => {
+      started.push(name);
+      if (started.filter((n) => n === name).length === 1) return 0;
+      await new Promise<void>((done) => ends.set(name, done));
+      return 0;
+    };
+    for (const name of ["a", "b"]) {
+      live.join({ key: name, tables: ["trades"], slideMs: 1_000, poll: poll(name) }, { push: () => {} });
+    }
+    live.join({ key: "s", tables: ["trades"], slideMs: 0, stream: true, poll: poll("s") }, { push: () => {} });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(started).toEqual(["a", "b", "s"]); // first polls, at join
+    state.writerTxn = 2n;
+    state.sequencerTxn = 2n;
+    live.poke(["trades"]);
+    await vi.advanceTimersByTimeAsync(0);
+    // The stream first; b waits for a.
+    expect(started.slice(3)).toEqual(["s", "a"]);
+    ends.get("a")?.();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started.slice(3)).toEqual(["s", "a", "b"]);
+  });
+
   it("runs no check for a poke with LIVE_POKE off, nor for a table no poller reads", async () => {
     vi.useFakeTimers();
     const off = withPoller({ poke: false });

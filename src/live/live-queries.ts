@@ -128,12 +128,19 @@ export interface LiveQueriesOptions {
   /** See TxnChecksOptions (txn-checks.ts). */
   pokeRetryMs?: number;
   pokeGiveUpMs?: number;
+  /**
+   * Latest-value polls (sliding windows, e.g. liveMetrics: long scans) running at once; more wait
+   * for one to end. The rest of the pool stays free for streams, whose every event a subscriber
+   * waits for. Default 1.
+   */
+  maxLatestPolls?: number;
   /** Where an event's time went, per stage (/metrics). Default none; must not throw. */
   observe?: (stage: LiveStage, ms: number, kind?: PollKind) => void;
 }
 
 export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
   const { pool, checkPool = pool, log, intervalMs = 250, cohorts = true, poke: pokeOn = true, observe } = options;
+  const { maxLatestPolls = 1 } = options;
   const pollers = new Map<string, Poller>();
   const counts = { polls: 0, skipped: 0, statements: 0, pokes: 0 };
   let solo = 0;
@@ -149,10 +156,23 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     if (observe) afterDelivery(() => observe("fan_out", Date.now() - resultAt, kind));
   };
 
+  /** Latest-value pollers due while maxLatestPolls ran, in the order they became due. */
+  const deferred = new Set<Poller>();
+  let latestRunning = 0;
+
+  const startDeferred = () => {
+    for (const next of deferred) {
+      if (latestRunning >= maxLatestPolls) return;
+      deferred.delete(next);
+      if (pollers.get(next.spec.key) === next) void runPoll(next);
+    }
+  };
+
   const runPoll = async (poller: Poller) => {
     if (poller.running) return;
     poller.running = true;
     const kind: PollKind = poller.spec.stream ? "stream" : "latest";
+    if (kind === "latest") latestRunning++;
     try {
       do {
         poller.rerun = false;
@@ -180,6 +200,10 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
       );
     } finally {
       poller.running = false;
+      if (kind === "latest") {
+        latestRunning--;
+        startDeferred();
+      }
     }
   };
 
@@ -203,7 +227,8 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     if ((committed && due) || slid) {
       // With pokes, a commit seen during a poll is polled when that poll ends, not a tick later.
       if (poller.running && pokeOn && committed && due) poller.rerun = true;
-      void runPoll(poller);
+      if (!poller.running && !poller.spec.stream && latestRunning >= maxLatestPolls) deferred.add(poller);
+      else void runPoll(poller);
     } else if (tick) counts.skipped++;
   };
 
@@ -260,6 +285,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
         joined.subscribers.delete(subscriber as Subscriber<unknown>);
         if (joined.subscribers.size === 0 && pollers.get(spec.key) === joined) {
           pollers.delete(spec.key);
+          deferred.delete(joined);
           updateTicking();
         }
       };
@@ -277,6 +303,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     }),
     close: () => {
       pollers.clear();
+      deferred.clear();
       updateTicking();
     },
   };
