@@ -3,6 +3,7 @@
 // it reads committed a new transaction (QuestDB's per-table WAL transaction numbers) or its
 // window slid, sends only when the result changed, gives a new subscriber the current value at
 // once, and stops when its last subscriber leaves.
+//
 // Commits are found by transaction checks (txn-checks.ts): every `intervalMs`, and at once when
 // this instance's batch writer announces an acknowledged flush (poke).
 import type pg from "pg";
