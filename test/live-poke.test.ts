@@ -245,6 +245,21 @@ describe.concurrent("poke (real QuestDB, LIVE_POLL_INTERVAL_MS=10000)", () => {
     expect(arrival?.tradeId).toBe("poke-on-1");
     expect((arrival?.at ?? Number.POSITIVE_INFINITY) - sent).toBeLessThan(TICK_MS / 2);
     expect(arrival?.tickChecks).toBe(0);
+    // Where its time went: every stage of the way was measured (/metrics).
+    const counted = await eventually(async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const counts = [...text.matchAll(/^live_event_stage_seconds_count\{([^}]*)\} (\d+)$/gm)];
+      const stages = counts.filter((m) => Number(m[2]) > 0).map((m) => m[1] as string);
+      return stages.includes('stage="fan_out",poll="stream"') ? stages.sort() : undefined;
+    }, "the fan-out measured");
+    expect(counted).toEqual([
+      'stage="batch_wait"',
+      'stage="fan_out",poll="stream"',
+      'stage="ilp_commit"',
+      'stage="poll_wait",poll="stream"',
+      'stage="query",poll="stream"',
+      'stage="wal_apply"',
+    ]);
   });
 
   it("with LIVE_POKE=off, delivers it only at the tick", async () => {
