@@ -1,13 +1,15 @@
 // `npm run bench:live`: 5,000 WebSocket subscribers across 50 distinct queries while 10,000 rows
 // per second are ingested; SQL statements per second against the baseline of one poller per
-// subscriber (LIVE_COHORTS=off), measured in the same run on the same QuestDB.
+// subscriber (LIVE_COHORTS=off), and event → client latency with pokes (this instance's flushes
+// start polls at once) against the tick only (LIVE_POKE=off), with where the time goes (the API's
+// live_event_stage_seconds), all measured in the same run on the same QuestDB.
 //   queries 0, 2, 4, …, 48: tradeRecorded(filter: { venue: "v<k>" }) (1 % of rows match one of them)
 //   queries 1, 3, 5, …, 49: liveMetrics(windowSeconds: 10 + k, strategy: "s<k mod 10>")
 // Env: BENCH_SUBSCRIBERS (5000), BENCH_QUERIES (50), BENCH_ROWS_PER_S (10000),
 //      BENCH_DURATION_S (20; the baseline runs half as long), BENCH_API_NODE_ARGS (e.g. --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
@@ -61,6 +63,11 @@ function benchTrade(
 interface PhaseResult {
   statementsPerS: number;
   pollsPerS: number;
+  /** Transaction checks (wal_tables()) per second: by ticks, for pokes. */
+  tickChecksPerS: number;
+  pokeChecksPerS: number;
+  /** Where the time of tradeRecorded events went, per stage, over the measured seconds. */
+  stages: Map<string, Buckets>;
   messages: number;
   latencies: number[];
   maxRssMb: number;
@@ -76,7 +83,60 @@ interface PhaseResult {
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  const escaped = name.replace(/[{}"]/g, "\\$&");
+  return Number(new RegExp(`^${escaped} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+}
+
+/** A histogram's cumulative bucket counts by upper bound (seconds; +Inf last). */
+type Buckets = [le: number, count: number][];
+
+/**
+ * live_event_stage_seconds of tradeRecorded's way, by stage: the writer's stages (no `poll`
+ * label) and the poll stages of stream pollers.
+ */
+async function stageHistograms(url: string): Promise<Map<string, Buckets>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const stages = new Map<string, Buckets>();
+  for (const match of text.matchAll(/^live_event_stage_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries(
+      [...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1] as string, l[2] as string]),
+    );
+    if (labels.poll !== undefined && labels.poll !== "stream") continue;
+    const buckets = stages.get(labels.stage as string) ?? [];
+    buckets.push([labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(labels.le), Number(match[2])]);
+    stages.set(labels.stage as string, buckets);
+  }
+  return stages;
+}
+
+/** What was observed between two readings. */
+function bucketsBetween(before: Map<string, Buckets>, after: Map<string, Buckets>): Map<string, Buckets> {
+  return new Map(
+    [...after].map(([stage, buckets]) => {
+      const earlier = new Map(before.get(stage) ?? []);
+      return [stage, buckets.map(([le, n]) => [le, n - (earlier.get(le) ?? 0)] as [number, number])];
+    }),
+  );
+}
+
+/**
+ * The q-quantile (0–1) of a histogram in ms, interpolated linearly inside its bucket as
+ * Prometheus' histogram_quantile does (so within a bucket's width of the truth); NaN when empty.
+ */
+function quantileMs(buckets: Buckets | undefined, q: number): number {
+  const total = buckets?.at(-1)?.[1] ?? 0;
+  if (!buckets || total === 0) return Number.NaN;
+  let lower = 0;
+  let below = 0;
+  for (const [le, count] of buckets) {
+    if (count >= q * total) {
+      if (!Number.isFinite(le)) return lower * 1000;
+      return (lower + ((le - lower) * (q * total - below)) / Math.max(count - below, 1)) * 1000;
+    }
+    lower = le;
+    below = count;
+  }
+  return lower * 1000;
 }
 
 /** The API in its own process, ready. */
@@ -106,14 +166,23 @@ async function startApi(questdb: { httpPort: number; pgPort: number }, env: Reco
   return { api, port, url };
 }
 
+/** A phase of the run: one API with these settings, fresh tables of its own. */
+interface PhaseSetup {
+  name: string;
+  prefix: string;
+  cohorts: boolean;
+  poke: boolean;
+}
+
 async function phase(
   questdb: { httpPort: number; pgPort: number },
-  cohorts: boolean,
+  setup: PhaseSetup,
   durationS: number,
 ): Promise<PhaseResult> {
   const { api, port, url } = await startApi(questdb, {
-    QUESTDB_TABLE_PREFIX: cohorts ? "live_" : "solo_",
-    LIVE_COHORTS: cohorts ? "on" : "off",
+    QUESTDB_TABLE_PREFIX: setup.prefix,
+    LIVE_COHORTS: setup.cohorts ? "on" : "off",
+    LIVE_POKE: setup.poke ? "on" : "off",
   });
   try {
     // Subscribers: one WebSocket each, speaking graphql-transport-ws.
@@ -163,11 +232,10 @@ async function phase(
       });
     for (let i = 0; i < SUBSCRIBERS; i += 250) {
       await Promise.all(Array.from({ length: Math.min(250, SUBSCRIBERS - i) }, (_, j) => open((i + j) % QUERIES)));
-      if ((i / 250) % 4 === 3)
-        log(`${cohorts ? "cohorts" : "baseline"}: ${connected}/${SUBSCRIBERS} subscribers connected`);
+      if ((i / 250) % 4 === 3) log(`${setup.name}: ${connected}/${SUBSCRIBERS} subscribers connected`);
     }
     log(
-      `${cohorts ? "cohorts" : "baseline"}: ${connected} subscribers, ${QUERIES} distinct queries; ingesting ${ROWS_PER_S} rows/s for ${durationS} s…`,
+      `${setup.name}: ${connected} subscribers, ${QUERIES} distinct queries; ingesting ${ROWS_PER_S} rows/s for ${durationS} s…`,
     );
 
     // Ingest: every 100 ms a batch of ROWS_PER_S / 10 trades timestamped now.
@@ -215,6 +283,9 @@ async function phase(
     const rssTimer = setInterval(() => void rssOf(api.pid as number).then((r) => (maxRss = Math.max(maxRss, r))), 250);
     const statements0 = await metric(url, "live_statements_total");
     const polls0 = await metric(url, "live_polls_total");
+    const tickChecks0 = await metric(url, 'live_transaction_checks_total{reason="tick"}');
+    const pokeChecks0 = await metric(url, 'live_transaction_checks_total{reason="poke"}');
+    const stages0 = await stageHistograms(url);
     const sent0 = sent;
     measuring = true;
     const t0 = performance.now();
@@ -223,6 +294,9 @@ async function phase(
     const elapsed = (performance.now() - t0) / 1000;
     const statements1 = await metric(url, "live_statements_total");
     const polls1 = await metric(url, "live_polls_total");
+    const tickChecks1 = await metric(url, 'live_transaction_checks_total{reason="tick"}');
+    const pokeChecks1 = await metric(url, 'live_transaction_checks_total{reason="poke"}');
+    const stages = bucketsBetween(stages0, await stageHistograms(url));
     const sent1 = sent;
     clearInterval(rssTimer);
     ingesting = false;
@@ -241,6 +315,9 @@ async function phase(
     return {
       statementsPerS: (statements1 - statements0) / elapsed,
       pollsPerS: (polls1 - polls0) / elapsed,
+      tickChecksPerS: (tickChecks1 - tickChecks0) / elapsed,
+      pokeChecksPerS: (pokeChecks1 - pokeChecks0) / elapsed,
+      stages,
       messages,
       latencies,
       maxRssMb: maxRss / 1024 / 1024,
@@ -325,34 +402,102 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
   }
 }
 
+/** The stages of an event's way, in order, as the API measures them (live_event_stage_seconds). */
+const STAGES: [stage: string, what: string][] = [
+  ["batch_wait", "batch wait (row accepted → flush started)"],
+  ["ilp_commit", "ILP commit (flush started → QuestDB's 204)"],
+  ["wal_apply", "WAL apply (204 → writerTxn seen applied; tick only: seen by the next tick)"],
+  ["poll_wait", "poll wait (commit seen → poll started)"],
+  ["query", "query (the poll's SQL, waiting for a connection included)"],
+  ["fan_out", "fan-out (result → written to every subscriber's socket)"],
+];
+
+const ms = (n: number) => (Number.isNaN(n) ? "–" : n.toFixed(0));
+const yes = (met: boolean) => (met ? "yes" : "no");
+
 async function main() {
   const root = await mkdtemp(join(tmpdir(), "bench-live-"));
   const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
+  const loadBefore = loadavg()[0] as number;
   try {
-    const shared = await phase(questdb, true, DURATION_S);
-    const solo = await phase(questdb, false, Math.max(5, Math.round(DURATION_S / 2)));
+    const soloS = Math.max(5, Math.round(DURATION_S / 2));
+    const poke = await phase(questdb, { name: "poke", prefix: "live_", cohorts: true, poke: true }, DURATION_S);
+    const tick = await phase(questdb, { name: "tick only", prefix: "tick_", cohorts: true, poke: false }, DURATION_S);
+    const solo = await phase(questdb, { name: "baseline", prefix: "solo_", cohorts: false, poke: true }, soloS);
     log("one batch of 20,000 trades to three subscribers…");
     const big = await bigBatch(questdb);
-    const perQueryPoll = shared.statementsPerS / Math.max(shared.pollsPerS, 1);
-    const p50 = percentile(shared.latencies, 50);
-    const p99 = percentile(shared.latencies, 99);
+    const phases = [poke, tick, solo];
+    const seconds = [DURATION_S, DURATION_S, soloS];
+    const row = (figure: string, cell: (r: PhaseResult, i: number) => string, target = "", met = "") =>
+      `| ${figure} | ${phases.map(cell).join(" | ")} | ${target} | ${met} |`;
+    /** Statements per poll, the transaction checks (shared by all pollers) left out. */
+    const perPoll = (r: PhaseResult) =>
+      (r.statementsPerS - r.tickChecksPerS - r.pokeChecksPerS) / Math.max(r.pollsPerS, 1);
+    const p99 = percentile(poke.latencies, 99);
     const lines = [
-      "| Figure | Cohorts (one poller per distinct query) | Baseline (one poller per subscriber) | Target | Met |",
-      "|---|---|---|---|---|",
-      `| subscribers connected / distinct queries | ${shared.connected} / ${QUERIES} | ${solo.connected} / ${QUERIES} | 5,000 / 50 | ${shared.connected >= 5000 ? "yes" : "no"} |`,
-      `| rows ingested per second | ${Math.round(shared.ingestedPerS).toLocaleString("en")} | ${Math.round(solo.ingestedPerS).toLocaleString("en")} | 10,000 | ${shared.ingestedPerS >= 9_500 ? "yes" : "no"} |`,
-      `| SQL statements per second (live queries) | ${shared.statementsPerS.toFixed(0)} | ${solo.statementsPerS.toFixed(0)} | ≤ 1 per distinct query per poll | ${perQueryPoll <= 1.1 ? "yes" : "no"} |`,
-      `| polls per second / statements per poll | ${shared.pollsPerS.toFixed(0)} / ${perQueryPoll.toFixed(2)} | ${solo.pollsPerS.toFixed(0)} / ${(solo.statementsPerS / Math.max(solo.pollsPerS, 1)).toFixed(2)} | | |`,
-      `| messages delivered per second | ${Math.round(shared.messages / DURATION_S).toLocaleString("en")} | ${Math.round(solo.messages / Math.max(5, Math.round(DURATION_S / 2))).toLocaleString("en")} | | |`,
-      `| tradeRecorded event → client latency p50 / p99, ms | ${p50} / ${p99} | ${percentile(solo.latencies, 50)} / ${percentile(solo.latencies, 99)} | p99 ≤ 1,000 | ${p99 <= 1000 ? "yes" : "no"} |`,
-      `| API RSS, max, MB | ${shared.maxRssMb.toFixed(0)} | ${solo.maxRssMb.toFixed(0)} | ≤ 1,024 | ${shared.maxRssMb <= 1024 ? "yes" : "no"} |`,
-      `| subscribers disconnected during the run | ${shared.closedEarly} | ${solo.closedEarly} | 0 | ${shared.closedEarly === 0 ? "yes" : "no"} |`,
-      `| one recordTrades of 20,000 trades: COMMITTED answer → last trade at each of 3 subscribers, ms (all, in order) | ${big.ms.toFixed(0)} (${big.inOrder ? "yes" : "no"}) | | ≤ 2,000, in order | ${big.ms <= 2000 && big.inOrder ? "yes" : "no"} |`,
-      `| tradeRecorded deliveries out of order / missing (not received 5 s after the load stopped) / duplicated, over every subscriber and every accepted trade | ${shared.outOfOrder} / ${shared.missing} / ${shared.duplicates} | ${solo.outOfOrder} / ${solo.missing} / ${solo.duplicates} | 0 / 0 / 0 | ${shared.outOfOrder + shared.missing + shared.duplicates === 0 ? "yes" : "no"} |`,
+      "| Figure | Cohorts, poke (LIVE_POKE=on) | Cohorts, tick only (LIVE_POKE=off) | Baseline: one poller per subscriber (LIVE_COHORTS=off) | Target | Met |",
+      "|---|---|---|---|---|---|",
+      row(
+        "subscribers connected / distinct queries",
+        (r) => `${r.connected} / ${QUERIES}`,
+        "5,000 / 50",
+        yes(poke.connected >= 5000 && tick.connected >= 5000),
+      ),
+      row(
+        "rows ingested per second",
+        (r) => Math.round(r.ingestedPerS).toLocaleString("en"),
+        "10,000",
+        yes(poke.ingestedPerS >= 9_500),
+      ),
+      row(
+        "tradeRecorded event → client latency p50 / p99, ms",
+        (r) => `${percentile(r.latencies, 50)} / ${percentile(r.latencies, 99)}`,
+        "p99 ≤ 500 with poke",
+        yes(p99 <= 500),
+      ),
+      row("SQL statements per second (live queries)", (r) => r.statementsPerS.toFixed(0)),
+      row(
+        "polls per second / statements per poll (transaction checks aside)",
+        (r) => `${r.pollsPerS.toFixed(0)} / ${perPoll(r).toFixed(2)}`,
+        "≤ 1 per distinct query per poll",
+        yes(perPoll(poke) <= 1.1 && perPoll(tick) <= 1.1),
+      ),
+      row(
+        "transaction checks per second: ticks / pokes",
+        (r) => `${r.tickChecksPerS.toFixed(1)} / ${r.pokeChecksPerS.toFixed(1)}`,
+      ),
+      row("messages delivered per second", (r, i) =>
+        Math.round(r.messages / (seconds[i] as number)).toLocaleString("en"),
+      ),
+      row("API RSS, max, MB", (r) => r.maxRssMb.toFixed(0), "≤ 1,024", yes(poke.maxRssMb <= 1024)),
+      row(
+        "subscribers disconnected during the run",
+        (r) => String(r.closedEarly),
+        "0",
+        yes(poke.closedEarly + tick.closedEarly === 0),
+      ),
+      row(
+        "tradeRecorded deliveries out of order / missing (not received 5 s after the load stopped) / duplicated, over every subscriber and every accepted trade",
+        (r) => `${r.outOfOrder} / ${r.missing} / ${r.duplicates}`,
+        "0 / 0 / 0",
+        yes([poke, tick].every((r) => r.outOfOrder + r.missing + r.duplicates === 0)),
+      ),
+      `| one recordTrades of 20,000 trades: COMMITTED answer → last trade at each of 3 subscribers, ms (all, in order) | ${big.ms.toFixed(0)} (${big.inOrder ? "yes" : "no"}) | | | ≤ 2,000, in order | ${yes(big.ms <= 2000 && big.inOrder)} |`,
     ];
-    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine; ${DURATION_S} s measured (baseline ${Math.max(5, Math.round(DURATION_S / 2))} s). Each poll is one statement (tradeRecorded: rows after the watermark and the late-window count in one UNION ALL, plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL); the statements also include one transaction check per tick (4 per second) shared by every poller. Command: \`npm run bench:live\`.`;
-    console.log(`\n${header}\n\n${lines.join("\n")}\n`);
-    await recordInDocs("live", "Live subscriptions benchmark", `${header}\n\n${lines.join("\n")}`);
+    const breakdown = [
+      "| Where a tradeRecorded event's time goes (the API's live_event_stage_seconds over the measured seconds; p50 / p99, ms) | Poke | Tick only |",
+      "|---|---|---|",
+      ...STAGES.map(
+        ([stage, what]) =>
+          `| ${what} | ${[poke, tick].map((r) => `${ms(quantileMs(r.stages.get(stage), 0.5))} / ${ms(quantileMs(r.stages.get(stage), 0.99))}`).join(" | ")} |`,
+      ),
+      `| sum of the stages' p50 (the rest of the p50 below: the loader's request and the spool's sync before a row is accepted, and the subscribers' own process) | ${[poke, tick].map((r) => ms(STAGES.reduce((sum, [stage]) => sum + quantileMs(r.stages.get(stage), 0.5), 0))).join(" | ")} |`,
+      `| event → client, measured by the subscribers (from the trade's timestamp, set by the loader before its request) | ${[poke, tick].map((r) => `${percentile(r.latencies, 50)} / ${percentile(r.latencies, 99)}`).join(" | ")} |`,
+    ];
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine (load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] as number).toFixed(1)} after); ${DURATION_S} s measured per phase (baseline ${soloS} s), each phase its own API process and tables. Each poll is one statement (tradeRecorded: rows after the watermark and the late-window count in one UNION ALL, plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
+    const text = `${header}\n\n${lines.join("\n")}\n\n${breakdown.join("\n")}`;
+    console.log(`\n${text}\n`);
+    await recordInDocs("live", "Live subscriptions benchmark", text);
   } finally {
     await questdb.stop();
     await rm(root, { recursive: true, force: true });

@@ -151,6 +151,8 @@ export function buildApp(options: AppOptions): App {
     // has created and verified them.
     waitUntilReady: () => tablesReady,
     onFlush: metrics.observeFlush,
+    // This instance's acknowledged rows reach live subscribers without waiting for a tick.
+    onCommitted: (written, timing) => live.poke(written, timing),
   });
 
   // Rows of record mutations: reserved in the writer's queue, appended to the spool, then queued.
@@ -178,11 +180,16 @@ export function buildApp(options: AppOptions): App {
 
   // Trade pages, links, the cache's probe and live pollers: never behind month-long charts.
   const lightPool = pgPool(config.pgLightPoolSize, config.queryTimeoutMs);
+  // Transaction checks on a connection of their own: never queued behind the polls they start.
+  const liveCheckPool = pgPool(1, config.queryTimeoutMs);
   const live = createLiveQueries({
     pool: lightPool,
+    checkPool: liveCheckPool,
     log: log.child({ component: "live" }),
     intervalMs: config.livePollIntervalMs,
     cohorts: config.liveCohorts,
+    poke: config.livePoke,
+    observe: metrics.observeLiveStage,
   });
   const sql = createSqlRunner({
     pool,
@@ -565,6 +572,7 @@ export function buildApp(options: AppOptions): App {
       await sink.close();
       await pool.end();
       await lightPool.end();
+      await liveCheckPool.end();
       await readinessPool.end();
       ilp.close();
     },

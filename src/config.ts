@@ -101,6 +101,8 @@ export interface Config {
   livePollIntervalMs: number;
   /** false: one poller per subscriber (the benchmark's baseline only). */
   liveCohorts: boolean;
+  /** Whether this instance's acknowledged flushes start live polls at once (else the ticks find them). */
+  livePoke: boolean;
   /** How far behind the newest streamed trade a late row is still streamed by tradeRecorded. */
   liveLateRowsMs: number;
   /** Messages queued for one tradeRecorded subscriber before it is disconnected (4429). */
@@ -251,6 +253,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (cohortsRaw !== "on" && cohortsRaw !== "off")
     problems.push(`LIVE_COHORTS=${JSON.stringify(cohortsRaw)}: expected on or off`);
   const liveCohorts = cohortsRaw !== "off";
+  const pokeRaw = (read("LIVE_POKE") ?? "on").toLowerCase();
+  if (pokeRaw !== "on" && pokeRaw !== "off") problems.push(`LIVE_POKE=${JSON.stringify(pokeRaw)}: expected on or off`);
+  const livePoke = pokeRaw !== "off";
 
   const alertRules: AlertRule[] = [];
   const rulesRaw = read("ALERT_RULES");
@@ -381,6 +386,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     livePollIntervalMs: int("LIVE_POLL_INTERVAL_MS", 250, 10, 60_000),
     liveCohorts,
+    livePoke,
     liveLateRowsMs: int("LIVE_LATE_ROWS_MS", 2_000, 0, 600_000),
     liveMaxQueued: int("LIVE_MAX_QUEUED", 10_000, 1, 10_000_000),
     alertRules,

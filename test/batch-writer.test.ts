@@ -144,6 +144,56 @@ describe("batch writer timing (fake clock)", () => {
       ["trades,id=3 3t", "trades,id=4 4t"],
     ]);
   });
+
+  it("announces each table as QuestDB acknowledges it, with when its calls were accepted, flushed and acknowledged", async () => {
+    const ilp = fakeIlp();
+    let answer!: (r: IlpResult) => void;
+    ilp.answers.push(new Promise<IlpResult>((done) => (answer = done)));
+    const committed: { tables: readonly string[]; acceptedAt: readonly number[]; flushed: number; acked: number }[] =
+      [];
+    const w = makeWriter(ilp.client, {
+      onCommitted: (tables, timing) =>
+        committed.push({
+          tables,
+          acceptedAt: timing.acceptedAt,
+          flushed: timing.flushStartedAt,
+          acked: timing.ackedAt,
+        }),
+    });
+    const t0 = Date.now();
+    w.enqueue(rows("trades", 1, 2));
+    await vi.advanceTimersByTimeAsync(30);
+    w.enqueue([row("trades", 3), row("latency_metrics", 4)]);
+    await vi.advanceTimersByTimeAsync(70);
+    // latency_metrics answered at once (the script's next answer: ok); trades not yet.
+    expect(committed).toEqual([
+      { tables: ["latency_metrics"], acceptedAt: [t0 + 30], flushed: t0 + 100, acked: t0 + 100 },
+    ]);
+    await vi.advanceTimersByTimeAsync(40);
+    answer({ kind: "ok" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(committed[1]).toEqual({ tables: ["trades"], acceptedAt: [t0, t0 + 30], flushed: t0 + 100, acked: t0 + 140 });
+  });
+
+  it("announces no table whose every row QuestDB refused", async () => {
+    vi.useRealTimers();
+    const ilp = fakeIlp();
+    const client: IlpClient = {
+      ...ilp.client,
+      write: async (body) =>
+        body.includes("id=9") ? { kind: "rejected", status: 400, reason: "bad row" } : ilp.client.write(body),
+    };
+    const committed: string[] = [];
+    const w = makeWriter(client, {
+      deadLetterDir: await mkdtemp(join(tmpdir(), "dlq-")),
+      intervalMs: 10,
+      onCommitted: (tables) => committed.push(...tables),
+    });
+    const refused = w.enqueue([row("trades", 9)]).committed.catch(() => "refused");
+    await w.enqueue([row("latency_metrics", 1)]).committed;
+    expect(await refused).toBe("refused");
+    expect(committed).toEqual(["latency_metrics"]);
+  });
 });
 
 describe("batch writer failures (fake clock)", () => {

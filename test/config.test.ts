@@ -63,6 +63,7 @@ describe("configuration", () => {
       },
       livePollIntervalMs: 250,
       liveCohorts: true,
+      livePoke: true,
       liveLateRowsMs: 2_000,
       liveMaxQueued: 10_000,
       alertRules: [],

@@ -339,7 +339,16 @@ describe("operation names as labels", () => {
         refusedQueueFull: 0,
         refusedOverloaded: 0,
       }),
-      live: () => ({ pollers: 0, subscribers: 0, polls: 0, pollsSkipped: 0, statements: 0 }),
+      live: () => ({
+        pollers: 0,
+        subscribers: 0,
+        polls: 0,
+        pollsSkipped: 0,
+        statements: 0,
+        pokes: 0,
+        tickChecks: 0,
+        pokeChecks: 0,
+      }),
       cache: () => ({
         hits: 0,
         misses: 0,

@@ -13,7 +13,7 @@ import type { LoadStats } from "../guard/load.ts";
 import type { WriterStats } from "../ingest/batch-writer.ts";
 import type { SpoolStats } from "../ingest/spool.ts";
 import type { WriteWorkers, WriteWorkersStats } from "../ingest/write-workers.ts";
-import type { LiveQueryStats } from "../live/live-queries.ts";
+import type { LiveQueryStats, LiveStage, PollKind } from "../live/live-queries.ts";
 import { type PoolStats, poolStats } from "../questdb/pg-pool.ts";
 import type { OperationRecord } from "./operation-log.ts";
 
@@ -42,6 +42,8 @@ export interface Metrics {
   observeRefusal(code: string, transport: string): void;
   /** A flush of the batch writer ended, retries included. */
   observeFlush(ms: number): void;
+  /** A stage of a live event's way from a bot to subscribers took `ms` (live/live-queries.ts). */
+  observeLiveStage(stage: LiveStage, ms: number, kind?: PollKind): void;
   /** The exposition text: this app's metrics and the process's. */
   scrape(): Promise<string>;
 }
@@ -228,9 +230,36 @@ export function createMetrics(sources: MetricsSources): Metrics {
       () => live().pollsSkipped,
     ],
     live_statements_total: [
-      "SQL statements run by live queries, the per-tick transaction check included.",
+      "SQL statements run by live queries, the transaction checks included.",
       () => live().statements,
     ],
+    live_pokes_total: [
+      "Acknowledged flushes of this instance announced to live pollers that read their tables.",
+      () => live().pokes,
+    ],
+  });
+  define(
+    {
+      live_transaction_checks_total: [
+        "Transaction checks (wal_tables()) by reason: tick (every LIVE_POLL_INTERVAL_MS) or poke (this instance's flush).",
+        () => [
+          [{ reason: "tick" }, live().tickChecks],
+          [{ reason: "poke" }, live().pokeChecks],
+        ],
+      ],
+    },
+    ["reason"],
+  );
+  const liveStages = new Histogram({
+    name: "live_event_stage_seconds",
+    help: "Where a live event's time goes, by stage: batch_wait, ilp_commit, wal_apply, poll_wait, query, fan_out (poll stages also by poll: stream or latest).",
+    labelNames: ["stage", "poll"],
+    // Fine below 0.5 s, where the latency target of live events lies.
+    buckets: [
+      0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5,
+      0.75, 1, 2, 5, 10,
+    ],
+    registers,
   });
 
   // pg pools: the main thread's by role, and the analytics workers' (summed over the workers).
@@ -314,6 +343,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
     observeRefusal: (code, transport) => refusals.inc({ transport, code: codeLabel(code) }),
     observeFlush: (ms) => flushes.observe(ms / 1000),
+    observeLiveStage: (stage, ms, kind) =>
+      liveStages.observe(kind === undefined ? { stage } : { stage, poll: kind }, Math.max(0, ms) / 1000),
     // prom-client separates families with empty lines; none are left, so that every line is a
     // `# HELP`, a `# TYPE` or a sample.
     scrape: async () =>

@@ -40,6 +40,23 @@ export interface BatchWriterOptions {
   retryMaxMs?: number;
   /** Called after each flush with its duration in ms, retries included (/metrics). Default none. */
   onFlush?: (ms: number) => void;
+  /**
+   * Called as soon as QuestDB acknowledged a table's request of a flush (its WAL transaction is
+   * committed; it may not be applied, visible to SELECT, yet), with the physical table and when
+   * its rows waited: live queries poll that table at once instead of at their next tick. Not
+   * called for a request whose every row was refused. Default none; what it throws is logged.
+   */
+  onCommitted?: (tables: readonly string[], timing: CommitTiming) => void;
+}
+
+/** When the rows of an acknowledged request were accepted, sent and acknowledged (Date.now() ms). */
+export interface CommitTiming {
+  /** When each enqueue call whose rows the request carried was accepted, oldest first. */
+  readonly acceptedAt: readonly number[];
+  /** When the flush that carried them started. */
+  readonly flushStartedAt: number;
+  /** When QuestDB acknowledged the request (retries included). */
+  readonly ackedAt: number;
 }
 
 export interface WriterStats {
@@ -215,6 +232,17 @@ function takeRows(table: string, queue: TableQueue, limit: number): Batch | unde
   return { table, bytes, ends: Uint32Array.from(ends), tickets };
 }
 
+/** When each enqueue call a batch carries rows of was accepted (rows of one call are adjacent). */
+function acceptedTimes(batch: Batch): number[] {
+  const times: number[] = [];
+  let previous: TicketState | undefined;
+  for (const ticket of batch.tickets) {
+    if (ticket !== previous) times.push(ticket.acceptedAt);
+    previous = ticket;
+  }
+  return times;
+}
+
 export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
   const {
     ilp,
@@ -313,7 +341,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
    * refuses are dead-lettered (a request is all-or-nothing on QuestDB's side); rows other callers
    * queued alongside get in.
    */
-  const sendRows = async (batch: Batch, from: number, to: number): Promise<void> => {
+  const sendRows = async (batch: Batch, from: number, to: number): Promise<number> => {
     const body = bodyOf(batch, from, to);
     const rows = to - from;
     let delay = retryInitialMs;
@@ -322,29 +350,36 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       if (result.kind === "ok") {
         stats.rowsWritten += rows;
         settleRows(batch, from, to);
-        return;
+        return rows;
       }
       if (result.kind === "rejected" && rows > 1) {
         const middle = from + Math.ceil(rows / 2);
-        await sendRows(batch, from, middle);
-        await sendRows(batch, middle, to);
-        return;
+        return (await sendRows(batch, from, middle)) + (await sendRows(batch, middle, to));
       }
       if (result.kind !== "rejected" && giveUp && keepOnGiveUp) {
         settleRows(batch, from, to, new RowsNotFlushedError());
-        return;
+        return 0;
       }
       if (result.kind === "rejected" || giveUp) {
         const reason =
           result.kind === "rejected" ? result.reason : `shutdown while QuestDB was unreachable: ${result.reason}`;
         await reject(batch, from, to, reason, "rows not written to QuestDB; dead-lettered");
-        return;
+        return 0;
       }
       stats.retries += 1;
       const level = attempt === 1 || attempt % 20 === 0 ? "warn" : "debug";
       log[level]({ table: batch.table, rows, attempt, reason: result.reason }, "QuestDB write failed; retrying");
       await sleep(delay * (0.5 + Math.random()));
       delay = Math.min(delay * 2, retryMaxMs);
+    }
+  };
+
+  const { onCommitted } = options;
+  const announce = (table: string, acceptedAt: readonly number[], flushStartedAt: number) => {
+    try {
+      onCommitted?.([table], { acceptedAt, flushStartedAt, ackedAt: Date.now() });
+    } catch (error) {
+      log.error({ err: error }, "onCommitted failed");
     }
   };
 
@@ -367,7 +402,13 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     if (batches.length === 0) return;
     inFlightOldest = oldest;
     try {
-      await Promise.all(batches.map((batch) => sendRows(batch, 0, batch.ends.length)));
+      // Each table's acknowledgement is announced when it comes, not when the slowest table's does.
+      await Promise.all(
+        batches.map(async (batch) => {
+          const acceptedAt = onCommitted ? acceptedTimes(batch) : [];
+          if ((await sendRows(batch, 0, batch.ends.length)) > 0) announce(batch.table, acceptedAt, started);
+        }),
+      );
     } finally {
       inFlightRows = 0;
       inFlightOldest = 0;

@@ -3,8 +3,13 @@
 // it reads committed a new transaction (QuestDB's per-table WAL transaction numbers) or its
 // window slid, sends only when the result changed, gives a new subscriber the current value at
 // once, and stops when its last subscriber leaves.
+//
+// Commits are found by transaction checks (txn-checks.ts): every `intervalMs`, and at once when
+// this instance's batch writer announces an acknowledged flush (poke).
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { CommitTiming } from "../ingest/batch-writer.ts";
+import { createTxnChecks } from "./txn-checks.ts";
 
 export interface LiveQuerySpec<T> {
   /** Identifies the cohort: the subscription field and its variables. */
@@ -35,18 +40,43 @@ export interface LiveQueryStats {
   polls: number;
   /** Ticks at which a poller had no new commit and no slide, so it ran nothing. */
   pollsSkipped: number;
-  /** SQL statements run by live queries, including the per-tick transaction check. */
+  /** SQL statements run by live queries, including the transaction checks. */
   statements: number;
+  /** Commits of this instance announced by poke() while some poller read their table. */
+  pokes: number;
+  /** Transaction checks (wal_tables()) run by ticks. */
+  tickChecks: number;
+  /** Transaction checks run for pokes (at once, and again while the commit was not applied). */
+  pokeChecks: number;
 }
 
 /** What live polls run their SQL through (counted). */
 export type LiveQuery = <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+/**
+ * Where the time of an event (a row accepted … the message handed to subscribers' sockets) goes:
+ * - batch_wait: row accepted → its flush started; ilp_commit: flush started → QuestDB's 204;
+ * - wal_apply: 204 → a transaction check saw the table's writerTxn reach the sequencerTxn it read
+ *   after the 204 (applied, visible to SELECT); with LIVE_POKE=off the first check is a tick's;
+ * - poll_wait: a check saw the new commit (and the poller was due) → its poll started;
+ * - query: the poll's SQL, the wait for a connection of the pool included;
+ * - fan_out: the poll's result → the messages written to every subscriber's socket.
+ */
+export type LiveStage = "batch_wait" | "ilp_commit" | "wal_apply" | "poll_wait" | "query" | "fan_out";
+
+/** What a poll stage is labelled with: stream (every result, tradeRecorded) or latest (latest value). */
+export type PollKind = "stream" | "latest";
 
 export interface LiveQueries {
   /** The counted SQL runner polls use. */
   query: LiveQuery;
   /** Joins (or starts) the cohort of `spec.key`; returns a function that leaves it. */
   join<T>(spec: LiveQuerySpec<T>, subscriber: Subscriber<T>): () => void;
+  /**
+   * This instance's flush of `tables` was acknowledged by QuestDB: with `poke` on, their pollers
+   * run as soon as a transaction check sees the commit applied, without waiting for the tick.
+   */
+  poke(tables: readonly string[], timing?: CommitTiming): void;
   stats(): LiveQueryStats;
   close(): void;
 }
@@ -59,14 +89,30 @@ interface Poller {
   seenTxn: Map<string, bigint>;
   lastPollAt: number;
   running: boolean;
+  /** A commit was seen during the running poll: poll again when it ends (poke on only). */
+  rerun: boolean;
+  /** When a check first saw a commit this poller has not polled (and it was due). */
+  dueSince: number | undefined;
 }
 
 const sameJson = (a: unknown, b: unknown) =>
   JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) ===
   JSON.stringify(b, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 
+/**
+ * Runs `done` once the deliveries of a result are written: graphql-ws executes and sends each
+ * pushed value in promise continuations, all run before the first immediate; the sockets, corked
+ * during that turn (ws-server.ts), are uncorked by immediates queued behind ours, so the second.
+ */
+const afterDelivery = (done: () => void) => setImmediate(() => setImmediate(done));
+
 export interface LiveQueriesOptions {
   pool: pg.Pool;
+  /**
+   * Where transaction checks run. Default `pool`; a pool of its own (one connection) keeps a
+   * check from waiting behind the polls it is about to start.
+   */
+  checkPool?: pg.Pool;
   log: Logger;
   /** How often table transaction numbers are checked. Default 250 ms. */
   intervalMs?: number;
@@ -75,41 +121,79 @@ export interface LiveQueriesOptions {
    * can measure the baseline in the same run (LIVE_COHORTS=off). Default true.
    */
   cohorts?: boolean;
+  /**
+   * Whether poke() runs a transaction check at once (LIVE_POKE). false leaves this instance's
+   * commits to the ticks, as other instances' are; poke() then only measures. Default true.
+   */
+  poke?: boolean;
+  /** See TxnChecksOptions (txn-checks.ts). */
+  pokeRetryMs?: number;
+  pokeGiveUpMs?: number;
+  /**
+   * Latest-value polls (sliding windows, e.g. liveMetrics: long scans) running at once; more wait
+   * for one to end. The rest of the pool stays free for streams, whose every event a subscriber
+   * waits for. Default 1.
+   */
+  maxLatestPolls?: number;
+  /** Where an event's time went, per stage (/metrics). Default none; must not throw. */
+  observe?: (stage: LiveStage, ms: number, kind?: PollKind) => void;
 }
 
 export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
-  const { pool, log, intervalMs = 250, cohorts = true } = options;
+  const { pool, checkPool = pool, log, intervalMs = 250, cohorts = true, poke: pokeOn = true, observe } = options;
+  const { maxLatestPolls = 1 } = options;
   const pollers = new Map<string, Poller>();
-  const txn = new Map<string, bigint>();
-  let polls = 0;
-  let skipped = 0;
-  let statements = 0;
+  const counts = { polls: 0, skipped: 0, statements: 0, pokes: 0 };
   let solo = 0;
   const query: LiveQuery = (text, params) => {
-    statements++;
+    counts.statements++;
     return pool.query(text, params);
   };
-  let timer: NodeJS.Timeout | undefined;
-  let ticking = false;
+
+  const deliver = (poller: Poller, next: unknown, resultAt: number, kind: PollKind) => {
+    poller.value = next;
+    poller.hasValue = true;
+    for (const subscriber of poller.subscribers) subscriber.push(next);
+    if (observe) afterDelivery(() => observe("fan_out", Date.now() - resultAt, kind));
+  };
+
+  /** Latest-value pollers due while maxLatestPolls ran, in the order they became due. */
+  const deferred = new Set<Poller>();
+  let latestRunning = 0;
+
+  const startDeferred = () => {
+    for (const next of deferred) {
+      if (latestRunning >= maxLatestPolls) return;
+      deferred.delete(next);
+      if (pollers.get(next.spec.key) === next) void runPoll(next);
+    }
+  };
 
   const runPoll = async (poller: Poller) => {
     if (poller.running) return;
     poller.running = true;
+    const kind: PollKind = poller.spec.stream ? "stream" : "latest";
+    if (kind === "latest") latestRunning++;
     try {
       do {
-        for (const table of poller.spec.tables) poller.seenTxn.set(table, txn.get(table) ?? -1n);
-        poller.lastPollAt = Date.now();
-        polls++;
+        poller.rerun = false;
+        const started = Date.now();
+        if (poller.dueSince !== undefined) observe?.("poll_wait", started - poller.dueSince, kind);
+        poller.dueSince = undefined;
+        for (const table of poller.spec.tables) poller.seenTxn.set(table, checks.txn(table));
+        poller.lastPollAt = started;
+        counts.polls++;
         const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined });
+        const resultAt = Date.now();
+        observe?.("query", resultAt - started, kind);
         if (next === undefined) continue;
         const changed = poller.spec.changed ?? ((a, b) => !sameJson(a, b));
         if (!poller.hasValue || poller.spec.stream || changed(poller.value, next)) {
-          poller.value = next;
-          poller.hasValue = true;
-          for (const subscriber of poller.subscribers) subscriber.push(next);
+          deliver(poller, next, resultAt, kind);
         }
-        // A page-limited poll that filled its page goes again now, not at the next commit.
-      } while (poller.spec.again?.() && pollers.get(poller.spec.key) === poller);
+        // A page-limited poll that filled its page goes again now, not at the next commit; so
+        // does one during which a check saw a commit.
+      } while ((poller.spec.again?.() || poller.rerun) && pollers.get(poller.spec.key) === poller);
     } catch (error) {
       log.warn(
         { err: error instanceof Error ? error.message : String(error), key: poller.spec.key },
@@ -117,41 +201,61 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
       );
     } finally {
       poller.running = false;
-    }
-  };
-
-  const tick = async () => {
-    if (ticking || pollers.size === 0) return;
-    ticking = true;
-    try {
-      // One metadata statement per tick, whatever the number of pollers and subscribers.
-      const result = await query<{ name: string; writerTxn: bigint }>("SELECT name, writerTxn FROM wal_tables()");
-      for (const row of result.rows) txn.set(row.name, row.writerTxn);
-      const now = Date.now();
-      // Polls are started, not awaited: a slow one does not hold back the others' next tick.
-      for (const poller of pollers.values()) {
-        const committed = poller.spec.tables.some((t) => (txn.get(t) ?? -1n) !== poller.seenTxn.get(t));
-        const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
-        const due = now - poller.lastPollAt >= (poller.spec.minIntervalMs ?? 0);
-        if ((committed && due) || slid) void runPoll(poller);
-        else skipped++;
+      if (kind === "latest") {
+        latestRunning--;
+        startDeferred();
       }
-    } catch (error) {
-      log.debug({ err: error instanceof Error ? error.message : String(error) }, "live tick failed");
-    } finally {
-      ticking = false;
     }
   };
 
-  const ensureTimer = () => {
-    if (!timer && pollers.size > 0) {
-      timer = setInterval(() => void tick(), intervalMs);
-      timer.unref();
-    } else if (timer && pollers.size === 0) {
-      clearInterval(timer);
-      timer = undefined;
+  /** Starts the polls a commit or a slide made due; `tick` counts the pollers it left alone. */
+  const startDue = (now: number, tick: boolean) => {
+    // Polls are started, not awaited: a slow one does not hold back the others. Streams first:
+    // the pool serves statements in order, and a stream's subscribers wait for every event, while
+    // a latest-value poll (a sliding window) is not expected more than about once a second.
+    for (const streams of [true, false]) {
+      for (const poller of pollers.values()) {
+        if (Boolean(poller.spec.stream) === streams) startIfDue(poller, now, tick);
+      }
     }
   };
+
+  const startIfDue = (poller: Poller, now: number, tick: boolean) => {
+    const committed = poller.spec.tables.some((t) => checks.txn(t) !== poller.seenTxn.get(t));
+    const slid = poller.spec.slideMs > 0 && now - poller.lastPollAt >= poller.spec.slideMs;
+    const due = now - poller.lastPollAt >= (poller.spec.minIntervalMs ?? 0);
+    if (committed && due) poller.dueSince ??= now;
+    if ((committed && due) || slid) {
+      // With pokes, a commit seen during a poll is polled when that poll ends, not a tick later.
+      if (poller.running && pokeOn && committed && due) poller.rerun = true;
+      if (!poller.running && !poller.spec.stream && latestRunning >= maxLatestPolls) deferred.add(poller);
+      else void runPoll(poller);
+    } else if (tick) counts.skipped++;
+  };
+
+  const checks = createTxnChecks({
+    pool: checkPool,
+    log,
+    intervalMs,
+    poke: pokeOn,
+    ...(options.pokeRetryMs === undefined ? {} : { pokeRetryMs: options.pokeRetryMs }),
+    ...(options.pokeGiveUpMs === undefined ? {} : { pokeGiveUpMs: options.pokeGiveUpMs }),
+    onChecked: startDue,
+    ...(observe ? { onApplied: (ms: number) => observe("wal_apply", ms) } : {}),
+  });
+
+  const poke = (tables: readonly string[], timing?: CommitTiming) => {
+    if (timing && observe) {
+      for (const at of timing.acceptedAt) observe("batch_wait", timing.flushStartedAt - at);
+      observe("ilp_commit", timing.ackedAt - timing.flushStartedAt);
+    }
+    const read = tables.filter((table) => [...pollers.values()].some((p) => p.spec.tables.includes(table)));
+    if (read.length === 0) return;
+    counts.pokes++;
+    checks.poke(read, timing?.ackedAt ?? Date.now());
+  };
+
+  const updateTicking = () => checks.ticking(pollers.size > 0);
 
   return {
     query,
@@ -167,6 +271,8 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
           seenTxn: new Map(),
           lastPollAt: 0,
           running: false,
+          rerun: false,
+          dueSince: undefined,
         };
         pollers.set(spec.key, poller);
         void runPoll(poller);
@@ -174,26 +280,32 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
         subscriber.push(poller.value as T);
       }
       poller.subscribers.add(subscriber as Subscriber<unknown>);
-      ensureTimer();
+      updateTicking();
       const joined = poller;
       return () => {
         joined.subscribers.delete(subscriber as Subscriber<unknown>);
         if (joined.subscribers.size === 0 && pollers.get(spec.key) === joined) {
           pollers.delete(spec.key);
-          ensureTimer();
+          deferred.delete(joined);
+          updateTicking();
         }
       };
     },
+    poke,
     stats: () => ({
       pollers: pollers.size,
       subscribers: [...pollers.values()].reduce((n, p) => n + p.subscribers.size, 0),
-      polls,
-      pollsSkipped: skipped,
-      statements,
+      polls: counts.polls,
+      pollsSkipped: counts.skipped,
+      statements: counts.statements + checks.counts().statements,
+      pokes: counts.pokes,
+      tickChecks: checks.counts().tickChecks,
+      pokeChecks: checks.counts().pokeChecks,
     }),
     close: () => {
       pollers.clear();
-      ensureTimer();
+      deferred.clear();
+      updateTicking();
     },
   };
 }

@@ -1,0 +1,152 @@
+// Transaction checks: which WAL transaction each table has applied, read with one
+// `SELECT … FROM wal_tables()` for every live poller. A check runs every `intervalMs` (a tick,
+// which finds other instances' rows), and at once when this instance's batch writer announces an
+// acknowledged flush (a poke). QuestDB acknowledges a WAL commit before it applies it (writerTxn
+// < sequencerTxn until then; https://questdb.com/docs/reference/function/meta/#wal_tables), so
+// for a poke the check runs again after a few ms (5, 8, 12 … up to 50) until the commit is
+// applied, for at most `pokeGiveUpMs`; then the ticks find it. One check runs at a time, and pokes
+// during it ask for one more: a burst of flushes costs a few checks, not one each.
+import type pg from "pg";
+import type { Logger } from "pino";
+
+/** A row of wal_tables(): writerTxn is applied (visible to SELECT), sequencerTxn committed. */
+interface TxnRow {
+  name: string;
+  writerTxn: bigint;
+  sequencerTxn: bigint;
+}
+
+/** A commit acknowledged to this instance whose application a check has not seen yet. */
+interface PendingCommit {
+  table: string;
+  ackedAt: number;
+  /** Checks started before the acknowledgement was known: they cannot tell the commit's number. */
+  checksBefore: number;
+  /** The sequencerTxn a check started after the acknowledgement read: the commit is at most that. */
+  target: bigint | undefined;
+}
+
+/** The longest pause between the checks of a poked commit that is not applied yet. */
+const MAX_RETRY_MS = 50;
+
+/** A commit whose application no check saw within this long is forgotten (not measured). */
+const FORGET_COMMIT_MS = 30_000;
+
+export interface TxnChecksOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** How often a tick checks. Default 250 ms. */
+  intervalMs?: number;
+  /** Whether poke() checks at once; false leaves pokes to the ticks (poke() then only measures). Default true. */
+  poke?: boolean;
+  /** The first pause between the checks of a poked commit not applied yet; ×1.5 each time, up to 50 ms. Default 5. */
+  pokeRetryMs?: number;
+  /**
+   * A poked commit is checked for at most this long after its acknowledgement. Default
+   * `intervalMs` (a check later than the next tick would repeat its work), from 250 ms to 5 s.
+   */
+  pokeGiveUpMs?: number;
+  /** After each check, with the time its answer came and whether a tick ran it. Must not throw. */
+  onChecked: (now: number, tick: boolean) => void;
+  /** A poked commit was seen applied `ms` after its acknowledgement. Default none. */
+  onApplied?: (ms: number) => void;
+}
+
+export interface TxnChecks {
+  /** The table's applied transaction as of the latest check; -1n before one saw it. */
+  txn(table: string): bigint;
+  /** QuestDB acknowledged this instance's commit of `tables` at `ackedAt`. */
+  poke(tables: readonly string[], ackedAt: number): void;
+  /** Ticks run while `on` (some poller listens); off also forgets pending commits. */
+  ticking(on: boolean): void;
+  counts(): { statements: number; tickChecks: number; pokeChecks: number };
+}
+
+export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
+  const { pool, log, intervalMs = 250, poke: pokeOn = true, pokeRetryMs = 5, onChecked, onApplied } = options;
+  const { pokeGiveUpMs = Math.min(Math.max(intervalMs, 250), 5_000) } = options;
+  const txn = new Map<string, bigint>();
+  const counts = { statements: 0, tickChecks: 0, pokeChecks: 0 };
+  let pending: PendingCommit[] = [];
+  let checksStarted = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let checking = false;
+  let checkAgain = false;
+  let retry: NodeJS.Timeout | undefined;
+  let retryMs = pokeRetryMs;
+
+  /** Resolves pending commits against the reading of the `number`th check. */
+  const settle = (rows: readonly TxnRow[], number: number, now: number) => {
+    if (pending.length === 0) return;
+    const byName = new Map(rows.map((row) => [row.name, row]));
+    pending = pending.filter((commit) => {
+      const row = byName.get(commit.table);
+      if (!row || now - commit.ackedAt > FORGET_COMMIT_MS) return false;
+      if (commit.target === undefined && number > commit.checksBefore) commit.target = row.sequencerTxn;
+      if (commit.target === undefined || row.writerTxn < commit.target) return true;
+      onApplied?.(now - commit.ackedAt);
+      return false;
+    });
+  };
+
+  /** Whether a poked commit is still worth a check of its own (not applied, young enough). */
+  const awaitingApply = (now: number) => pending.some((commit) => now - commit.ackedAt < pokeGiveUpMs);
+
+  const check = async (tick: boolean) => {
+    checking = true;
+    clearTimeout(retry);
+    retry = undefined;
+    if (tick) counts.tickChecks++;
+    else counts.pokeChecks++;
+    counts.statements++;
+    const number = ++checksStarted;
+    try {
+      const result = await pool.query<TxnRow>("SELECT name, writerTxn, sequencerTxn FROM wal_tables()");
+      const now = Date.now();
+      for (const row of result.rows) txn.set(row.name, row.writerTxn);
+      settle(result.rows, number, now);
+      onChecked(now, tick);
+    } catch (error) {
+      log.debug({ err: error instanceof Error ? error.message : String(error) }, "live transaction check failed");
+    } finally {
+      checking = false;
+    }
+    if (!timer || !pokeOn) return;
+    if (checkAgain) {
+      checkAgain = false;
+      void check(false);
+    } else if (awaitingApply(Date.now())) {
+      // Acknowledged is committed, not yet applied (visible): look again shortly.
+      retry = setTimeout(() => void check(false), retryMs);
+      retry.unref();
+      retryMs = Math.min(Math.round(retryMs * 1.5), MAX_RETRY_MS);
+    }
+  };
+
+  return {
+    txn: (table) => txn.get(table) ?? -1n,
+    poke(tables, ackedAt) {
+      if (!timer) return;
+      for (const table of tables) pending.push({ table, ackedAt, checksBefore: checksStarted, target: undefined });
+      if (!pokeOn) return;
+      retryMs = pokeRetryMs;
+      if (checking) checkAgain = true;
+      else void check(false);
+    },
+    ticking(on) {
+      if (on && !timer) {
+        timer = setInterval(() => {
+          if (!checking) void check(true);
+        }, intervalMs);
+        timer.unref();
+      } else if (!on && timer) {
+        clearInterval(timer);
+        timer = undefined;
+        clearTimeout(retry);
+        retry = undefined;
+        pending = [];
+      }
+    },
+    counts: () => ({ ...counts }),
+  };
+}
