@@ -13,7 +13,7 @@ import { type Micros, nowMicros } from "../time.ts";
 import { measureRule } from "./alert-measures.ts";
 import { createAlertStore } from "./alert-store.ts";
 
-export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH"] as const;
+export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH", "ATTACK_RATE"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface AlertRuleInput {

@@ -91,7 +91,7 @@ const AlertRuleRef = builder.objectRef<AlertRule>("AlertRule").implement({
 
 const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
   description:
-    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis).",
+    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, in SANDWICH_RATE's unit. Resolves below threshold × (1 − hysteresis).",
   fields: (t) => ({
     id: t.string({
       description: "1 to 64 letters, digits and _ . : -. Default: a new UUID; an existing id replaces that rule.",
