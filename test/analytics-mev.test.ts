@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { statusAgrees } from "../src/analytics/mev-vocabulary.ts";
 import { MEV_OUTCOMES } from "../src/ingest/mev-record.ts";
 import { MEV_STATUSES } from "../src/ingest/trade-record.ts";
+import { measureRule } from "../src/live/alert-measures.ts";
 import {
   MevEffectivenessDocument,
   MevEffectivenessLeanDocument,
@@ -214,6 +215,22 @@ describe("mevEffectiveness", () => {
       expect(r.errors?.[0]?.message, message).toContain(message);
       expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     }
+  });
+
+  it("measures the SANDWICH_RATE and ATTACK_RATE alerts with the same vocabulary, in one unit", async () => {
+    const ctx = { sql: t.app.services.sql, tables: t.app.services.tables, writer: t.app.writer, deadlineMs: 10_000 };
+    // A window over the whole data set (days old): the alert statements have no upper bound.
+    const rule = { id: "r", stage: null, windowSeconds: 5 * 86_400, threshold: 1, hysteresis: 0.1 };
+    const now = BigInt(Date.now()) * 1000n;
+    const sandwich = await measureRule({ ...rule, kind: "SANDWICH_RATE" }, now, ctx);
+    const attack = await measureRule({ ...rule, kind: "ATTACK_RATE" }, now, ctx);
+    const share = (statuses: string[]) =>
+      ds.trades.filter((trade) => statuses.includes(trade.mevStatus)).length / ds.trades.length;
+    const attacked = share(["SANDWICHED", "FRONT_RUN", "BACK_RUN"]);
+    // Whatever the threshold unit (a percent or a fraction), both kinds use the same one.
+    const unit = (sandwich as number) / share(["SANDWICHED"]);
+    expect([1, 100].some((u) => Math.abs(unit - u) < 1e-9)).toBe(true);
+    expect(attack).toBeCloseTo(attacked * unit, 12);
   });
 
   it("defines agreement of outcome and mevStatus by one table", () => {
