@@ -67,6 +67,15 @@ export type AlertState =
   | 'FIRING'
   | 'RESOLVED';
 
+/** An amount in one currency. */
+export type CurrencyAmount = {
+  __typename?: 'CurrencyAmount';
+  /** In units of token. */
+  amount: Scalars['Float']['output'];
+  /** The quote token. */
+  token: Maybe<Scalars['String']['output']>;
+};
+
 /** When a record* mutation answers. */
 export type Durability =
   /** Once QuestDB has acknowledged the flush that holds every row (committed to its WAL). */
@@ -765,7 +774,7 @@ export type Trade = {
   tradeId: Scalars['String']['output'];
   /** Lamports. */
   transactionFee: Scalars['Long']['output'];
-  /** Token-2022 transfer fees, in token units. */
+  /** Token-2022 transfer fees, in units of the quote token. */
   transferFees: Scalars['Float']['output'];
   venue: Maybe<Scalars['String']['output']>;
   /** The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row's identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored. */
@@ -879,7 +888,7 @@ export type TradeInput = {
   tradeId?: InputMaybe<Scalars['String']['input']>;
   /** Lamports, 0 to 2^53-1. */
   transactionFee: Scalars['Long']['input'];
-  /** Token-2022 transfer fees, token units, finite, 0 to 1000000000000000. */
+  /** Token-2022 transfer fees, in units of the quote token (reported per quote token), finite, 0 to 1000000000000000. */
   transferFees: Scalars['Float']['input'];
   /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   venue?: InputMaybe<Scalars['String']['input']>;
@@ -928,8 +937,13 @@ export type TradeStatsRow = {
   /** transactionFees + priorityFees. */
   totalFees: Scalars['Long']['output'];
   transactionFees: Scalars['Long']['output'];
-  /** Σ transferFees (token units). */
+  /**
+   * Σ transferFees, in quote-token units of every quote token in the row added together.
+   * @deprecated Adds the transfer fees of different quote tokens unless grouped by PAIR; read transferFeesByCurrency.
+   */
   transferFees: Scalars['Float']['output'];
+  /** Σ transferFees per quote token (transfer fees are in the quote token's units), tokens in name order: never added across currencies. A statement of its own, only when asked for. */
+  transferFeesByCurrency: Array<CurrencyAmount>;
   /** Σ(executedPrice × baseAmount) / Σ baseAmount; null when Σ baseAmount is 0. */
   vwap: Maybe<Scalars['Float']['output']>;
 };
