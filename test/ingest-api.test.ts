@@ -7,6 +7,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
+import { validateMev } from "../src/ingest/mev-record.ts";
 import { freePort } from "../src/questdb/local-server.ts";
 import {
   RecordLatencyMetricDocument,
@@ -152,6 +153,12 @@ describe("recordLatencyMetrics and recordMevMetrics", () => {
     const fraction = await t.gql(RecordMevMetricDocument, { input: { ...base, computeUnits: 1.5 } });
     expect(fraction.errors?.[0]?.message).toContain('"input.computeUnits"');
     expect(fraction.errors?.[0]?.message).toContain("Int cannot represent non-integer value: 1.5");
+    // GraphQL's Int stops a fraction first; the validator refuses one too, for any other caller.
+    const direct = validateMev({ ...base, tipLamports: 0n, computeUnits: 1.5 }, 3, {
+      retentionDays: 30,
+      maxFutureMs: 1000,
+    });
+    expect(direct.problems).toEqual([{ index: 3, field: "computeUnits", reason: "must be a whole number" }]);
   });
 
   it("accepts single-item forms", async () => {
