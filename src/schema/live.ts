@@ -47,7 +47,8 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>("LiveMetrics").implement({
     volume: t.exposeFloat("volume", { description: "Quote volume." }),
     mevProtectedRate: t.exposeFloat("mevProtectedRate", { description: "Share (0–1) of trades PROTECTED." }),
     mevAttackedRate: t.exposeFloat("mevAttackedRate", {
-      description: "Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN.",
+      description:
+        "Share (0–1) of trades attacked: mevStatus SANDWICHED, FRONT_RUN or BACK_RUN (docs/queries.md#mev-vocabulary).",
     }),
     latency: t.field({ type: [StageLatencyRef], resolve: (m) => m.latency }),
     ingestQueueDepth: t.exposeInt("ingestQueueDepth", {

@@ -173,7 +173,7 @@ export type LiveMetrics = {
   /** Rows this API instance dead-lettered since it started. */
   ingestRejectedRows: Scalars['Int']['output'];
   latency: Array<StageLatency>;
-  /** Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN. */
+  /** Share (0–1) of trades attacked: mevStatus SANDWICHED, FRONT_RUN or BACK_RUN (docs/queries.md#mev-vocabulary). */
   mevAttackedRate: Scalars['Float']['output'];
   /** Share (0–1) of trades PROTECTED. */
   mevProtectedRate: Scalars['Float']['output'];
