@@ -198,6 +198,12 @@ export function buildApp(options: AppOptions): App {
   // at all (frozen, network gone), so that a silent QuestDB holds neither a rule nor a connection.
   const alerts = createAlertEngine({
     sql,
+    storeSql: createSqlRunner({
+      pool: lightPool,
+      // A steady background (a few statements a second): not logged one by one, even at debug.
+      log: log.child({ component: "alerts" }, { level: "info" }),
+      timeoutMs: config.queryTimeoutMs,
+    }),
     tables,
     writer,
     newBuffer: newIlpBuffer,

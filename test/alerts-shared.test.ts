@@ -143,7 +143,7 @@ describe("alert rules shared through QuestDB", () => {
 describe("each alert once", () => {
   it("two instances: one evaluates, the FIRING is stored once and received once on each; the other takes over when the leader stops and resolves the rule without firing it again", async () => {
     const prefix = uniquePrefix("once");
-    const rules = JSON.stringify([{ id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 40 }]);
+    const rules = JSON.stringify([{ id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 0.4 }]);
     const a = await instance(prefix, "once-a", { ...FAST, ALERT_RULES: rules });
     const b = await instance(prefix, "once-b", { ...FAST, ALERT_RULES: rules });
     // The older instance leads; the other does not.
@@ -181,7 +181,7 @@ describe("each alert once", () => {
 
   it("a restarted instance takes up the firing state it stored: no second FIRING while the value stays high", async () => {
     const prefix = uniquePrefix("restart");
-    const rules = JSON.stringify([{ id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 40 }]);
+    const rules = JSON.stringify([{ id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 0.4 }]);
     const first = await instance(prefix, "restart-1", { ...FAST, ALERT_RULES: rules });
     await trades(first, "hot", 10, 5);
     await eventually(async () => ((await storedEvents(prefix)).length === 1 ? true : undefined), "FIRING stored");

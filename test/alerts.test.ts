@@ -84,8 +84,8 @@ describe("alert rules are evaluated independently", () => {
       newBuffer: newIlpBuffer,
       instance: "test",
       rules: [
-        rule("p99", "LATENCY_P99", 250),
-        rule("sandwiched", "SANDWICH_RATE", 2),
+        rule("p99", "LATENCY_P99", 250_000),
+        rule("sandwiched", "SANDWICH_RATE", 0.02),
         rule("queue", "QUEUE_DEPTH", 1_000),
       ],
       intervalMs,
@@ -107,7 +107,7 @@ describe("alert rules are evaluated independently", () => {
 
     await twoFired.promise;
     expect(events.map(({ event }) => [event.ruleId, event.state, event.value])).toEqual([
-      ["sandwiched", "FIRING", 50],
+      ["sandwiched", "FIRING", 0.5],
       ["queue", "FIRING", 1_500],
     ]);
     // Both at their first turn, one interval after the start (timers may run a little late).
@@ -121,11 +121,11 @@ describe("alert rules are evaluated independently", () => {
     hung.resolve([{ n: 3n, p99: 400_000 }]);
     await p99Fired.promise;
     expect(events.map(({ event }) => [event.ruleId, event.state, event.value])).toEqual([
-      ["sandwiched", "FIRING", 50],
+      ["sandwiched", "FIRING", 0.5],
       ["queue", "FIRING", 1_500],
-      ["p99", "FIRING", 400],
+      ["p99", "FIRING", 400_000],
     ]);
-    expect(events[2]?.event.message).toBe("p99 latency of submit is 400.00 (threshold 250): firing");
+    expect(events[2]?.event.message).toBe("p99 latency of submit is 400.0 ms (threshold 250.0 ms): firing");
     expect(stored.map((row) => row.table)).toEqual(["alert_events", "alert_events", "alert_events"]);
     // Its own schedule goes on: it is evaluated again at its next turn.
     const before = calls.length;
@@ -225,8 +225,8 @@ describe("alerts while QuestDB is frozen", () => {
       MAX_QUEUE_ROWS: "1520",
       ALERT_RULES: JSON.stringify([
         { id: "queue", kind: "QUEUE_DEPTH", threshold: 100, hysteresis: 0.5 },
-        { id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 40 },
-        { id: "submit-p99", kind: "LATENCY_P99", stage: "submit", windowSeconds: 3_600, threshold: 250 },
+        { id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 3_600, threshold: 0.4 },
+        { id: "submit-p99", kind: "LATENCY_P99", stage: "submit", windowSeconds: 3_600, threshold: 250_000 },
       ]),
     });
     const client = createClient({
@@ -282,7 +282,7 @@ describe("alerts while QuestDB is frozen", () => {
         })
       ).errors,
     ).toBeUndefined();
-    expect((await seen("sandwiched", "FIRING", 10_000)).value).toBe(50);
+    expect((await seen("sandwiched", "FIRING", 10_000)).value).toBe(0.5);
     await app.writer.drain();
     const failedBefore = app.services.sql.stats().failed;
 
@@ -320,9 +320,9 @@ describe("alerts while QuestDB is frozen", () => {
 
     // Resumed: the queue drains and resolves; the SQL rules read the rows queued during the freeze.
     const resolved = await seen("sandwiched", "RESOLVED", 20_000);
-    expect(resolved.value).toBeCloseTo((5 / 1_510) * 100, 9);
+    expect(resolved.value).toBeCloseTo(5 / 1_510, 11);
     const p99 = await seen("submit-p99", "FIRING", 20_000);
-    expect(Math.abs(p99.value - 500)).toBeLessThan(1); // approx_percentile keeps 3 significant digits
+    expect(Math.abs(p99.value - 500_000)).toBeLessThan(1_000); // µs; approx_percentile keeps 3 significant digits
     expect((await seen("queue", "RESOLVED", 20_000)).value).toBeLessThanOrEqual(50);
     expect(received.filter((e) => e.ruleId === "error")).toEqual([]);
     // Every event is stored, the one raised into a full queue during the freeze too.

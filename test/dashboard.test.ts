@@ -47,8 +47,8 @@ beforeAll(async () => {
     ALERT_INTERVAL_MS: "200",
     SYSTEM_METRICS_INTERVAL_MS: "1000",
     ALERT_RULES: JSON.stringify([
-      { id: "submit-p99", kind: "LATENCY_P99", stage: "submit", windowSeconds: 60, threshold: 250 },
-      { id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 900, threshold: 5 },
+      { id: "submit-p99", kind: "LATENCY_P99", stage: "submit", windowSeconds: 60, threshold: 250_000 },
+      { id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 900, threshold: 0.05 },
       { id: "queue", kind: "QUEUE_DEPTH", threshold: 20000 },
     ]),
   });
@@ -175,13 +175,13 @@ describe("/dashboard", () => {
     await page.fill("#rule-form input[name=threshold]", "2");
     await page.click("#rule-form button[type=submit]");
     await page.waitForSelector("#rules tr[data-rule='page-e2e']");
-    // The rule is the server's now, not only the page's.
+    // The rule is the server's now, not only the page's: 2 ms typed, 2,000 µs stored (the API's unit).
     expect(t.app.services.alerts.rules().find((r) => r.id === "page-e2e")).toEqual({
       id: "page-e2e",
       kind: "LATENCY_P99",
       stage: "e2e",
       windowSeconds: 60,
-      threshold: 2,
+      threshold: 2_000,
       hysteresis: 0.1,
     });
     // e2e of 5 ms: its p99 is above 2 ms.

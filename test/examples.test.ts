@@ -22,7 +22,7 @@ describe("examples/bot.ts and examples/monitor.ts", () => {
       LIVE_POLL_INTERVAL_MS: "50",
       // Evaluated by the test once the bot is done (the value is then exact).
       ALERT_INTERVAL_MS: "0",
-      ALERT_RULES: JSON.stringify([{ id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 60, threshold: 1 }]),
+      ALERT_RULES: JSON.stringify([{ id: "sandwiched", kind: "SANDWICH_RATE", windowSeconds: 60, threshold: 0.01 }]),
     });
     const monitor = spawn(process.execPath, ["--import", "tsx", "examples/monitor.ts"], {
       env: { ...process.env, API_URL: t.url, API_KEY: READER },
@@ -63,7 +63,7 @@ describe("examples/bot.ts and examples/monitor.ts", () => {
     expect(live.liveMetrics.latency.map((s) => [s.stage, s.count])).toEqual(
       ["build", "confirm", "e2e", "quote", "sign", "submit"].map((stage) => [stage, 120]),
     );
-    // 7 of the 120 trades were sandwiched (every 17th): 5.83 % > 1 %.
+    // 7 of the 120 trades were sandwiched (every 17th): 5.83 % > 1 % (a fraction, 0.01).
     expect((await t.app.services.alerts.evaluate()).map((e) => e.state)).toEqual(["FIRING"]);
     const alert = await eventually(
       async () => lines.find((l) => "alert" in l) as { alert: Record<string, unknown> } | undefined,
@@ -73,8 +73,8 @@ describe("examples/bot.ts and examples/monitor.ts", () => {
       ruleId: "sandwiched",
       kind: "SANDWICH_RATE",
       state: "FIRING",
-      value: (7 / 120) * 100,
-      threshold: 1,
+      value: 7 / 120,
+      threshold: 0.01,
     });
 
     const exited = new Promise<number | null>((done) => monitor.once("exit", (code) => done(code)));

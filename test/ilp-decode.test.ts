@@ -263,7 +263,7 @@ describe("decodeIlpRow", () => {
             kind: "QUEUE_DEPTH",
             stage: null,
             windowSeconds: 60,
-            threshold: 10.5,
+            threshold: 10,
             hysteresis: 0.1,
           },
         ],
@@ -278,11 +278,11 @@ describe("decodeIlpRow", () => {
         {
           table: "alert_events",
           symbols: { rule_id: "queue:depth-1", kind: "QUEUE_DEPTH", state: "FIRING", instance },
-          fields: { event_id: event.eventId, value: 12, threshold: 10.5, message: event.message },
+          fields: { event_id: event.eventId, value: 12, threshold: 10, message: event.message },
           timestamp: formatIsoMicros(event.at),
         },
       ]);
-      expect(event.message).toBe("queue depth is 12.00 (threshold 10.5): firing");
+      expect(event.message).toBe(`queue depth of ${instance} is 12 rows (threshold 10 rows): firing`);
     });
   });
 

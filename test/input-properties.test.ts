@@ -176,7 +176,7 @@ describe("record* mutations over generated inputs", () => {
         transactionFee: long,
         priorityFee: long,
         expectedSlippage: slippage(0),
-        actualSlippage: slippage(-100),
+        actualSlippage: slippage(-1),
         mevStatus: field(ok(fc.constantFrom(...MEV_STATUSES))),
         transferFees: amount,
         strategy: optional(name),
@@ -337,6 +337,12 @@ describe("record* mutations over generated inputs", () => {
       fc.asyncProperty(rule, async (r) => {
         uniqueKeys([r], ["id"]);
         if (r.input.kind === "LATENCY_P99" && r.input.stage === undefined) r.faults.set("stage", "resolver");
+        // Thresholds are read in their kind's unit: a rate is a fraction, a queue depth whole rows.
+        const threshold = r.input.threshold;
+        if (typeof threshold === "number" && !r.faults.has("threshold")) {
+          if (r.input.kind === "SANDWICH_RATE" && threshold > 1) r.faults.set("threshold", "resolver");
+          if (r.input.kind === "QUEUE_DEPTH" && !Number.isInteger(threshold)) r.faults.set("threshold", "resolver");
+        }
         const answer = await post(
           "mutation($input: AlertRuleInput!) { upsertAlertRule(input: $input) { id kind stage windowSeconds threshold hysteresis } }",
           { input: r.input },

@@ -27,10 +27,14 @@ export type AlertEvent = {
   message: Scalars['String']['output'];
   ruleId: Scalars['String']['output'];
   state: AlertState;
+  /** In `unit`. */
   threshold: Scalars['Float']['output'];
+  unit: AlertUnit;
+  /** In `unit`. */
   value: Scalars['Float']['output'];
 };
 
+/** LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance. ATTACK_RATE: share of attacked trades (a fraction 0–1). */
 export type AlertKind =
   | 'ATTACK_RATE'
   | 'LATENCY_P99'
@@ -44,11 +48,13 @@ export type AlertRule = {
   id: Scalars['String']['output'];
   kind: AlertKind;
   stage: Maybe<Scalars['String']['output']>;
+  /** In `unit`. */
   threshold: Scalars['Float']['output'];
+  unit: AlertUnit;
   windowSeconds: Scalars['Int']['output'];
 };
 
-/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, in SANDWICH_RATE's unit. Resolves below threshold × (1 − hysteresis). */
+/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, a fraction 0–1. Resolves below threshold × (1 − hysteresis). */
 export type AlertRuleInput = {
   /** From 0 to below 1; default 0.1. */
   hysteresis?: InputMaybe<Scalars['Float']['input']>;
@@ -57,7 +63,7 @@ export type AlertRuleInput = {
   kind: AlertKind;
   /** LATENCY_P99 only: the stage, 1–64 characters as on ingest. */
   stage?: InputMaybe<Scalars['String']['input']>;
-  /** 0 to 1e15, in the kind's unit. */
+  /** In the kind's unit (AlertUnit): microseconds, a fraction 0–1, seconds or whole rows; 0 to 1e15. */
   threshold: Scalars['Float']['input'];
   /** 1 to 86400; default 60. */
   windowSeconds?: InputMaybe<Scalars['Int']['input']>;
@@ -66,6 +72,13 @@ export type AlertRuleInput = {
 export type AlertState =
   | 'FIRING'
   | 'RESOLVED';
+
+/** The unit of a rule's threshold and of its events' values: the unit the queries answer in (latency in microseconds, rates as fractions 0–1). */
+export type AlertUnit =
+  | 'FRACTION'
+  | 'MICROSECONDS'
+  | 'ROWS'
+  | 'SECONDS';
 
 /** An amount in one currency. */
 export type CurrencyAmount = {
@@ -83,7 +96,7 @@ export type Durability =
   /** Once the rows are validated and queued in the server (at most one batch interval from QuestDB). */
   | 'QUEUED';
 
-/** Inclusive bounds; either may be left out. Slippage bounds are fractions within ±100. */
+/** Inclusive bounds; either may be left out. Slippage bounds are fractions within ±1. */
 export type FloatRange = {
   max?: InputMaybe<Scalars['Float']['input']>;
   min?: InputMaybe<Scalars['Float']['input']>;
@@ -127,12 +140,12 @@ export type LatencyMetricInput = {
 export type LatencyStats = {
   __typename?: 'LatencyStats';
   bucket: Maybe<TimeBucket>;
-  /** One row per bucket and stage, in bucket then stage order; buckets without measurements have count 0. Empty when no bucket was given. */
+  /** One row per bucket and stage with measurements in the range, in bucket then stage order; a stage's buckets without measurements have count 0. Empty when no bucket was given or the range has none. */
   buckets: Array<LatencyStatsRow>;
   from: Scalars['Timestamp']['output'];
   stage: Maybe<Scalars['String']['output']>;
   to: Scalars['Timestamp']['output'];
-  /** One row per stage over the whole range, by stage name. */
+  /** One row per stage with measurements in the range, by stage name (none for an empty range, a named stage included). */
   totals: Array<LatencyStatsRow>;
 };
 
@@ -217,7 +230,7 @@ export type MevEffectiveness = {
   from: Scalars['Timestamp']['output'];
   groupBy: Array<MevGroupKey>;
   to: Scalars['Timestamp']['output'];
-  /** One row per group over the whole range (one row when not grouped). */
+  /** One row per group with transactions in the range, in group order (one row when not grouped; none for an empty range, grouped or not). */
   totals: Array<MevEffectivenessRow>;
 };
 
@@ -854,10 +867,10 @@ export type TradeGroupKey =
   | 'STRATEGY'
   | 'VENUE';
 
-/** A trade as a bot reports it. Amounts, prices and transfer fees are finite, 0 to 1000000000000000; fees and slot 0 to 2^53-1; slippage fractions within ±100. */
+/** A trade as a bot reports it. Amounts, prices and transfer fees are finite, 0 to 1000000000000000; fees and slot 0 to 2^53-1; slippage fractions within ±1. */
 export type TradeInput = {
   action: TradeAction;
-  /** Fraction, -100 to 100; negative is price improvement. */
+  /** Fraction, -1 to 1; negative is price improvement. */
   actualSlippage: Scalars['Float']['input'];
   /** Token units, finite, 0 to 1000000000000000. */
   baseAmount: Scalars['Float']['input'];
@@ -865,7 +878,7 @@ export type TradeInput = {
   baseToken: Scalars['String']['input'];
   /** Quote units per base unit, finite, 0 to 1000000000000000. */
   executedPrice: Scalars['Float']['input'];
-  /** Fraction, 0 to 100. */
+  /** Fraction, 0 to 1 (0.005 is 0.5 %, not 50 basis points). */
   expectedSlippage: Scalars['Float']['input'];
   mevStatus: MevStatus;
   /** Lamports, 0 to 2^53-1. */
@@ -898,12 +911,12 @@ export type TradeInput = {
 export type TradeStats = {
   __typename?: 'TradeStats';
   bucket: Maybe<TimeBucket>;
-  /** One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given. */
+  /** One row per bucket and group with trades in the range, in bucket then group order; a group's buckets without trades are included with count 0. Empty when no bucket was given or the range has no trades. */
   buckets: Array<TradeStatsRow>;
   from: Scalars['Timestamp']['output'];
   groupBy: Array<TradeGroupKey>;
   to: Scalars['Timestamp']['output'];
-  /** One row per group over the whole range (one row when not grouped, even with no trades). */
+  /** One row per group with trades in the range, in group order (one row when not grouped; none for an empty range, grouped or not). */
   totals: Array<TradeStatsRow>;
 };
 

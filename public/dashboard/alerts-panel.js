@@ -2,7 +2,16 @@
 // key), which of them fire (the newest stored or pushed event of each rule), the recent events,
 // and each rule's threshold drawn on the chart it watches.
 
-const UNITS = { LATENCY_P99: "ms", SANDWICH_RATE: "%", NO_TRADES: "s", QUEUE_DEPTH: "rows" };
+// The API keeps one unit per kind (AlertUnit: microseconds, fractions 0–1, seconds, rows); the
+// page shows and takes the units people read charts in (ms, %), converting both ways.
+const SHOWN = {
+  LATENCY_P99: { unit: "ms", show: (v) => v / 1000, send: (v) => v * 1000 },
+  SANDWICH_RATE: { unit: "%", show: (v) => v * 100, send: (v) => v / 100 },
+  NO_TRADES: { unit: "s", show: (v) => v, send: (v) => v },
+  QUEUE_DEPTH: { unit: "rows", show: (v) => v, send: (v) => v },
+};
+/** A rule's threshold as the page shows it, rounded so that conversions leave no 0.30000000000000004. */
+const shownThreshold = (rule) => Number(SHOWN[rule.kind].show(rule.threshold).toPrecision(12));
 const $ = (id) => document.getElementById(id);
 
 /** options: { http, charts, isAdmin: () => boolean, showError: (error?) => void } */
@@ -37,7 +46,7 @@ export function createAlertsPanel({ http, charts, isAdmin, showError }) {
           rule.kind,
           rule.stage ?? "",
           `${rule.windowSeconds} s`,
-          `${rule.threshold} ${UNITS[rule.kind]}`,
+          `${shownThreshold(rule)} ${SHOWN[rule.kind].unit}`,
           String(rule.hysteresis),
         ];
         for (const text of cells) {
@@ -91,14 +100,14 @@ export function createAlertsPanel({ http, charts, isAdmin, showError }) {
       }),
     );
     // Thresholds on the charts they watch (NO_TRADES has no chart of seconds: listed only).
-    const lines = (kind, scale, toUnit = (v) => v) =>
+    const lines = (kind, scale) =>
       state.rules
         .filter((r) => r.kind === kind)
         .map((r) => ({
-          value: toUnit(r.threshold),
+          value: shownThreshold(r),
           scale,
           firing: isFiring(r.id),
-          label: `${r.id}: ${kind}${r.stage ? ` ${r.stage}` : ""} > ${r.threshold} ${UNITS[kind]}`,
+          label: `${r.id}: ${kind}${r.stage ? ` ${r.stage}` : ""} > ${shownThreshold(r)} ${SHOWN[kind].unit}`,
         }));
     charts.latency.setThresholds(lines("LATENCY_P99", "ms"));
     charts.mev.setThresholds(lines("SANDWICH_RATE", "pct"));
@@ -111,7 +120,7 @@ export function createAlertsPanel({ http, charts, isAdmin, showError }) {
     form.elements.kind.value = rule.kind;
     form.elements.stage.value = rule.stage ?? "";
     form.elements.windowSeconds.value = rule.windowSeconds;
-    form.elements.threshold.value = rule.threshold;
+    form.elements.threshold.value = shownThreshold(rule);
     form.elements.hysteresis.value = rule.hysteresis;
     form.elements.threshold.focus();
   }
@@ -126,7 +135,7 @@ export function createAlertsPanel({ http, charts, isAdmin, showError }) {
     const f = event.target.elements;
     const input = {
       kind: f.kind.value,
-      threshold: Number(f.threshold.value),
+      threshold: SHOWN[f.kind.value].send(Number(f.threshold.value)),
       windowSeconds: Number(f.windowSeconds.value || 60),
       hysteresis: Number(f.hysteresis.value || 0.1),
       ...(f.id.value.trim() ? { id: f.id.value.trim() } : {}),

@@ -155,7 +155,7 @@ function planStatement(table: string, args: LatencyStatsArgs, bucketed: boolean,
 }
 
 /**
- * One row per stage over the range (with a stage filter: that stage, even without data). The bins
+ * One row per stage with measurements in the range (a stage filter without data: []). The bins
  * of every stage come in one statement read with LIMIT max + 1; when there are more, the stages
  * are read in sets whose bins stay under the bound.
  */
@@ -169,7 +169,7 @@ export async function latencyStatsTotals(
   const finish = (totals: LatencyStatsRow[]) => {
     checkResultRows(max, totals.length);
     sortByGroup(totals);
-    return args.stage !== null && totals.length === 0 ? [rowFromBins(null, args.stage, [])] : totals;
+    return totals;
   };
   const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
     statement: limited(statement(table, args, false), max + 1),
@@ -234,9 +234,7 @@ export async function latencyStatsBuckets(
   const finish = (found: LatencyStatsRow[]) => {
     const stages = new Set(found.map((row) => row.stage));
     checkResultRows(max, starts.length * Math.max(1, stages.size));
-    // With a stage filter the series exists even when the stage has no data at all.
-    const seed = args.stage !== null && found.length === 0 ? [rowFromBins(starts[0] ?? null, args.stage, [])] : [];
-    return fillSeries([...found, ...seed], starts, true, (start, values) => rowFromBins(start, values[0] ?? null, []));
+    return fillSeries(found, starts, (start, values) => rowFromBins(start, values[0] ?? null, []));
   };
   // A bucket of one stage may hold ~2,000 bins (one per 1 % of latency from 1 µs to an hour):
   // when the buckets alone could pass the bound, go straight to the plan instead of reading (and

@@ -191,7 +191,7 @@ function statement(table: string, args: MevEffectivenessArgs, bucketed: boolean)
   };
 }
 
-/** One row per group over the range (one row, possibly with 0 transactions, when ungrouped); LIMIT max + 1. */
+/** One row per group with transactions in the range, ungrouped too (empty: []); LIMIT max + 1. */
 export async function mevTotals(
   cache: QueryReader,
   table: string,
@@ -203,7 +203,9 @@ export async function mevTotals(
   const totals = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
     statement: limited(statement(table, args, false), max + 1),
     tables: [table],
-    map: unlessOver(max, (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null)))),
+    map: unlessOver(max, (rows) =>
+      sortByGroup(rows.map((row) => toRow(row, columns, null)).filter((row) => row.transactions > 0)),
+    ),
   });
   if (!totals) throw tooManyRows(max);
   return totals;
@@ -231,7 +233,7 @@ export async function mevBuckets(
   });
   if (!found) throw tooManyRows(max);
   checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
-  return fillSeries(found, starts, columns.length > 0, (bucket, values) => emptyRow(columns, bucket, values));
+  return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
 }
 
 export const mevRowKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;

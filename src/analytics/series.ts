@@ -30,18 +30,16 @@ export function sortByGroup<R extends { groupValues: GroupValues }>(rows: R[]): 
 
 /**
  * Every (bucket, group) pair: the row QuestDB returned, or `empty(bucket, groupValues)`. Groups
- * are those present in `rows`; with no grouping that is the one group `[]`, present even when
- * the range holds no data, so an ungrouped series always has every bucket.
+ * are those present in `rows`, grouped or not (docs/queries.md, "No data, no row"): a range
+ * without data has no series, and a group with data has every bucket of the range.
  */
 export function fillSeries<R extends { bucket: Micros | null; groupValues: GroupValues }>(
   rows: readonly R[],
   starts: readonly Micros[],
-  grouped: boolean,
   empty: (bucket: Micros, groupValues: GroupValues) => R,
 ): R[] {
   const found = new Map<string, R>();
   const groups = new Map<string, GroupValues>();
-  if (!grouped) groups.set(groupKey([]), []);
   for (const row of rows) {
     const key = groupKey(row.groupValues);
     groups.set(key, row.groupValues);

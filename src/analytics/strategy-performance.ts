@@ -108,7 +108,8 @@ function toPerformance(row: AggregateRow): StrategyPerformance {
 }
 
 /**
- * One row per strategy (null: trades without one); with a strategy filter, that one even if idle.
+ * One row per strategy with trades in the range (null: trades without one); a strategy filter
+ * without trades answers [] (docs/queries.md, "No data, no row").
  * Read with LIMIT max + 1: more strategies than MAX_RESULT_ROWS are refused without being read.
  */
 export async function strategyPerformance(
@@ -123,13 +124,7 @@ export async function strategyPerformance(
   const list = await cache.read<AggregateRow, StrategyPerformance[] | null>({
     statement: limited({ name: "strategyPerformance.totals", sql, params }, max + 1),
     tables: [table],
-    map: unlessOver(max, (rows) => {
-      const list = rows.map(toPerformance).sort((a, b) => compareGroups([a.strategy], [b.strategy]));
-      if (args.strategy !== null && list.length === 0) {
-        return [toPerformance({ strategy: args.strategy, trades: 0n, closed: 0n } as AggregateRow)];
-      }
-      return list;
-    }),
+    map: unlessOver(max, (rows) => rows.map(toPerformance).sort((a, b) => compareGroups([a.strategy], [b.strategy]))),
   });
   if (!list) throw tooManyRows(max, STRATEGIES, STRATEGY_HINT);
   return list;

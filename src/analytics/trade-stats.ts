@@ -184,8 +184,9 @@ function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupVal
 }
 
 /**
- * One row per group over the whole range (one row, possibly with 0 trades, when ungrouped). Read
- * with LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read.
+ * One row per group with trades in the range, ungrouped too (an aggregate without GROUP BY
+ * answers one row of 0 trades for an empty range: left out, so empty is [] either way). Read with
+ * LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read.
  */
 export async function tradeStatsTotals(
   cache: QueryReader,
@@ -198,7 +199,9 @@ export async function tradeStatsTotals(
   const totals = await cache.read<AggregateRow, TradeStatsRow[] | null>({
     statement: limited(statement(table, args, false, AGGREGATES, "tradeStats.totals"), max + 1),
     tables: [table],
-    map: unlessOver(max, (rows) => sortByGroup(rows.map((row) => toRow(row, columns, null)))),
+    map: unlessOver(max, (rows) =>
+      sortByGroup(rows.map((row) => toRow(row, columns, null)).filter((row) => row.trades > 0)),
+    ),
   });
   if (!totals) throw tooManyRows(max);
   return totals;
@@ -227,7 +230,7 @@ export async function tradeStatsBuckets(
   });
   if (!found) throw tooManyRows(max);
   checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
-  return fillSeries(found, starts, columns.length > 0, (bucket, values) => emptyRow(columns, bucket, values));
+  return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
 }
 
 interface SlippageBinRow {

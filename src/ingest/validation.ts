@@ -33,8 +33,11 @@ export const MAX_KEY_LENGTH = 128;
  * value this large is a unit mistake (lamports sent as SOL), not a trade.
  */
 export const MAX_AMOUNT = 1e15;
-/** Largest |slippage|, as a fraction: 100 is 10,000 %. */
-export const MAX_SLIPPAGE = 100;
+/**
+ * Largest |slippage|, as a fraction: 1 is 100 %. A bot sending basis points (50 for 0.5 %) or
+ * percent (2 for 2 %) is refused with both readings named, rather than stored as 5,000 %.
+ */
+export const MAX_SLIPPAGE = 1;
 
 /** The reason a name is refused, or undefined. Length first: a long string never reaches the regex. */
 export function nameProblem(value: string, maxLength = MAX_NAME_LENGTH): string | undefined {
@@ -67,6 +70,16 @@ export function numberProblem(value: number, min?: number, max?: number): string
   return undefined;
 }
 
+/**
+ * The reason a fraction (slippage) is refused; past its bounds, the value read as percent and as
+ * basis points, since that is the mistake a number like 50 or 2 almost always is.
+ */
+export function fractionProblem(value: number, min: number, max: number): string | undefined {
+  const problem = numberProblem(value, min, max);
+  if (!problem || !Number.isFinite(value) || (value >= -MAX_SLIPPAGE && value <= MAX_SLIPPAGE)) return problem;
+  return `must be a fraction from ${min} to ${max} (0.005 is 0.5 %); ${value} looks like percent (${value / 100}) or basis points (${value / 10_000})`;
+}
+
 /** Bounds of the record* number fields (one object each, not one per row). */
 export const AMOUNT = { min: 0, max: MAX_AMOUNT } as const;
 export const SIGNED_AMOUNT = { min: -MAX_AMOUNT, max: MAX_AMOUNT } as const;
@@ -87,6 +100,12 @@ export class Checker {
 
   private check(field: string, problem: string | undefined): void {
     if (problem !== undefined) this.fail(field, problem);
+  }
+
+  /** A fraction (slippage): fractionProblem's message, which suggests the unit probably meant. */
+  fraction(field: string, value: number, options: { min: number; max: number }): number {
+    this.check(field, fractionProblem(value, options.min, options.max));
+    return value;
   }
 
   number(field: string, value: number, options: { min?: number; max?: number } = {}): number {

@@ -16,7 +16,10 @@ export interface MeasureContext {
   deadlineMs: number;
 }
 
-/** The rule's current value, or null when there is nothing to judge (no rows in the window). */
+/**
+ * The rule's current value in its kind's unit (alerts.ts, UNIT_OF), or null when there is nothing
+ * to judge (no rows in the window).
+ */
 export async function measureRule(rule: AlertRule, now: Micros, ctx: MeasureContext): Promise<number | null> {
   const { sql, tables, writer, deadlineMs } = ctx;
   const since = formatIsoMicros(now - BigInt(rule.windowSeconds) * 1_000_000n);
@@ -29,7 +32,7 @@ export async function measureRule(rule: AlertRule, now: Micros, ctx: MeasureCont
         `SELECT count() n, approx_percentile(latency_us, 0.99, 3) p99 FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND stage = $2`,
         [since, rule.stage],
       );
-      return row && row.n > 0n && row.p99 !== null ? row.p99 / 1000 : null;
+      return row && row.n > 0n && row.p99 !== null ? row.p99 : null;
     }
     case "SANDWICH_RATE": {
       const [row] = await run<{ n: bigint; s: bigint }>(
@@ -37,17 +40,17 @@ export async function measureRule(rule: AlertRule, now: Micros, ctx: MeasureCont
         `SELECT count() n, sum(CASE WHEN ${attackPartSql("sandwiched", "mev_status")} THEN 1 ELSE 0 END) s FROM ${tables.trades} WHERE timestamp >= $1`,
         [since],
       );
-      return row && row.n > 0n ? (Number(row.s) / Number(row.n)) * 100 : null;
+      return row && row.n > 0n ? Number(row.s) / Number(row.n) : null;
     }
     // Issue 16: the share of trades attacked (SANDWICHED, FRONT_RUN or BACK_RUN, as
-    // mevEffectiveness and liveMetrics count them), in the same unit as SANDWICH_RATE.
+    // mevEffectiveness and liveMetrics count them), a fraction 0–1 like SANDWICH_RATE.
     case "ATTACK_RATE": {
       const [row] = await run<{ n: bigint; s: bigint }>(
         "attackRate",
         `SELECT count() n, sum(CASE WHEN ${attackedSql("mev_status")} THEN 1 ELSE 0 END) s FROM ${tables.trades} WHERE timestamp >= $1`,
         [since],
       );
-      return row && row.n > 0n ? (Number(row.s) / Number(row.n)) * 100 : null;
+      return row && row.n > 0n ? Number(row.s) / Number(row.n) : null;
     }
     case "NO_TRADES": {
       const [row] = await run<{ last: bigint | null }>(

@@ -16,6 +16,35 @@ import { createAlertStore } from "./alert-store.ts";
 export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH", "ATTACK_RATE"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
+/**
+ * The one unit of each kind's threshold and value, the unit the queries answer in (issue 16):
+ * latency in microseconds (latencyStats' p99Us), rates as fractions 0–1 (mevEffectiveness,
+ * liveMetrics), durations in seconds, queue depth in rows.
+ */
+export const ALERT_UNITS = ["MICROSECONDS", "FRACTION", "SECONDS", "ROWS"] as const;
+export type AlertUnit = (typeof ALERT_UNITS)[number];
+export const UNIT_OF: Readonly<Record<AlertKind, AlertUnit>> = {
+  LATENCY_P99: "MICROSECONDS",
+  SANDWICH_RATE: "FRACTION",
+  NO_TRADES: "SECONDS",
+  QUEUE_DEPTH: "ROWS",
+  ATTACK_RATE: "FRACTION",
+};
+
+/** A value in its kind's unit, as people read it: "250.0 ms", "2.50 %", "12 s", "1,200 rows". */
+export function formatInUnit(value: number, unit: AlertUnit): string {
+  switch (unit) {
+    case "MICROSECONDS":
+      return value >= 1_000 ? `${(value / 1_000).toFixed(1)} ms` : `${value.toFixed(0)} µs`;
+    case "FRACTION":
+      return `${(value * 100).toFixed(2)} %`;
+    case "SECONDS":
+      return `${value.toFixed(value < 10 ? 1 : 0)} s`;
+    case "ROWS":
+      return `${Math.round(value)} rows`;
+  }
+}
+
 export interface AlertRuleInput {
   id?: string | null | undefined;
   kind: AlertKind;
@@ -23,7 +52,7 @@ export interface AlertRuleInput {
   stage?: string | null | undefined;
   /** LATENCY_P99 and SANDWICH_RATE: the window. Default 60. */
   windowSeconds?: number | null | undefined;
-  /** LATENCY_P99: ms; SANDWICH_RATE: percent; NO_TRADES: seconds; QUEUE_DEPTH: rows. */
+  /** In the kind's unit (UNIT_OF): LATENCY_P99 µs; SANDWICH_RATE a fraction 0–1; NO_TRADES s; QUEUE_DEPTH rows. */
   threshold: number;
   /** Resolve once the value is below threshold × (1 − hysteresis). Default 0.1. */
   hysteresis?: number | null | undefined;
@@ -68,14 +97,26 @@ export function checkAlertRule(input: AlertRuleInput): string[] {
     const problem = nameProblem(input.stage);
     if (problem) problems.push(`stage: ${problem}`);
   } else if (input.kind === "LATENCY_P99") problems.push("stage: required for LATENCY_P99");
-  if (!Number.isFinite(input.threshold) || input.threshold < 0 || input.threshold > MAX_AMOUNT) {
-    problems.push(`threshold: must be a finite number from 0 to ${MAX_AMOUNT}`);
-  }
+  const thresholdProblem = checkThreshold(input.kind, input.threshold);
+  if (thresholdProblem) problems.push(`threshold: ${thresholdProblem}`);
   const window = input.windowSeconds ?? 60;
   if (!Number.isInteger(window) || window < 1 || window > 86_400) problems.push("windowSeconds: must be 1 to 86400");
   const h = input.hysteresis ?? 0.1;
   if (!Number.isFinite(h) || h < 0 || h >= 1) problems.push("hysteresis: must be from 0 to below 1");
   return problems;
+}
+
+/** The reason a threshold is refused for its kind, naming the unit it is read in. */
+function checkThreshold(kind: AlertKind, threshold: number): string | undefined {
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > MAX_AMOUNT) {
+    return `must be a finite number from 0 to ${MAX_AMOUNT}`;
+  }
+  if (UNIT_OF[kind] === "FRACTION" && threshold > 1) {
+    // 2 meant as 2 % would silently never fire: say what was probably meant.
+    return `${kind} thresholds are fractions from 0 to 1 (0.02 is 2 %); ${threshold} looks like a percentage, did you mean ${threshold / 100}?`;
+  }
+  if (UNIT_OF[kind] === "ROWS" && !Number.isInteger(threshold)) return "QUEUE_DEPTH thresholds are whole rows";
+  return undefined;
 }
 
 export function normaliseRule(input: AlertRuleInput): AlertRule {
@@ -124,6 +165,12 @@ export interface AlertEngine {
 export interface AlertEngineOptions {
   /** Runs the rules' statements (named `alerts.<kind>`). */
   sql: SqlRunner;
+  /**
+   * Runs the background statements of the shared rules (heartbeat, read-back, state; named
+   * `alerts.<what>`). Default `sql`; the app gives them a runner of their own, so that the
+   * statements requests cause are counted apart from this steady background.
+   */
+  storeSql?: SqlRunner;
   tables: TableNames;
   /** Stores the events (alert_events) and gives QUEUE_DEPTH its value. */
   writer: BatchWriter;
@@ -163,7 +210,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
   const syncMs = options.syncMs ?? 1_000;
   const leaseMs = options.leaseMs ?? 5_000;
   const candidate = intervalMs > 0;
-  const store = createAlertStore({ sql, tables, instance, deadlineMs: statementTimeoutMs });
+  const store = createAlertStore({ sql: options.storeSql ?? sql, tables, instance, deadlineMs: statementTimeoutMs });
   /** Last writer wins per rule id, the seeds at version 0; deletions stay as null. */
   const known = new Map<string, Versioned>(options.rules.map((r) => [r.id, { version: 0n, rule: r }]));
   const firing = new Set<string>();
@@ -249,6 +296,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         : rule.kind === "QUEUE_DEPTH"
           ? `queue depth of ${instance}`
           : rule.kind.toLowerCase().replace("_", " ");
+    const unit = UNIT_OF[rule.kind];
     const event: AlertEvent = {
       eventId: randomUUID(),
       ruleId: rule.id,
@@ -257,7 +305,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       value,
       threshold: rule.threshold,
       at: now,
-      message: `${what} is ${value.toFixed(2)} (threshold ${rule.threshold}): ${state.toLowerCase()}`,
+      message: `${what} is ${formatInUnit(value, unit)} (threshold ${formatInUnit(rule.threshold, unit)}): ${state.toLowerCase()}`,
     };
     raise(event);
     return event;

@@ -8,11 +8,13 @@ import type { Trade } from "../ingest/trade-record.ts";
 import { createAlertStream } from "../live/alert-stream.ts";
 import {
   ALERT_KINDS,
+  ALERT_UNITS,
   type AlertEvent,
   type AlertRule,
   checkAlertRule,
   normaliseRule,
   ruleIdProblem,
+  UNIT_OF,
 } from "../live/alerts.ts";
 import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
 import { createChannel } from "../live/live-queries.ts";
@@ -63,7 +65,16 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>("LiveMetrics").implement({
   }),
 });
 
-const AlertKindEnum = builder.enumType("AlertKind", { values: ALERT_KINDS });
+const AlertKindEnum = builder.enumType("AlertKind", {
+  description:
+    "LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance. ATTACK_RATE: share of attacked trades (a fraction 0–1).",
+  values: ALERT_KINDS,
+});
+const AlertUnitEnum = builder.enumType("AlertUnit", {
+  description:
+    "The unit of a rule's threshold and of its events' values: the unit the queries answer in (latency in microseconds, rates as fractions 0–1).",
+  values: ALERT_UNITS,
+});
 const AlertStateEnum = builder.enumType("AlertState", { values: ["FIRING", "RESOLVED"] as const });
 
 const AlertEventRef = builder.objectRef<AlertEvent>("AlertEvent").implement({
@@ -72,8 +83,9 @@ const AlertEventRef = builder.objectRef<AlertEvent>("AlertEvent").implement({
     ruleId: t.exposeString("ruleId"),
     kind: t.field({ type: AlertKindEnum, resolve: (e) => e.kind }),
     state: t.field({ type: AlertStateEnum, resolve: (e) => e.state }),
-    value: t.exposeFloat("value"),
-    threshold: t.exposeFloat("threshold"),
+    value: t.exposeFloat("value", { description: "In `unit`." }),
+    threshold: t.exposeFloat("threshold", { description: "In `unit`." }),
+    unit: t.field({ type: AlertUnitEnum, resolve: (e) => UNIT_OF[e.kind] }),
     at: t.field({ type: "Timestamp", resolve: (e) => e.at }),
     message: t.exposeString("message"),
   }),
@@ -85,14 +97,15 @@ const AlertRuleRef = builder.objectRef<AlertRule>("AlertRule").implement({
     kind: t.field({ type: AlertKindEnum, resolve: (r) => r.kind }),
     stage: t.exposeString("stage", { nullable: true }),
     windowSeconds: t.exposeInt("windowSeconds"),
-    threshold: t.exposeFloat("threshold"),
+    threshold: t.exposeFloat("threshold", { description: "In `unit`." }),
+    unit: t.field({ type: AlertUnitEnum, resolve: (r) => UNIT_OF[r.kind] }),
     hysteresis: t.exposeFloat("hysteresis"),
   }),
 });
 
 const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
   description:
-    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold ms. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold percent. NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, in SANDWICH_RATE's unit. Resolves below threshold × (1 − hysteresis).",
+    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, a fraction 0–1. Resolves below threshold × (1 − hysteresis).",
   fields: (t) => ({
     id: t.string({
       description: "1 to 64 letters, digits and _ . : -. Default: a new UUID; an existing id replaces that rule.",
@@ -100,7 +113,10 @@ const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
     kind: t.field({ type: AlertKindEnum, required: true }),
     stage: t.string({ description: "LATENCY_P99 only: the stage, 1–64 characters as on ingest." }),
     windowSeconds: t.int({ description: "1 to 86400; default 60." }),
-    threshold: t.float({ required: true, description: "0 to 1e15, in the kind's unit." }),
+    threshold: t.float({
+      required: true,
+      description: "In the kind's unit (AlertUnit): microseconds, a fraction 0–1, seconds or whole rows; 0 to 1e15.",
+    }),
     hysteresis: t.float({ description: "From 0 to below 1; default 0.1." }),
   }),
 });

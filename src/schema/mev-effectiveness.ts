@@ -232,7 +232,8 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
     groupBy: t.field({ type: [MevGroupKeyEnum], resolve: (a) => [...a.groupBy] }),
     totals: t.field({
       type: [MevEffectivenessRowRef],
-      description: "One row per group over the whole range (one row when not grouped).",
+      description:
+        "One row per group with transactions in the range, in group order (one row when not grouped; none for an empty range, grouped or not).",
       resolve: async (args, _a, { services, reads }) =>
         (await mevTotals(reads, services.tables.mev_metrics, args, services.maxResultRows)).map((row) => ({
           row,

@@ -136,7 +136,8 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
     groupBy: t.field({ type: [TradeGroupKeyEnum], resolve: (a) => [...a.groupBy] }),
     totals: t.field({
       type: [TradeStatsRowRef],
-      description: "One row per group over the whole range (one row when not grouped, even with no trades).",
+      description:
+        "One row per group with trades in the range, in group order (one row when not grouped; none for an empty range, grouped or not).",
       resolve: async (args, _a, { services, reads }) =>
         (await tradeStatsTotals(reads, services.tables.trades, args, services.maxResultRows)).map((row) => ({
           row,
@@ -147,7 +148,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
     buckets: t.field({
       type: [TradeStatsRowRef],
       description:
-        "One row per bucket and group, in bucket then group order; buckets without trades are included with count 0. Empty when no bucket was given.",
+        "One row per bucket and group with trades in the range, in bucket then group order; a group's buckets without trades are included with count 0. Empty when no bucket was given or the range has no trades.",
       resolve: async (args, _a, { services, reads }) =>
         (await tradeStatsBuckets(reads, services.tables.trades, args, services.maxResultRows)).map((row) => ({
           row,

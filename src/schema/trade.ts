@@ -80,7 +80,10 @@ const TradeInputRef = builder.inputType("TradeInput", {
     executedPrice: t.float({ required: true, description: `Quote units per base unit, ${AMOUNT_RULE}.` }),
     transactionFee: t.field({ type: "Long", required: true, description: "Lamports, 0 to 2^53-1." }),
     priorityFee: t.field({ type: "Long", required: true, description: "Lamports, 0 to 2^53-1." }),
-    expectedSlippage: t.float({ required: true, description: `Fraction, 0 to ${MAX_SLIPPAGE}.` }),
+    expectedSlippage: t.float({
+      required: true,
+      description: `Fraction, 0 to ${MAX_SLIPPAGE} (0.005 is 0.5 %, not 50 basis points).`,
+    }),
     actualSlippage: t.float({
       required: true,
       description: `Fraction, -${MAX_SLIPPAGE} to ${MAX_SLIPPAGE}; negative is price improvement.`,
