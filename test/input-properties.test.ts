@@ -319,7 +319,7 @@ describe("record* mutations over generated inputs", () => {
           bad(fc.constantFrom("", "a b", "i".repeat(65), "ключ")),
         ),
       ),
-      kind: field(ok(fc.constantFrom("LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH"))),
+      kind: field(ok(fc.constantFrom("LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH", "ATTACK_RATE"))),
       stage: optional(name),
       windowSeconds: optional(
         field(
@@ -340,7 +340,8 @@ describe("record* mutations over generated inputs", () => {
         // Thresholds are read in their kind's unit: a rate is a fraction, a queue depth whole rows.
         const threshold = r.input.threshold;
         if (typeof threshold === "number" && !r.faults.has("threshold")) {
-          if (r.input.kind === "SANDWICH_RATE" && threshold > 1) r.faults.set("threshold", "resolver");
+          if ((r.input.kind === "SANDWICH_RATE" || r.input.kind === "ATTACK_RATE") && threshold > 1)
+            r.faults.set("threshold", "resolver");
           if (r.input.kind === "QUEUE_DEPTH" && !Number.isInteger(threshold)) r.faults.set("threshold", "resolver");
         }
         const answer = await post(
