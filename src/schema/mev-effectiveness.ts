@@ -3,14 +3,12 @@ import { LAMPORTS_TOKEN, netBenefitAt } from "../analytics/mev-breakdowns.ts";
 import {
   MEV_GROUP_KEYS,
   type MevEffectivenessArgs,
-  type MevLinkFigures,
   mevBuckets,
-  mevLinks,
   mevRowKey,
   mevTotals,
-  NO_LINKS,
   normalizeMevGroupBy,
 } from "../analytics/mev-effectiveness.ts";
+import { type MevLinkFigures, mevLinks, NO_LINKS } from "../analytics/mev-links.ts";
 import { checkRange } from "../analytics/range.ts";
 import type { Context } from "../context.ts";
 import { MAX_AMOUNT } from "../ingest/validation.ts";
