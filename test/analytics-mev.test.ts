@@ -286,15 +286,17 @@ describe("mevEffectiveness", () => {
     expect(grouped.totals).toEqual([]);
   });
 
-  it("runs the join for priority fees only when they are asked for", async () => {
-    const count = () => t.app.services.sql.stats().byName["mevEffectiveness.priorityFees"] ?? 0;
-    const before = count();
+  it("runs the join, the tip percentiles and the money per currency only when asked for, once per request", async () => {
+    const names = ["mevEffectiveness.priorityFees", "mevEffectiveness.tips", "mevEffectiveness.currencies"];
+    const counts = () => names.map((name) => t.app.services.sql.stats().byName[name] ?? 0);
+    const before = counts();
     const range = { from: iso(ds.day0), to: iso(ds.day0 + 2n * HOUR_US) };
     const lean = await t.gql(MevEffectivenessLeanDocument, { range, groupBy: ["STRATEGY"] });
     expect(lean.errors).toBeUndefined();
-    expect(count()).toBe(before);
+    expect(counts()).toEqual(before);
+    // netBenefit, netBenefitAt and the join's four fields share one join; byCurrency and netBenefitAt one statement.
     await t.gql(MevEffectivenessDocument, { range, groupBy: ["STRATEGY"], solPrice: 1, prices: PRICES });
-    expect(count()).toBe(before + 1);
+    expect(counts()).toEqual(before.map((n) => n + 1));
   });
 
   it("refuses a negative SOL price", async () => {
