@@ -124,6 +124,11 @@ function mev(m: number): MevMetric {
     attackDetected: hash(m, 39) % 10 === 0,
     slotsToLand: hash(m, 40) % 30,
     strategy: STRATEGIES[hash(k, 9) % STRATEGIES.length] as string,
+    venue: null,
+    baseToken: null,
+    quoteToken: null,
+    tipFloorLamports: null,
+    computeUnits: null,
     writer: BENCH_WRITER,
   };
 }

@@ -48,6 +48,11 @@ export interface SeedMev {
   expectedProfit?: number;
   realizedProfit?: number;
   strategy: string;
+  venue: string;
+  baseToken: string;
+  quoteToken: string;
+  tipFloorLamports?: number;
+  computeUnits: number;
 }
 
 export interface SeedEvent {
@@ -55,6 +60,9 @@ export interface SeedEvent {
   latency: SeedLatency[];
   mev: SeedMev;
 }
+
+/** The median of the seeded Jito tips, 10,000 × e lamports, recorded as the floor the bot saw. */
+const TIP_FLOOR_LAMPORTS = Math.round(10_000 * Math.E);
 
 export const ALL_STRATEGIES = ["momentum_v2", "mean_revert", "arb_triangular", "sniper", "grid_maker", "twap_exec"];
 /** Pairs and their starting prices (quote per base). */
@@ -299,6 +307,14 @@ export function* seedEvents(options: SeedOptions): Generator<SeedEvent> {
               realizedProfit: Number((landed && !attacked ? expectedProfit * (0.6 + 0.4 * random()) : 0).toFixed(6)),
             }),
         strategy,
+        // Issue 16: recorded on the MEV row (its currency is the quote token). No new random
+        // draws, so the rest of the demo data stays what it was: the floor is the tips' median
+        // (a bot would read it from Jito's tip-floor API), the compute units Solana's default limit.
+        venue: p.venue,
+        baseToken,
+        quoteToken,
+        ...(protection === "JITO_BUNDLE" ? { tipFloorLamports: TIP_FLOOR_LAMPORTS } : {}),
+        computeUnits: 200_000,
       };
       yield { trade, latency: latencyRows, mev };
     }

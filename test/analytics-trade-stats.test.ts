@@ -1,7 +1,12 @@
 // tradeStats against the real QuestDB through the real HTTP server, every figure compared with an
 // independent computation over the generated records (test/support/expected.ts).
 import { beforeAll, describe, expect, it } from "vitest";
-import { type TimeBucket, TradeStatsDocument, type TradeStatsQuery } from "./generated/graphql.ts";
+import {
+  type TimeBucket,
+  TradeStatsDocument,
+  type TradeStatsQuery,
+  TradeTransferFeesDocument,
+} from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { DAY_US, type Dataset, generateDataset, HOUR_US, iso, loadDataset, micros } from "./support/dataset.ts";
 import {
@@ -207,6 +212,47 @@ describe("tradeStats", () => {
     expect(tooMany.errors?.[0]?.message).toBe(
       "bucket: the range holds more than 10000 MINUTE buckets; choose a larger bucket or a shorter range",
     );
+  });
+
+  it("reports transfer fees per quote token, never added across currencies, in totals and buckets", async () => {
+    const from = ds.day0 - 6n * HOUR_US;
+    const to = ds.day0 + 30n * HOUR_US;
+    for (const [bucket, groupBy] of [
+      [null, []],
+      ["DAY", ["STRATEGY"]],
+      ["FOUR_HOURS", ["PAIR", "ACTION"]],
+    ] as [Bucket | null, TradeGroupKey[]][]) {
+      const what = `${bucket} [${groupBy}]`;
+      const r = await t.gql(TradeTransferFeesDocument, {
+        range: { from: iso(from), to: iso(to) },
+        ...(bucket ? { bucket: bucket as TimeBucket } : {}),
+        groupBy,
+      });
+      expect(r.errors, what).toBeUndefined();
+      const trades = ds.trades.filter((trade) => inRange(trade.micros, from, to));
+      // Per quote token, in name order, summed in JavaScript (amounts are multiples of 2^-10: exact).
+      const byCurrency = (rows: typeof trades) =>
+        [...new Set(rows.map((trade) => trade.quoteToken))].sort().map((token) => ({
+          token,
+          amount: rows.filter((trade) => trade.quoteToken === token).reduce((a, trade) => a + trade.transferFees, 0),
+        }));
+      const key = (g: object) => JSON.stringify(g);
+      const data = r.data?.tradeStats;
+      for (const row of data?.totals ?? []) {
+        const rows = trades.filter((trade) => key(tradeGroup(trade, groupBy)) === key(row.group));
+        expect(row.transferFeesByCurrency, `${what} totals`).toEqual(byCurrency(rows));
+      }
+      expect(data?.totals.length).toBe(expected(from, to, bucket, groupBy).totals.length);
+      for (const row of data?.buckets ?? []) {
+        const rows = trades.filter(
+          (trade) =>
+            key(tradeGroup(trade, groupBy)) === key(row.group) &&
+            iso(floorTo(trade.micros, bucket as Bucket)) === row.bucket,
+        );
+        expect(row.transferFeesByCurrency, `${what} ${row.bucket}`).toEqual(byCurrency(rows));
+      }
+      if (bucket) expect(data?.buckets.length).toBe(expected(from, to, bucket, groupBy).buckets.length);
+    }
   });
 
   it("agrees with itself whatever order groupBy lists its keys in", async () => {

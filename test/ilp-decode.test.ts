@@ -144,6 +144,11 @@ describe("decodeIlpRow", () => {
       attackDetected: true,
       slotsToLand: 3,
       strategy: null,
+      venue: "orca",
+      baseToken: "SOL",
+      quoteToken: "USDC",
+      tipFloorLamports: 9_000n,
+      computeUnits: 200_000,
       writer: AWKWARD,
     };
     expect(
@@ -160,7 +165,14 @@ describe("decodeIlpRow", () => {
       },
       {
         table: "mev_metrics",
-        symbols: { protection: "JITO_BUNDLE", outcome: "SANDWICHED", writer: AWKWARD },
+        symbols: {
+          protection: "JITO_BUNDLE",
+          outcome: "SANDWICHED",
+          writer: AWKWARD,
+          venue: "orca",
+          base_token: "SOL",
+          quote_token: "USDC",
+        },
         fields: {
           metric_id: "m 1",
           tip_lamports: 10_000,
@@ -169,6 +181,8 @@ describe("decodeIlpRow", () => {
           realized_profit: -0.000_001,
           loss_avoided: "NaN",
           slots_to_land: 3,
+          tip_floor_lamports: 9_000,
+          compute_units: 200_000,
         },
         timestamp: "2026-05-28T20:26:40.000000Z",
       },

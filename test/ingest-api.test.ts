@@ -7,6 +7,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
+import { validateMev } from "../src/ingest/mev-record.ts";
 import { freePort } from "../src/questdb/local-server.ts";
 import {
   RecordLatencyMetricDocument,
@@ -99,6 +100,65 @@ describe("recordLatencyMetrics and recordMevMetrics", () => {
     expect(
       (await exec(`SELECT count() FROM ${t.prefix}latency_metrics WHERE metric_id LIKE 'bad-batch%'`)).dataset,
     ).toEqual([[0]]);
+  });
+
+  it("store an MEV result's venue, pair, tip floor and compute units exactly (issue 16) and leave them NULL when absent", async () => {
+    const ts = at(50_000);
+    const full = {
+      metricId: "mev-16-full",
+      timestamp: ts,
+      protection: "JITO_BUNDLE" as const,
+      outcome: "LANDED" as const,
+      tipLamports: 5000,
+      venue: "orca",
+      baseToken: "JUP",
+      quoteToken: "USDC",
+      tipFloorLamports: "9007199254740991",
+      computeUnits: 1_400_000,
+    };
+    const bare = {
+      metricId: "mev-16-bare",
+      timestamp: ts,
+      protection: "NONE" as const,
+      outcome: "DROPPED" as const,
+      tipLamports: 0,
+    };
+    const r = await t.gql(RecordMevMetricsDocument, { inputs: [full, bare], durability: "COMMITTED" });
+    expect(r.errors).toBeUndefined();
+    await walApplied(`${t.prefix}mev_metrics`);
+    const rows = await exec(
+      `SELECT metric_id, venue, base_token, quote_token, tip_floor_lamports, compute_units FROM ${t.prefix}mev_metrics WHERE metric_id LIKE 'mev-16-%' ORDER BY metric_id`,
+    );
+    expect(rows.dataset).toEqual([
+      ["mev-16-bare", null, null, null, null, null],
+      ["mev-16-full", "orca", "JUP", "USDC", 9007199254740991, 1_400_000],
+    ]);
+  });
+
+  it("refuse bad venue, pair, tip floor and compute units, naming each field", async () => {
+    const base = { protection: "JITO_BUNDLE" as const, outcome: "LANDED" as const, tipLamports: 0 };
+    const bad = await t.gql(RecordMevMetricsDocument, {
+      inputs: [
+        { ...base, venue: "", baseToken: "has space", quoteToken: "-usdc", tipFloorLamports: -1, computeUnits: 0 },
+        { ...base, computeUnits: 1_400_001 },
+      ],
+    });
+    expect(bad.errors?.[0]?.message).toBe(
+      "Invalid input, nothing was recorded: inputs[0].venue must be 1 to 64 characters long; " +
+        "inputs[0].baseToken may contain only letters, digits and _ . : / - and must start with a letter or digit; " +
+        "inputs[0].quoteToken may contain only letters, digits and _ . : / - and must start with a letter or digit; " +
+        "inputs[0].tipFloorLamports must not be negative; inputs[0].computeUnits must be at least 1; " +
+        "inputs[1].computeUnits must be at most 1400000",
+    );
+    const fraction = await t.gql(RecordMevMetricDocument, { input: { ...base, computeUnits: 1.5 } });
+    expect(fraction.errors?.[0]?.message).toContain('"input.computeUnits"');
+    expect(fraction.errors?.[0]?.message).toContain("Int cannot represent non-integer value: 1.5");
+    // GraphQL's Int stops a fraction first; the validator refuses one too, for any other caller.
+    const direct = validateMev({ ...base, tipLamports: 0n, computeUnits: 1.5 }, 3, {
+      retentionDays: 30,
+      maxFutureMs: 1000,
+    });
+    expect(direct.problems).toEqual([{ index: 3, field: "computeUnits", reason: "must be a whole number" }]);
   });
 
   it("accepts single-item forms", async () => {

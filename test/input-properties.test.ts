@@ -256,6 +256,16 @@ describe("record* mutations over generated inputs", () => {
           ),
         ),
         strategy: optional(name),
+        venue: optional(name),
+        baseToken: optional(name),
+        quoteToken: optional(name),
+        tipFloorLamports: optional(long),
+        computeUnits: optional(
+          field(
+            ok(fc.integer({ min: 1, max: 1_400_000 })),
+            bad(fc.oneof(fc.integer({ min: -(2 ** 31), max: 0 }), fc.integer({ min: 1_400_001, max: 2 ** 31 - 1 }))),
+          ),
+        ),
       },
       expected: ({ input, utc }) => [
         utc,
@@ -269,10 +279,15 @@ describe("record* mutations over generated inputs", () => {
         input.attackDetected ?? false,
         input.slotsToLand ?? null,
         input.strategy ?? null,
+        input.venue ?? null,
+        input.baseToken ?? null,
+        input.quoteToken ?? null,
+        longText(input.tipFloorLamports),
+        input.computeUnits ?? null,
       ],
       readBack: () =>
         rows(
-          `SELECT metric_id, timestamp, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy FROM ${t.prefix}mev_metrics`,
+          `SELECT metric_id, timestamp, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy, venue, base_token, quote_token, tip_floor_lamports, compute_units FROM ${t.prefix}mev_metrics`,
           (r) => [
             r.metric_id,
             iso(r.timestamp),
@@ -286,6 +301,11 @@ describe("record* mutations over generated inputs", () => {
             r.attack_detected,
             r.slots_to_land,
             r.strategy,
+            r.venue,
+            r.base_token,
+            r.quote_token,
+            r.tip_floor_lamports === null ? null : String(r.tip_floor_lamports),
+            r.compute_units,
           ],
         ),
     });
@@ -299,7 +319,7 @@ describe("record* mutations over generated inputs", () => {
           bad(fc.constantFrom("", "a b", "i".repeat(65), "ключ")),
         ),
       ),
-      kind: field(ok(fc.constantFrom("LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH"))),
+      kind: field(ok(fc.constantFrom("LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH", "ATTACK_RATE"))),
       stage: optional(name),
       windowSeconds: optional(
         field(
@@ -320,7 +340,8 @@ describe("record* mutations over generated inputs", () => {
         // Thresholds are read in their kind's unit: a rate is a fraction, a queue depth whole rows.
         const threshold = r.input.threshold;
         if (typeof threshold === "number" && !r.faults.has("threshold")) {
-          if (r.input.kind === "SANDWICH_RATE" && threshold > 1) r.faults.set("threshold", "resolver");
+          if ((r.input.kind === "SANDWICH_RATE" || r.input.kind === "ATTACK_RATE") && threshold > 1)
+            r.faults.set("threshold", "resolver");
           if (r.input.kind === "QUEUE_DEPTH" && !Number.isInteger(threshold)) r.faults.set("threshold", "resolver");
         }
         const answer = await post(

@@ -3,6 +3,7 @@
 // heavy tails, losing streaks; and it is the same for the same seed and end.
 import { describe, expect, it } from "vitest";
 import { type SeedEvent, seedEvents } from "../scripts/seed-data.ts";
+import { statusAgrees } from "../src/analytics/mev-vocabulary.ts";
 
 const END = Date.parse("2026-11-20T00:00:00Z");
 const events: SeedEvent[] = [...seedEvents({ days: 3, tradesPerDay: 4000, strategies: 4, pairs: 4, end: END })];
@@ -39,6 +40,10 @@ describe("seed data", () => {
       else if (mev.outcome === "LANDED")
         expect(trade.mevStatus).toBe(mev.protection === "NONE" ? "UNPROTECTED" : "PROTECTED");
       else expect(trade.mevStatus).toBe("UNKNOWN");
+      // So mevEffectiveness.statusMismatches is 0 on the demo data (the vocabulary's table).
+      expect(statusAgrees(mev.outcome, trade.mevStatus)).toBe(true);
+      // Issue 16: the MEV row carries its trade's pair and venue.
+      expect([mev.baseToken, mev.quoteToken, mev.venue]).toEqual([trade.baseToken, trade.quoteToken, trade.venue]);
     }
   });
 

@@ -51,6 +51,11 @@ const EXPECTED: Record<string, [string, string][]> = {
     ["slots_to_land", "INT"],
     ["strategy", "SYMBOL"],
     ["writer", "SYMBOL"],
+    ["venue", "SYMBOL"],
+    ["base_token", "SYMBOL"],
+    ["quote_token", "SYMBOL"],
+    ["tip_floor_lamports", "LONG"],
+    ["compute_units", "INT"],
   ],
 };
 // The writer (the API key's name) is part of each row's identity: one key never replaces another's row.

@@ -96,11 +96,17 @@ describe("start-up migration to writers", () => {
       `ALTER TABLE ${names.latency_metrics} ADD COLUMN IF NOT EXISTS writer SYMBOL`,
       `ALTER TABLE ${names.latency_metrics} DEDUP ENABLE UPSERT KEYS(timestamp, metric_id, writer)`,
       `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS writer SYMBOL`,
+      // Issue 16's MEV columns, added to a table of an older version like writer.
+      `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS venue SYMBOL`,
+      `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS base_token SYMBOL`,
+      `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS quote_token SYMBOL`,
+      `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS tip_floor_lamports LONG`,
+      `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS compute_units INT`,
       `ALTER TABLE ${names.mev_metrics} DEDUP ENABLE UPSERT KEYS(timestamp, metric_id, writer)`,
     ]);
     for (const table of MIGRATED) {
       const actual = await columns(names[table]);
-      expect(actual.at(-1)).toEqual(["writer", "SYMBOL", true]);
+      expect(actual.find(([name]) => name === "writer")).toEqual(["writer", "SYMBOL", true]);
       expect(
         actual
           .filter(([, , key]) => key)

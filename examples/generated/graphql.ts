@@ -34,8 +34,9 @@ export type AlertEvent = {
   value: Scalars['Float']['output'];
 };
 
-/** LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance. */
+/** LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance. ATTACK_RATE: share of attacked trades (a fraction 0–1). */
 export type AlertKind =
+  | 'ATTACK_RATE'
   | 'LATENCY_P99'
   | 'NO_TRADES'
   | 'QUEUE_DEPTH'
@@ -53,7 +54,7 @@ export type AlertRule = {
   windowSeconds: Scalars['Int']['output'];
 };
 
-/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis). */
+/** LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, a fraction 0–1. Resolves below threshold × (1 − hysteresis). */
 export type AlertRuleInput = {
   /** From 0 to below 1; default 0.1. */
   hysteresis?: InputMaybe<Scalars['Float']['input']>;
@@ -78,6 +79,15 @@ export type AlertUnit =
   | 'MICROSECONDS'
   | 'ROWS'
   | 'SECONDS';
+
+/** An amount in one currency. */
+export type CurrencyAmount = {
+  __typename?: 'CurrencyAmount';
+  /** In units of token. */
+  amount: Scalars['Float']['output'];
+  /** The quote token. */
+  token: Maybe<Scalars['String']['output']>;
+};
 
 /** Realized PnL of one UTC day (the closed trades of that day within the range). */
 export type DayPnl = {
@@ -184,7 +194,7 @@ export type LiveMetrics = {
   /** Rows this API instance dead-lettered since it started. */
   ingestRejectedRows: Scalars['Int']['output'];
   latency: Array<StageLatency>;
-  /** Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN. */
+  /** Share (0–1) of trades attacked: mevStatus SANDWICHED, FRONT_RUN or BACK_RUN (docs/queries.md#mev-vocabulary). */
   mevAttackedRate: Scalars['Float']['output'];
   /** Share (0–1) of trades PROTECTED. */
   mevProtectedRate: Scalars['Float']['output'];
@@ -201,6 +211,24 @@ export type LongRange = {
   min?: InputMaybe<Scalars['Long']['input']>;
 };
 
+/** MEV money in one currency: the quote token recorded on the MEV rows. Amounts of different tokens are never added together. */
+export type MevCurrencyAmounts = {
+  __typename?: 'MevCurrencyAmounts';
+  /** realizedProfit / expectedProfit; null without opportunities or when expectedProfit is 0. */
+  captureRatio: Maybe<Scalars['Float']['output']>;
+  /** Σ expected profit of the opportunities. */
+  expectedProfit: Scalars['Float']['output'];
+  /** Σ estimated loss avoided (null counts as 0). */
+  lossAvoided: Scalars['Float']['output'];
+  /** Rows with an expected profit. */
+  opportunities: Scalars['Int']['output'];
+  /** Σ realized profit of the opportunities (a missing one counts as 0). */
+  realizedProfit: Scalars['Float']['output'];
+  /** The quote token; null for rows recorded without one (currency unknown). */
+  token: Maybe<Scalars['String']['output']>;
+  transactions: Scalars['Int']['output'];
+};
+
 /** MEV protection results over a range; each field runs its own (cached) query only when asked for. */
 export type MevEffectiveness = {
   __typename?: 'MevEffectiveness';
@@ -214,63 +242,113 @@ export type MevEffectiveness = {
   totals: Array<MevEffectivenessRow>;
 };
 
-/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; profits and losses in quote units, tips and fees in lamports. */
+/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; money per currency in byCurrency, tips and fees in lamports. Attacked, its parts and landed are defined once (docs/queries.md#mev-vocabulary). */
 export type MevEffectivenessRow = {
   __typename?: 'MevEffectivenessRow';
   /** attacks / transactions. */
   attackRate: Maybe<Scalars['Float']['output']>;
-  /** Transactions SANDWICHED or FRONT_RUN. */
+  /** Transactions attacked: outcome SANDWICHED, FRONT_RUN or BACK_RUN (= sandwiched + frontRun + backRun). */
   attacks: Scalars['Int']['output'];
   /** Transactions with attackDetected. */
   attacksDetected: Scalars['Int']['output'];
+  /** Transactions with outcome BACK_RUN. */
+  backRun: Scalars['Int']['output'];
   /** Bucket start (UTC); null in totals. */
   bucket: Maybe<Scalars['Timestamp']['output']>;
   /** Landed bundles / bundles. */
   bundleLandingRate: Maybe<Scalars['Float']['output']>;
   /** Transactions sent as JITO_BUNDLE. */
   bundles: Scalars['Int']['output'];
-  /** realizedProfit / expectedProfit; null without opportunities or when expectedProfit is 0. */
+  /** Loss avoided and profits per quote token recorded on the MEV rows (token null: rows without one), tokens in name order. One statement for all rows, only when asked for. */
+  byCurrency: Array<MevCurrencyAmounts>;
+  /**
+   * realizedProfit / expectedProfit; null without opportunities or when expectedProfit is 0.
+   * @deprecated Adds the amounts of every quote token as if they were one currency; read byCurrency.
+   */
   captureRatio: Maybe<Scalars['Float']['output']>;
-  /** Σ expected profit of the opportunities. */
+  /**
+   * Σ expected profit of the opportunities.
+   * @deprecated Adds the amounts of every quote token as if they were one currency; read byCurrency.
+   */
   expectedProfit: Scalars['Float']['output'];
-  /** Share of transactions that landed (outcome neither FAILED nor DROPPED). */
+  /** Transactions with outcome FRONT_RUN. */
+  frontRun: Scalars['Int']['output'];
+  /** Transactions that landed (outcome neither FAILED nor DROPPED). */
+  landed: Scalars['Int']['output'];
+  /** landed / transactions. */
   landingRate: Maybe<Scalars['Float']['output']>;
-  /** Σ estimated loss avoided (quote units). */
+  /** MEV rows whose trade was found (same tradeId and writer, within an hour). From the join. */
+  linkedTrades: Scalars['Int']['output'];
+  /**
+   * Σ estimated loss avoided (quote units of every token added together).
+   * @deprecated Adds the amounts of every quote token as if they were one currency; read byCurrency.
+   */
   lossAvoided: Scalars['Float']['output'];
-  /** lossAvoided − (tipsLamports + priorityFeesLamports) / 1e9 × solPrice, in quote units. solPrice converts lamports: the price of 1 SOL in the quote token (1 when the quote is SOL). */
+  /**
+   * lossAvoided − (tipsLamports + priorityFeesLamports) / 1e9 × solPrice, in quote units. solPrice converts lamports: the price of 1 SOL in the quote token (1 when the quote is SOL).
+   * @deprecated Adds the loss avoided of every quote token as one currency; use netBenefitAt(prices).
+   */
   netBenefit: Scalars['Float']['output'];
+  /** Σ lossAvoided × price of its quote token − (tipsLamports + priorityFeesLamports) / 10⁹ × price of SOL, in the currency the prices are given in. Parts without a price are left out and listed in unconvertedTokens. */
+  netBenefitAt: MevNetBenefit;
   /** The bot's own opportunities: transactions with an expected profit. */
   opportunities: Scalars['Int']['output'];
+  /** Σ priorityFee × 10⁶ / Σ computeUnits over the linked rows that recorded computeUnits: micro-lamports per compute unit (the average compute-unit price, weighted by units). Null without such rows. From the join. */
+  priorityFeePerComputeUnit: Maybe<Scalars['Float']['output']>;
   /** Σ priority fees of the linked trades (same tradeId and writer, within an hour). Runs a join, only when asked for. */
   priorityFeesLamports: Scalars['Long']['output'];
   /** Share of transactions sent with a protection (any method but NONE). */
   protectedShare: Maybe<Scalars['Float']['output']>;
   /** Null unless grouped by PROTECTION. */
   protection: Maybe<Scalars['String']['output']>;
-  /** Σ realized profit of the opportunities (a missing one counts as 0). */
+  /**
+   * Σ realized profit of the opportunities (a missing one counts as 0).
+   * @deprecated Adds the amounts of every quote token as if they were one currency; read byCurrency.
+   */
   realizedProfit: Scalars['Float']['output'];
+  /** Transactions with outcome SANDWICHED. */
+  sandwiched: Scalars['Int']['output'];
+  /** Distribution of slotsToLand over the landed transactions that recorded it: four buckets, 0, 1, 2 and 3+ slots. */
+  slotsToLand: Array<SlotsToLandBucket>;
+  /** Linked MEV rows whose trade's mevStatus disagrees with the outcome (docs/queries.md#mev-vocabulary: the same attack, no attack on either side, or status UNKNOWN agree). From the join. */
+  statusMismatches: Scalars['Int']['output'];
   /** Null unless grouped by STRATEGY (or no strategy). */
   strategy: Maybe<Scalars['String']['output']>;
+  /** Tips of the landed bundles that recorded tipFloorLamports, against that floor. */
+  tipOverFloor: MevTipOverFloor;
+  /** Tips of the landed bundles (JITO_BUNDLE, landed): mean exact, p50 / p90 approximate. */
+  tipPerLandedBundle: MevTipStats;
   /** Σ tips paid. */
   tipsLamports: Scalars['Long']['output'];
   transactions: Scalars['Int']['output'];
+  /** Null unless grouped by VENUE (or no venue recorded on the MEV rows). */
+  venue: Maybe<Scalars['String']['output']>;
 };
 
 
-/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; profits and losses in quote units, tips and fees in lamports. */
+/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; money per currency in byCurrency, tips and fees in lamports. Attacked, its parts and landed are defined once (docs/queries.md#mev-vocabulary). */
 export type MevEffectivenessRowNetBenefitArgs = {
   solPrice: Scalars['Float']['input'];
 };
 
-/** What mevEffectiveness groups by: PROTECTION (method) and/or STRATEGY. */
+
+/** MEV results of the transactions in one bucket and group (one mev_metrics row per transaction). Rates are 0..1 and null when their denominator is 0; money per currency in byCurrency, tips and fees in lamports. Attacked, its parts and landed are defined once (docs/queries.md#mev-vocabulary). */
+export type MevEffectivenessRowNetBenefitAtArgs = {
+  prices: Array<TokenPriceInput>;
+};
+
+/** What mevEffectiveness groups by: PROTECTION (method), STRATEGY and/or VENUE (as recorded on the MEV rows). */
 export type MevGroupKey =
   | 'PROTECTION'
-  | 'STRATEGY';
+  | 'STRATEGY'
+  | 'VENUE';
 
 /** The MEV-protection result of one transaction. */
 export type MevMetric = {
   __typename?: 'MevMetric';
   attackDetected: Scalars['Boolean']['output'];
+  baseToken: Maybe<Scalars['String']['output']>;
+  computeUnits: Maybe<Scalars['Int']['output']>;
   /** For the bot's own opportunities: profit expected when sent, in quote units. */
   expectedProfit: Maybe<Scalars['Float']['output']>;
   /** Estimated loss avoided, in quote units. */
@@ -279,13 +357,17 @@ export type MevMetric = {
   metricId: Scalars['String']['output'];
   outcome: MevOutcome;
   protection: MevProtection;
+  /** The currency of expectedProfit, realizedProfit and lossAvoided; null when the bot did not send it. */
+  quoteToken: Maybe<Scalars['String']['output']>;
   /** Profit realized, in quote units. */
   realizedProfit: Maybe<Scalars['Float']['output']>;
   slotsToLand: Maybe<Scalars['Int']['output']>;
   strategy: Maybe<Scalars['String']['output']>;
   timestamp: Scalars['Timestamp']['output'];
+  tipFloorLamports: Maybe<Scalars['Long']['output']>;
   tipLamports: Scalars['Long']['output'];
   tradeId: Maybe<Scalars['String']['output']>;
+  venue: Maybe<Scalars['String']['output']>;
   /** The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row's identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored. */
   writer: Maybe<Scalars['String']['output']>;
 };
@@ -293,6 +375,10 @@ export type MevMetric = {
 export type MevMetricInput = {
   /** Default false. */
   attackDetected?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The traded pair's base token, a name. */
+  baseToken?: InputMaybe<Scalars['String']['input']>;
+  /** The compute-unit limit the transaction requested (its priority fee is charged on it), a whole number from 1 to 1400000. */
+  computeUnits?: InputMaybe<Scalars['Int']['input']>;
   expectedProfit?: InputMaybe<Scalars['Float']['input']>;
   /** Not negative. */
   lossAvoided?: InputMaybe<Scalars['Float']['input']>;
@@ -300,16 +386,31 @@ export type MevMetricInput = {
   metricId?: InputMaybe<Scalars['String']['input']>;
   outcome: MevOutcome;
   protection: MevProtection;
+  /** The traded pair's quote token, a name: the currency of expectedProfit, realizedProfit and lossAvoided. Without it those amounts are reported under an unknown currency (token null). */
+  quoteToken?: InputMaybe<Scalars['String']['input']>;
   realizedProfit?: InputMaybe<Scalars['Float']['input']>;
   /** Slots from submission to landing, 0 to 1,000,000. */
   slotsToLand?: InputMaybe<Scalars['Int']['input']>;
   strategy?: InputMaybe<Scalars['String']['input']>;
   /** Required with metricId or tradeId (the key and the timestamp identify the row, so a retry must send both); without a key it defaults to acceptance time. */
   timestamp?: InputMaybe<Scalars['Timestamp']['input']>;
+  /** The tip floor the bot saw when it sent the bundle (e.g. Jito's landed-tip percentile), lamports, 0 to 2^53−1. */
+  tipFloorLamports?: InputMaybe<Scalars['Long']['input']>;
   /** Tip paid (e.g. Jito), lamports. */
   tipLamports: Scalars['Long']['input'];
   /** Links the result to a trade's tradeId. */
   tradeId?: InputMaybe<Scalars['String']['input']>;
+  /** Where the transaction was routed (as on its trade), a name. */
+  venue?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The net benefit converted into the prices' currency. */
+export type MevNetBenefit = {
+  __typename?: 'MevNetBenefit';
+  /** Tokens with an amount in the figure but no price, in name order with SOL (lamport costs) last; null stands for rows without a quote token. */
+  unconvertedTokens: Array<Maybe<Scalars['String']['output']>>;
+  /** Over the converted parts only: complete when unconvertedTokens is empty. */
+  value: Scalars['Float']['output'];
 };
 
 /** What happened: LANDED unharmed, FAILED, DROPPED (never landed), or attacked (SANDWICHED, FRONT_RUN, BACK_RUN). */
@@ -336,6 +437,31 @@ export type MevStatus =
   | 'SANDWICHED'
   | 'UNKNOWN'
   | 'UNPROTECTED';
+
+/** Landed bundles that recorded the tip floor the bot saw (tipFloorLamports), their tip against that floor. */
+export type MevTipOverFloor = {
+  __typename?: 'MevTipOverFloor';
+  /** Landed bundles with a tip floor. */
+  bundles: Scalars['Int']['output'];
+  /** Mean of tip − floor, lamports (negative when the bot tipped under the floor); null without such bundles. */
+  meanExcessLamports: Maybe<Scalars['Float']['output']>;
+  /** Σ tip / Σ floor over those bundles (1: tipping at the floor); null when Σ floor is 0. */
+  ratio: Maybe<Scalars['Float']['output']>;
+};
+
+/** Tips of the landed bundles (protection JITO_BUNDLE, outcome neither FAILED nor DROPPED), lamports. */
+export type MevTipStats = {
+  __typename?: 'MevTipStats';
+  /** Landed bundles. */
+  bundles: Scalars['Int']['output'];
+  /** Σ tip / landed bundles, exact; null without landed bundles. */
+  meanLamports: Maybe<Scalars['Float']['output']>;
+  /** Median tip (nearest rank), from QuestDB's approx_percentile with precision 3: exact below 2048 lamports, otherwise at most 0.098 % above the exact value. A statement of its own, only when asked for. */
+  p50Lamports: Maybe<Scalars['Float']['output']>;
+  /** 90th percentile tip (nearest rank), with the precision of p50Lamports. */
+  p90Lamports: Maybe<Scalars['Float']['output']>;
+  totalLamports: Scalars['Long']['output'];
+};
 
 export type Mutation = {
   __typename?: 'Mutation';
@@ -470,7 +596,7 @@ export type Query = {
   alertRules: Array<AlertRule>;
   /** Count, min, mean, p50, p90, p95, p99, p99.9 and max latency per stage, overall and per calendar bucket. */
   latencyStats: LatencyStats;
-  /** Share protected, attack rate, landing and bundle landing rate, tips, loss avoided, net benefit and capture ratio, per calendar bucket and per protection method and/or strategy. */
+  /** Share protected, attacks and their parts, landing rates and slots to land, tips (per landed bundle, over the floor), priority fee per compute unit, mevStatus mismatches, money per currency and net benefit, per calendar bucket and per protection method, strategy and/or venue. */
   mevEffectiveness: MevEffectiveness;
   /** Trades, closed trades, realized PnL, wins and losses, win rate, volume and fees per calendar day, week or month (UTC), every period of the range included. */
   performanceByPeriod: Array<PeriodPerformance>;
@@ -555,6 +681,16 @@ export type RecordResult = {
   durability: Durability;
   /** Each row's idempotency key, in request order; send the same key again (with the same API key) to retry safely. */
   ids: Array<Scalars['String']['output']>;
+};
+
+/** One bucket of the slots-to-land distribution of the landed transactions that recorded slotsToLand. */
+export type SlotsToLandBucket = {
+  __typename?: 'SlotsToLandBucket';
+  count: Scalars['Int']['output'];
+  /** count / the landed transactions that recorded slotsToLand; null when none did. */
+  share: Maybe<Scalars['Float']['output']>;
+  /** "0", "1", "2" or "3+". */
+  slots: Scalars['String']['output'];
 };
 
 export type SortOrder =
@@ -713,6 +849,14 @@ export type TimeRange = {
   to: Scalars['Timestamp']['input'];
 };
 
+/** The price of one unit of a token in a reference currency (the same for every item of a list). */
+export type TokenPriceInput = {
+  /** 0 to 1000000000000000. */
+  price: Scalars['Float']['input'];
+  /** A token name as recorded (quoteToken), a name. */
+  token: Scalars['String']['input'];
+};
+
 /** One executed trade: the Enhanced Trade Model plus its idempotency key and context. */
 export type Trade = {
   __typename?: 'Trade';
@@ -744,7 +888,7 @@ export type Trade = {
   tradeId: Scalars['String']['output'];
   /** Lamports. */
   transactionFee: Scalars['Long']['output'];
-  /** Token-2022 transfer fees, in token units. */
+  /** Token-2022 transfer fees, in units of the quote token. */
   transferFees: Scalars['Float']['output'];
   venue: Maybe<Scalars['String']['output']>;
   /** The name of the API key that recorded it ("anonymous" when the server runs without keys). With the timestamp and the idempotency key it is the row's identity: what another key sends with the same timestamp and key is a row of its own, never a replacement. Null for rows recorded before writers were stored. */
@@ -858,7 +1002,7 @@ export type TradeInput = {
   tradeId?: InputMaybe<Scalars['String']['input']>;
   /** Lamports, 0 to 2^53-1. */
   transactionFee: Scalars['Long']['input'];
-  /** Token-2022 transfer fees, token units, finite, 0 to 1000000000000000. */
+  /** Token-2022 transfer fees, in units of the quote token (reported per quote token), finite, 0 to 1000000000000000. */
   transferFees: Scalars['Float']['input'];
   /** 1–64 characters: letters, digits and _ . : / -, starting with a letter or digit */
   venue?: InputMaybe<Scalars['String']['input']>;
@@ -907,8 +1051,13 @@ export type TradeStatsRow = {
   /** transactionFees + priorityFees. */
   totalFees: Scalars['Long']['output'];
   transactionFees: Scalars['Long']['output'];
-  /** Σ transferFees (token units). */
+  /**
+   * Σ transferFees, in quote-token units of every quote token in the row added together.
+   * @deprecated Adds the transfer fees of different quote tokens unless grouped by PAIR; read transferFeesByCurrency.
+   */
   transferFees: Scalars['Float']['output'];
+  /** Σ transferFees per quote token (transfer fees are in the quote token's units), tokens in name order: never added across currencies. A statement of its own, only when asked for. */
+  transferFeesByCurrency: Array<CurrencyAmount>;
   /** Σ(executedPrice × baseAmount) / Σ baseAmount; null when Σ baseAmount is 0. */
   vwap: Maybe<Scalars['Float']['output']>;
 };

@@ -7,6 +7,7 @@
 const SHOWN = {
   LATENCY_P99: { unit: "ms", show: (v) => v / 1000, send: (v) => v * 1000 },
   SANDWICH_RATE: { unit: "%", show: (v) => v * 100, send: (v) => v / 100 },
+  ATTACK_RATE: { unit: "%", show: (v) => v * 100, send: (v) => v / 100 },
   NO_TRADES: { unit: "s", show: (v) => v, send: (v) => v },
   QUEUE_DEPTH: { unit: "rows", show: (v) => v, send: (v) => v },
 };
@@ -110,7 +111,7 @@ export function createAlertsPanel({ http, charts, isAdmin, showError }) {
           label: `${r.id}: ${kind}${r.stage ? ` ${r.stage}` : ""} > ${shownThreshold(r)} ${SHOWN[kind].unit}`,
         }));
     charts.latency.setThresholds(lines("LATENCY_P99", "ms"));
-    charts.mev.setThresholds(lines("SANDWICH_RATE", "pct"));
+    charts.mev.setThresholds([...lines("SANDWICH_RATE", "pct"), ...lines("ATTACK_RATE", "pct")]);
     charts.ingest.setThresholds(lines("QUEUE_DEPTH", "rows"));
   }
 

@@ -7,7 +7,7 @@ import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
+import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
 export type TradeGroupKey = (typeof TRADE_GROUP_KEYS)[number];
@@ -335,3 +335,53 @@ export async function tradeSlippageP95(
 }
 
 export const slippageKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;
+
+/** An amount in one currency: a quote token (null: trades without one, which cannot happen today). */
+export interface CurrencyAmount {
+  token: string | null;
+  amount: number;
+}
+
+interface TransferFeeRow {
+  timestamp?: bigint;
+  currency: string | null;
+  transfer_fees: number | null;
+  [column: string]: unknown;
+}
+
+/**
+ * Σ transfer fees per (bucket, group) key and quote token, tokens in name order (issue 16,
+ * point 4): transfer fees are in the quote token's units, so fees of different quote tokens are
+ * never added. A statement of its own (the quote token as one more key), only when selected;
+ * read with LIMIT max + 1, as its rows are the answer's rows × the quote tokens.
+ */
+export async function tradeTransferFeesByCurrency(
+  cache: QueryReader,
+  table: string,
+  args: TradeStatsArgs,
+  bucketed: boolean,
+  max: number,
+): Promise<Map<string, CurrencyAmount[]>> {
+  const columns = groupColumns(args.groupBy);
+  const name = bucketed ? "tradeStats.transferFees.buckets" : "tradeStats.transferFees.totals";
+  // The alias keeps the quote token apart from the PAIR group column of the same name.
+  const select = "quote_token currency, sum(transfer_fees) transfer_fees";
+  const found = await cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
+    statement: limited(statement(table, args, bucketed, select, name), max + 1),
+    tables: [table],
+    map: unlessOver(max, (rows) => {
+      const byKey = new Map<string, CurrencyAmount[]>();
+      for (const row of rows) {
+        const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
+        const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
+        const list = byKey.get(key) ?? [];
+        list.push({ token: row.currency, amount: row.transfer_fees ?? 0 });
+        byKey.set(key, list);
+      }
+      for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
+      return byKey;
+    }),
+  });
+  if (!found) throw tooManyRows(max);
+  return found;
+}

@@ -12,6 +12,8 @@ export type MevOutcome = (typeof MEV_OUTCOMES)[number];
 
 /** Slots from submission to landing: 0 to 1,000,000 (about 4.6 days). */
 const SLOTS_TO_LAND = { min: 0, max: 1_000_000 } as const;
+/** The compute-unit limit a transaction may request: 1 to 1,400,000 (Solana's per-transaction maximum). */
+export const COMPUTE_UNITS = { min: 1, max: 1_400_000 } as const;
 
 export interface MevInput {
   metricId?: string | null | undefined;
@@ -26,6 +28,11 @@ export interface MevInput {
   attackDetected?: boolean | null | undefined;
   slotsToLand?: number | null | undefined;
   strategy?: string | null | undefined;
+  venue?: string | null | undefined;
+  baseToken?: string | null | undefined;
+  quoteToken?: string | null | undefined;
+  tipFloorLamports?: bigint | null | undefined;
+  computeUnits?: number | null | undefined;
 }
 
 export interface MevMetric {
@@ -41,6 +48,15 @@ export interface MevMetric {
   attackDetected: boolean;
   slotsToLand: number | null;
   strategy: string | null;
+  /** Where the transaction was routed (a DEX or aggregator), as on its trade. */
+  venue: string | null;
+  /** The traded pair; quoteToken is the currency of the money figures (profits, loss avoided). */
+  baseToken: string | null;
+  quoteToken: string | null;
+  /** The tip floor the bot saw when it sent the bundle (e.g. Jito's landed-tip percentile), lamports. */
+  tipFloorLamports: bigint | null;
+  /** The compute-unit limit the transaction requested, on which its priority fee was charged. */
+  computeUnits: number | null;
   /** The name of the API key that wrote it, part of the row's identity; null for older rows. */
   writer: string | null;
 }
@@ -73,6 +89,11 @@ export function validateMev(
     attackDetected: input.attackDetected ?? false,
     slotsToLand: c.optionalNumber("slotsToLand", input.slotsToLand, SLOTS_TO_LAND) ?? null,
     strategy: c.optionalName("strategy", input.strategy) ?? null,
+    venue: c.optionalName("venue", input.venue) ?? null,
+    baseToken: c.optionalName("baseToken", input.baseToken) ?? null,
+    quoteToken: c.optionalName("quoteToken", input.quoteToken) ?? null,
+    tipFloorLamports: c.optionalLong("tipFloorLamports", input.tipFloorLamports) ?? null,
+    computeUnits: c.optionalInteger("computeUnits", input.computeUnits, COMPUTE_UNITS) ?? null,
   };
   return { row, problems: c.problems };
 }
@@ -81,6 +102,9 @@ export function encodeMev(buffer: SenderBuffer, table: string, m: MevMetric): vo
   buffer.table(table).symbol("protection", m.protection).symbol("outcome", m.outcome);
   if (m.writer !== null) buffer.symbol("writer", m.writer);
   if (m.strategy !== null) buffer.symbol("strategy", m.strategy);
+  if (m.venue !== null) buffer.symbol("venue", m.venue);
+  if (m.baseToken !== null) buffer.symbol("base_token", m.baseToken);
+  if (m.quoteToken !== null) buffer.symbol("quote_token", m.quoteToken);
   buffer
     .stringColumn("metric_id", m.metricId)
     .intColumn("tip_lamports", Number(m.tipLamports))
@@ -90,11 +114,14 @@ export function encodeMev(buffer: SenderBuffer, table: string, m: MevMetric): vo
   if (m.realizedProfit !== null) buffer.floatColumn("realized_profit", m.realizedProfit);
   if (m.lossAvoided !== null) buffer.floatColumn("loss_avoided", m.lossAvoided);
   if (m.slotsToLand !== null) buffer.intColumn("slots_to_land", m.slotsToLand);
+  if (m.tipFloorLamports !== null) buffer.intColumn("tip_floor_lamports", Number(m.tipFloorLamports));
+  if (m.computeUnits !== null) buffer.intColumn("compute_units", m.computeUnits);
   buffer.at(m.timestamp, "us");
 }
 
 export const MEV_SELECT =
-  "timestamp, metric_id, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy, writer";
+  "timestamp, metric_id, trade_id, protection, outcome, tip_lamports, expected_profit, realized_profit, loss_avoided, attack_detected, slots_to_land, strategy, " +
+  "venue, base_token, quote_token, tip_floor_lamports, compute_units, writer";
 
 export interface MevRow {
   timestamp: bigint;
@@ -109,6 +136,11 @@ export interface MevRow {
   attack_detected: boolean;
   slots_to_land: number | null;
   strategy: string | null;
+  venue: string | null;
+  base_token: string | null;
+  quote_token: string | null;
+  tip_floor_lamports: bigint | null;
+  compute_units: number | null;
   writer: string | null;
 }
 
@@ -126,6 +158,11 @@ export function mevFromRow(row: MevRow): MevMetric {
     attackDetected: row.attack_detected,
     slotsToLand: row.slots_to_land,
     strategy: row.strategy,
+    venue: row.venue,
+    baseToken: row.base_token,
+    quoteToken: row.quote_token,
+    tipFloorLamports: row.tip_floor_lamports,
+    computeUnits: row.compute_units,
     writer: row.writer,
   };
 }

@@ -117,6 +117,14 @@ export class Checker {
     return value === null || value === undefined ? undefined : this.number(field, value, options);
   }
 
+  /** An optional whole number (an INT column) within bounds. */
+  optionalInteger(field: string, value: number | null | undefined, options: { min: number; max: number }) {
+    if (value === null || value === undefined) return undefined;
+    if (!Number.isInteger(value)) this.fail(field, "must be a whole number");
+    else this.number(field, value, options);
+    return value;
+  }
+
   /** Non-negative integers that QuestDB stores as LONG; ILP carries them as exact JS numbers. */
   long(field: string, value: bigint): bigint {
     if (value < 0n) this.fail(field, "must not be negative");

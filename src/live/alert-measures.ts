@@ -1,6 +1,7 @@
 // What each alert rule measures: its SQL next to the code that maps its row (STYLE, habit 8).
 // Statements run through the SQL runner, named `alerts.<kind>`, each with a client-side deadline
 // (alerts.ts); QUEUE_DEPTH reads the batch writer and needs no SQL at all.
+import { attackedSql, attackPartSql } from "../analytics/mev-vocabulary.ts";
 import type { SqlRunner } from "../analytics/sql.ts";
 import type { BatchWriter } from "../ingest/batch-writer.ts";
 import type { TableNames } from "../questdb/tables.ts";
@@ -36,7 +37,17 @@ export async function measureRule(rule: AlertRule, now: Micros, ctx: MeasureCont
     case "SANDWICH_RATE": {
       const [row] = await run<{ n: bigint; s: bigint }>(
         "sandwichRate",
-        `SELECT count() n, sum(CASE WHEN mev_status = 'SANDWICHED' THEN 1 ELSE 0 END) s FROM ${tables.trades} WHERE timestamp >= $1`,
+        `SELECT count() n, sum(CASE WHEN ${attackPartSql("sandwiched", "mev_status")} THEN 1 ELSE 0 END) s FROM ${tables.trades} WHERE timestamp >= $1`,
+        [since],
+      );
+      return row && row.n > 0n ? Number(row.s) / Number(row.n) : null;
+    }
+    // Issue 16: the share of trades attacked (SANDWICHED, FRONT_RUN or BACK_RUN, as
+    // mevEffectiveness and liveMetrics count them), a fraction 0–1 like SANDWICH_RATE.
+    case "ATTACK_RATE": {
+      const [row] = await run<{ n: bigint; s: bigint }>(
+        "attackRate",
+        `SELECT count() n, sum(CASE WHEN ${attackedSql("mev_status")} THEN 1 ELSE 0 END) s FROM ${tables.trades} WHERE timestamp >= $1`,
         [since],
       );
       return row && row.n > 0n ? Number(row.s) / Number(row.n) : null;

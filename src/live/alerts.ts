@@ -13,7 +13,7 @@ import { type Micros, nowMicros } from "../time.ts";
 import { measureRule } from "./alert-measures.ts";
 import { createAlertStore } from "./alert-store.ts";
 
-export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH"] as const;
+export const ALERT_KINDS = ["LATENCY_P99", "SANDWICH_RATE", "NO_TRADES", "QUEUE_DEPTH", "ATTACK_RATE"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**
@@ -28,6 +28,7 @@ export const UNIT_OF: Readonly<Record<AlertKind, AlertUnit>> = {
   SANDWICH_RATE: "FRACTION",
   NO_TRADES: "SECONDS",
   QUEUE_DEPTH: "ROWS",
+  ATTACK_RATE: "FRACTION",
 };
 
 /** A value in its kind's unit, as people read it: "250.0 ms", "2.50 %", "12 s", "1,200 rows". */

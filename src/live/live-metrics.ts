@@ -1,5 +1,6 @@
 // The poll behind `liveMetrics`: rolling figures over a sliding window, read from the recent
 // partitions only (a time predicate on the designated timestamp).
+import { attackedSql } from "../analytics/mev-vocabulary.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
 import type { LiveQuery } from "./live-queries.ts";
@@ -21,7 +22,7 @@ export interface LiveMetrics {
   volume: number;
   /** Share of trades with mevStatus PROTECTED. */
   mevProtectedRate: number;
-  /** Share of trades SANDWICHED, FRONT_RUN or BACK_RUN. */
+  /** Share of trades attacked: mevStatus SANDWICHED, FRONT_RUN or BACK_RUN (analytics/mev-vocabulary.ts). */
   mevAttackedRate: number;
   latency: StageLatency[];
   ingestQueueDepth: number;
@@ -77,7 +78,7 @@ export function createLiveMetricsPoll(options: {
     }>(
       `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
          cast(sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) AS DOUBLE) b,
-         cast(sum(CASE WHEN mev_status IN ('SANDWICHED', 'FRONT_RUN', 'BACK_RUN') THEN 1 ELSE 0 END) AS DOUBLE) c
+         cast(sum(CASE WHEN ${attackedSql("mev_status")} THEN 1 ELSE 0 END) AS DOUBLE) c
        FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
        UNION ALL
        SELECT 'latency' kind, stage, count() n,

@@ -99,6 +99,13 @@ export const TABLES: readonly TableSpec[] = [
       col("slots_to_land", "INT"),
       col("strategy", "SYMBOL"),
       col(WRITER_COLUMN, "SYMBOL"),
+      // Issue 16: where it was routed, the pair (its quote token is the currency of the money
+      // columns), the tip floor the bot saw and the compute units it requested.
+      col("venue", "SYMBOL"),
+      col("base_token", "SYMBOL"),
+      col("quote_token", "SYMBOL"),
+      col("tip_floor_lamports", "LONG"),
+      col("compute_units", "INT"),
     ],
   },
   {

@@ -49,7 +49,8 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>("LiveMetrics").implement({
     volume: t.exposeFloat("volume", { description: "Quote volume." }),
     mevProtectedRate: t.exposeFloat("mevProtectedRate", { description: "Share (0–1) of trades PROTECTED." }),
     mevAttackedRate: t.exposeFloat("mevAttackedRate", {
-      description: "Share (0–1) SANDWICHED, FRONT_RUN or BACK_RUN.",
+      description:
+        "Share (0–1) of trades attacked: mevStatus SANDWICHED, FRONT_RUN or BACK_RUN (docs/queries.md#mev-vocabulary).",
     }),
     latency: t.field({ type: [StageLatencyRef], resolve: (m) => m.latency }),
     ingestQueueDepth: t.exposeInt("ingestQueueDepth", {
@@ -66,7 +67,7 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>("LiveMetrics").implement({
 
 const AlertKindEnum = builder.enumType("AlertKind", {
   description:
-    "LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance.",
+    "LATENCY_P99: p99 latency of a stage (microseconds). SANDWICH_RATE: share of SANDWICHED trades (a fraction 0–1). NO_TRADES: seconds since the last trade. QUEUE_DEPTH: rows queued in an instance. ATTACK_RATE: share of attacked trades (a fraction 0–1).",
   values: ALERT_KINDS,
 });
 const AlertUnitEnum = builder.enumType("AlertUnit", {
@@ -104,7 +105,7 @@ const AlertRuleRef = builder.objectRef<AlertRule>("AlertRule").implement({
 
 const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
   description:
-    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. Resolves below threshold × (1 − hysteresis).",
+    "LATENCY_P99: p99 of `stage` over windowSeconds above threshold microseconds. SANDWICH_RATE: share of SANDWICHED trades over windowSeconds above threshold, a fraction 0–1 (0.02 is 2 %). NO_TRADES: no trade for threshold seconds. QUEUE_DEPTH: an instance's ingest queue above threshold rows. ATTACK_RATE: share of attacked trades (SANDWICHED, FRONT_RUN or BACK_RUN) over windowSeconds above threshold, a fraction 0–1. Resolves below threshold × (1 − hysteresis).",
   fields: (t) => ({
     id: t.string({
       description: "1 to 64 letters, digits and _ . : -. Default: a new UUID; an existing id replaces that rule.",

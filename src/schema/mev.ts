@@ -1,5 +1,6 @@
 // MevMetric with its mutations (recordMevMetric, recordMevMetrics).
 import {
+  COMPUTE_UNITS,
   encodeMev,
   MEV_OUTCOMES,
   MEV_PROTECTIONS,
@@ -45,6 +46,14 @@ export const MevMetricRef = builder.objectRef<MevMetric>("MevMetric").implement(
     attackDetected: t.exposeBoolean("attackDetected"),
     slotsToLand: t.exposeInt("slotsToLand", { nullable: true }),
     strategy: t.exposeString("strategy", { nullable: true }),
+    venue: t.exposeString("venue", { nullable: true }),
+    baseToken: t.exposeString("baseToken", { nullable: true }),
+    quoteToken: t.exposeString("quoteToken", {
+      nullable: true,
+      description: "The currency of expectedProfit, realizedProfit and lossAvoided; null when the bot did not send it.",
+    }),
+    tipFloorLamports: t.field({ type: "Long", nullable: true, resolve: (r) => r.tipFloorLamports }),
+    computeUnits: t.exposeInt("computeUnits", { nullable: true }),
     writer: t.exposeString("writer", {
       nullable: true,
       description: WRITER_DESCRIPTION,
@@ -70,6 +79,23 @@ const MevMetricInputRef = builder.inputType("MevMetricInput", {
     attackDetected: t.boolean({ description: "Default false." }),
     slotsToLand: t.int({ description: "Slots from submission to landing, 0 to 1,000,000." }),
     strategy: t.string(),
+    // Issue 16: recorded on the MEV row itself, not looked up from the linked trade (the two
+    // arrive separately and either may come first; a figure must not change when the trade
+    // arrives, nor need a join for every money figure). docs/queries.md#mev-input-fields
+    venue: t.string({ description: "Where the transaction was routed (as on its trade), a name." }),
+    baseToken: t.string({ description: "The traded pair's base token, a name." }),
+    quoteToken: t.string({
+      description:
+        "The traded pair's quote token, a name: the currency of expectedProfit, realizedProfit and lossAvoided. Without it those amounts are reported under an unknown currency (token null).",
+    }),
+    tipFloorLamports: t.field({
+      type: "Long",
+      description:
+        "The tip floor the bot saw when it sent the bundle (e.g. Jito's landed-tip percentile), lamports, 0 to 2^53−1.",
+    }),
+    computeUnits: t.int({
+      description: `The compute-unit limit the transaction requested (its priority fee is charged on it), a whole number from ${COMPUTE_UNITS.min} to ${COMPUTE_UNITS.max}.`,
+    }),
   }),
 });
 

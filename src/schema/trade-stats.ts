@@ -2,6 +2,7 @@
 
 import { checkRange } from "../analytics/range.ts";
 import {
+  type CurrencyAmount,
   normalizeGroupBy,
   slippageKey,
   TRADE_GROUP_KEYS,
@@ -10,6 +11,7 @@ import {
   tradeSlippageP95,
   tradeStatsBuckets,
   tradeStatsTotals,
+  tradeTransferFeesByCurrency,
 } from "../analytics/trade-stats.ts";
 import { checkList, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
@@ -31,6 +33,14 @@ const TradeGroupRef = builder.objectRef<TradeStatsRow["group"]>("TradeGroup").im
     action: t.exposeString("action", { nullable: true }),
     mevStatus: t.exposeString("mevStatus", { nullable: true }),
     venue: t.exposeString("venue", { nullable: true }),
+  }),
+});
+
+const CurrencyAmountRef = builder.objectRef<CurrencyAmount>("CurrencyAmount").implement({
+  description: "An amount in one currency.",
+  fields: (t) => ({
+    token: t.exposeString("token", { nullable: true, description: "The quote token." }),
+    amount: t.exposeFloat("amount", { description: "In units of token." }),
   }),
 });
 
@@ -74,7 +84,23 @@ const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement(
       description: "transactionFees + priorityFees.",
       resolve: (r) => r.row.transactionFees + r.row.priorityFees,
     }),
-    transferFees: t.float({ description: "Σ transferFees (token units).", resolve: (r) => r.row.transferFees }),
+    transferFees: t.float({
+      description: "Σ transferFees, in quote-token units of every quote token in the row added together.",
+      deprecationReason:
+        "Adds the transfer fees of different quote tokens unless grouped by PAIR; read transferFeesByCurrency.",
+      resolve: (r) => r.row.transferFees,
+    }),
+    transferFeesByCurrency: t.field({
+      type: [CurrencyAmountRef],
+      description:
+        "Σ transferFees per quote token (transfer fees are in the quote token's units), tokens in name order: never added across currencies. A statement of its own, only when asked for.",
+      resolve: async (r, _args, { services, loaders, reads }) => {
+        const fees = await loaders.once(`tradeStats.transferFees|${r.bucketed}|${argsKey(r.args)}`, () =>
+          tradeTransferFeesByCurrency(reads, services.tables.trades, r.args, r.bucketed, services.maxResultRows),
+        );
+        return fees.get(slippageKey(r.row.bucket, r.row.groupValues)) ?? [];
+      },
+    }),
     meanSlippage: t.float({ nullable: true, description: "Mean actualSlippage.", resolve: (r) => r.row.meanSlippage }),
     p95Slippage: t.float({
       nullable: true,

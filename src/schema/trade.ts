@@ -43,7 +43,9 @@ export const TradeRef = builder.objectRef<Trade>("Trade").implement({
     expectedSlippage: t.exposeFloat("expectedSlippage", { description: "Fraction (0.01 = 1%)." }),
     actualSlippage: t.exposeFloat("actualSlippage", { description: "Fraction; negative is price improvement." }),
     mevStatus: t.field({ type: MevStatusEnum, resolve: (r) => r.mevStatus }),
-    transferFees: t.exposeFloat("transferFees", { description: "Token-2022 transfer fees, in token units." }),
+    transferFees: t.exposeFloat("transferFees", {
+      description: "Token-2022 transfer fees, in units of the quote token.",
+    }),
     strategy: t.exposeString("strategy", { nullable: true }),
     venue: t.exposeString("venue", { nullable: true }),
     slot: t.field({ type: "Long", nullable: true, resolve: (r) => r.slot }),
@@ -87,7 +89,10 @@ const TradeInputRef = builder.inputType("TradeInput", {
       description: `Fraction, -${MAX_SLIPPAGE} to ${MAX_SLIPPAGE}; negative is price improvement.`,
     }),
     mevStatus: t.field({ type: MevStatusEnum, required: true }),
-    transferFees: t.float({ required: true, description: `Token-2022 transfer fees, token units, ${AMOUNT_RULE}.` }),
+    transferFees: t.float({
+      required: true,
+      description: `Token-2022 transfer fees, in units of the quote token (reported per quote token), ${AMOUNT_RULE}.`,
+    }),
     strategy: t.string({ description: NAME_RULE }),
     venue: t.string({ description: NAME_RULE }),
     slot: t.field({ type: "Long", description: "0 to 2^53-1." }),

@@ -123,34 +123,123 @@ export function latencyFigures(rows: GenLatency[]) {
   };
 }
 
-export function mevFigures(rows: GenMev[], priorityFeeOf: (tradeId: string) => number | undefined) {
+/**
+ * The agreement table of an MEV outcome and its trade's mevStatus, written out (issue 16): the
+ * statuses each outcome agrees with.
+ */
+export const AGREES: Record<string, string[]> = {
+  LANDED: ["PROTECTED", "UNPROTECTED", "UNKNOWN"],
+  FAILED: ["PROTECTED", "UNPROTECTED", "UNKNOWN"],
+  DROPPED: ["PROTECTED", "UNPROTECTED", "UNKNOWN"],
+  SANDWICHED: ["SANDWICHED", "UNKNOWN"],
+  FRONT_RUN: ["FRONT_RUN", "UNKNOWN"],
+  BACK_RUN: ["BACK_RUN", "UNKNOWN"],
+};
+
+export function mevFigures(rows: GenMev[], tradeOf: (tradeId: string) => GenTrade | undefined) {
   const n = rows.length;
-  const attacks = rows.filter((r) => r.outcome === "SANDWICHED" || r.outcome === "FRONT_RUN").length;
+  const outcome = (name: string) => rows.filter((r) => r.outcome === name).length;
+  const attacks = outcome("SANDWICHED") + outcome("FRONT_RUN") + outcome("BACK_RUN");
   const bundles = rows.filter((r) => r.protection === "JITO_BUNDLE");
   const landed = (r: GenMev) => r.outcome !== "FAILED" && r.outcome !== "DROPPED";
+  const landedBundles = bundles.filter(landed);
+  const floored = landedBundles.filter((r) => r.tipFloorLamports != null);
+  const withSlots = rows.filter((r) => landed(r) && r.slotsToLand != null).map((r) => r.slotsToLand as number);
   const own = rows.filter((r) => r.expectedProfit != null);
   const expected = sum(own.map((r) => r.expectedProfit as number));
   const realized = sum(own.map((r) => r.realizedProfit ?? 0));
   const tips = sum(rows.map((r) => r.tipLamports));
-  const priority = sum(rows.map((r) => (r.tradeId ? (priorityFeeOf(r.tradeId) ?? 0) : 0)));
+  const linked = rows.flatMap((r) => {
+    const trade = r.tradeId ? tradeOf(r.tradeId) : undefined;
+    return trade ? [{ r, trade }] : [];
+  });
+  const priority = sum(linked.map(({ trade }) => Number(trade.priorityFee)));
+  const withUnits = linked.filter(({ r }) => r.computeUnits != null);
+  const units = sum(withUnits.map(({ r }) => r.computeUnits as number));
   const lossAvoided = sum(rows.map((r) => r.lossAvoided ?? 0));
+  const tokens = [...new Set(rows.map((r) => r.quoteToken ?? null))].sort((a, b) =>
+    a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1,
+  );
+  const byCurrency = tokens.map((token) => {
+    const of = rows.filter((r) => (r.quoteToken ?? null) === token);
+    const ownOf = of.filter((r) => r.expectedProfit != null);
+    const e = sum(ownOf.map((r) => r.expectedProfit as number));
+    const z = sum(ownOf.map((r) => r.realizedProfit ?? 0));
+    return {
+      token,
+      transactions: of.length,
+      lossAvoided: sum(of.map((r) => r.lossAvoided ?? 0)),
+      opportunities: ownOf.length,
+      expectedProfit: e,
+      realizedProfit: z,
+      captureRatio: ownOf.length && e !== 0 ? z / e : null,
+    };
+  });
+  const slotCount = (test: (slots: number) => boolean) => withSlots.filter(test).length;
+  const slotBuckets = [
+    ["0", slotCount((s) => s === 0)],
+    ["1", slotCount((s) => s === 1)],
+    ["2", slotCount((s) => s === 2)],
+    ["3+", slotCount((s) => s >= 3)],
+  ] as const;
+  const floorSum = sum(floored.map((r) => r.tipFloorLamports as number));
   return {
     transactions: n,
     protectedShare: n ? rows.filter((r) => r.protection !== "NONE").length / n : null,
     attacks,
     attackRate: n ? attacks / n : null,
+    sandwiched: outcome("SANDWICHED"),
+    frontRun: outcome("FRONT_RUN"),
+    backRun: outcome("BACK_RUN"),
     landed: rows.filter(landed).length,
+    landingRate: n ? rows.filter(landed).length / n : null,
+    slotsToLand: slotBuckets.map(([slots, count]) => ({
+      slots,
+      count,
+      share: withSlots.length ? count / withSlots.length : null,
+    })),
     bundles: bundles.length,
-    bundlesLanded: bundles.filter(landed).length,
-    bundleLandingRate: bundles.length ? bundles.filter(landed).length / bundles.length : null,
+    bundlesLanded: landedBundles.length,
+    bundleLandingRate: bundles.length ? landedBundles.length / bundles.length : null,
     tipsLamports: String(tips),
+    landedBundleTips: landedBundles.map((r) => r.tipLamports),
+    tipOverFloor: {
+      bundles: floored.length,
+      meanExcessLamports: floored.length
+        ? sum(floored.map((r) => r.tipLamports - (r.tipFloorLamports as number))) / floored.length
+        : null,
+      ratio: floorSum > 0 ? sum(floored.map((r) => r.tipLamports)) / floorSum : null,
+    },
     priorityFeesLamports: String(priority),
+    priorityFeePerComputeUnit:
+      units > 0 ? (sum(withUnits.map(({ trade }) => Number(trade.priorityFee))) * 1e6) / units : null,
+    linkedTrades: linked.length,
+    statusMismatches: linked.filter(({ r, trade }) => !AGREES[r.outcome]?.includes(trade.mevStatus)).length,
     lossAvoided,
+    byCurrency,
     opportunities: own.length,
     expectedProfit: expected,
     realizedProfit: realized,
     captureRatio: own.length && expected !== 0 ? realized / expected : null,
     netBenefit: (solPrice: number) => lossAvoided - ((tips + priority) / 1e9) * solPrice,
+    /** Converted parts only, in token order, then the lamport costs at the price of SOL. */
+    netBenefitAt: (prices: Record<string, number>) => {
+      let value = 0;
+      const unconvertedTokens: (string | null)[] = [];
+      for (const c of byCurrency) {
+        if (c.lossAvoided === 0) continue;
+        const price = c.token === null ? undefined : prices[c.token];
+        if (price === undefined) unconvertedTokens.push(c.token);
+        else value += c.lossAvoided * price;
+      }
+      if (tips + priority !== 0) {
+        const sol = prices.SOL;
+        if (sol === undefined) {
+          if (!unconvertedTokens.includes("SOL")) unconvertedTokens.push("SOL");
+        } else value -= ((tips + priority) / 1e9) * sol;
+      }
+      return { value, unconvertedTokens };
+    },
   };
 }
 
