@@ -289,7 +289,8 @@ describe("slow consumers", () => {
         payload: { query: "subscription { tradeRecorded { tradeId signature baseToken quoteToken } }" },
       }),
     );
-    await eventually(async () => (s.app.services.live.stats().pollers === 1 ? true : undefined), "the poller");
+    // Every tradeRecorded filter is served from one shared poller (live/trade-fanout.ts): count clients.
+    await eventually(async () => (s.app.services.live.stats().subscribers === 1 ? true : undefined), "the subscriber");
     // biome-ignore lint/suspicious/noExplicitAny: reach the TCP socket to stop reading
     const tcp = (socket as any)._socket as import("node:net").Socket;
     tcp.pause();
@@ -297,18 +298,22 @@ describe("slow consumers", () => {
     const healthy = collect<{ tradeRecorded: { tradeId: string } }>(client, TRADE_RECORDED, {
       f: { strategy: "healthy" },
     });
-    await eventually(async () => (s.app.services.live.stats().pollers === 2 ? true : undefined), "both pollers");
+    await eventually(
+      async () => (s.app.services.live.stats().subscribers === 2 ? true : undefined),
+      "both subscribers",
+    );
+    expect(s.app.services.live.stats().pollers).toBe(1);
     await new Promise((r) => setTimeout(r, 200));
-    for (let round = 0; round < 60 && s.app.services.live.stats().pollers === 2; round++) {
+    for (let round = 0; round < 60 && s.app.services.live.stats().subscribers === 2; round++) {
       const inputs = Array.from({ length: 1000 }, (_, i) => makeTrade(`slow-${round}-${i}`));
       inputs.push({ ...makeTrade(`healthy-${round}`), strategy: "healthy" });
       await s.gql(RecordTradesDocument, { inputs, durability: "COMMITTED" });
       await new Promise((r) => setTimeout(r, 100));
     }
-    // The server gave up on the slow subscription (its poller is gone)…
+    // The server gave up on the slow subscription (it left the shared poller)…
     await eventually(
-      async () => (s.app.services.live.stats().pollers === 1 ? true : undefined),
-      "the slow cohort to end",
+      async () => (s.app.services.live.stats().subscribers === 1 ? true : undefined),
+      "the slow subscription to end",
     );
     // …and once the client reads again, the last thing it gets is the documented close code.
     tcp.resume();
