@@ -35,7 +35,6 @@ import { createWriteWorkers, type WriteWorkers } from "./ingest/write-workers.ts
 import { createAlertEngine } from "./live/alerts.ts";
 import { createLiveQueries } from "./live/live-queries.ts";
 import { type SharedExecutionCounts, useSharedSubscriptionExecution } from "./live/shared-execution.ts";
-import { createTradeFanout } from "./live/trade-fanout.ts";
 import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
@@ -243,12 +242,6 @@ export function buildApp(options: AppOptions): App {
     newIlpBuffer,
     sink,
     live,
-    trades: createTradeFanout({
-      live,
-      table: tables.trades,
-      lateMs: config.liveLateRowsMs,
-      shared: config.liveCohorts,
-    }),
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
     tables,

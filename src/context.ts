@@ -12,7 +12,6 @@ import type { MevMetric } from "./ingest/mev-record.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
 import type { AlertEngine } from "./live/alerts.ts";
 import type { LiveQueries } from "./live/live-queries.ts";
-import type { TradeFanout } from "./live/trade-fanout.ts";
 import type { TableNames } from "./questdb/tables.ts";
 
 /** Where record mutations queue rows: the batch writer, or in a write worker the main thread's. */
@@ -38,8 +37,6 @@ export interface Services {
   /** MAX_RESULT_ROWS: the largest analytics answer, and the most rows one statement brings into Node. */
   maxResultRows: number;
   live: LiveQueries;
-  /** tradeRecorded: one stream of new trades shared by every filter (live/trade-fanout.ts). */
-  trades: TradeFanout;
   alerts: AlertEngine;
   /** LIVE_LATE_ROWS_MS and LIVE_MAX_QUEUED. */
   liveLimits: { lateRowsMs: number; maxQueued: number };

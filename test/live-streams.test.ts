@@ -61,9 +61,8 @@ function subscribe(url: string, filter: Record<string, unknown> | null) {
 const precedes = (a: { ts: bigint; tradeId: string }, b: { ts: bigint; tradeId: string }) =>
   a.ts < b.ts || (a.ts === b.ts && a.tradeId < b.tradeId);
 
-async function waitForSubscribers(t: TestApp, n: number) {
-  // Every filter is served by one shared poller (live/trade-fanout.ts): wait for the clients.
-  await eventually(async () => (t.app.services.live.stats().subscribers >= n ? true : undefined), "the subscribers");
+async function waitForPollers(t: TestApp, n: number) {
+  await eventually(async () => (t.app.services.live.stats().pollers >= n ? true : undefined), "the pollers");
   // Each poller's first poll marks "now".
   await new Promise((done) => setTimeout(done, 600));
 }
@@ -115,7 +114,7 @@ describe("tradeRecorded: exactly once, in order", () => {
     const t = await startTestApp("interleave", { LIVE_LATE_ROWS_MS: String(lateMs) });
     const filters = [null, { baseToken: "SOL" }, { strategy: "s1" }, { baseToken: "JUP", strategy: "s2" }];
     const subscribers = filters.map((f) => subscribe(t.url, f));
-    await waitForSubscribers(t, filters.length);
+    await waitForPollers(t, filters.length);
     await new Promise((done) => setTimeout(done, 1_000));
 
     interface Written {

@@ -32,8 +32,6 @@ export interface LiveQuerySpec<T> {
 
 export interface Subscriber<T> {
   push(value: T): void;
-  /** How many clients this subscriber stands for in stats() (a fan-out of many); default 1. */
-  size?: () => number;
 }
 
 export interface LiveQueryStats {
@@ -296,10 +294,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
     poke,
     stats: () => ({
       pollers: pollers.size,
-      subscribers: [...pollers.values()].reduce(
-        (n, p) => n + [...p.subscribers].reduce((m, s) => m + (s.size?.() ?? 1), 0),
-        0,
-      ),
+      subscribers: [...pollers.values()].reduce((n, p) => n + p.subscribers.size, 0),
       polls: counts.polls,
       pollsSkipped: counts.skipped,
       statements: counts.statements + checks.counts().statements,

@@ -18,6 +18,7 @@ import {
 } from "../live/alerts.ts";
 import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
 import { createChannel } from "../live/live-queries.ts";
+import { createTradeStream } from "../live/trade-stream.ts";
 import { nowMicros } from "../time.ts";
 import { checkName, checkTradeFilter } from "./arguments.ts";
 import { builder } from "./builder.ts";
@@ -191,8 +192,29 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, context) => {
       const { services } = context;
       const filter: TradeFilter = checkTradeFilter(args.filter);
+      const stream = createTradeStream({
+        query: services.live.query,
+        table: services.tables.trades,
+        filter,
+        lateMs: services.liveLimits.lateRowsMs,
+      });
+      let more = false;
       return subscribeChannel<Trade>(context, { coalesce: false }, (push) =>
-        services.trades.join(filter, (trades) => trades.forEach(push)),
+        services.live.join<Trade[]>(
+          {
+            key: JSON.stringify(["tradeRecorded", filter], (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+            tables: [services.tables.trades],
+            slideMs: 0,
+            stream: true,
+            poll: async () => {
+              const page = await stream();
+              more = page.more;
+              return page.trades.length > 0 ? page.trades : undefined;
+            },
+            again: () => more,
+          },
+          { push: (trades) => trades.forEach(push) },
+        ),
       );
     },
     resolve: (trade) => trade,
