@@ -582,6 +582,10 @@ export type PeriodPerformance = {
   totalFees: Scalars['Long']['output'];
   trades: Scalars['Int']['output'];
   transactionFees: Scalars['Long']['output'];
+  /**
+   * Σ transferFees in quote-token units, every quote token added together.
+   * @deprecated Adds the transfer fees of different quote tokens; read tradeStats(bucket, groupBy: [PAIR]).transferFeesByCurrency.
+   */
   transferFees: Scalars['Float']['output'];
   /** wins / closedTrades; null without closed trades. */
   winRate: Maybe<Scalars['Float']['output']>;
@@ -775,6 +779,10 @@ export type StrategyPerformance = {
   totalFees: Scalars['Long']['output'];
   trades: Scalars['Int']['output'];
   transactionFees: Scalars['Long']['output'];
+  /**
+   * Σ transferFees in quote-token units: a single currency only when grouped by PAIR.
+   * @deprecated Adds the transfer fees of different quote tokens unless grouped by PAIR; group by PAIR, or read tradeStats.transferFeesByCurrency.
+   */
   transferFees: Scalars['Float']['output'];
   /** wins / closedTrades. */
   winRate: Maybe<Scalars['Float']['output']>;

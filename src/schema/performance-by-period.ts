@@ -59,7 +59,12 @@ const PeriodPerformanceRef = builder.objectRef<PeriodPerformance>("PeriodPerform
       description: "transactionFees + priorityFees.",
       resolve: (p) => p.perf.transactionFees + p.perf.priorityFees,
     }),
-    transferFees: t.float({ resolve: (p) => p.perf.transferFees }),
+    transferFees: t.float({
+      description: "Σ transferFees in quote-token units, every quote token added together.",
+      deprecationReason:
+        "Adds the transfer fees of different quote tokens; read tradeStats(bucket, groupBy: [PAIR]).transferFeesByCurrency.",
+      resolve: (p) => p.perf.transferFees,
+    }),
   }),
 });
 

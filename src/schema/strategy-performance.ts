@@ -76,7 +76,12 @@ export const StrategyPerformanceRef = builder.objectRef<PerformanceRow>("Strateg
     transactionFees: t.field({ type: "Long", resolve: (r) => r.perf.transactionFees }),
     priorityFees: t.field({ type: "Long", resolve: (r) => r.perf.priorityFees }),
     totalFees: t.field({ type: "Long", resolve: (r) => r.perf.transactionFees + r.perf.priorityFees }),
-    transferFees: t.float({ resolve: (r) => r.perf.transferFees }),
+    transferFees: t.float({
+      description: "Σ transferFees in quote-token units: a single currency only when grouped by PAIR.",
+      deprecationReason:
+        "Adds the transfer fees of different quote tokens unless grouped by PAIR; group by PAIR, or read tradeStats.transferFeesByCurrency.",
+      resolve: (r) => r.perf.transferFees,
+    }),
     realizedPnl: t.float({ description: "Σ realizedPnl.", resolve: (r) => r.perf.realizedPnl }),
     wins: t.int({ description: "Closed trades with PnL > 0.", resolve: (r) => r.perf.wins }),
     losses: t.int({ description: "Closed trades with PnL < 0.", resolve: (r) => r.perf.losses }),

@@ -18,7 +18,7 @@ export default async function setup(project: TestProject) {
   // The browser tests need Debian's chromium: installed here if missing (scripts/ensure-chromium.ts).
   ensureChromium((line) => console.log(`[chromium] ${line}`));
   // The deployment test runs deploy/haproxy.cfg in Debian's HAProxy: installed here too, before
-  // any test file runs (two apt-get at once would wait on dpkg's lock).
+  // any test file runs (installs are serialised, scripts/apt-install.ts).
   ensureHaproxy((line) => console.log(`[haproxy] ${line}`));
   const root = await mkdtemp(join(tmpdir(), "qdb-test-"));
   const jarDir = join(process.cwd(), ".questdb");
