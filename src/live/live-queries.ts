@@ -10,6 +10,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { CommitTiming } from "../ingest/batch-writer.ts";
 import { createTxnChecks } from "./txn-checks.ts";
+import { createUnionBatch, type PartQuery } from "./union-batch.ts";
 
 export interface LiveQuerySpec<T> {
   /** Identifies the cohort: the subscription field and its variables. */
@@ -70,6 +71,8 @@ export type PollKind = "stream" | "latest";
 export interface LiveQueries {
   /** The counted SQL runner polls use. */
   query: LiveQuery;
+  /** `query` for statements of `(SELECT <k> part, …)` branches: those sent in one turn run as one (live/union-batch.ts). */
+  union: PartQuery;
   /** Joins (or starts) the cohort of `spec.key`; returns a function that leaves it. */
   join<T>(spec: LiveQuerySpec<T>, subscriber: Subscriber<T>): () => void;
   /**
@@ -257,7 +260,10 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
 
   const updateTicking = () => checks.ticking(pollers.size > 0);
 
+  // The naive baseline (LIVE_COHORTS=off) keeps one statement per poll.
+  const union: PartQuery = cohorts ? createUnionBatch(query) : (text, params) => query(text, params);
   return {
+    union,
     query,
     join<T>(shared: LiveQuerySpec<T>, subscriber: Subscriber<T>) {
       const spec = cohorts ? shared : { ...shared, key: `${shared.key}#${solo++}` };

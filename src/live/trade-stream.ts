@@ -28,9 +28,15 @@ import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest
 import { TABLES } from "../questdb/tables.ts";
 import { formatIsoMicros, nowMicros } from "../time.ts";
 import type { LiveQuery } from "./live-queries.ts";
+import type { PartQuery } from "./union-batch.ts";
 
 export interface TradeStreamOptions {
   query: LiveQuery;
+  /**
+   * Runs the poll's main statement, joined with the other streams' polls that start in the same
+   * turn (live/union-batch.ts). Default `query`, alone.
+   */
+  union?: PartQuery;
   table: string;
   filter: TradeFilter;
   lateMs: number;
@@ -39,7 +45,7 @@ export interface TradeStreamOptions {
 }
 
 export function createTradeStream(options: TradeStreamOptions) {
-  const { query, table, filter, lateMs, maxRows = 10_000 } = options;
+  const { query, union, table, filter, lateMs, maxRows = 10_000 } = options;
   const lateUs = BigInt(lateMs) * 1000n;
   /** The greatest position streamed (or "now" at start); undefined before the first poll. */
   let watermark: TradePosition | undefined;
@@ -95,7 +101,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     const fresh = tradeWhere(filter, params);
     fresh.push(positionWhere(">", wm, params));
     const late = lateWindow(wm, params);
-    const result = await query<TradeRow & { part: number }>(
+    const result = await (union ?? query)<TradeRow & { part: number }>(
       `(SELECT 0 part, ${TRADE_SELECT} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
         ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,

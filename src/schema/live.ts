@@ -194,6 +194,7 @@ builder.subscriptionFields((t) => ({
       const filter: TradeFilter = checkTradeFilter(args.filter);
       const stream = createTradeStream({
         query: services.live.query,
+        union: services.live.union,
         table: services.tables.trades,
         filter,
         lateMs: services.liveLimits.lateRowsMs,

@@ -1,0 +1,76 @@
+// Stream polls that start together run as one statement (issue 15, point 3). A commit makes
+// every tradeRecorded poller due at once; each used to send its own statement, and 25 of them
+// queued on the light pool's 3 connections were the largest share of an event's latency
+// (bench:live, "query"). Statements of the same shape sent in one turn of the event loop are
+// joined with UNION ALL into one: each keeps its branches, in its order (QuestDB opens a UNION
+// ALL's branches in order, so a poll's count branch still sees every commit its rows saw), its
+// parameters are renumbered after the previous ones', and its `part` numbers are moved to a
+// range of its own, by which the rows are handed back to each caller.
+import type pg from "pg";
+import type { LiveQuery } from "./live-queries.ts";
+
+/** A statement made of branches `(SELECT <k> part, …)`, k from 0 up. */
+export type PartQuery = <R extends pg.QueryResultRow & { part: number }>(
+  text: string,
+  params: unknown[],
+) => Promise<{ rows: R[] }>;
+
+interface Call {
+  text: string;
+  params: unknown[];
+  resolve: (rows: (pg.QueryResultRow & { part: number })[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** `$n` placeholders moved by `offset`; identifiers and values never hold a `$` here. */
+const shiftParams = (text: string, offset: number) =>
+  offset === 0 ? text : text.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`);
+
+/** Most statements joined into one (beyond, another statement). */
+const MAX_JOINED = 64;
+
+export function createUnionBatch(query: LiveQuery): PartQuery {
+  let pending: Call[] = [];
+
+  const run = async (calls: Call[]) => {
+    const params: unknown[] = [];
+    /** The first part number of each call in the joined statement. */
+    const firsts: number[] = [];
+    let next = 0;
+    const texts = calls.map((call) => {
+      firsts.push(next);
+      const first = next;
+      const text = shiftParams(call.text, params.length).replace(/\(SELECT (\d+) part,/g, (_m, k: string) => {
+        next = Math.max(next, first + Number(k) + 1);
+        return `(SELECT ${first + Number(k)} part,`;
+      });
+      params.push(...call.params);
+      return text;
+    });
+    try {
+      const result = await query<pg.QueryResultRow & { part: number }>(texts.join(" UNION ALL "), params);
+      const rows: (pg.QueryResultRow & { part: number })[][] = calls.map(() => []);
+      for (const row of result.rows) {
+        // The call whose range holds the part: the last one starting at or before it.
+        let i = firsts.length - 1;
+        while (i > 0 && (firsts[i] as number) > row.part) i--;
+        rows[i]?.push({ ...row, part: row.part - (firsts[i] as number) });
+      }
+      for (const [i, call] of calls.entries()) call.resolve(rows[i] ?? []);
+    } catch (error) {
+      for (const call of calls) call.reject(error);
+    }
+  };
+
+  const flush = () => {
+    const calls = pending;
+    pending = [];
+    for (let i = 0; i < calls.length; i += MAX_JOINED) void run(calls.slice(i, i + MAX_JOINED));
+  };
+
+  return <R extends pg.QueryResultRow & { part: number }>(text: string, params: unknown[]) =>
+    new Promise<{ rows: R[] }>((resolve, reject) => {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ text, params, resolve: (rows) => resolve({ rows: rows as R[] }), reject });
+    });
+}

@@ -1,0 +1,82 @@
+// Stream polls that start in one turn run as one statement (live/union-batch.ts): parameters
+// renumbered, `part` numbers moved to a range per poll, rows handed back to each poll with its own
+// part numbers, a failure failing every poll of the statement. The real thing: every
+// tradeRecorded test (test/live-streams.test.ts runs four filters over one QuestDB).
+import type pg from "pg";
+import { describe, expect, it } from "vitest";
+import type { LiveQuery } from "../src/live/live-queries.ts";
+import { createUnionBatch } from "../src/live/union-batch.ts";
+
+/** A query that records what it is sent and answers the rows `answer` makes from it. */
+function fakeQuery(answer: (text: string, params: unknown[]) => { part: number; v: unknown }[]) {
+  const sent: { text: string; params: unknown[] }[] = [];
+  const query = (async (text: string, params?: unknown[]) => {
+    sent.push({ text, params: params ?? [] });
+    await new Promise((done) => setTimeout(done, 5));
+    return { rows: answer(text, params ?? []) } as unknown as pg.QueryResult;
+  }) as LiveQuery;
+  return { query, sent };
+}
+
+describe("union batch", () => {
+  it("joins the statements sent in one turn, renumbers their parameters and parts, and hands each its rows", async () => {
+    // Each branch answers its part and its parameter, as QuestDB would select them.
+    const { query, sent } = fakeQuery((text, params) =>
+      [...text.matchAll(/\(SELECT (\d+) part, \$(\d+) v\)/g)].map((m) => ({
+        part: Number(m[1]),
+        v: params[Number(m[2]) - 1],
+      })),
+    );
+    const union = createUnionBatch(query);
+    const a = union("(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)", ["a0", "a1"]);
+    const b = union("(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)", ["b0", "b1"]);
+    const c = union("(SELECT 0 part, $1 v)", ["c0"]);
+    expect((await a).rows).toEqual([
+      { part: 0, v: "a0" },
+      { part: 1, v: "a1" },
+    ]);
+    expect((await b).rows).toEqual([
+      { part: 0, v: "b0" },
+      { part: 1, v: "b1" },
+    ]);
+    expect((await c).rows).toEqual([{ part: 0, v: "c0" }]);
+    expect(sent).toEqual([
+      {
+        text:
+          "(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v) UNION ALL " +
+          "(SELECT 2 part, $3 v) UNION ALL (SELECT 3 part, $4 v) UNION ALL (SELECT 4 part, $5 v)",
+        params: ["a0", "a1", "b0", "b1", "c0"],
+      },
+    ]);
+    // A later turn is a statement of its own.
+    await union("(SELECT 0 part, $1 v)", ["d0"]);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual({ text: "(SELECT 0 part, $1 v)", params: ["d0"] });
+  });
+
+  it("a branch with no rows gives its poll none; $10 and above are renumbered whole", async () => {
+    const { query, sent } = fakeQuery(() => [{ part: 1, v: "only the second poll's" }]);
+    const union = createUnionBatch(query);
+    const params = Array.from({ length: 10 }, (_, i) => i);
+    const first = union("(SELECT 0 part, x) WHERE a = $1 AND b = $10", params);
+    const second = union("(SELECT 0 part, x) WHERE a = $1 AND b = $10", params);
+    expect((await first).rows).toEqual([]);
+    expect((await second).rows).toEqual([{ part: 0, v: "only the second poll's" }]);
+    expect(sent[0]?.text).toBe(
+      "(SELECT 0 part, x) WHERE a = $1 AND b = $10 UNION ALL (SELECT 1 part, x) WHERE a = $11 AND b = $20",
+    );
+  });
+
+  it("a failed statement fails every poll in it, and the next turn runs again", async () => {
+    let fail = true;
+    const { query } = fakeQuery(() => {
+      if (fail) throw new Error("QuestDB said no");
+      return [{ part: 0, v: 1 }];
+    });
+    const union = createUnionBatch(query);
+    const results = await Promise.allSettled([union("(SELECT 0 part, 1 v)", []), union("(SELECT 0 part, 1 v)", [])]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    fail = false;
+    expect((await union("(SELECT 0 part, 1 v)", [])).rows).toEqual([{ part: 0, v: 1 }]);
+  });
+});
