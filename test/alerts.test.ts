@@ -177,7 +177,47 @@ function poolOn(port: number) {
   return { pool, sockets };
 }
 
+/** A PGWire peer that answers the start-up, then closes the connection when a statement arrives: a QuestDB killed mid-statement. */
+async function dyingPgServer() {
+  const server = createServer((socket) => {
+    socket.once("data", () => {
+      socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49]));
+      socket.once("data", () => socket.destroy());
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  cleanups.push(() => new Promise<void>((done) => server.close(() => done())));
+  return { port: (server.address() as { port: number }).port };
+}
+
 describe("client-side statement deadline", () => {
+  it("a connection closed under a statement fails that statement, and is no uncaught exception (it would end the process)", async () => {
+    const pool = createPgPool({
+      host: "127.0.0.1",
+      port: (await dyingPgServer()).port,
+      user: "admin",
+      password: "quest",
+      database: "qdb",
+      max: 1,
+    });
+    cleanups.push(() => pool.end());
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const failure = await queryWithDeadline(pool, { text: "SELECT 1", values: [] }, 5_000).catch((e: unknown) => e);
+        expect((failure as Error).message).toMatch(/Connection terminated unexpectedly/);
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+    expect(pool.totalCount).toBe(0);
+  });
+
   it("a statement that gets no answer fails at its deadline and its connection is destroyed, not returned to the pool", async () => {
     const { pool, sockets } = poolOn((await silentPgServer()).port);
     const started = performance.now();

@@ -94,6 +94,13 @@ export async function queryWithDeadline<R extends pg.QueryResultRow>(
       throw new StatementDeadlineError(timeoutMs);
     }
     client = connected;
+    // A checked-out client's 'error' (QuestDB killed, the socket reset) has no listener of the
+    // pool's: unheard, it would be an uncaught exception that ends the process. Heard here, the
+    // connection is not trusted again.
+    const onError = (error: Error) => {
+      failed = error;
+    };
+    connected.on("error", onError);
     try {
       return await connected.query<R>(query.text, query.values);
     } catch (error) {
@@ -103,6 +110,9 @@ export async function queryWithDeadline<R extends pg.QueryResultRow>(
     } finally {
       client = undefined;
       if (!expired) connected.release(failed);
+      // A connection back in the pool has the pool's listener again; one that is being destroyed
+      // keeps this one, for an 'error' it may still emit.
+      if (!expired && !failed) connected.off("error", onError);
     }
   };
   const running = run();
