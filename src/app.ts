@@ -12,6 +12,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
 import { analyticsResponseCache, STATISTICS_ROOT_FIELDS } from "./analytics/response-cache.ts";
+import { createRollups, createViewCoverage } from "./analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
 import { type Context, forEvent, type Services } from "./context.ts";
@@ -39,6 +40,7 @@ import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
+import { ensureViews, viewNames } from "./questdb/views.ts";
 import { schema } from "./schema/index.ts";
 
 export interface AppOptions {
@@ -94,6 +96,7 @@ export function buildApp(options: AppOptions): App {
   const { config, questdb, log } = options;
   const onFatal = options.onFatal ?? ((error: Error) => log.fatal({ err: error }, error.message));
   const tables = tableNames(config.tablePrefix);
+  const views = viewNames(config.tablePrefix);
   /** A pg pool on QuestDB's PGWire address. */
   const pgPool = (max: number, statementTimeoutMs: number, connectionWaitMs?: number) =>
     createPgPool({
@@ -251,6 +254,7 @@ export function buildApp(options: AppOptions): App {
     maxResultRows: config.limits.maxResultRows,
     sql,
     cache,
+    rollups: createRollups(tables, views, createViewCoverage(sql)),
   };
 
   // The request pipeline (docs/security.md), in order: transport checks → key → rate limit (on
@@ -367,7 +371,16 @@ export function buildApp(options: AppOptions): App {
       names: tables,
       retentionDays: config.retentionDays,
       onChange: (message) => log.info({ component: "tables" }, message),
-    }).then(() => {
+    })
+      .then(() =>
+        ensureViews(pool, {
+          tables,
+          views,
+          retentionDays: config.retentionDays,
+          onChange: (message) => log.info({ component: "views" }, message),
+        }),
+      )
+      .then(() => {
       tablesVerified = true;
       markTablesReady();
     });

@@ -2,6 +2,7 @@ import type { SenderBuffer } from "@questdb/nodejs-client";
 import DataLoader from "dataloader";
 import type pg from "pg";
 import type { QueryCache, RequestReads } from "./analytics/cache.ts";
+import type { Rollups } from "./analytics/rollup-coverage.ts";
 import type { SqlRunner } from "./analytics/sql.ts";
 import { linkKey, loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
 import type { Caller } from "./http/auth.ts";
@@ -44,6 +45,8 @@ export interface Services {
   sql: SqlRunner;
   /** Query results keyed by SQL, parameters and table transactions; analytics reads go through it. */
   cache: QueryCache;
+  /** The base tables and their rollup views, as the statistics queries read them. */
+  rollups: Rollups;
 }
 
 /** Per-request loaders: batch and deduplicate reads made while one GraphQL request resolves. */

@@ -23,6 +23,7 @@
 //
 // Cached values are shared between requests: callers treat them as read-only.
 import { LRUCache } from "lru-cache";
+import type { TimeRange } from "./range.ts";
 import type { SqlRunner, SqlStatement } from "./sql.ts";
 
 export interface QueryCacheOptions {
@@ -38,8 +39,10 @@ export interface QueryReader {
 
 export interface CachedQuery<R, T> {
   statement: SqlStatement;
-  /** Physical names of every table the SQL reads. */
+  /** Physical names of every table the SQL reads (for a view: its base table). */
   tables: readonly string[];
+  /** The designated-timestamp range the SQL reads of those tables; absent: all of it. */
+  range?: TimeRange;
   /** Rows → the value that is cached and returned. */
   map: (rows: R[]) => T;
 }

@@ -3,9 +3,11 @@
 // figures; the p95 slippage comes from a second, slippage-histogram statement that runs only when
 // a client asks for it (docs/queries.md).
 import type { Micros } from "../time.ts";
+import { TRADE_MEASURES } from "../questdb/views.ts";
 import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
+import { type RollupSource, readRollup } from "./rollup.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
@@ -107,22 +109,37 @@ function groupOf(columns: readonly TradeGroupColumn[], values: GroupValues): Tra
   };
 }
 
-const AGGREGATES = [
-  "count() trades",
-  "sum(base_amount) base_volume",
-  "sum(quote_amount) quote_volume",
-  "sum(executed_price * base_amount) notional",
-  "min(executed_price) min_price",
-  "max(executed_price) max_price",
-  "first(executed_price) first_price",
-  "last(executed_price) last_price",
-  "sum(transaction_fee) transaction_fees",
-  "sum(priority_fee) priority_fees",
-  "sum(transfer_fees) transfer_fees",
-  "sum(actual_slippage) slippage_sum",
-  "sum(actual_slippage - expected_slippage) slippage_error_sum",
-  "sum(CASE WHEN actual_slippage > expected_slippage THEN 1 ELSE 0 END) over_expected",
-].join(", ");
+/** The view's measures tradeStats reads (questdb/views.ts), by their aliases in AggregateRow. */
+const MEASURES = TRADE_MEASURES.filter((measure) =>
+  [
+    "trades",
+    "base_volume",
+    "quote_volume",
+    "notional",
+    "min_price",
+    "max_price",
+    "first_at",
+    "last_at",
+    "first_price",
+    "last_price",
+    "transaction_fees",
+    "priority_fees",
+    "transfer_fees",
+    "slippage_sum",
+    "slippage_error_sum",
+    "over_expected",
+  ].includes(measure.alias),
+);
+
+/** The rollup read of totals (bucket null) or of the bucketed series. */
+const rollupQuery = (source: RollupSource, args: TradeStatsArgs, bucketed: boolean, max: number) => ({
+  name: bucketed ? "tradeStats.buckets" : "tradeStats.totals",
+  source,
+  keys: groupColumns(args.groupBy),
+  measures: MEASURES,
+  bucket: bucketed ? args.bucket : null,
+  max,
+});
 
 /** The statement for totals (bucket null) or for the bucketed series. */
 function statement(table: string, args: TradeStatsArgs, bucketed: boolean, select: string, name: string) {
@@ -189,22 +206,15 @@ function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupVal
  * LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read.
  */
 export async function tradeStatsTotals(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: TradeStatsArgs,
   max: number,
 ): Promise<TradeStatsRow[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
-  const totals = await cache.read<AggregateRow, TradeStatsRow[] | null>({
-    statement: limited(statement(table, args, false, AGGREGATES, "tradeStats.totals"), max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) =>
-      sortByGroup(rows.map((row) => toRow(row, columns, null)).filter((row) => row.trades > 0)),
-    ),
-  });
-  if (!totals) throw tooManyRows(max);
-  return totals;
+  const rows = await readRollup(reads, rollupQuery(source, args, false, max), args.range);
+  return sortByGroup(rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.trades > 0));
 }
 
 /**
@@ -214,8 +224,8 @@ export async function tradeStatsTotals(
  * the series is filled.
  */
 export async function tradeStatsBuckets(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: TradeStatsArgs,
   max: number,
 ): Promise<TradeStatsRow[]> {
@@ -223,12 +233,8 @@ export async function tradeStatsBuckets(
   if (!args.bucket) return [];
   checkResultRows(max, starts.length);
   const columns = groupColumns(args.groupBy);
-  const found = await cache.read<AggregateRow, TradeStatsRow[] | null>({
-    statement: limited(statement(table, args, true, AGGREGATES, "tradeStats.buckets"), max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) => rows.map((row) => toRow(row, columns, row.timestamp ?? null))),
-  });
-  if (!found) throw tooManyRows(max);
+  const rows = await readRollup(reads, rollupQuery(source, args, true, max), args.range);
+  const found = rows.map((row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null));
   checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
   return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
 }

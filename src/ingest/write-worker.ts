@@ -14,6 +14,7 @@ import type { OperationDefinitionNode } from "graphql";
 import { createYoga } from "graphql-yoga";
 import { createQueryCache } from "../analytics/cache.ts";
 import { analyticsResponseCache } from "../analytics/response-cache.ts";
+import { createRollups, createViewCoverage } from "../analytics/rollup-coverage.ts";
 import { createSqlRunner } from "../analytics/sql.ts";
 import type { Context, RowSink, Services } from "../context.ts";
 import { answerOperation } from "../http/graphql-fast-path.ts";
@@ -23,6 +24,7 @@ import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
 import { createPgPool, poolStats } from "../questdb/pg-pool.ts";
 import { tableNames } from "../questdb/tables.ts";
+import { viewNames } from "../questdb/views.ts";
 import { schema } from "../schema/index.ts";
 import { QueueFullError, RowsRejectedError, type Ticket, WriterClosedError } from "./batch-writer.ts";
 import {
@@ -113,7 +115,8 @@ function analyticsServices(analytics: NonNullable<WriteWorkerData["analytics"]>)
     cache: cache.stats(),
     pools: { heavy: poolStats(pool), light: poolStats(lightPool) },
   });
-  return { pool, sql, cache };
+  const rollups = createRollups(tableNames(data.tablePrefix), viewNames(data.tablePrefix), createViewCoverage(sql));
+  return { pool, sql, cache, rollups };
 }
 
 /** An analytics worker's cache and pool figures (none for a write worker). */

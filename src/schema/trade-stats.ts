@@ -139,7 +139,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       description:
         "One row per group with trades in the range, in group order (one row when not grouped; none for an empty range, grouped or not).",
       resolve: async (args, _a, { services, reads }) =>
-        (await tradeStatsTotals(reads, services.tables.trades, args, services.maxResultRows)).map((row) => ({
+        (await tradeStatsTotals(reads, services.rollups.trades, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: false,
@@ -150,7 +150,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       description:
         "One row per bucket and group with trades in the range, in bucket then group order; a group's buckets without trades are included with count 0. Empty when no bucket was given or the range has no trades.",
       resolve: async (args, _a, { services, reads }) =>
-        (await tradeStatsBuckets(reads, services.tables.trades, args, services.maxResultRows)).map((row) => ({
+        (await tradeStatsBuckets(reads, services.rollups.trades, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: true,

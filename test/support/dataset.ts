@@ -23,7 +23,7 @@ import {
   type TradeInput,
 } from "../generated/graphql.ts";
 import type { TestApp } from "./app.ts";
-import { walApplied } from "./questdb.ts";
+import { viewsCaughtUp, walApplied } from "./questdb.ts";
 
 export const HOUR_US = 3_600_000_000n;
 export const DAY_US = 24n * HOUR_US;
@@ -197,4 +197,6 @@ export async function loadDataset(t: TestApp, dataset: Dataset): Promise<void> {
     expect(mev.errors).toBeUndefined();
   }
   for (const table of ["trades", "latency_metrics", "mev_metrics"]) await walApplied(`${t.prefix}${table}`);
+  // Statistics then read whole hours from the rollups (a lagging view would be read around).
+  await viewsCaughtUp(t.prefix);
 }

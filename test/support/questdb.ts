@@ -92,6 +92,30 @@ export async function walApplied(table: string): Promise<void> {
 }
 
 /**
+ * Waits until every materialized view whose name starts with `prefix` reflects every applied
+ * transaction of its base table (so statistics read whole hours from the views).
+ */
+export async function viewsCaughtUp(prefix: string): Promise<void> {
+  await eventually(async () => {
+    const views = (
+      await exec(
+        `SELECT view_name, base_table_name, view_status, refresh_base_table_txn FROM materialized_views() WHERE view_name LIKE '${prefix}%'`,
+      )
+    ).dataset as [string, string, string, number][];
+    const wal = new Map(
+      ((await exec("SELECT name, writerTxn, sequencerTxn FROM wal_tables()")).dataset as [string, number, number][]).map(
+        (row) => [row[0], row],
+      ),
+    );
+    const ready = views.every(([view, base, status, txn]) => {
+      const own = wal.get(view);
+      return status === "valid" && own && own[1] === own[2] && txn >= (wal.get(base)?.[1] ?? 0);
+    });
+    return views.length > 0 && ready ? true : undefined;
+  }, `materialized views of ${prefix}`);
+}
+
+/**
  * Runs start-up's table check once more (30-day retention); returns the changes it reported and
  * the transaction numbers of the tables named `${like}%` before and after.
  */

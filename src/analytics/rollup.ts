@@ -1,0 +1,256 @@
+// Reading statistics through the rollups (issue 13; questdb/views.ts). A range is cut into
+// segments, in time order, each read by one statement and cached on its own (tied to its time
+// range, analytics/cache.ts):
+// - one chunk per UTC day (longer chunks past 64 days), so a write into today leaves the cached
+//   history of earlier days alone;
+// - inside a chunk, the whole hours come from the view and the partial hours at the range's
+//   edges from the base table; so do the hours the view does not reflect yet (what transactions
+//   since its last refresh touched), or the whole chunk when that is unknown, the view is not
+//   usable, or the bucket is shorter than an hour.
+// Each statement returns the measures' partial figures per (bucket,) group; `mergeRows` folds the
+// segments' rows in time order (sum of sums, min of mins, the first of the earliest…), so the
+// answer equals the computation over the base table. See docs/queries.md ("Rollups").
+import type { Measure } from "../questdb/views.ts";
+import { VIEW_GRAIN_US } from "../questdb/views.ts";
+import type { Micros } from "../time.ts";
+import { limited, tooManyRows, unlessOver } from "./bounds.ts";
+import type { QueryReader } from "./cache.ts";
+import { rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+
+/** What a request may take from a view. */
+export interface Coverage {
+  /** The view exists, is valid and has been filled. */
+  usable: boolean;
+  /** Ranges the view may not reflect yet (read raw); null: unknown, read everything raw. */
+  dirty: readonly TimeRange[] | null;
+}
+
+/** A base table and its rollup view, as analytics functions read them. */
+export interface RollupSource {
+  /** Physical name of the base table. */
+  table: string;
+  /** Physical name of the view; null: read the base table only. */
+  view: string | null;
+  /** This request's coverage of the view (one probe per request). */
+  coverage(): Promise<Coverage>;
+}
+
+/** A source without a view (tests, tools): every segment is read from the table. */
+export const rawSource = (table: string): RollupSource => ({
+  table,
+  view: null,
+  coverage: async () => ({ usable: false, dirty: null }),
+});
+
+export interface Segment {
+  range: TimeRange;
+  fromView: boolean;
+}
+
+const HOUR = VIEW_GRAIN_US;
+const DAY = 24n * HOUR;
+/** Most chunks one range is cut into; longer ranges get chunks of several days. */
+export const MAX_CHUNKS = 64;
+
+const floorTo = (t: Micros, step: bigint) => (t >= 0n || t % step === 0n ? (t / step) * step : (t / step - 1n) * step);
+const ceilTo = (t: Micros, step: bigint) => floorTo(t + step - 1n, step);
+
+/** Buckets the views can serve: whole hours or longer, calendar aligned. */
+const VIEW_BUCKETS: ReadonlySet<TimeBucket> = new Set(["HOUR", "FOUR_HOURS", "DAY", "WEEK", "MONTH"]);
+
+/** Segments of `range` in time order (see the file's head). */
+export function planSegments(range: TimeRange, bucket: TimeBucket | null, coverage: Coverage | null): Segment[] {
+  const days = (ceilTo(range.to, DAY) - floorTo(range.from, DAY)) / DAY;
+  const chunk = DAY * ((days + BigInt(MAX_CHUNKS) - 1n) / BigInt(MAX_CHUNKS));
+  const viewable = coverage?.usable === true && coverage.dirty !== null && (!bucket || VIEW_BUCKETS.has(bucket));
+  const dirty = viewable ? (coverage?.dirty ?? []) : [];
+  const segments: Segment[] = [];
+  const push = (from: Micros, to: Micros, fromView: boolean) => {
+    if (from >= to) return;
+    const last = segments.at(-1);
+    // Adjacent raw pieces of one chunk read as one statement.
+    if (last && !fromView && !last.fromView && last.range.to === from && floorTo(from - 1n, chunk) === floorTo(from, chunk)) {
+      last.range = { from: last.range.from, to };
+      return;
+    }
+    segments.push({ range: { from, to }, fromView });
+  };
+  for (let start = floorTo(range.from, chunk); start < range.to; start += chunk) {
+    const from = start < range.from ? range.from : start;
+    const to = start + chunk > range.to ? range.to : start + chunk;
+    if (!viewable) {
+      push(from, to, false);
+      continue;
+    }
+    const first = ceilTo(from, HOUR);
+    const end = floorTo(to, HOUR);
+    if (first >= end) {
+      push(from, to, false);
+      continue;
+    }
+    push(from, first, false);
+    let hour = first;
+    while (hour < end) {
+      const stale = dirty.some((d) => d.from < hour + HOUR && d.to > hour);
+      let next = hour + HOUR;
+      while (next < end && dirty.some((d) => d.from < next + HOUR && d.to > next) === stale) next += HOUR;
+      push(hour, next, !stale);
+      hour = next;
+    }
+    push(end, to, false);
+  }
+  return segments;
+}
+
+/** One statement per segment: the measures' partial figures per (bucket,) group. */
+export interface SegmentQuery {
+  /** Statement name prefix, e.g. `tradeStats.buckets`. */
+  name: string;
+  source: RollupSource;
+  /** Group columns (view dims or base columns of the same name). */
+  keys: readonly string[];
+  measures: readonly Measure[];
+  bucket: TimeBucket | null;
+  /** Extra conditions on dims, `$n` numbered after the range's $1 and $2, with their values. */
+  filters?: readonly { column: string; value: string }[];
+  /** Most rows one segment may return (and the answer); more: refused with MAX_RESULT_ROWS. */
+  max: number;
+}
+
+export type PartialRow = Record<string, unknown> & { timestamp?: Micros };
+
+function where(filters: SegmentQuery["filters"]): { sql: string; values: string[] } {
+  const values: string[] = [];
+  let sql = "timestamp >= $1 AND timestamp < $2";
+  for (const filter of filters ?? []) {
+    values.push(filter.value);
+    sql += ` AND ${filter.column} = $${values.length + 2}`;
+  }
+  return { sql, values };
+}
+
+const mergeSql = (measure: Measure) => `${measure.merge}(${measure.alias}) ${measure.alias}`;
+
+function segmentStatement(query: SegmentQuery, segment: Segment) {
+  const { keys, measures, bucket } = query;
+  const filter = where(query.filters);
+  const params = [...rangeParams(segment.range), ...filter.values];
+  const head = [...(bucket ? ["timestamp"] : []), ...keys];
+  const name = `${query.name}.${segment.fromView ? "view" : "raw"}`;
+  if (!segment.fromView) {
+    const select = [...head, ...measures.map((x) => `${x.sql} ${x.alias}`)].join(", ");
+    const sql = `SELECT ${select} FROM ${query.source.table} WHERE ${filter.sql}${bucket ? ` ${sampleBy(bucket)}` : ""}`;
+    return { name, sql, params };
+  }
+  const view = query.source.view as string;
+  const ordered = measures.filter((x) => x.merge === "first" || x.merge === "last");
+  if (ordered.length === 0) {
+    const select = [...head, ...measures.map(mergeSql)].join(", ");
+    const sql = `SELECT ${select} FROM ${view} WHERE ${filter.sql}${bucket ? ` ${sampleBy(bucket)}` : ""}`;
+    return { name, sql, params };
+  }
+  // first/last of several view rows (hours, or combinations of dims merged into one group): the
+  // value of the row with the earliest (latest) time, picked by a window over the rows of each
+  // (bucket,) group; then one GROUP BY merges the rest.
+  const b = bucket ? [`timestamp_floor('${STRIDE[bucket]}', timestamp) timestamp`] : [];
+  const partition = `PARTITION BY ${[...(bucket ? ["timestamp"] : []), ...keys].join(", ") || "1"}`;
+  const plain = measures.filter((x) => x.merge !== "first" && x.merge !== "last");
+  const inner = `SELECT ${[...b, ...keys, ...measures.map((x) => x.alias)].join(", ")} FROM ${view} WHERE ${filter.sql}`;
+  const windows = ordered.map(
+    (x) =>
+      `first_value(${x.alias}) OVER (${partition} ORDER BY ${x.at}${x.merge === "last" ? " DESC" : ""}) ${x.alias}`,
+  );
+  const middle = `SELECT ${[...head, ...plain.map((x) => x.alias), ...windows].join(", ")} FROM (${inner})`;
+  const outer = [...head, ...plain.map(mergeSql), ...ordered.map((x) => `first(${x.alias}) ${x.alias}`)].join(", ");
+  return { name, sql: `SELECT ${outer} FROM (${middle})`, params };
+}
+
+const isNull = (v: unknown) => v === null || v === undefined;
+
+function add(a: unknown, b: unknown): unknown {
+  if (isNull(a)) return b;
+  if (isNull(b)) return a;
+  if (typeof a === "bigint" || typeof b === "bigint") return BigInt(a as bigint) + BigInt(b as bigint);
+  return (a as number) + (b as number);
+}
+
+const less = (a: unknown, b: unknown) => (a as number | bigint) < (b as number | bigint);
+
+/** Folds `next` (a later segment's row of the same key) into `into`. */
+function fold(into: PartialRow, next: PartialRow, measures: readonly Measure[]): void {
+  // first/last compare their times before the min/max of those times are folded.
+  for (const measure of measures) {
+    if (measure.merge !== "first" && measure.merge !== "last") continue;
+    const at = measure.at as string;
+    const earlier = isNull(into[at]) || less(next[at], into[at]);
+    // Rows of later segments are later: the first stays unless `next` is earlier (never for
+    // disjoint ranges); the last moves on unless `next` is earlier.
+    if (measure.merge === "first" ? earlier && !isNull(next[at]) : !earlier || isNull(into[measure.alias])) {
+      into[measure.alias] = next[measure.alias];
+    }
+  }
+  for (const measure of measures) {
+    const a = into[measure.alias];
+    const b = next[measure.alias];
+    if (measure.merge === "sum") into[measure.alias] = add(a, b);
+    else if (measure.merge === "min") {
+      if (isNull(a) || (!isNull(b) && less(b, a))) into[measure.alias] = b;
+    } else if (measure.merge === "max") {
+      if (isNull(a) || (!isNull(b) && less(a, b))) into[measure.alias] = b;
+    }
+  }
+}
+
+const rowKey = (row: PartialRow, keys: readonly string[]) =>
+  JSON.stringify([row.timestamp === undefined ? null : String(row.timestamp), ...keys.map((k) => row[k] ?? null)]);
+
+/**
+ * Reads every segment of `range` (at most `parallel` statements at a time, so one long chart
+ * does not take every connection) and merges their rows per (bucket,) group, in time order.
+ * Memory: the merged rows (bounded by `max`, the answer) and one segment's rows at a time.
+ */
+export async function readRollup(
+  reads: QueryReader,
+  query: SegmentQuery,
+  range: TimeRange,
+  parallel = 2,
+): Promise<PartialRow[]> {
+  const { source, keys, measures, max } = query;
+  const coverage = source.view ? await source.coverage() : null;
+  const segments = planSegments(range, query.bucket, coverage);
+  const results: (PartialRow[] | undefined)[] = new Array(segments.length);
+  const merged = new Map<string, PartialRow>();
+  let folded = 0;
+  // Rows are folded in segment order as soon as every earlier segment has been folded.
+  const drain = () => {
+    while (folded < segments.length && results[folded]) {
+      for (const row of results[folded] as PartialRow[]) {
+        const key = rowKey(row, keys);
+        const into = merged.get(key);
+        if (into) fold(into, row, measures);
+        else merged.set(key, { ...row });
+      }
+      if (merged.size > max) throw tooManyRows(max);
+      results[folded] = undefined;
+      folded++;
+    }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < segments.length) {
+      const index = next++;
+      const segment = segments[index] as Segment;
+      const rows = await reads.read<PartialRow, PartialRow[] | null>({
+        statement: limited(segmentStatement(query, segment), max + 1),
+        tables: [source.table],
+        range: segment.range,
+        map: unlessOver(max, (r) => r),
+      });
+      if (!rows) throw tooManyRows(max);
+      results[index] = rows;
+      drain();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, segments.length) }, worker));
+  return [...merged.values()];
+}
