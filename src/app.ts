@@ -381,9 +381,9 @@ export function buildApp(options: AppOptions): App {
         }),
       )
       .then(() => {
-      tablesVerified = true;
-      markTablesReady();
-    });
+        tablesVerified = true;
+        markTablesReady();
+      });
 
   /** Keeps trying while QuestDB is unreachable; a conflict is fatal. */
   const verifyInBackground = async () => {

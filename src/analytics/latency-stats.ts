@@ -2,11 +2,23 @@
 // stage, over the range and per calendar bucket. One statement builds a log-binned histogram per
 // (bucket,) stage with an ordinary parallel GROUP BY; count, min, max and the sum (so the mean)
 // are exact because every bin carries them, the percentiles come from the bins (histogram.ts).
+
+import { LATENCY_BIN, LATENCY_MEASURES } from "../questdb/views.ts";
 import type { Micros } from "../time.ts";
-import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./bounds.ts";
+import { formatIsoMicros } from "../time.ts";
+import { checkResultRows, limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { type Bin, LATENCY_BIN_SQL, PERCENTILES, percentilesFromBins, sortBins } from "./histogram.ts";
-import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { type Bin, nearestRank, PERCENTILES, percentilesFromBins, sortBins } from "./histogram.ts";
+import {
+  bucketStart,
+  checkRange,
+  nextBucket,
+  rangeParams,
+  sampleBy,
+  type TimeBucket,
+  type TimeRange,
+} from "./range.ts";
+import { forEachInOrder, planSegments, type RollupSource, type Segment } from "./rollup.ts";
 import { fillSeries, sortByGroup } from "./series.ts";
 
 export interface LatencyStatsArgs {
@@ -39,28 +51,24 @@ interface BinRow {
   n: bigint;
   lo: bigint;
   hi: bigint;
-  total: bigint;
+  total: bigint | number;
 }
 
-const SELECT = `stage, ${LATENCY_BIN_SQL} k, count() n, min(latency_us) lo, max(latency_us) hi, sum(latency_us) total`;
+/** A bin row of a bucket reduced in QuestDB: its place in the bucket's histogram and the bucket's figures. */
+interface RankedRow extends BinRow {
+  /** Measurements up to and including this bin (window sum, a DOUBLE). */
+  upto: number | null;
+  /** The bucket's count, min, max and Σ (null: a bin of a bucket cut by the segment, not reduced). */
+  cnt: number | null;
+  all_lo: bigint | null;
+  all_hi: bigint | null;
+  all_total: number | null;
+}
+
 const PER_MILLES = Object.values(PERCENTILES);
 
-function statement(table: string, args: LatencyStatsArgs, bucketed: boolean) {
-  const params: unknown[] = rangeParams(args.range);
-  let where = "timestamp >= $1 AND timestamp < $2";
-  if (args.stage !== null) {
-    params.push(args.stage);
-    where += ` AND stage = $${params.length}`;
-  }
-  if (args.strategy != null) {
-    params.push(args.strategy);
-    where += ` AND strategy = $${params.length}`;
-  }
-  const sql =
-    `SELECT ${bucketed ? "timestamp, " : ""}${SELECT} FROM ${table} WHERE ${where}` +
-    (bucketed && args.bucket ? ` ${sampleBy(args.bucket)}` : "");
-  return { name: bucketed ? "latencyStats.buckets" : "latencyStats.totals", sql, params };
-}
+/** Bins merge by summing counts and totals, min of mins, max of maxes. */
+const MEASURES = LATENCY_MEASURES;
 
 function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly BinRow[]): LatencyStatsRow {
   let count = 0;
@@ -79,6 +87,18 @@ function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly
     bins[i] = { key: row.k, count: n, min: Number(row.lo), max: Number(row.hi) };
   }
   const [p50Us, p90Us, p95Us, p99Us, p999Us] = percentilesFromBins(sortBins(bins), PER_MILLES);
+  return finished(bucket, stage, count, minUs, maxUs, total, [p50Us, p90Us, p95Us, p99Us, p999Us]);
+}
+
+function finished(
+  bucket: Micros | null,
+  stage: string | null,
+  count: number,
+  minUs: bigint | null,
+  maxUs: bigint | null,
+  total: number,
+  [p50Us, p90Us, p95Us, p99Us, p999Us]: (number | null | undefined)[],
+): LatencyStatsRow {
   return {
     bucket,
     groupValues: [stage],
@@ -95,185 +115,197 @@ function rowFromBins(bucket: Micros | null, stage: string | null, rows: readonly
   };
 }
 
-/** Bins read and merged by one statement of a long chart (runs of whole buckets). */
-export const BINS_PER_STATEMENT = 10_000;
-/** Bins a bucket is assumed to hold when deciding whether to read a range's bins in one go. */
-const LIKELY_BINS_PER_BUCKET = 200;
+/**
+ * A bucket reduced in QuestDB: the bins holding each percentile's nearest rank (the same rank
+ * and the same value of the bin as percentilesFromBins), and the bucket's figures.
+ */
+function rowFromRanked(bucket: Micros | null, stage: string | null, rows: readonly RankedRow[]): LatencyStatsRow {
+  const first = rows[0] as RankedRow;
+  const count = Number(first.cnt);
+  const values = PER_MILLES.map((perMille) => {
+    const rank = nearestRank(perMille, count);
+    const bin = rows.find((row) => (row.upto as number) >= rank && (row.upto as number) - Number(row.n) < rank);
+    if (!bin) return null;
+    return bin.lo === bin.hi ? Number(bin.lo) : (Number(bin.lo) + Number(bin.hi)) / 2;
+  });
+  return finished(bucket, stage, count, first.all_lo, first.all_hi, Number(first.all_total), values);
+}
 
-/** Bin rows → one row per (bucket, stage). */
-function collect(rows: readonly BinRow[], bucketed: boolean): LatencyStatsRow[] {
-  const groups = new Map<string | null, { bucket: Micros | null; stage: string | null; rows: BinRow[] }>();
+/** A stage is 1–64 printable characters: "\u0000" cannot occur in one (it stands for none). */
+const keyOf = (bucket: Micros | null, stage: string | null) => `${bucket}\u0000${stage ?? "\u0000"}`;
+
+/** What one segment gives: buckets it holds whole, reduced; bins of buckets other segments share. */
+interface SegmentPart {
+  rows: LatencyStatsRow[];
+  bins: BinRow[];
+}
+
+const rankCondition = (perMille: number) => {
+  const rank = `floor((${perMille}.0 * cnt + 999) / 1000)`;
+  return `(upto >= ${rank} AND upto - n < ${rank})`;
+};
+
+/**
+ * The segment's statement: its bins per (bucket,) stage; bucketed, the buckets the segment holds
+ * whole are reduced in QuestDB to the bins that hold a percentile (windows over the bins in bin
+ * order), so a month of hours comes back as a few rows per hour and stage. `cut`: starts of the
+ * buckets the segment shares with others (at most two), whose bins all come back.
+ */
+function segmentStatement(
+  source: RollupSource,
+  args: LatencyStatsArgs,
+  segment: Segment,
+  bucketed: boolean,
+  cut: Micros[],
+) {
+  const params: unknown[] = rangeParams(segment.range);
+  let where = "timestamp >= $1 AND timestamp < $2";
+  if (args.stage !== null) {
+    params.push(args.stage);
+    where += ` AND stage = $${params.length}`;
+  }
+  if (args.strategy != null) {
+    params.push(args.strategy);
+    where += ` AND strategy = $${params.length}`;
+  }
+  const head = bucketed ? "timestamp, " : "";
+  const select = segment.fromView
+    ? `${head}stage, k, ${MEASURES.map((m) => `${m.merge}(${m.alias}) ${m.alias}`).join(", ")} FROM ${source.view}`
+    : `${head}stage, ${LATENCY_BIN} k, ${MEASURES.map((m) => `${m.sql} ${m.alias}`).join(", ")} FROM ${source.table}`;
+  const bins = `SELECT ${select} WHERE ${where}${bucketed && args.bucket ? ` ${sampleBy(args.bucket)}` : ""}`;
+  const name = `latencyStats.${bucketed ? "buckets" : "totals"}.${segment.fromView ? "view" : "raw"}`;
+  if (!bucketed) return { name, sql: bins, params };
+  const over = "OVER (PARTITION BY timestamp, stage)";
+  const cuts = cut.map((start) => {
+    params.push(formatIsoMicros(start));
+    return `$${params.length}`;
+  });
+  const sql = [
+    `WITH b AS (${bins}), c AS (SELECT timestamp, stage, k, n, lo, hi, total,`,
+    "sum(n) OVER (PARTITION BY timestamp, stage ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) upto,",
+    `sum(n) ${over} cnt, min(lo) ${over} all_lo, max(hi) ${over} all_hi, sum(total) ${over} all_total FROM b)`,
+    "SELECT timestamp, stage, k, n, lo, hi, total, upto, cnt, all_lo, all_hi, all_total FROM c WHERE",
+    [...(cuts.length > 0 ? [`timestamp IN (${cuts.join(", ")})`] : []), ...PER_MILLES.map(rankCondition)].join(" OR "),
+  ].join(" ");
+  return { name, sql, params };
+}
+
+/** Starts of the buckets whose part of `range` is not all inside `segment`. */
+function cutBuckets(range: TimeRange, segment: Segment, bucket: TimeBucket): Micros[] {
+  const cut: Micros[] = [];
+  const { from, to } = segment.range;
+  if (from > range.from && bucketStart(from, bucket) !== from) cut.push(bucketStart(from, bucket));
+  const last = bucketStart(to - 1n, bucket);
+  if (to < range.to && nextBucket(last, bucket) !== to && !cut.includes(last)) cut.push(last);
+  return cut;
+}
+
+function partOf(
+  rows: readonly RankedRow[] | readonly BinRow[],
+  bucketed: boolean,
+  cut: readonly Micros[],
+): SegmentPart {
+  const part: SegmentPart = { rows: [], bins: [] };
+  const reduced = new Map<string, { bucket: Micros | null; stage: string | null; rows: RankedRow[] }>();
   for (const row of rows) {
     const bucket = bucketed ? (row.timestamp ?? null) : null;
-    // A stage is 1–64 printable characters: "\u0000" cannot occur in one (it stands for none).
-    const key = bucketed ? `${bucket}\u0000${row.stage ?? "\u0000"}` : row.stage;
-    let group = groups.get(key);
-    if (!group) {
-      group = { bucket, stage: row.stage, rows: [] };
-      groups.set(key, group);
+    if (!bucketed || (bucket !== null && cut.includes(bucket))) {
+      part.bins.push(row);
+      continue;
     }
-    group.rows.push(row);
+    const key = keyOf(bucket, row.stage);
+    const group = reduced.get(key) ?? { bucket, stage: row.stage, rows: [] };
+    group.rows.push(row as RankedRow);
+    reduced.set(key, group);
   }
-  return [...groups.values()].map((g) => rowFromBins(g.bucket, g.stage, g.rows));
+  for (const group of reduced.values()) part.rows.push(rowFromRanked(group.bucket, group.stage, group.rows));
+  return part;
 }
-
-/** Bins one (bucket,) stage may have between latencies lo and hi: one per log bin, the NULL bin of 0 µs, and one for rounding. */
-function binsBetween(lo: bigint, hi: bigint): number {
-  const k = (us: bigint) => Math.floor(Math.log(Number(us > 0n ? us : 1n)) * 100);
-  return k(hi) - k(lo) + 1 + (lo === 0n ? 1 : 0) + 1;
-}
-
-interface PlanRow {
-  timestamp?: bigint;
-  stage: string | null;
-  n: bigint;
-  lo: bigint;
-  hi: bigint;
-}
-
-/** At most this many bin rows of the (bucket,) stage: no more than its measurements, nor than its bins. */
-const estimate = (row: PlanRow) => Math.min(Number(row.n), binsBetween(row.lo, row.hi));
 
 /**
- * One row per (bucket,) stage with its count and latency range, from which the number of bin rows
- * is bounded: read with LIMIT max + 1 (it has one row per non-empty answer row).
+ * Every (bucket,) stage row of the range: the segments (analytics/rollup.ts) read in time order,
+ * at most two statements at a time; buckets held whole by one segment come reduced, the bins of
+ * the others (totals, and buckets cut by a segment's edge) are merged per bin and reduced here.
+ * Memory: the answer's rows and, per shared bucket and stage, one entry per bin.
  */
-function planStatement(table: string, args: LatencyStatsArgs, bucketed: boolean, max: number) {
-  const { sql, params } = statement(table, args, bucketed);
-  const select = `${bucketed ? "timestamp, " : ""}${SELECT}`;
-  return limited(
-    {
-      name: bucketed ? "latencyStats.plan.buckets" : "latencyStats.plan.totals",
-      sql: sql.replace(
-        select,
-        `${bucketed ? "timestamp, " : ""}stage, count() n, min(latency_us) lo, max(latency_us) hi`,
-      ),
-      params,
+async function readSegments(
+  reads: QueryReader,
+  source: RollupSource,
+  args: LatencyStatsArgs,
+  bucketed: boolean,
+  max: number,
+): Promise<LatencyStatsRow[]> {
+  const bucket = bucketed ? args.bucket : null;
+  const coverage = source.view ? await source.coverage() : null;
+  const segments = planSegments(args.range, bucket, coverage);
+  const rows: LatencyStatsRow[] = [];
+  const shared = new Map<string, { bucket: Micros | null; stage: string | null; bins: Map<string, BinRow> }>();
+  await forEachInOrder(
+    segments,
+    2,
+    async (segment) => {
+      const cut = bucket ? cutBuckets(args.range, segment, bucket) : [];
+      const part = await reads.read<RankedRow, SegmentPart | null>({
+        statement: limited(segmentStatement(source, args, segment, bucketed, cut), max + 1),
+        tables: [source.table],
+        range: segment.range,
+        map: unlessOver(max, (found) => partOf(found, bucketed, cut)),
+      });
+      if (!part) throw tooManyRows(max);
+      return part;
     },
-    max + 1,
+    (part) => {
+      rows.push(...part.rows);
+      for (const bin of part.bins) {
+        const b = bucketed ? (bin.timestamp ?? null) : null;
+        const key = keyOf(b, bin.stage);
+        let group = shared.get(key);
+        if (!group) {
+          group = { bucket: b, stage: bin.stage, bins: new Map() };
+          shared.set(key, group);
+        }
+        const k = String(bin.k);
+        const into = group.bins.get(k);
+        if (!into) group.bins.set(k, { ...bin });
+        else {
+          into.n = BigInt(into.n) + BigInt(bin.n);
+          into.total = Number(into.total) + Number(bin.total);
+          if (bin.lo < into.lo) into.lo = bin.lo;
+          if (bin.hi > into.hi) into.hi = bin.hi;
+        }
+      }
+      if (rows.length + shared.size > max) throw tooManyRows(max);
+    },
   );
+  for (const group of shared.values()) rows.push(rowFromBins(group.bucket, group.stage, [...group.bins.values()]));
+  return rows;
 }
 
-/**
- * One row per stage with measurements in the range (a stage filter without data: []). The bins
- * of every stage come in one statement read with LIMIT max + 1; when there are more, the stages
- * are read in sets whose bins stay under the bound.
- */
+/** One row per stage with measurements in the range (a stage filter without data: []). */
 export async function latencyStatsTotals(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: LatencyStatsArgs,
   max: number,
 ): Promise<LatencyStatsRow[]> {
   checkRange(args.range, null);
-  const finish = (totals: LatencyStatsRow[]) => {
-    checkResultRows(max, totals.length);
-    sortByGroup(totals);
-    return totals;
-  };
-  const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
-    statement: limited(statement(table, args, false), max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) => collect(rows, false)),
-  });
-  if (whole) return finish([...whole]);
-  const plan = await cache.read<PlanRow, PlanRow[] | null>({
-    statement: planStatement(table, args, false, max),
-    tables: [table],
-    map: unlessOver(max, (rows) => rows),
-  });
-  if (!plan) throw tooManyRows(max);
-  checkResultRows(max, plan.length);
-  const found: LatencyStatsRow[] = [];
-  for (const run of runsUnder(plan, estimate, max)) {
-    const stages = run.map((row) => row.stage);
-    found.push(
-      ...(await cache.read<BinRow, LatencyStatsRow[]>({
-        statement: stageSetStatement(table, args, stages),
-        tables: [table],
-        map: (rows) => collect(rows, false),
-      })),
-    );
-  }
-  return finish(found);
+  const totals = await readSegments(reads, source, args, false, max);
+  checkResultRows(max, totals.length);
+  return sortByGroup(totals);
 }
 
-/** The totals' bins statement for a set of stages (NULL, a stage without a name, included when listed). */
-function stageSetStatement(table: string, args: LatencyStatsArgs, stages: readonly (string | null)[]) {
-  const { sql, params } = statement(table, { ...args, stage: null }, false);
-  const named = stages.filter((stage) => stage !== null);
-  const list = named.map((_stage, i) => `$${params.length + 1 + i}`);
-  const tests = [
-    ...(list.length > 0 ? [`stage IN (${list.join(", ")})`] : []),
-    ...(named.length < stages.length ? ["stage IS NULL"] : []),
-  ];
-  return {
-    name: "latencyStats.totals.stages",
-    sql: sql.replace("timestamp < $2", `timestamp < $2 AND (${tests.join(" OR ")})`),
-    params: [...params, ...named],
-  };
-}
-
-/**
- * One row per bucket and stage, empty buckets included; [] when no bucket was asked for. The bins
- * of the whole range come in one statement read with LIMIT max + 1; when there are more, a plan
- * (one row per non-empty bucket and stage) bounds the bins of each bucket, and the bins are read
- * over consecutive runs of whole buckets holding at most `max` bins, each run reduced to its
- * answer rows before the next is read.
- */
+/** One row per bucket and stage, empty buckets included; [] when no bucket was asked for. */
 export async function latencyStatsBuckets(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: LatencyStatsArgs,
   max: number,
 ): Promise<LatencyStatsRow[]> {
   const starts = checkRange(args.range, args.bucket);
-  const bucket = args.bucket;
-  if (!bucket) return [];
+  if (!args.bucket) return [];
   checkResultRows(max, starts.length);
-  const finish = (found: LatencyStatsRow[]) => {
-    const stages = new Set(found.map((row) => row.stage));
-    checkResultRows(max, starts.length * Math.max(1, stages.size));
-    return fillSeries(found, starts, (start, values) => rowFromBins(start, values[0] ?? null, []));
-  };
-  // A bucket of one stage may hold ~2,000 bins (one per 1 % of latency from 1 µs to an hour):
-  // when the buckets alone could pass the bound, go straight to the plan instead of reading (and
-  // throwing away) `max` bins of a scan over the whole range.
-  if (starts.length * LIKELY_BINS_PER_BUCKET <= max) {
-    const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
-      statement: limited(statement(table, args, true), max + 1),
-      tables: [table],
-      map: unlessOver(max, (rows) => collect(rows, true)),
-    });
-    if (whole) return finish(whole);
-  }
-
-  const plan = await cache.read<PlanRow, { stages: number; weights: Map<bigint, number> } | null>({
-    statement: planStatement(table, args, true, max),
-    tables: [table],
-    map: unlessOver(max, (rows) => {
-      const weights = new Map<bigint, number>();
-      for (const row of rows) {
-        const start = row.timestamp ?? 0n;
-        weights.set(start, (weights.get(start) ?? 0) + estimate(row));
-      }
-      return { stages: new Set(rows.map((row) => row.stage)).size, weights };
-    }),
-  });
-  if (!plan) throw tooManyRows(max);
-  checkResultRows(max, starts.length * Math.max(1, plan.stages));
-  const found: LatencyStatsRow[] = [];
-  // Runs of at most BINS_PER_STATEMENT bins: each is merged in one synchronous step on the event
-  // loop every other request shares, so a run is kept to a few milliseconds of work.
-  for (const run of runsUnder(starts, (start) => plan.weights.get(start) ?? 0, Math.min(max, BINS_PER_STATEMENT))) {
-    const range = bucketRunRange(run, bucket, args.range);
-    found.push(
-      ...(await cache.read<BinRow, LatencyStatsRow[]>({
-        statement: { ...statement(table, { ...args, range }, true), name: "latencyStats.buckets.run" },
-        tables: [table],
-        map: (rows) => collect(rows, true),
-      })),
-    );
-  }
-  return finish(found);
+  const found = await readSegments(reads, source, args, true, max);
+  const stages = new Set(found.map((row) => row.stage));
+  checkResultRows(max, starts.length * Math.max(1, stages.size));
+  return fillSeries(found, starts, (start, values) => rowFromBins(start, values[0] ?? null, []));
 }

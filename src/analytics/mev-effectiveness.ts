@@ -2,11 +2,13 @@
 // strategy and/or venue, from mev_metrics (one row per transaction). The figures of the linked
 // trades (mev-links.ts), the tip percentiles and the money per currency (mev-breakdowns.ts) run
 // statements of their own, only when a client asks for them.
+
+import { MEV_MEASURES } from "../questdb/views.ts";
 import type { Micros } from "../time.ts";
-import { checkResultRows, limited, tooManyRows, unlessOver } from "./bounds.ts";
+import { checkResultRows } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { attackedSql, attackPartSql, landedSql } from "./mev-vocabulary.ts";
-import { checkRange, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { checkRange, STRIDE, type TimeBucket, type TimeRange } from "./range.ts";
+import { type RollupSource, readRollup } from "./rollup.ts";
 import { fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const MEV_GROUP_KEYS = ["PROTECTION", "STRATEGY", "VENUE"] as const;
@@ -89,45 +91,15 @@ interface AggregateRow {
   realized_profit: number | null;
 }
 
-// Attacked, its parts and landed come from the shared vocabulary (mev-vocabulary.ts).
-const LANDED = landedSql();
-const LANDED_BUNDLE = `protection = 'JITO_BUNDLE' AND ${LANDED}`;
-const FLOORED_BUNDLE = `${LANDED_BUNDLE} AND tip_floor_lamports IS NOT NULL`;
-const count = (condition: string, alias: string) => `sum(CASE WHEN ${condition} THEN 1 ELSE 0 END) ${alias}`;
-// Long sums with 0 (a LONG literal) outside the condition, so the column keeps its type.
-const longSum = (condition: string, value: string, alias: string) =>
-  `sum(CASE WHEN ${condition} THEN ${value} ELSE 0L END) ${alias}`;
-const SLOTS = `${LANDED} AND slots_to_land IS NOT NULL`;
-const AGGREGATES = [
-  "count() n",
-  count("protection <> 'NONE'", "protected"),
-  count(attackedSql("outcome"), "attacks"),
-  count(attackPartSql("sandwiched", "outcome"), "sandwiched"),
-  count(attackPartSql("frontRun", "outcome"), "front_run"),
-  count(attackPartSql("backRun", "outcome"), "back_run"),
-  count("attack_detected", "attacks_detected"),
-  count(LANDED, "landed"),
-  // Slots to land of the landed transactions that recorded it, in the buckets 0, 1, 2 and 3+.
-  count(SLOTS, "slots_recorded"),
-  count(`${SLOTS} AND slots_to_land = 0`, "slots_0"),
-  count(`${SLOTS} AND slots_to_land = 1`, "slots_1"),
-  count(`${SLOTS} AND slots_to_land = 2`, "slots_2"),
-  count(`${SLOTS} AND slots_to_land >= 3`, "slots_3"),
-  count("protection = 'JITO_BUNDLE'", "bundles"),
-  count(LANDED_BUNDLE, "bundles_landed"),
-  "sum(tip_lamports) tips",
-  longSum(LANDED_BUNDLE, "tip_lamports", "landed_bundle_tips"),
-  count(FLOORED_BUNDLE, "floored_bundles"),
-  longSum(FLOORED_BUNDLE, "tip_lamports - tip_floor_lamports", "tip_over_floor"),
-  longSum(FLOORED_BUNDLE, "tip_lamports", "floored_tips"),
-  longSum(FLOORED_BUNDLE, "tip_floor_lamports", "floors"),
-  "sum(loss_avoided) loss_avoided",
-  // The bot's own opportunities are the rows with an expected profit; a missing realized profit
-  // there counts as 0 (the opportunity was not captured).
-  "count(expected_profit) opportunities",
-  "sum(expected_profit) expected_profit",
-  "sum(CASE WHEN expected_profit IS NOT NULL THEN coalesce(realized_profit, 0.0) ELSE 0.0 END) realized_profit",
-].join(", ");
+/** The rollup read of totals (bucket null) or of the bucketed series: every figure is a sum (questdb/views.ts). */
+const rollupQuery = (source: RollupSource, args: MevEffectivenessArgs, bucketed: boolean, max: number) => ({
+  name: bucketed ? "mevEffectiveness.buckets" : "mevEffectiveness.totals",
+  source,
+  keys: columnsOf(args),
+  measures: MEV_MEASURES,
+  bucket: bucketed ? args.bucket : null,
+  max,
+});
 
 export const normalizeMevGroupBy = (groupBy: readonly MevGroupKey[] | null | undefined): MevGroupKey[] =>
   MEV_GROUP_KEYS.filter((key) => groupBy?.includes(key));
@@ -177,46 +149,28 @@ function emptyRow(columns: readonly string[], bucket: Micros, groupValues: Group
   return toRow(row, columns, bucket);
 }
 
-function statement(table: string, args: MevEffectivenessArgs, bucketed: boolean) {
-  const keys = [...(bucketed ? ["timestamp"] : []), ...columnsOf(args)];
-  const sql =
-    `SELECT ${[...keys, AGGREGATES].join(", ")} FROM ${table} WHERE timestamp >= $1 AND timestamp < $2` +
-    (bucketed && args.bucket ? ` ${sampleBy(args.bucket)}` : "");
-  return {
-    name: bucketed ? "mevEffectiveness.buckets" : "mevEffectiveness.totals",
-    sql,
-    params: rangeParams(args.range),
-  };
-}
-
 /** One row per group with transactions in the range, ungrouped too (empty: []); LIMIT max + 1. */
 export async function mevTotals(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: MevEffectivenessArgs,
   max: number,
 ): Promise<MevEffectivenessRow[]> {
   checkRange(args.range, null);
   const columns = columnsOf(args);
-  const totals = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
-    statement: limited(statement(table, args, false), max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) =>
-      sortByGroup(rows.map((row) => toRow(row, columns, null)).filter((row) => row.transactions > 0)),
-    ),
-  });
-  if (!totals) throw tooManyRows(max);
-  return totals;
+  const rows = await readRollup(reads, rollupQuery(source, args, false, max), args.range);
+  return sortByGroup(
+    rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.transactions > 0),
+  );
 }
 
 /**
- * One row per bucket and group, empty buckets included; [] when no bucket was asked for. The
- * non-empty (bucket, group) rows are read with LIMIT max + 1, and buckets × groups over `max` is
- * refused before the series is filled (as tradeStats.buckets).
+ * One row per bucket and group, empty buckets included; [] when no bucket was asked for;
+ * buckets × groups over `max` is refused before the series is filled (as tradeStats.buckets).
  */
 export async function mevBuckets(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: MevEffectivenessArgs,
   max: number,
 ): Promise<MevEffectivenessRow[]> {
@@ -224,12 +178,8 @@ export async function mevBuckets(
   if (!args.bucket) return [];
   checkResultRows(max, starts.length);
   const columns = columnsOf(args);
-  const found = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
-    statement: limited(statement(table, args, true), max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) => rows.map((row) => toRow(row, columns, row.timestamp ?? null))),
-  });
-  if (!found) throw tooManyRows(max);
+  const rows = await readRollup(reads, rollupQuery(source, args, true, max), args.range);
+  const found = rows.map((row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null));
   checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
   return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
 }

@@ -4,18 +4,12 @@
 // rows with zeros), as tradeStats.buckets. docs/queries.md ("performanceByPeriod").
 import { LimitError } from "../errors.ts";
 import type { Micros } from "../time.ts";
-import { limited, tooManyRows, unlessOver } from "./bounds.ts";
+import { tooManyRows } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { checkRange, nextBucket, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { checkRange, nextBucket, type TimeBucket, type TimeRange } from "./range.ts";
+import type { RollupSource } from "./rollup.ts";
 import { fillSeries } from "./series.ts";
-import {
-  AGGREGATES,
-  type AggregateRow,
-  idleRow,
-  type StrategyPerformance,
-  toPerformance,
-  where,
-} from "./strategy-performance.ts";
+import { idleRow, readPerformance, type StrategyPerformance, toPerformance } from "./strategy-performance.ts";
 
 export const PERIOD_BUCKETS = ["DAY", "WEEK", "MONTH"] as const satisfies readonly TimeBucket[];
 export type PeriodBucket = (typeof PERIOD_BUCKETS)[number];
@@ -46,24 +40,22 @@ const PERIOD_HINT = "choose a larger bucket or a shorter range";
  * before any SQL; QuestDB returns the non-empty ones (at most that many).
  */
 export async function performanceByPeriod(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: PerformanceByPeriodArgs,
   max: number,
 ): Promise<PeriodPerformance[]> {
   const starts = checkRange(args.range, args.bucket);
   if (starts.length > max) throw new LimitError("MAX_RESULT_ROWS", max, starts.length, PERIODS, { hint: PERIOD_HINT });
-  const params: unknown[] = [];
-  const sql = `SELECT timestamp, ${AGGREGATES} FROM ${table} WHERE ${where(args, params)} ${sampleBy(args.bucket)}`;
   type Found = { bucket: Micros; groupValues: []; perf: StrategyPerformance };
-  const found = await cache.read<AggregateRow & { timestamp: Micros }, Found[] | null>({
-    statement: limited({ name: "performanceByPeriod", sql, params }, max + 1),
-    tables: [table],
-    map: unlessOver(max, (rows) =>
-      rows.map((row) => ({ bucket: row.timestamp, groupValues: [], perf: toPerformance(row, []) })),
-    ),
-  });
-  if (!found) throw tooManyRows(max, PERIODS, PERIOD_HINT);
+  const rows = await readPerformance(reads, source, args, [], args.bucket, "performanceByPeriod", max, () =>
+    tooManyRows(max, PERIODS, PERIOD_HINT),
+  );
+  const found: Found[] = rows.map((row) => ({
+    bucket: row.timestamp as Micros,
+    groupValues: [],
+    perf: toPerformance(row, []),
+  }));
   const series = fillSeries<Found>(found, starts, (bucket) => ({
     bucket,
     groupValues: [],

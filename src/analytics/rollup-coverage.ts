@@ -31,7 +31,7 @@ export function createViewCoverage(runner: SqlRunner): CoverageOf {
       params: [view],
     });
     const found = views[0];
-    if (!found || found.view_status !== "valid" || found.refresh_base_table_txn === null) {
+    if (found?.view_status !== "valid" || found.refresh_base_table_txn === null) {
       return { usable: false, dirty: null };
     }
     const wal = await runner.query<WalRow>({

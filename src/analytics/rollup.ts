@@ -52,6 +52,9 @@ const DAY = 24n * HOUR;
 /** Most chunks one range is cut into; longer ranges get chunks of several days. */
 export const MAX_CHUNKS = 64;
 
+// Bigints: Math.max and Math.min do not take them.
+const later = (a: Micros, b: Micros) => (a < b ? b : a);
+const earlier = (a: Micros, b: Micros) => (a < b ? a : b);
 const floorTo = (t: Micros, step: bigint) => (t >= 0n || t % step === 0n ? (t / step) * step : (t / step - 1n) * step);
 const ceilTo = (t: Micros, step: bigint) => floorTo(t + step - 1n, step);
 
@@ -69,15 +72,21 @@ export function planSegments(range: TimeRange, bucket: TimeBucket | null, covera
     if (from >= to) return;
     const last = segments.at(-1);
     // Adjacent raw pieces of one chunk read as one statement.
-    if (last && !fromView && !last.fromView && last.range.to === from && floorTo(from - 1n, chunk) === floorTo(from, chunk)) {
+    if (
+      last &&
+      !fromView &&
+      !last.fromView &&
+      last.range.to === from &&
+      floorTo(from - 1n, chunk) === floorTo(from, chunk)
+    ) {
       last.range = { from: last.range.from, to };
       return;
     }
     segments.push({ range: { from, to }, fromView });
   };
   for (let start = floorTo(range.from, chunk); start < range.to; start += chunk) {
-    const from = start < range.from ? range.from : start;
-    const to = start + chunk > range.to ? range.to : start + chunk;
+    const from = later(start, range.from);
+    const to = earlier(start + chunk, range.to);
     if (!viewable) {
       push(from, to, false);
       continue;
@@ -115,6 +124,8 @@ export interface SegmentQuery {
   filters?: readonly { column: string; value: string }[];
   /** Most rows one segment may return (and the answer); more: refused with MAX_RESULT_ROWS. */
   max: number;
+  /** The refusal past `max` (default: the answer's rows, buckets × groups). */
+  tooMany?: () => Error;
 }
 
 export type PartialRow = Record<string, unknown> & { timestamp?: Micros };
@@ -205,9 +216,44 @@ const rowKey = (row: PartialRow, keys: readonly string[]) =>
   JSON.stringify([row.timestamp === undefined ? null : String(row.timestamp), ...keys.map((k) => row[k] ?? null)]);
 
 /**
- * Reads every segment of `range` (at most `parallel` statements at a time, so one long chart
- * does not take every connection) and merges their rows per (bucket,) group, in time order.
- * Memory: the merged rows (bounded by `max`, the answer) and one segment's rows at a time.
+ * Runs `read` for every item, at most `parallel` at a time (so one long chart does not take every
+ * connection), and hands the results to `take` in the items' order, each as soon as every earlier
+ * one has been taken (so only the results that wait for an earlier one are held).
+ */
+export async function forEachInOrder<T, R>(
+  items: readonly T[],
+  parallel: number,
+  read: (item: T) => Promise<R>,
+  take: (result: R) => void,
+): Promise<void> {
+  const results: ({ value: R } | undefined)[] = new Array(items.length);
+  let taken = 0;
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const index = next++;
+      try {
+        results[index] = { value: await read(items[index] as T) };
+        while (taken < items.length && results[taken]) {
+          const result = results[taken] as { value: R };
+          results[taken] = undefined;
+          taken++;
+          take(result.value);
+        }
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+}
+
+/**
+ * Reads every segment of `range` and merges their rows per (bucket,) group, in time order.
+ * Memory: the merged rows (bounded by `max`, the answer) and the segments' rows waiting for an
+ * earlier one.
  */
 export async function readRollup(
   reads: QueryReader,
@@ -216,41 +262,32 @@ export async function readRollup(
   parallel = 2,
 ): Promise<PartialRow[]> {
   const { source, keys, measures, max } = query;
+  const refuse = query.tooMany ?? (() => tooManyRows(max));
   const coverage = source.view ? await source.coverage() : null;
   const segments = planSegments(range, query.bucket, coverage);
-  const results: (PartialRow[] | undefined)[] = new Array(segments.length);
   const merged = new Map<string, PartialRow>();
-  let folded = 0;
-  // Rows are folded in segment order as soon as every earlier segment has been folded.
-  const drain = () => {
-    while (folded < segments.length && results[folded]) {
-      for (const row of results[folded] as PartialRow[]) {
-        const key = rowKey(row, keys);
-        const into = merged.get(key);
-        if (into) fold(into, row, measures);
-        else merged.set(key, { ...row });
-      }
-      if (merged.size > max) throw tooManyRows(max);
-      results[folded] = undefined;
-      folded++;
-    }
-  };
-  let next = 0;
-  const worker = async () => {
-    while (next < segments.length) {
-      const index = next++;
-      const segment = segments[index] as Segment;
+  await forEachInOrder(
+    segments,
+    parallel,
+    async (segment) => {
       const rows = await reads.read<PartialRow, PartialRow[] | null>({
         statement: limited(segmentStatement(query, segment), max + 1),
         tables: [source.table],
         range: segment.range,
         map: unlessOver(max, (r) => r),
       });
-      if (!rows) throw tooManyRows(max);
-      results[index] = rows;
-      drain();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, segments.length) }, worker));
+      if (!rows) throw refuse();
+      return rows;
+    },
+    (rows) => {
+      for (const row of rows) {
+        const key = rowKey(row, keys);
+        const into = merged.get(key);
+        if (into) fold(into, row, measures);
+        else merged.set(key, { ...row });
+      }
+      if (merged.size > max) throw refuse();
+    },
+  );
   return [...merged.values()];
 }

@@ -6,10 +6,12 @@
 //
 // Two statements: a parallel aggregate for everything but the drawdown, and, only when asked
 // for, window functions over the closed trades in (timestamp, trade_id, writer) order for the drawdown.
+import { TRADE_MEASURES } from "../questdb/views.ts";
 import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { checkRange, rangeParams, type TimeRange } from "./range.ts";
+import { checkRange, rangeParams, type TimeBucket, type TimeRange } from "./range.ts";
+import { type RollupSource, readRollup } from "./rollup.ts";
 import { compareGroups, type GroupValues, groupKey } from "./series.ts";
 
 export const PERFORMANCE_GROUP_KEYS = ["STRATEGY", "PAIR"] as const;
@@ -204,28 +206,71 @@ export const idleRow = (columns: readonly PerformanceColumn[], values: GroupValu
  * Read with LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read.
  */
 export async function strategyPerformance(
-  cache: QueryReader,
-  table: string,
+  reads: QueryReader,
+  source: RollupSource,
   args: StrategyPerformanceArgs,
   max: number,
 ): Promise<StrategyPerformance[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
-  const params: unknown[] = [];
-  const sql = `SELECT ${selectColumns(columns)}${AGGREGATES} FROM ${table} WHERE ${where(args, params)}`;
-  const list = await cache.read<AggregateRow, StrategyPerformance[] | null>({
-    statement: limited({ name: "strategyPerformance.totals", sql, params }, max + 1),
-    tables: [table],
-    // Not grouped, the aggregate answers a row of 0 trades for an empty range: left out.
-    map: unlessOver(max, (rows) =>
-      rows
-        .map((row) => toPerformance(row, columns))
-        .filter((row) => row.trades > 0)
-        .sort((a, b) => compareGroups(a.groupValues, b.groupValues)),
-    ),
+  const rows = await readPerformance(reads, source, args, columns, null, "strategyPerformance.totals", max, () =>
+    tooManyGroups(max, args.groupBy),
+  );
+  return rows
+    .map((row) => toPerformance(row, columns))
+    .filter((row) => row.trades > 0)
+    .sort((a, b) => compareGroups(a.groupValues, b.groupValues));
+}
+
+/** The view's measures of strategyPerformance's figures (questdb/views.ts). */
+const MEASURES = TRADE_MEASURES.filter((measure) =>
+  [
+    "trades",
+    "closed",
+    "base_volume",
+    "quote_volume",
+    "transaction_fees",
+    "priority_fees",
+    "transfer_fees",
+    "pnl",
+    "pnl_squares",
+    "wins",
+    "losses",
+    "gross_profit",
+    "gross_loss",
+  ].includes(measure.alias),
+);
+
+/**
+ * strategyPerformance's figures per (bucket,) group through the rollups (analytics/rollup.ts),
+ * as AggregateRows: the sample standard deviation of the PnL from its count, Σ and Σ².
+ */
+export async function readPerformance(
+  reads: QueryReader,
+  source: RollupSource,
+  args: Omit<StrategyPerformanceArgs, "groupBy">,
+  columns: readonly PerformanceColumn[],
+  bucket: TimeBucket | null,
+  name: string,
+  max: number,
+  tooMany?: () => Error,
+): Promise<(AggregateRow & { timestamp?: Micros })[]> {
+  const filters = [
+    ...(args.strategy !== null ? [{ column: "strategy", value: args.strategy }] : []),
+    ...(args.writer !== null ? [{ column: "writer", value: args.writer }] : []),
+  ];
+  const rows = await readRollup(
+    reads,
+    { name, source, keys: columns, measures: MEASURES, bucket, filters, max, ...(tooMany ? { tooMany } : {}) },
+    args.range,
+  );
+  return rows.map((row) => {
+    const n = Number(row.closed ?? 0n);
+    const sum = (row.pnl as number | null) ?? 0;
+    const squares = (row.pnl_squares as number | null) ?? 0;
+    const variance = n > 1 ? Math.max(0, (squares - (sum * sum) / n) / (n - 1)) : null;
+    return { ...(row as unknown as AggregateRow), pnl_std: variance === null ? null : Math.sqrt(variance) };
   });
-  if (!list) throw tooManyGroups(max, args.groupBy);
-  return list;
 }
 
 /** ORDER BY of the series: the writer breaks ties of two keys' trades with the same timestamp and id. */

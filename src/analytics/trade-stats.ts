@@ -2,13 +2,14 @@
 // fee totals and slippage figures. One aggregate statement (parallel GROUP BY / SAMPLE BY) for the
 // figures; the p95 slippage comes from a second, slippage-histogram statement that runs only when
 // a client asks for it (docs/queries.md).
-import type { Micros } from "../time.ts";
+
 import { TRADE_MEASURES } from "../questdb/views.ts";
+import type { Micros } from "../time.ts";
 import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
-import { type RollupSource, readRollup } from "./rollup.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { type RollupSource, readRollup } from "./rollup.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
@@ -214,7 +215,9 @@ export async function tradeStatsTotals(
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
   const rows = await readRollup(reads, rollupQuery(source, args, false, max), args.range);
-  return sortByGroup(rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.trades > 0));
+  return sortByGroup(
+    rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.trades > 0),
+  );
 }
 
 /**

@@ -122,10 +122,7 @@ export const MEV_MEASURES: readonly Measure[] = [
   // there counts as 0 (the opportunity was not captured).
   m("opportunities", "count(expected_profit)"),
   m("expected_profit", "sum(expected_profit)"),
-  m(
-    "realized_profit",
-    "sum(CASE WHEN expected_profit IS NOT NULL THEN coalesce(realized_profit, 0.0) ELSE 0.0 END)",
-  ),
+  m("realized_profit", "sum(CASE WHEN expected_profit IS NOT NULL THEN coalesce(realized_profit, 0.0) ELSE 0.0 END)"),
 ];
 
 export const VIEWS: readonly ViewSpec[] = [

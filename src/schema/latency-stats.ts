@@ -49,14 +49,14 @@ const LatencyStatsRef = builder.objectRef<LatencyStatsArgs>("LatencyStats").impl
       description:
         "One row per stage with measurements in the range, by stage name (none for an empty range, a named stage included).",
       resolve: (args, _a, { services, reads }) =>
-        latencyStatsTotals(reads, services.tables.latency_metrics, args, services.maxResultRows),
+        latencyStatsTotals(reads, services.rollups.latency, args, services.maxResultRows),
     }),
     buckets: t.field({
       type: [LatencyStatsRowRef],
       description:
         "One row per bucket and stage with measurements in the range, in bucket then stage order; a stage's buckets without measurements have count 0. Empty when no bucket was given or the range has none.",
       resolve: (args, _a, { services, reads }) =>
-        latencyStatsBuckets(reads, services.tables.latency_metrics, args, services.maxResultRows),
+        latencyStatsBuckets(reads, services.rollups.latency, args, services.maxResultRows),
     }),
   }),
 });

@@ -233,7 +233,7 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
       description:
         "One row per group with transactions in the range, in group order (one row when not grouped; none for an empty range, grouped or not).",
       resolve: async (args, _a, { services, reads }) =>
-        (await mevTotals(reads, services.tables.mev_metrics, args, services.maxResultRows)).map((row) => ({
+        (await mevTotals(reads, services.rollups.mev, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: false,
@@ -243,7 +243,7 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
       type: [MevEffectivenessRowRef],
       description: "One row per bucket and group, empty buckets included. Empty when no bucket was given.",
       resolve: async (args, _a, { services, reads }) =>
-        (await mevBuckets(reads, services.tables.mev_metrics, args, services.maxResultRows)).map((row) => ({
+        (await mevBuckets(reads, services.rollups.mev, args, services.maxResultRows)).map((row) => ({
           row,
           args,
           bucketed: true,

@@ -91,7 +91,7 @@ builder.queryFields((t) => ({
         strategy: args.strategy ?? null,
         writer: args.writer ?? null,
       };
-      return performanceByPeriod(reads, services.tables.trades, periodArgs, services.maxResultRows);
+      return performanceByPeriod(reads, services.rollups.trades, periodArgs, services.maxResultRows);
     },
   }),
 }));

@@ -184,7 +184,7 @@ builder.queryFields((t) => ({
       const startingBalance = args.startingBalance ?? 0;
       const groupBy = normalizePerformanceGroupBy(checkList("groupBy", args.groupBy));
       const perfArgs = { range: args.range, strategy: args.strategy ?? null, writer: args.writer ?? null, groupBy };
-      const rows = await strategyPerformance(reads, services.tables.trades, perfArgs, services.maxResultRows);
+      const rows = await strategyPerformance(reads, services.rollups.trades, perfArgs, services.maxResultRows);
       return rows.map((perf) => ({ perf, args: perfArgs, startingBalance }));
     },
   }),

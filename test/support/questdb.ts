@@ -103,9 +103,9 @@ export async function viewsCaughtUp(prefix: string): Promise<void> {
       )
     ).dataset as [string, string, string, number][];
     const wal = new Map(
-      ((await exec("SELECT name, writerTxn, sequencerTxn FROM wal_tables()")).dataset as [string, number, number][]).map(
-        (row) => [row[0], row],
-      ),
+      (
+        (await exec("SELECT name, writerTxn, sequencerTxn FROM wal_tables()")).dataset as [string, number, number][]
+      ).map((row) => [row[0], row]),
     );
     const ready = views.every(([view, base, status, txn]) => {
       const own = wal.get(view);
