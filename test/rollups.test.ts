@@ -1,0 +1,267 @@
+// Rollups (issue 13, points 1 and 2): the views are created at start-up, and every statistic read
+// through them (whole hours from the views, edges and unrefreshed hours from the tables) equals the
+// computation over the base tables alone, for ranges that start and end inside buckets, across day
+// boundaries, with late rows and DEDUP upserts of old rows. The analytics functions run in process
+// with a runner of their own, so the statements they ran can be told apart (`.view` / `.raw`).
+import pino from "pino";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createQueryCache } from "../src/analytics/cache.ts";
+import { latencyStatsBuckets, latencyStatsTotals } from "../src/analytics/latency-stats.ts";
+import { mevBuckets, mevTotals } from "../src/analytics/mev-effectiveness.ts";
+import { performanceByPeriod } from "../src/analytics/performance-by-period.ts";
+import type { TimeBucket, TimeRange } from "../src/analytics/range.ts";
+import { planSegments, rawSource } from "../src/analytics/rollup.ts";
+import { createRollups, createViewCoverage, type Rollups } from "../src/analytics/rollup-coverage.ts";
+import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
+import { strategyPerformance } from "../src/analytics/strategy-performance.ts";
+import { type TradeGroupKey, tradeStatsBuckets, tradeStatsTotals } from "../src/analytics/trade-stats.ts";
+import { tableNames } from "../src/questdb/tables.ts";
+import { ensureViews, viewNames } from "../src/questdb/views.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { DAY_US, type Dataset, generateDataset, HOUR_US, loadDataset } from "./support/dataset.ts";
+import { exec, viewsCaughtUp, walApplied } from "./support/questdb.ts";
+
+const MINUTE_US = 60_000_000n;
+const MAX = 50_000;
+
+let t: TestApp;
+let ds: Dataset;
+let runner: SqlRunner;
+let views: Rollups;
+let raw: Rollups;
+
+beforeAll(async () => {
+  t = await startTestApp("rollups");
+  ds = generateDataset(13);
+  await loadDataset(t, ds);
+  runner = createSqlRunner({ pool: t.app.pool, log: pino({ level: "silent" }), timeoutMs: 60_000 });
+  const tables = tableNames(t.prefix);
+  views = createRollups(tables, viewNames(t.prefix), createViewCoverage(runner));
+  raw = {
+    trades: rawSource(tables.trades),
+    latency: rawSource(tables.latency_metrics),
+    mev: rawSource(tables.mev_metrics),
+  };
+});
+
+/** Each read runs its statement (no cache), so the statements counted are this read's. */
+const reads = () => createQueryCache({ runner, maxBytes: 0 });
+
+/** Deep equality, doubles within 1e-9 relative (sums in another order), the rest exact. */
+function expectClose(actual: unknown, expected: unknown, path = "answer"): void {
+  if (typeof expected === "number" && typeof actual === "number") {
+    const scale = Math.max(Math.abs(expected), Math.abs(actual), 1e-300);
+    expect(Math.abs(actual - expected) / scale, `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(1e-9);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    expect(Array.isArray(actual), path).toBe(true);
+    expect((actual as unknown[]).length, `${path} length`).toBe(expected.length);
+    expected.forEach((item, i) => {
+      expectClose((actual as unknown[])[i], item, `${path}[${i}]`);
+    });
+    return;
+  }
+  if (expected !== null && typeof expected === "object") {
+    expect(actual !== null && typeof actual === "object", path).toBe(true);
+    const keys = new Set([...Object.keys(expected), ...Object.keys(actual as object)]);
+    for (const key of keys) {
+      expectClose(
+        (actual as Record<string, unknown>)[key],
+        (expected as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      );
+    }
+    return;
+  }
+  expect(actual, path).toEqual(expected);
+}
+
+const viewStatements = () =>
+  Object.entries(runner.stats().byName)
+    .filter(([name]) => name.endsWith(".view"))
+    .reduce((sum, [, n]) => sum + n, 0);
+
+/** Ranges over the data set (day0 − 6 h to day0 + 30 h): edges inside hours, across midnight, whole days. */
+function ranges(): TimeRange[] {
+  const d = ds.day0;
+  return [
+    { from: d - 6n * HOUR_US, to: d + 30n * HOUR_US },
+    { from: d - 5n * HOUR_US + 17n * MINUTE_US + 3n, to: d + 29n * HOUR_US + 41n * MINUTE_US },
+    { from: d - 2n * HOUR_US - 1n, to: d + 2n * HOUR_US + 1n },
+    { from: d, to: d + DAY_US },
+    { from: d + 3n * HOUR_US + 5n * MINUTE_US, to: d + 3n * HOUR_US + 50n * MINUTE_US },
+    { from: d + 9n * HOUR_US + 30n * MINUTE_US, to: d + 23n * HOUR_US + 59n * MINUTE_US + 59_999_999n },
+  ];
+}
+
+const BUCKETS: (TimeBucket | null)[] = [null, "FIFTEEN_MINUTES", "HOUR", "FOUR_HOURS", "DAY", "WEEK", "MONTH"];
+const GROUPS: TradeGroupKey[][] = [
+  [],
+  ["PAIR"],
+  ["STRATEGY", "VENUE"],
+  ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"],
+];
+
+/** Every statistic over `range` (with `buckets`), read from `source`. */
+async function everything(source: Rollups, range: TimeRange, buckets = BUCKETS) {
+  const answers: Record<string, unknown> = {};
+  for (const bucket of buckets) {
+    for (const groupBy of GROUPS) {
+      const args = { range, bucket, groupBy };
+      answers[`trades ${bucket} ${groupBy}`] = bucket
+        ? await tradeStatsBuckets(reads(), source.trades, args, MAX)
+        : await tradeStatsTotals(reads(), source.trades, args, MAX);
+    }
+    for (const [stage, strategy] of [
+      [null, null],
+      ["sign", null],
+      [null, "alpha"],
+    ] as const) {
+      const args = { range, bucket, stage, strategy };
+      answers[`latency ${bucket} ${stage} ${strategy}`] = bucket
+        ? await latencyStatsBuckets(reads(), source.latency, args, MAX)
+        : await latencyStatsTotals(reads(), source.latency, args, MAX);
+    }
+    for (const groupBy of [[], ["PROTECTION"], ["PROTECTION", "STRATEGY", "VENUE"]] as const) {
+      const args = { range, bucket, groupBy };
+      answers[`mev ${bucket} ${groupBy}`] = bucket
+        ? await mevBuckets(reads(), source.mev, args, MAX)
+        : await mevTotals(reads(), source.mev, args, MAX);
+    }
+  }
+  for (const groupBy of [["STRATEGY"], ["PAIR"], ["STRATEGY", "PAIR"], []] as const) {
+    for (const strategy of [null, "beta"]) {
+      answers[`performance ${groupBy} ${strategy}`] = await strategyPerformance(
+        reads(),
+        source.trades,
+        { range, groupBy, strategy, writer: null },
+        MAX,
+      );
+    }
+  }
+  for (const bucket of ["DAY", "WEEK", "MONTH"] as const) {
+    answers[`periods ${bucket}`] = await performanceByPeriod(
+      reads(),
+      source.trades,
+      { range, bucket, strategy: null, writer: null },
+      MAX,
+    );
+  }
+  return answers;
+}
+
+describe("rollup views", { timeout: 300_000 }, () => {
+  it("are created at start-up beside the tables, valid, with the tables' retention; a second start changes nothing", async () => {
+    const { dataset } = await exec(
+      `SELECT view_name, view_status, base_table_name FROM materialized_views() WHERE view_name LIKE '${t.prefix}%' ORDER BY view_name`,
+    );
+    expect(dataset).toEqual([
+      [`${t.prefix}latency_metrics_1h`, "valid", `${t.prefix}latency_metrics`],
+      [`${t.prefix}mev_metrics_1h`, "valid", `${t.prefix}mev_metrics`],
+      [`${t.prefix}trades_1h`, "valid", `${t.prefix}trades`],
+    ]);
+    const ttl = await exec(
+      `SELECT table_name, ttlValue, ttlUnit FROM tables() WHERE table_name LIKE '${t.prefix}%_1h'`,
+    );
+    for (const row of ttl.dataset) expect(row.slice(1), String(row[0])).toEqual([30, "DAY"]);
+    const changes: string[] = [];
+    await ensureViews(t.app.pool, {
+      tables: tableNames(t.prefix),
+      views: viewNames(t.prefix),
+      retentionDays: 30,
+      onChange: (m) => changes.push(m),
+    });
+    expect(changes).toEqual([]);
+  });
+
+  it("answer every statistic as the base tables do, for ranges that start and end inside buckets", async () => {
+    await viewsCaughtUp(t.prefix);
+    for (const [i, range] of ranges().entries()) {
+      // Totals and three bucket sizes per range, every bucket size over the ranges.
+      const buckets = [null, ...BUCKETS.filter((_, b) => b > 0 && b % 2 === i % 2)];
+      const before = viewStatements();
+      const fromViews = await everything(views, range, buckets);
+      // Ranges holding a whole hour read it from a view.
+      if (range.to - range.from > 2n * HOUR_US) expect(viewStatements()).toBeGreaterThan(before);
+      const fromTables = await everything(raw, range, buckets);
+      expectClose(fromViews, fromTables, `${range.from}..${range.to}`);
+    }
+  });
+
+  it("include late rows and DEDUP upserts of old rows, before and after the views refresh", async () => {
+    const range = ranges()[1] as TimeRange;
+    const buckets: (TimeBucket | null)[] = [null, "HOUR", "DAY"];
+    const before = await everything(views, range, buckets);
+    const old = ds.trades.find((trade) => trade.micros > ds.day0 - 4n * HOUR_US) as Dataset["trades"][number];
+    const { dataset } = await exec(
+      `SELECT writer FROM ${t.prefix}trades WHERE trade_id = '${old.tradeId}' AND timestamp = '${old.timestamp}'`,
+    );
+    const writer = (dataset[0] as [string])[0];
+    // An upsert of an old trade (same timestamp, id and writer: DEDUP replaces it) with a new
+    // price, and a late trade into an old hour.
+    await exec(
+      `INSERT INTO ${t.prefix}trades (timestamp, trade_id, action, base_token, quote_token, base_amount, quote_amount, executed_price, transaction_fee, priority_fee, expected_slippage, actual_slippage, mev_status, transfer_fees, strategy, realized_pnl, writer) VALUES ` +
+        `('${old.timestamp}', '${old.tradeId}', '${old.action}', '${old.baseToken}', '${old.quoteToken}', ${old.baseAmount}, ${old.baseAmount * 0.5}, 0.5, 1, 1, 0.0, 0.0, 'UNKNOWN', 0.0, 'alpha', 1000.0, '${writer}'), ` +
+        `('${old.timestamp}', 'late-1', 'BUY', 'SOL', 'USDC', 2.0, 20000.0, 10000.0, 1, 1, 0.0, 0.0, 'UNKNOWN', 0.0, 'beta', -7.0, '${writer}')`,
+    );
+    await walApplied(`${t.prefix}trades`);
+    // At once (the view may not have refreshed yet: those hours are read from the table)…
+    const now = await everything(views, range, buckets);
+    expectClose(now, await everything(raw, range, buckets), "right after the write");
+    expect(now).not.toEqual(before);
+    // …and once the view has refreshed, from the view.
+    await viewsCaughtUp(t.prefix);
+    const viewsBefore = viewStatements();
+    const later = await everything(views, range, buckets);
+    expect(viewStatements()).toBeGreaterThan(viewsBefore);
+    expectClose(later, now, "after the refresh");
+  });
+});
+
+describe("planSegments", () => {
+  const d = 20_000n * DAY_US;
+  const range = { from: d - 2n * HOUR_US - 7n, to: d + DAY_US + 3n * HOUR_US + 11n };
+  const covers = (segments: { range: TimeRange }[], whole: TimeRange) => {
+    expect(segments[0]?.range.from).toBe(whole.from);
+    expect(segments.at(-1)?.range.to).toBe(whole.to);
+    for (let i = 1; i < segments.length; i++) {
+      expect(segments[i]?.range.from).toBe(segments[i - 1]?.range.to);
+    }
+  };
+
+  it("reads whole hours from the view, one segment per day, edges from the table", () => {
+    const segments = planSegments(range, "HOUR", { usable: true, dirty: [] });
+    covers(segments, range);
+    expect(segments.map((s) => [s.range.from - d, s.range.to - d, s.fromView])).toEqual([
+      [-2n * HOUR_US - 7n, -2n * HOUR_US, false],
+      [-2n * HOUR_US, 0n, true],
+      [0n, DAY_US, true],
+      [DAY_US, DAY_US + 3n * HOUR_US, true],
+      [DAY_US + 3n * HOUR_US, DAY_US + 3n * HOUR_US + 11n, false],
+    ]);
+  });
+
+  it("reads the hours a dirty range touches from the table, and everything when the dirty ranges are unknown", () => {
+    const dirty = [{ from: d + 5n * HOUR_US + 1n, to: d + 6n * HOUR_US + 2n }];
+    const segments = planSegments(range, null, { usable: true, dirty });
+    covers(segments, range);
+    const rawHours = segments.filter((s) => !s.fromView && s.range.from >= d && s.range.to <= d + DAY_US);
+    expect(rawHours.map((s) => [s.range.from - d, s.range.to - d])).toEqual([[5n * HOUR_US, 7n * HOUR_US]]);
+    for (const coverage of [{ usable: true, dirty: null }, { usable: false, dirty: [] }, null]) {
+      const all = planSegments(range, "DAY", coverage);
+      covers(all, range);
+      expect(all.every((s) => !s.fromView)).toBe(true);
+      expect(all).toHaveLength(3);
+    }
+    // Buckets shorter than an hour come from the table.
+    expect(planSegments(range, "FIFTEEN_MINUTES", { usable: true, dirty: [] }).every((s) => !s.fromView)).toBe(true);
+  });
+
+  it("cuts a long range into at most 64 chunks", () => {
+    const year = { from: d, to: d + 365n * DAY_US };
+    const segments = planSegments(year, "DAY", { usable: true, dirty: [] });
+    covers(segments, year);
+    expect(segments.length).toBeLessThanOrEqual(64);
+  });
+});
