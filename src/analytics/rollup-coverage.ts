@@ -10,7 +10,12 @@ interface ViewRow {
   view_name: string;
   view_status: string;
   refresh_base_table_txn: bigint | null;
+  /** End of the hours the view holds (a period view leaves the open hour out); null: no bound. */
+  refresh_period_hi: bigint | null;
 }
+
+/** A time beyond any range a query may ask for. */
+const END_OF_TIME = 2n ** 62n;
 
 interface WalRow {
   name: string;
@@ -27,7 +32,7 @@ export function createViewCoverage(runner: SqlRunner): CoverageOf {
     // older than it is.
     const views = await runner.query<ViewRow>({
       name: "rollup.views",
-      sql: "SELECT view_name, view_status, refresh_base_table_txn FROM materialized_views() WHERE view_name = $1",
+      sql: "SELECT view_name, view_status, refresh_base_table_txn, refresh_period_hi FROM materialized_views() WHERE view_name = $1",
       params: [view],
     });
     const found = views[0];
@@ -46,7 +51,9 @@ export function createViewCoverage(runner: SqlRunner): CoverageOf {
     const caughtUp =
       BigInt(viewTxn.writerTxn) === BigInt(viewTxn.sequencerTxn) &&
       BigInt(found.refresh_base_table_txn) >= BigInt(baseTxn.writerTxn);
-    return { usable: true, dirty: caughtUp ? [] : null };
+    if (!caughtUp) return { usable: true, dirty: null };
+    const hi = found.refresh_period_hi;
+    return { usable: true, dirty: hi === null ? [] : [{ from: BigInt(hi), to: END_OF_TIME }] };
   };
 }
 

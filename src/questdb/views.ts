@@ -179,6 +179,8 @@ interface ViewRow {
   view_sql: string;
   view_status: string;
   base_table_name: string;
+  refresh_type: string;
+  period_length_unit: string | null;
 }
 
 /** QuestDB keeps the view's SQL as written; compared without differences of spacing. */
@@ -193,7 +195,7 @@ const normalize = (sql: string) => sql.replace(/\s+/g, " ").trim().toLowerCase()
 export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): Promise<void> {
   const { tables, views, retentionDays, onChange = () => {} } = options;
   const existing = await pool.query<ViewRow>(
-    "SELECT view_name, view_sql, view_status, base_table_name FROM materialized_views()",
+    "SELECT view_name, view_sql, view_status, base_table_name, refresh_type, period_length_unit FROM materialized_views()",
   );
   const byName = new Map(existing.rows.map((row) => [row.view_name, row]));
   for (const spec of VIEWS) {
@@ -201,7 +203,12 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
     const base = tables[spec.base];
     const select = viewSelect(spec, base);
     const found = byName.get(name);
-    if (found && (normalize(found.view_sql) !== normalize(select) || found.base_table_name !== base)) {
+    const differs = (view: ViewRow) =>
+      normalize(view.view_sql) !== normalize(select) ||
+      view.base_table_name !== base ||
+      view.refresh_type !== "immediate" ||
+      view.period_length_unit !== "HOUR";
+    if (found && differs(found)) {
       await pool.query(`DROP MATERIALIZED VIEW IF EXISTS ${name}`);
       onChange(`dropped materialized view ${name}: its definition differs from this version's`);
     } else if (found) {
@@ -211,10 +218,14 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
       }
       continue;
     }
-    // TTL as the tables': a view keeps no hour its base table has dropped.
+    // A period view: an hour enters the view once it is over (one scan of each hour, however
+    // many transactions bots write into it meanwhile; queries read the open hour from the table),
+    // and a late row or an upsert into an earlier hour refreshes that hour at once. TTL as the
+    // tables': a view keeps no hour its base table has dropped.
     const ttl = retentionDays > 0 ? ` TTL ${retentionDays} DAYS` : "";
     await pool.query(
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} WITH BASE ${base} REFRESH IMMEDIATE AS (${select}) PARTITION BY DAY${ttl}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} WITH BASE ${base} REFRESH IMMEDIATE PERIOD (SAMPLE BY INTERVAL) ` +
+        `AS (${select}) PARTITION BY DAY${ttl}`,
     );
     onChange(`created materialized view ${name}`);
   }
