@@ -173,6 +173,22 @@ describe("rollup views", { timeout: 300_000 }, () => {
       onChange: (m) => changes.push(m),
     });
     expect(changes).toEqual([]);
+    // A new RETENTION_DAYS reaches the views as it reaches the tables.
+    await ensureViews(t.app.pool, {
+      tables: tableNames(t.prefix),
+      views: viewNames(t.prefix),
+      retentionDays: 400,
+      onChange: (m) => changes.push(m),
+    });
+    expect(changes).toEqual([
+      `ALTER MATERIALIZED VIEW ${t.prefix}trades_1h SET TTL 400 DAYS`,
+      `ALTER MATERIALIZED VIEW ${t.prefix}latency_metrics_1h SET TTL 400 DAYS`,
+      `ALTER MATERIALIZED VIEW ${t.prefix}mev_metrics_1h SET TTL 400 DAYS`,
+    ]);
+    const longer = await exec(
+      `SELECT table_name, ttlValue, ttlUnit FROM tables() WHERE table_name LIKE '${t.prefix}%_1h'`,
+    );
+    for (const row of longer.dataset) expect(row.slice(1), String(row[0])).toEqual([400, "DAY"]);
   });
 
   it("answer every statistic as the base tables do, for ranges that start and end inside buckets", async () => {

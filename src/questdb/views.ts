@@ -9,7 +9,7 @@
 // https://questdb.com/docs/concepts/materialized-views/
 import type pg from "pg";
 import { attackedSql, attackPartSql, landedSql } from "../analytics/mev-vocabulary.ts";
-import type { TableKey, TableNames } from "./tables.ts";
+import { type TableKey, type TableNames, waitForWalApply } from "./tables.ts";
 
 /** How the view's rows of one measure merge into one figure. */
 export type Merge = "sum" | "min" | "max" | "first" | "last";
@@ -183,6 +183,8 @@ interface ViewRow {
   period_length_unit: string | null;
 }
 
+const TTL_UNIT_DAYS: Record<string, number> = { HOUR: 1 / 24, DAY: 1, WEEK: 7 };
+
 /** QuestDB keeps the view's SQL as written; compared without differences of spacing. */
 const normalize = (sql: string) => sql.replace(/\s+/g, " ").trim().toLowerCase();
 
@@ -198,6 +200,7 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
     "SELECT view_name, view_sql, view_status, base_table_name, refresh_type, period_length_unit FROM materialized_views()",
   );
   const byName = new Map(existing.rows.map((row) => [row.view_name, row]));
+  const altered: string[] = [];
   for (const spec of VIEWS) {
     const name = views[spec.key];
     const base = tables[spec.base];
@@ -216,6 +219,17 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
         await pool.query(`REFRESH MATERIALIZED VIEW ${name} FULL`);
         onChange(`started a full refresh of the invalid materialized view ${name}`);
       }
+      const ttl = await pool.query<{ ttlValue: number; ttlUnit: string }>(
+        "SELECT ttlValue, ttlUnit FROM tables() WHERE table_name = $1",
+        [name],
+      );
+      const row = ttl.rows[0];
+      const days = row ? (row.ttlValue === 0 ? 0 : row.ttlValue * (TTL_UNIT_DAYS[row.ttlUnit] ?? Number.NaN)) : 0;
+      if (days !== retentionDays) {
+        await pool.query(`ALTER MATERIALIZED VIEW ${name} SET TTL ${retentionDays} DAYS`);
+        onChange(`ALTER MATERIALIZED VIEW ${name} SET TTL ${retentionDays} DAYS`);
+        altered.push(name);
+      }
       continue;
     }
     // A period view: an hour enters the view once it is over (one scan of each hour, however
@@ -229,4 +243,6 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
     );
     onChange(`created materialized view ${name}`);
   }
+  // ALTERs are applied asynchronously (views are WAL tables): done when they are visible.
+  if (altered.length > 0) await waitForWalApply(pool, altered);
 }
