@@ -14,8 +14,11 @@ export interface LeanResponse {
 }
 
 export interface LeanHttpClient {
-  /** Prepares a POST of `payload` (JSON) to `path`; calling the result sends it. */
-  prepare(path: string, payload: string): () => Promise<LeanResponse>;
+  /**
+   * Prepares a POST of `payload` (JSON) to `path`, with `headers` besides the fixed ones (e.g.
+   * `{ authorization: "Bearer …" }`); calling the result sends it.
+   */
+  prepare(path: string, payload: string, headers?: Record<string, string>): () => Promise<LeanResponse>;
   close(): void;
 }
 
@@ -75,9 +78,12 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
   let socket = await connect();
 
   return {
-    prepare(path, payload) {
+    prepare(path, payload, headers = {}) {
+      const extra = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("");
       const request = Buffer.from(
-        `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
+        `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\nAccept: application/json\r\n${extra}` +
           `Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
       );
       return async () => {
