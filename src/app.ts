@@ -39,6 +39,7 @@ import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
+import { createTxnWatch } from "./questdb/txn-watch.ts";
 import { schema } from "./schema/index.ts";
 
 export interface AppOptions {
@@ -198,7 +199,8 @@ export function buildApp(options: AppOptions): App {
     timeoutMs: config.queryTimeoutMs,
     ...(options.onStatement ? { onStatement: options.onStatement } : {}),
   });
-  const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes });
+  const txnWatch = createTxnWatch({ runner: sql });
+  const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes, watch: txnWatch });
   // Rules run on the light pool (short statements over a recent window), each on a timer of its
   // own. QuestDB's statement_timeout (QUERY_TIMEOUT_MS) stops a slow statement first and keeps the
   // connection; the client-side deadline, a second later, only trips when QuestDB does not answer
@@ -251,6 +253,7 @@ export function buildApp(options: AppOptions): App {
     maxResultRows: config.limits.maxResultRows,
     sql,
     cache,
+    txnWatch,
   };
 
   // The request pipeline (docs/security.md), in order: transport checks → key → rate limit (on

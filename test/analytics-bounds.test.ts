@@ -124,7 +124,7 @@ describe("latencyStats over a month of hourly buckets", () => {
     // then runs that each stay within the bound.
     expect(statements.map((s) => s.name).sort()).toEqual(
       [
-        "cache.txn",
+        "txn.probe",
         "latencyStats.totals",
         "latencyStats.plan.buckets",
         ...statements.filter((s) => s.name === "latencyStats.buckets.run").map((s) => s.name),

@@ -199,6 +199,7 @@ export async function tradeStatsTotals(
   const totals = await cache.read<AggregateRow, TradeStatsRow[] | null>({
     statement: limited(statement(table, args, false, AGGREGATES, "tradeStats.totals"), max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) =>
       sortByGroup(rows.map((row) => toRow(row, columns, null)).filter((row) => row.trades > 0)),
     ),
@@ -226,6 +227,7 @@ export async function tradeStatsBuckets(
   const found = await cache.read<AggregateRow, TradeStatsRow[] | null>({
     statement: limited(statement(table, args, true, AGGREGATES, "tradeStats.buckets"), max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => rows.map((row) => toRow(row, columns, row.timestamp ?? null))),
   });
   if (!found) throw tooManyRows(max);

@@ -23,6 +23,7 @@ import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
 import { createPgPool, poolStats } from "../questdb/pg-pool.ts";
 import { tableNames } from "../questdb/tables.ts";
+import { createTxnWatch } from "../questdb/txn-watch.ts";
 import { schema } from "../schema/index.ts";
 import { QueueFullError, RowsRejectedError, type Ticket, WriterClosedError } from "./batch-writer.ts";
 import {
@@ -107,13 +108,14 @@ function analyticsServices(analytics: NonNullable<WriteWorkerData["analytics"]>)
   const pool = pgPool(analytics.poolSize, 3 * analytics.queryTimeoutMs);
   const lightPool = pgPool(1);
   const sql = createSqlRunner({ pool, lightPool, log, timeoutMs: analytics.queryTimeoutMs });
-  const cache = createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes });
+  const txnWatch = createTxnWatch({ runner: sql });
+  const cache = createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes, watch: txnWatch });
   // Sent with each answer: the main thread's /metrics shows this thread's cache and connections.
   threadStats = () => ({
     cache: cache.stats(),
     pools: { heavy: poolStats(pool), light: poolStats(lightPool) },
   });
-  return { pool, sql, cache };
+  return { pool, sql, cache, txnWatch };
 }
 
 /** An analytics worker's cache and pool figures (none for a write worker). */
