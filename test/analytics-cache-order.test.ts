@@ -34,9 +34,9 @@ function scriptedDb(auto = false) {
       return log.flatMap((txn, i) => {
         const n = BigInt(i + 1);
         if (n <= after || n > upto) return [];
-        const lo = txn ? txn.reduce((a, b) => (a < b ? a : b)) : null;
-        const hi = txn ? txn.reduce((a, b) => (a > b ? a : b)) : null;
-        return [{ sequencerTxn: String(n), lo: lo === null ? null : String(lo), hi: hi === null ? null : String(hi) }];
+        const sorted = txn ? [...txn].sort((a, b) => (a < b ? -1 : 1)) : [];
+        const [lo, hi] = txn ? [String(sorted[0]), String(sorted[sorted.length - 1])] : [null, null];
+        return [{ sequencerTxn: String(n), lo, hi }];
       });
     }
     // A statement counts the applied rows in [from, to) when it starts.
