@@ -13,6 +13,7 @@ function scriptedDb(auto = false) {
   /** Each transaction's rows; null: one that records no range (an UPDATE). */
   const log: (bigint[] | null)[] = [];
   let applied = 0;
+  let ttlDays = 0;
   const rows = () => log.slice(0, applied).flatMap((txn) => txn ?? []);
   const pending: { name: string; end: () => void }[] = [];
   const started: string[] = [];
@@ -28,6 +29,9 @@ function scriptedDb(auto = false) {
           status: null,
         },
       ];
+    }
+    if (statement.name === "txn.ttl") {
+      return [{ table_name: "t", ttlValue: ttlDays, ttlUnit: "DAY", partitionBy: "DAY" }];
     }
     if (statement.name === "txn.ranges") {
       const [after, upto] = statement.params as [bigint, bigint];
@@ -69,6 +73,9 @@ function scriptedDb(auto = false) {
     },
     apply() {
       applied = log.length;
+    },
+    ttl(days: number) {
+      ttlDays = days;
     },
     async end(name: string) {
       for (let i = 0; i < 20 && !pending.some((p) => p.name === name); i++) await flush();
@@ -153,6 +160,19 @@ describe("range-aware invalidation", () => {
     expect(db.count("count.1")).toBe(2);
   });
 
+  it("drops the entries a commit may have expired by the table's TTL (no WAL transaction of its own)", async () => {
+    const { db, cache } = setup();
+    db.ttl(2);
+    const now = BigInt(Date.now()) * 1000n;
+    const today = Number(now / H / 24n) * 24;
+    db.commit([at(today - 96), at(today - 24)]);
+    expect(await cache.read(hour(today - 96))).toBe(1); // four days ago: past the TTL's horizon
+    expect(await cache.read(hour(today - 24))).toBe(1); // yesterday: within it
+    db.commit([now]);
+    await cache.read(hour(today - 24));
+    expect(cache.stats()).toMatchObject({ hits: 1, invalidated: 1, invalidatedWhole: 0 });
+  });
+
   it("waits for the WAL apply of what was committed before the request, then answers with it", async () => {
     const { db, cache } = setup();
     db.commit([at(1)]);
@@ -202,7 +222,8 @@ describe("ordering", () => {
     const { db, cache } = setup(false);
     db.commit([at(1)]);
     const first = cache.read(hour(1));
-    await db.end("txn.probe"); // the table's first probe: nothing to load
+    await db.end("txn.probe"); // the table's first probe: its TTL, no ranges
+    await db.end("txn.ttl");
     expect(db.pending()).toEqual(["count.1"]);
 
     db.commit([at(5)]); // elsewhere: the next request may join the run
@@ -229,6 +250,7 @@ describe("ordering", () => {
     db.commit([at(1)]);
     const slow = cache.read(hour(1));
     await db.end("txn.probe");
+    await db.end("txn.ttl");
     db.commit([at(1, 20)]);
     const other = cache.read(hour(2)); // its probe processes the commit into hour 1
     await db.end("txn.probe");

@@ -91,7 +91,13 @@ interface ProbeRow {
 interface LogEntry {
   txn: bigint;
   /** null: QuestDB recorded no range (not a plain row write, or not recorded). */
-  range: TxnRange | null;
+  ranges: TxnRange[] | null;
+}
+
+/** A table's TTL and partitioning (tables()), for the partitions a commit may drop. */
+interface Retention {
+  ttl: bigint;
+  partition: bigint | undefined;
 }
 
 /** What is known of a table's transactions: every one in (from, upto], oldest first. */
@@ -110,12 +116,48 @@ UNION ALL SELECT view_name, refresh_base_table_txn, base_table_txn, false, base_
 const rangesSql = (table: string) =>
   `SELECT sequencerTxn, minTimestamp::long lo, maxTimestamp::long hi FROM wal_transactions('${table.replaceAll("'", "''")}') WHERE sequencerTxn > $1 AND sequencerTxn <= $2`;
 
+const HOUR = 3_600_000_000n;
+const DAY = 24n * HOUR;
+/** Shortest length of each TTL unit: a shorter TTL drops more, so the horizon errs on the safe side. */
+const TTL_UNIT: Readonly<Record<string, bigint>> = { HOUR, DAY, WEEK: 7n * DAY, MONTH: 28n * DAY, YEAR: 365n * DAY };
+const PARTITION: Readonly<Record<string, bigint>> = { HOUR, DAY };
+const MIN_MICROS = -(2n ** 62n);
+
+/**
+ * What a commit with rows up to `hi` may drop besides: QuestDB enforces a table's TTL when it
+ * applies a commit, dropping the partitions that end before (max timestamp − TTL), with no WAL
+ * transaction of their own. The max is taken as the later of `hi` and the clock plus an hour
+ * (rows a little in the future), and the horizon floored to the partition (DAY, HOUR; other
+ * partitionings unfloored).
+ */
+function expiredBy(hi: bigint, retention: Retention | undefined, nowMicros: bigint): TxnRange | undefined {
+  if (!retention || retention.ttl <= 0n) return undefined;
+  const latest = hi > nowMicros + HOUR ? hi : nowMicros + HOUR;
+  let horizon = latest - retention.ttl;
+  if (retention.partition) horizon -= ((horizon % retention.partition) + retention.partition) % retention.partition;
+  return { from: MIN_MICROS, to: horizon };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   const { runner, applyWaitMs = 5_000, logSize = 4_096, maxLoad = 1_000 } = options;
   const followed = new Set<string>();
   const logs = new Map<string, TxnLog>();
+  /** TTL per followed table; reloaded after a transaction without a range (an ALTER may change it). */
+  const retentions = new Map<string, Retention>();
+  const loadRetentions = async () => {
+    const rows = await runner.query<{ table_name: string; ttlValue: number; ttlUnit: string; partitionBy: string }>({
+      name: "txn.ttl",
+      sql: "SELECT table_name, ttlValue, ttlUnit, partitionBy FROM tables()",
+      params: [],
+    });
+    for (const row of rows) {
+      if (!followed.has(row.table_name)) continue;
+      const unit = TTL_UNIT[row.ttlUnit] ?? HOUR;
+      retentions.set(row.table_name, { ttl: BigInt(row.ttlValue ?? 0) * unit, partition: PARTITION[row.partitionBy] });
+    }
+  };
   let probes = 0;
   let rangeLoads = 0;
 
@@ -126,8 +168,8 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const ranges: TxnRange[] = [];
     for (const entry of log.entries) {
       if (entry.txn <= afterTxn || entry.txn > uptoTxn) continue;
-      if (!entry.range) return null;
-      ranges.push(entry.range);
+      if (!entry.ranges) return null;
+      ranges.push(...entry.ranges);
     }
     return ranges;
   };
@@ -157,10 +199,18 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       return;
     }
     const byTxn = new Map(rows.map((row) => [BigInt(row.sequencerTxn), row]));
+    const retention = retentions.get(table);
+    const now = BigInt(Date.now()) * 1000n;
     for (let n = after + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
-      const range = row?.lo != null && row.hi != null ? { from: BigInt(row.lo), to: BigInt(row.hi) + 1n } : null;
-      log.entries.push({ txn: n, range });
+      if (row?.lo == null || row.hi == null || !retention) {
+        log.entries.push({ txn: n, ranges: null });
+        retentions.delete(table);
+        continue;
+      }
+      const written = { from: BigInt(row.lo), to: BigInt(row.hi) + 1n };
+      const expired = expiredBy(written.to - 1n, retention, now);
+      log.entries.push({ txn: n, ranges: expired ? [written, expired] : [written] });
     }
     log.upto = upto;
     if (log.entries.length > logSize) {
@@ -191,6 +241,13 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       }
     }
     for (const table of logs.keys()) if (!tables.has(table)) logs.delete(table);
+    if ([...followed].some((table) => tables.has(table) && !retentions.has(table))) {
+      try {
+        await loadRetentions();
+      } catch {
+        // Unknown TTL: the ranges loaded below are unknown too (see load).
+      }
+    }
     const loads: Promise<void>[] = [];
     for (const table of followed) {
       const txn = tables.get(table);
