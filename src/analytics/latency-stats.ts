@@ -174,12 +174,14 @@ export async function latencyStatsTotals(
   const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
     statement: limited(statement(table, args, false), max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => collect(rows, false)),
   });
   if (whole) return finish([...whole]);
   const plan = await cache.read<PlanRow, PlanRow[] | null>({
     statement: planStatement(table, args, false, max),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => rows),
   });
   if (!plan) throw tooManyRows(max);
@@ -191,6 +193,7 @@ export async function latencyStatsTotals(
       ...(await cache.read<BinRow, LatencyStatsRow[]>({
         statement: stageSetStatement(table, args, stages),
         tables: [table],
+        range: args.range,
         map: (rows) => collect(rows, false),
       })),
     );
@@ -243,6 +246,7 @@ export async function latencyStatsBuckets(
     const whole = await cache.read<BinRow, LatencyStatsRow[] | null>({
       statement: limited(statement(table, args, true), max + 1),
       tables: [table],
+      range: args.range,
       map: unlessOver(max, (rows) => collect(rows, true)),
     });
     if (whole) return finish(whole);
@@ -251,6 +255,7 @@ export async function latencyStatsBuckets(
   const plan = await cache.read<PlanRow, { stages: number; weights: Map<bigint, number> } | null>({
     statement: planStatement(table, args, true, max),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => {
       const weights = new Map<bigint, number>();
       for (const row of rows) {
@@ -271,6 +276,7 @@ export async function latencyStatsBuckets(
       ...(await cache.read<BinRow, LatencyStatsRow[]>({
         statement: { ...statement(table, { ...args, range }, true), name: "latencyStats.buckets.run" },
         tables: [table],
+        range: range,
         map: (rows) => collect(rows, true),
       })),
     );

@@ -201,6 +201,7 @@ export async function mevTotals(
   const totals = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
     statement: limited(statement(table, args, false), max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) =>
       sortByGroup(rows.map((row) => toRow(row, columns, null)).filter((row) => row.transactions > 0)),
     ),
@@ -227,6 +228,7 @@ export async function mevBuckets(
   const found = await cache.read<AggregateRow, MevEffectivenessRow[] | null>({
     statement: limited(statement(table, args, true), max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => rows.map((row) => toRow(row, columns, row.timestamp ?? null))),
   });
   if (!found) throw tooManyRows(max);
