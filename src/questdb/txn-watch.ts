@@ -15,6 +15,10 @@
 // - `snapshot(tables)` waits until QuestDB has applied, for each of those tables, what the probe
 //   saw committed (https://questdb.com/docs/reference/function/meta/#wal_tables), polling with
 //   short pauses up to `applyWaitMs`, then fails with a retryable OVERLOADED error.
+// - The live ticks (live/txn-checks.ts) still read wal_tables() themselves, on a connection of
+//   their own: through this probe a poke's check would queue behind the light pool's polls and
+//   pages, behind a probe already running, and behind the range loads that follow a commit, which
+//   is exactly when a poke checks (issue 13, point 5, not done for them).
 
 import type { SqlRunner } from "../analytics/sql.ts";
 import { clientError } from "../errors.ts";
