@@ -12,7 +12,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
 import { analyticsResponseCache, STATISTICS_ROOT_FIELDS } from "./analytics/response-cache.ts";
-import { createRollups, createViewCoverage } from "./analytics/rollup-coverage.ts";
+import { createRollups } from "./analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
 import { type Context, forEvent, type Services } from "./context.ts";
@@ -40,6 +40,7 @@ import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
+import { createTxnWatch } from "./questdb/txn-watch.ts";
 import { ensureViews, viewNames } from "./questdb/views.ts";
 import { schema } from "./schema/index.ts";
 
@@ -201,7 +202,8 @@ export function buildApp(options: AppOptions): App {
     timeoutMs: config.queryTimeoutMs,
     ...(options.onStatement ? { onStatement: options.onStatement } : {}),
   });
-  const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes });
+  const txnWatch = createTxnWatch({ runner: sql });
+  const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes, watch: txnWatch });
   // Rules run on the light pool (short statements over a recent window), each on a timer of its
   // own. QuestDB's statement_timeout (QUERY_TIMEOUT_MS) stops a slow statement first and keeps the
   // connection; the client-side deadline, a second later, only trips when QuestDB does not answer
@@ -254,7 +256,8 @@ export function buildApp(options: AppOptions): App {
     maxResultRows: config.limits.maxResultRows,
     sql,
     cache,
-    rollups: createRollups(tables, views, createViewCoverage(sql)),
+    rollups: createRollups(tables, views, txnWatch),
+    txnWatch,
   };
 
   // The request pipeline (docs/security.md), in order: transport checks → key → rate limit (on

@@ -14,6 +14,7 @@ import type { ValidationLimits } from "./ingest/validation.ts";
 import type { AlertEngine } from "./live/alerts.ts";
 import type { LiveQueries } from "./live/live-queries.ts";
 import type { TableNames } from "./questdb/tables.ts";
+import type { TxnWatch } from "./questdb/txn-watch.ts";
 
 /** Where record mutations queue rows: the batch writer, or in a write worker the main thread's. */
 export interface RowSink {
@@ -43,10 +44,12 @@ export interface Services {
   liveLimits: { lateRowsMs: number; maxQueued: number };
   /** The only way analytics code runs SQL (timed, logged, counted). */
   sql: SqlRunner;
-  /** Query results keyed by SQL, parameters and table transactions; analytics reads go through it. */
+  /** Query results tied to the tables and time ranges they read; analytics reads go through it. */
   cache: QueryCache;
   /** The base tables and their rollup views, as the statistics queries read them. */
   rollups: Rollups;
+  /** The one watcher of table transactions and view refresh state (the cache's, the rollup planner's). */
+  txnWatch: TxnWatch;
 }
 
 /** Per-request loaders: batch and deduplicate reads made while one GraphQL request resolves. */

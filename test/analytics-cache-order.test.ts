@@ -1,30 +1,61 @@
-// The cache's ordering rules, with a scripted SQL runner whose statements end when the test says
-// so: a miss starts without waiting for a transaction probe, and no interleaving of
-// statements, probes and commits lets a request see data older than a commit applied before it
-// arrived. (analytics-cache.test.ts covers the same paths against the real QuestDB.)
+// The cache's ordering and range rules, with a scripted SQL runner over one table `t` whose
+// statements end when the test says so (or at once, `auto`): no interleaving of statements,
+// probes and commits lets a request see data older than a commit acknowledged before it arrived,
+// and a commit drops exactly the entries whose range it wrote into.
+// (analytics-cache.test.ts covers the same paths against the real QuestDB.)
 import { describe, expect, it } from "vitest";
 import { type CachedQuery, createQueryCache } from "../src/analytics/cache.ts";
 import type { SqlRunner, SqlStatement } from "../src/analytics/sql.ts";
+import { createTxnWatch } from "../src/questdb/txn-watch.ts";
 
-/** A database of one table `t`: its applied transaction and the value a statement reads. */
-function scriptedDb() {
-  let txn = 1n;
-  let value = "v1";
+/** A database of one table `t`: rows (timestamps), committed and applied transactions. */
+function scriptedDb(auto = false) {
+  /** Each transaction's rows; null: one that records no range (an UPDATE). */
+  const log: (bigint[] | null)[] = [];
+  let applied = 0;
+  let ttlDays = 0;
+  const rows = () => log.slice(0, applied).flatMap((txn) => txn ?? []);
   const pending: { name: string; end: () => void }[] = [];
   const started: string[] = [];
+  const answer = (statement: SqlStatement): unknown[] => {
+    if (statement.name === "txn.probe") {
+      return [
+        {
+          name: "t",
+          writerTxn: String(applied),
+          sequencerTxn: String(log.length),
+          suspended: false,
+          base: null,
+          status: null,
+        },
+      ];
+    }
+    if (statement.name === "txn.ttl") {
+      return [{ table_name: "t", ttlValue: ttlDays, ttlUnit: "DAY", partitionBy: "DAY" }];
+    }
+    if (statement.name === "txn.ranges") {
+      const [after, upto] = statement.params as [bigint, bigint];
+      return log.flatMap((txn, i) => {
+        const n = BigInt(i + 1);
+        if (n <= after || n > upto) return [];
+        const sorted = txn ? [...txn].sort((a, b) => (a < b ? -1 : 1)) : [];
+        const [lo, hi] = txn ? [String(sorted[0]), String(sorted[sorted.length - 1])] : [null, null];
+        return [{ sequencerTxn: String(n), lo, hi }];
+      });
+    }
+    // A statement counts the applied rows in [from, to) when it starts.
+    const [from, to] = statement.params as [bigint, bigint];
+    return [{ value: rows().filter((ts) => ts >= from && ts < to).length }];
+  };
   const runner: SqlRunner = {
     query<R>(statement: SqlStatement): Promise<R[]> {
       started.push(statement.name);
-      // A statement reads when it starts; a probe reports the number when it ends.
-      const read = value;
+      const result = answer(statement) as R[];
+      if (auto) return new Promise((resolve) => setImmediate(() => resolve(result)));
       return new Promise<R[]>((resolve) => {
-        pending.push({
-          name: statement.name,
-          end: () =>
-            resolve(
-              (statement.name === "cache.txn" ? [{ name: "t", writerTxn: txn }] : [{ value: read }]) as unknown as R[],
-            ),
-        });
+        // A probe reports the numbers when it ends.
+        const end = () => resolve((statement.name.startsWith("txn.") ? answer(statement) : result) as R[]);
+        pending.push({ name: statement.name, end });
       });
     },
     stats: () => ({ statements: started.length, failed: 0, byName: {} }),
@@ -33,175 +64,241 @@ function scriptedDb() {
   return {
     runner,
     started,
-    /** Statements and probes not ended yet, by name. */
+    count: (name: string) => started.filter((s) => s === name).length,
     pending: () => pending.map((p) => p.name),
-    commit(next: string) {
-      txn++;
-      value = next;
+    /** Commits (acknowledges) a transaction writing rows at `ts` (null: no range); applied unless told. */
+    commit(ts: bigint[] | null, apply = true) {
+      log.push(ts);
+      if (apply) applied = log.length;
     },
-    /** Ends the oldest pending statement called `name`, then lets promises settle. */
+    apply() {
+      applied = log.length;
+    },
+    ttl(days: number) {
+      ttlDays = days;
+    },
     async end(name: string) {
+      for (let i = 0; i < 20 && !pending.some((p) => p.name === name); i++) await flush();
       const index = pending.findIndex((p) => p.name === name);
       if (index < 0) throw new Error(`nothing pending named ${name} (pending: ${pending.map((p) => p.name)})`);
       const [item] = pending.splice(index, 1);
       item?.end();
       await flush();
+      await flush();
     },
-    flush,
-  };
-}
-
-const query = (name: string): CachedQuery<{ value: string }, string> => ({
-  statement: { name, sql: `SELECT '${name}'`, params: [] },
-  tables: ["t"],
-  map: (rows) => rows.map((r) => r.value).join(","),
-});
-
-/** Reads `name` in a request of its own; the promise and whether it settled. */
-function request(cache: ReturnType<typeof createQueryCache>, name: string) {
-  const state: { value?: string } = {};
-  const promise = cache
-    .forRequest()
-    .read(query(name))
-    .then((v) => {
-      state.value = v;
-      return v;
-    });
-  return { promise, state };
-}
-
-/** A cache over a scripted database that has answered one probe and one read of `first`. */
-async function warmed(first: string) {
-  const db = scriptedDb();
-  const cache = createQueryCache({ runner: db.runner, maxBytes: 1 << 20 });
-  const warm = request(cache, first);
-  await db.flush();
-  await db.end("cache.txn");
-  await db.end(first);
-  await warm.promise;
-  return { db, cache };
-}
-
-describe("query cache ordering", () => {
-  it("waits for the first probe, then starts misses without one", async () => {
-    const db = scriptedDb();
-    const cache = createQueryCache({ runner: db.runner, maxBytes: 1 << 20 });
-    const first = request(cache, "a");
-    await db.flush();
-    expect(db.pending()).toEqual(["cache.txn"]); // nothing known yet: probe first
-    await db.end("cache.txn");
-    expect(db.pending()).toEqual(["a"]);
-    await db.end("a");
-    expect(first.state.value).toBe("v1");
-
-    const second = request(cache, "b");
-    await db.flush();
-    expect(db.pending()).toEqual(["b"]); // nothing to confirm: no probe
-    await db.end("b");
-    expect(second.state.value).toBe("v1");
-    expect(cache.stats()).toMatchObject({ early: 1, misses: 2, probes: 1 });
-  });
-
-  it("serves an entry only after a probe confirms its table has not moved", async () => {
-    const { db, cache } = await warmed("a");
-
-    const hit = request(cache, "a");
-    await db.flush();
-    expect(db.pending()).toEqual(["cache.txn"]); // an entry exists: confirm before serving it
-    expect(hit.state.value).toBeUndefined();
-    await db.end("cache.txn");
-    expect(hit.state.value).toBe("v1");
-    expect(cache.stats().hits).toBe(1);
-
-    db.commit("v2");
-    const after = request(cache, "a");
-    await db.flush();
-    await db.end("cache.txn");
-    expect(db.pending()).toEqual(["a"]); // the probe saw the commit: the entry is not used
-    await db.end("a");
-    expect(after.state.value).toBe("v2");
-    expect(cache.stats().invalidated).toBe(1);
-  });
-
-  it("never answers a request with data older than a commit applied before it arrived", async () => {
-    // The commit lands while the early statement runs, or before it starts (the cache has not
-    // probed since, so it keys that statement by the older number either way).
-    for (const commitWhile of [true, false]) {
-      const { db, cache } = await warmed("warm");
-      if (!commitWhile) db.commit("v2");
-      const early = request(cache, "a");
-      await db.flush();
-      expect(db.pending()).toEqual(["a"]);
-      if (commitWhile) db.commit("v2");
-      await db.end("a");
-      // Fresh for its own request: it started after the request arrived.
-      expect(early.state.value).toBe(commitWhile ? "v1" : "v2");
-
-      // It was kept under txn 1, so the next request probes, sees txn 2 and reads again.
-      const later = request(cache, "a");
-      await db.flush();
-      expect(db.pending()).toEqual(["cache.txn"]);
-      await db.end("cache.txn");
-      expect(db.pending()).toEqual(["a"]);
-      await db.end("a");
-      expect(later.state.value).toBe("v2");
-    }
-  });
-
-  it("lets a request join a run only when its own probe shows nothing was applied since the run began", async () => {
-    const { db, cache } = await warmed("warm");
-
-    const early = request(cache, "a");
-    await db.flush();
-    expect(db.pending()).toEqual(["a"]);
-    db.commit("v2");
-    const joiner = request(cache, "a"); // a run of `a` is going: it must probe first
-    await db.flush();
-    expect(db.pending()).toEqual(["a", "cache.txn"]);
-    await db.end("cache.txn"); // the joiner's probe sees txn 2
-    expect(db.pending()).toEqual(["a", "a"]); // so it did not join the run under txn 1
-    await db.end("a");
-    await db.end("a");
-    expect(early.state.value).toBe("v1");
-    expect(joiner.state.value).toBe("v2");
-  });
-
-  it("stores a whole response only when every read was keyed by the same, still current, numbers", async () => {
-    const db = scriptedDb();
-    const cache = createQueryCache({ runner: db.runner, maxBytes: 1 << 20 });
-    const auto = async <T>(promise: Promise<T>): Promise<T> => {
+    /** Ends pending statements (oldest first) until `promise` settles. */
+    async until<T>(promise: Promise<T>): Promise<T> {
       let done = false;
       const result = promise.finally(() => {
         done = true;
       });
       while (!done) {
-        await db.flush();
-        if (db.pending().length > 0) await db.end(db.pending()[0] as string);
+        await flush();
+        if (pending.length > 0) await this.end(pending[0]?.name as string);
       }
       return result;
-    };
+    },
+  };
+}
+
+const H = 3_600_000_000n;
+/** Counts the rows of hour `h` (a range-aware entry), or of hours [h, h2) read as the whole table. */
+const hour = (h: number, whole = false): CachedQuery<{ value: number }, number> => ({
+  statement: {
+    name: `count.${h}${whole ? ".whole" : ""}`,
+    sql: "SELECT count()",
+    params: [BigInt(h) * H, BigInt(h + 1) * H],
+  },
+  tables: ["t"],
+  ...(whole ? {} : { range: { from: BigInt(h) * H, to: BigInt(h + 1) * H } }),
+  map: (rows) => rows[0]?.value ?? 0,
+});
+const at = (h: number, minute = 0) => BigInt(h) * H + BigInt(minute) * 60_000_000n;
+
+function setup(auto = true, maxBytes = 1 << 20) {
+  const db = scriptedDb(auto);
+  const watch = createTxnWatch({ runner: db.runner, applyWaitMs: 2_000 });
+  const cache = createQueryCache({ runner: db.runner, maxBytes, watch });
+  return { db, cache, watch };
+}
+
+describe("range-aware invalidation", () => {
+  it("keeps an entry over an earlier hour when a commit writes into a later one, and drops it on a late row into its hour", async () => {
+    const { db, cache } = setup();
+    db.commit([at(1, 5), at(2, 5)]);
+    expect(await cache.read(hour(1))).toBe(1);
+    expect(await cache.read(hour(2))).toBe(1);
+    expect(db.count("count.1")).toBe(1);
+
+    db.commit([at(3, 1)]); // the current hour
+    expect(await cache.read(hour(1))).toBe(1);
+    expect(await cache.read(hour(2))).toBe(1);
+    expect(db.count("count.1") + db.count("count.2")).toBe(2); // both served from the cache
+    expect(cache.stats()).toMatchObject({ hits: 2, invalidated: 0, keptByRange: 2 });
+
+    db.commit([at(1, 30)]); // a late row into hour 1
+    expect(await cache.read(hour(1))).toBe(2);
+    expect(await cache.read(hour(2))).toBe(1);
+    expect(db.count("count.1")).toBe(2);
+    expect(db.count("count.2")).toBe(1);
+    expect(cache.stats()).toMatchObject({ invalidated: 1, invalidatedWhole: 0 });
+  });
+
+  it("drops every entry of the table when QuestDB recorded no range for a transaction, and whole-table entries on any commit", async () => {
+    const { db, cache } = setup();
+    db.commit([at(1), at(5)]);
+    await cache.read(hour(1));
+    await cache.read(hour(2));
+    await cache.read(hour(0, true));
+    db.commit([at(7)]);
+    await cache.read(hour(1));
+    expect(cache.stats()).toMatchObject({ invalidated: 1, invalidatedWhole: 1, entries: 2 });
+
+    db.commit(null); // an UPDATE: no range
+    await cache.read(hour(1));
+    expect(cache.stats()).toMatchObject({ invalidated: 3, invalidatedWhole: 3 });
+    expect(db.count("count.1")).toBe(2);
+  });
+
+  it("drops the entries a commit may have expired by the table's TTL (no WAL transaction of its own)", async () => {
+    const { db, cache } = setup();
+    db.ttl(2);
+    const now = BigInt(Date.now()) * 1000n;
+    const today = Number(now / H / 24n) * 24;
+    db.commit([at(today - 96), at(today - 24)]);
+    expect(await cache.read(hour(today - 96))).toBe(1); // four days ago: past the TTL's horizon
+    expect(await cache.read(hour(today - 24))).toBe(1); // yesterday: within it
+    db.commit([now]);
+    await cache.read(hour(today - 24));
+    expect(cache.stats()).toMatchObject({ hits: 1, invalidated: 1, invalidatedWhole: 0 });
+  });
+
+  it("waits for the WAL apply of what was committed before the request, then answers with it", async () => {
+    const { db, cache } = setup();
+    db.commit([at(1)]);
+    expect(await cache.read(hour(1))).toBe(1);
+    db.commit([at(1, 9)], false); // acknowledged, not applied
+    const answer = cache.read(hour(1));
+    // It polls: probes go on while the commit is not applied.
+    while (db.count("txn.probe") < 4) await new Promise((resolve) => setTimeout(resolve, 1));
+    db.apply();
+    expect(await answer).toBe(2);
+  });
+
+  it("fails retryably when the apply does not come within the deadline", async () => {
+    const db = scriptedDb(true);
+    const watch = createTxnWatch({ runner: db.runner, applyWaitMs: 50 });
+    db.commit([at(1)], false);
+    await expect(watch.snapshot(["t"])).rejects.toMatchObject({
+      message:
+        "QuestDB has not applied the committed rows of t within 50 ms (its WAL apply is behind); retry after 1 s",
+      extensions: { code: "OVERLOADED", retryable: true },
+    });
+  });
+
+  it("answers touched() null for transactions older than the log or past what the probe loaded", async () => {
+    const db = scriptedDb(true);
+    const watch = createTxnWatch({ runner: db.runner, logSize: 2 });
+    db.commit([at(1)]);
+    const first = await watch.snapshot(["t"]);
+    expect(first.tables.get("t")).toEqual({ writerTxn: 1n, sequencerTxn: 1n });
+    db.commit([at(2), at(2, 30)]);
+    db.commit([at(3)]);
+    db.commit([at(4)]);
+    const later = await watch.snapshot(["t"]);
+    expect(later.touched("t", 3n, 4n)).toEqual([{ from: at(4), to: at(4) + 1n }]);
+    expect(later.touched("t", 2n, 4n)).toEqual([
+      { from: at(3), to: at(3) + 1n },
+      { from: at(4), to: at(4) + 1n },
+    ]);
+    expect(later.touched("t", 1n, 4n)).toBeNull(); // txn 2 fell out of the log (logSize 2)
+    expect(later.touched("t", 3n, 5n)).toBeNull(); // not loaded yet
+    expect(later.touched("t", 4n, 4n)).toEqual([]);
+  });
+});
+
+describe("ordering", () => {
+  it("lets a request join a run only when nothing applied since the run's snapshot touched its range", async () => {
+    const { db, cache } = setup(false);
+    db.commit([at(1)]);
+    const first = cache.read(hour(1));
+    await db.end("txn.probe"); // the table's first probe: its TTL, no ranges
+    await db.end("txn.ttl");
+    expect(db.pending()).toEqual(["count.1"]);
+
+    db.commit([at(5)]); // elsewhere: the next request may join the run
+    const joiner = cache.read(hour(1));
+    await db.end("txn.probe");
+    await db.end("txn.ranges");
+    expect(db.pending()).toEqual(["count.1"]);
+    expect(cache.stats().coalesced).toBe(1);
+
+    db.commit([at(1, 40)]); // into hour 1: the next one must not
+    const fresh = cache.read(hour(1));
+    await db.end("txn.probe");
+    await db.end("txn.ranges");
+    expect(db.pending()).toEqual(["count.1", "count.1"]);
+    await db.end("count.1");
+    await db.end("count.1");
+    expect(await first).toBe(1);
+    expect(await joiner).toBe(1);
+    expect(await fresh).toBe(2);
+  });
+
+  it("does not store a value read under a snapshot that a commit into its range has overtaken", async () => {
+    const { db, cache } = setup(false);
+    db.commit([at(1)]);
+    const slow = cache.read(hour(1));
+    await db.end("txn.probe");
+    await db.end("txn.ttl");
+    db.commit([at(1, 20)]);
+    const other = cache.read(hour(2)); // its probe processes the commit into hour 1
+    await db.end("txn.probe");
+    await db.end("txn.ranges");
+    await db.end("count.1");
+    expect(await slow).toBe(1);
+    await db.end("count.2");
+    await other;
+    expect(cache.stats().entries).toBe(1); // hour 2 only
+    const again = cache.read(hour(1));
+    await db.until(again);
+    expect(await again).toBe(2);
+  });
+
+  it("stores a whole response tied to its reads' ranges, and serves it until a commit writes into one", async () => {
+    const { db, cache } = setup();
+    db.commit([at(1), at(2)]);
     const reads = cache.forRequest();
-    expect(await auto(reads.cachedResponse("q"))).toBeUndefined();
-    await auto(reads.read(query("a")));
-    await auto(reads.read(query("b")));
+    expect(await reads.cachedResponse("q")).toBeUndefined();
+    await reads.read(hour(1));
+    await reads.read(hour(2));
     expect(reads.storeResponse("q", '{"data":1}')).toBe(true);
 
-    const next = cache.forRequest();
-    expect(await auto(next.cachedResponse("q"))).toBe('{"data":1}');
-    expect(cache.stats().responseHits).toBe(1);
+    db.commit([at(3)]);
+    expect(await cache.forRequest().cachedResponse("q")).toBe('{"data":1}');
+    db.commit([at(2, 10)]);
+    expect(await cache.forRequest().cachedResponse("q")).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ responseHits: 1, responseMisses: 2 });
+  });
 
-    db.commit("v2");
-    const stale = cache.forRequest();
-    expect(await auto(stale.cachedResponse("q"))).toBeUndefined();
+  it("does not store a response when a read was overtaken by a commit into its range", async () => {
+    const { db, cache } = setup();
+    db.commit([at(1)]);
+    await cache.read(hour(2)); // an entry under txn 1
+    const reads = cache.forRequest();
+    await reads.read(hour(2)); // a hit
+    db.commit([at(2, 1)]);
+    await cache.read(hour(5)); // another request processes the commit into hour 2
+    expect(reads.storeResponse("r", "{}")).toBe(false);
+  });
 
-    // A request whose first read started early under numbers a commit had already overtaken,
-    // and whose second read was keyed by its own (newer) probe: not stored.
-    await auto(cache.read(query("x"))); // an entry under txn 2
-    db.commit("v3");
-    const mixed = cache.forRequest();
-    await auto(mixed.read(query("c"))); // no entry: early, under the last numbers seen (txn 2)
-    await auto(mixed.read(query("x"))); // an entry to confirm: probe, txn 3, read again
-    expect(db.started.filter((name) => name === "x")).toHaveLength(2);
-    expect(mixed.storeResponse("m", "{}")).toBe(false);
+  it("stays within its byte budget", async () => {
+    const { db, cache } = setup(true, 600);
+    db.commit([at(1)]);
+    for (let h = 0; h < 40; h++) {
+      await cache.read(hour(h));
+      expect(cache.stats().bytes).toBeLessThanOrEqual(600);
+    }
+    expect(cache.stats().evicted).toBeGreaterThan(0);
   });
 });

@@ -16,7 +16,7 @@ import { parse } from "yaml";
 import { ensureHaproxy } from "../scripts/ensure-haproxy.ts";
 import { HAPROXY_CONFIG, haproxyServers, type LocalHaproxy, startLocalHaproxy } from "../scripts/local-haproxy.ts";
 import { type Config, loadConfig } from "../src/config.ts";
-import { freePort } from "../src/questdb/local-server.ts";
+import { freePort, QUESTDB_SETTINGS } from "../src/questdb/local-server.ts";
 import { tableNames } from "../src/questdb/tables.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
 import { type Api, metric, spawnApi } from "./support/api-process.ts";
@@ -102,6 +102,13 @@ describe("docker-compose.yml and deploy/haproxy.cfg, read against the code", () 
     expect(questdb.ports).toBeUndefined();
     expect(questdb.networks).toEqual(["internal"]);
     expect(compose.networks.internal).toEqual({ internal: true });
+  });
+
+  it("configures QuestDB as the server the tests and `npm start` run (QDB_ variables for its settings)", () => {
+    const env = envOf(serviceNamed("questdb"));
+    for (const [key, value] of Object.entries(QUESTDB_SETTINGS)) {
+      expect(env[`QDB_${key.toUpperCase().replaceAll(".", "_")}`], key).toBe(value);
+    }
   });
 
   it("publishes only the load balancer, port 4000, from a pinned HAProxy image running deploy/haproxy.cfg", () => {

@@ -354,6 +354,8 @@ describe("operation names as labels", () => {
         misses: 0,
         coalesced: 0,
         invalidated: 0,
+        invalidatedWhole: 0,
+        keptByRange: 0,
         evicted: 0,
         probes: 0,
         early: 0,

@@ -11,11 +11,12 @@ import { mevBuckets, mevTotals } from "../src/analytics/mev-effectiveness.ts";
 import { performanceByPeriod } from "../src/analytics/performance-by-period.ts";
 import type { TimeBucket, TimeRange } from "../src/analytics/range.ts";
 import { planSegments, rawSource } from "../src/analytics/rollup.ts";
-import { createRollups, createViewCoverage, type Rollups } from "../src/analytics/rollup-coverage.ts";
+import { createRollups, type Rollups } from "../src/analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { strategyPerformance } from "../src/analytics/strategy-performance.ts";
 import { type TradeGroupKey, tradeStatsBuckets, tradeStatsTotals } from "../src/analytics/trade-stats.ts";
 import { tableNames } from "../src/questdb/tables.ts";
+import { createTxnWatch, type TxnWatch } from "../src/questdb/txn-watch.ts";
 import { ensureViews, viewNames } from "../src/questdb/views.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { DAY_US, type Dataset, generateDataset, HOUR_US, loadDataset } from "./support/dataset.ts";
@@ -29,6 +30,7 @@ let ds: Dataset;
 let runner: SqlRunner;
 let views: Rollups;
 let raw: Rollups;
+let watch: TxnWatch;
 
 beforeAll(async () => {
   t = await startTestApp("rollups");
@@ -36,7 +38,8 @@ beforeAll(async () => {
   await loadDataset(t, ds);
   runner = createSqlRunner({ pool: t.app.pool, log: pino({ level: "silent" }), timeoutMs: 60_000 });
   const tables = tableNames(t.prefix);
-  views = createRollups(tables, viewNames(t.prefix), createViewCoverage(runner));
+  watch = createTxnWatch({ runner });
+  views = createRollups(tables, viewNames(t.prefix), watch);
   raw = {
     trades: rawSource(tables.trades),
     latency: rawSource(tables.latency_metrics),
@@ -45,7 +48,7 @@ beforeAll(async () => {
 });
 
 /** Each read runs its statement (no cache), so the statements counted are this read's. */
-const reads = () => createQueryCache({ runner, maxBytes: 0 });
+const reads = () => createQueryCache({ runner, maxBytes: 0, watch });
 
 /** Deep equality, doubles within 1e-9 relative (sums in another order), the rest exact. */
 function expectClose(actual: unknown, expected: unknown, path = "answer"): void {

@@ -32,7 +32,7 @@ describe("the SQL runner", () => {
       "mevEffectiveness.totals",
       "strategyPerformance.drawdown",
       "performanceByPeriod",
-      "cache.txn",
+      "txn.probe",
       "trades",
       "trade.latencyMetrics",
       "trade.mev",

@@ -1,48 +1,61 @@
-// The query-result cache in front of the SQL runner (issue 4, point 7).
+// The query-result cache in front of the SQL runner (issue 4, point 7; range-aware since issue
+// 13, point 4).
 //
-// - Key: statement name + SQL + parameters + the applied transaction number (`wal_tables()`
-//   writerTxn) of every table the statement reads. Before an entry is served, QuestDB is asked
-//   for those numbers; a table that committed (and applied) a new transaction since the entry was
-//   made gives a new key, so an answer is never older than the last applied commit, whichever API
-//   instance (or bot) wrote it. Entries of a table whose number moved are dropped at once.
-// - The transaction probe is one cheap metadata statement shared by every request that arrives
-//   while it is not yet running: a request never joins a probe that started before it arrived.
-//   A request probes once and keys every read it makes by that one answer.
-// - A statement with no entry and no run under the last numbers seen starts at once, without
-//   waiting for a probe (an answer that is not cached costs no probe round trip). It is
-//   stored under those last numbers: it started after they were applied, so it holds at least
-//   that data, and a later request only hits it once a probe shows nothing was applied since.
-//   It started after its request arrived, so its answer holds every commit applied before then.
-// - Identical concurrent requests (same key) share one SQL execution (coalescing).
-// - Whole answers: a request whose reads were all keyed by the same numbers can store its
-//   serialised response (the HTTP fast path does, for analytics queries); a later identical
-//   request gets it back, bytes for bytes, when a probe shows the same numbers for every table
-//   it read. It skips the SQL and the GraphQL execution.
+// - Key: statement name + SQL + parameters. An entry remembers what it read: each table of the
+//   statement with the designated-timestamp range it reads (`CachedQuery.range`; none: the whole
+//   table). A response entry remembers the union of its reads.
+// - Freshness comes from the shared transaction watcher (questdb/txn-watch.ts). A request takes
+//   one snapshot from a probe that started after it arrived, and waits until QuestDB has applied
+//   what that probe saw committed for the tables it reads (issue 13, point 2: an answer includes
+//   every row acknowledged COMMITTED before the request arrived, by any instance).
+// - Every snapshot is processed once, in probe order: for each table whose applied transaction
+//   moved, exactly the entries whose range overlaps a range those transactions wrote are dropped
+//   (every entry of the table when QuestDB recorded no range, or the entry has none). A write
+//   into today keeps yesterday's entries; a late row into an old hour drops the entries over it.
+// - A value computed under an older snapshot is stored only if no transaction processed since
+//   touched its range; a request joins a running identical statement (coalescing) only if no
+//   transaction applied between that run's snapshot and its own touched the range.
 // - Bounded in bytes (approximate: about the JSON size of the cached value); least recently used
 //   first out.
 //
 // Cached values are shared between requests: callers treat them as read-only.
 import { LRUCache } from "lru-cache";
-import type { TimeRange } from "./range.ts";
+import { createTxnWatch, type TableTxn, type TxnRange, type TxnSnapshot, type TxnWatch } from "../questdb/txn-watch.ts";
+import { approximateBytes } from "./approximate-bytes.ts";
 import type { SqlRunner, SqlStatement } from "./sql.ts";
+
+export { approximateBytes };
 
 export interface QueryCacheOptions {
   runner: SqlRunner;
   /** Byte budget; 0 stores nothing (coalescing and the freshness probe still apply). */
   maxBytes: number;
+  /** The transaction watcher shared with the rest of the app. Default: one of its own over `runner`. */
+  watch?: TxnWatch;
 }
 
 /** What analytics code reads through: the cache itself, or one request's view of it. */
 export interface QueryReader {
   read<R, T>(query: CachedQuery<R, T>): Promise<T>;
+  /**
+   * The snapshot this request's reads of `tables` are checked against (one probe per request;
+   * `tables` applied what it saw committed): what the rollup planner reads the views' state from.
+   */
+  snapshot(tables: readonly string[]): Promise<TxnSnapshot>;
 }
 
 export interface CachedQuery<R, T> {
   statement: SqlStatement;
-  /** Physical names of every table the SQL reads (for a view: its base table). */
+  /**
+   * Physical names of every table the SQL reads. A statement over a materialized view names the
+   * view's base table (the rollup planner guarantees the answer equals the base table's).
+   */
   tables: readonly string[];
-  /** The designated-timestamp range the SQL reads of those tables; absent: all of it. */
-  range?: TimeRange;
+  /**
+   * The designated-timestamp range [from, to) in µs the statement reads of every table in
+   * `tables`: only writes into it drop the entry. Default: the whole table.
+   */
+  range?: { from: bigint; to: bigint };
   /** Rows → the value that is cached and returned. */
   map: (rows: R[]) => T;
 }
@@ -52,13 +65,17 @@ export interface QueryCacheStats {
   misses: number;
   /** Requests that joined an identical statement already running. */
   coalesced: number;
-  /** Entries dropped because a table they read committed a new transaction. */
+  /** Entries dropped because a transaction applied since touched what they read. */
   invalidated: number;
+  /** Of `invalidated`: dropped whole-table (no range on the entry, or none recorded for the transactions). */
+  invalidatedWhole: number;
+  /** Entries of a table that moved, kept because no range its new transactions wrote overlaps theirs. */
+  keptByRange: number;
   /** Entries dropped to stay within the byte budget. */
   evicted: number;
-  /** Transaction probes run. */
+  /** Transaction snapshots requested (one per request, plus waits for the WAL apply). */
   probes: number;
-  /** Statements started beside the probe instead of after it (counted in misses too). */
+  /** Always 0 since issue 13: every read waits for its request's snapshot (COMMITTED rows included). */
   early: number;
   /** Whole responses served from the cache, and lookups that found none (or a stale one). */
   responseHits: number;
@@ -76,13 +93,13 @@ export interface QueryCounts {
   coalesced: number;
 }
 
-/** One request's reads: probed once, every read keyed by that answer. */
+/** One request's reads: one snapshot, every read checked against it. */
 export interface RequestReads extends QueryReader {
-  /** A stored response for `key`, if every table it read is still at the same transaction. */
+  /** A stored response for `key`, if nothing applied since it was stored touched what it read. */
   cachedResponse(key: string): Promise<string | undefined>;
   /**
-   * Stores this request's response under `key` when all its reads were keyed by the same
-   * transaction numbers and those are still the latest known. Returns whether it was stored.
+   * Stores this request's response under `key` when no transaction applied since any of its reads
+   * touched what that read. Returns whether it was stored.
    */
   storeResponse(key: string, body: string): boolean;
 }
@@ -95,88 +112,58 @@ export interface QueryCache extends QueryReader {
   clear(): void;
 }
 
-type Txns = ReadonlyMap<string, bigint>;
+/** A table read over a range (undefined: the whole table). */
+interface Read {
+  table: string;
+  range: TxnRange | undefined;
+}
 
 interface Entry {
   value: unknown;
-  tables: readonly string[];
-  /** For a stored response: the transaction of every table it read. */
-  txns?: Txns;
+  reads: readonly Read[];
+}
+
+/** A read and the applied transactions its value reflects (at least). */
+interface Based extends Read {
+  basis: ReadonlyMap<string, TableTxn>;
 }
 
 /** Transaction number used for a table QuestDB does not list (not created yet). */
 const NO_TABLE = -1n;
+const EMPTY: ReadonlyMap<string, TableTxn> = new Map();
 
 const bigintSafe = (_key: string, value: unknown) => (typeof value === "bigint" ? value.toString() : value);
-/**
- * About the JSON length of a value (strings by length, numbers and bigints as 8 and 16, 8 per
- * key or element for punctuation), without serialising it: JSON.stringify with a bigint replacer
- * cost ~0.2 ms for a page of 100 trades, more than the rest of a cache hit.
- */
-export function approximateBytes(value: unknown): number {
-  let bytes = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    switch (typeof item) {
-      case "string":
-        bytes += item.length + 2;
-        break;
-      case "number":
-      case "boolean":
-        bytes += 8;
-        break;
-      case "bigint":
-        bytes += 16;
-        break;
-      case "object":
-        if (item === null) bytes += 4;
-        else if (Array.isArray(item)) {
-          bytes += 2 + item.length;
-          for (const element of item) stack.push(element);
-        } else if (item instanceof Map) {
-          bytes += 2;
-          for (const [k, v] of item) stack.push(k, v);
-        } else {
-          bytes += 2;
-          for (const k in item) {
-            bytes += k.length + 4;
-            stack.push((item as Record<string, unknown>)[k]);
-          }
-        }
-        break;
-      default:
-        bytes += 4;
-    }
-  }
-  return bytes;
-}
-
-const txnOf = (txns: Txns, table: string) => txns.get(table) ?? NO_TABLE;
+const txnOf = (tables: ReadonlyMap<string, TableTxn>, table: string) => tables.get(table)?.writerTxn ?? NO_TABLE;
+const overlaps = (range: TxnRange | undefined, ranges: readonly TxnRange[]) =>
+  range === undefined ? ranges.length > 0 : ranges.some((r) => r.from < range.to && range.from < r.to);
 const RESPONSE = "response\u0000";
 
 export function createQueryCache(options: QueryCacheOptions): QueryCache {
   const { runner, maxBytes } = options;
-  let hits = 0;
-  let misses = 0;
-  let coalesced = 0;
-  let invalidated = 0;
-  let evicted = 0;
-  let probes = 0;
-  let early = 0;
-  let responseHits = 0;
-  let responseMisses = 0;
+  const watch = options.watch ?? createTxnWatch({ runner });
+  const counts = {
+    hits: 0,
+    misses: 0,
+    coalesced: 0,
+    invalidated: 0,
+    invalidatedWhole: 0,
+    keptByRange: 0,
+    evicted: 0,
+    probes: 0,
+    responseHits: 0,
+    responseMisses: 0,
+  };
   const byQuery: Record<string, QueryCounts> = {};
   const countsOf = (statement: SqlStatement) => {
-    let counts = byQuery[statement.name];
-    if (!counts) {
-      counts = { hits: 0, misses: 0, coalesced: 0 };
-      byQuery[statement.name] = counts;
+    let c = byQuery[statement.name];
+    if (!c) {
+      c = { hits: 0, misses: 0, coalesced: 0 };
+      byQuery[statement.name] = c;
     }
-    return counts;
+    return c;
   };
 
-  /** table → keys of entries that read it, so a new transaction drops them at once. */
+  /** table → keys of entries that read it. */
   const byTable = new Map<string, Set<string>>();
   const lru =
     maxBytes > 0
@@ -184,181 +171,165 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
           maxSize: maxBytes,
           sizeCalculation: (entry, key) => Math.max(1, key.length + approximateBytes(entry.value)),
           dispose: (entry, key, reason) => {
-            if (reason === "evict") evicted++;
-            for (const table of entry.tables) byTable.get(table)?.delete(key);
+            if (reason === "evict") counts.evicted++;
+            for (const read of entry.reads) byTable.get(read.table)?.delete(key);
           },
         })
       : undefined;
-  const running = new Map<string, Promise<unknown>>();
-  /** The numbers of the latest probe that ended; empty until one has. */
-  const lastTxn = new Map<string, bigint>();
-  let probed = false;
+  const running = new Map<
+    string,
+    { run: Promise<unknown>; reads: readonly Read[]; basis: ReadonlyMap<string, TableTxn> }
+  >();
 
-  const runProbe = async (): Promise<Txns> => {
-    probes++;
-    const rows = await runner.query<{ name: string; writerTxn: bigint }>({
-      name: "cache.txn",
-      sql: "SELECT name, writerTxn FROM wal_tables()",
-      params: [],
-    });
-    const txns = new Map(rows.map((row) => [row.name, BigInt(row.writerTxn)]));
+  /** The latest snapshot processed: entries hold what QuestDB had applied as of its numbers. */
+  let processed: TxnSnapshot | undefined;
+  const processedTables = () => processed?.tables ?? EMPTY;
+
+  /**
+   * Whether every read's value, as of `basis`, is still what QuestDB holds as of `upto`: no
+   * transaction applied in between touched its range.
+   */
+  const unchanged = (
+    reads: readonly Read[],
+    basis: ReadonlyMap<string, TableTxn>,
+    upto: ReadonlyMap<string, TableTxn>,
+  ) => {
+    for (const read of reads) {
+      const from = txnOf(basis, read.table);
+      const to = txnOf(upto, read.table);
+      if (to === from) continue;
+      if (from === NO_TABLE || to < from || !processed) return false;
+      const ranges = processed.touched(read.table, from, to);
+      if (ranges === null || overlaps(read.range, ranges)) return false;
+    }
+    return true;
+  };
+
+  /** Applies one snapshot to the entries (once each, in probe order). */
+  const process = (snapshot: TxnSnapshot) => {
+    if (processed && snapshot.probe <= processed.probe) return;
+    const before = processedTables();
+    processed = snapshot;
+    if (!lru) return;
     for (const [table, keys] of byTable) {
-      if (txnOf(lastTxn, table) !== txnOf(txns, table) && keys.size > 0) {
-        for (const key of [...keys]) {
-          if (lru?.delete(key)) invalidated++;
-        }
+      const from = txnOf(before, table);
+      const to = txnOf(snapshot.tables, table);
+      if (from === to || keys.size === 0) continue;
+      const ranges = from === NO_TABLE || to < from ? null : snapshot.touched(table, from, to);
+      for (const key of [...keys]) {
+        const entry = lru.peek(key);
+        if (!entry) continue;
+        const own = entry.reads.filter((read) => read.table === table);
+        const whole = ranges === null || own.some((read) => read.range === undefined);
+        if (whole || own.some((read) => overlaps(read.range, ranges))) {
+          if (lru.delete(key)) {
+            counts.invalidated++;
+            if (whole) counts.invalidatedWhole++;
+          }
+        } else counts.keptByRange++;
       }
     }
-    lastTxn.clear();
-    for (const [table, txn] of txns) lastTxn.set(table, txn);
-    probed = true;
-    return txns;
-  };
-
-  // One probe at a time, and never one that started before the caller arrived: a caller joins
-  // the probe that starts once the running one (if any) has ended, so every request arriving
-  // meanwhile shares it.
-  let probeInFlight: Promise<unknown> | undefined;
-  let next: Promise<Txns> | undefined;
-  const currentTxns = (): Promise<Txns> => {
-    if (!next) {
-      const previous = probeInFlight;
-      next = (async () => {
-        await previous?.catch(() => undefined);
-        next = undefined;
-        const probe = runProbe();
-        probeInFlight = probe;
-        return probe;
-      })();
-    }
-    return next;
-  };
-
-  const keyOf = (statement: SqlStatement, tables: readonly string[], txns: Txns) =>
-    [
-      statement.name,
-      statement.sql,
-      JSON.stringify(statement.params, bigintSafe),
-      tables.map((table) => `${table}@${txnOf(txns, table)}`).join(","),
-    ].join("\u0000");
-
-  /** Still the latest numbers known for every table: an entry made now can be hit. */
-  const current = (tables: Iterable<string>, txns: Txns) => {
-    for (const table of tables) if (txnOf(lastTxn, table) !== txnOf(txns, table)) return false;
-    return true;
   };
 
   const store = (key: string, entry: Entry) => {
     if (!lru) return;
     lru.set(key, entry);
     if (!lru.has(key)) return; // larger than the whole budget
-    for (const table of entry.tables) {
-      const keys = byTable.get(table) ?? new Set<string>();
+    for (const read of entry.reads) {
+      const keys = byTable.get(read.table) ?? new Set<string>();
       keys.add(key);
-      byTable.set(table, keys);
+      byTable.set(read.table, keys);
     }
   };
 
+  const keyOf = (statement: SqlStatement) =>
+    [statement.name, statement.sql, JSON.stringify(statement.params, bigintSafe)].join("\u0000");
+  const readsOf = (query: CachedQuery<unknown, unknown>): Read[] =>
+    query.tables.map((table) => ({ table, range: query.range }));
+
   /** Runs the statement under `key` (joinable meanwhile) and keeps the value if still current. */
-  const start = <R, T>(key: string, query: CachedQuery<R, T>, txns: Txns): Promise<T> => {
-    misses++;
+  const start = <R, T>(key: string, query: CachedQuery<R, T>, reads: Read[], basis: ReadonlyMap<string, TableTxn>) => {
+    counts.misses++;
     countsOf(query.statement).misses++;
     const run = runner.query<R>(query.statement).then((rows) => {
       const value = query.map(rows);
-      // Only keep it if no table moved on while the statement ran (it would never be hit).
-      if (current(query.tables, txns)) store(key, { value, tables: query.tables });
+      if (unchanged(reads, basis, processedTables())) store(key, { value, reads });
       return value;
     });
-    running.set(key, run);
-    const forget = () => running.delete(key);
+    const item = { run, reads, basis };
+    running.set(key, item);
+    const forget = () => {
+      if (running.get(key) === item) running.delete(key);
+    };
     run.then(forget, forget);
     return run;
   };
 
-  /** A cached or running value under `key`, if any. */
-  const lookup = (key: string, statement: SqlStatement): { value: unknown } | undefined => {
-    const cached = lru?.get(key);
-    if (cached) {
-      hits++;
-      countsOf(statement).hits++;
-      return { value: cached.value };
-    }
-    const inFlight = running.get(key);
-    if (inFlight) {
-      coalesced++;
-      countsOf(statement).coalesced++;
-      return { value: inFlight };
-    }
-    return undefined;
-  };
-
   const forRequest = (): RequestReads => {
-    let probe: Promise<Txns> | undefined;
-    let settled: Txns | undefined;
-    const txns = () => {
-      probe ??= currentTxns().then((t) => {
-        settled = t;
-        return t;
-      });
-      return probe;
-    };
-    /** table → the transaction every read of it was keyed by; `mixed` once two differ. */
-    const seen = new Map<string, bigint>();
-    let mixed = false;
-    const note = (tables: readonly string[], t: Txns) => {
-      for (const table of tables) {
-        const txn = txnOf(t, table);
-        const before = seen.get(table);
-        if (before === undefined) seen.set(table, txn);
-        else if (before !== txn) mixed = true;
+    let base: Promise<TxnSnapshot> | undefined;
+    /** A snapshot in which `tables` have applied what this request's probe saw committed. */
+    const snapshotFor = async (tables: readonly string[]) => {
+      watch.follow(tables);
+      if (!base) {
+        counts.probes++;
+        base = watch.snapshot();
       }
+      const snapshot = await watch.applied(await base, tables);
+      process(snapshot);
+      return snapshot;
     };
+    /** What every read of this request reflects, for storeResponse. */
+    const done: Based[] = [];
 
     return {
+      snapshot: snapshotFor,
       async read<R, T>(query: CachedQuery<R, T>): Promise<T> {
-        const { statement, tables } = query;
-        if (lru && !settled && probed) {
-          // Nothing cached or running under the last numbers seen: a probe could only confirm a
-          // miss, so start now, without one. (Not without a cache: a request arriving meanwhile
-          // could then only share the run if it were still going.)
-          const last = new Map(tables.map((table) => [table, txnOf(lastTxn, table)]));
-          const key = keyOf(statement, tables, last);
-          if (!lru.has(key) && !running.has(key)) {
-            early++;
-            note(tables, last);
-            // No probe at all: it would only compete with the statement in QuestDB (two cores,
-            // measured: +2–4 ms on a 15 ms query). The numbers move on with the next request
-            // that finds an entry to confirm.
-            return start(key, query, last);
-          }
+        const { statement } = query;
+        const snapshot = await snapshotFor(query.tables);
+        const key = keyOf(statement);
+        const reads = readsOf(query as CachedQuery<unknown, unknown>);
+        const cached = lru?.get(key);
+        if (cached) {
+          counts.hits++;
+          countsOf(statement).hits++;
+          for (const read of reads) done.push({ ...read, basis: processedTables() });
+          return cached.value as T;
         }
-        const t = settled ?? (await txns());
-        note(tables, t);
-        const key = keyOf(statement, tables, t);
-        const found = lookup(key, statement);
-        if (found) return found.value as T;
-        return start(key, query, t);
+        const inFlight = running.get(key);
+        if (inFlight && unchanged(inFlight.reads, inFlight.basis, snapshot.tables)) {
+          counts.coalesced++;
+          countsOf(statement).coalesced++;
+          for (const read of reads) done.push({ ...read, basis: inFlight.basis });
+          return inFlight.run as Promise<T>;
+        }
+        for (const read of reads) done.push({ ...read, basis: snapshot.tables });
+        return start(key, query, reads, snapshot.tables);
       },
 
       async cachedResponse(key: string): Promise<string | undefined> {
-        const entry = lru?.get(RESPONSE + key);
-        if (!entry?.txns) {
-          responseMisses++;
+        const entry = lru?.peek(RESPONSE + key);
+        if (!entry) {
+          counts.responseMisses++;
           return undefined;
         }
-        const t = settled ?? (await txns());
-        const { txns: stored } = entry;
-        if (entry.tables.every((table) => txnOf(t, table) === txnOf(stored, table))) {
-          responseHits++;
-          return entry.value as string;
+        await snapshotFor([...new Set(entry.reads.map((read) => read.table))]);
+        const fresh = lru?.get(RESPONSE + key); // dropped meanwhile if a transaction touched it
+        if (fresh) {
+          counts.responseHits++;
+          return fresh.value as string;
         }
-        responseMisses++;
+        counts.responseMisses++;
         return undefined;
       },
 
       storeResponse(key: string, body: string): boolean {
-        if (!lru || mixed || seen.size === 0 || !current(seen.keys(), seen)) return false;
-        store(RESPONSE + key, { value: body, tables: [...seen.keys()], txns: new Map(seen) });
+        if (!lru || done.length === 0) return false;
+        const upto = processedTables();
+        if (!done.every((read) => unchanged([read], read.basis, upto))) return false;
+        const reads = new Map<string, Read>();
+        for (const { table, range } of done)
+          reads.set(`${table}\u0000${range?.from}\u0000${range?.to}`, { table, range });
+        store(RESPONSE + key, { value: body, reads: [...reads.values()] });
         return lru.has(RESPONSE + key);
       },
     };
@@ -367,21 +338,15 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   return {
     // Outside a request (tests, tools): a view of its own per read.
     read: (query) => forRequest().read(query),
+    snapshot: (tables) => forRequest().snapshot(tables),
     forRequest,
     stats: () => ({
-      hits,
-      misses,
-      coalesced,
-      invalidated,
-      evicted,
-      probes,
-      early,
-      responseHits,
-      responseMisses,
+      ...counts,
+      early: 0,
       entries: lru?.size ?? 0,
       bytes: lru?.calculatedSize ?? 0,
       maxBytes,
-      byQuery: Object.fromEntries(Object.entries(byQuery).map(([name, counts]) => [name, { ...counts }])),
+      byQuery: Object.fromEntries(Object.entries(byQuery).map(([name, c]) => [name, { ...c }])),
     }),
     clear: () => lru?.clear(),
   };

@@ -236,7 +236,7 @@ async function readSegments(
   max: number,
 ): Promise<LatencyStatsRow[]> {
   const bucket = bucketed ? args.bucket : null;
-  const coverage = source.view ? await source.coverage() : null;
+  const coverage = source.view ? await source.coverage(reads) : null;
   const segments = planSegments(args.range, bucket, coverage);
   const rows: LatencyStatsRow[] = [];
   const shared = new Map<string, { bucket: Micros | null; stage: string | null; bins: Map<string, BinRow> }>();

@@ -31,8 +31,8 @@ export interface RollupSource {
   table: string;
   /** Physical name of the view; null: read the base table only. */
   view: string | null;
-  /** This request's coverage of the view (one probe per request). */
-  coverage(): Promise<Coverage>;
+  /** The view's coverage as this request's snapshot sees it. */
+  coverage(reads: QueryReader): Promise<Coverage>;
 }
 
 /** A source without a view (tests, tools): every segment is read from the table. */
@@ -263,7 +263,7 @@ export async function readRollup(
 ): Promise<PartialRow[]> {
   const { source, keys, measures, max } = query;
   const refuse = query.tooMany ?? (() => tooManyRows(max));
-  const coverage = source.view ? await source.coverage() : null;
+  const coverage = source.view ? await source.coverage(reads) : null;
   const segments = planSegments(range, query.bucket, coverage);
   const merged = new Map<string, PartialRow>();
   await forEachInOrder(

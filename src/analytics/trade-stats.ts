@@ -299,12 +299,14 @@ export async function tradeSlippageP95(
     return cache.read<SlippageBinRow, Map<string, number | null>>({
       statement: bins(args.range, false),
       tables: [table],
+      range: args.range,
       map: (rows) => slippageBins(rows, columns, bucketed),
     });
   }
   const whole = await cache.read<SlippageBinRow, Map<string, number | null> | null>({
     statement: bins(args.range, true),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => slippageBins(rows, columns, true)),
   });
   if (whole) return whole;
@@ -323,6 +325,7 @@ export async function tradeSlippageP95(
       max + 1,
     ),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => {
       const weights = new Map<bigint, number>();
       for (const row of rows) weights.set(row.timestamp, (weights.get(row.timestamp) ?? 0) + slippageBinsBound(row));
@@ -336,6 +339,7 @@ export async function tradeSlippageP95(
     const part = await cache.read<SlippageBinRow, Map<string, number | null>>({
       statement: bins(range, false, true),
       tables: [table],
+      range,
       map: (rows) => slippageBins(rows, columns, true),
     });
     for (const [key, value] of part) p95.set(key, value);
@@ -378,6 +382,7 @@ export async function tradeTransferFeesByCurrency(
   const found = await cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
     statement: limited(statement(table, args, bucketed, select, name), max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => {
       const byKey = new Map<string, CurrencyAmount[]>();
       for (const row of rows) {

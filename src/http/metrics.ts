@@ -206,9 +206,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
     ["query"],
   );
   define({
-    query_cache_invalidated_total: ["Entries dropped because a table committed.", total((s) => s.invalidated)],
+    query_cache_invalidated_total: [
+      "Entries dropped because a transaction applied since touched what they read.",
+      total((s) => s.invalidated),
+    ],
+    query_cache_invalidated_whole_total: [
+      "Of those, entries dropped whole-table (no range read, or none recorded for the transactions).",
+      total((s) => s.invalidatedWhole),
+    ],
+    query_cache_kept_by_range_total: [
+      "Entries of a table that moved, kept because its new transactions wrote outside their range.",
+      total((s) => s.keptByRange),
+    ],
     query_cache_evicted_total: ["Entries dropped to stay within QUERY_CACHE_MAX_BYTES.", total((s) => s.evicted)],
-    query_cache_probes_total: ["Transaction probes (wal_tables()) run.", total((s) => s.probes)],
+    query_cache_probes_total: [
+      "Transaction snapshots the cache waited for (wal_tables() probes, shared).",
+      total((s) => s.probes),
+    ],
     query_cache_response_hits_total: ["Whole GraphQL answers served from the cache.", total((s) => s.responseHits)],
     query_cache_response_misses_total: [
       "Lookups of a whole answer that found none current.",

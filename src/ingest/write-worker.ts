@@ -14,7 +14,7 @@ import type { OperationDefinitionNode } from "graphql";
 import { createYoga } from "graphql-yoga";
 import { createQueryCache } from "../analytics/cache.ts";
 import { analyticsResponseCache } from "../analytics/response-cache.ts";
-import { createRollups, createViewCoverage } from "../analytics/rollup-coverage.ts";
+import { createRollups } from "../analytics/rollup-coverage.ts";
 import { createSqlRunner } from "../analytics/sql.ts";
 import type { Context, RowSink, Services } from "../context.ts";
 import { answerOperation } from "../http/graphql-fast-path.ts";
@@ -24,6 +24,7 @@ import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
 import { createPgPool, poolStats } from "../questdb/pg-pool.ts";
 import { tableNames } from "../questdb/tables.ts";
+import { createTxnWatch } from "../questdb/txn-watch.ts";
 import { viewNames } from "../questdb/views.ts";
 import { schema } from "../schema/index.ts";
 import { QueueFullError, RowsRejectedError, type Ticket, WriterClosedError } from "./batch-writer.ts";
@@ -109,14 +110,15 @@ function analyticsServices(analytics: NonNullable<WriteWorkerData["analytics"]>)
   const pool = pgPool(analytics.poolSize, 3 * analytics.queryTimeoutMs);
   const lightPool = pgPool(1);
   const sql = createSqlRunner({ pool, lightPool, log, timeoutMs: analytics.queryTimeoutMs });
-  const cache = createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes });
+  const txnWatch = createTxnWatch({ runner: sql });
+  const cache = createQueryCache({ runner: sql, maxBytes: analytics.cacheMaxBytes, watch: txnWatch });
   // Sent with each answer: the main thread's /metrics shows this thread's cache and connections.
   threadStats = () => ({
     cache: cache.stats(),
     pools: { heavy: poolStats(pool), light: poolStats(lightPool) },
   });
-  const rollups = createRollups(tableNames(data.tablePrefix), viewNames(data.tablePrefix), createViewCoverage(sql));
-  return { pool, sql, cache, rollups };
+  const rollups = createRollups(tableNames(data.tablePrefix), viewNames(data.tablePrefix), txnWatch);
+  return { pool, sql, cache, rollups, txnWatch };
 }
 
 /** An analytics worker's cache and pool figures (none for a write worker). */

@@ -101,18 +101,30 @@ const GUARD = [
   'wait "$pid"',
 ].join("\n");
 
+/**
+ * Settings of every QuestDB we run, here and in docker-compose.yml (as `QDB_<KEY>` variables;
+ * test/compose.test.ts keeps the two equal).
+ */
+export const QUESTDB_SETTINGS: Readonly<Record<string, string>> = {
+  "http.min.enabled": "false",
+  "telemetry.enabled": "false",
+  // PGWire statements run on the network pool (2 threads on a 2-core machine by default): two
+  // month-long charts would hold both, and a one-row page would wait seconds behind them.
+  // More threads than cores time-slice instead, so a short statement always gets one.
+  "shared.network.worker.count": "4",
+  // wal_transactions() reports the timestamp range each transaction wrote only with a
+  // partitioned transaction log: the query cache drops just the cached periods a write touched
+  // (src/questdb/txn-watch.ts). Applies to tables created while it is set.
+  "cairo.default.sequencer.part.txn.count": "1000",
+};
+
 function serverConf(httpPort: number, pgPort: number): string {
   return [
     `http.bind.to=127.0.0.1:${httpPort}`,
     `pg.net.bind.to=127.0.0.1:${pgPort}`,
-    "http.min.enabled=false",
     "line.tcp.enabled=false",
     "line.udp.enabled=false",
-    "telemetry.enabled=false",
-    // PGWire statements run on the network pool (2 threads on a 2-core machine by default): two
-    // month-long charts would hold both, and a one-row page would wait seconds behind them.
-    // More threads than cores time-slice instead, so a short statement always gets one.
-    "shared.network.worker.count=4",
+    ...Object.entries(QUESTDB_SETTINGS).map(([key, value]) => `${key}=${value}`),
     "",
   ].join("\n");
 }

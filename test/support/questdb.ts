@@ -96,6 +96,7 @@ export async function walApplied(table: string): Promise<void> {
  * transaction of its base table (so statistics read whole hours from the views).
  */
 export async function viewsCaughtUp(prefix: string): Promise<void> {
+  let last = "";
   await eventually(async () => {
     const views = (
       await exec(
@@ -109,10 +110,16 @@ export async function viewsCaughtUp(prefix: string): Promise<void> {
     );
     const ready = views.every(([view, base, status, txn]) => {
       const own = wal.get(view);
-      return status === "valid" && own && own[1] === own[2] && txn >= (wal.get(base)?.[1] ?? 0);
+      return status !== "invalid" && own && own[1] === own[2] && txn >= (wal.get(base)?.[1] ?? 0);
     });
-    return views.length > 0 && ready ? true : undefined;
-  }, `materialized views of ${prefix}`);
+    if (views.length > 0 && ready) return true;
+    last = JSON.stringify(
+      views.map(([view, base, status, txn]) => ({ view, status, txn, own: wal.get(view), base: wal.get(base) })),
+    );
+    return undefined;
+  }, `materialized views of ${prefix}`).catch((error: Error) => {
+    throw new Error(`${error.message}: ${last}`);
+  });
 }
 
 /**

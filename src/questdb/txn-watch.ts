@@ -1,0 +1,329 @@
+// One watcher of QuestDB's table transactions and materialized-view refresh state (issue 13,
+// points 2, 4 and 5), shared by the query cache and the rollup planner.
+//
+// - A probe is one statement over `wal_tables()` (writerTxn: applied, visible to SELECT;
+//   sequencerTxn: committed, acknowledged to the writer, maybe not applied yet) and
+//   `materialized_views()` (the base-table transaction each view has refreshed up to). One probe
+//   runs at a time; a caller joins the probe that starts after it arrived (shared by every caller
+//   arriving before it starts), never one already running: its answer then holds every commit
+//   acknowledged before the caller arrived.
+// - For the tables callers follow, the probe then loads the timestamp range each new transaction
+//   wrote, from `wal_transactions('<table>')` (minTimestamp/maxTimestamp; QuestDB records them only
+//   with `cairo.default.sequencer.part.txn.count` > 0, see local-server.ts), into a bounded log per
+//   table. A transaction without a range (UPDATE, ALTER, TRUNCATE, or a table created without the
+//   setting) makes `touched()` answer null: unknown, so the whole table counts as touched.
+// - `snapshot(tables)` waits until QuestDB has applied, for each of those tables, what the probe
+//   saw committed (https://questdb.com/docs/reference/function/meta/#wal_tables), polling with
+//   short pauses up to `applyWaitMs`, then fails with a retryable OVERLOADED error.
+// - The live ticks (live/txn-checks.ts) still read wal_tables() themselves, on a connection of
+//   their own: through this probe a poke's check would queue behind the light pool's polls and
+//   pages, behind a probe already running, and behind the range loads that follow a commit, which
+//   is exactly when a poke checks (issue 13, point 5, not done for them).
+
+import type { SqlRunner } from "../analytics/sql.ts";
+import { clientError } from "../errors.ts";
+
+export interface TableTxn {
+  writerTxn: bigint;
+  sequencerTxn: bigint;
+}
+
+export interface ViewState {
+  name: string;
+  baseTable: string;
+  /** The base table's transaction the view has refreshed up to (materialized_views().refresh_base_table_txn). */
+  baseTxn: bigint;
+  /** view_status is not `invalid` (an invalid view is not refreshed until REFRESH … FULL). */
+  valid: boolean;
+  /** A period view holds the periods before this (materialized_views().refresh_period_hi); null: no bound. */
+  periodHi: bigint | null;
+}
+
+export interface TxnRange {
+  /** Inclusive, µs since the epoch. */
+  from: bigint;
+  /** Exclusive, µs since the epoch. */
+  to: bigint;
+}
+
+export interface TxnSnapshot {
+  /** Probes are numbered in the order they started: a larger number is a later reading. */
+  readonly probe: number;
+  readonly tables: ReadonlyMap<string, TableTxn>;
+  readonly views: ReadonlyMap<string, ViewState>;
+  /**
+   * [from, to) µs ranges touched by `table`'s txns in (afterTxn, uptoTxn]; null when unknown (not
+   * recorded by QuestDB, or older than the log). Synchronous: loaded by the probe.
+   */
+  touched(table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null;
+}
+
+export interface TxnWatch {
+  /**
+   * A snapshot from a probe that started after this call; when `tables` is given, waits (polling,
+   * bounded by a deadline → a clear retryable error) until each has applied (writerTxn ≥) the
+   * sequencerTxn that probe saw, so an answer includes every row committed before the request
+   * arrived.
+   */
+  snapshot(tables?: readonly string[]): Promise<TxnSnapshot>;
+  /** `base` itself when each of `tables` had applied what it saw committed; else a later snapshot in which they have. */
+  applied(base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot>;
+  /** From the next probe on, load the ranges of these tables' new transactions (snapshot(tables) does it too). */
+  follow(tables: readonly string[]): void;
+  /** Probes run, and range loads (one statement per table that moved). */
+  stats(): { probes: number; rangeLoads: number };
+}
+
+export interface TxnWatchOptions {
+  /** Runs the `txn.*` statements (the light pool). */
+  runner: SqlRunner;
+  /** How long snapshot(tables) waits for QuestDB to apply what it saw committed. Default 5,000 ms. */
+  applyWaitMs?: number;
+  /** Transactions remembered per followed table; older ones are unknown to touched(). Default 4,096. */
+  logSize?: number;
+  /** A table that moved by more transactions than this between two probes is not loaded (unknown). Default 1,000. */
+  maxLoad?: number;
+}
+
+interface ProbeRow {
+  name: string;
+  writerTxn: string | bigint;
+  sequencerTxn: string | bigint;
+  suspended: boolean;
+  base: string | null;
+  status: string | null;
+  period_hi: bigint | null;
+}
+
+interface LogEntry {
+  txn: bigint;
+  /** null: QuestDB recorded no range (not a plain row write, or not recorded). */
+  ranges: TxnRange[] | null;
+}
+
+/** A table's TTL and partitioning (tables()), for the partitions a commit may drop. */
+interface Retention {
+  ttl: bigint;
+  partition: bigint | undefined;
+}
+
+/** What is known of a table's transactions: every one in (from, upto], oldest first. */
+interface TxnLog {
+  from: bigint;
+  upto: bigint;
+  entries: LogEntry[];
+}
+
+// One round trip for both: a view row carries its refresh_base_table_txn and base_table_txn in
+// the txn columns and its base table in `base` (wal_tables() lists views too, with base null).
+// The views come first: a refresh that a view commits after they are read shows in its own
+// wal_tables() row as not applied yet (writerTxn < sequencerTxn), never as applied when it is not.
+const PROBE_SQL = `SELECT view_name name, refresh_base_table_txn writerTxn, base_table_txn sequencerTxn, false suspended, base_table_name base, view_status status, refresh_period_hi period_hi FROM materialized_views()
+UNION ALL SELECT name, writerTxn, sequencerTxn, suspended, null::string, null::string, null::timestamp FROM wal_tables()`;
+
+/** wal_transactions() takes a string constant only (no bind variable); names come from wal_tables(). */
+const rangesSql = (table: string) =>
+  `SELECT sequencerTxn, minTimestamp::long lo, maxTimestamp::long hi FROM wal_transactions('${table.replaceAll("'", "''")}') WHERE sequencerTxn > $1 AND sequencerTxn <= $2`;
+
+const HOUR = 3_600_000_000n;
+const DAY = 24n * HOUR;
+/** Shortest length of each TTL unit: a shorter TTL drops more, so the horizon errs on the safe side. */
+const TTL_UNIT: Readonly<Record<string, bigint>> = { HOUR, DAY, WEEK: 7n * DAY, MONTH: 28n * DAY, YEAR: 365n * DAY };
+const PARTITION: Readonly<Record<string, bigint>> = { HOUR, DAY };
+const MIN_MICROS = -(2n ** 62n);
+
+/**
+ * What a commit with rows up to `hi` may drop besides: QuestDB enforces a table's TTL when it
+ * applies a commit, dropping the partitions that end before (max timestamp − TTL), with no WAL
+ * transaction of their own. The max is taken as the later of `hi` and the clock plus an hour
+ * (rows a little in the future), and the horizon floored to the partition (DAY, HOUR; other
+ * partitionings unfloored).
+ */
+function expiredBy(hi: bigint, retention: Retention | undefined, nowMicros: bigint): TxnRange | undefined {
+  if (!retention || retention.ttl <= 0n) return undefined;
+  const latest = hi > nowMicros + HOUR ? hi : nowMicros + HOUR;
+  let horizon = latest - retention.ttl;
+  if (retention.partition) horizon -= ((horizon % retention.partition) + retention.partition) % retention.partition;
+  return { from: MIN_MICROS, to: horizon };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
+  const { runner, applyWaitMs = 5_000, logSize = 4_096, maxLoad = 1_000 } = options;
+  const followed = new Set<string>();
+  const logs = new Map<string, TxnLog>();
+  /** TTL per followed table; reloaded after a transaction without a range (an ALTER may change it). */
+  const retentions = new Map<string, Retention>();
+  const loadRetentions = async () => {
+    const rows = await runner.query<{ table_name: string; ttlValue: number; ttlUnit: string; partitionBy: string }>({
+      name: "txn.ttl",
+      sql: "SELECT table_name, ttlValue, ttlUnit, partitionBy FROM tables()",
+      params: [],
+    });
+    for (const row of rows) {
+      if (!followed.has(row.table_name)) continue;
+      const unit = TTL_UNIT[row.ttlUnit] ?? HOUR;
+      retentions.set(row.table_name, { ttl: BigInt(row.ttlValue ?? 0) * unit, partition: PARTITION[row.partitionBy] });
+    }
+  };
+  let probes = 0;
+  let rangeLoads = 0;
+
+  const touched = (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
+    if (uptoTxn <= afterTxn) return [];
+    const log = logs.get(table);
+    if (!log || afterTxn < log.from || uptoTxn > log.upto) return null;
+    const ranges: TxnRange[] = [];
+    for (const entry of log.entries) {
+      if (entry.txn <= afterTxn || entry.txn > uptoTxn) continue;
+      if (!entry.ranges) return null;
+      ranges.push(...entry.ranges);
+    }
+    return ranges;
+  };
+
+  /** Extends `table`'s log up to `txn.sequencerTxn` (committed ranges are known before they apply). */
+  const load = async (table: string, txn: TableTxn) => {
+    let log = logs.get(table);
+    if (!log || txn.writerTxn < log.from || txn.sequencerTxn < log.upto) {
+      // New to the log, or dropped and created again: nothing before its applied state is known.
+      log = { from: txn.writerTxn, upto: txn.writerTxn, entries: [] };
+      logs.set(table, log);
+    }
+    const after = log.upto;
+    const upto = txn.sequencerTxn;
+    if (upto <= after) return;
+    if (upto - after > BigInt(maxLoad)) {
+      logs.set(table, { from: upto, upto, entries: [] });
+      return;
+    }
+    rangeLoads++;
+    let rows: { sequencerTxn: string; lo: string | null; hi: string | null }[];
+    try {
+      rows = await runner.query({ name: "txn.ranges", sql: rangesSql(table), params: [after, upto] });
+    } catch {
+      // Unknown from here on; a later probe starts a new log.
+      logs.set(table, { from: upto, upto, entries: [] });
+      return;
+    }
+    const byTxn = new Map(rows.map((row) => [BigInt(row.sequencerTxn), row]));
+    const retention = retentions.get(table);
+    const now = BigInt(Date.now()) * 1000n;
+    for (let n = after + 1n; n <= upto; n++) {
+      const row = byTxn.get(n);
+      if (row?.lo == null || row.hi == null || !retention) {
+        log.entries.push({ txn: n, ranges: null });
+        retentions.delete(table);
+        continue;
+      }
+      const written = { from: BigInt(row.lo), to: BigInt(row.hi) + 1n };
+      const expired = expiredBy(written.to - 1n, retention, now);
+      log.entries.push({ txn: n, ranges: expired ? [written, expired] : [written] });
+    }
+    log.upto = upto;
+    if (log.entries.length > logSize) {
+      const dropped = log.entries.splice(0, log.entries.length - logSize);
+      log.from = dropped[dropped.length - 1]?.txn ?? log.from;
+    }
+  };
+
+  const runProbe = async (): Promise<TxnSnapshot & { suspended: ReadonlySet<string> }> => {
+    const probe = ++probes;
+    const rows = await runner.query<ProbeRow>({ name: "txn.probe", sql: PROBE_SQL, params: [] });
+    const tables = new Map<string, TableTxn>();
+    const views = new Map<string, ViewState>();
+    const suspended = new Set<string>();
+    for (const row of rows) {
+      const writerTxn = BigInt(row.writerTxn ?? -1);
+      const sequencerTxn = BigInt(row.sequencerTxn ?? -1);
+      if (row.base === null) {
+        tables.set(row.name, { writerTxn, sequencerTxn });
+        if (row.suspended) suspended.add(row.name);
+      } else {
+        views.set(row.name, {
+          name: row.name,
+          baseTable: row.base,
+          baseTxn: writerTxn,
+          valid: row.status !== "invalid",
+          periodHi: row.period_hi === null ? null : BigInt(row.period_hi),
+        });
+      }
+    }
+    for (const table of logs.keys()) if (!tables.has(table)) logs.delete(table);
+    if ([...followed].some((table) => tables.has(table) && !retentions.has(table))) {
+      try {
+        await loadRetentions();
+      } catch {
+        // Unknown TTL: the ranges loaded below are unknown too (see load).
+      }
+    }
+    const loads: Promise<void>[] = [];
+    for (const table of followed) {
+      const txn = tables.get(table);
+      if (txn) loads.push(load(table, txn));
+    }
+    await Promise.all(loads);
+    return { probe, tables, views, touched, suspended };
+  };
+
+  // One probe at a time, and never one that started before the caller arrived: a caller joins the
+  // probe that starts once the running one (if any) has ended, so every caller arriving meanwhile
+  // shares it.
+  let probeInFlight: Promise<unknown> | undefined;
+  let next: Promise<Awaited<ReturnType<typeof runProbe>>> | undefined;
+  const nextProbe = () => {
+    if (!next) {
+      const previous = probeInFlight;
+      next = (async () => {
+        await previous?.catch(() => undefined);
+        next = undefined;
+        const probe = runProbe();
+        probeInFlight = probe;
+        return probe;
+      })();
+    }
+    return next;
+  };
+
+  const follow = (tables: readonly string[]) => {
+    for (const table of tables) followed.add(table);
+  };
+
+  const applied = async (base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot> => {
+    follow(tables);
+    const deadline = Date.now() + applyWaitMs;
+    let pause = 5;
+    let current = base;
+    for (;;) {
+      const behind = tables.filter((table) => {
+        const seen = base.tables.get(table);
+        const now = current.tables.get(table);
+        // A table QuestDB does not list (not created yet, or dropped since) has nothing to apply.
+        return seen !== undefined && now !== undefined && now.writerTxn < seen.sequencerTxn;
+      });
+      if (behind.length === 0) return current;
+      if (Date.now() + pause > deadline) {
+        throw clientError(
+          "OVERLOADED",
+          `QuestDB has not applied the committed rows of ${behind.join(", ")} within ${applyWaitMs} ms (its WAL apply is behind); retry after 1 s`,
+          { retryable: true, retryAfterMs: 1_000 },
+        );
+      }
+      await sleep(pause);
+      pause = Math.min(Math.round(pause * 1.5), 50);
+      current = await nextProbe();
+    }
+  };
+
+  return {
+    async snapshot(tables) {
+      if (tables) follow(tables);
+      const first = await nextProbe();
+      return tables && tables.length > 0 ? applied(first, tables) : first;
+    },
+    applied,
+    follow,
+    stats: () => ({ probes, rangeLoads }),
+  };
+}

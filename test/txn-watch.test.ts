@@ -1,0 +1,97 @@
+// The transaction watcher against the real QuestDB: what wal_tables(), materialized_views() and
+// wal_transactions() report on 9.3.4 with cairo.default.sequencer.part.txn.count set (as
+// local-server.ts does), and the wait for the WAL apply of a commit acknowledged over ILP.
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createSqlRunner } from "../src/analytics/sql.ts";
+import { createTxnWatch } from "../src/questdb/txn-watch.ts";
+import { exec, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
+
+const pool = testPool();
+const runner = createSqlRunner({ pool, log: pino({ level: "silent" }), timeoutMs: 10_000 });
+const prefix = uniquePrefix("txnwatch");
+const table = `${prefix}t`;
+const view = `${prefix}t_1h`;
+const H = 3_600_000_000n;
+const base = 1_700_000_000_000_000n - (1_700_000_000_000_000n % H);
+const iso = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString();
+
+beforeAll(async () => {
+  await exec(
+    `CREATE TABLE ${table} (ts TIMESTAMP, k SYMBOL, v DOUBLE) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, k)`,
+  );
+  await exec(`INSERT INTO ${table} VALUES ('${iso(base + H)}', 'a', 1)`);
+  await exec(
+    `CREATE MATERIALIZED VIEW ${view} AS (SELECT ts, k, sum(v) v FROM ${table} SAMPLE BY 1h) PARTITION BY DAY`,
+  );
+  await walApplied(table);
+});
+afterAll(() => pool.end());
+
+/** Writes one ILP row and returns once QuestDB answered 204 (committed to the WAL, maybe not applied). */
+async function ilp(micros: bigint, k: string, v: number) {
+  const { httpPort } = inject("questdb");
+  const response = await fetch(`http://127.0.0.1:${httpPort}/write?precision=u`, {
+    method: "POST",
+    body: `${table},k=${k} v=${v} ${micros}\n`,
+  });
+  expect(response.status).toBe(204);
+}
+
+describe("the transaction watcher", () => {
+  it("reads each table's applied and committed transactions and each view's refresh state in one probe", async () => {
+    const watch = createTxnWatch({ runner });
+    const snapshot = await watch.snapshot([table]);
+    const txn = snapshot.tables.get(table);
+    expect(txn?.writerTxn).toBe(txn?.sequencerTxn);
+    expect(txn?.writerTxn).toBeGreaterThanOrEqual(1n);
+    await eventuallyRefreshed(watch, txn?.writerTxn as bigint);
+    expect(runner.stats().byName["txn.probe"]).toBeGreaterThan(0);
+  });
+
+  it("knows the time range each new transaction wrote, and none for an UPDATE", async () => {
+    const watch = createTxnWatch({ runner });
+    const first = await watch.snapshot([table]);
+    const from = first.tables.get(table)?.writerTxn as bigint;
+    await ilp(base + 5n * H + 7n, "b", 2);
+    await ilp(base + 2n * H, "a", 3);
+    const second = await watch.snapshot([table]);
+    const to = second.tables.get(table)?.writerTxn as bigint;
+    expect(to).toBe(from + 2n);
+    expect(second.touched(table, from, to)).toEqual([
+      { from: base + 5n * H + 7n, to: base + 5n * H + 8n },
+      { from: base + 2n * H, to: base + 2n * H + 1n },
+    ]);
+    expect(second.touched(table, from - 1n, to)).toBeNull(); // before the log began
+
+    await exec(`UPDATE ${table} SET v = 9 WHERE k = 'b'`);
+    const third = await watch.snapshot([table]);
+    expect(third.touched(table, to, third.tables.get(table)?.writerTxn as bigint)).toBeNull();
+  });
+
+  it("waits for the WAL apply: a row acknowledged over ILP is visible to a read made after the snapshot", async () => {
+    const watch = createTxnWatch({ runner });
+    for (let i = 0; i < 5; i++) {
+      await ilp(base + 3n * H + BigInt(i), "c", i);
+      await watch.snapshot([table]);
+      const rows = await runner.query<{ n: string }>({
+        name: "test.count",
+        sql: `SELECT count() n FROM ${table} WHERE k = 'c'`,
+        params: [],
+      });
+      expect(Number(rows[0]?.n)).toBe(i + 1);
+    }
+  });
+});
+
+async function eventuallyRefreshed(watch: ReturnType<typeof createTxnWatch>, baseTxn: bigint) {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    const state = (await watch.snapshot()).views.get(view);
+    if (state && state.baseTxn >= baseTxn) {
+      expect(state).toEqual({ name: view, baseTable: table, baseTxn: state.baseTxn, valid: true, periodHi: null });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${view} did not refresh up to ${baseTxn}`);
+}
