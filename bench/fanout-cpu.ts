@@ -79,6 +79,7 @@ async function phase(questdb: { httpPort: number; pgPort: number }, prefix: stri
           } else if (message.type === "next" && measuring) deliveries++;
         });
         ws.on("error", () => done());
+        ws.on("close", () => done());
       });
     for (let i = 0; i < SUBSCRIBERS; i += 250) {
       await Promise.all(Array.from({ length: Math.min(250, SUBSCRIBERS - i) }, (_, j) => open((i + j) % QUERIES)));
