@@ -60,6 +60,7 @@ async function phase(questdb: { httpPort: number; pgPort: number }, prefix: stri
   const { api, port, url } = await startApi(questdb, { QUESTDB_TABLE_PREFIX: prefix }, cwd);
   try {
     let deliveries = 0;
+    let connected = 0;
     let measuring = false;
     const sockets: WebSocket[] = [];
     const open = (k: number) =>
@@ -70,6 +71,7 @@ async function phase(questdb: { httpPort: number; pgPort: number }, prefix: stri
         ws.on("message", (raw: Buffer) => {
           const message = JSON.parse(raw.toString()) as { type: string };
           if (message.type === "connection_ack") {
+            connected++;
             const payload = {
               query: "subscription($f: TradeFilter) { tradeRecorded(filter: $f) { tradeId timestamp } }",
               variables: { f: { venue: `v${k}` } },
@@ -134,7 +136,85 @@ async function phase(questdb: { httpPort: number; pgPort: number }, prefix: stri
     ingesting = false;
     await ingest;
     for (const ws of sockets) ws.terminate();
-    return { cpuMs: cpu1 - cpu0, elapsed, deliveries };
+    return { cpuMs: cpu1 - cpu0, elapsed, deliveries, connected };
+  } finally {
+    api.kill("SIGTERM");
+    await new Promise((done) => api.once("exit", done));
+  }
+}
+
+/**
+ * BENCH_BURST=<k>: a fixed amount of work instead of a rate (steadier on a loaded machine): one
+ * recordTrades of k trades spread over the filters, the API's CPU from before it until every
+ * subscriber has its trades.
+ */
+async function burst(questdb: { httpPort: number; pgPort: number }, prefix: string, cwd: string, k: number) {
+  const { api, port, url } = await startApi(questdb, { QUESTDB_TABLE_PREFIX: prefix }, cwd);
+  try {
+    let deliveries = 0;
+    const sockets: WebSocket[] = [];
+    const open = (q: number) =>
+      new Promise<boolean>((done) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
+        sockets.push(ws);
+        ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
+        ws.on("message", (raw: Buffer) => {
+          const message = JSON.parse(raw.toString()) as { type: string };
+          if (message.type === "connection_ack") {
+            const payload = {
+              query: "subscription($f: TradeFilter) { tradeRecorded(filter: $f) { tradeId timestamp } }",
+              variables: { f: { venue: `v${q}` } },
+            };
+            ws.send(JSON.stringify({ id: "1", type: "subscribe", payload }));
+            done(true);
+          } else if (message.type === "next") deliveries++;
+        });
+        ws.on("error", () => done(false));
+        ws.on("close", () => done(false));
+      });
+    let connected = 0;
+    for (let i = 0; i < SUBSCRIBERS; i += 100) {
+      const opened = await Promise.all(
+        Array.from({ length: Math.min(100, SUBSCRIBERS - i) }, (_, j) => open((i + j) % QUERIES)),
+      );
+      connected += opened.filter(Boolean).length;
+    }
+    await new Promise((r) => setTimeout(r, 2_000)); // each poller's first poll marks "now"
+    const start = Date.now() * 1000;
+    const inputs = Array.from({ length: k }, (_, i) => ({
+      tradeId: `b-${i}`,
+      timestamp: new Date((start + i) / 1000).toISOString(),
+      action: "BUY",
+      baseToken: "SOL",
+      quoteToken: "USDC",
+      baseAmount: 1,
+      quoteAmount: 200,
+      executedPrice: 200,
+      transactionFee: 5000,
+      priorityFee: 0,
+      expectedSlippage: 0.01,
+      actualSlippage: 0.001,
+      mevStatus: "PROTECTED",
+      transferFees: 0,
+      venue: `v${i % QUERIES}`,
+    }));
+    const expected = (connected * k) / QUERIES;
+    const cpu0 = await cpuMs(api.pid as number);
+    await (
+      await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: COMMITTED) { accepted } }",
+          variables: { i: inputs },
+        }),
+      })
+    ).arrayBuffer();
+    const deadline = Date.now() + 120_000;
+    while (deliveries < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const cpu1 = await cpuMs(api.pid as number);
+    for (const ws of sockets) ws.terminate();
+    return { connected, deliveries, expected, cpuMs: cpu1 - cpu0 };
   } finally {
     api.kill("SIGTERM");
     await new Promise((done) => api.once("exit", done));
@@ -145,20 +225,30 @@ const root = await mkdtemp(join(tmpdir(), "bench-fanout-"));
 const questdb = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
 const COMPARE = process.env.BENCH_COMPARE_DIR;
 const dirs = [process.cwd(), ...(COMPARE ? [COMPARE] : [])];
+const BURST = Number(process.env.BENCH_BURST ?? 0);
 try {
-  const on = await Promise.all(dirs.map((dir, i) => phase(questdb, `fan${i}_`, true, dir)));
-  const off = await Promise.all(dirs.map((dir, i) => phase(questdb, `nofan${i}_`, false, dir)));
-  const perS = (r: { cpuMs: number; elapsed: number }) => r.cpuMs / r.elapsed;
-  log(
-    `${SUBSCRIBERS} subscribers, ${QUERIES} filters, ${ROWS_PER_S} rows/s, ${DURATION_S} s${Object.keys(EXTRA_ENV).length ? `, ${process.env.BENCH_API_ENV}` : ""}`,
-  );
-  dirs.forEach((dir, i) => {
-    const a = on[i] as Awaited<ReturnType<typeof phase>>;
-    const b = off[i] as Awaited<ReturnType<typeof phase>>;
+  if (BURST > 0) {
+    for (const [i, dir] of [...dirs, ...dirs].entries()) {
+      const r = await burst(questdb, `burst${i}_`, dir, BURST);
+      log(
+        `${dir}: ${r.connected}/${SUBSCRIBERS} subscribers, ${r.deliveries}/${r.expected} deliveries of ${BURST} trades; API CPU ${r.cpuMs} ms, ${((1000 * r.cpuMs) / r.deliveries).toFixed(1)} ms per 1,000 deliveries`,
+      );
+    }
+  } else {
+    const on = await Promise.all(dirs.map((dir, i) => phase(questdb, `fan${i}_`, true, dir)));
+    const off = await Promise.all(dirs.map((dir, i) => phase(questdb, `nofan${i}_`, false, dir)));
+    const perS = (r: { cpuMs: number; elapsed: number }) => r.cpuMs / r.elapsed;
     log(
-      `${dir}: ${a.deliveries} deliveries (${(a.deliveries / a.elapsed).toFixed(0)}/s), API CPU ${perS(a).toFixed(0)} ms/s (no match: ${perS(b).toFixed(0)} ms/s); fan-out CPU per 1,000 deliveries ${((1000 * (perS(a) - perS(b))) / (a.deliveries / a.elapsed)).toFixed(1)} ms, all API CPU per 1,000 ${((1000 * a.cpuMs) / a.deliveries).toFixed(1)} ms`,
+      `${SUBSCRIBERS} subscribers, ${QUERIES} filters, ${ROWS_PER_S} rows/s, ${DURATION_S} s${Object.keys(EXTRA_ENV).length ? `, ${process.env.BENCH_API_ENV}` : ""}`,
     );
-  });
+    dirs.forEach((dir, i) => {
+      const a = on[i] as Awaited<ReturnType<typeof phase>>;
+      const b = off[i] as Awaited<ReturnType<typeof phase>>;
+      log(
+        `${dir}: ${a.connected}/${SUBSCRIBERS} subscribers, ${a.deliveries} deliveries (${(a.deliveries / a.elapsed).toFixed(0)}/s), API CPU ${perS(a).toFixed(0)} ms/s (no match: ${perS(b).toFixed(0)} ms/s); fan-out CPU per 1,000 deliveries ${((1000 * (perS(a) - perS(b))) / (a.deliveries / a.elapsed)).toFixed(1)} ms, all API CPU per 1,000 ${((1000 * a.cpuMs) / a.deliveries).toFixed(1)} ms`,
+      );
+    });
+  }
 } finally {
   await questdb.stop();
   await rm(root, { recursive: true, force: true });
