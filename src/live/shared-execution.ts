@@ -7,16 +7,24 @@ import type { Plugin } from "graphql-yoga";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+/**
+ * `source` with `map` applied to each value. Without async functions: a value mapped at once (a
+ * result another subscriber's execution made) costs one promise, not three; this runs once per
+ * subscriber per event.
+ */
 function mapAsync<T, R>(source: AsyncIterable<T>, map: (value: T) => R | Promise<R>): AsyncIterableIterator<R> {
   const iterator = source[Symbol.asyncIterator]();
+  const step = (value: R | Promise<R>): IteratorResult<R> | Promise<IteratorResult<R>> =>
+    value instanceof Promise ? value.then((v) => ({ value: v, done: false })) : { value, done: false };
   const mapped: AsyncIterableIterator<R> = {
-    async next() {
-      const step = await iterator.next();
-      return step.done ? { value: undefined, done: true } : { value: await map(step.value), done: false };
+    next() {
+      return iterator.next().then((s) => (s.done ? DONE : step(map(s.value))));
     },
     async return() {
       await iterator.return?.();
-      return { value: undefined, done: true };
+      return DONE;
     },
     async throw(error: unknown) {
       await iterator.return?.();

@@ -15,6 +15,7 @@ import { WebSocketServer } from "ws";
 import { clientError, LimitError, withCode } from "../errors.ts";
 import { type Admission, MISSING_KEY_MESSAGE } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
+import { serializedResults } from "../guard/operation.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { TransportChecks } from "../guard/transport.ts";
 import { nodeHeaders } from "../http/graphql-fast-path.ts";
@@ -111,7 +112,9 @@ export function createWsServer(options: WsServerOptions) {
   });
   // Messages sent to a socket in one turn of the event loop leave in one write: a batch of 10,000
   // trades is one syscall per subscriber, not 10,000 (each cost ~15 µs of the event loop).
-  wss.on("connection", (socket) => sendInBursts(socket));
+  // `next` payloads are serialised once per result for all its subscribers (sharedPayloads below).
+  const shared = createSharedPayloads();
+  wss.on("connection", (socket) => sendInBursts(socket, shared));
   const perKey = new Map<string, number>();
   const release = (extra: Extra, id: string) => {
     if (!extra.counted?.delete(id) || !extra.caller) return;
@@ -208,8 +211,8 @@ export function createWsServer(options: WsServerOptions) {
       },
       // Yoga strips its internal `extensions.http` from HTTP answers; so do these.
       onError: (_ctx, _id, _payload, errors) => errors.map(formatWithoutHttp),
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!result.errors) return undefined;
+      onNext: (ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return shared.placeholder((ctx.extra as Extra).socket, result);
         const { data, extensions } = result;
         return {
           ...(data !== undefined ? { data } : {}),
@@ -249,30 +252,87 @@ export function createWsServer(options: WsServerOptions) {
 }
 
 /**
+ * The JSON text of a `next` payload, made once per result and shared by every subscriber that
+ * receives it (live/shared-execution.ts hands them all the same result object). graphql-ws
+ * serialises `{ id, type, payload }` with JSON.stringify for each subscriber; onNext gives it a
+ * placeholder payload instead, `{"\u0000shared":<n>}`, and the socket's send puts the shared text
+ * in its place: the same bytes graphql-ws would have sent, since JSON.stringify writes an
+ * object's value as it writes that value alone.
+ */
+function createSharedPayloads() {
+  const texts = new WeakMap<object, string>();
+  const waiting = new WeakMap<import("ws").WebSocket, Map<number, string>>();
+  let seq = 0;
+  return {
+    /** What onNext returns for a result without errors (graphql-ws sends `result` minus `errors`). */
+    placeholder(
+      socket: import("ws").WebSocket,
+      result: { readonly errors?: unknown } & object,
+    ): Record<string, number> {
+      let text = texts.get(result);
+      if (text === undefined) {
+        const { errors: _errors, ...withoutErrors } = result;
+        // The size check (guard/operation.ts) serialised the result already; without `errors`
+        // its text is the same.
+        text = (result.errors === undefined && serializedResults.get(result)) || JSON.stringify(withoutErrors);
+        texts.set(result, text);
+      }
+      let mine = waiting.get(socket);
+      if (!mine) {
+        mine = new Map();
+        waiting.set(socket, mine);
+      }
+      const n = seq++;
+      mine.set(n, text);
+      return { [PLACEHOLDER_KEY]: n };
+    },
+    /** `data` with a placeholder payload replaced by its text. */
+    substitute(socket: import("ws").WebSocket, data: unknown): unknown {
+      if (typeof data !== "string" || !data.endsWith("}}")) return data;
+      const mine = waiting.get(socket);
+      if (!mine || mine.size === 0) return data;
+      // A client's id is a JSON string in which a quote is escaped: the marker can't be forged.
+      const at = data.lastIndexOf(PLACEHOLDER_MARK);
+      if (at < 0) return data;
+      const n = Number(data.slice(at + PLACEHOLDER_MARK.length, -2));
+      const text = mine.get(n);
+      if (text === undefined) return data;
+      mine.delete(n);
+      return `${data.slice(0, at)},"payload":${text}}`;
+    },
+  };
+}
+
+const PLACEHOLDER_KEY = "\u0000shared";
+const PLACEHOLDER_MARK = `,"payload":{${JSON.stringify(PLACEHOLDER_KEY)}:`;
+
+/**
  * Corks a socket at its first send in a turn of the event loop and uncorks it after that turn,
  * and answers a send's callback at once instead of after the write: graphql-ws awaits each
  * message's callback before it sends the next, which made a burst cost one syscall and one turn
  * of the event loop per message. Back-pressure stays with the outgoing-buffer guard above (a peer
  * that stops reading is closed with 4429) and LIVE_MAX_QUEUED.
  */
-function sendInBursts(socket: import("ws").WebSocket): void {
+function sendInBursts(socket: import("ws").WebSocket, shared: ReturnType<typeof createSharedPayloads>): void {
   const raw = (socket as unknown as { _socket?: import("node:net").Socket })._socket;
   if (!raw) return;
-  const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+  const send = socket.send.bind(socket) as (data: unknown, options?: unknown, cb?: unknown) => void;
   let corked = false;
   const uncork = () => {
     corked = false;
     raw.uncork();
   };
-  socket.send = ((...args: unknown[]) => {
+  socket.send = ((data: unknown, optionsOrCb?: unknown, cb?: unknown) => {
     if (!corked && raw.writable) {
       corked = true;
       raw.cork();
       setImmediate(uncork);
     }
-    const last = args.at(-1);
-    if (typeof last !== "function") return send(...args);
-    send(...args.slice(0, -1));
-    queueMicrotask(() => (last as (error?: Error) => void)());
+    const text = shared.substitute(socket, data);
+    const callback = typeof cb === "function" ? cb : typeof optionsOrCb === "function" ? optionsOrCb : undefined;
+    if (!callback) return send(text, optionsOrCb, cb);
+    send(text, typeof optionsOrCb === "function" ? undefined : optionsOrCb);
+    // At once: graphql-ws's next message waits for this (a promise it awaits).
+    (callback as (error?: Error) => void)();
   }) as typeof socket.send;
 }
