@@ -11,6 +11,7 @@ import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
+import { createHourSummaries } from "./analytics/drawdown-periods.ts";
 import { analyticsResponseCache, STATISTICS_ROOT_FIELDS } from "./analytics/response-cache.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
 import { type Config, isLoopback, type QuestDbAddress } from "./config.ts";
@@ -38,6 +39,7 @@ import { type SharedExecutionCounts, useSharedSubscriptionExecution } from "./li
 import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
+import { ensurePnlView, pnlViewName } from "./questdb/pnl-view.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
 import { schema } from "./schema/index.ts";
 
@@ -245,6 +247,8 @@ export function buildApp(options: AppOptions): App {
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
     tables,
+    views: { tradesPnl: pnlViewName(config.tablePrefix) },
+    drawdownHours: createHourSummaries(),
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
     maxPageSize: config.limits.maxPageSize,
@@ -362,15 +366,19 @@ export function buildApp(options: AppOptions): App {
     ],
   });
 
-  const verifyTables = () =>
-    ensureTables(pool, {
-      names: tables,
+  const verifyTables = async () => {
+    const onChange = (message: string) => log.info({ component: "tables" }, message);
+    await ensureTables(pool, { names: tables, retentionDays: config.retentionDays, onChange });
+    // After the tables: the view reads the (migrated) trades table.
+    await ensurePnlView(pool, {
+      tables,
+      view: pnlViewName(config.tablePrefix),
       retentionDays: config.retentionDays,
-      onChange: (message) => log.info({ component: "tables" }, message),
-    }).then(() => {
-      tablesVerified = true;
-      markTablesReady();
+      onChange,
     });
+    tablesVerified = true;
+    markTablesReady();
+  };
 
   /** Keeps trying while QuestDB is unreachable; a conflict is fatal. */
   const verifyInBackground = async () => {
