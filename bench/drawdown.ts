@@ -120,10 +120,7 @@ async function main() {
       const coldMs: number[] = [];
       const freshMs: number[] = [];
       const warmMs: number[] = [];
-      let oldRows = new Map<
-        string,
-        Awaited<ReturnType<typeof strategyDrawdowns>> extends Map<string, infer D> ? D : never
-      >();
+      let oldRows = new Map<string, Drawdown>();
       let newRows: Row[] = [];
       const ask = async (into: number[]) => {
         app.cache.clear();

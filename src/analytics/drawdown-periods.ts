@@ -465,12 +465,20 @@ export async function drawdownsByHour(
   };
   const raw = (range: TimeRange) => computePieces(reads, sources.trades, args, range, max);
   if (whole.from < whole.to) {
-    if (from < whole.from) fold(await raw({ from, to: whole.from }));
+    // The partial edges are read while the whole hours are, and folded in their place.
+    const edges = [
+      from < whole.from ? raw({ from, to: whole.from }) : null,
+      whole.to < to ? raw({ from: whole.to, to }) : null,
+    ];
+    for (const edge of edges) edge?.catch(() => undefined);
+    let [first, last] = edges;
     // In time order; a span with more (hour, group) rows than MAX_RESULT_ROWS in halves, so that
     // no statement brings more into Node and the API holds one span's hours at a time.
     const spans: TimeRange[] = [whole];
     for (let span = spans.shift(); span !== undefined; span = spans.shift()) {
       const list = await wholeHours(reads, sql, hours, sources, args, span, max);
+      if (first) fold(await first);
+      first = null;
       if (list) fold(list);
       else if (span.to - span.from <= H) throw tooManyGroups(max, args.groupBy);
       else {
@@ -478,7 +486,8 @@ export async function drawdownsByHour(
         spans.unshift({ from: span.from, to: middle }, { from: middle, to: span.to });
       }
     }
-    if (whole.to < to) fold(await raw({ from: whole.to, to }));
+    if (last) fold(await last);
+    last = null;
   } else fold(await raw({ from, to }));
 
   const answer = new Map<string, Drawdown>();
