@@ -10,7 +10,7 @@
 // time order, and reads one piece (an hour at most) per group for the recovery's time.
 import { LRUCache } from "lru-cache";
 import { PNL_FINGERPRINT, PNL_VIEW_PERIOD_US, PNL_VIEW_STRIDE } from "../questdb/pnl-view.ts";
-import { formatIsoMicros, type Micros } from "../time.ts";
+import type { Micros } from "../time.ts";
 import type { QueryReader } from "./cache.ts";
 import {
   type DrawdownSummary,
@@ -20,6 +20,16 @@ import {
   foldPiece,
   type RecoveryPlace,
 } from "./drawdown.ts";
+import {
+  type GroupColumns,
+  type Piece,
+  pieceKey,
+  type SummaryRow,
+  scopeOf,
+  storedPieces,
+  storePieces,
+  toSummary,
+} from "./drawdown-store.ts";
 import type { TimeRange } from "./range.ts";
 import { type GroupValues, groupKey } from "./series.ts";
 import type { SqlRunner } from "./sql.ts";
@@ -52,40 +62,6 @@ export function createHourSummaries(maxEntries = 200_000): HourSummaries {
   return new LRUCache({ max: maxEntries });
 }
 
-/** A piece of a group's series: its closed trades in one hour (all of it, or the part in the range). */
-interface Piece {
-  start: Micros;
-  range: TimeRange;
-  values: GroupValues;
-  summary: DrawdownSummary;
-}
-
-type GroupColumns = Partial<Record<PerformanceColumn, string | null>>;
-
-/** A piece's summary as the SQL gives it (computed, or stored in drawdown_hours). */
-interface SummaryRow extends GroupColumns {
-  bucket: Micros;
-  n: bigint | string;
-  total: number;
-  top: number;
-  top_at: Micros | null;
-  low: number;
-  low_n: bigint | string;
-  low_at: Micros | null;
-  low_high: number;
-  low_high_at: Micros | null;
-  low_after: number | null;
-  max_drop: number;
-  drop_n: bigint | string;
-  drop_at: Micros | null;
-  drop_high: number;
-  drop_high_at: Micros | null;
-  drop_after: number | null;
-}
-
-const SUMMARY_COLUMNS =
-  "n, total, top, top_at, low, low_n, low_at, low_high, low_high_at, low_after, max_drop, drop_n, drop_at, drop_high, drop_high_at, drop_after";
-
 interface FingerprintRow extends GroupColumns {
   timestamp: Micros;
   n: bigint | string;
@@ -99,7 +75,6 @@ interface FingerprintRow extends GroupColumns {
 const H = PNL_VIEW_PERIOD_US;
 const floorHour = (t: Micros) => (t >= 0n || t % H === 0n ? (t / H) * H : (t / H - 1n) * H);
 const ceilHour = (t: Micros) => floorHour(t + H - 1n);
-const iso = formatIsoMicros;
 const compareStart = (a: Piece, b: Piece) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
 const ORDER = "ORDER BY timestamp, trade_id, writer";
 const RUNNING = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW";
@@ -138,33 +113,6 @@ function summariesSql(table: string, columns: readonly PerformanceColumn[], filt
   ].join(" ");
 }
 
-const orNegInf = (x: number | null) => x ?? Number.NEGATIVE_INFINITY;
-
-function toSummary(row: SummaryRow): DrawdownSummary {
-  return {
-    count: Number(row.n),
-    sum: row.total,
-    top: row.top,
-    topAt: row.top_at,
-    low: row.low,
-    lowRow: {
-      n: Number(row.low_n),
-      at: row.low_at,
-      high: row.low_high,
-      highAt: row.low_high_at,
-      after: orNegInf(row.low_after),
-    },
-    drop: row.max_drop,
-    dropRow: {
-      n: Number(row.drop_n),
-      at: row.drop_at,
-      high: row.drop_high,
-      highAt: row.drop_high_at,
-      after: orNegInf(row.drop_after),
-    },
-  };
-}
-
 /** The pieces of a sub-range, computed from `trades` (at most max rows, else refused). */
 async function computePieces(
   reads: QueryReader,
@@ -195,7 +143,6 @@ async function computePieces(
 
 const maxOf = (a: Micros, b: Micros) => (a > b ? a : b);
 const minOf = (a: Micros, b: Micros) => (a < b ? a : b);
-const pieceKey = (start: Micros, values: GroupValues) => `${start}|${groupKey(values)}`;
 
 /**
  * The fingerprint of every (hour, group) of `span` with closed trades: from the view when it is
@@ -241,92 +188,6 @@ async function fingerprints(
             ]),
           ),
   });
-}
-
-/** The scope of a request's hour summaries: what else than the hour and group they depend on. */
-function scopeOf(args: StrategyPerformanceArgs): string {
-  // Grouped by strategy, a strategy filter only picks groups: the summaries are the unfiltered ones.
-  const strategy = args.groupBy.includes("STRATEGY") ? null : args.strategy;
-  return JSON.stringify([args.groupBy, strategy, args.writer]);
-}
-
-type Stored = Map<string, { fingerprint: string; summary: DrawdownSummary }>;
-
-/** The summaries other requests (of any instance) stored for the whole hours of `span`; null past `max`. */
-async function storedPieces(
-  reads: QueryReader,
-  sources: DrawdownSources,
-  args: StrategyPerformanceArgs,
-  span: TimeRange,
-  max: number,
-): Promise<Stored | null> {
-  const columns = groupColumns(args.groupBy);
-  const params: unknown[] = [iso(span.from), iso(span.to), scopeOf(args)];
-  let filter = "timestamp >= $1 AND timestamp < $2 AND scope = $3";
-  if (args.strategy !== null && columns.includes("strategy")) {
-    params.push(args.strategy);
-    filter += ` AND strategy = $${params.length}`;
-  }
-  const sql = `SELECT timestamp bucket, ${selectColumns(columns)}fingerprint, ${SUMMARY_COLUMNS} FROM ${sources.stored} WHERE ${filter} LIMIT ${max + 1}`;
-  return reads.read<SummaryRow & { fingerprint: string }, Stored | null>({
-    statement: { name: "strategyPerformance.drawdownStored", sql, params },
-    tables: [sources.stored],
-    map: (rows) =>
-      rows.length > max
-        ? null
-        : new Map(
-            rows.map((row) => [
-              pieceKey(row.bucket, groupValuesOf(row, columns)),
-              { fingerprint: row.fingerprint, summary: toSummary(row) },
-            ]),
-          ),
-  });
-}
-
-const STORE_COLUMNS = `timestamp, scope, strategy, base_token, quote_token, fingerprint, ${SUMMARY_COLUMNS}`;
-const STORE_WIDTH = 22;
-/** Rows per INSERT statement. */
-const STORE_BATCH = 25;
-const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
-const isoOrNull = (t: Micros | null) => (t === null ? null : iso(t));
-
-/**
- * Stores computed hour summaries for every instance (a DEDUP UPSERT on hour, scope and group: the
- * last one computed wins, each consistent with its fingerprint). Not awaited by the request: a
- * failed write only means the hour is computed again elsewhere.
- */
-function storePieces(
-  sql: SqlRunner,
-  table: string,
-  args: StrategyPerformanceArgs,
-  pieces: readonly (Piece & { fingerprint: string })[],
-) {
-  const columns = groupColumns(args.groupBy);
-  const scope = scopeOf(args);
-  const value = (p: Piece, column: PerformanceColumn) => {
-    const index = columns.indexOf(column);
-    return index < 0 ? null : (p.values[index] ?? null);
-  };
-  for (let i = 0; i < pieces.length; i += STORE_BATCH) {
-    const params: unknown[] = [];
-    const values = pieces.slice(i, i + STORE_BATCH).map((p) => {
-      const s = p.summary;
-      const at = params.length;
-      params.push(iso(p.start), scope, value(p, "strategy"), value(p, "base_token"), value(p, "quote_token"));
-      params.push(p.fingerprint, s.count, s.sum, s.top, isoOrNull(s.topAt), s.low);
-      for (const row of [s.lowRow, s.dropRow]) {
-        if (row === s.dropRow) params.push(s.drop);
-        params.push(row.n, isoOrNull(row.at), row.high, isoOrNull(row.highAt), finiteOrNull(row.after));
-      }
-      return `(${Array.from({ length: STORE_WIDTH }, (_, k) => `$${at + k + 1}`).join(", ")})`;
-    });
-    const statement = {
-      name: "strategyPerformance.drawdownStore",
-      sql: `INSERT INTO ${table} (${STORE_COLUMNS}) VALUES ${values.join(", ")}`,
-      params,
-    };
-    sql.query(statement).catch(() => undefined);
-  }
 }
 
 /** Consecutive hours merged into runs; more than MAX_RUNS become one span. */
@@ -376,7 +237,7 @@ async function wholeHours(
     if (cached?.fingerprint === fingerprint) reuse(key, cached.summary);
     else missed.push(key);
   }
-  const stored = missed.length > 0 ? await storedPieces(reads, sources, args, span, max) : new Map();
+  const stored = missed.length > 0 ? await storedPieces(reads, sources.stored, args, span, max) : new Map();
   if (!stored) return null;
   const stale: Micros[] = [];
   for (const key of missed) {
