@@ -11,6 +11,7 @@ import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createQueryCache, type QueryCache } from "./analytics/cache.ts";
+import { createHourSummaries } from "./analytics/drawdown-periods.ts";
 import { analyticsResponseCache, STATISTICS_ROOT_FIELDS } from "./analytics/response-cache.ts";
 import { createRollups } from "./analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlStatement } from "./analytics/sql.ts";
@@ -39,6 +40,7 @@ import { type SharedExecutionCounts, useSharedSubscriptionExecution } from "./li
 import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
+import { pnlViewName } from "./questdb/pnl-view.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
 import { createTxnWatch } from "./questdb/txn-watch.ts";
 import { ensureViews, viewNames } from "./questdb/views.ts";
@@ -250,6 +252,8 @@ export function buildApp(options: AppOptions): App {
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
     tables,
+    views: { tradesPnl: pnlViewName(config.tablePrefix) },
+    drawdownHours: createHourSummaries(),
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,
     maxPageSize: config.limits.maxPageSize,
@@ -369,24 +373,19 @@ export function buildApp(options: AppOptions): App {
     ],
   });
 
-  const verifyTables = () =>
-    ensureTables(pool, {
-      names: tables,
+  const verifyTables = async () => {
+    const onChange = (message: string) => log.info({ component: "tables" }, message);
+    await ensureTables(pool, { names: tables, retentionDays: config.retentionDays, onChange });
+    // After the tables: the views read the (migrated) tables.
+    await ensureViews(pool, {
+      tables,
+      views,
       retentionDays: config.retentionDays,
-      onChange: (message) => log.info({ component: "tables" }, message),
-    })
-      .then(() =>
-        ensureViews(pool, {
-          tables,
-          views,
-          retentionDays: config.retentionDays,
-          onChange: (message) => log.info({ component: "views" }, message),
-        }),
-      )
-      .then(() => {
-        tablesVerified = true;
-        markTablesReady();
-      });
+      onChange: (message) => log.info({ component: "views" }, message),
+    });
+    tablesVerified = true;
+    markTablesReady();
+  };
 
   /** Keeps trying while QuestDB is unreachable; a conflict is fatal. */
   const verifyInBackground = async () => {

@@ -2,6 +2,7 @@ import type { SenderBuffer } from "@questdb/nodejs-client";
 import DataLoader from "dataloader";
 import type pg from "pg";
 import type { QueryCache, RequestReads } from "./analytics/cache.ts";
+import type { HourSummaries } from "./analytics/drawdown-periods.ts";
 import type { Rollups } from "./analytics/rollup-coverage.ts";
 import type { SqlRunner } from "./analytics/sql.ts";
 import { linkKey, loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
@@ -31,6 +32,10 @@ export interface Services {
   /** Where record mutations queue their rows (`writer` on the main thread). */
   sink: RowSink;
   tables: TableNames;
+  /** The materialized views (the drawdown's hourly PnL fingerprints: questdb/pnl-view.ts). */
+  views: { tradesPnl: string };
+  /** The drawdown's hourly summaries, each under the fingerprint of its hour (analytics/drawdown-periods.ts). */
+  drawdownHours: HourSummaries;
   limits: ValidationLimits;
   /** Largest list a bulk mutation accepts. */
   maxRecordsPerRequest: number;

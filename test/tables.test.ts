@@ -1,6 +1,8 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pnlViewName } from "../src/questdb/pnl-view.ts";
 import { ensureTables, SchemaConflictError, TABLES, tableNames } from "../src/questdb/tables.ts";
+import { ensureViews, VIEWS, viewNames } from "../src/questdb/views.ts";
 import { exec, startAgain, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
 
 // Written out here, from the issue and DESIGN.md, rather than imported from src/.
@@ -57,12 +59,38 @@ const EXPECTED: Record<string, [string, string][]> = {
     ["tip_floor_lamports", "LONG"],
     ["compute_units", "INT"],
   ],
+  drawdown_hours: [
+    ["timestamp", "TIMESTAMP"],
+    ["scope", "SYMBOL"],
+    ["strategy", "SYMBOL"],
+    ["base_token", "SYMBOL"],
+    ["quote_token", "SYMBOL"],
+    ["fingerprint", "VARCHAR"],
+    ["n", "LONG"],
+    ["total", "DOUBLE"],
+    ["top", "DOUBLE"],
+    ["top_at", "TIMESTAMP"],
+    ["low", "DOUBLE"],
+    ["low_n", "LONG"],
+    ["low_at", "TIMESTAMP"],
+    ["low_high", "DOUBLE"],
+    ["low_high_at", "TIMESTAMP"],
+    ["low_after", "DOUBLE"],
+    ["max_drop", "DOUBLE"],
+    ["drop_n", "LONG"],
+    ["drop_at", "TIMESTAMP"],
+    ["drop_high", "DOUBLE"],
+    ["drop_high_at", "TIMESTAMP"],
+    ["drop_after", "DOUBLE"],
+  ],
 };
 // The writer (the API key's name) is part of each row's identity: one key never replaces another's row.
 const DEDUP_KEYS: Record<string, string[]> = {
   trades: ["timestamp", "trade_id", "writer"],
   latency_metrics: ["timestamp", "metric_id", "writer"],
   mev_metrics: ["timestamp", "metric_id", "writer"],
+  // The drawdown's hour summaries: one per hour, scope and group (the last computed wins).
+  drawdown_hours: ["timestamp", "scope", "strategy", "base_token", "quote_token"],
 };
 
 let pool: pg.Pool;
@@ -108,6 +136,25 @@ describe("tables created at start-up", () => {
     const second = await startAgain(pool, names, names.trades);
     expect(second.changes).toEqual([]);
     expect(second.after).toEqual(second.before);
+  });
+
+  it("creates the views after the tables with their TTL (the drawdown's PnL view too), and a second start changes nothing", async () => {
+    const prefix = uniquePrefix("pnlview");
+    const names = tableNames(prefix);
+    const views = viewNames(prefix);
+    const view = pnlViewName(prefix);
+    await ensureTables(pool, { names, retentionDays: 30 });
+    const changes: string[] = [];
+    const options = { tables: names, views, retentionDays: 30, onChange: (m: string) => changes.push(m) };
+    await ensureViews(pool, options);
+    await ensureViews(pool, options);
+    expect(changes).toEqual(VIEWS.map((spec) => `created materialized view ${views[spec.key]}`));
+    const { dataset } = await exec(
+      `SELECT base_table_name, refresh_type FROM materialized_views() WHERE view_name = '${view}'`,
+    );
+    expect(dataset).toEqual([[names.trades, "immediate"]]);
+    const ttl = await exec(`SELECT partitionBy, ttlValue, ttlUnit FROM tables() WHERE table_name = '${view}'`);
+    expect(ttl.dataset).toEqual([["DAY", 30, "DAY"]]);
   });
 
   it("adds a missing column to an existing table", async () => {

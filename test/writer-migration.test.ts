@@ -9,7 +9,7 @@ import { ensureTables, SchemaConflictError, tableNames } from "../src/questdb/ta
 import { RecordTradeDocument, TradesByWriterDocument } from "./generated/graphql.ts";
 import { executeAs, startTestApp } from "./support/app.ts";
 import { makeTrade } from "./support/load.ts";
-import { exec, startAgain, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
+import { eventually, exec, startAgain, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
 
 // The DDL of the previous version, written out (not derived from src/).
 const OLD_DDL = {
@@ -91,6 +91,7 @@ describe("start-up migration to writers", () => {
       `created table ${names.alert_events}`,
       `created table ${names.alert_rules}`,
       `created table ${names.api_instances}`,
+      `created table ${names.drawdown_hours}`,
       `ALTER TABLE ${names.trades} ADD COLUMN IF NOT EXISTS writer SYMBOL`,
       `ALTER TABLE ${names.trades} DEDUP ENABLE UPSERT KEYS(timestamp, trade_id, writer)`,
       `ALTER TABLE ${names.latency_metrics} ADD COLUMN IF NOT EXISTS writer SYMBOL`,
@@ -103,6 +104,8 @@ describe("start-up migration to writers", () => {
       `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS tip_floor_lamports LONG`,
       `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS compute_units INT`,
       `ALTER TABLE ${names.mev_metrics} DEDUP ENABLE UPSERT KEYS(timestamp, metric_id, writer)`,
+      // After the tables: the drawdown's view reads the migrated trades table.
+      `created materialized view ${prefix}trades_pnl_1h`,
     ]);
     for (const table of MIGRATED) {
       const actual = await columns(names[table]);
@@ -145,7 +148,13 @@ describe("start-up migration to writers", () => {
       old,
     ]);
 
-    // A second start changes nothing.
+    // A second start changes nothing (once the PnL view has applied the new row).
+    await eventually(async () => {
+      const { dataset } = await exec(
+        `SELECT refresh_base_table_txn = base_table_txn FROM materialized_views() WHERE view_name = '${prefix}trades_pnl_1h'`,
+      );
+      return dataset[0]?.[0] === true ? true : undefined;
+    }, "the PnL view to catch up");
     const again = await startAgain(pool, names, prefix);
     expect(again.changes).toEqual([]);
     expect(again.after).toEqual(again.before);

@@ -750,7 +750,7 @@ export type StrategyPerformance = {
   longestWinningStreak: Scalars['Int']['output'];
   /** Closed trades with PnL < 0. */
   losses: Scalars['Int']['output'];
-  /** Largest fall of cumulative realized PnL below its running peak (peak floored at 0, as Freqtrade), positive. Runs a window query, only when asked for. */
+  /** Largest fall of cumulative realized PnL below its running peak (peak floored at 0, as Freqtrade), positive. Combined from hourly summaries, only when asked for. */
   maxDrawdown: Scalars['Float']['output'];
   /** When the drawdown's peak was first reached: the first closed trade whose cumulative PnL equals it; null without drawdown or when the peak is the start (cumulative 0 before any trade: the range's from). */
   maxDrawdownPeakAt: Maybe<Scalars['Timestamp']['output']>;

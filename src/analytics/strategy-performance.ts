@@ -22,7 +22,7 @@ const GROUP_COLUMNS: Readonly<Record<PerformanceGroupKey, readonly PerformanceCo
   STRATEGY: ["strategy"],
   PAIR: ["base_token", "quote_token"],
 };
-type PerformanceColumn = "strategy" | "base_token" | "quote_token";
+export type PerformanceColumn = "strategy" | "base_token" | "quote_token";
 
 export interface StrategyPerformanceArgs {
   range: TimeRange;

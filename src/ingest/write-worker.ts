@@ -13,6 +13,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { OperationDefinitionNode } from "graphql";
 import { createYoga } from "graphql-yoga";
 import { createQueryCache } from "../analytics/cache.ts";
+import { createHourSummaries } from "../analytics/drawdown-periods.ts";
 import { analyticsResponseCache } from "../analytics/response-cache.ts";
 import { createRollups } from "../analytics/rollup-coverage.ts";
 import { createSqlRunner } from "../analytics/sql.ts";
@@ -23,6 +24,7 @@ import { pipelineYogaOptions } from "../http/pipeline.ts";
 import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
 import { createPgPool, poolStats } from "../questdb/pg-pool.ts";
+import { pnlViewName } from "../questdb/pnl-view.ts";
 import { tableNames } from "../questdb/tables.ts";
 import { createTxnWatch } from "../questdb/txn-watch.ts";
 import { viewNames } from "../questdb/views.ts";
@@ -137,6 +139,8 @@ const services = {
   ...(data.analytics ? analyticsServices(data.analytics) : {}),
   liveLimits: { lateRowsMs: 0, maxQueued: 0 },
   tables: tableNames(data.tablePrefix),
+  views: { tradesPnl: pnlViewName(data.tablePrefix) },
+  drawdownHours: createHourSummaries(),
   limits: data.limits,
   maxRecordsPerRequest: data.maxRecordsPerRequest,
   maxPageSize: data.pipeline.limits.maxPageSize,

@@ -26,7 +26,8 @@ export type TableKey =
   | "system_metrics"
   | "alert_events"
   | "alert_rules"
-  | "api_instances";
+  | "api_instances"
+  | "drawdown_hours";
 export type TableNames = Readonly<Record<TableKey, string>>;
 
 const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
@@ -171,6 +172,37 @@ export const TABLES: readonly TableSpec[] = [
       col("queued_rows", "LONG"),
     ],
   },
+  {
+    // The drawdown's hourly summaries, shared by every instance (src/analytics/drawdown-periods.ts):
+    // per hour, scope (groupBy, strategy and writer filters) and group, the summary of the hour's
+    // closed trades (src/analytics/drawdown.ts) and the fingerprint it was computed under.
+    name: "drawdown_hours",
+    dedupKeys: ["scope", "strategy", "base_token", "quote_token"],
+    columns: [
+      col("timestamp", "TIMESTAMP"),
+      col("scope", "SYMBOL"),
+      col("strategy", "SYMBOL"),
+      col("base_token", "SYMBOL"),
+      col("quote_token", "SYMBOL"),
+      col("fingerprint", "VARCHAR"),
+      col("n", "LONG"),
+      col("total", "DOUBLE"),
+      col("top", "DOUBLE"),
+      col("top_at", "TIMESTAMP"),
+      col("low", "DOUBLE"),
+      col("low_n", "LONG"),
+      col("low_at", "TIMESTAMP"),
+      col("low_high", "DOUBLE"),
+      col("low_high_at", "TIMESTAMP"),
+      col("low_after", "DOUBLE"),
+      col("max_drop", "DOUBLE"),
+      col("drop_n", "LONG"),
+      col("drop_at", "TIMESTAMP"),
+      col("drop_high", "DOUBLE"),
+      col("drop_high_at", "TIMESTAMP"),
+      col("drop_after", "DOUBLE"),
+    ],
+  },
 ];
 
 export function tableNames(prefix: string): TableNames {
@@ -182,6 +214,7 @@ export function tableNames(prefix: string): TableNames {
     alert_events: `${prefix}alert_events`,
     alert_rules: `${prefix}alert_rules`,
     api_instances: `${prefix}api_instances`,
+    drawdown_hours: `${prefix}drawdown_hours`,
   };
 }
 

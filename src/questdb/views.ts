@@ -24,7 +24,7 @@ export interface Measure {
   readonly at?: string;
 }
 
-export type ViewKey = "trades" | "latency" | "mev";
+export type ViewKey = "trades" | "latency" | "mev" | "pnl";
 
 export interface ViewSpec {
   readonly key: ViewKey;
@@ -34,6 +34,13 @@ export interface ViewSpec {
   /** Columns grouped by (besides the hour): every group key and filter a query may use. */
   readonly dims: readonly { readonly name: string; readonly sql?: string }[];
   readonly measures: readonly Measure[];
+  /** Only the base rows that pass this condition. */
+  readonly where?: string;
+  /**
+   * `period`: an hour enters the view once it is over (queries read the open hour from the
+   * table); `immediate`: every transaction refreshes the hours it touched, the open one too.
+   */
+  readonly refresh: "period" | "immediate";
 }
 
 /** The views' grain: every view is SAMPLE BY this stride, so whole hours come from views. */
@@ -85,6 +92,19 @@ export const LATENCY_MEASURES: readonly Measure[] = [
   m("total", "sum(latency_us)"),
 ];
 
+/**
+ * Fingerprint of an hour's closed trades: count, Σ, Σ², Σ weighted by time (so PnL moved between
+ * trades of different times changes it even when count, Σ and Σ² stay), first and last time.
+ */
+export const PNL_MEASURES: readonly Measure[] = [
+  m("n", "count()"),
+  m("total", "sum(realized_pnl)"),
+  m("squares", "sum(realized_pnl * realized_pnl)"),
+  m("weighted", "sum(realized_pnl * (cast(timestamp AS LONG) % 1000003))"),
+  m("first_at", "min(timestamp)", "min"),
+  m("last_at", "max(timestamp)", "max"),
+];
+
 // Attacked, its parts and landed come from the shared vocabulary (mev-vocabulary.ts).
 const LANDED = landedSql();
 const LANDED_BUNDLE = `protection = 'JITO_BUNDLE' AND ${LANDED}`;
@@ -132,6 +152,7 @@ export const VIEWS: readonly ViewSpec[] = [
     base: "trades",
     dims: ["base_token", "quote_token", "strategy", "action", "mev_status", "venue", "writer"].map((d) => dim(d)),
     measures: TRADE_MEASURES,
+    refresh: "period",
   },
   {
     key: "latency",
@@ -139,6 +160,7 @@ export const VIEWS: readonly ViewSpec[] = [
     base: "latency_metrics",
     dims: [dim("stage"), dim("strategy"), dim("k", LATENCY_BIN)],
     measures: LATENCY_MEASURES,
+    refresh: "period",
   },
   {
     key: "mev",
@@ -146,6 +168,20 @@ export const VIEWS: readonly ViewSpec[] = [
     base: "mev_metrics",
     dims: [dim("protection"), dim("strategy"), dim("venue")],
     measures: MEV_MEASURES,
+    refresh: "period",
+  },
+  {
+    // The drawdown's fingerprint of each hour's closed trades (analytics/drawdown-periods.ts): its
+    // hourly summaries need the trades' order (QuestDB 9.3.4 refuses window functions in a view),
+    // so they are computed from the table and reused while the hour's fingerprint stays the same.
+    // Immediate: the open hour's fingerprint is read from the view too.
+    key: "pnl",
+    name: "trades_pnl_1h",
+    base: "trades",
+    dims: ["strategy", "base_token", "quote_token", "writer"].map((d) => dim(d)),
+    measures: PNL_MEASURES,
+    where: "realized_pnl IS NOT NULL",
+    refresh: "immediate",
   },
 ];
 
@@ -164,7 +200,8 @@ export function viewSelect(spec: ViewSpec, base: string): string {
     ...spec.dims.map((d) => (d.sql ? `${d.sql} ${d.name}` : d.name)),
     ...spec.measures.map((measure) => `${measure.sql} ${measure.alias}`),
   ];
-  return `SELECT ${columns.join(", ")} FROM ${base} SAMPLE BY ${VIEW_STRIDE}`;
+  const where = spec.where ? ` WHERE ${spec.where}` : "";
+  return `SELECT ${columns.join(", ")} FROM ${base}${where} SAMPLE BY ${VIEW_STRIDE}`;
 }
 
 export interface EnsureViewsOptions {
@@ -210,7 +247,7 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
       normalize(view.view_sql) !== normalize(select) ||
       view.base_table_name !== base ||
       view.refresh_type !== "immediate" ||
-      view.period_length_unit !== "HOUR";
+      (view.period_length_unit === "HOUR") !== (spec.refresh === "period");
     if (found && differs(found)) {
       await pool.query(`DROP MATERIALIZED VIEW IF EXISTS ${name}`);
       onChange(`dropped materialized view ${name}: its definition differs from this version's`);
@@ -237,8 +274,9 @@ export async function ensureViews(pool: pg.Pool, options: EnsureViewsOptions): P
     // and a late row or an upsert into an earlier hour refreshes that hour at once. TTL as the
     // tables': a view keeps no hour its base table has dropped.
     const ttl = retentionDays > 0 ? ` TTL ${retentionDays} DAYS` : "";
+    const period = spec.refresh === "period" ? " PERIOD (SAMPLE BY INTERVAL)" : "";
     await pool.query(
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} WITH BASE ${base} REFRESH IMMEDIATE PERIOD (SAMPLE BY INTERVAL) ` +
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} WITH BASE ${base} REFRESH IMMEDIATE${period} ` +
         `AS (${select}) PARTITION BY DAY${ttl}`,
     );
     onChange(`created materialized view ${name}`);

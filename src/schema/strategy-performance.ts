@@ -1,5 +1,6 @@
 // strategyPerformance: per-strategy (or per-pair) results over a range, Freqtrade-style
 // (docs/queries.md). The risk-adjusted figures are added to the type in strategy-risk.ts.
+import { drawdownsByHour } from "../analytics/drawdown-periods.ts";
 import { checkRange } from "../analytics/range.ts";
 import { groupKey } from "../analytics/series.ts";
 import {
@@ -9,7 +10,6 @@ import {
   PERFORMANCE_GROUP_KEYS,
   type StrategyPerformance,
   type StrategyPerformanceArgs,
-  strategyDrawdowns,
   strategyPerformance,
 } from "../analytics/strategy-performance.ts";
 import type { Context } from "../context.ts";
@@ -25,10 +25,18 @@ export interface PerformanceRow {
   startingBalance: number;
 }
 
-/** The row's drawdown (one statement per request for every row, run when first asked for). */
+/** The row's drawdown (every row's at once, from hourly summaries, when first asked for). */
 export async function drawdownOf(r: PerformanceRow, { services, loaders, reads }: Context): Promise<Drawdown> {
+  const { tables, views } = services;
   const all = await loaders.once(`strategy.drawdown|${argsKey(r.args)}`, () =>
-    strategyDrawdowns(reads, services.tables.trades, r.args, services.maxResultRows),
+    drawdownsByHour(
+      reads,
+      services.sql,
+      services.drawdownHours,
+      { trades: tables.trades, pnlView: views.tradesPnl, stored: tables.drawdown_hours },
+      r.args,
+      services.maxResultRows,
+    ),
   );
   return all.get(groupKey(r.perf.groupValues)) ?? NO_DRAWDOWN;
 }
@@ -124,7 +132,7 @@ export const StrategyPerformanceRef = builder.objectRef<PerformanceRow>("Strateg
     }),
     maxDrawdown: t.float({
       description:
-        "Largest fall of cumulative realized PnL below its running peak (peak floored at 0, as Freqtrade), positive. Runs a window query, only when asked for.",
+        "Largest fall of cumulative realized PnL below its running peak (peak floored at 0, as Freqtrade), positive. Combined from hourly summaries, only when asked for.",
       resolve: async (r, _args, context) => (await drawdownOf(r, context)).maxDrawdown,
     }),
     maxDrawdownRelative: t.float({

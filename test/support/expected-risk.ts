@@ -41,7 +41,7 @@ export function dailyPnlOf(trades: RiskTrade[]): Map<number, number> {
   return days;
 }
 
-function drawdownTimes(trades: RiskTrade[]) {
+export function drawdownTimes(trades: RiskTrade[]) {
   const closed = seriesOrder(trades).filter((t) => t.realizedPnl != null);
   let cumulative = 0;
   let high = 0;
