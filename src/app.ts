@@ -377,12 +377,7 @@ export function buildApp(options: AppOptions): App {
     const onChange = (message: string) => log.info({ component: "tables" }, message);
     await ensureTables(pool, { names: tables, retentionDays: config.retentionDays, onChange });
     // After the tables: the views read the (migrated) tables.
-    await ensureViews(pool, {
-      tables,
-      views,
-      retentionDays: config.retentionDays,
-      onChange: (message) => log.info({ component: "views" }, message),
-    });
+    await ensureViews(pool, { tables, views, retentionDays: config.retentionDays, onChange });
     tablesVerified = true;
     markTablesReady();
   };

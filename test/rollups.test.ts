@@ -163,6 +163,7 @@ describe("rollup views", { timeout: 300_000 }, () => {
       [`${t.prefix}latency_metrics_1h`, "valid", `${t.prefix}latency_metrics`],
       [`${t.prefix}mev_metrics_1h`, "valid", `${t.prefix}mev_metrics`],
       [`${t.prefix}trades_1h`, "valid", `${t.prefix}trades`],
+      [`${t.prefix}trades_pnl_1h`, "valid", `${t.prefix}trades`],
     ]);
     const ttl = await exec(
       `SELECT table_name, ttlValue, ttlUnit FROM tables() WHERE table_name LIKE '${t.prefix}%_1h'`,
@@ -187,6 +188,7 @@ describe("rollup views", { timeout: 300_000 }, () => {
       `ALTER MATERIALIZED VIEW ${t.prefix}trades_1h SET TTL 400 DAYS`,
       `ALTER MATERIALIZED VIEW ${t.prefix}latency_metrics_1h SET TTL 400 DAYS`,
       `ALTER MATERIALIZED VIEW ${t.prefix}mev_metrics_1h SET TTL 400 DAYS`,
+      `ALTER MATERIALIZED VIEW ${t.prefix}trades_pnl_1h SET TTL 400 DAYS`,
     ]);
     const longer = await exec(
       `SELECT table_name, ttlValue, ttlUnit FROM tables() WHERE table_name LIKE '${t.prefix}%_1h'`,

@@ -6,10 +6,11 @@ import type pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTables, SchemaConflictError, tableNames } from "../src/questdb/tables.ts";
+import { VIEWS, viewNames } from "../src/questdb/views.ts";
 import { RecordTradeDocument, TradesByWriterDocument } from "./generated/graphql.ts";
 import { executeAs, startTestApp } from "./support/app.ts";
 import { makeTrade } from "./support/load.ts";
-import { eventually, exec, startAgain, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
+import { exec, startAgain, testPool, uniquePrefix, viewsCaughtUp, walApplied } from "./support/questdb.ts";
 
 // The DDL of the previous version, written out (not derived from src/).
 const OLD_DDL = {
@@ -104,8 +105,8 @@ describe("start-up migration to writers", () => {
       `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS tip_floor_lamports LONG`,
       `ALTER TABLE ${names.mev_metrics} ADD COLUMN IF NOT EXISTS compute_units INT`,
       `ALTER TABLE ${names.mev_metrics} DEDUP ENABLE UPSERT KEYS(timestamp, metric_id, writer)`,
-      // After the tables: the drawdown's view reads the migrated trades table.
-      `created materialized view ${prefix}trades_pnl_1h`,
+      // After the tables: the views read the migrated tables.
+      ...VIEWS.map((spec) => `created materialized view ${viewNames(prefix)[spec.key]}`),
     ]);
     for (const table of MIGRATED) {
       const actual = await columns(names[table]);
@@ -148,13 +149,8 @@ describe("start-up migration to writers", () => {
       old,
     ]);
 
-    // A second start changes nothing (once the PnL view has applied the new row).
-    await eventually(async () => {
-      const { dataset } = await exec(
-        `SELECT refresh_base_table_txn = base_table_txn FROM materialized_views() WHERE view_name = '${prefix}trades_pnl_1h'`,
-      );
-      return dataset[0]?.[0] === true ? true : undefined;
-    }, "the PnL view to catch up");
+    // A second start changes nothing (once the views have applied the new row).
+    await viewsCaughtUp(prefix);
     const again = await startAgain(pool, names, prefix);
     expect(again.changes).toEqual([]);
     expect(again.after).toEqual(again.before);

@@ -128,7 +128,7 @@ export async function viewsCaughtUp(prefix: string): Promise<void> {
  */
 export async function startAgain(pool: pg.Pool, names: TableNames, like: string) {
   const txns = async () =>
-    (await exec(`SELECT table_name, table_txn FROM tables() WHERE table_name LIKE '${like}%'`)).dataset;
+    (await exec(`SELECT table_name, table_txn FROM tables() WHERE table_name LIKE '${like}%' AND NOT matView`)).dataset;
   const before = await txns();
   const changes: string[] = [];
   await ensureTables(pool, { names, retentionDays: 30, onChange: (m) => changes.push(m) });
