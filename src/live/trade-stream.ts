@@ -24,8 +24,7 @@ import {
   tradeWhere,
   WRITER_KEY,
 } from "../analytics/trades.ts";
-import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
-import { TABLES } from "../questdb/tables.ts";
+import { TRADES, type Trade, type TradeRow } from "../questdb/trade-table.ts";
 import { formatIsoMicros, nowMicros } from "../time.ts";
 import type { LiveQuery } from "./live-queries.ts";
 import type { PartQuery } from "./union-batch.ts";
@@ -66,7 +65,7 @@ export function createTradeStream(options: TradeStreamOptions) {
   const windowRows = (wm: TradePosition) => {
     const params: unknown[] = [];
     const where = lateWindow(wm, params);
-    return query<TradeRow>(`SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER}`, params);
+    return query<TradeRow>(`SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER}`, params);
   };
 
   const advance = (wm: TradePosition, rows: Trade[]): TradePosition => {
@@ -89,7 +88,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     if (watermark === undefined) {
       // Start at "now": what is already there is not news, but remember the late window.
       const start = { timestamp: nowMicros(), tradeId: "", writer: "" };
-      watermark = advance(start, (await windowRows(start)).rows.map(tradeFromRow));
+      watermark = advance(start, (await windowRows(start)).rows.map(TRADES.fromRow));
       return { trades: [], more: false };
     }
     const wm = watermark;
@@ -102,7 +101,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     fresh.push(positionWhere(">", wm, params));
     const late = lateWindow(wm, params);
     const result = await (union ?? query)<TradeRow & { part: number }>(
-      `(SELECT 0 part, ${TRADE_SELECT} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
+      `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
         ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,
     );
@@ -110,7 +109,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     let out: Trade[];
     let more: boolean;
     if (inWindow <= recent.length) {
-      out = result.rows.filter((r) => r.part === 0).map(tradeFromRow);
+      out = result.rows.filter((r) => r.part === 0).map(TRADES.fromRow);
       more = out.length === maxRows;
     } else {
       // Late rows: the window and what follows it read again in one statement, so that they and
@@ -124,10 +123,10 @@ export function createTradeStream(options: TradeStreamOptions) {
       const limit = inWindow + maxRows;
       const rows = (
         await query<TradeRow>(
-          `SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
+          `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
           again,
         )
-      ).rows.map(tradeFromRow);
+      ).rows.map(TRADES.fromRow);
       const seen = new Set(recent.map(seenKey));
       const lateRows = rows.filter(
         (t) => comparePositions(positionOf(t), wm) <= 0 && !seen.has(seenKey(positionOf(t))),
@@ -141,14 +140,9 @@ export function createTradeStream(options: TradeStreamOptions) {
 }
 
 /**
- * The count branch of the poll, over `(SELECT count() n …)`: TRADE_SELECT's columns, all NULL but
+ * The count branch of the poll, over `(SELECT count() n …)`: TRADES.select's columns, all NULL but
  * trade_id = n. (Computed beside the NULLs in one SELECT, QuestDB would group by all of them.)
  */
-const COUNT_ROW = (() => {
-  const trades = TABLES.find((t) => t.name === "trades");
-  const types = new Map(trades?.columns.map((c) => [c.name, c.type]));
-  return TRADE_SELECT.split(",")
-    .map((c) => c.trim())
-    .map((c) => (c === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${types.get(c)}) ${c}`))
-    .join(", ");
-})();
+const COUNT_ROW = TRADES.columns
+  .map(({ name, type }) => (name === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${type}) ${name}`))
+  .join(", ");

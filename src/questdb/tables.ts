@@ -1,73 +1,22 @@
 // The tables this service owns: created at start-up (never by ILP auto-create), verified on
 // every start, missing columns added, type conflicts refused with the column named.
 import type pg from "pg";
+import {
+  type ColumnSpec,
+  type ColumnType,
+  type TableKey,
+  type TableSpec,
+  TIMESTAMP_COLUMN,
+  WRITER_COLUMN,
+} from "./descriptor.ts";
+import { TRADES } from "./trade-table.ts";
 
-export type ColumnType = "TIMESTAMP" | "SYMBOL" | "VARCHAR" | "DOUBLE" | "LONG" | "INT" | "BOOLEAN";
-
-export interface ColumnSpec {
-  readonly name: string;
-  readonly type: ColumnType;
-}
-
-export interface TableSpec {
-  /** Logical name; the physical name is the configured prefix plus this. */
-  readonly name: TableKey;
-  readonly columns: readonly ColumnSpec[];
-  /** The row's identity besides the timestamp: DEDUP UPSERT KEYS(timestamp, ...dedupKeys). */
-  readonly dedupKeys: readonly string[];
-  /** false: kept whatever RETENTION_DAYS says (no TTL), e.g. configuration such as alert rules. */
-  readonly retention?: false;
-}
-
-export type TableKey =
-  | "trades"
-  | "latency_metrics"
-  | "mev_metrics"
-  | "system_metrics"
-  | "alert_events"
-  | "alert_rules"
-  | "api_instances";
 export type TableNames = Readonly<Record<TableKey, string>>;
 
 const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
 
-/** Designated timestamp column of every table. */
-export const TIMESTAMP_COLUMN = "timestamp";
-
-/**
- * The name of the API key that wrote a row (a SYMBOL: few distinct values). It is part of the
- * row's identity in the tables bots write, so one key can never replace another key's row; rows
- * written before the column existed hold NULL.
- */
-export const WRITER_COLUMN = "writer";
-
 export const TABLES: readonly TableSpec[] = [
-  {
-    name: "trades",
-    dedupKeys: ["trade_id", WRITER_COLUMN],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("trade_id", "VARCHAR"),
-      col("signature", "VARCHAR"),
-      col("action", "SYMBOL"),
-      col("base_token", "SYMBOL"),
-      col("quote_token", "SYMBOL"),
-      col("base_amount", "DOUBLE"),
-      col("quote_amount", "DOUBLE"),
-      col("executed_price", "DOUBLE"),
-      col("transaction_fee", "LONG"),
-      col("priority_fee", "LONG"),
-      col("expected_slippage", "DOUBLE"),
-      col("actual_slippage", "DOUBLE"),
-      col("mev_status", "SYMBOL"),
-      col("transfer_fees", "DOUBLE"),
-      col("strategy", "SYMBOL"),
-      col("venue", "SYMBOL"),
-      col("slot", "LONG"),
-      col("realized_pnl", "DOUBLE"),
-      col(WRITER_COLUMN, "SYMBOL"),
-    ],
-  },
+  TRADES,
   {
     name: "latency_metrics",
     dedupKeys: ["metric_id", WRITER_COLUMN],

@@ -4,7 +4,6 @@ import type { TradeFilter } from "../analytics/trades.ts";
 import type { Context } from "../context.ts";
 import { BadInputError, clientError } from "../errors.ts";
 import { requireAdmin } from "../http/auth.ts";
-import type { Trade } from "../ingest/trade-record.ts";
 import { createAlertStream } from "../live/alert-stream.ts";
 import {
   ALERT_KINDS,
@@ -19,6 +18,7 @@ import {
 import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
 import { createChannel } from "../live/live-queries.ts";
 import { createTradeStream } from "../live/trade-stream.ts";
+import type { Trade } from "../questdb/trade-table.ts";
 import { nowMicros } from "../time.ts";
 import { checkName, checkTradeFilter } from "./arguments.ts";
 import { builder } from "./builder.ts";
