@@ -37,22 +37,25 @@ export interface Column<Name extends string = string, Type extends ColumnType = 
 
 type Nullable<C extends Column> = C & { readonly nullable: true };
 
-const column =
+const ofType =
   <Type extends ColumnType>(type: Type) =>
   <const Name extends string>(name: Name): Column<Name, Type, ValueOfType[Type]> => ({ name, type, nullable: false });
 
-export const timestamp = column("TIMESTAMP");
-export const varchar = column("VARCHAR");
-export const double = column("DOUBLE");
-export const long = column("LONG");
-export const int = column("INT");
-export const boolean = column("BOOLEAN");
-/** A SYMBOL; with `values`, its domain type is that closed set (read back as one of them, unchecked). */
-export const symbol = <const Name extends string, const Value extends string = string>(
-  name: Name,
-  _values?: readonly Value[],
-): Column<Name, "SYMBOL", Value> => ({ name, type: "SYMBOL", nullable: false });
-export const nullable = <C extends Column>(c: C): Nullable<C> => ({ ...c, nullable: true });
+/** Column builders for descriptors: `c.symbol("venue")`, `c.nullable(c.long("slot"))`. */
+export const column = {
+  timestamp: ofType("TIMESTAMP"),
+  varchar: ofType("VARCHAR"),
+  double: ofType("DOUBLE"),
+  long: ofType("LONG"),
+  int: ofType("INT"),
+  boolean: ofType("BOOLEAN"),
+  /** A SYMBOL; with `values`, its domain type is that closed set (read back as one of them, unchecked). */
+  symbol: <const Name extends string, const Value extends string = string>(
+    name: Name,
+    _values?: readonly Value[],
+  ): Column<Name, "SYMBOL", Value> => ({ name, type: "SYMBOL", nullable: false }),
+  nullable: <C extends Column>(c: C): Nullable<C> => ({ ...c, nullable: true }),
+};
 
 /** Domain field name → column. */
 export type Fields = Readonly<Record<string, Column>>;

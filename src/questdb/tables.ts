@@ -1,14 +1,9 @@
 // The tables this service owns: created at start-up (never by ILP auto-create), verified on
 // every start, missing columns added, type conflicts refused with the column named.
 import type pg from "pg";
-import {
-  type ColumnSpec,
-  type ColumnType,
-  type TableKey,
-  type TableSpec,
-  TIMESTAMP_COLUMN,
-  WRITER_COLUMN,
-} from "./descriptor.ts";
+import { type ColumnSpec, type ColumnType, type TableKey, type TableSpec, TIMESTAMP_COLUMN } from "./descriptor.ts";
+import { LATENCY_METRICS } from "./latency-table.ts";
+import { MEV_METRICS } from "./mev-table.ts";
 import { TRADES } from "./trade-table.ts";
 
 export type TableNames = Readonly<Record<TableKey, string>>;
@@ -17,46 +12,8 @@ const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
 
 export const TABLES: readonly TableSpec[] = [
   TRADES,
-  {
-    name: "latency_metrics",
-    dedupKeys: ["metric_id", WRITER_COLUMN],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("metric_id", "VARCHAR"),
-      col("stage", "SYMBOL"),
-      col("latency_us", "LONG"),
-      col("success", "BOOLEAN"),
-      col("strategy", "SYMBOL"),
-      col("trade_id", "VARCHAR"),
-      col(WRITER_COLUMN, "SYMBOL"),
-    ],
-  },
-  {
-    name: "mev_metrics",
-    dedupKeys: ["metric_id", WRITER_COLUMN],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("metric_id", "VARCHAR"),
-      col("trade_id", "VARCHAR"),
-      col("protection", "SYMBOL"),
-      col("outcome", "SYMBOL"),
-      col("tip_lamports", "LONG"),
-      col("expected_profit", "DOUBLE"),
-      col("realized_profit", "DOUBLE"),
-      col("loss_avoided", "DOUBLE"),
-      col("attack_detected", "BOOLEAN"),
-      col("slots_to_land", "INT"),
-      col("strategy", "SYMBOL"),
-      col(WRITER_COLUMN, "SYMBOL"),
-      // Issue 16: where it was routed, the pair (its quote token is the currency of the money
-      // columns), the tip floor the bot saw and the compute units it requested.
-      col("venue", "SYMBOL"),
-      col("base_token", "SYMBOL"),
-      col("quote_token", "SYMBOL"),
-      col("tip_floor_lamports", "LONG"),
-      col("compute_units", "INT"),
-    ],
-  },
+  LATENCY_METRICS,
+  MEV_METRICS,
   {
     name: "system_metrics",
     dedupKeys: ["instance"],

@@ -1,17 +1,6 @@
 // The `trades` table and the Enhanced Trade Model it stores: one descriptor from which its DDL,
 // ILP encoder, SELECT list, row type and row mapper are derived (questdb/descriptor.ts).
-import {
-  type DomainOf,
-  defineTable,
-  double,
-  long,
-  nullable,
-  type RowOf,
-  symbol,
-  timestamp,
-  varchar,
-  WRITER_COLUMN,
-} from "./descriptor.ts";
+import { column as c, type DomainOf, defineTable, type RowOf, WRITER_COLUMN } from "./descriptor.ts";
 
 export const TRADE_ACTIONS = ["BUY", "SELL"] as const;
 export type TradeAction = (typeof TRADE_ACTIONS)[number];
@@ -23,30 +12,30 @@ export const TRADES = defineTable({
   name: "trades",
   dedupKeys: ["trade_id", WRITER_COLUMN],
   fields: {
-    timestamp: timestamp("timestamp"),
-    tradeId: varchar("trade_id"),
-    signature: nullable(varchar("signature")),
-    action: symbol("action", TRADE_ACTIONS),
-    baseToken: symbol("base_token"),
-    quoteToken: symbol("quote_token"),
-    baseAmount: double("base_amount"),
-    quoteAmount: double("quote_amount"),
-    executedPrice: double("executed_price"),
-    transactionFee: long("transaction_fee"),
-    priorityFee: long("priority_fee"),
-    expectedSlippage: double("expected_slippage"),
-    actualSlippage: double("actual_slippage"),
-    mevStatus: symbol("mev_status", MEV_STATUSES),
-    transferFees: double("transfer_fees"),
-    strategy: nullable(symbol("strategy")),
-    venue: nullable(symbol("venue")),
-    slot: nullable(long("slot")),
-    realizedPnl: nullable(double("realized_pnl")),
+    timestamp: c.timestamp("timestamp"),
+    tradeId: c.varchar("trade_id"),
+    signature: c.nullable(c.varchar("signature")),
+    action: c.symbol("action", TRADE_ACTIONS),
+    baseToken: c.symbol("base_token"),
+    quoteToken: c.symbol("quote_token"),
+    baseAmount: c.double("base_amount"),
+    quoteAmount: c.double("quote_amount"),
+    executedPrice: c.double("executed_price"),
+    transactionFee: c.long("transaction_fee"),
+    priorityFee: c.long("priority_fee"),
+    expectedSlippage: c.double("expected_slippage"),
+    actualSlippage: c.double("actual_slippage"),
+    mevStatus: c.symbol("mev_status", MEV_STATUSES),
+    transferFees: c.double("transfer_fees"),
+    strategy: c.nullable(c.symbol("strategy")),
+    venue: c.nullable(c.symbol("venue")),
+    slot: c.nullable(c.long("slot")),
+    realizedPnl: c.nullable(c.double("realized_pnl")),
     /**
      * The name of the API key that wrote it, part of the row's identity (one key never replaces
      * another's row); null for rows written before writers were recorded.
      */
-    writer: nullable(symbol(WRITER_COLUMN)),
+    writer: c.nullable(c.symbol(WRITER_COLUMN)),
   },
 });
 

@@ -1,5 +1,6 @@
 // LatencyMetric with its mutations (recordLatencyMetric, recordLatencyMetrics).
-import { encodeLatency, type LatencyInput, type LatencyMetric, validateLatency } from "../ingest/latency-record.ts";
+import { type LatencyInput, validateLatency } from "../ingest/latency-record.ts";
+import { LATENCY_METRICS, type LatencyMetric } from "../questdb/latency-table.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
@@ -48,7 +49,7 @@ defineRecordMutations<LatencyInput, LatencyMetric>({
     validate: validateLatency,
     toQueued: (row, tables) => ({
       table: tables.latency_metrics,
-      encode: (buffer) => encodeLatency(buffer, tables.latency_metrics, row),
+      encode: (buffer) => LATENCY_METRICS.encode(buffer, tables.latency_metrics, row),
     }),
     id: (row) => row.metricId,
   },

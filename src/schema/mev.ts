@@ -1,13 +1,6 @@
 // MevMetric with its mutations (recordMevMetric, recordMevMetrics).
-import {
-  COMPUTE_UNITS,
-  encodeMev,
-  MEV_OUTCOMES,
-  MEV_PROTECTIONS,
-  type MevInput,
-  type MevMetric,
-  validateMev,
-} from "../ingest/mev-record.ts";
+import { COMPUTE_UNITS, type MevInput, validateMev } from "../ingest/mev-record.ts";
+import { MEV_METRICS, MEV_OUTCOMES, MEV_PROTECTIONS, type MevMetric } from "../questdb/mev-table.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
@@ -108,7 +101,7 @@ defineRecordMutations<MevInput, MevMetric>({
     validate: validateMev,
     toQueued: (row, tables) => ({
       table: tables.mev_metrics,
-      encode: (buffer) => encodeMev(buffer, tables.mev_metrics, row),
+      encode: (buffer) => MEV_METRICS.encode(buffer, tables.mev_metrics, row),
     }),
     id: (row) => row.metricId,
   },
