@@ -75,8 +75,9 @@ export function createLiveMetricsPoll(options: {
       a: number | null;
       b: number | null;
       c: number | null;
-    }>(
-      `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
+    }>({
+      name: "liveMetrics.poll",
+      sql: `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
          cast(sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) AS DOUBLE) b,
          cast(sum(CASE WHEN ${attackedSql("mev_status")} THEN 1 ELSE 0 END) AS DOUBLE) c
        FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
@@ -87,8 +88,8 @@ export function createLiveMetricsPoll(options: {
        FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
        GROUP BY stage`,
       params,
-    );
-    const row = result.rows.find((r) => r.kind === "trades");
+    });
+    const row = result.find((r) => r.kind === "trades");
     const n = Number(row?.n ?? 0n);
     const figures = ingest();
     return {
@@ -99,7 +100,7 @@ export function createLiveMetricsPoll(options: {
       volume: row?.a ?? 0,
       mevProtectedRate: n === 0 ? 0 : (row?.b ?? 0) / n,
       mevAttackedRate: n === 0 ? 0 : (row?.c ?? 0) / n,
-      latency: result.rows
+      latency: result
         .filter((r) => r.kind === "latency")
         .map((r) => ({ stage: r.stage ?? "", count: Number(r.n), p50Us: r.a ?? 0, p99Us: r.b ?? 0 }))
         .sort((x, y) => (x.stage < y.stage ? -1 : x.stage > y.stage ? 1 : 0)),

@@ -65,7 +65,11 @@ export function createTradeStream(options: TradeStreamOptions) {
   const windowRows = (wm: TradePosition) => {
     const params: unknown[] = [];
     const where = lateWindow(wm, params);
-    return query<TradeRow>(`SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER}`, params);
+    return query<TradeRow>({
+      name: "tradeRecorded.window",
+      sql: `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER}`,
+      params,
+    });
   };
 
   const advance = (wm: TradePosition, rows: Trade[]): TradePosition => {
@@ -88,7 +92,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     if (watermark === undefined) {
       // Start at "now": what is already there is not news, but remember the late window.
       const start = { timestamp: nowMicros(), tradeId: "", writer: "" };
-      watermark = advance(start, (await windowRows(start)).rows.map(TRADES.fromRow));
+      watermark = advance(start, (await windowRows(start)).map(TRADES.fromRow));
       return { trades: [], more: false };
     }
     const wm = watermark;
@@ -100,16 +104,18 @@ export function createTradeStream(options: TradeStreamOptions) {
     const fresh = tradeWhere(filter, params);
     fresh.push(positionWhere(">", wm, params));
     const late = lateWindow(wm, params);
-    const result = await (union ?? query)<TradeRow & { part: number }>(
-      `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
+    const result = await (union ?? query)<TradeRow & { part: number }>({
+      name: "tradeRecorded.poll",
+      sql:
+        `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
         ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,
-    );
-    const inWindow = Number(result.rows.find((r) => r.part === 1)?.trade_id ?? 0);
+    });
+    const inWindow = Number(result.find((r) => r.part === 1)?.trade_id ?? 0);
     let out: Trade[];
     let more: boolean;
     if (inWindow <= recent.length) {
-      out = result.rows.filter((r) => r.part === 0).map(TRADES.fromRow);
+      out = result.filter((r) => r.part === 0).map(TRADES.fromRow);
       more = out.length === maxRows;
     } else {
       // Late rows: the window and what follows it read again in one statement, so that they and
@@ -122,11 +128,12 @@ export function createTradeStream(options: TradeStreamOptions) {
       where.push(`timestamp >= $${again.length}`);
       const limit = inWindow + maxRows;
       const rows = (
-        await query<TradeRow>(
-          `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
-          again,
-        )
-      ).rows.map(TRADES.fromRow);
+        await query<TradeRow>({
+          name: "tradeRecorded.late",
+          sql: `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
+          params: again,
+        })
+      ).map(TRADES.fromRow);
       const seen = new Set(recent.map(seenKey));
       const lateRows = rows.filter(
         (t) => comparePositions(positionOf(t), wm) <= 0 && !seen.has(seenKey(positionOf(t))),
