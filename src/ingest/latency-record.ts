@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { LATENCY_METRICS, type LatencyMetric } from "../questdb/latency-table.ts";
 import type { Micros } from "../time.ts";
+import type { RecordKind } from "./record-kind.ts";
 import { Checker, type FieldProblem, type ValidationLimits } from "./validation.ts";
 
 export interface LatencyInput {
@@ -16,6 +17,13 @@ export interface LatencyInput {
 
 /** A measurement as validated from a bot's input; the server adds the writer (schema/record.ts). */
 export type ValidatedLatency = Omit<LatencyMetric, "writer">;
+
+/** Latency measurements as the record mutations take them. */
+export const LATENCY_RECORDS: RecordKind<LatencyInput, LatencyMetric> = {
+  validate: (input, index, limits) => validateLatency(input, index, limits),
+  table: LATENCY_METRICS,
+  id: (row) => row.metricId,
+};
 
 export function validateLatency(
   input: LatencyInput,

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { MEV_METRICS, type MevMetric, type MevOutcome, type MevProtection } from "../questdb/mev-table.ts";
 import type { Micros } from "../time.ts";
+import type { RecordKind } from "./record-kind.ts";
 import { AMOUNT, Checker, type FieldProblem, SIGNED_AMOUNT, type ValidationLimits } from "./validation.ts";
 
 /** Slots from submission to landing: 0 to 1,000,000 (about 4.6 days). */
@@ -31,6 +32,13 @@ export interface MevInput {
 
 /** An MEV result as validated from a bot's input; the server adds the writer (schema/record.ts). */
 export type ValidatedMev = Omit<MevMetric, "writer">;
+
+/** MEV results as the record mutations take them. */
+export const MEV_RECORDS: RecordKind<MevInput, MevMetric> = {
+  validate: (input, index, limits) => validateMev(input, index, limits),
+  table: MEV_METRICS,
+  id: (row) => row.metricId,
+};
 
 export function validateMev(
   input: MevInput,

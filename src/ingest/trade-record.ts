@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { type MevStatus, TRADES, type Trade, type TradeAction } from "../questdb/trade-table.ts";
 import type { Micros } from "../time.ts";
+import type { RecordKind } from "./record-kind.ts";
 import {
   AMOUNT,
   Checker,
@@ -38,6 +39,13 @@ export interface TradeInput {
 
 /** A trade as validated from a bot's input; the server adds the writer (schema/record.ts). */
 export type ValidatedTrade = Omit<Trade, "writer">;
+
+/** Trades as the record mutations take them (recordTrade, recordTrades). */
+export const TRADE_RECORDS: RecordKind<TradeInput, Trade> = {
+  validate: (input, index, limits) => validateTrade(input, index, limits),
+  table: TRADES,
+  id: (row) => row.tradeId,
+};
 
 export function validateTrade(
   input: TradeInput,

@@ -1,6 +1,6 @@
 // LatencyMetric with its mutations (recordLatencyMetric, recordLatencyMetrics).
-import { type LatencyInput, validateLatency } from "../ingest/latency-record.ts";
-import { LATENCY_METRICS, type LatencyMetric } from "../questdb/latency-table.ts";
+import { LATENCY_RECORDS, type LatencyInput } from "../ingest/latency-record.ts";
+import type { LatencyMetric } from "../questdb/latency-table.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
@@ -45,12 +45,5 @@ defineRecordMutations<LatencyInput, LatencyMetric>({
   many: "recordLatencyMetrics",
   what: "latency measurements",
   input: LatencyMetricInputRef,
-  spec: {
-    validate: validateLatency,
-    toQueued: (row, tables) => ({
-      table: tables.latency_metrics,
-      encode: (buffer) => LATENCY_METRICS.encode(buffer, tables.latency_metrics, row),
-    }),
-    id: (row) => row.metricId,
-  },
+  kind: LATENCY_RECORDS,
 });
