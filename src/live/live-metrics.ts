@@ -3,7 +3,7 @@
 import { attackedSql } from "../analytics/mev-vocabulary.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
-import type { LiveQuery } from "./live-queries.ts";
+import type { LiveQueries, LiveQuery } from "./live-queries.ts";
 
 export interface StageLatency {
   stage: string;
@@ -109,4 +109,30 @@ export function createLiveMetricsPoll(options: {
       ingestRejectedRows: figures.rejectedRows,
     };
   };
+}
+
+/**
+ * Joins the cohort of liveMetrics(windowSeconds, strategy, writer): polled at most once a second,
+ * when the tables committed or the window slid; sent only when a figure changed. Returns the
+ * function that leaves it.
+ */
+export function joinLiveMetrics(
+  options: { live: LiveQueries } & Omit<Parameters<typeof createLiveMetricsPoll>[0], "query">,
+  push: (metrics: LiveMetrics) => void,
+): () => void {
+  const { live, ...pollOptions } = options;
+  const { tables, windowSeconds, strategy, writer } = options;
+  const poll = createLiveMetricsPoll({ ...pollOptions, query: live.query });
+  return live.join<LiveMetrics>(
+    {
+      key: JSON.stringify(["liveMetrics", windowSeconds, strategy, writer]),
+      tables: [tables.trades, tables.latency_metrics],
+      slideMs: 1000,
+      minIntervalMs: 1000,
+      poll: () => poll(),
+      // `at` moves every second; a message goes out only when a figure changed.
+      changed: (a, b) => !a || JSON.stringify({ ...a, at: 0 }) !== JSON.stringify({ ...b, at: 0 }),
+    },
+    { push },
+  );
 }

@@ -26,7 +26,7 @@ import {
 } from "../analytics/trades.ts";
 import { TRADES, type Trade, type TradeRow } from "../questdb/trade-table.ts";
 import { formatIsoMicros, nowMicros } from "../time.ts";
-import type { LiveQuery } from "./live-queries.ts";
+import type { LiveQueries, LiveQuery } from "./live-queries.ts";
 import type { PartQuery } from "./union-batch.ts";
 
 export interface TradeStreamOptions {
@@ -153,3 +153,31 @@ export function createTradeStream(options: TradeStreamOptions) {
 const COUNT_ROW = TRADES.columns
   .map(({ name, type }) => (name === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${type}) ${name}`))
   .join(", ");
+
+/**
+ * Joins the cohort of tradeRecorded(filter) (one poller per distinct filter) and pushes each new
+ * matching trade once, in order. Returns the function that leaves it.
+ */
+export function joinTradeRecorded(
+  options: { live: LiveQueries; table: string; filter: TradeFilter; lateMs: number },
+  push: (trade: Trade) => void,
+): () => void {
+  const { live, table, filter, lateMs } = options;
+  const stream = createTradeStream({ query: live.query, union: live.union, table, filter, lateMs });
+  let more = false;
+  return live.join<Trade[]>(
+    {
+      key: JSON.stringify(["tradeRecorded", filter], (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+      tables: [table],
+      slideMs: 0,
+      stream: true,
+      poll: async () => {
+        const page = await stream();
+        more = page.more;
+        return page.trades.length > 0 ? page.trades : undefined;
+      },
+      again: () => more,
+    },
+    { push: (trades) => trades.forEach(push) },
+  );
+}
