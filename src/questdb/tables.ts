@@ -1,82 +1,22 @@
 // The tables this service owns: created at start-up (never by ILP auto-create), verified on
 // every start, missing columns added, type conflicts refused with the column named.
 import type pg from "pg";
-import { type ColumnSpec, type ColumnType, type TableKey, type TableSpec, TIMESTAMP_COLUMN } from "./descriptor.ts";
+import { type TableKey, type TableSpec, TIMESTAMP_COLUMN } from "./descriptor.ts";
 import { LATENCY_METRICS } from "./latency-table.ts";
 import { MEV_METRICS } from "./mev-table.ts";
+import { ALERT_EVENTS, ALERT_RULES, API_INSTANCES, SYSTEM_METRICS } from "./service-tables.ts";
 import { TRADES } from "./trade-table.ts";
 
 export type TableNames = Readonly<Record<TableKey, string>>;
-
-const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
 
 export const TABLES: readonly TableSpec[] = [
   TRADES,
   LATENCY_METRICS,
   MEV_METRICS,
-  {
-    name: "system_metrics",
-    dedupKeys: ["instance"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("instance", "SYMBOL"),
-      col("queue_depth", "LONG"),
-      col("oldest_queued_ms", "DOUBLE"),
-      col("flush_ms", "DOUBLE"),
-      col("rows_written", "LONG"),
-      col("retries", "LONG"),
-      col("rejected_rows", "LONG"),
-      col("event_loop_lag_ms", "DOUBLE"),
-      col("rss_bytes", "LONG"),
-      col("cpu_percent", "DOUBLE"),
-    ],
-  },
-  {
-    name: "alert_events",
-    dedupKeys: ["event_id"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("event_id", "VARCHAR"),
-      col("rule_id", "SYMBOL"),
-      col("kind", "SYMBOL"),
-      col("state", "SYMBOL"),
-      col("value", "DOUBLE"),
-      col("threshold", "DOUBLE"),
-      col("message", "VARCHAR"),
-      col("instance", "SYMBOL"),
-    ],
-  },
-  {
-    // Alert rules shared by every instance (issue 15): one row per change, the newest per rule_id
-    // wins (LATEST ON), a deletion is a row with deleted = true. Rules seeded from ALERT_RULES
-    // are written at timestamp 0, so any change made through the API is newer.
-    name: "alert_rules",
-    dedupKeys: ["rule_id"],
-    retention: false,
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("rule_id", "SYMBOL"),
-      col("kind", "SYMBOL"),
-      col("stage", "SYMBOL"),
-      col("window_seconds", "INT"),
-      col("threshold", "DOUBLE"),
-      col("hysteresis", "DOUBLE"),
-      col("deleted", "BOOLEAN"),
-      col("instance", "SYMBOL"),
-    ],
-  },
-  {
-    // Heartbeats of the instances that evaluate alert rules (live/alerts.ts): the oldest live one
-    // is the leader. Written with QuestDB's clock (now()), so instances' clocks never compare.
-    name: "api_instances",
-    dedupKeys: ["instance"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("instance", "SYMBOL"),
-      col("started_at", "TIMESTAMP"),
-      col("queued_rows", "LONG"),
-    ],
-  },
+  SYSTEM_METRICS,
+  ALERT_EVENTS,
+  ALERT_RULES,
+  API_INSTANCES,
 ];
 
 export function tableNames(prefix: string): TableNames {
