@@ -188,9 +188,12 @@ export function buildApp(options: AppOptions): App {
   const lightPool = pgPool(config.pgLightPoolSize, config.queryTimeoutMs);
   // Transaction checks on a connection of their own: never queued behind the polls they start.
   const liveCheckPool = pgPool(1, config.queryTimeoutMs);
+  // Live polls and their transaction checks run through SQL runners of their own (named, timed,
+  // counted like every statement), not logged one by one: several a second, even at debug.
+  const liveSqlLog = log.child({ component: "live-sql" }, { level: "info" });
   const live = createLiveQueries({
-    pool: lightPool,
-    checkPool: liveCheckPool,
+    sql: createSqlRunner({ pool: lightPool, log: liveSqlLog, timeoutMs: config.queryTimeoutMs }),
+    checkSql: createSqlRunner({ pool: liveCheckPool, log: liveSqlLog, timeoutMs: config.queryTimeoutMs }),
     log: log.child({ component: "live" }),
     intervalMs: config.livePollIntervalMs,
     cohorts: config.liveCohorts,

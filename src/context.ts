@@ -9,11 +9,11 @@ import { linkKey, loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./an
 import type { Caller } from "./http/auth.ts";
 import type { BatchWriter, Ticket } from "./ingest/batch-writer.ts";
 import type { EncodedRows } from "./ingest/encoded-rows.ts";
-import type { LatencyMetric } from "./ingest/latency-record.ts";
-import type { MevMetric } from "./ingest/mev-record.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
 import type { AlertEngine } from "./live/alerts.ts";
 import type { LiveQueries } from "./live/live-queries.ts";
+import type { LatencyMetric } from "./questdb/latency-table.ts";
+import type { MevMetric } from "./questdb/mev-table.ts";
 import type { TableNames } from "./questdb/tables.ts";
 import type { TxnWatch } from "./questdb/txn-watch.ts";
 

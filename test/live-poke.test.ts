@@ -7,6 +7,7 @@ import type pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import { createSqlRunner } from "../src/analytics/sql.ts";
 import { createLiveQueries, type LiveQueries } from "../src/live/live-queries.ts";
 import { RecordTradesDocument } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
@@ -29,11 +30,14 @@ function fakePool(table: string) {
   return { pool: pool as unknown as pg.Pool, state };
 }
 
+/** The SQL runner live queries run their statements through, on a (fake) pool. */
+const runnerOn = (pool: pg.Pool) => createSqlRunner({ pool, log: pino({ level: "silent" }), timeoutMs: 10_000 });
+
 /** A live-query registry on a fake pool, with one poller on `table` that counts its polls. */
 function withPoller(options: { poke?: boolean; pokeGiveUpMs?: number } = {}) {
   const { pool, state } = fakePool("trades");
   const live = createLiveQueries({
-    pool,
+    sql: runnerOn(pool),
     log: pino({ level: "silent" }),
     intervalMs: 60_000,
     pokeRetryMs: 5,
@@ -140,7 +144,7 @@ describe("poke (fake pool, fake timers)", () => {
   it("runs one latest-value poll at a time, the next when it ends, while stream polls run beside it", async () => {
     vi.useFakeTimers();
     const { pool, state } = fakePool("trades");
-    live = createLiveQueries({ pool, log: pino({ level: "silent" }), intervalMs: 60_000 });
+    live = createLiveQueries({ sql: runnerOn(pool), log: pino({ level: "silent" }), intervalMs: 60_000 });
     const started: string[] = [];
     const ends = new Map<string, () => void>();
     /** A poll that records its start and, after the first, ends when the test says so. */

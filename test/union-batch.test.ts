@@ -2,18 +2,18 @@
 // renumbered, `part` numbers moved to a range per poll, rows handed back to each poll with its own
 // part numbers, a failure failing every poll of the statement. The real thing: every
 // tradeRecorded test (test/live-streams.test.ts runs four filters over one QuestDB).
-import type pg from "pg";
 import { describe, expect, it } from "vitest";
+import type { SqlStatement } from "../src/analytics/sql.ts";
 import type { LiveQuery } from "../src/live/live-queries.ts";
 import { createUnionBatch } from "../src/live/union-batch.ts";
 
 /** A query that records what it is sent and answers the rows `answer` makes from it. */
 function fakeQuery(answer: (text: string, params: unknown[]) => { part: number; v: unknown }[]) {
   const sent: { text: string; params: unknown[] }[] = [];
-  const query = (async (text: string, params?: unknown[]) => {
-    sent.push({ text, params: params ?? [] });
+  const query = (async ({ sql: text, params }: SqlStatement) => {
+    sent.push({ text, params: [...params] });
     await new Promise((done) => setTimeout(done, 5));
-    return { rows: answer(text, params ?? []) } as unknown as pg.QueryResult;
+    return answer(text, [...params]);
   }) as LiveQuery;
   return { query, sent };
 }
@@ -28,18 +28,26 @@ describe("union batch", () => {
       })),
     );
     const union = createUnionBatch(query);
-    const a = union("(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)", ["a0", "a1"]);
-    const b = union("(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)", ["b0", "b1"]);
-    const c = union("(SELECT 0 part, $1 v)", ["c0"]);
-    expect((await a).rows).toEqual([
+    const a = union({
+      name: "poll",
+      sql: "(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)",
+      params: ["a0", "a1"],
+    });
+    const b = union({
+      name: "poll",
+      sql: "(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)",
+      params: ["b0", "b1"],
+    });
+    const c = union({ name: "poll", sql: "(SELECT 0 part, $1 v)", params: ["c0"] });
+    expect(await a).toEqual([
       { part: 0, v: "a0" },
       { part: 1, v: "a1" },
     ]);
-    expect((await b).rows).toEqual([
+    expect(await b).toEqual([
       { part: 0, v: "b0" },
       { part: 1, v: "b1" },
     ]);
-    expect((await c).rows).toEqual([{ part: 0, v: "c0" }]);
+    expect(await c).toEqual([{ part: 0, v: "c0" }]);
     expect(sent).toEqual([
       {
         text:
@@ -49,7 +57,7 @@ describe("union batch", () => {
       },
     ]);
     // A later turn is a statement of its own.
-    await union("(SELECT 0 part, $1 v)", ["d0"]);
+    await union({ name: "poll", sql: "(SELECT 0 part, $1 v)", params: ["d0"] });
     expect(sent).toHaveLength(2);
     expect(sent[1]).toEqual({ text: "(SELECT 0 part, $1 v)", params: ["d0"] });
   });
@@ -58,10 +66,10 @@ describe("union batch", () => {
     const { query, sent } = fakeQuery(() => [{ part: 1, v: "only the second poll's" }]);
     const union = createUnionBatch(query);
     const params = Array.from({ length: 10 }, (_, i) => i);
-    const first = union("(SELECT 0 part, x) WHERE a = $1 AND b = $10", params);
-    const second = union("(SELECT 0 part, x) WHERE a = $1 AND b = $10", params);
-    expect((await first).rows).toEqual([]);
-    expect((await second).rows).toEqual([{ part: 0, v: "only the second poll's" }]);
+    const first = union({ name: "poll", sql: "(SELECT 0 part, x) WHERE a = $1 AND b = $10", params: params });
+    const second = union({ name: "poll", sql: "(SELECT 0 part, x) WHERE a = $1 AND b = $10", params: params });
+    expect(await first).toEqual([]);
+    expect(await second).toEqual([{ part: 0, v: "only the second poll's" }]);
     expect(sent[0]?.text).toBe(
       "(SELECT 0 part, x) WHERE a = $1 AND b = $10 UNION ALL (SELECT 1 part, x) WHERE a = $11 AND b = $20",
     );
@@ -74,9 +82,12 @@ describe("union batch", () => {
       return [{ part: 0, v: 1 }];
     });
     const union = createUnionBatch(query);
-    const results = await Promise.allSettled([union("(SELECT 0 part, 1 v)", []), union("(SELECT 0 part, 1 v)", [])]);
+    const results = await Promise.allSettled([
+      union({ name: "poll", sql: "(SELECT 0 part, 1 v)", params: [] }),
+      union({ name: "poll", sql: "(SELECT 0 part, 1 v)", params: [] }),
+    ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     fail = false;
-    expect((await union("(SELECT 0 part, 1 v)", [])).rows).toEqual([{ part: 0, v: 1 }]);
+    expect(await union({ name: "poll", sql: "(SELECT 0 part, 1 v)", params: [] })).toEqual([{ part: 0, v: 1 }]);
   });
 });

@@ -3,8 +3,8 @@
 // SANDWICH_RATE alert only SANDWICHED); every figure that says attacked, sandwiched, front-run
 // or back-run now takes its list and its SQL from here. A trade's mevStatus and an MEV record's
 // outcome use the same names for the attacks, so one list serves both columns.
-import type { MevOutcome } from "../ingest/mev-record.ts";
-import type { MevStatus } from "../ingest/trade-record.ts";
+import type { MevOutcome } from "../questdb/mev-table.ts";
+import type { MevStatus } from "../questdb/trade-table.ts";
 
 /** The parts of "attacked": each a list of the outcome / status names it covers. */
 export const ATTACK_PARTS = {

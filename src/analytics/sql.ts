@@ -83,11 +83,11 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
       const started = performance.now();
       try {
         const target = HEAVY.test(statement.name) ? pool : lightPool;
-        const query = { text: statement.sql, values: statement.params as unknown[] };
+        const values = statement.params as unknown[];
         const { deadlineMs } = queryOptions;
         const result = await (deadlineMs === undefined
-          ? target.query(query)
-          : queryWithDeadline(target, query, deadlineMs));
+          ? target.query(statement.sql, values)
+          : queryWithDeadline(target, { text: statement.sql, values }, deadlineMs));
         const ms = performance.now() - started;
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, rows: result.rowCount }, "sql");
         onStatement?.(statement, ms, undefined, result.rows.length);

@@ -2,8 +2,8 @@
 // key in `trade_id`), written by the same API key as the trade: trade ids are unique only per
 // writer. Loaded in batches by per-request DataLoaders: one SQL statement per field per request,
 // however many trades a page holds.
-import { LATENCY_SELECT, type LatencyMetric, type LatencyRow, latencyFromRow } from "../ingest/latency-record.ts";
-import { MEV_SELECT, type MevMetric, type MevRow, mevFromRow } from "../ingest/mev-record.ts";
+import { LATENCY_METRICS, type LatencyMetric, type LatencyRow } from "../questdb/latency-table.ts";
+import { MEV_METRICS, type MevMetric, type MevRow } from "../questdb/mev-table.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
@@ -62,14 +62,14 @@ export async function loadLatencyByTrade(
   max: number,
 ): Promise<LatencyMetric[][]> {
   const params: unknown[] = [];
-  const sql = `SELECT ${LATENCY_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
+  const sql = `SELECT ${LATENCY_METRICS.select} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
   const byTrade = await cache.read<LatencyRow, Map<string, LatencyMetric[]> | null>({
     statement: limited({ name: "trade.latencyMetrics", sql, params }, max + 1),
     tables: [table],
     map: unlessOver(max, (rows) => {
       const byKey = new Map<string, LatencyMetric[]>();
       for (const row of rows) {
-        const metric = latencyFromRow(row);
+        const metric = LATENCY_METRICS.fromRow(row);
         const list = byKey.get(linkKey(metric));
         if (list) list.push(metric);
         else byKey.set(linkKey(metric), [metric]);
@@ -89,14 +89,14 @@ export async function loadMevByTrade(
   max: number,
 ): Promise<(MevMetric | null)[]> {
   const params: unknown[] = [];
-  const sql = `SELECT ${MEV_SELECT} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
+  const sql = `SELECT ${MEV_METRICS.select} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
   const byTrade = await cache.read<MevRow, Map<string, MevMetric> | null>({
     statement: limited({ name: "trade.mev", sql, params }, max + 1),
     tables: [table],
     map: unlessOver(max, (rows) => {
       const byKey = new Map<string, MevMetric>();
       for (const row of rows) {
-        const metric = mevFromRow(row);
+        const metric = MEV_METRICS.fromRow(row);
         byKey.set(linkKey(metric), metric);
       }
       return byKey;

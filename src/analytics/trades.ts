@@ -2,8 +2,8 @@
 // (timestamp, trade_id, writer), a row's identity, so pages stay correct while new rows arrive;
 // no OFFSET.
 import { BadInputError } from "../errors.ts";
-import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
 import { keyProblem } from "../ingest/validation.ts";
+import { TRADES, type Trade, type TradeRow } from "../questdb/trade-table.ts";
 import { formatIsoMicros, MAX_MICROS, MIN_MICROS, type Micros } from "../time.ts";
 import type { QueryReader } from "./cache.ts";
 
@@ -232,13 +232,13 @@ export async function queryTrades(
   if (edge === null) return { edges: [], hasNextPage: false };
   const pageParams = [...params, formatIsoMicros(edge)];
   const sql =
-    `SELECT ${TRADE_SELECT} ${filtered}${where.length > 0 ? " AND" : " WHERE"} timestamp ${args.order === "DESC" ? ">=" : "<="} $${pageParams.length}` +
+    `SELECT ${TRADES.select} ${filtered}${where.length > 0 ? " AND" : " WHERE"} timestamp ${args.order === "DESC" ? ">=" : "<="} $${pageParams.length}` +
     ` ORDER BY timestamp ${args.order}, trade_id ${args.order}, ${WRITER_KEY} ${args.order} LIMIT ${args.first + 1}`;
   return cache.read<TradeRow, TradePage>({
     statement: { name: "trades", sql, params: pageParams },
     tables: [table],
     map: (result) => {
-      const rows = result.slice(0, args.first).map(tradeFromRow);
+      const rows = result.slice(0, args.first).map(TRADES.fromRow);
       return {
         edges: rows.map((node) => ({ cursor: encodeCursor(node), node })),
         hasNextPage: result.length > args.first,

@@ -1,7 +1,8 @@
-// A latency measurement of one stage of the bot's pipeline: validation, ILP encoding, row mapping.
+// Validation of a bot's latency measurement; the stored row is declared in questdb/latency-table.ts.
 import { randomUUID } from "node:crypto";
-import type { SenderBuffer } from "@questdb/nodejs-client";
+import { LATENCY_METRICS, type LatencyMetric } from "../questdb/latency-table.ts";
 import type { Micros } from "../time.ts";
+import type { RecordKind } from "./record-kind.ts";
 import { Checker, type FieldProblem, type ValidationLimits } from "./validation.ts";
 
 export interface LatencyInput {
@@ -14,20 +15,15 @@ export interface LatencyInput {
   tradeId?: string | null | undefined;
 }
 
-export interface LatencyMetric {
-  timestamp: Micros;
-  metricId: string;
-  stage: string;
-  latencyUs: bigint;
-  success: boolean;
-  strategy: string | null;
-  tradeId: string | null;
-  /** The name of the API key that wrote it, part of the row's identity; null for older rows. */
-  writer: string | null;
-}
-
 /** A measurement as validated from a bot's input; the server adds the writer (schema/record.ts). */
 export type ValidatedLatency = Omit<LatencyMetric, "writer">;
+
+/** Latency measurements as the record mutations take them. */
+export const LATENCY_RECORDS: RecordKind<LatencyInput, LatencyMetric> = {
+  validate: (input, index, limits) => validateLatency(input, index, limits),
+  table: LATENCY_METRICS,
+  id: (row) => row.metricId,
+};
 
 export function validateLatency(
   input: LatencyInput,
@@ -59,40 +55,8 @@ export function validateLatency(
   return { row, problems: c.problems };
 }
 
-export function encodeLatency(buffer: SenderBuffer, table: string, m: LatencyMetric): void {
-  buffer.table(table).symbol("stage", m.stage);
-  if (m.writer !== null) buffer.symbol("writer", m.writer);
-  if (m.strategy !== null) buffer.symbol("strategy", m.strategy);
-  buffer
-    .stringColumn("metric_id", m.metricId)
-    .intColumn("latency_us", Number(m.latencyUs))
-    .booleanColumn("success", m.success);
-  if (m.tradeId !== null) buffer.stringColumn("trade_id", m.tradeId);
-  buffer.at(m.timestamp, "us");
-}
-
-export const LATENCY_SELECT = "timestamp, metric_id, stage, latency_us, success, strategy, trade_id, writer";
-
-export interface LatencyRow {
-  timestamp: bigint;
-  metric_id: string;
-  stage: string;
-  latency_us: bigint;
-  success: boolean;
-  strategy: string | null;
-  trade_id: string | null;
-  writer: string | null;
-}
-
-export function latencyFromRow(row: LatencyRow): LatencyMetric {
-  return {
-    timestamp: row.timestamp,
-    metricId: row.metric_id,
-    stage: row.stage,
-    latencyUs: row.latency_us,
-    success: row.success,
-    strategy: row.strategy,
-    tradeId: row.trade_id,
-    writer: row.writer,
-  };
-}
+// The names this module exported before the descriptor (tests import them).
+export type { LatencyMetric, LatencyRow } from "../questdb/latency-table.ts";
+export const encodeLatency = LATENCY_METRICS.encode;
+export const LATENCY_SELECT = LATENCY_METRICS.select;
+export const latencyFromRow = LATENCY_METRICS.fromRow;

@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Logger } from "pino";
+import { SYSTEM_METRICS } from "../questdb/service-tables.ts";
 import { nowMicros } from "../time.ts";
 import type { BatchWriter, WriterStats } from "./batch-writer.ts";
 
@@ -55,19 +56,19 @@ export function createSystemSampler(options: SystemSamplerOptions): SystemSample
   const write = () => {
     const s = snapshot();
     const encode = (buffer: SenderBuffer) =>
-      buffer
-        .table(table)
-        .symbol("instance", instance)
-        .intColumn("queue_depth", s.queuedRows + s.inFlightRows)
-        .floatColumn("oldest_queued_ms", s.oldestQueuedMs)
-        .floatColumn("flush_ms", s.lastFlushMs)
-        .intColumn("rows_written", s.rowsWritten)
-        .intColumn("retries", s.retries)
-        .intColumn("rejected_rows", s.rejectedRows)
-        .floatColumn("event_loop_lag_ms", s.eventLoopLagMs)
-        .intColumn("rss_bytes", s.rssBytes)
-        .floatColumn("cpu_percent", s.cpuPercent)
-        .at(nowMicros(), "us");
+      SYSTEM_METRICS.encode(buffer, table, {
+        timestamp: nowMicros(),
+        instance,
+        queueDepth: BigInt(s.queuedRows + s.inFlightRows),
+        oldestQueuedMs: s.oldestQueuedMs,
+        flushMs: s.lastFlushMs,
+        rowsWritten: BigInt(s.rowsWritten),
+        retries: BigInt(s.retries),
+        rejectedRows: BigInt(s.rejectedRows),
+        eventLoopLagMs: s.eventLoopLagMs,
+        rssBytes: BigInt(s.rssBytes),
+        cpuPercent: s.cpuPercent,
+      });
     try {
       writer.enqueue([{ table, encode }]);
     } catch (error) {

@@ -8,6 +8,7 @@ import type { SqlRunner } from "../analytics/sql.ts";
 import { type BatchWriter, QueueFullError } from "../ingest/batch-writer.ts";
 import { encodeRows, type QueuedRow } from "../ingest/encoded-rows.ts";
 import { MAX_AMOUNT, nameProblem } from "../ingest/validation.ts";
+import { ALERT_EVENTS } from "../questdb/service-tables.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { type Micros, nowMicros } from "../time.ts";
 import { measureRule } from "./alert-measures.ts";
@@ -237,18 +238,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     const rows: QueuedRow[] = [
       {
         table,
-        encode: (b) =>
-          b
-            .table(table)
-            .symbol("rule_id", event.ruleId)
-            .symbol("kind", event.kind)
-            .symbol("state", event.state)
-            .symbol("instance", instance)
-            .stringColumn("event_id", event.eventId)
-            .floatColumn("value", event.value)
-            .floatColumn("threshold", event.threshold)
-            .stringColumn("message", event.message)
-            .at(event.at, "us"),
+        encode: (b) => ALERT_EVENTS.encode(b, table, { ...event, instance }),
       },
     ];
     try {

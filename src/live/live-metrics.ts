@@ -3,7 +3,7 @@
 import { attackedSql } from "../analytics/mev-vocabulary.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
-import type { LiveQuery } from "./live-queries.ts";
+import type { LiveQueries, LiveQuery } from "./live-queries.ts";
 
 export interface StageLatency {
   stage: string;
@@ -75,8 +75,9 @@ export function createLiveMetricsPoll(options: {
       a: number | null;
       b: number | null;
       c: number | null;
-    }>(
-      `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
+    }>({
+      name: "liveMetrics.poll",
+      sql: `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
          cast(sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) AS DOUBLE) b,
          cast(sum(CASE WHEN ${attackedSql("mev_status")} THEN 1 ELSE 0 END) AS DOUBLE) c
        FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
@@ -87,8 +88,8 @@ export function createLiveMetricsPoll(options: {
        FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
        GROUP BY stage`,
       params,
-    );
-    const row = result.rows.find((r) => r.kind === "trades");
+    });
+    const row = result.find((r) => r.kind === "trades");
     const n = Number(row?.n ?? 0n);
     const figures = ingest();
     return {
@@ -99,7 +100,7 @@ export function createLiveMetricsPoll(options: {
       volume: row?.a ?? 0,
       mevProtectedRate: n === 0 ? 0 : (row?.b ?? 0) / n,
       mevAttackedRate: n === 0 ? 0 : (row?.c ?? 0) / n,
-      latency: result.rows
+      latency: result
         .filter((r) => r.kind === "latency")
         .map((r) => ({ stage: r.stage ?? "", count: Number(r.n), p50Us: r.a ?? 0, p99Us: r.b ?? 0 }))
         .sort((x, y) => (x.stage < y.stage ? -1 : x.stage > y.stage ? 1 : 0)),
@@ -108,4 +109,30 @@ export function createLiveMetricsPoll(options: {
       ingestRejectedRows: figures.rejectedRows,
     };
   };
+}
+
+/**
+ * Joins the cohort of liveMetrics(windowSeconds, strategy, writer): polled at most once a second,
+ * when the tables committed or the window slid; sent only when a figure changed. Returns the
+ * function that leaves it.
+ */
+export function joinLiveMetrics(
+  options: { live: LiveQueries } & Omit<Parameters<typeof createLiveMetricsPoll>[0], "query">,
+  push: (metrics: LiveMetrics) => void,
+): () => void {
+  const { live, ...pollOptions } = options;
+  const { tables, windowSeconds, strategy, writer } = options;
+  const poll = createLiveMetricsPoll({ ...pollOptions, query: live.query });
+  return live.join<LiveMetrics>(
+    {
+      key: JSON.stringify(["liveMetrics", windowSeconds, strategy, writer]),
+      tables: [tables.trades, tables.latency_metrics],
+      slideMs: 1000,
+      minIntervalMs: 1000,
+      poll: () => poll(),
+      // `at` moves every second; a message goes out only when a figure changed.
+      changed: (a, b) => !a || JSON.stringify({ ...a, at: 0 }) !== JSON.stringify({ ...b, at: 0 }),
+    },
+    { push },
+  );
 }

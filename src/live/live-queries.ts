@@ -6,8 +6,8 @@
 //
 // Commits are found by transaction checks (txn-checks.ts): every `intervalMs`, and at once when
 // this instance's batch writer announces an acknowledged flush (poke).
-import type pg from "pg";
 import type { Logger } from "pino";
+import type { SqlRunner, SqlStatement } from "../analytics/sql.ts";
 import type { CommitTiming } from "../ingest/batch-writer.ts";
 import { createTxnChecks } from "./txn-checks.ts";
 import { createUnionBatch, type PartQuery } from "./union-batch.ts";
@@ -51,8 +51,8 @@ export interface LiveQueryStats {
   pokeChecks: number;
 }
 
-/** What live polls run their SQL through (counted). */
-export type LiveQuery = <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+/** What live polls run their SQL through: the SqlRunner of live queries (named, timed), counted here too. */
+export type LiveQuery = <R>(statement: SqlStatement) => Promise<R[]>;
 
 /**
  * Where the time of an event (a row accepted … the message handed to subscribers' sockets) goes:
@@ -110,12 +110,13 @@ const sameJson = (a: unknown, b: unknown) =>
 const afterDelivery = (done: () => void) => setImmediate(() => setImmediate(done));
 
 export interface LiveQueriesOptions {
-  pool: pg.Pool;
+  /** Runs the polls' statements. */
+  sql: SqlRunner;
   /**
-   * Where transaction checks run. Default `pool`; a pool of its own (one connection) keeps a
-   * check from waiting behind the polls it is about to start.
+   * Runs transaction checks. Default `sql`; a runner on a pool of its own (one connection) keeps
+   * a check from waiting behind the polls it is about to start.
    */
-  checkPool?: pg.Pool;
+  checkSql?: SqlRunner;
   log: Logger;
   /** How often table transaction numbers are checked. Default 250 ms. */
   intervalMs?: number;
@@ -143,14 +144,14 @@ export interface LiveQueriesOptions {
 }
 
 export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
-  const { pool, checkPool = pool, log, intervalMs = 250, cohorts = true, poke: pokeOn = true, observe } = options;
+  const { sql, checkSql = sql, log, intervalMs = 250, cohorts = true, poke: pokeOn = true, observe } = options;
   const { maxLatestPolls = 1 } = options;
   const pollers = new Map<string, Poller>();
   const counts = { polls: 0, skipped: 0, statements: 0, pokes: 0 };
   let solo = 0;
-  const query: LiveQuery = (text, params) => {
+  const query: LiveQuery = (statement) => {
     counts.statements++;
-    return pool.query(text, params);
+    return sql.query(statement);
   };
 
   const deliver = (poller: Poller, next: unknown, resultAt: number, kind: PollKind) => {
@@ -237,7 +238,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
   };
 
   const checks = createTxnChecks({
-    pool: checkPool,
+    sql: checkSql,
     log,
     intervalMs,
     poke: pokeOn,
@@ -261,7 +262,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
   const updateTicking = () => checks.ticking(pollers.size > 0);
 
   // The naive baseline (LIVE_COHORTS=off) keeps one statement per poll.
-  const union: PartQuery = cohorts ? createUnionBatch(query) : (text, params) => query(text, params);
+  const union: PartQuery = cohorts ? createUnionBatch(query) : query;
   return {
     union,
     query,

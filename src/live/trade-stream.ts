@@ -24,10 +24,9 @@ import {
   tradeWhere,
   WRITER_KEY,
 } from "../analytics/trades.ts";
-import { TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../ingest/trade-record.ts";
-import { TABLES } from "../questdb/tables.ts";
+import { TRADES, type Trade, type TradeRow } from "../questdb/trade-table.ts";
 import { formatIsoMicros, nowMicros } from "../time.ts";
-import type { LiveQuery } from "./live-queries.ts";
+import type { LiveQueries, LiveQuery } from "./live-queries.ts";
 import type { PartQuery } from "./union-batch.ts";
 
 export interface TradeStreamOptions {
@@ -66,7 +65,11 @@ export function createTradeStream(options: TradeStreamOptions) {
   const windowRows = (wm: TradePosition) => {
     const params: unknown[] = [];
     const where = lateWindow(wm, params);
-    return query<TradeRow>(`SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER}`, params);
+    return query<TradeRow>({
+      name: "tradeRecorded.window",
+      sql: `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER}`,
+      params,
+    });
   };
 
   const advance = (wm: TradePosition, rows: Trade[]): TradePosition => {
@@ -89,7 +92,7 @@ export function createTradeStream(options: TradeStreamOptions) {
     if (watermark === undefined) {
       // Start at "now": what is already there is not news, but remember the late window.
       const start = { timestamp: nowMicros(), tradeId: "", writer: "" };
-      watermark = advance(start, (await windowRows(start)).rows.map(tradeFromRow));
+      watermark = advance(start, (await windowRows(start)).map(TRADES.fromRow));
       return { trades: [], more: false };
     }
     const wm = watermark;
@@ -101,16 +104,18 @@ export function createTradeStream(options: TradeStreamOptions) {
     const fresh = tradeWhere(filter, params);
     fresh.push(positionWhere(">", wm, params));
     const late = lateWindow(wm, params);
-    const result = await (union ?? query)<TradeRow & { part: number }>(
-      `(SELECT 0 part, ${TRADE_SELECT} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
+    const result = await (union ?? query)<TradeRow & { part: number }>({
+      name: "tradeRecorded.poll",
+      sql:
+        `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
         ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,
-    );
-    const inWindow = Number(result.rows.find((r) => r.part === 1)?.trade_id ?? 0);
+    });
+    const inWindow = Number(result.find((r) => r.part === 1)?.trade_id ?? 0);
     let out: Trade[];
     let more: boolean;
     if (inWindow <= recent.length) {
-      out = result.rows.filter((r) => r.part === 0).map(tradeFromRow);
+      out = result.filter((r) => r.part === 0).map(TRADES.fromRow);
       more = out.length === maxRows;
     } else {
       // Late rows: the window and what follows it read again in one statement, so that they and
@@ -123,11 +128,12 @@ export function createTradeStream(options: TradeStreamOptions) {
       where.push(`timestamp >= $${again.length}`);
       const limit = inWindow + maxRows;
       const rows = (
-        await query<TradeRow>(
-          `SELECT ${TRADE_SELECT} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
-          again,
-        )
-      ).rows.map(tradeFromRow);
+        await query<TradeRow>({
+          name: "tradeRecorded.late",
+          sql: `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
+          params: again,
+        })
+      ).map(TRADES.fromRow);
       const seen = new Set(recent.map(seenKey));
       const lateRows = rows.filter(
         (t) => comparePositions(positionOf(t), wm) <= 0 && !seen.has(seenKey(positionOf(t))),
@@ -141,14 +147,37 @@ export function createTradeStream(options: TradeStreamOptions) {
 }
 
 /**
- * The count branch of the poll, over `(SELECT count() n …)`: TRADE_SELECT's columns, all NULL but
+ * The count branch of the poll, over `(SELECT count() n …)`: TRADES.select's columns, all NULL but
  * trade_id = n. (Computed beside the NULLs in one SELECT, QuestDB would group by all of them.)
  */
-const COUNT_ROW = (() => {
-  const trades = TABLES.find((t) => t.name === "trades");
-  const types = new Map(trades?.columns.map((c) => [c.name, c.type]));
-  return TRADE_SELECT.split(",")
-    .map((c) => c.trim())
-    .map((c) => (c === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${types.get(c)}) ${c}`))
-    .join(", ");
-})();
+const COUNT_ROW = TRADES.columns
+  .map(({ name, type }) => (name === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${type}) ${name}`))
+  .join(", ");
+
+/**
+ * Joins the cohort of tradeRecorded(filter) (one poller per distinct filter) and pushes each new
+ * matching trade once, in order. Returns the function that leaves it.
+ */
+export function joinTradeRecorded(
+  options: { live: LiveQueries; table: string; filter: TradeFilter; lateMs: number },
+  push: (trade: Trade) => void,
+): () => void {
+  const { live, table, filter, lateMs } = options;
+  const stream = createTradeStream({ query: live.query, union: live.union, table, filter, lateMs });
+  let more = false;
+  return live.join<Trade[]>(
+    {
+      key: JSON.stringify(["tradeRecorded", filter], (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+      tables: [table],
+      slideMs: 0,
+      stream: true,
+      poll: async () => {
+        const page = await stream();
+        more = page.more;
+        return page.trades.length > 0 ? page.trades : undefined;
+      },
+      again: () => more,
+    },
+    { push: (trades) => trades.forEach(push) },
+  );
+}

@@ -6,8 +6,8 @@
 // for a poke the check runs again after a few ms (5, 8, 12 … up to 50) until the commit is
 // applied, for at most `pokeGiveUpMs`; then the ticks find it. One check runs at a time, and pokes
 // during it ask for one more: a burst of flushes costs a few checks, not one each.
-import type pg from "pg";
 import type { Logger } from "pino";
+import type { SqlRunner } from "../analytics/sql.ts";
 
 /** A row of wal_tables(): writerTxn is applied (visible to SELECT), sequencerTxn committed. */
 interface TxnRow {
@@ -33,7 +33,7 @@ const MAX_RETRY_MS = 50;
 const FORGET_COMMIT_MS = 30_000;
 
 export interface TxnChecksOptions {
-  pool: pg.Pool;
+  sql: SqlRunner;
   log: Logger;
   /** How often a tick checks. Default 250 ms. */
   intervalMs?: number;
@@ -63,7 +63,7 @@ export interface TxnChecks {
 }
 
 export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
-  const { pool, log, intervalMs = 250, poke: pokeOn = true, pokeRetryMs = 5, onChecked, onApplied } = options;
+  const { sql, log, intervalMs = 250, poke: pokeOn = true, pokeRetryMs = 5, onChecked, onApplied } = options;
   const { pokeGiveUpMs = Math.min(Math.max(intervalMs, 250), 5_000) } = options;
   const txn = new Map<string, bigint>();
   const counts = { statements: 0, tickChecks: 0, pokeChecks: 0 };
@@ -101,10 +101,14 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
     counts.statements++;
     const number = ++checksStarted;
     try {
-      const result = await pool.query<TxnRow>("SELECT name, writerTxn, sequencerTxn FROM wal_tables()");
+      const rows = await sql.query<TxnRow>({
+        name: "live.txnCheck",
+        sql: "SELECT name, writerTxn, sequencerTxn FROM wal_tables()",
+        params: [],
+      });
       const now = Date.now();
-      for (const row of result.rows) txn.set(row.name, row.writerTxn);
-      settle(result.rows, number, now);
+      for (const row of rows) txn.set(row.name, row.writerTxn);
+      settle(rows, number, now);
       onChecked(now, tick);
     } catch (error) {
       log.debug({ err: error instanceof Error ? error.message : String(error) }, "live transaction check failed");

@@ -6,19 +6,17 @@
 // ALL's branches in order, so a poll's count branch still sees every commit its rows saw), its
 // parameters are renumbered after the previous ones', and its `part` numbers are moved to a
 // range of its own, by which the rows are handed back to each caller.
-import type pg from "pg";
+import type { SqlStatement } from "../analytics/sql.ts";
 import type { LiveQuery } from "./live-queries.ts";
 
-/** A statement made of branches `(SELECT <k> part, …)`, k from 0 up. */
-export type PartQuery = <R extends pg.QueryResultRow & { part: number }>(
-  text: string,
-  params: unknown[],
-) => Promise<{ rows: R[] }>;
+type PartRow = { part: number };
+
+/** A statement made of branches `(SELECT <k> part, …)`, k from 0 up; joined ones run under the first one's name. */
+export type PartQuery = <R extends PartRow>(statement: SqlStatement) => Promise<R[]>;
 
 interface Call {
-  text: string;
-  params: unknown[];
-  resolve: (rows: (pg.QueryResultRow & { part: number })[]) => void;
+  statement: SqlStatement;
+  resolve: (rows: PartRow[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -37,20 +35,21 @@ export function createUnionBatch(query: LiveQuery): PartQuery {
     /** The first part number of each call in the joined statement. */
     const firsts: number[] = [];
     let next = 0;
-    const texts = calls.map((call) => {
+    const texts = calls.map(({ statement }) => {
       firsts.push(next);
       const first = next;
-      const text = shiftParams(call.text, params.length).replace(/\(SELECT (\d+) part,/g, (_m, k: string) => {
+      const text = shiftParams(statement.sql, params.length).replace(/\(SELECT (\d+) part,/g, (_m, k: string) => {
         next = Math.max(next, first + Number(k) + 1);
         return `(SELECT ${first + Number(k)} part,`;
       });
-      params.push(...call.params);
+      params.push(...statement.params);
       return text;
     });
     try {
-      const result = await query<pg.QueryResultRow & { part: number }>(texts.join(" UNION ALL "), params);
-      const rows: (pg.QueryResultRow & { part: number })[][] = calls.map(() => []);
-      for (const row of result.rows) {
+      const name = calls[0]?.statement.name ?? "live.union";
+      const result = await query<PartRow>({ name, sql: texts.join(" UNION ALL "), params });
+      const rows: PartRow[][] = calls.map(() => []);
+      for (const row of result) {
         // The call whose range holds the part: the last one starting at or before it.
         let i = firsts.length - 1;
         while (i > 0 && (firsts[i] as number) > row.part) i--;
@@ -68,9 +67,9 @@ export function createUnionBatch(query: LiveQuery): PartQuery {
     for (let i = 0; i < calls.length; i += MAX_JOINED) void run(calls.slice(i, i + MAX_JOINED));
   };
 
-  return <R extends pg.QueryResultRow & { part: number }>(text: string, params: unknown[]) =>
-    new Promise<{ rows: R[] }>((resolve, reject) => {
+  return <R extends PartRow>(statement: SqlStatement) =>
+    new Promise<R[]>((resolve, reject) => {
       if (pending.length === 0) setImmediate(flush);
-      pending.push({ text, params, resolve: (rows) => resolve({ rows: rows as R[] }), reject });
+      pending.push({ statement, resolve: (rows) => resolve(rows as R[]), reject });
     });
 }

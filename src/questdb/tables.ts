@@ -1,208 +1,24 @@
 // The tables this service owns: created at start-up (never by ILP auto-create), verified on
 // every start, missing columns added, type conflicts refused with the column named.
 import type pg from "pg";
+import { type TableKey, type TableSpec, TIMESTAMP_COLUMN } from "./descriptor.ts";
+import { DRAWDOWN_HOURS } from "./drawdown-table.ts";
+import { LATENCY_METRICS } from "./latency-table.ts";
+import { MEV_METRICS } from "./mev-table.ts";
+import { ALERT_EVENTS, ALERT_RULES, API_INSTANCES, SYSTEM_METRICS } from "./service-tables.ts";
+import { TRADES } from "./trade-table.ts";
 
-export type ColumnType = "TIMESTAMP" | "SYMBOL" | "VARCHAR" | "DOUBLE" | "LONG" | "INT" | "BOOLEAN";
-
-export interface ColumnSpec {
-  readonly name: string;
-  readonly type: ColumnType;
-}
-
-export interface TableSpec {
-  /** Logical name; the physical name is the configured prefix plus this. */
-  readonly name: TableKey;
-  readonly columns: readonly ColumnSpec[];
-  /** The row's identity besides the timestamp: DEDUP UPSERT KEYS(timestamp, ...dedupKeys). */
-  readonly dedupKeys: readonly string[];
-  /** false: kept whatever RETENTION_DAYS says (no TTL), e.g. configuration such as alert rules. */
-  readonly retention?: false;
-}
-
-export type TableKey =
-  | "trades"
-  | "latency_metrics"
-  | "mev_metrics"
-  | "system_metrics"
-  | "alert_events"
-  | "alert_rules"
-  | "api_instances"
-  | "drawdown_hours";
 export type TableNames = Readonly<Record<TableKey, string>>;
 
-const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
-
-/** Designated timestamp column of every table. */
-export const TIMESTAMP_COLUMN = "timestamp";
-
-/**
- * The name of the API key that wrote a row (a SYMBOL: few distinct values). It is part of the
- * row's identity in the tables bots write, so one key can never replace another key's row; rows
- * written before the column existed hold NULL.
- */
-export const WRITER_COLUMN = "writer";
-
 export const TABLES: readonly TableSpec[] = [
-  {
-    name: "trades",
-    dedupKeys: ["trade_id", WRITER_COLUMN],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("trade_id", "VARCHAR"),
-      col("signature", "VARCHAR"),
-      col("action", "SYMBOL"),
-      col("base_token", "SYMBOL"),
-      col("quote_token", "SYMBOL"),
-      col("base_amount", "DOUBLE"),
-      col("quote_amount", "DOUBLE"),
-      col("executed_price", "DOUBLE"),
-      col("transaction_fee", "LONG"),
-      col("priority_fee", "LONG"),
-      col("expected_slippage", "DOUBLE"),
-      col("actual_slippage", "DOUBLE"),
-      col("mev_status", "SYMBOL"),
-      col("transfer_fees", "DOUBLE"),
-      col("strategy", "SYMBOL"),
-      col("venue", "SYMBOL"),
-      col("slot", "LONG"),
-      col("realized_pnl", "DOUBLE"),
-      col(WRITER_COLUMN, "SYMBOL"),
-    ],
-  },
-  {
-    name: "latency_metrics",
-    dedupKeys: ["metric_id", WRITER_COLUMN],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("metric_id", "VARCHAR"),
-      col("stage", "SYMBOL"),
-      col("latency_us", "LONG"),
-      col("success", "BOOLEAN"),
-      col("strategy", "SYMBOL"),
-      col("trade_id", "VARCHAR"),
-      col(WRITER_COLUMN, "SYMBOL"),
-    ],
-  },
-  {
-    name: "mev_metrics",
-    dedupKeys: ["metric_id", WRITER_COLUMN],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("metric_id", "VARCHAR"),
-      col("trade_id", "VARCHAR"),
-      col("protection", "SYMBOL"),
-      col("outcome", "SYMBOL"),
-      col("tip_lamports", "LONG"),
-      col("expected_profit", "DOUBLE"),
-      col("realized_profit", "DOUBLE"),
-      col("loss_avoided", "DOUBLE"),
-      col("attack_detected", "BOOLEAN"),
-      col("slots_to_land", "INT"),
-      col("strategy", "SYMBOL"),
-      col(WRITER_COLUMN, "SYMBOL"),
-      // Issue 16: where it was routed, the pair (its quote token is the currency of the money
-      // columns), the tip floor the bot saw and the compute units it requested.
-      col("venue", "SYMBOL"),
-      col("base_token", "SYMBOL"),
-      col("quote_token", "SYMBOL"),
-      col("tip_floor_lamports", "LONG"),
-      col("compute_units", "INT"),
-    ],
-  },
-  {
-    name: "system_metrics",
-    dedupKeys: ["instance"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("instance", "SYMBOL"),
-      col("queue_depth", "LONG"),
-      col("oldest_queued_ms", "DOUBLE"),
-      col("flush_ms", "DOUBLE"),
-      col("rows_written", "LONG"),
-      col("retries", "LONG"),
-      col("rejected_rows", "LONG"),
-      col("event_loop_lag_ms", "DOUBLE"),
-      col("rss_bytes", "LONG"),
-      col("cpu_percent", "DOUBLE"),
-    ],
-  },
-  {
-    name: "alert_events",
-    dedupKeys: ["event_id"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("event_id", "VARCHAR"),
-      col("rule_id", "SYMBOL"),
-      col("kind", "SYMBOL"),
-      col("state", "SYMBOL"),
-      col("value", "DOUBLE"),
-      col("threshold", "DOUBLE"),
-      col("message", "VARCHAR"),
-      col("instance", "SYMBOL"),
-    ],
-  },
-  {
-    // Alert rules shared by every instance (issue 15): one row per change, the newest per rule_id
-    // wins (LATEST ON), a deletion is a row with deleted = true. Rules seeded from ALERT_RULES
-    // are written at timestamp 0, so any change made through the API is newer.
-    name: "alert_rules",
-    dedupKeys: ["rule_id"],
-    retention: false,
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("rule_id", "SYMBOL"),
-      col("kind", "SYMBOL"),
-      col("stage", "SYMBOL"),
-      col("window_seconds", "INT"),
-      col("threshold", "DOUBLE"),
-      col("hysteresis", "DOUBLE"),
-      col("deleted", "BOOLEAN"),
-      col("instance", "SYMBOL"),
-    ],
-  },
-  {
-    // Heartbeats of the instances that evaluate alert rules (live/alerts.ts): the oldest live one
-    // is the leader. Written with QuestDB's clock (now()), so instances' clocks never compare.
-    name: "api_instances",
-    dedupKeys: ["instance"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("instance", "SYMBOL"),
-      col("started_at", "TIMESTAMP"),
-      col("queued_rows", "LONG"),
-    ],
-  },
-  {
-    // The drawdown's hourly summaries, shared by every instance (src/analytics/drawdown-periods.ts):
-    // per hour, scope (groupBy, strategy and writer filters) and group, the summary of the hour's
-    // closed trades (src/analytics/drawdown.ts) and the fingerprint it was computed under.
-    name: "drawdown_hours",
-    dedupKeys: ["scope", "strategy", "base_token", "quote_token"],
-    columns: [
-      col("timestamp", "TIMESTAMP"),
-      col("scope", "SYMBOL"),
-      col("strategy", "SYMBOL"),
-      col("base_token", "SYMBOL"),
-      col("quote_token", "SYMBOL"),
-      col("fingerprint", "VARCHAR"),
-      col("n", "LONG"),
-      col("total", "DOUBLE"),
-      col("top", "DOUBLE"),
-      col("top_at", "TIMESTAMP"),
-      col("low", "DOUBLE"),
-      col("low_n", "LONG"),
-      col("low_at", "TIMESTAMP"),
-      col("low_high", "DOUBLE"),
-      col("low_high_at", "TIMESTAMP"),
-      col("low_after", "DOUBLE"),
-      col("max_drop", "DOUBLE"),
-      col("drop_n", "LONG"),
-      col("drop_at", "TIMESTAMP"),
-      col("drop_high", "DOUBLE"),
-      col("drop_high_at", "TIMESTAMP"),
-      col("drop_after", "DOUBLE"),
-    ],
-  },
+  TRADES,
+  LATENCY_METRICS,
+  MEV_METRICS,
+  SYSTEM_METRICS,
+  ALERT_EVENTS,
+  ALERT_RULES,
+  API_INSTANCES,
+  DRAWDOWN_HOURS,
 ];
 
 export function tableNames(prefix: string): TableNames {

@@ -9,7 +9,8 @@
 // https://questdb.com/docs/concepts/materialized-views/
 import type pg from "pg";
 import { attackedSql, attackPartSql, landedSql } from "../analytics/mev-vocabulary.ts";
-import { type TableKey, type TableNames, waitForWalApply } from "./tables.ts";
+import type { TableKey } from "./descriptor.ts";
+import { type TableNames, waitForWalApply } from "./tables.ts";
 
 /** How the view's rows of one measure merge into one figure. */
 export type Merge = "sum" | "min" | "max" | "first" | "last";

@@ -1,5 +1,6 @@
 // LatencyMetric with its mutations (recordLatencyMetric, recordLatencyMetrics).
-import { encodeLatency, type LatencyInput, type LatencyMetric, validateLatency } from "../ingest/latency-record.ts";
+import { LATENCY_RECORDS, type LatencyInput } from "../ingest/latency-record.ts";
+import type { LatencyMetric } from "../questdb/latency-table.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
@@ -44,12 +45,5 @@ defineRecordMutations<LatencyInput, LatencyMetric>({
   many: "recordLatencyMetrics",
   what: "latency measurements",
   input: LatencyMetricInputRef,
-  spec: {
-    validate: validateLatency,
-    toQueued: (row, tables) => ({
-      table: tables.latency_metrics,
-      encode: (buffer) => encodeLatency(buffer, tables.latency_metrics, row),
-    }),
-    id: (row) => row.metricId,
-  },
+  kind: LATENCY_RECORDS,
 });

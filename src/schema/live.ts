@@ -4,7 +4,6 @@ import type { TradeFilter } from "../analytics/trades.ts";
 import type { Context } from "../context.ts";
 import { BadInputError, clientError } from "../errors.ts";
 import { requireAdmin } from "../http/auth.ts";
-import type { Trade } from "../ingest/trade-record.ts";
 import { createAlertStream } from "../live/alert-stream.ts";
 import {
   ALERT_KINDS,
@@ -16,9 +15,10 @@ import {
   ruleIdProblem,
   UNIT_OF,
 } from "../live/alerts.ts";
-import { createLiveMetricsPoll, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
+import { joinLiveMetrics, type LiveMetrics, type StageLatency } from "../live/live-metrics.ts";
 import { createChannel } from "../live/live-queries.ts";
-import { createTradeStream } from "../live/trade-stream.ts";
+import { joinTradeRecorded } from "../live/trade-stream.ts";
+import type { Trade } from "../questdb/trade-table.ts";
 import { nowMicros } from "../time.ts";
 import { checkName, checkTradeFilter } from "./arguments.ts";
 import { builder } from "./builder.ts";
@@ -157,8 +157,8 @@ builder.subscriptionFields((t) => ({
       const { services } = context;
       const strategy = args.strategy ?? null;
       const writer = args.writer ?? null;
-      const poll = createLiveMetricsPoll({
-        query: services.live.query,
+      const options = {
+        live: services.live,
         tables: services.tables,
         windowSeconds: args.windowSeconds,
         strategy,
@@ -167,21 +167,8 @@ builder.subscriptionFields((t) => ({
           const s = services.writer.stats();
           return { queueDepth: s.queuedRows + s.inFlightRows, flushMs: s.lastFlushMs, rejectedRows: s.rejectedRows };
         },
-      });
-      return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (push) =>
-        services.live.join<LiveMetrics>(
-          {
-            key: JSON.stringify(["liveMetrics", args.windowSeconds, strategy, writer]),
-            tables: [services.tables.trades, services.tables.latency_metrics],
-            slideMs: 1000,
-            minIntervalMs: 1000,
-            poll: () => poll(),
-            // `at` moves every second; a message goes out only when a figure changed.
-            changed: (a, b) => !a || JSON.stringify({ ...a, at: 0 }) !== JSON.stringify({ ...b, at: 0 }),
-          },
-          { push },
-        ),
-      );
+      };
+      return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (push) => joinLiveMetrics(options, push));
     },
     resolve: (value) => value,
   }),
@@ -192,31 +179,9 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, context) => {
       const { services } = context;
       const filter: TradeFilter = checkTradeFilter(args.filter);
-      const stream = createTradeStream({
-        query: services.live.query,
-        union: services.live.union,
-        table: services.tables.trades,
-        filter,
-        lateMs: services.liveLimits.lateRowsMs,
-      });
-      let more = false;
-      return subscribeChannel<Trade>(context, { coalesce: false }, (push) =>
-        services.live.join<Trade[]>(
-          {
-            key: JSON.stringify(["tradeRecorded", filter], (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
-            tables: [services.tables.trades],
-            slideMs: 0,
-            stream: true,
-            poll: async () => {
-              const page = await stream();
-              more = page.more;
-              return page.trades.length > 0 ? page.trades : undefined;
-            },
-            again: () => more,
-          },
-          { push: (trades) => trades.forEach(push) },
-        ),
-      );
+      const { live, tables, liveLimits } = services;
+      const options = { live, table: tables.trades, filter, lateMs: liveLimits.lateRowsMs };
+      return subscribeChannel<Trade>(context, { coalesce: false }, (push) => joinTradeRecorded(options, push));
     },
     resolve: (trade) => trade,
   }),

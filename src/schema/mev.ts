@@ -1,13 +1,6 @@
 // MevMetric with its mutations (recordMevMetric, recordMevMetrics).
-import {
-  COMPUTE_UNITS,
-  encodeMev,
-  MEV_OUTCOMES,
-  MEV_PROTECTIONS,
-  type MevInput,
-  type MevMetric,
-  validateMev,
-} from "../ingest/mev-record.ts";
+import { COMPUTE_UNITS, MEV_RECORDS, type MevInput } from "../ingest/mev-record.ts";
+import { MEV_OUTCOMES, MEV_PROTECTIONS, type MevMetric } from "../questdb/mev-table.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
 import "./scalars.ts";
@@ -104,12 +97,5 @@ defineRecordMutations<MevInput, MevMetric>({
   many: "recordMevMetrics",
   what: "MEV results",
   input: MevMetricInputRef,
-  spec: {
-    validate: validateMev,
-    toQueued: (row, tables) => ({
-      table: tables.mev_metrics,
-      encode: (buffer) => encodeMev(buffer, tables.mev_metrics, row),
-    }),
-    id: (row) => row.metricId,
-  },
+  kind: MEV_RECORDS,
 });

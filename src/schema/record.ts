@@ -4,9 +4,9 @@ import type { InputObjectRef } from "@pothos/core";
 import type { Context } from "../context.ts";
 import { clientError, InvalidInputError } from "../errors.ts";
 import { OPEN_CALLER } from "../guard/keys.ts";
-import { encodeRowsInSlices, type QueuedRow } from "../ingest/encoded-rows.ts";
-import type { FieldProblem, ValidationLimits } from "../ingest/validation.ts";
-import type { TableNames } from "../questdb/tables.ts";
+import { encodeRowsInSlices } from "../ingest/encoded-rows.ts";
+import { queuedRows, type RecordKind, type Written } from "../ingest/record-kind.ts";
+import type { FieldProblem } from "../ingest/validation.ts";
 import { builder } from "./builder.ts";
 import { toClientError } from "./errors.ts";
 
@@ -59,23 +59,11 @@ export function writerOf(context: Context): string {
   return context.caller?.name ?? OPEN_CALLER.name;
 }
 
-/** A stored row: the validated values plus the writer (null only for rows older than writers). */
-interface Written {
-  writer: string | null;
-}
-
 export interface RecordSpec<Input, Row extends Written> {
   /** GraphQL argument name, for error paths. */
   argument: string;
   list: boolean;
-  /** The row without its writer: the request's key sets that, never the input. */
-  validate: (
-    input: Input,
-    index: number,
-    limits: ValidationLimits,
-  ) => { row: Omit<Row, "writer">; problems: FieldProblem[] };
-  toQueued: (row: Row, tables: TableNames) => QueuedRow;
-  id: (row: Row) => string;
+  kind: RecordKind<Input, Row>;
 }
 
 export async function recordRows<Input, Row extends Written>(
@@ -96,7 +84,7 @@ export async function recordRows<Input, Row extends Written>(
   const problems: FieldProblem[] = [];
   const rows: Row[] = [];
   inputs.forEach((input, index) => {
-    const checked = spec.validate(input, index, services.limits);
+    const checked = spec.kind.validate(input, index, services.limits);
     problems.push(...checked.problems);
     // TypeScript cannot see that Omit<Row, "writer"> plus a writer is a Row for a generic Row.
     rows.push({ ...checked.row, writer } as Row);
@@ -107,7 +95,7 @@ export async function recordRows<Input, Row extends Written>(
   try {
     // Encoded here (in a write worker, or on the main thread a slice per turn of the event
     // loop), then queued all or none.
-    const queued = rows.map((row) => spec.toQueued(row, services.tables));
+    const queued = queuedRows(spec.kind, rows, services.tables);
     ticket = await services.sink.enqueueEncoded(await encodeRowsInSlices(queued, services.newIlpBuffer));
   } catch (error) {
     toClientError(error);
@@ -120,7 +108,7 @@ export async function recordRows<Input, Row extends Written>(
       toClientError(error);
     }
   }
-  return { accepted: ticket.rows, ids: rows.map(spec.id), durability, commitLatencyMs };
+  return { accepted: ticket.rows, ids: rows.map(spec.kind.id), durability, commitLatencyMs };
 }
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
@@ -135,10 +123,10 @@ export function defineRecordMutations<Input extends object, Row extends Written>
   /** What the rows are, for the descriptions: "trades", "latency measurements". */
   what: string;
   input: InputObjectRef<Types, Input>;
-  spec: Omit<RecordSpec<Input, Row>, "argument" | "list">;
+  kind: RecordKind<Input, Row>;
 }): void {
-  const one: RecordSpec<Input, Row> = { ...options.spec, argument: "input", list: false };
-  const many: RecordSpec<Input, Row> = { ...options.spec, argument: "inputs", list: true };
+  const one: RecordSpec<Input, Row> = { kind: options.kind, argument: "input", list: false };
+  const many: RecordSpec<Input, Row> = { kind: options.kind, argument: "inputs", list: true };
   builder.mutationFields((t) => ({
     [options.one]: t.field({
       type: RecordResultRef,

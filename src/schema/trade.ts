@@ -1,15 +1,9 @@
 // The Trade type with its mutations (recordTrade, recordTrades) and its query (trades).
 import { queryTrades } from "../analytics/trades.ts";
 import { BadInputError } from "../errors.ts";
-import {
-  encodeTrade,
-  MEV_STATUSES,
-  TRADE_ACTIONS,
-  type Trade,
-  type TradeInput,
-  validateTrade,
-} from "../ingest/trade-record.ts";
+import { TRADE_RECORDS, type TradeInput } from "../ingest/trade-record.ts";
 import { MAX_AMOUNT, MAX_KEY_LENGTH, MAX_NAME_LENGTH, MAX_SLIPPAGE } from "../ingest/validation.ts";
+import { MEV_STATUSES, TRADE_ACTIONS, type Trade } from "../questdb/trade-table.ts";
 import { checkTradeFilter, MAX_LIST_ITEMS } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { defineRecordMutations, WRITER_DESCRIPTION } from "./record.ts";
@@ -148,14 +142,7 @@ defineRecordMutations<TradeInput, Trade>({
   many: "recordTrades",
   what: "trades",
   input: TradeInputRef,
-  spec: {
-    validate: validateTrade,
-    toQueued: (row, tables) => ({
-      table: tables.trades,
-      encode: (buffer) => encodeTrade(buffer, tables.trades, row),
-    }),
-    id: (row) => row.tradeId,
-  },
+  kind: TRADE_RECORDS,
 });
 
 const TradeEdgeRef = builder.objectRef<{ cursor: string; node: Trade }>("TradeEdge").implement({
