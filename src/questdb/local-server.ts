@@ -26,6 +26,8 @@ export interface LocalQuestDbOptions {
   readyTimeoutMs?: number;
   /** Progress lines ("fetching…", "started…"); default: none. */
   log?: (line: string) => void;
+  /** More server.conf settings (over QUESTDB_SETTINGS), e.g. the test server's. Default none. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 export interface LocalQuestDb {
@@ -118,13 +120,13 @@ export const QUESTDB_SETTINGS: Readonly<Record<string, string>> = {
   "cairo.default.sequencer.part.txn.count": "1000",
 };
 
-function serverConf(httpPort: number, pgPort: number): string {
+function serverConf(httpPort: number, pgPort: number, settings: Readonly<Record<string, string>>): string {
   return [
     `http.bind.to=127.0.0.1:${httpPort}`,
     `pg.net.bind.to=127.0.0.1:${pgPort}`,
     "line.tcp.enabled=false",
     "line.udp.enabled=false",
-    ...Object.entries(QUESTDB_SETTINGS).map(([key, value]) => `${key}=${value}`),
+    ...Object.entries({ ...QUESTDB_SETTINGS, ...settings }).map(([key, value]) => `${key}=${value}`),
     "",
   ].join("\n");
 }
@@ -149,7 +151,7 @@ export async function startLocalQuestDb(options: LocalQuestDbOptions): Promise<L
   const pgPort = options.pgPort || (await freePort());
   const root = resolve(rootDir);
   await mkdir(join(root, "conf"), { recursive: true });
-  await writeFile(join(root, "conf", "server.conf"), serverConf(httpPort, pgPort));
+  await writeFile(join(root, "conf", "server.conf"), serverConf(httpPort, pgPort, options.settings ?? {}));
   const logFile = join(root, "questdb.log");
 
   if (await isQuestDbUp("127.0.0.1", httpPort, 300)) {

@@ -28,6 +28,15 @@ export default async function setup(project: TestProject) {
     httpPort: 0,
     pgPort: 0,
     log: (line) => console.log(`[questdb] ${line}`),
+    // Every test app makes its own tables and views (a thousand over a run): QuestDB keeps an
+    // idle table's files open for minutes by default (readers 2 min, writers 10 min, checked every
+    // 5 min), which ran the server out of file descriptors (EMFILE). Closed after 5 s here.
+    settings: {
+      "cairo.idle.check.interval": "1000",
+      "cairo.inactive.reader.ttl": "5000",
+      "cairo.inactive.writer.ttl": "5000",
+      "cairo.wal.inactive.writer.ttl": "5000",
+    },
   });
   project.provide("questdb", { httpPort: server.httpPort, pgPort: server.pgPort, jarDir });
   return async () => {
