@@ -14,6 +14,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { API_NODE_ARGS, apiEnv } from "./docs.ts";
+import { benchTrade } from "./rows.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 10);
@@ -94,23 +95,7 @@ async function phase(questdb: { httpPort: number; pgPort: number }, prefix: stri
         const started = Date.now();
         const inputs = Array.from({ length: perBatch }, () => {
           const i = n++;
-          return {
-            tradeId: `f-${i}`,
-            timestamp: new Date().toISOString(),
-            action: "BUY",
-            baseToken: "SOL",
-            quoteToken: "USDC",
-            baseAmount: 1,
-            quoteAmount: 200,
-            executedPrice: 200,
-            transactionFee: 5000,
-            priorityFee: 0,
-            expectedSlippage: 0.01,
-            actualSlippage: 0.001,
-            mevStatus: "PROTECTED",
-            transferFees: 0,
-            venue: matching ? `v${i % QUERIES}` : "none",
-          };
+          return benchTrade(`f-${i}`, new Date().toISOString(), { venue: matching ? `v${i % QUERIES}` : "none" });
         });
         await (
           await fetch(`${url}/graphql`, {
@@ -181,23 +166,9 @@ async function burst(questdb: { httpPort: number; pgPort: number }, prefix: stri
     }
     await new Promise((r) => setTimeout(r, 2_000)); // each poller's first poll marks "now"
     const start = Date.now() * 1000;
-    const inputs = Array.from({ length: k }, (_, i) => ({
-      tradeId: `b-${i}`,
-      timestamp: new Date((start + i) / 1000).toISOString(),
-      action: "BUY",
-      baseToken: "SOL",
-      quoteToken: "USDC",
-      baseAmount: 1,
-      quoteAmount: 200,
-      executedPrice: 200,
-      transactionFee: 5000,
-      priorityFee: 0,
-      expectedSlippage: 0.01,
-      actualSlippage: 0.001,
-      mevStatus: "PROTECTED",
-      transferFees: 0,
-      venue: `v${i % QUERIES}`,
-    }));
+    const inputs = Array.from({ length: k }, (_, i) =>
+      benchTrade(`b-${i}`, new Date((start + i) / 1000).toISOString(), { venue: `v${i % QUERIES}` }),
+    );
     const expected = (connected * k) / QUERIES;
     const cpu0 = await cpuMs(api.pid as number);
     await (

@@ -16,6 +16,7 @@ import { freePort, startLocalQuestDb } from "../src/questdb/local-server.ts";
 import { QUESTDB_VERSION } from "../src/questdb/version.ts";
 import { formatIsoMicros } from "../src/time.ts";
 import { API_NODE_ARGS, apiEnv, percentile, recordInDocs, rssOf } from "./docs.ts";
+import { benchTrade } from "./rows.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
@@ -34,31 +35,6 @@ const query = (k: number) =>
           "subscription($w: Int!, $s: String) { liveMetrics(windowSeconds: $w, strategy: $s) { trades tradesPerSecond latency { stage p99Us } } }",
         variables: { w: 10 + k, s: `s${k % 10}` },
       };
-
-/** A trade input as the loader sends it; `extra` sets the fields a scenario filters on. */
-function benchTrade(
-  tradeId: string,
-  timestamp: string,
-  extra: { venue: string; strategy?: string; baseToken?: string },
-) {
-  return {
-    tradeId,
-    timestamp,
-    action: "BUY",
-    baseToken: "SOL",
-    quoteToken: "USDC",
-    baseAmount: 1,
-    quoteAmount: 200,
-    executedPrice: 200,
-    transactionFee: 5000,
-    priorityFee: 0,
-    expectedSlippage: 0.01,
-    actualSlippage: 0.001,
-    mevStatus: "PROTECTED",
-    transferFees: 0,
-    ...extra,
-  };
-}
 
 interface PhaseResult {
   statementsPerS: number;

@@ -23,3 +23,28 @@ export const PAIRS = [
 export const STRATEGIES = ["momentum", "arbitrage", "market_making", "sniper"];
 export const VENUES = ["raydium", "orca", "meteora"];
 export const STAGES = ["quote", "build", "sign", "submit", "confirm", "e2e"];
+
+/** A trade input as the loader sends it; `extra` sets the fields a scenario filters on. */
+export function benchTrade(
+  tradeId: string,
+  timestamp: string,
+  extra: { venue: string; strategy?: string; baseToken?: string },
+) {
+  return {
+    tradeId,
+    timestamp,
+    action: "BUY",
+    baseToken: "SOL",
+    quoteToken: "USDC",
+    baseAmount: 1,
+    quoteAmount: 200,
+    executedPrice: 200,
+    transactionFee: 5000,
+    priorityFee: 0,
+    expectedSlippage: 0.01,
+    actualSlippage: 0.001,
+    mevStatus: "PROTECTED",
+    transferFees: 0,
+    ...extra,
+  };
+}

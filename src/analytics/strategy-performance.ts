@@ -95,22 +95,6 @@ export interface AggregateRow {
   gross_loss: number | null;
 }
 
-export const AGGREGATES = [
-  "count() trades",
-  "count(realized_pnl) closed",
-  "sum(base_amount) base_volume",
-  "sum(quote_amount) quote_volume",
-  "sum(transaction_fee) transaction_fees",
-  "sum(priority_fee) priority_fees",
-  "sum(transfer_fees) transfer_fees",
-  "sum(realized_pnl) pnl",
-  "stddev_samp(realized_pnl) pnl_std",
-  "sum(CASE WHEN realized_pnl > 0 THEN 1 ELSE 0 END) wins",
-  "sum(CASE WHEN realized_pnl < 0 THEN 1 ELSE 0 END) losses",
-  "sum(CASE WHEN realized_pnl > 0 THEN realized_pnl ELSE 0.0 END) gross_profit",
-  "sum(CASE WHEN realized_pnl < 0 THEN realized_pnl ELSE 0.0 END) gross_loss",
-].join(", ");
-
 const GROUP_HINT = "choose a shorter range or one strategy";
 /** The refusal of more groups than MAX_RESULT_ROWS (worded as before groupBy when by strategy). */
 export const tooManyGroups = (max: number, groupBy: readonly PerformanceGroupKey[]) =>
