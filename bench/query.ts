@@ -29,10 +29,12 @@
 // BENCH_UNCACHED_RUNS (5), BENCH_BUDGET_S (10), BENCH_ONLY (queries whose name contains it),
 // BENCH_WRITER_INTERVAL_MS (100), BENCH_NOW_STEP_MS (0: ranges end at the exact millisecond; e.g.
 // 60000 snaps them to the minute, as a dashboard rounding "now" would), BENCH_VIEWS_TIMEOUT_S
-// (1800), BENCH_RECORD.
-import { mkdtemp, rm } from "node:fs/promises";
+// (1800), BENCH_RECORD, BENCH_DATA_DIR (QuestDB's folder, kept after the run; a folder already
+// loaded by an earlier run is used as it is, its history ending when it was loaded: for iterating
+// on the queries without the 10-minute load; such runs are not recorded).
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import pino from "pino";
 import type { QueryCacheStats } from "../src/analytics/cache.ts";
 import { buildApp } from "../src/app.ts";
@@ -69,7 +71,7 @@ const WRITER_INTERVAL_MS = env("BENCH_WRITER_INTERVAL_MS", 100);
 const VIEWS_TIMEOUT_MS = env("BENCH_VIEWS_TIMEOUT_S", 1800) * 1000;
 /** Range ends snapped down to a multiple of this (0: the exact millisecond, as Grafana's "now"). */
 const NOW_STEP_MS = env("BENCH_NOW_STEP_MS", 0);
-const RECORD = process.env.BENCH_RECORD ? process.env.BENCH_RECORD === "1" : FULL_SIZE;
+const RECORD = process.env.BENCH_RECORD ? process.env.BENCH_RECORD === "1" : FULL_SIZE && !process.env.BENCH_DATA_DIR;
 
 /** Issue 13's targets, for the 30-day range. */
 const TARGET = { p50: 50, p99: 150, drawdown: 1000, speedUp: 20 };
@@ -119,9 +121,14 @@ const add = (a: CacheDelta, b: CacheDelta): CacheDelta =>
   Object.fromEntries(CACHE_KEYS.map((k) => [k, a[k] + b[k]])) as CacheDelta;
 const share = (part: number, whole: number) => (whole === 0 ? "–" : `${((part / whole) * 100).toFixed(1)} %`);
 
+const DATA_DIR = process.env.BENCH_DATA_DIR;
+/** Written into BENCH_DATA_DIR once its history is loaded and applied. */
+const LOADED_MARKER = "bench-query-loaded.json";
+
 async function main(): Promise<void> {
   const started = performance.now();
-  const root = await mkdtemp(join(tmpdir(), "qdb-bench-query-"));
+  const root = DATA_DIR ? resolve(DATA_DIR) : await mkdtemp(join(tmpdir(), "qdb-bench-query-"));
+  await mkdir(root, { recursive: true });
   const loadAtStart = load();
   log(
     `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadAtStart}, Node ${process.version}, QuestDB ${QUESTDB_VERSION}`,
@@ -129,18 +136,24 @@ async function main(): Promise<void> {
   const server = await startLocalQuestDb({ jarDir: ".questdb", rootDir: root, httpPort: 0, pgPort: 0, log });
   const cleanup = async () => {
     await server.stop();
-    await rm(root, { recursive: true, force: true });
+    if (!DATA_DIR) await rm(root, { recursive: true, force: true });
   };
   process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
   try {
-    await run(server.httpPort, server.pgPort, started, loadAtStart);
+    await run(server.httpPort, server.pgPort, root, started, loadAtStart);
   } finally {
     await cleanup();
-    log("QuestDB stopped, data removed");
+    log(DATA_DIR ? `QuestDB stopped, data kept in ${root}` : "QuestDB stopped, data removed");
   }
 }
 
-async function run(httpPort: number, pgPort: number, started: number, loadAtStart: string): Promise<void> {
+async function run(
+  httpPort: number,
+  pgPort: number,
+  root: string,
+  started: number,
+  loadAtStart: string,
+): Promise<void> {
   const names = tableNames("");
   // A day more than the history, so no partition of it expires while the bot writes.
   const retentionDays = Math.max(30, SIZES.days + 1);
@@ -149,19 +162,34 @@ async function run(httpPort: number, pgPort: number, started: number, loadAtStar
   await ensureTables(pool, { names, retentionDays });
 
   // ---------------------------------------------------------------- history
-  const rows = history(SIZES, nowMicros());
-  const ilp = createIlpClient({ host: "127.0.0.1", port: httpPort, requestTimeoutMs: 300_000 });
-  log(
-    `loading ${SIZES.days} days, ${iso(rows.start)} to ${iso(rows.end)}: ${fmt(rows.trades)} trades, ${fmt(rows.latencyRows)} latency rows, ${fmt(rows.mevRows)} MEV rows, through ILP over HTTP`,
+  const marker = join(root, LOADED_MARKER);
+  const loadedBefore = await readFile(marker, "utf8").then(
+    (text) => JSON.parse(text) as { sizes: typeof SIZES; end: string },
+    () => undefined,
   );
-  const loadSeconds = await loadHistory(ilp, names, rows);
-  ilp.close();
-  const applyStarted = performance.now();
-  await waitForWalApply(pool, Object.values(names), 1_800_000);
-  const applySeconds = (performance.now() - applyStarted) / 1000;
-  log(
-    `loaded in ${loadSeconds.map((s) => `${s.toFixed(0)} s`).join(" + ")}; WAL applied ${applySeconds.toFixed(0)} s later`,
-  );
+  if (loadedBefore && JSON.stringify(loadedBefore.sizes) !== JSON.stringify(SIZES)) {
+    throw new Error(`${root} holds ${JSON.stringify(loadedBefore.sizes)}, not ${JSON.stringify(SIZES)}`);
+  }
+  let loadSeconds: number[] = [];
+  let applySeconds = 0;
+  if (loadedBefore) {
+    log(`history already loaded in ${root}, ending ${loadedBefore.end}`);
+  } else {
+    const rows = history(SIZES, nowMicros());
+    const ilp = createIlpClient({ host: "127.0.0.1", port: httpPort, requestTimeoutMs: 300_000 });
+    log(
+      `loading ${SIZES.days} days, ${iso(rows.start)} to ${iso(rows.end)}: ${fmt(rows.trades)} trades, ${fmt(rows.latencyRows)} latency rows, ${fmt(rows.mevRows)} MEV rows, through ILP over HTTP`,
+    );
+    loadSeconds = await loadHistory(ilp, names, rows);
+    ilp.close();
+    const applyStarted = performance.now();
+    await waitForWalApply(pool, Object.values(names), 1_800_000);
+    applySeconds = (performance.now() - applyStarted) / 1000;
+    log(
+      `loaded in ${loadSeconds.map((s) => `${s.toFixed(0)} s`).join(" + ")}; WAL applied ${applySeconds.toFixed(0)} s later`,
+    );
+    if (DATA_DIR) await writeFile(marker, JSON.stringify({ sizes: SIZES, end: iso(rows.end) }));
+  }
 
   // ---------------------------------------------------------------- the API and its views
   const spoolDir = await mkdtemp(join(tmpdir(), "bench-query-spool-"));
