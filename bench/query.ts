@@ -125,6 +125,19 @@ const DATA_DIR = process.env.BENCH_DATA_DIR;
 /** Written into BENCH_DATA_DIR once its history is loaded and applied. */
 const LOADED_MARKER = "bench-query-loaded.json";
 
+/** A request over its p99 target: its statements, the slowest first (where an outlier's time went). */
+function logSlow(q: DashboardQuery, days: number, took: number, trace: { name: string; ms: number; rows: number }[]) {
+  const total = trace.reduce((sum, x) => sum + x.ms, 0);
+  const slowest = [...trace]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 6)
+    .map((x) => `${x.name} ${ms(x.ms)} ms/${fmt(x.rows)} rows`)
+    .join(", ");
+  log(
+    `slow: ${days} d, ${q.name}: ${ms(took)} ms; ${trace.length} statements, ${ms(total)} ms in all; slowest: ${slowest || "none"}`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const root = DATA_DIR ? resolve(DATA_DIR) : await mkdtemp(join(tmpdir(), "qdb-bench-query-"));
@@ -208,13 +221,16 @@ async function run(
     ANALYTICS_WORKERS: "0",
   });
   let statements = 0;
+  /** The statements of the request in flight (the bench sends one at a time): name, ms, rows. */
+  let trace: { name: string; ms: number; rows: number }[] = [];
   const app = buildApp({
     config,
     questdb: config.questdb as NonNullable<typeof config.questdb>,
     log: pino({ level: "silent" }),
     deadLetterDir,
-    onStatement: (statement) => {
+    onStatement: (statement, took, _error, rows) => {
       if (statement.name !== "cache.txn") statements++;
+      if (trace.length < 1000) trace.push({ name: statement.name, ms: took, rows });
     },
   });
   const viewsStarted = performance.now();
@@ -282,9 +298,11 @@ async function run(
         if (!cachedOn && !plainOn) break;
         if (cachedOn) {
           await settle();
+          trace = [];
           const took = await graphql(q, rangeNow());
           cached.push(took);
           cachedSpent += took;
+          if (took > (q.drawdown ? TARGET.drawdown : TARGET.p99)) logSlow(q, days, took, trace);
         }
         if (plainOn) {
           await settle();

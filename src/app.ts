@@ -40,7 +40,6 @@ import { type SharedExecutionCounts, useSharedSubscriptionExecution } from "./li
 import { createWsServer } from "./live/ws-server.ts";
 import { createIlpClient, type IlpClient, newIlpBuffer } from "./questdb/ilp-http.ts";
 import { createPgPool } from "./questdb/pg-pool.ts";
-import { pnlViewName } from "./questdb/pnl-view.ts";
 import { ensureTables, SchemaConflictError, tableNames } from "./questdb/tables.ts";
 import { createTxnWatch } from "./questdb/txn-watch.ts";
 import { ensureViews, viewNames } from "./questdb/views.ts";
@@ -255,7 +254,6 @@ export function buildApp(options: AppOptions): App {
     alerts,
     liveLimits: { lateRowsMs: config.liveLateRowsMs, maxQueued: config.liveMaxQueued },
     tables,
-    views: { tradesPnl: pnlViewName(config.tablePrefix) },
     drawdownHours: createHourSummaries(),
     limits: { retentionDays: config.retentionDays, maxFutureMs: config.maxClockSkewMs },
     maxRecordsPerRequest: config.maxRecordsPerRequest,

@@ -32,8 +32,6 @@ export interface Services {
   /** Where record mutations queue their rows (`writer` on the main thread). */
   sink: RowSink;
   tables: TableNames;
-  /** The materialized views (the drawdown's hourly PnL fingerprints: questdb/pnl-view.ts). */
-  views: { tradesPnl: string };
   /** The drawdown's hourly summaries, each under the fingerprint of its hour (analytics/drawdown-periods.ts). */
   drawdownHours: HourSummaries;
   limits: ValidationLimits;

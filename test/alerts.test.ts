@@ -60,7 +60,7 @@ describe("alert rules are evaluated independently", () => {
         if (/^alerts\.(saveRule|loadRules|lastEvents|heartbeat)$/.test(statement.name)) return [];
         throw new Error(`unexpected statement ${statement.name}`);
       },
-      stats: () => ({ statements: 0, failed: 0, byName: {} }),
+      stats: () => ({ statements: 0, failed: 0, byName: {}, rowsByName: {} }),
     } satisfies SqlRunner;
     const stored: QueuedRow[] = [];
     const writer = {

@@ -58,7 +58,7 @@ function scriptedDb(auto = false) {
         pending.push({ name: statement.name, end });
       });
     },
-    stats: () => ({ statements: started.length, failed: 0, byName: {} }),
+    stats: () => ({ statements: started.length, failed: 0, byName: {}, rowsByName: {} }),
   };
   const flush = () => new Promise((resolve) => setImmediate(resolve));
   return {

@@ -66,7 +66,7 @@ describe("percentiles from bins", () => {
 
 describe("request contexts", () => {
   it("gives each subscription event fresh reads and loaders, and keeps the caller", () => {
-    const runner = { query: async () => [], stats: () => ({ statements: 0, failed: 0, byName: {} }) };
+    const runner = { query: async () => [], stats: () => ({ statements: 0, failed: 0, byName: {}, rowsByName: {} }) };
     const cache = createQueryCache({ runner, maxBytes: 1024 });
     const services = { cache, tables: { latency_metrics: "l", mev_metrics: "m" } } as unknown as Parameters<
       typeof createContext

@@ -44,6 +44,7 @@ beforeAll(async () => {
     trades: rawSource(tables.trades),
     latency: rawSource(tables.latency_metrics),
     mev: rawSource(tables.mev_metrics),
+    pnl: rawSource(tables.trades),
   };
 });
 
@@ -251,7 +252,7 @@ describe("planSegments", () => {
     }
   };
 
-  it("reads whole hours from the view, one segment per day, edges from the table", () => {
+  it("reads whole hours from the view (the first day's rest, the days up to today, today's hours), edges from the table", () => {
     const segments = planSegments(range, "HOUR", { usable: true, dirty: [] });
     covers(segments, range);
     expect(segments.map((s) => [s.range.from - d, s.range.to - d, s.fromView])).toEqual([
@@ -260,6 +261,26 @@ describe("planSegments", () => {
       [0n, DAY_US, true],
       [DAY_US, DAY_US + 3n * HOUR_US, true],
       [DAY_US + 3n * HOUR_US, DAY_US + 3n * HOUR_US + 11n, false],
+    ]);
+    // Five days: the three whole days between the first and the last are one segment.
+    const longer = { from: range.from, to: range.to + 3n * DAY_US };
+    const five = planSegments(longer, "DAY", { usable: true, dirty: [] });
+    covers(five, longer);
+    expect(five.map((s) => [s.range.from - d, s.range.to - d, s.fromView])).toEqual([
+      [-2n * HOUR_US - 7n, -2n * HOUR_US, false],
+      [-2n * HOUR_US, 0n, true],
+      [0n, 4n * DAY_US, true],
+      [4n * DAY_US, 4n * DAY_US + 3n * HOUR_US, true],
+      [4n * DAY_US + 3n * HOUR_US, 4n * DAY_US + 3n * HOUR_US + 11n, false],
+    ]);
+    // A dirty hour inside the whole days is cut out and read raw.
+    const dirty = [{ from: 2n * DAY_US + d + 1n, to: 2n * DAY_US + d + 2n }];
+    const cut = planSegments(longer, "DAY", { usable: true, dirty });
+    covers(cut, longer);
+    expect(cut.slice(2, 5).map((s) => [s.range.from - d, s.range.to - d, s.fromView])).toEqual([
+      [0n, 2n * DAY_US, true],
+      [2n * DAY_US, 2n * DAY_US + HOUR_US, false],
+      [2n * DAY_US + HOUR_US, 4n * DAY_US, true],
     ]);
   });
 

@@ -31,6 +31,7 @@ import {
   toSummary,
 } from "./drawdown-store.ts";
 import type { TimeRange } from "./range.ts";
+import { forEachInOrder, planSegments, type RollupSource } from "./rollup.ts";
 import { type GroupValues, groupKey } from "./series.ts";
 import type { SqlRunner } from "./sql.ts";
 import {
@@ -47,9 +48,8 @@ import {
 } from "./strategy-performance.ts";
 
 export interface DrawdownSources {
-  trades: string;
-  /** The `trades_pnl_1h` view (per hour, strategy, pair and writer). */
-  pnlView: string;
+  /** `trades` and its `trades_pnl_1h` view (per hour, strategy, pair and writer). */
+  pnl: RollupSource;
   /** The `drawdown_hours` table: hour summaries shared by every instance. */
   stored: string;
 }
@@ -145,10 +145,14 @@ const maxOf = (a: Micros, b: Micros) => (a > b ? a : b);
 const minOf = (a: Micros, b: Micros) => (a < b ? a : b);
 
 /**
- * The fingerprint of every (hour, group) of `span` with closed trades: from the view when it is
- * valid and refreshed up to the table's last transaction, else from the table (one parallel
- * aggregate either way). The source is part of the fingerprint (their sums are added in another
- * grouping). Null when there are more than `max`.
+ * The fingerprint of every (hour, group) of `span` with closed trades. Each hour is read from the
+ * `trades_pnl_1h` view when this request's snapshot says the view reflects it, else from the
+ * table (planSegments, as the statistics read their rollups: one cached statement per day and
+ * source). The source is part of the fingerprint (their sums are added in another grouping): a
+ * closed hour keeps its source, so bot writes into the open hour, which keep the view a few
+ * transactions behind, do not change the fingerprints of the history (they did, while one
+ * whole-table check chose the source of every hour: each request with the view behind recomputed
+ * every hour of the range). Null when there are more than `max`.
  */
 async function fingerprints(
   reads: QueryReader,
@@ -157,37 +161,45 @@ async function fingerprints(
   span: TimeRange,
   max: number,
 ): Promise<Map<string, string> | null> {
-  const tables = [sources.trades, sources.pnlView];
-  const current = await reads.read<{ ok: boolean }, boolean>({
-    statement: {
-      name: "strategyPerformance.drawdownView",
-      sql: "SELECT view_status = 'valid' AND refresh_base_table_txn = base_table_txn ok FROM materialized_views() WHERE view_name = $1",
-      params: [sources.pnlView],
-    },
-    tables,
-    map: (rows) => rows[0]?.ok === true,
-  });
+  const { pnl } = sources;
   const columns = groupColumns(args.groupBy);
   const head = selectColumns(columns);
-  const params: unknown[] = [];
-  const filter = where({ ...args, range: span }, params);
-  const sql = current
-    ? `SELECT timestamp, ${head}sum(n) n, sum(total) total, sum(squares) squares, sum(weighted) weighted, min(first_at) first_at, max(last_at) last_at FROM ${sources.pnlView} WHERE ${filter} SAMPLE BY ${PNL_VIEW_STRIDE}`
-    : `SELECT timestamp, ${head}${PNL_FINGERPRINT} FROM ${sources.trades} WHERE realized_pnl IS NOT NULL AND ${filter} SAMPLE BY ${PNL_VIEW_STRIDE}`;
-  const source = current ? "view" : "table";
-  return reads.read<FingerprintRow, Map<string, string> | null>({
-    statement: { name: "strategyPerformance.drawdown", sql: `${sql} LIMIT ${max + 1}`, params },
-    tables,
-    map: (rows) =>
-      rows.length > max
-        ? null
-        : new Map(
-            rows.map((r) => [
-              pieceKey(r.timestamp, groupValuesOf(r, columns)),
-              `${source}|${r.n}|${r.total}|${r.squares}|${r.weighted}|${r.first_at}|${r.last_at}`,
-            ]),
-          ),
-  });
+  const coverage = pnl.view ? await pnl.coverage(reads) : null;
+  const prints = new Map<string, string>();
+  let over = false;
+  await forEachInOrder(
+    planSegments(span, "HOUR", coverage),
+    2,
+    (segment) => {
+      const params: unknown[] = [];
+      const filter = where({ ...args, range: segment.range }, params);
+      const sql = segment.fromView
+        ? `SELECT timestamp, ${head}sum(n) n, sum(total) total, sum(squares) squares, sum(weighted) weighted, min(first_at) first_at, max(last_at) last_at FROM ${pnl.view} WHERE ${filter} SAMPLE BY ${PNL_VIEW_STRIDE}`
+        : `SELECT timestamp, ${head}${PNL_FINGERPRINT} FROM ${pnl.table} WHERE realized_pnl IS NOT NULL AND ${filter} SAMPLE BY ${PNL_VIEW_STRIDE}`;
+      const source = segment.fromView ? "view" : "table";
+      return reads.read<FingerprintRow, [string, string][] | null>({
+        statement: { name: `strategyPerformance.drawdown.${source}`, sql: `${sql} LIMIT ${max + 1}`, params },
+        tables: [pnl.table],
+        range: segment.range,
+        map: (rows) =>
+          rows.length > max
+            ? null
+            : rows.map((r) => [
+                pieceKey(r.timestamp, groupValuesOf(r, columns)),
+                `${source}|${r.n}|${r.total}|${r.squares}|${r.weighted}|${r.first_at}|${r.last_at}`,
+              ]),
+      });
+    },
+    (rows) => {
+      if (!rows || over) {
+        over = true;
+        return;
+      }
+      for (const [key, print] of rows) prints.set(key, print);
+      if (prints.size > max) over = true;
+    },
+  );
+  return over ? null : prints;
 }
 
 /** Consecutive hours merged into runs; more than MAX_RUNS become one span. */
@@ -221,7 +233,7 @@ async function wholeHours(
   if (!prints) return null;
   const collected: Piece[] = [];
   // Cache keys: the table, the scope (groupBy and filters), the hour, the group.
-  const scope = `${sources.trades}|${scopeOf(args)}|`;
+  const scope = `${sources.pnl.table}|${scopeOf(args)}|`;
   const reused = new Set<string>();
   const reuse = (key: string, summary: DrawdownSummary) => {
     const split = key.indexOf("|");
@@ -248,7 +260,7 @@ async function wholeHours(
     } else stale.push(BigInt(key.slice(0, key.indexOf("|"))));
   }
   const computed = (
-    await Promise.all(hourRuns(stale).map((run) => computePieces(reads, sources.trades, args, run, max)))
+    await Promise.all(hourRuns(stale).map((run) => computePieces(reads, sources.pnl.table, args, run, max)))
   ).flat();
   const toStore: (Piece & { fingerprint: string })[] = [];
   for (const piece of computed) {
@@ -324,7 +336,7 @@ export async function drawdownsByHour(
       group.state = foldPiece(group.state, piece, piece.summary);
     }
   };
-  const raw = (range: TimeRange) => computePieces(reads, sources.trades, args, range, max);
+  const raw = (range: TimeRange) => computePieces(reads, sources.pnl.table, args, range, max);
   if (whole.from < whole.to) {
     // The partial edges are read while the whole hours are, and folded in their place.
     const edges = [
@@ -361,7 +373,9 @@ export async function drawdownsByHour(
         answer.set(key, { ...NO_DRAWDOWN, peak: figures.peak });
         continue;
       }
-      const recoveredAt = state.recovery ? await recoveryAt(reads, sources.trades, args, values, state.recovery) : null;
+      const recoveredAt = state.recovery
+        ? await recoveryAt(reads, sources.pnl.table, args, values, state.recovery)
+        : null;
       const { maxDrawdown, peak, peakAt, troughAt } = figures;
       answer.set(key, { maxDrawdown, peak, peakAt, troughAt, recoveredAt });
     }

@@ -34,6 +34,8 @@ export interface Rollups {
   trades: RollupSource;
   latency: RollupSource;
   mev: RollupSource;
+  /** `trades_pnl_1h`, the drawdown's fingerprints (analytics/drawdown-periods.ts). */
+  pnl: RollupSource;
 }
 
 export function createRollups(tables: TableNames, views: ViewNames, watch: TxnWatch): Rollups {
@@ -49,5 +51,6 @@ export function createRollups(tables: TableNames, views: ViewNames, watch: TxnWa
     trades: source(tables.trades, views.trades),
     latency: source(tables.latency_metrics, views.latency),
     mev: source(tables.mev_metrics, views.mev),
+    pnl: source(tables.trades, views.pnl),
   };
 }

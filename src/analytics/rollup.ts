@@ -1,12 +1,14 @@
 // Reading statistics through the rollups (issue 13; questdb/views.ts). A range is cut into
 // segments, in time order, each read by one statement and cached on its own (tied to its time
 // range, analytics/cache.ts):
-// - one chunk per UTC day (longer chunks past 64 days), so a write into today leaves the cached
-//   history of earlier days alone;
-// - inside a chunk, the whole hours come from the view and the partial hours at the range's
-//   edges from the base table; so do the hours the view does not reflect yet (what transactions
-//   since its last refresh touched), or the whole chunk when that is unknown, the view is not
-//   usable, or the bucket is shorter than an hour.
+// - the whole hours come from the view, in three pieces: the rest of the first day, the whole days
+//   up to today, and today's closed hours, so that a write into today leaves the cached history
+//   alone and the keys of the history's statements change once an hour or once a day, not with
+//   every request;
+// - the partial hours at the range's edges come from the base table; so do the hours the view does
+//   not reflect yet (what transactions since its last refresh touched), or everything when that is
+//   unknown, the view is not usable, or the bucket is shorter than an hour: one statement per UTC
+//   day (longer chunks past 64 days).
 // Each statement returns the measures' partial figures per (bucket,) group; `mergeRows` folds the
 // segments' rows in time order (sum of sums, min of mins, the first of the earliest…), so the
 // answer equals the computation over the base table. See docs/queries.md ("Rollups").
@@ -68,46 +70,46 @@ export function planSegments(range: TimeRange, bucket: TimeBucket | null, covera
   const viewable = coverage?.usable === true && coverage.dirty !== null && (!bucket || VIEW_BUCKETS.has(bucket));
   const dirty = viewable ? (coverage?.dirty ?? []) : [];
   const segments: Segment[] = [];
-  const push = (from: Micros, to: Micros, fromView: boolean) => {
-    if (from >= to) return;
-    const last = segments.at(-1);
-    // Adjacent raw pieces of one chunk read as one statement.
-    if (
-      last &&
-      !fromView &&
-      !last.fromView &&
-      last.range.to === from &&
-      floorTo(from - 1n, chunk) === floorTo(from, chunk)
-    ) {
-      last.range = { from: last.range.from, to };
-      return;
+  /** Raw pieces, one statement per chunk at most (adjacent pieces within a chunk read as one). */
+  const raw = (from: Micros, to: Micros) => {
+    for (let start = floorTo(from, chunk); start < to; start += chunk) {
+      const a = later(start, from);
+      const b = earlier(start + chunk, to);
+      if (a >= b) continue;
+      const last = segments.at(-1);
+      if (last && !last.fromView && last.range.to === a && floorTo(a - 1n, chunk) === floorTo(a, chunk)) {
+        last.range = { from: last.range.from, to: b };
+      } else segments.push({ range: { from: a, to: b }, fromView: false });
     }
-    segments.push({ range: { from, to }, fromView });
   };
-  for (let start = floorTo(range.from, chunk); start < range.to; start += chunk) {
-    const from = later(start, range.from);
-    const to = earlier(start + chunk, range.to);
-    if (!viewable) {
-      push(from, to, false);
-      continue;
-    }
-    const first = ceilTo(from, HOUR);
-    const end = floorTo(to, HOUR);
-    if (first >= end) {
-      push(from, to, false);
-      continue;
-    }
-    push(from, first, false);
-    let hour = first;
-    while (hour < end) {
-      const stale = dirty.some((d) => d.from < hour + HOUR && d.to > hour);
+  const first = ceilTo(range.from, HOUR);
+  const end = floorTo(range.to, HOUR);
+  if (!viewable || first >= end) {
+    raw(range.from, range.to);
+    return segments;
+  }
+  const stale = (hour: Micros) => dirty.some((d) => d.from < hour + HOUR && d.to > hour);
+  raw(range.from, first);
+  // The view's hours in three pieces, each one cached statement whose key stays put while the
+  // range moves on with the clock: the rest of the first day (a new key once an hour), the whole
+  // days after it up to today (once a day; a late write into one of them drops it, and it is read
+  // again from the view), and today's closed hours (once an hour). Hours the view does not reflect
+  // yet are cut out and read raw.
+  const firstDayEnd = earlier(ceilTo(first, DAY), end);
+  const cuts = [first, firstDayEnd, later(floorTo(end, DAY), firstDayEnd), end];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const stop = cuts[i + 1] as Micros;
+    let hour = cuts[i] as Micros;
+    while (hour < stop) {
+      const skip = stale(hour);
       let next = hour + HOUR;
-      while (next < end && dirty.some((d) => d.from < next + HOUR && d.to > next) === stale) next += HOUR;
-      push(hour, next, !stale);
+      while (next < stop && stale(next) === skip) next += HOUR;
+      if (skip) raw(hour, next);
+      else segments.push({ range: { from: hour, to: next }, fromView: true });
       hour = next;
     }
-    push(end, to, false);
   }
+  raw(end, range.to);
   return segments;
 }
 
@@ -212,8 +214,15 @@ function fold(into: PartialRow, next: PartialRow, measures: readonly Measure[]):
   }
 }
 
-const rowKey = (row: PartialRow, keys: readonly string[]) =>
-  JSON.stringify([row.timestamp === undefined ? null : String(row.timestamp), ...keys.map((k) => row[k] ?? null)]);
+/** The (bucket,) group of a row: strings prefixed (null apart), joined by NUL. Cheaper than JSON. */
+function rowKey(row: PartialRow, keys: readonly string[]): string {
+  let key = row.timestamp === undefined ? "" : String(row.timestamp);
+  for (const k of keys) {
+    const value = row[k];
+    key += value === null || value === undefined ? "\u0000-" : `\u0000s${String(value)}`;
+  }
+  return key;
+}
 
 /**
  * Runs `read` for every item, at most `parallel` at a time (so one long chart does not take every

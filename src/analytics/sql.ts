@@ -41,6 +41,8 @@ export interface SqlRunnerStats {
   failed: number;
   /** Statements run, per name. */
   byName: Record<string, number>;
+  /** Rows brought into Node, per statement name. */
+  rowsByName: Record<string, number>;
 }
 
 export interface QueryOptions {
@@ -73,6 +75,7 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
   const { pool, log, timeoutMs, onStatement } = options;
   const lightPool = options.lightPool ?? pool;
   const byName: Record<string, number> = {};
+  const rowsByName: Record<string, number> = {};
   let statements = 0;
   let failed = 0;
 
@@ -90,6 +93,7 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
           : queryWithDeadline(target, { text: statement.sql, values }, deadlineMs));
         const ms = performance.now() - started;
         log.debug({ query: statement.name, ms: Math.round(ms * 1000) / 1000, rows: result.rowCount }, "sql");
+        rowsByName[statement.name] = (rowsByName[statement.name] ?? 0) + result.rows.length;
         onStatement?.(statement, ms, undefined, result.rows.length);
         return result.rows as R[];
       } catch (error) {
@@ -112,6 +116,6 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
         throw error;
       }
     },
-    stats: () => ({ statements, failed, byName: { ...byName } }),
+    stats: () => ({ statements, failed, byName: { ...byName }, rowsByName: { ...rowsByName } }),
   };
 }

@@ -24,7 +24,6 @@ import { pipelineYogaOptions } from "../http/pipeline.ts";
 import { createLogger } from "../logger.ts";
 import { newIlpBuffer } from "../questdb/ilp-http.ts";
 import { createPgPool, poolStats } from "../questdb/pg-pool.ts";
-import { pnlViewName } from "../questdb/pnl-view.ts";
 import { tableNames } from "../questdb/tables.ts";
 import { createTxnWatch } from "../questdb/txn-watch.ts";
 import { viewNames } from "../questdb/views.ts";
@@ -139,7 +138,6 @@ const services = {
   ...(data.analytics ? analyticsServices(data.analytics) : {}),
   liveLimits: { lateRowsMs: 0, maxQueued: 0 },
   tables: tableNames(data.tablePrefix),
-  views: { tradesPnl: pnlViewName(data.tablePrefix) },
   drawdownHours: createHourSummaries(),
   limits: data.limits,
   maxRecordsPerRequest: data.maxRecordsPerRequest,

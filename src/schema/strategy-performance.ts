@@ -27,13 +27,13 @@ export interface PerformanceRow {
 
 /** The row's drawdown (every row's at once, from hourly summaries, when first asked for). */
 export async function drawdownOf(r: PerformanceRow, { services, loaders, reads }: Context): Promise<Drawdown> {
-  const { tables, views } = services;
+  const { tables, rollups } = services;
   const all = await loaders.once(`strategy.drawdown|${argsKey(r.args)}`, () =>
     drawdownsByHour(
       reads,
       services.sql,
       services.drawdownHours,
-      { trades: tables.trades, pnlView: views.tradesPnl, stored: tables.drawdown_hours },
+      { pnl: rollups.pnl, stored: tables.drawdown_hours },
       r.args,
       services.maxResultRows,
     ),
