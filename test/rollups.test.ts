@@ -307,3 +307,57 @@ describe("planSegments", () => {
     expect(segments.length).toBeLessThanOrEqual(64);
   });
 });
+
+describe("rollup coverage", () => {
+  // A fake watch and reader: the snapshot as a probe would show it (the base applied, the view as
+  // given) and the view's apply as given.
+  const tables = tableNames("c_");
+  const names = viewNames("c_");
+  const hour = 20_000n * 24n * HOUR_US;
+  function rollups(view: { writerTxn: bigint; sequencerTxn: bigint }, appliesWithin: boolean) {
+    const waited: number[] = [];
+    const snapshot = {
+      probe: 1,
+      tables: new Map([
+        [tables.trades, { writerTxn: 10n, sequencerTxn: 10n }],
+        [names.trades, view],
+      ]),
+      views: new Map([
+        [
+          names.trades,
+          { name: names.trades, baseTable: tables.trades, baseTxn: 9n, valid: true, periodHi: hour + HOUR_US },
+        ],
+      ]),
+      touched: (table: string, after: bigint, upto: bigint) =>
+        table === tables.trades && after === 9n && upto === 10n ? [{ from: hour, to: hour + 1n }] : null,
+    };
+    const watch = {
+      appliedWithin: async (_base: unknown, _tables: readonly string[], waitMs: number) => {
+        waited.push(waitMs);
+        return appliesWithin ? snapshot : null;
+      },
+    } as unknown as TxnWatch;
+    const reads = { snapshot: async () => snapshot, read: async () => [] } as never;
+    return { source: createRollups(tables, names, watch, 250).trades, reads, waited };
+  }
+
+  it("reads from the view what the base's transactions since its refresh did not touch, and the open period raw", async () => {
+    const { source, reads, waited } = rollups({ writerTxn: 5n, sequencerTxn: 5n }, true);
+    expect(await source.coverage(reads)).toEqual({
+      usable: true,
+      dirty: [
+        { from: hour, to: hour + 1n },
+        { from: hour + HOUR_US, to: 2n ** 62n },
+      ],
+    });
+    expect(waited).toEqual([]);
+  });
+
+  it("waits for a view that has committed transactions it has not applied, and reads raw if it does not apply in time", async () => {
+    const applying = rollups({ writerTxn: 5n, sequencerTxn: 7n }, true);
+    expect((await applying.source.coverage(applying.reads)).dirty).toHaveLength(2);
+    expect(applying.waited).toEqual([250]);
+    const stuck = rollups({ writerTxn: 5n, sequencerTxn: 7n }, false);
+    expect(await stuck.source.coverage(stuck.reads)).toEqual({ usable: true, dirty: null });
+  });
+});

@@ -2,8 +2,11 @@
 // (questdb/txn-watch.ts): a view is usable once it exists and is valid; the hours it does not
 // reflect yet are read from the base table:
 // - what the base table's transactions since the view's last refresh touched;
-// - what the view's own refresh transactions not applied yet rewrite;
 // - the open period of a period view (from refresh_period_hi on).
+// A view that has committed transactions it has not applied yet is waited for (VIEW_APPLY_WAIT_MS,
+// then everything is read from the table): the ranges of its own transactions say nothing, since
+// a period view commits one without rows for every base transaction that it reads into the open
+// period, and a full refresh's truncation has none either.
 // A range QuestDB did not record (an UPDATE, a table made without
 // cairo.default.sequencer.part.txn.count) makes the whole range unknown: read from the table.
 import type { TableNames } from "../questdb/tables.ts";
@@ -17,16 +20,22 @@ const END_OF_TIME = 2n ** 62n;
 
 const UNUSABLE: Coverage = { usable: false, dirty: null };
 
-export function coverageOf(snapshot: TxnSnapshot, view: string, base: string): Coverage {
+/** How long a request waits for a view to apply what it has committed before reading raw. */
+export const VIEW_APPLY_WAIT_MS = 1_000;
+
+/**
+ * The view's coverage in `snapshot`; `viewApplied`: the view has applied (in this snapshot or a
+ * later one) every transaction this snapshot saw it commit.
+ */
+export function coverageOf(snapshot: TxnSnapshot, view: string, base: string, viewApplied: boolean): Coverage {
   const state = snapshot.views.get(view);
   const table = snapshot.tables.get(base);
   const own = snapshot.tables.get(view);
   if (!state?.valid || state.baseTable !== base || !table || !own || state.baseTxn < 0n) return UNUSABLE;
   const behind = state.baseTxn < table.writerTxn ? snapshot.touched(base, state.baseTxn, table.writerTxn) : [];
-  const unapplied = own.writerTxn < own.sequencerTxn ? snapshot.touched(view, own.writerTxn, own.sequencerTxn) : [];
-  if (behind === null || unapplied === null) return { usable: true, dirty: null };
+  if (behind === null || !viewApplied) return { usable: true, dirty: null };
   const open = state.periodHi === null ? [] : [{ from: state.periodHi, to: END_OF_TIME }];
-  return { usable: true, dirty: [...behind, ...unapplied, ...open] };
+  return { usable: true, dirty: [...behind, ...open] };
 }
 
 /** The rollup sources of the statistics queries. */
@@ -38,14 +47,22 @@ export interface Rollups {
   pnl: RollupSource;
 }
 
-export function createRollups(tables: TableNames, views: ViewNames, watch: TxnWatch): Rollups {
-  // The views' own transactions are followed too (their ranges say which hours a refresh that
-  // is not applied yet rewrites).
-  watch.follow(Object.values(views));
+export function createRollups(
+  tables: TableNames,
+  views: ViewNames,
+  watch: TxnWatch,
+  viewApplyWaitMs = VIEW_APPLY_WAIT_MS,
+): Rollups {
   const source = (table: string, view: string): RollupSource => ({
     table,
     view,
-    coverage: async (reads: QueryReader) => coverageOf(await reads.snapshot([table]), view, table),
+    coverage: async (reads: QueryReader) => {
+      const snapshot = await reads.snapshot([table]);
+      const own = snapshot.tables.get(view);
+      const pending = own !== undefined && own.writerTxn < own.sequencerTxn;
+      const applied = !pending || (await watch.appliedWithin(snapshot, [view], viewApplyWaitMs)) !== null;
+      return coverageOf(snapshot, view, table, applied);
+    },
   });
   return {
     trades: source(tables.trades, views.trades),

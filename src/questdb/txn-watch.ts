@@ -68,6 +68,11 @@ export interface TxnWatch {
   snapshot(tables?: readonly string[]): Promise<TxnSnapshot>;
   /** `base` itself when each of `tables` had applied what it saw committed; else a later snapshot in which they have. */
   applied(base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot>;
+  /**
+   * As `applied`, without following `tables` (no ranges loaded for them) and with a wait of its
+   * own: null when they have not applied within `waitMs`.
+   */
+  appliedWithin(base: TxnSnapshot, tables: readonly string[], waitMs: number): Promise<TxnSnapshot | null>;
   /** From the next probe on, load the ranges of these tables' new transactions (snapshot(tables) does it too). */
   follow(tables: readonly string[]): void;
   /** Probes run, and range loads (one statement per table that moved). */
@@ -148,6 +153,16 @@ function expiredBy(hi: bigint, retention: Retention | undefined, nowMicros: bigi
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The tables of `tables` that had not applied in `current` what `base` saw committed. */
+function behind(base: TxnSnapshot, current: TxnSnapshot, tables: readonly string[]): string[] {
+  return tables.filter((table) => {
+    const seen = base.tables.get(table);
+    const now = current.tables.get(table);
+    // A table QuestDB does not list (not created yet, or dropped since) has nothing to apply.
+    return seen !== undefined && now !== undefined && now.writerTxn < seen.sequencerTxn;
+  });
+}
 
 export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   const { runner, applyWaitMs = 5_000, logSize = 4_096, maxLoad = 1_000 } = options;
@@ -290,30 +305,33 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     for (const table of tables) followed.add(table);
   };
 
-  const applied = async (base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot> => {
-    follow(tables);
-    const deadline = Date.now() + applyWaitMs;
+  /** A snapshot in which `tables` have applied what `base` saw committed; null past `waitMs`. */
+  const appliedWithin = async (
+    base: TxnSnapshot,
+    tables: readonly string[],
+    waitMs: number,
+  ): Promise<TxnSnapshot | null> => {
+    const deadline = Date.now() + waitMs;
     let pause = 5;
     let current = base;
     for (;;) {
-      const behind = tables.filter((table) => {
-        const seen = base.tables.get(table);
-        const now = current.tables.get(table);
-        // A table QuestDB does not list (not created yet, or dropped since) has nothing to apply.
-        return seen !== undefined && now !== undefined && now.writerTxn < seen.sequencerTxn;
-      });
-      if (behind.length === 0) return current;
-      if (Date.now() + pause > deadline) {
-        throw clientError(
-          "OVERLOADED",
-          `QuestDB has not applied the committed rows of ${behind.join(", ")} within ${applyWaitMs} ms (its WAL apply is behind); retry after 1 s`,
-          { retryable: true, retryAfterMs: 1_000 },
-        );
-      }
+      if (behind(base, current, tables).length === 0) return current;
+      if (Date.now() + pause > deadline) return null;
       await sleep(pause);
       pause = Math.min(Math.round(pause * 1.5), 50);
       current = await nextProbe();
     }
+  };
+
+  const applied = async (base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot> => {
+    follow(tables);
+    const current = await appliedWithin(base, tables, applyWaitMs);
+    if (current) return current;
+    throw clientError(
+      "OVERLOADED",
+      `QuestDB has not applied the committed rows of ${behind(base, base, tables).join(", ")} within ${applyWaitMs} ms (its WAL apply is behind); retry after 1 s`,
+      { retryable: true, retryAfterMs: 1_000 },
+    );
   };
 
   return {
@@ -323,6 +341,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       return tables && tables.length > 0 ? applied(first, tables) : first;
     },
     applied,
+    appliedWithin,
     follow,
     stats: () => ({ probes, rangeLoads }),
   };
