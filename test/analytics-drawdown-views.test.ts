@@ -7,6 +7,10 @@
 // lags (the hours it does not reflect read from the table, the others still from the view); another instance reuses the stored hours; a range with more
 // (hour, group) rows than MAX_RESULT_ROWS is read in spans.
 import { beforeAll, describe, expect, it } from "vitest";
+import type { CachedQuery, QueryReader } from "../src/analytics/cache.ts";
+import { drawdownsByHour, samePrint } from "../src/analytics/drawdown-periods.ts";
+import type { RollupSource } from "../src/analytics/rollup.ts";
+import { groupKey } from "../src/analytics/series.ts";
 import {
   type PerformanceGroupKey,
   RecordTradesDocument,
@@ -242,6 +246,53 @@ describe("strategyPerformance drawdown from hourly summaries", () => {
     }
     await viewCaughtUp();
     await checkAll(...month());
+  });
+
+  it("recomputes no hour when the fingerprints come from the other source (the view's coverage unknown)", async () => {
+    const [from, to] = month();
+    const viaView = await check(from, to, { groupBy: ["STRATEGY"] });
+    const { services } = t.app;
+    const unknown: RollupSource = {
+      table: `${t.prefix}trades`,
+      view: view(),
+      coverage: async () => ({ usable: true, dirty: null }),
+    };
+    const before = services.sql.stats().rowsByName["strategyPerformance.drawdownHours"] ?? 0;
+    const tables = services.sql.stats().byName["strategyPerformance.drawdown.table"] ?? 0;
+    // Every statement run (no cache: it would hand back the first request's summaries of the span).
+    const uncached = {
+      read: async (query: CachedQuery<unknown, unknown>) => query.map(await services.sql.query(query.statement)),
+      snapshot: () => services.cache.forRequest().snapshot([]),
+    } as QueryReader;
+    const answer = await drawdownsByHour(
+      uncached,
+      services.sql,
+      services.drawdownHours,
+      { pnl: unknown, stored: `${t.prefix}drawdown_hours` },
+      { range: { from, to }, strategy: null, writer: null, groupBy: ["STRATEGY"] },
+      services.maxResultRows,
+    );
+    // Every fingerprint came from the table; only the two partial edges were summarised.
+    expect((services.sql.stats().byName["strategyPerformance.drawdown.table"] ?? 0) - tables).toBeGreaterThan(0);
+    expect((services.sql.stats().rowsByName["strategyPerformance.drawdownHours"] ?? 0) - before).toBeLessThanOrEqual(
+      2 * STRATEGIES.length,
+    );
+    for (const row of viaView) {
+      expect(answer.get(groupKey([row.strategy ?? null]))?.maxDrawdown).toBe(row.maxDrawdown);
+    }
+  });
+
+  it("treats fingerprints from the two sources as the same hour only when counts, times and sums agree", () => {
+    const print = (source: string, n: number, total: number, first = 1) =>
+      `${source}|${n}|${total}|${total * total}|${total * 7}|${first}|9`;
+    expect(samePrint(print("view", 3, 1.5), print("view", 3, 1.5))).toBe(true);
+    expect(samePrint(print("view", 3, 0.1 + 0.2), print("table", 3, 0.3))).toBe(true);
+    // One source: exact. Across sources: counts and times exact, sums within 1e-9.
+    expect(samePrint(print("view", 3, 0.1 + 0.2), print("view", 3, 0.3))).toBe(false);
+    expect(samePrint(print("view", 3, 1.5), print("table", 4, 1.5))).toBe(false);
+    expect(samePrint(print("view", 3, 1.5), print("table", 3, 1.5, 2))).toBe(false);
+    expect(samePrint(print("view", 3, 1.5), print("table", 3, 1.5 + 1e-6))).toBe(false);
+    expect(samePrint(undefined, print("table", 3, 1.5))).toBe(false);
   });
 
   it("answers for one writer's trades apart from another writer's, in the same hours", async () => {

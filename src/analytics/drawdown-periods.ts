@@ -148,11 +148,8 @@ const minOf = (a: Micros, b: Micros) => (a < b ? a : b);
  * The fingerprint of every (hour, group) of `span` with closed trades. Each hour is read from the
  * `trades_pnl_1h` view when this request's snapshot says the view reflects it, else from the
  * table (planSegments, as the statistics read their rollups: one cached statement per day and
- * source). The source is part of the fingerprint (their sums are added in another grouping): a
- * closed hour keeps its source, so bot writes into the open hour, which keep the view a few
- * transactions behind, do not change the fingerprints of the history (they did, while one
- * whole-table check chose the source of every hour: each request with the view behind recomputed
- * every hour of the range). Null when there are more than `max`.
+ * source). The source is part of the fingerprint (their sums are added in another grouping, see
+ * samePrint). Null when there are more than `max`.
  */
 async function fingerprints(
   reads: QueryReader,
@@ -202,6 +199,34 @@ async function fingerprints(
   return over ? null : prints;
 }
 
+/** Relative difference under which the two sources' sums of one hour count as the same. */
+export const SOURCE_SUM_TOLERANCE = 1e-9;
+
+/**
+ * Whether a summary computed under fingerprint `a` holds for an hour whose fingerprint is now `b`.
+ * From one source, the fingerprints must be equal. Across sources (an hour read from the table
+ * while the view's coverage was unknown, then from the view again, or the other way round) the
+ * sums come from another grouping and may differ in their last bits: the count and the first and
+ * last times must be equal and the sums (Σ, Σ², Σ weighted by time) within SOURCE_SUM_TOLERANCE.
+ * A real change smaller than that in all three sums at once is below the precision the answers
+ * promise (sums within 1e-9 relative); a larger rounding difference (sums that cancel) only
+ * recomputes the hour. Without this, every switch of source recomputed every hour of the range.
+ */
+export function samePrint(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  if (a === b) return true;
+  const x = a.split("|");
+  const y = b.split("|");
+  if (x.length !== 7 || y.length !== 7 || x[0] === y[0]) return false;
+  if (x[1] !== y[1] || x[5] !== y[5] || x[6] !== y[6]) return false;
+  for (const i of [2, 3, 4]) {
+    const p = Number(x[i]);
+    const q = Number(y[i]);
+    if (!(Math.abs(p - q) <= SOURCE_SUM_TOLERANCE * Math.max(Math.abs(p), Math.abs(q)))) return false;
+  }
+  return true;
+}
+
 /** Consecutive hours merged into runs; more than MAX_RUNS become one span. */
 export function hourRuns(starts: readonly Micros[]): TimeRange[] {
   const sorted = [...new Set(starts)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -246,7 +271,7 @@ async function wholeHours(
   const missed: string[] = [];
   for (const [key, fingerprint] of prints) {
     const cached = hours.get(scope + key);
-    if (cached?.fingerprint === fingerprint) reuse(key, cached.summary);
+    if (cached && samePrint(cached.fingerprint, fingerprint)) reuse(key, cached.summary);
     else missed.push(key);
   }
   const stored = missed.length > 0 ? await storedPieces(reads, sources.stored, args, span, max) : new Map();
@@ -254,7 +279,7 @@ async function wholeHours(
   const stale: Micros[] = [];
   for (const key of missed) {
     const found = stored.get(key);
-    if (found?.fingerprint === prints.get(key)) {
+    if (samePrint(found?.fingerprint, prints.get(key))) {
       reuse(key, found.summary);
       hours.set(scope + key, found);
     } else stale.push(BigInt(key.slice(0, key.indexOf("|"))));
