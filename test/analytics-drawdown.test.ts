@@ -184,12 +184,23 @@ describe("drawdown summaries", () => {
 
 describe("hourRuns", () => {
   const H = 3_600_000_000n;
-  it("merges consecutive stale hours into runs, and more than 8 runs into one span", () => {
+  it("merges consecutive stale hours into runs within a day, and more than 8 runs of a day into one span", () => {
     expect(hourRuns([3n * H, H, 2n * H, 7n * H, 3n * H])).toEqual([
       { from: H, to: 4n * H },
       { from: 7n * H, to: 8n * H },
     ]);
     const scattered = Array.from({ length: 9 }, (_, i) => BigInt(i * 2) * H);
     expect(hourRuns(scattered)).toEqual([{ from: 0n, to: 17n * H }]);
+    // A month of hours: one span a day, none across midnight.
+    const month = Array.from({ length: 30 * 24 }, (_, i) => BigInt(i) * H);
+    const days = hourRuns(month);
+    expect(days).toHaveLength(30);
+    expect(days[1]).toEqual({ from: 24n * H, to: 48n * H });
+    // Scattered hours over two days: each day's runs apart.
+    const two = [...scattered, ...scattered.map((h) => h + 24n * H)];
+    expect(hourRuns(two)).toEqual([
+      { from: 0n, to: 17n * H },
+      { from: 24n * H, to: 41n * H },
+    ]);
   });
 });

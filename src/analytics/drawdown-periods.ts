@@ -73,14 +73,17 @@ interface FingerprintRow extends GroupColumns {
 }
 
 const H = PNL_VIEW_PERIOD_US;
+const DAY = 24n * H;
 const floorHour = (t: Micros) => (t >= 0n || t % H === 0n ? (t / H) * H : (t / H - 1n) * H);
 const ceilHour = (t: Micros) => floorHour(t + H - 1n);
 const compareStart = (a: Piece, b: Piece) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
 const ORDER = "ORDER BY timestamp, trade_id, writer";
 const RUNNING = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW";
 
-/** More runs of hours to recompute than this are recomputed as one span. */
+/** More runs of hours to recompute in one day than this are recomputed as one span. */
 const MAX_RUNS = 8;
+/** Statements computing hour summaries in flight at once for one request. */
+const COMPUTE_READS = 2;
 /** Recovery reads in flight at once for one request. */
 const RECOVERY_READS = 4;
 
@@ -227,16 +230,31 @@ export function samePrint(a: string | undefined, b: string | undefined): boolean
   return true;
 }
 
-/** Consecutive hours merged into runs; more than MAX_RUNS become one span. */
+/**
+ * Consecutive hours merged into runs, never across a UTC day; a day with more than MAX_RUNS runs
+ * is one span from its first to its last stale hour. So a month to compute (a new instance with
+ * nothing stored, a new scope) is at most one statement a day, each bounded, not one over the
+ * month.
+ */
 export function hourRuns(starts: readonly Micros[]): TimeRange[] {
   const sorted = [...new Set(starts)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const dayOf = (t: Micros) => (t >= 0n || t % DAY === 0n ? t / DAY : t / DAY - 1n);
   const runs: TimeRange[] = [];
+  let dayStart = 0;
+  const closeDay = () => {
+    if (runs.length - dayStart > MAX_RUNS) {
+      const span = { from: (runs[dayStart] as TimeRange).from, to: (runs.at(-1) as TimeRange).to };
+      runs.splice(dayStart, runs.length - dayStart, span);
+    }
+    dayStart = runs.length;
+  };
   for (const start of sorted) {
     const last = runs.at(-1);
-    if (last && last.to === start) last.to = start + H;
+    if (last && dayOf(last.from) !== dayOf(start)) closeDay();
+    if (last && last.to === start && dayOf(last.from) === dayOf(start)) last.to = start + H;
     else runs.push({ from: start, to: start + H });
   }
-  if (runs.length > MAX_RUNS) return [{ from: (runs[0] as TimeRange).from, to: (runs.at(-1) as TimeRange).to }];
+  closeDay();
   return runs;
 }
 
@@ -284,9 +302,15 @@ async function wholeHours(
       hours.set(scope + key, found);
     } else stale.push(BigInt(key.slice(0, key.indexOf("|"))));
   }
-  const computed = (
-    await Promise.all(hourRuns(stale).map((run) => computePieces(reads, sources.pnl.table, args, run, max)))
-  ).flat();
+  const computed: Piece[] = [];
+  await forEachInOrder(
+    hourRuns(stale),
+    COMPUTE_READS,
+    (run) => computePieces(reads, sources.pnl.table, args, run, max),
+    (pieces) => {
+      computed.push(...pieces);
+    },
+  );
   const toStore: (Piece & { fingerprint: string })[] = [];
   for (const piece of computed) {
     const key = pieceKey(piece.start, piece.values);
