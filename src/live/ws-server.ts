@@ -357,10 +357,17 @@ function directNext(
   return (event) => {
     const context = operation.context();
     if (!context || !(id in ctx.subscriptions) || typeof event !== "object" || event === null) return false;
-    const shared = events.result(context, event);
-    // Errors are masked and reformatted on graphql-ws's path (onNext above, Yoga's masking).
-    if (!shared || shared.result instanceof Promise || shared.result.errors) return false;
-    const text = boundedText(shared.result, events.maxResponseBytes);
+    let shared: SharedResult | undefined;
+    let text: string | number;
+    try {
+      shared = events.result(context, event);
+      // Errors are masked and reformatted on graphql-ws's path (onNext above, Yoga's masking).
+      if (!shared || shared.result instanceof Promise || shared.result.errors) return false;
+      text = boundedText(shared.result, events.maxResponseBytes);
+    } catch {
+      // What threw here (JSON.stringify of an odd value) throws there too, and is reported as ever.
+      return false;
+    }
     if (typeof text !== "string") return false;
     events.delivered(context, shared);
     // As graphql-ws's send (graphql-ws/use/ws): nothing to a socket that is closing.
