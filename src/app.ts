@@ -538,6 +538,15 @@ export function buildApp(options: AppOptions): App {
         maxSubscriptionsPerConnection: config.limits.maxSubscriptionsPerConnection,
         maxSubscriptionsPerKey: config.limits.maxSubscriptionsPerKey,
         onRefusal: refusalLog,
+        // tradeRecorded's events skip graphql-ws's per-subscription machinery (issue 15, point 3).
+        directEvents: {
+          result: sharedExecution.eventResult,
+          delivered: (context, result) => {
+            sharedExecution.delivered(result);
+            operations.delivered(context);
+          },
+          maxResponseBytes: config.limits.maxResponseBytes,
+        },
       });
       if (keyRing.enabled) {
         // Names and roles only: keys are never logged.

@@ -70,6 +70,11 @@ export interface Context {
   caller?: Caller;
   /** Over WebSockets: closes this client's connection (slow consumers). */
   closeConnection?: (code: number, reason: string) => void;
+  /**
+   * Over WebSockets: writes a subscription event's `next` message straight to the socket
+   * (live/ws-server.ts); false when it must go through graphql-ws (the subscription's iterator).
+   */
+  directNext?: (event: unknown) => boolean;
   loaders: Loaders;
   /**
    * This request's reads through the cache: one transaction probe, every read keyed by it (so a

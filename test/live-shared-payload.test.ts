@@ -1,43 +1,14 @@
 // A `next` payload is serialised once per result for all subscribers that receive it
-// (live/ws-server.ts, createSharedPayloads): what a client receives must stay byte for byte what
-// graphql-ws would have sent, JSON.stringify({ id, type, payload }), whatever the client's id.
-// Raw sockets against the real server and QuestDB.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+// (live/ws-server.ts: createSharedPayloads, and for tradeRecorded the direct path, directEvents):
+// what a client receives must stay byte for byte what graphql-ws would have sent,
+// JSON.stringify({ id, type, payload }), whatever the client's id. Raw sockets against the real
+// server and QuestDB.
+import { beforeAll, describe, expect, it } from "vitest";
 import { RecordTradesDocument } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { makeTrade } from "./support/load.ts";
 import { eventually } from "./support/questdb.ts";
-
-const sockets: WebSocket[] = [];
-afterAll(() => {
-  for (const socket of sockets) socket.terminate();
-});
-
-/** A graphql-transport-ws connection that keeps every message's text as it arrived. */
-async function rawClient(url: string) {
-  const socket = new WebSocket(`${url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
-  sockets.push(socket);
-  const texts: string[] = [];
-  const acked = new Promise<void>((done) =>
-    socket.on("message", (data: Buffer) => {
-      const text = data.toString();
-      if (JSON.parse(text).type === "connection_ack") done();
-      else texts.push(text);
-    }),
-  );
-  await new Promise((done) => socket.on("open", done));
-  socket.send(JSON.stringify({ type: "connection_init" }));
-  await acked;
-  return {
-    texts,
-    /** The texts of the messages of operation `id`. */
-    of: (id: string) => texts.filter((text) => JSON.parse(text).id === id),
-    subscribe: (id: string, query: string, variables: Record<string, unknown> = {}) =>
-      socket.send(JSON.stringify({ id, type: "subscribe", payload: { query, variables } })),
-    complete: (id: string) => socket.send(JSON.stringify({ id, type: "complete" })),
-  };
-}
+import { rawClient } from "./support/raw-ws.ts";
 
 const TRADES = "subscription($f: TradeFilter) { tradeRecorded(filter: $f) { tradeId baseToken baseAmount } }";
 /** What graphql-ws sends for a trade: its serialisation of the message object. */

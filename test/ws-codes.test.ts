@@ -3,19 +3,14 @@
 // on a small Yoga of its own for what needs a short keep-alive or a small outgoing buffer. The
 // last test checks that the README and docs/security.md list exactly the close codes tested here.
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { connect } from "node:net";
 import { type Client, createClient } from "graphql-ws";
 import { createSchema, createYoga } from "graphql-yoga";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { createAdmission } from "../src/guard/admission.ts";
-import { createKeyRing } from "../src/guard/keys.ts";
-import { createRateLimiter } from "../src/guard/rate-limit.ts";
-import { createTransportChecks } from "../src/guard/transport.ts";
-import { createWsServer } from "../src/live/ws-server.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { eventually } from "./support/questdb.ts";
+import { listenWsServer } from "./support/raw-ws.ts";
 import { upgradeStatus } from "./support/transports.ts";
 
 const PROTOCOL = "graphql-transport-ws";
@@ -317,33 +312,7 @@ describe("close codes that need a short keep-alive or a small outgoing buffer (c
         },
       }),
     });
-    const server = createServer();
-    const ws = createWsServer({
-      server,
-      yoga,
-      transport: createTransportChecks({
-        allowedHosts: ["127.0.0.1", "localhost"],
-        allowedOrigins: [],
-        csrfPrevention: true,
-        maxBodyBytes: 65_536,
-      }),
-      admission: createAdmission({
-        keys: createKeyRing([]),
-        limiter: createRateLimiter({ perSecond: 0, burst: 0 }),
-        perSecond: 0,
-      }),
-      maxPayloadBytes: 65_536,
-      maxSubscriptionsPerConnection: 10,
-      maxSubscriptionsPerKey: 100,
-      ...options,
-    });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    cleanups.push(async () => {
-      await ws.close();
-      await new Promise((done) => server.close(done));
-    });
-    return url;
+    return (await listenWsServer(yoga, options)).url;
   }
 
   it("1006 (no close frame): a client that does not answer the server's ping is dropped at the next ping", async () => {

@@ -87,6 +87,20 @@ export function roleMay(role: Role, access: Access, writerCanRead: boolean): boo
 export const serializedResults = new WeakMap<object, string>();
 
 /**
+ * The JSON text of `result` when it is at most `maxBytes` long (MAX_RESPONSE_BYTES), else the
+ * text's length. One event is often delivered to many subscribers: an answer within the limit is
+ * serialised once (serializedResults).
+ */
+export function boundedText(result: ExecutionResult, maxBytes: number): string | number {
+  const known = serializedResults.get(result);
+  if (known !== undefined) return known;
+  const body = JSON.stringify(result);
+  if (body.length > maxBytes) return body.length;
+  serializedResults.set(result, body);
+  return body;
+}
+
+/**
  * The first list longer than MAX_LIST_ITEMS in a query's raw variables, found before graphql-js
  * coerces them: no query argument takes more than MAX_LIST_ITEMS items, and coercing a list of
  * 50,000 enum values would hold the event loop for every other caller. Iterative: variables may
@@ -303,20 +317,15 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
 
   /** Stage 7: the answer's JSON text, or RESPONSE_TOO_LARGE. */
   const bounded = (result: ExecutionResult): ExecutionResult | undefined => {
-    // One event is often delivered to many subscribers: measured once.
-    if (serializedResults.has(result)) return undefined;
-    const body = JSON.stringify(result);
-    if (body.length > limits.maxResponseBytes) {
-      return {
-        errors: [
-          new LimitError("MAX_RESPONSE_BYTES", limits.maxResponseBytes, body.length, "The answer's size (bytes)", {
-            hint: "narrow the query (fewer fields, a smaller page, a shorter range)",
-          }),
-        ],
-      };
-    }
-    serializedResults.set(result, body);
-    return undefined;
+    const textOrLength = boundedText(result, limits.maxResponseBytes);
+    if (typeof textOrLength === "string") return undefined;
+    return {
+      errors: [
+        new LimitError("MAX_RESPONSE_BYTES", limits.maxResponseBytes, textOrLength, "The answer's size (bytes)", {
+          hint: "narrow the query (fewer fields, a smaller page, a shorter range)",
+        }),
+      ],
+    };
   };
 
   return {

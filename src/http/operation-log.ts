@@ -65,10 +65,17 @@ export interface OperationLog {
   plugin: Plugin;
   /** An answer served whole from the response cache (nothing executed): logged and counted too. */
   cached(args: OperationArgs, started: number): void;
+  /**
+   * Counts a message of the subscription whose context is `context` that skipped its iterator
+   * (live/ws-server.ts writes stream events straight to the socket); it is in the line's `messages`.
+   */
+  delivered(context: object): void;
 }
 
 /** One log line per operation, and the same figures to `onOperation` (default none). */
 export function createOperationLog(log: Logger, onOperation?: OnOperation): OperationLog {
+  /** Messages of the subscriptions in progress, by context. */
+  const sent = new WeakMap<object, { messages: number }>();
   const done = (fields: Record<string, unknown>, started: number, errors?: readonly GraphQLError[]) => {
     const seconds = (performance.now() - started) / 1000;
     const errorCodes = codes(errors);
@@ -102,15 +109,16 @@ export function createOperationLog(log: Logger, onOperation?: OnOperation): Oper
             done(fields, started, (result as ExecutionResult).errors);
             return;
           }
-          let messages = 0;
+          const tally = { messages: 0 };
+          if (typeof args.contextValue === "object" && args.contextValue !== null) sent.set(args.contextValue, tally);
           let errors: readonly GraphQLError[] | undefined;
           return {
             onNext({ result: next }) {
-              messages++;
+              tally.messages++;
               if ((next as ExecutionResult).errors?.length) errors = (next as ExecutionResult).errors;
             },
             onEnd() {
-              done({ ...fields, messages }, started, errors);
+              done({ ...fields, messages: tally.messages }, started, errors);
             },
           };
         },
@@ -120,5 +128,9 @@ export function createOperationLog(log: Logger, onOperation?: OnOperation): Oper
   return {
     plugin,
     cached: (args, started) => done({ ...describe(args), cached: true }, started),
+    delivered: (context) => {
+      const tally = sent.get(context);
+      if (tally) tally.messages++;
+    },
   };
 }

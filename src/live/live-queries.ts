@@ -103,9 +103,10 @@ const sameJson = (a: unknown, b: unknown) =>
   JSON.stringify(b, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 
 /**
- * Runs `done` once the deliveries of a result are written: graphql-ws executes and sends each
- * pushed value in promise continuations, all run before the first immediate; the sockets, corked
- * during that turn (ws-server.ts), are uncorked by immediates queued behind ours, so the second.
+ * Runs `done` once the deliveries of a result are written: tradeRecorded's are written during the
+ * push (ws-server.ts, directEvents), but graphql-ws executes and sends the others in promise
+ * continuations, all run before the first immediate; the sockets, corked during that turn
+ * (ws-server.ts), are uncorked by immediates queued behind ours, so the second.
  */
 const afterDelivery = (done: () => void) => setImmediate(() => setImmediate(done));
 
@@ -326,7 +327,14 @@ export function createChannel<T>(options: {
   maxQueued: number;
   onOverflow: () => void;
   onClose: () => void;
+  /**
+   * Delivers a value without the iterator (live/ws-server.ts writes it to the socket), tried by
+   * pushAll while the consumer waits for its next value, so that the value cannot pass one the
+   * iterator still holds; false leaves it and the rest of the batch to the iterator.
+   */
+  direct?: ((value: T) => boolean) | undefined;
 }) {
+  const { direct } = options;
   const queue: T[] = [];
   let waiting: ((result: IteratorResult<T>) => void) | undefined;
   let done = false;
@@ -337,7 +345,7 @@ export function createChannel<T>(options: {
     waiting?.({ value: undefined, done: true });
     waiting = undefined;
   };
-  const iterator: AsyncIterableIterator<T> & { push(value: T): void } = {
+  const iterator: AsyncIterableIterator<T> & { push(value: T): void; pushAll(values: readonly T[]): void } = {
     push(value: T) {
       if (done) return;
       if (waiting) {
@@ -351,6 +359,18 @@ export function createChannel<T>(options: {
         options.onOverflow();
         finish();
       } else queue.push(value);
+    },
+    /**
+     * Each value in order, directly while `direct` takes them, the rest by push(). A batch that
+     * overflows through push() (more than maxQueued after the one the waiting consumer takes)
+     * is left to push() whole, so that it overflows as it always did.
+     */
+    pushAll(values: readonly T[]) {
+      let i = 0;
+      if (direct && waiting && !options.coalesce && values.length - 1 <= options.maxQueued) {
+        while (i < values.length && direct(values[i] as T)) i++;
+      }
+      for (; i < values.length; i++) iterator.push(values[i] as T);
     },
     next() {
       if (queue.length > 0) return Promise.resolve({ value: queue.shift() as T, done: false });

@@ -156,11 +156,11 @@ const COUNT_ROW = TRADES.columns
 
 /**
  * Joins the cohort of tradeRecorded(filter) (one poller per distinct filter) and pushes each new
- * matching trade once, in order. Returns the function that leaves it.
+ * matching trade once, in order, a poll's trades in one call. Returns the function that leaves it.
  */
 export function joinTradeRecorded(
   options: { live: LiveQueries; table: string; filter: TradeFilter; lateMs: number },
-  push: (trade: Trade) => void,
+  push: (trades: readonly Trade[]) => void,
 ): () => void {
   const { live, table, filter, lateMs } = options;
   const stream = createTradeStream({ query: live.query, union: live.union, table, filter, lateMs });
@@ -178,6 +178,6 @@ export function joinTradeRecorded(
       },
       again: () => more,
     },
-    { push: (trades) => trades.forEach(push) },
+    { push },
   );
 }

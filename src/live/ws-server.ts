@@ -15,11 +15,12 @@ import { WebSocketServer } from "ws";
 import { clientError, LimitError, withCode } from "../errors.ts";
 import { type Admission, MISSING_KEY_MESSAGE } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
-import { serializedResults } from "../guard/operation.ts";
+import { boundedText, serializedResults } from "../guard/operation.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { TransportChecks } from "../guard/transport.ts";
 import { nodeHeaders } from "../http/graphql-fast-path.ts";
 import { inRequestScope } from "../request-scope.ts";
+import type { SharedResult } from "./shared-execution.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Yoga's generic context types are not needed here
 type AnyYoga = YogaServerInstance<any, any>;
@@ -49,6 +50,25 @@ export interface WsServerOptions {
   keepAliveMs?: number;
   /** Where refused upgrades, connections and operations are logged. Default none. */
   onRefusal?: RefusalLog;
+  /**
+   * Stream events written straight to the socket (context.directNext, used by tradeRecorded):
+   * `{"id":<id>,"type":"next","payload":<the shared result's JSON text>}`, the bytes graphql-ws
+   * sends, without the subscription's iterator, envelop's per-message hooks and graphql-ws's
+   * `next` (promises and objects per subscriber and event). Only results those hooks leave as they
+   * are (no errors, within MAX_RESPONSE_BYTES, executed synchronously) go this way; the others,
+   * and the events behind them, go through graphql-ws. Default none: every event does.
+   */
+  directEvents?: DirectEvents;
+}
+
+/** What the direct path of stream events takes from the pipeline (wired in app.ts). */
+export interface DirectEvents {
+  /** An event's result for the operation of `context`, shared by its cohort (live/shared-execution.ts). */
+  result(context: object, event: object): SharedResult | undefined;
+  /** Counts a delivery as the per-message hooks would: shared execution's reuse, the operation log's messages. */
+  delivered(context: object, shared: SharedResult): void;
+  /** MAX_RESPONSE_BYTES: a larger result goes through graphql-ws, where the guard refuses it. */
+  maxResponseBytes: number;
 }
 
 interface Enveloped {
@@ -95,6 +115,7 @@ export function createWsServer(options: WsServerOptions) {
     maxBufferedBytes = 8 * 1024 * 1024,
     keepAliveMs = 12_000,
     onRefusal,
+    directEvents,
   } = options;
   const wss = new WebSocketServer({
     server,
@@ -114,7 +135,12 @@ export function createWsServer(options: WsServerOptions) {
   // trades is one syscall per subscriber, not 10,000 (each cost ~15 µs of the event loop).
   // `next` payloads are serialised once per result for all its subscribers (sharedPayloads below).
   const shared = createSharedPayloads();
-  wss.on("connection", (socket) => sendInBursts(socket, shared));
+  /** Each socket's send in bursts, without the shared-payload substitution (the direct path's). */
+  const writers = new WeakMap<import("ws").WebSocket, (text: string) => void>();
+  wss.on("connection", (socket) => {
+    const write = sendInBursts(socket, shared);
+    if (write) writers.set(socket, write);
+  });
   const perKey = new Map<string, number>();
   const release = (extra: Extra, id: string) => {
     if (!extra.counted?.delete(id) || !extra.caller) return;
@@ -176,6 +202,8 @@ export function createWsServer(options: WsServerOptions) {
           ];
         }
         const socket = extra.socket;
+        const write = writers.get(socket);
+        let contextValue: object | undefined;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: extra.request,
@@ -184,6 +212,9 @@ export function createWsServer(options: WsServerOptions) {
           caller,
           connectionParams: ctx.connectionParams,
           closeConnection: (code: number, reason: string) => socket.close(code, reason),
+          ...(directEvents && write
+            ? { directNext: directNext(directEvents, { id, ctx, socket, write, context: () => contextValue }) }
+            : {}),
         });
         let document: ReturnType<typeof parse>;
         try {
@@ -200,12 +231,13 @@ export function createWsServer(options: WsServerOptions) {
         if (errors.length > 0) return errors;
         perKey.set(caller.name, ofKey);
         extra.counted?.add(id);
+        contextValue = await contextFactory();
         return {
           schema,
           operationName: params.operationName ?? null,
           document,
           variableValues: params.variables ?? null,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },
@@ -303,6 +335,47 @@ function createSharedPayloads() {
   };
 }
 
+/**
+ * context.directNext of operation `id` (WsServerOptions.directEvents). It writes only while
+ * graphql-ws holds the operation (nothing after its `complete` or the socket's close), and it is
+ * called only while the operation's iterator waits for its next value (createChannel's pushAll),
+ * so that its messages keep their order among those graphql-ws sends.
+ */
+function directNext(
+  events: DirectEvents,
+  operation: {
+    id: string;
+    ctx: WsContext<Record<string, unknown> | undefined, Extra>;
+    socket: import("ws").WebSocket;
+    write: (text: string) => void;
+    context: () => object | undefined;
+  },
+): (event: unknown) => boolean {
+  const { id, ctx, socket, write } = operation;
+  // graphql-ws's message: JSON.stringify({ id, type: "next", payload }), with the payload's text.
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (event) => {
+    const context = operation.context();
+    if (!context || !(id in ctx.subscriptions) || typeof event !== "object" || event === null) return false;
+    let shared: SharedResult | undefined;
+    let text: string | number;
+    try {
+      shared = events.result(context, event);
+      // Errors are masked and reformatted on graphql-ws's path (onNext above, Yoga's masking).
+      if (!shared || shared.result instanceof Promise || shared.result.errors) return false;
+      text = boundedText(shared.result, events.maxResponseBytes);
+    } catch {
+      // What threw here (JSON.stringify of an odd value) throws there too, and is reported as ever.
+      return false;
+    }
+    if (typeof text !== "string") return false;
+    events.delivered(context, shared);
+    // As graphql-ws's send (graphql-ws/use/ws): nothing to a socket that is closing.
+    if (socket.readyState === socket.OPEN) write(`${head}${text}}`);
+    return true;
+  };
+}
+
 const PLACEHOLDER_KEY = "\u0000shared";
 const PLACEHOLDER_MARK = `,"payload":{${JSON.stringify(PLACEHOLDER_KEY)}:`;
 
@@ -311,28 +384,36 @@ const PLACEHOLDER_MARK = `,"payload":{${JSON.stringify(PLACEHOLDER_KEY)}:`;
  * and answers a send's callback at once instead of after the write: graphql-ws awaits each
  * message's callback before it sends the next, which made a burst cost one syscall and one turn
  * of the event loop per message. Back-pressure stays with the outgoing-buffer guard above (a peer
- * that stops reading is closed with 4429) and LIVE_MAX_QUEUED.
+ * that stops reading is closed with 4429) and LIVE_MAX_QUEUED. Returns the socket's send in
+ * bursts without the shared-payload substitution (what the direct path writes is complete).
  */
-function sendInBursts(socket: import("ws").WebSocket, shared: ReturnType<typeof createSharedPayloads>): void {
+function sendInBursts(
+  socket: import("ws").WebSocket,
+  shared: ReturnType<typeof createSharedPayloads>,
+): ((text: string) => void) | undefined {
   const raw = (socket as unknown as { _socket?: import("node:net").Socket })._socket;
-  if (!raw) return;
+  if (!raw) return undefined;
   const send = socket.send.bind(socket) as (data: unknown, options?: unknown, cb?: unknown) => void;
   let corked = false;
   const uncork = () => {
     corked = false;
     raw.uncork();
   };
-  socket.send = ((data: unknown, optionsOrCb?: unknown, cb?: unknown) => {
+  const write = (data: unknown, options?: unknown) => {
     if (!corked && raw.writable) {
       corked = true;
       raw.cork();
       setImmediate(uncork);
     }
+    send(data, options);
+  };
+  socket.send = ((data: unknown, optionsOrCb?: unknown, cb?: unknown) => {
     const text = shared.substitute(socket, data);
     const callback = typeof cb === "function" ? cb : typeof optionsOrCb === "function" ? optionsOrCb : undefined;
-    if (!callback) return send(text, optionsOrCb, cb);
-    send(text, typeof optionsOrCb === "function" ? undefined : optionsOrCb);
+    if (!callback) return write(text, optionsOrCb);
+    write(text, typeof optionsOrCb === "function" ? undefined : optionsOrCb);
     // At once: graphql-ws's next message waits for this (a promise it awaits).
     (callback as (error?: Error) => void)();
   }) as typeof socket.send;
+  return write;
 }

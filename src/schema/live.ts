@@ -121,11 +121,14 @@ const AlertRuleInputRef = builder.inputType("AlertRuleInput", {
   }),
 });
 
-/** Wraps a channel in the iterable graphql-ws consumes, leaving the cohort when it ends. */
+/**
+ * Wraps a channel in the iterable graphql-ws consumes, leaving the cohort when it ends. `direct`:
+ * a batch's events may be written straight to the socket (context.directNext).
+ */
 function subscribeChannel<T>(
   context: Context,
-  options: { coalesce: boolean },
-  join: (push: (value: T) => void) => () => void,
+  options: { coalesce: boolean; direct?: boolean },
+  join: (channel: { push(value: T): void; pushAll(values: readonly T[]): void }) => () => void,
 ): AsyncIterable<T> {
   let leave = () => {};
   const channel = createChannel<T>({
@@ -134,8 +137,9 @@ function subscribeChannel<T>(
     onOverflow: () =>
       context.closeConnection?.(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: too many messages queued for this client"),
     onClose: () => leave(),
+    direct: options.direct ? context.directNext : undefined,
   });
-  leave = join((value) => channel.push(value));
+  leave = join(channel);
   return channel;
 }
 
@@ -168,7 +172,9 @@ builder.subscriptionFields((t) => ({
           return { queueDepth: s.queuedRows + s.inFlightRows, flushMs: s.lastFlushMs, rejectedRows: s.rejectedRows };
         },
       };
-      return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (push) => joinLiveMetrics(options, push));
+      return subscribeChannel<LiveMetrics>(context, { coalesce: true }, (channel) =>
+        joinLiveMetrics(options, channel.push),
+      );
     },
     resolve: (value) => value,
   }),
@@ -181,7 +187,9 @@ builder.subscriptionFields((t) => ({
       const filter: TradeFilter = checkTradeFilter(args.filter);
       const { live, tables, liveLimits } = services;
       const options = { live, table: tables.trades, filter, lateMs: liveLimits.lateRowsMs };
-      return subscribeChannel<Trade>(context, { coalesce: false }, (push) => joinTradeRecorded(options, push));
+      return subscribeChannel<Trade>(context, { coalesce: false, direct: true }, (channel) =>
+        joinTradeRecorded(options, channel.pushAll),
+      );
     },
     resolve: (trade) => trade,
   }),
@@ -195,7 +203,7 @@ builder.subscriptionFields((t) => ({
         lateMs: services.liveLimits.lateRowsMs,
         startAt: nowMicros(),
       });
-      return subscribeChannel<AlertEvent>(context, { coalesce: false }, (push) => {
+      return subscribeChannel<AlertEvent>(context, { coalesce: false }, ({ push }) => {
         const stopListening = services.alerts.listen(push);
         const leave = services.live.join<AlertEvent[]>(
           {
