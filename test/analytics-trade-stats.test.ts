@@ -122,6 +122,24 @@ describe("tradeStats", () => {
     }
   });
 
+  it("folds the totals from the buckets' rows when both are asked for, without statements of their own", async () => {
+    const byName = () => t.app.services.sql.stats().byName;
+    const count = (prefix: string) =>
+      Object.entries(byName())
+        .filter(([name]) => name.startsWith(prefix))
+        .reduce((sum, [, n]) => sum + n, 0);
+    // A range no other test asks for, so nothing comes from the cache.
+    const from = ds.day0 - 5n * HOUR_US + 13n;
+    const to = ds.day0 + 29n * HOUR_US - 17n;
+    const [totals, buckets] = [count("tradeStats.totals."), count("tradeStats.buckets.")];
+    await check(from, to, "HOUR", ["PAIR"]);
+    expect(count("tradeStats.totals.") - totals).toBe(0);
+    expect(count("tradeStats.buckets.") - buckets).toBeGreaterThan(0);
+    // Totals alone read on their own.
+    await check(from, to, null, ["PAIR"]);
+    expect(count("tradeStats.totals.") - totals).toBeGreaterThan(0);
+  });
+
   it("reports buckets without trades with count 0 and null prices, and keeps the hour buckets aligned to UTC", async () => {
     const stats = await check(ds.day0 + 4n * HOUR_US, ds.day0 + 9n * HOUR_US, "HOUR", []);
     expect(stats?.buckets.map((b) => [b.bucket, b.count > 0])).toEqual([

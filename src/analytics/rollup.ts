@@ -225,6 +225,21 @@ function rowKey(row: PartialRow, keys: readonly string[]): string {
 }
 
 /**
+ * Rows of one rollup read merged again by `keys` alone (bucketed rows into totals): the measures
+ * are mergeable, so the totals over a range equal the fold of its buckets' partial rows.
+ */
+export function mergeByKeys(rows: readonly PartialRow[], keys: readonly string[], measures: readonly Measure[]) {
+  const merged = new Map<string, PartialRow>();
+  for (const { timestamp: _bucket, ...row } of rows) {
+    const key = rowKey(row, keys);
+    const into = merged.get(key);
+    if (into) fold(into, row, measures);
+    else merged.set(key, row);
+  }
+  return [...merged.values()];
+}
+
+/**
  * Runs `read` for every item, at most `parallel` at a time (so one long chart does not take every
  * connection), and hands the results to `take` in the items' order, each as soon as every earlier
  * one has been taken (so only the results that wait for an earlier one are held).

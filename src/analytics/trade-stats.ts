@@ -9,7 +9,7 @@ import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { type RollupSource, readRollup } from "./rollup.ts";
+import { mergeByKeys, type PartialRow, type RollupSource, readRollup } from "./rollup.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
@@ -204,20 +204,38 @@ function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupVal
 /**
  * One row per group with trades in the range, ungrouped too (an aggregate without GROUP BY
  * answers one row of 0 trades for an empty range: left out, so empty is [] either way). Read with
- * LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read.
+ * LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read. `bucketed`: the
+ * request's bucketed partial rows (tradeStatsPartials), when it asks for the buckets too: the
+ * totals are their fold, without statements of their own (if they could not be read, the totals
+ * are read on their own).
  */
 export async function tradeStatsTotals(
   reads: QueryReader,
   source: RollupSource,
   args: TradeStatsArgs,
   max: number,
+  bucketed?: Promise<PartialRow[]>,
 ): Promise<TradeStatsRow[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
-  const rows = await readRollup(reads, rollupQuery(source, args, false, max), args.range);
+  const query = rollupQuery(source, args, false, max);
+  const partials = await bucketed?.catch(() => undefined);
+  const rows = partials
+    ? mergeByKeys(partials, query.keys, query.measures)
+    : await readRollup(reads, query, args.range);
   return sortByGroup(
     rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.trades > 0),
   );
+}
+
+/** The bucketed partial rows of a range (readRollup), for tradeStatsBuckets and tradeStatsTotals. */
+export function tradeStatsPartials(
+  reads: QueryReader,
+  source: RollupSource,
+  args: TradeStatsArgs,
+  max: number,
+): Promise<PartialRow[]> {
+  return readRollup(reads, rollupQuery(source, args, true, max), args.range);
 }
 
 /**
@@ -231,12 +249,13 @@ export async function tradeStatsBuckets(
   source: RollupSource,
   args: TradeStatsArgs,
   max: number,
+  bucketed?: Promise<PartialRow[]>,
 ): Promise<TradeStatsRow[]> {
   const starts = checkRange(args.range, args.bucket);
   if (!args.bucket) return [];
   checkResultRows(max, starts.length);
   const columns = groupColumns(args.groupBy);
-  const rows = await readRollup(reads, rollupQuery(source, args, true, max), args.range);
+  const rows = await (bucketed ?? tradeStatsPartials(reads, source, args, max));
   const found = rows.map((row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null));
   checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
   return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
