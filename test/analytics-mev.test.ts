@@ -157,6 +157,21 @@ describe("mevEffectiveness", () => {
     await check(from(), to(), "DAY", ["STRATEGY", "PROTECTION"]);
   });
 
+  it("folds the totals from the buckets' rows when both are asked for, without statements of their own", async () => {
+    const count = (prefix: string) =>
+      Object.entries(t.app.services.sql.stats().byName)
+        .filter(([name]) => name.startsWith(prefix))
+        .reduce((sum, [, n]) => sum + n, 0);
+    // A range no other test asks for, so nothing comes from the cache.
+    const [a, b] = [from() + 7n, to() - 11n];
+    const [totals, buckets] = [count("mevEffectiveness.totals."), count("mevEffectiveness.buckets.")];
+    await check(a, b, "HOUR", ["PROTECTION"]);
+    expect(count("mevEffectiveness.totals.") - totals).toBe(0);
+    expect(count("mevEffectiveness.buckets.") - buckets).toBeGreaterThan(0);
+    await check(a, b, null, ["PROTECTION"]);
+    expect(count("mevEffectiveness.totals.") - totals).toBeGreaterThan(0);
+  });
+
   it("gives landing rate, slots to land, tips and mismatches per venue and per protection method and venue", async () => {
     const byVenue = await check(from(), to(), null, ["VENUE"]);
     expect(byVenue.totals.map((r) => r.venue)).toEqual([null, "orca", "raydium"]);

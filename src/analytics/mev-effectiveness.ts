@@ -8,7 +8,7 @@ import type { Micros } from "../time.ts";
 import { checkResultRows } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, STRIDE, type TimeBucket, type TimeRange } from "./range.ts";
-import { type RollupSource, readRollup } from "./rollup.ts";
+import { mergeByKeys, type PartialRow, type RollupSource, readRollup } from "./rollup.ts";
 import { fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const MEV_GROUP_KEYS = ["PROTECTION", "STRATEGY", "VENUE"] as const;
@@ -155,10 +155,16 @@ export async function mevTotals(
   source: RollupSource,
   args: MevEffectivenessArgs,
   max: number,
+  bucketed?: Promise<PartialRow[]>,
 ): Promise<MevEffectivenessRow[]> {
   checkRange(args.range, null);
   const columns = columnsOf(args);
-  const rows = await readRollup(reads, rollupQuery(source, args, false, max), args.range);
+  const query = rollupQuery(source, args, false, max);
+  // The buckets' rows of this request, when it asks for them too: the totals are their fold.
+  const partials = await bucketed?.catch(() => undefined);
+  const rows = partials
+    ? mergeByKeys(partials, query.keys, query.measures)
+    : await readRollup(reads, query, args.range);
   return sortByGroup(
     rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.transactions > 0),
   );
@@ -173,15 +179,26 @@ export async function mevBuckets(
   source: RollupSource,
   args: MevEffectivenessArgs,
   max: number,
+  bucketed?: Promise<PartialRow[]>,
 ): Promise<MevEffectivenessRow[]> {
   const starts = checkRange(args.range, args.bucket);
   if (!args.bucket) return [];
   checkResultRows(max, starts.length);
   const columns = columnsOf(args);
-  const rows = await readRollup(reads, rollupQuery(source, args, true, max), args.range);
+  const rows = await (bucketed ?? mevPartials(reads, source, args, max));
   const found = rows.map((row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null));
   checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
   return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
+}
+
+/** The bucketed partial rows of a range (readRollup), for mevBuckets and mevTotals. */
+export function mevPartials(
+  reads: QueryReader,
+  source: RollupSource,
+  args: MevEffectivenessArgs,
+  max: number,
+): Promise<PartialRow[]> {
+  return readRollup(reads, rollupQuery(source, args, true, max), args.range);
 }
 
 export const mevRowKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;

@@ -4,6 +4,7 @@ import {
   MEV_GROUP_KEYS,
   type MevEffectivenessArgs,
   mevBuckets,
+  mevPartials,
   mevRowKey,
   mevTotals,
   normalizeMevGroupBy,
@@ -13,6 +14,7 @@ import { checkRange } from "../analytics/range.ts";
 import type { Context } from "../context.ts";
 import { MAX_AMOUNT } from "../ingest/validation.ts";
 import { checkAmount, checkList, MAX_LIST_ITEMS } from "./arguments.ts";
+import { noteBuckets, statisticsRows } from "./bucket-fold.ts";
 import { builder } from "./builder.ts";
 import {
   checkPrices,
@@ -232,22 +234,14 @@ const MevEffectivenessRef = builder.objectRef<MevEffectivenessArgs>("MevEffectiv
       type: [MevEffectivenessRowRef],
       description:
         "One row per group with transactions in the range, in group order (one row when not grouped; none for an empty range, grouped or not).",
-      resolve: async (args, _a, { services, reads }) =>
-        (await mevTotals(reads, services.rollups.mev, args, services.maxResultRows)).map((row) => ({
-          row,
-          args,
-          bucketed: false,
-        })),
+      resolve: (args, _a, context) =>
+        statisticsRows("mevEffectiveness", mevTotals, mevPartials, context.services.rollups.mev, args, context, false),
     }),
     buckets: t.field({
       type: [MevEffectivenessRowRef],
       description: "One row per bucket and group, empty buckets included. Empty when no bucket was given.",
-      resolve: async (args, _a, { services, reads }) =>
-        (await mevBuckets(reads, services.rollups.mev, args, services.maxResultRows)).map((row) => ({
-          row,
-          args,
-          bucketed: true,
-        })),
+      resolve: (args, _a, context) =>
+        statisticsRows("mevEffectiveness", mevBuckets, mevPartials, context.services.rollups.mev, args, context, true),
     }),
   }),
 });
@@ -265,10 +259,10 @@ builder.queryFields((t) => ({
         description: `Default: no grouping. At most ${MAX_LIST_ITEMS} items; duplicates ignored.`,
       }),
     },
-    resolve: (_root, args) => {
+    resolve: (_root, args, _context, info) => {
       checkRange(args.range, args.bucket);
       const groupBy = normalizeMevGroupBy(checkList("groupBy", args.groupBy));
-      return { range: args.range, bucket: args.bucket ?? null, groupBy };
+      return noteBuckets<MevEffectivenessArgs>({ range: args.range, bucket: args.bucket ?? null, groupBy }, info);
     },
   }),
 }));

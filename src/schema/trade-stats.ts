@@ -1,6 +1,5 @@
 // tradeStats: trade figures per calendar bucket and group.
 
-import { type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
 import { checkRange } from "../analytics/range.ts";
 import {
   type CurrencyAmount,
@@ -15,8 +14,8 @@ import {
   tradeStatsTotals,
   tradeTransferFeesByCurrency,
 } from "../analytics/trade-stats.ts";
-import type { Context } from "../context.ts";
 import { checkList, MAX_LIST_ITEMS } from "./arguments.ts";
+import { noteBuckets, statisticsRows } from "./bucket-fold.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeBucketEnum, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
@@ -130,36 +129,6 @@ const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement(
   }),
 });
 
-/** tradeStats whose operation selects `buckets` (set by the root field's resolver). */
-const BUCKETS_ASKED = new WeakSet<TradeStatsArgs>();
-
-/** Whether `name` is selected directly under these field nodes (through fragments too). */
-function selects(info: GraphQLResolveInfo, name: string): boolean {
-  const seen = new Set<string>();
-  const walk = (set: SelectionSetNode | undefined): boolean =>
-    (set?.selections ?? []).some((s) => {
-      if (s.kind === Kind.FIELD) return s.name.value === name;
-      if (s.kind === Kind.INLINE_FRAGMENT) return walk(s.selectionSet);
-      if (seen.has(s.name.value)) return false;
-      seen.add(s.name.value);
-      return walk(info.fragments[s.name.value]?.selectionSet);
-    });
-  return info.fieldNodes.some((node) => walk(node.selectionSet));
-}
-
-/**
- * The bucketed partial rows of this tradeStats, read once for its buckets and its totals (the
- * totals are their fold). For the totals only when the operation selects the buckets too: alone,
- * the totals read fewer rows on their own.
- */
-function bucketedOf(args: TradeStatsArgs, context: Context, forTotals: boolean) {
-  if (!args.bucket || (forTotals && !BUCKETS_ASKED.has(args))) return undefined;
-  const key = `tradeStats.partials|${argsKey(args)}`;
-  return context.loaders.once(key, () =>
-    tradeStatsPartials(context.reads, context.services.rollups.trades, args, context.services.maxResultRows),
-  );
-}
-
 const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement({
   description: "Trade statistics over a range; each field runs its own (cached) query only when asked for.",
   fields: (t) => ({
@@ -171,39 +140,31 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       type: [TradeStatsRowRef],
       description:
         "One row per group with trades in the range, in group order (one row when not grouped; none for an empty range, grouped or not).",
-      resolve: async (args, _a, context) =>
-        (
-          await tradeStatsTotals(
-            context.reads,
-            context.services.rollups.trades,
-            args,
-            context.services.maxResultRows,
-            bucketedOf(args, context, true),
-          )
-        ).map((row) => ({
-          row,
+      resolve: (args, _a, context) =>
+        statisticsRows(
+          "tradeStats",
+          tradeStatsTotals,
+          tradeStatsPartials,
+          context.services.rollups.trades,
           args,
-          bucketed: false,
-        })),
+          context,
+          false,
+        ),
     }),
     buckets: t.field({
       type: [TradeStatsRowRef],
       description:
         "One row per bucket and group with trades in the range, in bucket then group order; a group's buckets without trades are included with count 0. Empty when no bucket was given or the range has no trades.",
-      resolve: async (args, _a, context) =>
-        (
-          await tradeStatsBuckets(
-            context.reads,
-            context.services.rollups.trades,
-            args,
-            context.services.maxResultRows,
-            bucketedOf(args, context, false),
-          )
-        ).map((row) => ({
-          row,
+      resolve: (args, _a, context) =>
+        statisticsRows(
+          "tradeStats",
+          tradeStatsBuckets,
+          tradeStatsPartials,
+          context.services.rollups.trades,
           args,
-          bucketed: true,
-        })),
+          context,
+          true,
+        ),
     }),
   }),
 });
@@ -223,9 +184,7 @@ builder.queryFields((t) => ({
     resolve: (_root, args, _context, info) => {
       checkRange(args.range, args.bucket);
       const groupBy = normalizeGroupBy(checkList("groupBy", args.groupBy));
-      const stats: TradeStatsArgs = { range: args.range, bucket: args.bucket ?? null, groupBy };
-      if (stats.bucket && selects(info, "buckets")) BUCKETS_ASKED.add(stats);
-      return stats;
+      return noteBuckets<TradeStatsArgs>({ range: args.range, bucket: args.bucket ?? null, groupBy }, info);
     },
   }),
 }));
