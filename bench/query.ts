@@ -29,7 +29,8 @@
 // BENCH_UNCACHED_RUNS (5), BENCH_BUDGET_S (10), BENCH_ONLY (queries whose name contains it),
 // BENCH_WRITER_INTERVAL_MS (100), BENCH_NOW_STEP_MS (0: ranges end at the exact millisecond; e.g.
 // 60000 snaps them to the minute, as a dashboard rounding "now" would), BENCH_VIEWS_TIMEOUT_S
-// (1800), BENCH_RECORD, BENCH_DATA_DIR (QuestDB's folder, kept after the run; a folder already
+// (1800), BENCH_RECORD, BENCH_SLOW_MS (print the statements of requests slower than this; default
+// each query's p99 target), BENCH_DATA_DIR (QuestDB's folder, kept after the run; a folder already
 // loaded by an earlier run is used as it is, its history ending when it was loaded: for iterating
 // on the queries without the 10-minute load; such runs are not recorded).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -71,6 +72,8 @@ const WRITER_INTERVAL_MS = env("BENCH_WRITER_INTERVAL_MS", 100);
 const VIEWS_TIMEOUT_MS = env("BENCH_VIEWS_TIMEOUT_S", 1800) * 1000;
 /** Range ends snapped down to a multiple of this (0: the exact millisecond, as Grafana's "now"). */
 const NOW_STEP_MS = env("BENCH_NOW_STEP_MS", 0);
+/** Requests slower than this (ms) have their statements printed; default each query's p99 target. */
+const SLOW_MS = process.env.BENCH_SLOW_MS ? Number(process.env.BENCH_SLOW_MS) : undefined;
 const RECORD = process.env.BENCH_RECORD ? process.env.BENCH_RECORD === "1" : FULL_SIZE && !process.env.BENCH_DATA_DIR;
 
 /** Issue 13's targets, for the 30-day range. */
@@ -302,7 +305,7 @@ async function run(
           const took = await graphql(q, rangeNow());
           cached.push(took);
           cachedSpent += took;
-          if (took > (q.drawdown ? TARGET.drawdown : TARGET.p99)) logSlow(q, days, took, trace);
+          if (took > (SLOW_MS ?? (q.drawdown ? TARGET.drawdown : TARGET.p99))) logSlow(q, days, took, trace);
         }
         if (plainOn) {
           await settle();

@@ -341,7 +341,7 @@ describe("strategyPerformance: risk-adjusted figures", () => {
 
   it("runs each statement once per request for every row, and not again while nothing is written", async () => {
     // The totals come from one statement per segment of the range (analytics/rollup.ts): here ten
-    // whole days, read from the rollup view.
+    // whole days, read from the rollup view in one.
     const count = (name: string) =>
       Object.entries(t.app.services.sql.stats().byName)
         .filter(([statement]) => statement === name || statement.startsWith(`${name}.`))
@@ -356,10 +356,16 @@ describe("strategyPerformance: risk-adjusted figures", () => {
     const variables = { range: range(start + 20n * DAY, start + 30n * DAY), startingBalance: 777 };
     const first = await risk(variables);
     expect(first.length).toBeGreaterThan(1);
-    expect(names.map(count)).toEqual(before.map((n, i) => n + (i === 0 ? 10 : 1)));
-    expect(t.app.services.sql.stats().byName["strategyPerformance.totals.view"]).toBeGreaterThanOrEqual(10);
+    // At most one statement each for all the rows (the drawdown's fingerprints of these days may
+    // already be cached by an earlier request).
+    const once = names.map(count);
+    once.forEach((n, i) => {
+      expect(n - (before[i] as number), names[i]).toBeLessThanOrEqual(1);
+    });
+    expect(once[0]).toBe((before[0] as number) + 1);
+    expect(t.app.services.sql.stats().byName["strategyPerformance.totals.view"]).toBeGreaterThanOrEqual(1);
     expect(await risk(variables)).toEqual(first);
-    expect(names.map(count)).toEqual(before.map((n, i) => n + (i === 0 ? 10 : 1)));
+    expect(names.map(count)).toEqual(once);
   });
 
   it("refuses more days × groups (or periods) than MAX_RESULT_ROWS, naming the bound, and still answers one strategy", async () => {

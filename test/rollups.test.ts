@@ -81,10 +81,11 @@ function expectClose(actual: unknown, expected: unknown, path = "answer"): void 
   expect(actual, path).toEqual(expected);
 }
 
-const viewStatements = () =>
+const statementsEnding = (suffix: string) =>
   Object.entries(runner.stats().byName)
-    .filter(([name]) => name.endsWith(".view"))
+    .filter(([name]) => name.endsWith(suffix))
     .reduce((sum, [, n]) => sum + n, 0);
+const viewStatements = () => statementsEnding(".view");
 
 /** Ranges over the data set (day0 − 6 h to day0 + 30 h): edges inside hours, across midnight, whole days. */
 function ranges(): TimeRange[] {
@@ -203,12 +204,48 @@ describe("rollup views", { timeout: 300_000 }, () => {
       // Totals and three bucket sizes per range, every bucket size over the ranges.
       const buckets = [null, ...BUCKETS.filter((_, b) => b > 0 && b % 2 === i % 2)];
       const before = viewStatements();
+      const hours = statementsEnding(".hour");
       const fromViews = await everything(views, range, buckets);
       // Ranges holding a whole hour read it from a view.
       if (range.to - range.from > 2n * HOUR_US) expect(viewStatements()).toBeGreaterThan(before);
+      // A range starting inside an hour reads that (quiet) hour per timestamp (readHour).
+      if (range.from % HOUR_US !== 0n) expect(statementsEnding(".hour")).toBeGreaterThan(hours);
       const fromTables = await everything(raw, range, buckets);
       expectClose(fromViews, fromTables, `${range.from}..${range.to}`);
     }
+  });
+
+  it("read a quiet edge hour once per timestamp, and a write into it reaches the next answer", async () => {
+    await viewsCaughtUp(t.prefix);
+    const cached = createQueryCache({ runner, maxBytes: 64 * 1024 * 1024, watch });
+    const hour = ds.day0 + 7n * HOUR_US;
+    const range = { from: hour + 13n * MINUTE_US + 1n, to: ds.day0 + 20n * HOUR_US };
+    const args = { range, bucket: "HOUR" as const, groupBy: ["PAIR"] as TradeGroupKey[] };
+    const read = () => tradeStatsBuckets(cached, views.trades, args, MAX);
+    const hours = statementsEnding(".hour");
+    const first = await read();
+    expectClose(first, await tradeStatsBuckets(reads(), raw.trades, args, MAX), "first");
+    expect(statementsEnding(".hour")).toBe(hours + 1);
+    // Another start inside the same hour: its rows come from the cache.
+    const later = { ...args, range: { ...range, from: range.from + 20n * MINUTE_US } };
+    expectClose(
+      await tradeStatsBuckets(cached, views.trades, later, MAX),
+      await tradeStatsBuckets(reads(), raw.trades, later, MAX),
+      "later start",
+    );
+    expect(statementsEnding(".hour")).toBe(hours + 1);
+    // A late trade into the edge hour, after the range's start: the next answer has it.
+    await exec(
+      `INSERT INTO ${t.prefix}trades (timestamp, trade_id, action, base_token, quote_token, base_amount, quote_amount, executed_price, transaction_fee, priority_fee, expected_slippage, actual_slippage, mev_status, transfer_fees, writer) VALUES ` +
+        `('${new Date(Number((hour + 50n * MINUTE_US) / 1000n)).toISOString()}', 'edge-late', 'BUY', 'SOL', 'USDC', 3.0, 30.0, 10.0, 1, 1, 0.0, 0.0, 'UNKNOWN', 0.0, 'edge')`,
+    );
+    await walApplied(`${t.prefix}trades`);
+    const after = await read();
+    expectClose(after, await tradeStatsBuckets(reads(), raw.trades, args, MAX), "after the write");
+    const solUsdc = (rows: typeof first) =>
+      rows.find((row) => row.bucket === hour && row.group.baseToken === "SOL" && row.group.quoteToken === "USDC")
+        ?.trades ?? 0;
+    expect(solUsdc(after)).toBe(solUsdc(first) + 1);
   });
 
   it("include late rows and DEDUP upserts of old rows, before and after the views refresh", async () => {

@@ -17,7 +17,7 @@ import { VIEW_GRAIN_US } from "../questdb/views.ts";
 import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { bucketStart, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 
 /** What a request may take from a view. */
 export interface Coverage {
@@ -93,10 +93,17 @@ export function planSegments(range: TimeRange, bucket: TimeBucket | null, covera
   // The view's hours in three pieces, each one cached statement whose key stays put while the
   // range moves on with the clock: the rest of the first day (a new key once an hour), the whole
   // days after it up to today (once a day; a late write into one of them drops it, and it is read
-  // again from the view), and today's closed hours (once an hour). Hours the view does not reflect
-  // yet are cut out and read raw.
+  // again from the view; a day each for hourly buckets), and today's closed hours (once an hour).
+  // Hours the view does not reflect yet are cut out and read raw.
   const firstDayEnd = earlier(ceilTo(first, DAY), end);
-  const cuts = [first, firstDayEnd, later(floorTo(end, DAY), firstDayEnd), end];
+  const today = later(floorTo(end, DAY), firstDayEnd);
+  const cuts = [first, firstDayEnd];
+  // Buckets shorter than a day come back as many rows per day as the answer has (latency: a few
+  // percentile bins per bucket and stage): the whole days are read a day per statement, so that
+  // no statement brings more rows than a day's into Node.
+  if (bucket === "HOUR" || bucket === "FOUR_HOURS")
+    for (let day = firstDayEnd + DAY; day < today; day += DAY) cuts.push(day);
+  cuts.push(today, end);
   for (let i = 0; i + 1 < cuts.length; i++) {
     const stop = cuts[i + 1] as Micros;
     let hour = cuts[i] as Micros;
@@ -289,11 +296,18 @@ export async function readRollup(
   const refuse = query.tooMany ?? (() => tooManyRows(max));
   const coverage = source.view ? await source.coverage(reads) : null;
   const segments = planSegments(range, query.bucket, coverage);
+  const quiet = await quietHours(reads, source.table);
   const merged = new Map<string, PartialRow>();
   await forEachInOrder(
     segments,
     parallel,
     async (segment) => {
+      const hour = floorTo(segment.range.from, HOUR);
+      const partial = segment.range.from > hour || segment.range.to < hour + HOUR;
+      if (source.view && !segment.fromView && partial && segment.range.to <= hour + HOUR && quiet(hour)) {
+        const rows = await readHour(reads, query, hour);
+        if (rows) return edgeOf(rows, segment.range, query.bucket);
+      }
       const rows = await reads.read<PartialRow, PartialRow[] | null>({
         statement: limited(segmentStatement(query, segment), max + 1),
         tables: [source.table],
@@ -314,4 +328,59 @@ export async function readRollup(
     },
   );
   return [...merged.values()];
+}
+
+/** Transactions of a table looked at to tell whether an hour is being written. */
+const RECENT_TXNS = 64;
+/** Most rows an hour read per timestamp may have (else its edge is read as a range, raw). */
+const HOUR_ROWS = 20_000;
+
+/**
+ * Whether an hour of `table` is quiet: none of its last RECENT_TXNS transactions (as far as the
+ * transaction log knows) touched it. Only such an hour's partial edges are read through readHour:
+ * an hour being written would be read whole again after every write. A hint only: the cache drops
+ * an hour's rows whenever a transaction touches the hour, so answers stay exact either way.
+ */
+async function quietHours(reads: QueryReader, table: string): Promise<(hour: Micros) => boolean> {
+  const snapshot = await reads.snapshot([table]);
+  const txn = snapshot.tables.get(table);
+  const recent = txn ? snapshot.recentlyTouched(table, txn.writerTxn, RECENT_TXNS) : null;
+  if (!recent) return () => false;
+  return (hour) => !recent.some((r) => r.from < hour + HOUR && r.to > hour);
+}
+
+/**
+ * An hour's partial figures per exact timestamp and group, in time order, read once and cached
+ * (tied to the hour): a range's first hour moves with the clock, so its edge [from, next hour) is
+ * new with every request, but the hour is not. Null past HOUR_ROWS rows (then read the edge raw).
+ */
+function readHour(reads: QueryReader, query: SegmentQuery, hour: Micros): Promise<PartialRow[] | null> {
+  const range = { from: hour, to: hour + HOUR };
+  const filter = where(query.filters);
+  const select = ["timestamp", ...query.keys, ...query.measures.map((x) => `${x.sql} ${x.alias}`)].join(", ");
+  const limit = Math.min(HOUR_ROWS, query.max);
+  return reads.read<PartialRow, PartialRow[] | null>({
+    statement: limited(
+      {
+        name: `${query.name}.hour`,
+        sql: `SELECT ${select} FROM ${query.source.table} WHERE ${filter.sql} ORDER BY timestamp`,
+        params: [...rangeParams(range), ...filter.values],
+      },
+      limit + 1,
+    ),
+    tables: [query.source.table],
+    range,
+    map: unlessOver(limit, (rows) => rows),
+  });
+}
+
+/** The rows of an hour (readHour) inside `range`, each under its bucket (none for totals). */
+function edgeOf(rows: readonly PartialRow[], range: TimeRange, bucket: TimeBucket | null): PartialRow[] {
+  const edge: PartialRow[] = [];
+  for (const { timestamp, ...row } of rows) {
+    const at = timestamp as Micros;
+    if (at < range.from || at >= range.to) continue;
+    edge.push(bucket ? { ...row, timestamp: bucketStart(at, bucket) } : row);
+  }
+  return edge;
 }

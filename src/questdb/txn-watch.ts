@@ -56,6 +56,13 @@ export interface TxnSnapshot {
    * recorded by QuestDB, or older than the log). Synchronous: loaded by the probe.
    */
   touched(table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null;
+  /**
+   * What the last `count` transactions of `table` known to the log touched, up to `uptoTxn`
+   * (fewer when the log holds fewer: the table was quiet since it is followed); null when one of
+   * them has no range or the table is not followed. A hint (is a time range being written?), not
+   * a guarantee: the cache's invalidation keeps answers exact.
+   */
+  recentlyTouched(table: string, uptoTxn: bigint, count: number): readonly TxnRange[] | null;
 }
 
 export interface TxnWatch {
@@ -198,6 +205,13 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     return ranges;
   };
 
+  const recentlyTouched = (table: string, uptoTxn: bigint, count: number): readonly TxnRange[] | null => {
+    const log = logs.get(table);
+    if (!log) return null;
+    const after = uptoTxn - BigInt(count);
+    return touched(table, after > log.from ? after : log.from, uptoTxn < log.upto ? uptoTxn : log.upto);
+  };
+
   /** Extends `table`'s log up to `txn.sequencerTxn` (committed ranges are known before they apply). */
   const load = async (table: string, txn: TableTxn) => {
     let log = logs.get(table);
@@ -279,7 +293,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       if (txn) loads.push(load(table, txn));
     }
     await Promise.all(loads);
-    return { probe, tables, views, touched, suspended };
+    return { probe, tables, views, touched, recentlyTouched, suspended };
   };
 
   // One probe at a time, and never one that started before the caller arrived: a caller joins the
