@@ -115,9 +115,18 @@ interface Result {
 
 type CacheDelta = Pick<
   QueryCacheStats,
-  "hits" | "misses" | "coalesced" | "invalidated" | "responseHits" | "responseMisses"
+  "hits" | "misses" | "coalesced" | "invalidated" | "invalidatedWhole" | "evicted" | "responseHits" | "responseMisses"
 >;
-const CACHE_KEYS = ["hits", "misses", "coalesced", "invalidated", "responseHits", "responseMisses"] as const;
+const CACHE_KEYS = [
+  "hits",
+  "misses",
+  "coalesced",
+  "invalidated",
+  "invalidatedWhole",
+  "evicted",
+  "responseHits",
+  "responseMisses",
+] as const;
 const delta = (after: QueryCacheStats, before: QueryCacheStats): CacheDelta =>
   Object.fromEntries(CACHE_KEYS.map((k) => [k, after[k] - before[k]])) as CacheDelta;
 const add = (a: CacheDelta, b: CacheDelta): CacheDelta =>
@@ -416,7 +425,7 @@ function verdict(r: Result): { pass: boolean; speedUp: number; text: string } {
 }
 
 function cacheLine(c: CacheDelta): string {
-  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
+  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} by a transaction of unknown range), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
 }
 
 function botLine(bot: BotWriterStats, visible: { trades: number; latency: number }): string {
