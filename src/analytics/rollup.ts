@@ -332,8 +332,12 @@ export async function readRollup(
 
 /** Transactions of a table looked at to tell whether an hour is being written. */
 const RECENT_TXNS = 64;
-/** Most rows an hour read per timestamp may have (else its edge is read as a range, raw). */
-const HOUR_ROWS = 20_000;
+/**
+ * Most rows an hour read per timestamp may have, else its edge is read as a range, raw: folding a
+ * dense hour's rows in Node on every request costs more than QuestDB's aggregate of the edge
+ * (measured: 300,000 trades a day, 12,500 an hour, made tradeStats daily 40 → 77 ms at p50).
+ */
+const HOUR_ROWS = 2_000;
 
 /**
  * Whether an hour of `table` is quiet: none of its last RECENT_TXNS transactions (as far as the
