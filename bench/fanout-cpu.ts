@@ -34,6 +34,19 @@ async function cpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** One recordTrades request, its answer read and dropped. */
+async function recordTrades(url: string, inputs: unknown[], durability: "QUEUED" | "COMMITTED"): Promise<void> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      query: `mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: ${durability}) { accepted } }`,
+      variables: { i: inputs },
+    }),
+  });
+  await response.arrayBuffer();
+}
+
 async function startApi(questdb: { httpPort: number; pgPort: number }, env: Record<string, string>, cwd: string) {
   const port = await freePort();
   const extraArgs = (process.env.BENCH_API_NODE_ARGS ?? "").split(" ").filter(Boolean);
@@ -97,16 +110,7 @@ async function phase(questdb: { httpPort: number; pgPort: number }, prefix: stri
           const i = n++;
           return benchTrade(`f-${i}`, new Date().toISOString(), { venue: matching ? `v${i % QUERIES}` : "none" });
         });
-        await (
-          await fetch(`${url}/graphql`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({
-              query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i) { accepted } }",
-              variables: { i: inputs },
-            }),
-          })
-        ).arrayBuffer();
+        await recordTrades(url, inputs, "QUEUED");
         await new Promise((done) => setTimeout(done, Math.max(0, 100 - (Date.now() - started))));
       }
     })();
@@ -171,16 +175,7 @@ async function burst(questdb: { httpPort: number; pgPort: number }, prefix: stri
     );
     const expected = (connected * k) / QUERIES;
     const cpu0 = await cpuMs(api.pid as number);
-    await (
-      await fetch(`${url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: COMMITTED) { accepted } }",
-          variables: { i: inputs },
-        }),
-      })
-    ).arrayBuffer();
+    await recordTrades(url, inputs, "COMMITTED");
     const deadline = Date.now() + 120_000;
     while (deliveries < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const cpu1 = await cpuMs(api.pid as number);

@@ -8,7 +8,7 @@ import type { Micros } from "../time.ts";
 import { checkResultRows } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, STRIDE, type TimeBucket, type TimeRange } from "./range.ts";
-import { mergeByKeys, type PartialRow, type RollupSource, readRollup } from "./rollup.ts";
+import { type PartialRow, type RollupSource, readRollup, readTotals } from "./rollup.ts";
 import { fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const MEV_GROUP_KEYS = ["PROTECTION", "STRATEGY", "VENUE"] as const;
@@ -159,12 +159,7 @@ export async function mevTotals(
 ): Promise<MevEffectivenessRow[]> {
   checkRange(args.range, null);
   const columns = columnsOf(args);
-  const query = rollupQuery(source, args, false, max);
-  // The buckets' rows of this request, when it asks for them too: the totals are their fold.
-  const partials = await bucketed?.catch(() => undefined);
-  const rows = partials
-    ? mergeByKeys(partials, query.keys, query.measures)
-    : await readRollup(reads, query, args.range);
+  const rows = await readTotals(reads, rollupQuery(source, args, false, max), args.range, bucketed);
   return sortByGroup(
     rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.transactions > 0),
   );

@@ -235,7 +235,7 @@ function rowKey(row: PartialRow, keys: readonly string[]): string {
  * Rows of one rollup read merged again by `keys` alone (bucketed rows into totals): the measures
  * are mergeable, so the totals over a range equal the fold of its buckets' partial rows.
  */
-export function mergeByKeys(rows: readonly PartialRow[], keys: readonly string[], measures: readonly Measure[]) {
+function mergeByKeys(rows: readonly PartialRow[], keys: readonly string[], measures: readonly Measure[]) {
   const merged = new Map<string, PartialRow>();
   for (const { timestamp: _bucket, ...row } of rows) {
     const key = rowKey(row, keys);
@@ -244,6 +244,21 @@ export function mergeByKeys(rows: readonly PartialRow[], keys: readonly string[]
     else merged.set(key, row);
   }
   return [...merged.values()];
+}
+
+/**
+ * The totals of `query` (bucket null) over `range`: the fold of `bucketed`, the same range's
+ * bucketed partial rows when the request reads them anyway (mergeByKeys), else read on their own
+ * (also when reading the buckets failed: the totals get their own answer or error).
+ */
+export async function readTotals(
+  reads: QueryReader,
+  query: SegmentQuery,
+  range: TimeRange,
+  bucketed?: Promise<PartialRow[]>,
+): Promise<PartialRow[]> {
+  const partials = await bucketed?.catch(() => undefined);
+  return partials ? mergeByKeys(partials, query.keys, query.measures) : readRollup(reads, query, range);
 }
 
 /**
@@ -296,7 +311,8 @@ export async function readRollup(
   const refuse = query.tooMany ?? (() => tooManyRows(max));
   const coverage = source.view ? await source.coverage(reads) : null;
   const segments = planSegments(range, query.bucket, coverage);
-  const quiet = await quietHours(reads, source.table);
+  // Only the view path reads hours per timestamp (rawSource answers stay the plain reference).
+  const quiet = source.view ? await quietHours(reads, source.table) : () => false;
   const merged = new Map<string, PartialRow>();
   await forEachInOrder(
     segments,
@@ -304,7 +320,7 @@ export async function readRollup(
     async (segment) => {
       const hour = floorTo(segment.range.from, HOUR);
       const partial = segment.range.from > hour || segment.range.to < hour + HOUR;
-      if (source.view && !segment.fromView && partial && segment.range.to <= hour + HOUR && quiet(hour)) {
+      if (!segment.fromView && partial && segment.range.to <= hour + HOUR && quiet(hour)) {
         const rows = await readHour(reads, query, hour);
         if (rows) return edgeOf(rows, segment.range, query.bucket);
       }

@@ -9,7 +9,7 @@ import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { mergeByKeys, type PartialRow, type RollupSource, readRollup } from "./rollup.ts";
+import { type PartialRow, type RollupSource, readRollup, readTotals } from "./rollup.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
@@ -218,11 +218,7 @@ export async function tradeStatsTotals(
 ): Promise<TradeStatsRow[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
-  const query = rollupQuery(source, args, false, max);
-  const partials = await bucketed?.catch(() => undefined);
-  const rows = partials
-    ? mergeByKeys(partials, query.keys, query.measures)
-    : await readRollup(reads, query, args.range);
+  const rows = await readTotals(reads, rollupQuery(source, args, false, max), args.range, bucketed);
   return sortByGroup(
     rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.trades > 0),
   );
