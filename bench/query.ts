@@ -115,7 +115,15 @@ interface Result {
 
 type CacheDelta = Pick<
   QueryCacheStats,
-  "hits" | "misses" | "coalesced" | "invalidated" | "invalidatedWhole" | "evicted" | "responseHits" | "responseMisses"
+  | "hits"
+  | "misses"
+  | "coalesced"
+  | "invalidated"
+  | "invalidatedWhole"
+  | "invalidatedUnknownRange"
+  | "evicted"
+  | "responseHits"
+  | "responseMisses"
 >;
 const CACHE_KEYS = [
   "hits",
@@ -123,6 +131,7 @@ const CACHE_KEYS = [
   "coalesced",
   "invalidated",
   "invalidatedWhole",
+  "invalidatedUnknownRange",
   "evicted",
   "responseHits",
   "responseMisses",
@@ -381,7 +390,7 @@ async function run(
     console.log(line);
   };
   out(
-    `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, Node ${process.version}; QuestDB, the API (in-process, NODE_ENV=${process.env.NODE_ENV ?? "development"}) and the clients on one machine; load average ${loadAtStart} at the start, ${loadAtEnd} at the end. History: ${SIZES.days} days × ${fmt(SIZES.tradesPerDay)} trades, ${fmt(SIZES.latencyPerDay)} latency rows and ${fmt(SIZES.mevPerDay)} MEV rows a day, loaded through ILP in ${loadSeconds.map((s) => s.toFixed(0)).join(" + ")} s (+ ${applySeconds.toFixed(0)} s WAL apply); ${views} materialized views, caught up ${viewsSeconds.toFixed(0)} s after the API started. Whole run ${((performance.now() - started) / 1000).toFixed(0)} s, of which measuring ${measureSeconds.toFixed(0)} s. Command: \`npm run bench:query\`.`,
+    `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, Node ${process.version}; QuestDB, the API (in-process, NODE_ENV=${process.env.NODE_ENV ?? "development"}) and the clients on one machine; load average ${loadAtStart} at the start, ${loadAtEnd} at the end. History: ${SIZES.days} days × ${fmt(SIZES.tradesPerDay)} trades, ${fmt(SIZES.latencyPerDay)} latency rows and ${fmt(SIZES.mevPerDay)} MEV rows a day, ${loadSeconds.length > 0 ? `loaded through ILP in ${loadSeconds.map((s) => s.toFixed(0)).join(" + ")} s (+ ${applySeconds.toFixed(0)} s WAL apply)` : `loaded by an earlier run into BENCH_DATA_DIR (its history ends when that run loaded it)`}; ${views} materialized views, caught up ${viewsSeconds.toFixed(0)} s after the API started. Whole run ${((performance.now() - started) / 1000).toFixed(0)} s, of which measuring ${measureSeconds.toFixed(0)} s. Command: \`npm run bench:query\`.`,
   );
   for (const days of RANGES) {
     out();
@@ -425,7 +434,7 @@ function verdict(r: Result): { pass: boolean; speedUp: number; text: string } {
 }
 
 function cacheLine(c: CacheDelta): string {
-  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} by a transaction of unknown range), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
+  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} whole-table: ${fmt(c.invalidatedUnknownRange)} by a transaction without a recorded range, the rest entries read without a range), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
 }
 
 function botLine(bot: BotWriterStats, visible: { trades: number; latency: number }): string {

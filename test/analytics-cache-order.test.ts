@@ -152,11 +152,16 @@ describe("range-aware invalidation", () => {
     await cache.read(hour(0, true));
     db.commit([at(7)]);
     await cache.read(hour(1));
-    expect(cache.stats()).toMatchObject({ invalidated: 1, invalidatedWhole: 1, entries: 2 });
+    expect(cache.stats()).toMatchObject({
+      invalidated: 1,
+      invalidatedWhole: 1,
+      invalidatedUnknownRange: 0,
+      entries: 2,
+    });
 
     db.commit(null); // an UPDATE: no range
     await cache.read(hour(1));
-    expect(cache.stats()).toMatchObject({ invalidated: 3, invalidatedWhole: 3 });
+    expect(cache.stats()).toMatchObject({ invalidated: 3, invalidatedWhole: 3, invalidatedUnknownRange: 2 });
     expect(db.count("count.1")).toBe(2);
   });
 

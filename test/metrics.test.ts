@@ -355,6 +355,7 @@ describe("operation names as labels", () => {
         coalesced: 0,
         invalidated: 0,
         invalidatedWhole: 0,
+        invalidatedUnknownRange: 0,
         keptByRange: 0,
         evicted: 0,
         probes: 0,

@@ -69,6 +69,8 @@ export interface QueryCacheStats {
   invalidated: number;
   /** Of `invalidated`: dropped whole-table (no range on the entry, or none recorded for the transactions). */
   invalidatedWhole: number;
+  /** Of `invalidatedWhole`: dropped because QuestDB recorded no range for a transaction (an UPDATE, a TTL drop). */
+  invalidatedUnknownRange: number;
   /** Entries of a table that moved, kept because no range its new transactions wrote overlaps theirs. */
   keptByRange: number;
   /** Entries dropped to stay within the byte budget. */
@@ -147,6 +149,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     coalesced: 0,
     invalidated: 0,
     invalidatedWhole: 0,
+    invalidatedUnknownRange: 0,
     keptByRange: 0,
     evicted: 0,
     probes: 0,
@@ -225,6 +228,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
           if (lru.delete(key)) {
             counts.invalidated++;
             if (whole) counts.invalidatedWhole++;
+            if (ranges === null) counts.invalidatedUnknownRange++;
           }
         } else counts.keptByRange++;
       }

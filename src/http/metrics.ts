@@ -214,6 +214,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
       "Of those, entries dropped whole-table (no range read, or none recorded for the transactions).",
       total((s) => s.invalidatedWhole),
     ],
+    query_cache_invalidated_unknown_range_total: [
+      "Of those, entries dropped because QuestDB recorded no range for a transaction (an UPDATE, a partition dropped).",
+      total((s) => s.invalidatedUnknownRange),
+    ],
     query_cache_kept_by_range_total: [
       "Entries of a table that moved, kept because its new transactions wrote outside their range.",
       total((s) => s.keptByRange),
