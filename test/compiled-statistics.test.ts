@@ -218,6 +218,24 @@ describe("compiled execution on a schema of failures (no QuestDB)", () => {
     expect(compiledOperations() - before).toBe(1);
   });
 
+  it("bounds what it compiles and keeps: documents over maxFields never, at most maxCompiled held", async () => {
+    const plugin = useCompiledStatistics({ fields: new Set(["stats"]), compileAfter: 0, maxFields: 6, maxCompiled: 3 });
+    const small = createYoga({ schema, maskedErrors: true, logging: false, plugins: [plugin] });
+    const before = compiledOperations();
+    // 7 field nodes: over the bound, graphql-js answers it every time.
+    const big = "{ stats(size: 2) { rows { n half ratio broken } totals { n } } }";
+    for (let i = 0; i < 3; i++) expect(await ask(small, big, {})).toBe(await ask(plain, big, {}));
+    expect(compiledOperations() - before).toBe(0);
+    // Five small documents: each compiled once, then the first is compiled again after eviction.
+    const docs = [1, 2, 3, 4, 5].map((k) => `{ stats(size: ${k}) { totals { n half } } }`);
+    for (const doc of docs)
+      for (let i = 0; i < 2; i++) expect(await ask(small, doc, {})).toBe(await ask(plain, doc, {}));
+    expect(compiledOperations() - before).toBe(5);
+    expect(plugin.held()).toBe(3);
+    expect(await ask(small, docs[0] as string, {})).toBe(await ask(plain, docs[0] as string, {}));
+    expect(compiledOperations() - before).toBe(6);
+  });
+
   it("leaves other root fields to graphql-js", async () => {
     const before = compiledOperations();
     expect(await ask(jit, "{ other stats(size: 1) { totals { n } } }", {})).toBe(

@@ -1,17 +1,17 @@
 // Statistics answers executed by a compiled query (graphql-jit) instead of graphql-js's
 // interpreter (issue 13). A month of hourly buckets by pair is 4,320 rows of 17 fields: graphql-js
 // resolves, checks and completes each of those ~85,000 values one by one through generic code,
-// which took more time than the statements and the merge together (bench:query). graphql-jit
+// about as long as the statements and the merge together took (bench:query). graphql-jit
 // turns an operation into one JavaScript function for its selection: the same resolvers, scalars'
 // serialize, null checks and errors with their paths, 2–3 times faster on such lists.
 //
 // Only where it pays and its behaviour is the one we test: a query whose root fields are all
 // statistics fields (STATISTICS_ROOT_FIELDS), once its document has been executed COMPILE_AFTER
 // times (a document seen once, a caller's typo or a stream of distinct documents, never pays the
-// compilation). Variables are checked by graphql-js first: an operation whose variables do not
+// compilation), and whose document has at most MAX_COMPILED_FIELDS fields; at most MAX_COMPILED
+// compiled documents are kept. Variables are checked by graphql-js first: an operation whose variables do not
 // coerce runs through Yoga's own executor, so its errors (and their HTTP status) are unchanged.
-// Mutations, subscriptions, introspection and every other query keep graphql-js. Compiled
-// functions live as long as their parsed document (a WeakMap over the parse cache's documents).
+// Mutations, subscriptions, introspection and every other query keep graphql-js.
 import {
   type DocumentNode,
   type ExecutionArgs,
@@ -19,6 +19,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLSchema,
   getOperationAST,
   getVariableValues,
   Kind,
@@ -27,15 +28,18 @@ import {
 } from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import { makeExecute, type Plugin } from "graphql-yoga";
+import { LRUCache } from "lru-cache";
 
 /** Executions of a document through graphql-js before it is compiled. */
 export const COMPILE_AFTER = 2;
-
-interface Entry {
-  uses: number;
-  /** null: the compiler refused the operation (graphql-js runs it). */
-  compiled?: CompiledQuery | null;
-}
+/**
+ * Largest document compiled, in field nodes (fragments counted once): compiling costs ~0.1 ms and
+ * ~1.5 KB per field node (a tradeStats of every field, ~60 nodes: 5 ms, 84 KB), synchronously.
+ * Dashboards' documents are far below; a bigger one keeps graphql-js.
+ */
+export const MAX_COMPILED_FIELDS = 250;
+/** Compiled documents kept (least recently used dropped): at most ~MAX_COMPILED × 400 KB. */
+export const MAX_COMPILED = 64;
 
 /** Root fields all among `fields`, at the top level of the operation's selection (no fragments). */
 function onlyFields(operation: OperationDefinitionNode, fields: ReadonlySet<string>): boolean {
@@ -115,28 +119,67 @@ export interface CompiledStatisticsOptions {
   fields: ReadonlySet<string>;
   /** Default COMPILE_AFTER. */
   compileAfter?: number;
+  /** Default MAX_COMPILED_FIELDS. */
+  maxFields?: number;
+  /** Default MAX_COMPILED. */
+  maxCompiled?: number;
   /** Called once for each compilation (tests, metrics). */
   onCompile?: (operationName: string | undefined) => void;
 }
 
-export function useCompiledStatistics(options: CompiledStatisticsOptions): Plugin {
+/** Field nodes in a document (operations and fragments), counted up to `limit` + 1. */
+function fieldCount(document: DocumentNode, limit: number): number {
+  let count = 0;
+  const stack: (readonly SelectionNode[])[] = document.definitions.flatMap((d) =>
+    d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION ? [d.selectionSet.selections] : [],
+  );
+  while (stack.length > 0 && count <= limit) {
+    for (const selection of stack.pop() ?? []) {
+      if (selection.kind === Kind.FIELD) count++;
+      if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet)
+        stack.push(selection.selectionSet.selections);
+    }
+  }
+  return count;
+}
+
+export function useCompiledStatistics(options: CompiledStatisticsOptions): Plugin & { held(): number } {
   const { fields, onCompile } = options;
   const compileAfter = options.compileAfter ?? COMPILE_AFTER;
-  const entries = new WeakMap<DocumentNode, Map<string, Entry>>();
+  const maxFields = options.maxFields ?? MAX_COMPILED_FIELDS;
+  /** Executions per document and operation (small; as long as the parse cache keeps the document). */
+  const uses = new WeakMap<DocumentNode, Map<string, number>>();
+  /** Compiled operations (a compiled function is tens to hundreds of KB): the most recently used. */
+  const compiled = new LRUCache<DocumentNode, Map<string, CompiledQuery | null>>({
+    max: options.maxCompiled ?? MAX_COMPILED,
+  });
 
-  const entryOf = (document: DocumentNode, operationName: string | undefined): Entry => {
-    let byName = entries.get(document);
-    if (!byName) {
-      byName = new Map();
-      entries.set(document, byName);
-    }
+  /** The compiled operation; undefined while graphql-js runs it; null: never compiled. */
+  const compiledOf = (document: DocumentNode, operationName: string | undefined, schema: GraphQLSchema) => {
     const key = operationName ?? "";
-    let entry = byName.get(key);
-    if (!entry) {
-      entry = { uses: 0 };
-      byName.set(key, entry);
+    const known = compiled.get(document)?.get(key);
+    if (known !== undefined) return known;
+    let counts = uses.get(document);
+    if (!counts) {
+      counts = new Map();
+      uses.set(document, counts);
     }
-    return entry;
+    const seen = (counts.get(key) ?? 0) + 1;
+    counts.set(key, seen);
+    if (seen <= compileAfter) return undefined;
+    let result: CompiledQuery | null = null;
+    if (fieldCount(document, maxFields) <= maxFields) {
+      const made = compileQuery(schema, document, operationName);
+      if (isCompiledQuery(made)) {
+        result = made;
+        compiledTotal++;
+        onCompile?.(operationName);
+      }
+    }
+    const byName = compiled.get(document) ?? new Map<string, CompiledQuery | null>();
+    byName.set(key, result);
+    compiled.set(document, byName);
+    return result;
   };
 
   /** The compiled answer, or `fallback`'s (Yoga's executor) where the compiled one does not apply. */
@@ -144,27 +187,20 @@ export function useCompiledStatistics(options: CompiledStatisticsOptions): Plugi
     const operationName = args.operationName ?? undefined;
     const operation = getOperationAST(args.document, operationName);
     if (!operation) return fallback(args);
-    const entry = entryOf(args.document, operationName);
-    if (entry.compiled === undefined) {
-      entry.uses++;
-      if (entry.uses <= compileAfter) return fallback(args);
-      const result = compileQuery(args.schema, args.document, operationName);
-      entry.compiled = isCompiledQuery(result) ? result : null;
-      if (entry.compiled) compiledTotal++;
-      onCompile?.(operationName);
-    }
-    if (entry.compiled === null) return fallback(args);
+    const query = compiledOf(args.document, operationName, args.schema);
+    if (!query) return fallback(args);
     const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, {
       maxErrors: 50,
     });
     if (coerced.errors) return fallback(args);
-    const result = entry.compiled.query(args.rootValue, args.contextValue, args.variableValues ?? {});
+    const result = query.query(args.rootValue, args.contextValue, args.variableValues ?? {});
     return isPromise(result)
       ? result.then((r) => asGraphqlJs(r, operation, args.document))
       : asGraphqlJs(result, operation, args.document);
   };
 
   return {
+    held: () => compiled.size,
     onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName ?? undefined);
       if (!operation || !onlyFields(operation, fields)) return;
