@@ -45,11 +45,12 @@ export function fillSeries<R extends { bucket: Micros | null; groupValues: Group
     groups.set(key, row.groupValues);
     found.set(`${row.bucket}|${key}`, row);
   }
-  const ordered = [...groups.values()].sort(compareGroups);
+  const ordered = [...groups.values()].sort(compareGroups).map((values) => ({ values, key: groupKey(values) }));
   const series: R[] = [];
   for (const bucket of starts) {
-    for (const values of ordered) {
-      series.push(found.get(`${bucket}|${groupKey(values)}`) ?? empty(bucket, values));
+    const prefix = `${bucket}|`;
+    for (const { values, key } of ordered) {
+      series.push(found.get(prefix + key) ?? empty(bucket, values));
     }
   }
   return series;
