@@ -120,6 +120,21 @@ describe("compiled statistics queries", () => {
     expect(worse).toContain("FORTNIGHT");
   });
 
+  it("embeds hostile string literals as values, never as code", async () => {
+    // Quotes, backslashes, template and comment syntax, a line separator: inline arguments end up
+    // in the compiled function's source as literals, and must answer as graphql-js does.
+    const hostile = String.raw`x"); globalThis.pwned = 1; //` + "\u2028`${1}`*/\\";
+    const query = `query Hostile($range: TimeRange!) {
+      latencyStats(range: $range, stage: ${JSON.stringify(hostile)}) { totals { stage count } }
+      strategyPerformance(range: $range, strategy: ${JSON.stringify(hostile)}) { strategy trades }
+    }`;
+    const { answers, compiled } = await repeat(query, { range: range() });
+    expect(compiled).toBe(1);
+    expect(answers[0]).toMatch(/^200 /);
+    for (const answer of answers.slice(1)) expect(answer).toBe(answers[0]);
+    expect((globalThis as { pwned?: number }).pwned).toBeUndefined();
+  });
+
   it("never compiles an operation with other root fields, a mutation or a trades page", async () => {
     const mixed = `query Mixed($range: TimeRange!) { tradeStats(range: $range) { totals { count } } trades(first: 1) { edges { node { id } } } }`;
     expect((await repeat(mixed, { range: range() })).compiled).toBe(0);
