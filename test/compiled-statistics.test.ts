@@ -123,7 +123,7 @@ describe("compiled statistics queries", () => {
   it("embeds hostile string literals as values, never as code", async () => {
     // Quotes, backslashes, template and comment syntax, a line separator: inline arguments end up
     // in the compiled function's source as literals, and must answer as graphql-js does.
-    const hostile = String.raw`x"); globalThis.pwned = 1; //` + "\u2028`${1}`*/\\";
+    const hostile = ['x"); globalThis.pwned = 1; //', "\u2028", "`$", "{1}`", "*/\\"].join("");
     const query = `query Hostile($range: TimeRange!) {
       latencyStats(range: $range, stage: ${JSON.stringify(hostile)}) { totals { stage count } }
       strategyPerformance(range: $range, strategy: ${JSON.stringify(hostile)}) { strategy trades }
