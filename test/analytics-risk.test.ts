@@ -480,6 +480,47 @@ describe("performanceByPeriod", () => {
   });
 });
 
+describe("strategyPerformance's cached statements", () => {
+  // Last in this file: it records two trades the other tests' expectations do not hold.
+  it("survive a commit outside their range, and a commit inside it reaches the next answer", async () => {
+    const count = () =>
+      Object.entries(t.app.services.sql.stats().byName)
+        .filter(([name]) => name.startsWith("strategyPerformance."))
+        .reduce((sum, [, n]) => sum + n, 0);
+    // A range no other test asks for: every figure (daily PnL, streaks, drawdown hours) is read.
+    const from = start + 3n * DAY + 7n;
+    const to = start + 41n * DAY - 11n;
+    const variables = { range: range(from, to), startingBalance: 10_000, groupBy: ["STRATEGY" as const] };
+    const first = await risk(variables);
+    expect(first).toEqual(expectedRows(from, to, ["strategy"], 10_000));
+
+    const record = async (trade: RiskTrade) => {
+      const { micros: _m, ...input } = trade;
+      const recorded = await t.gql(RecordTradesDocument, { inputs: [input], durability: "COMMITTED" });
+      expect(recorded.errors).toBeUndefined();
+      await walApplied(`${t.prefix}trades`);
+      await viewsCaughtUp(t.prefix);
+    };
+    const template = trades.find((x) => x.realizedPnl !== null && x.realizedPnl !== undefined) as RiskTrade;
+    // A trade now, months after the range: no statement of the range runs again.
+    const now = BigInt(Date.now()) * 1000n;
+    await record({ ...template, tradeId: "cache-outside", timestamp: iso(now), micros: now });
+    const before = count();
+    expect(await risk(variables)).toEqual(first);
+    expect(count() - before).toBe(0);
+
+    // A late trade inside the range: read again, and in the answer.
+    const inside = from + 5n * DAY;
+    const late = { ...template, tradeId: "cache-inside", strategy: "late-one", timestamp: iso(inside), micros: inside };
+    await record(late);
+    trades.push(late);
+    const after = await risk(variables);
+    expect(count() - before).toBeGreaterThan(0);
+    expect(after).toEqual(expectedRows(from, to, ["strategy"], 10_000));
+    expect(after.map((row) => row.strategy)).toContain("late-one");
+  });
+});
+
 function monthStart(offset: number): bigint {
   const d = new Date(Number(start / 1000n));
   return BigInt(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1)) * 1000n;

@@ -130,6 +130,7 @@ async function computePieces(
   const pieces = await reads.read<SummaryRow, Piece[] | null>({
     statement: { name: "strategyPerformance.drawdownHours", sql, params },
     tables: [trades],
+    range,
     map: (rows) =>
       rows.length > max
         ? null
@@ -353,6 +354,7 @@ async function recoveryAt(
   return reads.read<{ at: Micros | null }, Micros | null>({
     statement: { name: "strategyPerformance.drawdownRecovery", sql, params },
     tables: [trades],
+    range: place.piece.range,
     map: (rows) => rows[0]?.at ?? null,
   });
 }

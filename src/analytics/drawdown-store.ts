@@ -109,6 +109,7 @@ export async function storedPieces(
   return reads.read<SummaryRow & { fingerprint: string }, Stored | null>({
     statement: { name: "strategyPerformance.drawdownStored", sql, params },
     tables: [stored],
+    range: span,
     map: (rows) =>
       rows.length > max
         ? null

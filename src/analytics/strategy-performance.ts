@@ -310,6 +310,7 @@ export async function strategyDrawdowns(
   const drawdowns = await cache.read<DrawdownRow, Map<string, Drawdown> | null>({
     statement: limited({ name: "strategyPerformance.drawdown", sql, params }, max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(
       max,
       (rows) => new Map(rows.map((row) => [groupKey(groupValuesOf(row, columns)), toDrawdown(row)])),

@@ -59,6 +59,7 @@ export async function dailyPnl(
   const days = await cache.read<DailyRow, Map<string, DayPnl[]> | null>({
     statement: limited({ name: "strategyPerformance.daily", sql, params }, max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => {
       const byGroup = new Map<string, DayPnl[]>();
       for (const row of rows) {
@@ -212,6 +213,7 @@ export async function strategyStreaks(
   const streaks = await cache.read<StreakRow, Map<string, Streaks> | null>({
     statement: limited({ name: "strategyPerformance.streaks", sql, params }, 2 * max + 1),
     tables: [table],
+    range: args.range,
     map: unlessOver(2 * max, (rows) => {
       const byGroup = new Map<string, Streaks>();
       for (const row of rows) {
