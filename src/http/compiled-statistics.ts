@@ -18,11 +18,11 @@ import {
   type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
-  GraphQLError,
   type GraphQLSchema,
   getOperationAST,
   getVariableValues,
   Kind,
+  locatedError,
   type OperationDefinitionNode,
   type SelectionNode,
 } from "graphql";
@@ -102,14 +102,13 @@ function asGraphqlJs(result: ExecutionResult, operation: OperationDefinitionNode
   const errors = result.errors.map((error) =>
     !error.path
       ? error
-      : new GraphQLError(error.message, {
-          nodes: fieldNodesAt(operation, document, error.path),
-          path: error.path,
-          // graphql-jit's own errors (a null in a non-null field) have no original: graphql-js's are
-          // plain Errors, which Yoga masks as "Unexpected error.".
-          originalError: error.originalError ?? new Error(error.message),
-          extensions: error.extensions,
-        }),
+      : // As graphql-js locates what a resolver threw. graphql-jit's own errors (a null in a
+        // non-null field) have no original: graphql-js's are plain Errors, which Yoga masks.
+        locatedError(
+          error.originalError ?? new Error(error.message),
+          fieldNodesAt(operation, document, error.path),
+          error.path,
+        ),
   );
   return { errors, data: result.data };
 }
