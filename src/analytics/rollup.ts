@@ -222,8 +222,8 @@ function fold(into: PartialRow, next: PartialRow, measures: readonly Measure[]):
 }
 
 /** The (bucket,) group of a row: strings prefixed (null apart), joined by NUL. Cheaper than JSON. */
-function rowKey(row: PartialRow, keys: readonly string[]): string {
-  let key = row.timestamp === undefined ? "" : String(row.timestamp);
+function rowKey(row: PartialRow, keys: readonly string[], withTime = true): string {
+  let key = !withTime || row.timestamp === undefined ? "" : String(row.timestamp);
   for (const k of keys) {
     const value = row[k];
     key += value === null || value === undefined ? "\u0000-" : `\u0000s${String(value)}`;
@@ -237,11 +237,15 @@ function rowKey(row: PartialRow, keys: readonly string[]): string {
  */
 function mergeByKeys(rows: readonly PartialRow[], keys: readonly string[], measures: readonly Measure[]) {
   const merged = new Map<string, PartialRow>();
-  for (const { timestamp: _bucket, ...row } of rows) {
-    const key = rowKey(row, keys);
+  for (const row of rows) {
+    const key = rowKey(row, keys, false);
     const into = merged.get(key);
     if (into) fold(into, row, measures);
-    else merged.set(key, row);
+    else {
+      // The group's first row, copied without its bucket (the rows may be cached: never folded into).
+      const { timestamp: _bucket, ...first } = row;
+      merged.set(key, first);
+    }
   }
   return [...merged.values()];
 }
