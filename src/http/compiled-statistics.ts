@@ -168,8 +168,13 @@ export function useCompiledStatistics(options: CompiledStatisticsOptions): Plugi
     if (seen <= compileAfter) return undefined;
     let result: CompiledQuery | null = null;
     if (fieldCount(document, maxFields) <= maxFields) {
-      const made = compileQuery(schema, document, operationName);
-      if (isCompiledQuery(made)) {
+      let made: CompiledQuery | ExecutionResult | undefined;
+      try {
+        made = compileQuery(schema, document, operationName);
+      } catch {
+        // A construct the compiler does not handle: graphql-js runs the document, as before.
+      }
+      if (made && isCompiledQuery(made)) {
         result = made;
         compiledTotal++;
         onCompile?.(operationName);
