@@ -147,6 +147,21 @@ function argumentPath(document: DocumentNode, variable: string): string {
   return found ?? variable;
 }
 
+/**
+ * An operation of `type` whose every root selection is a field among `fields` (no fragment at
+ * its root): which operations a worker takes, and which queries run compiled.
+ */
+export function onlyRootFields(
+  operation: OperationDefinitionNode,
+  type: "query" | "mutation" | "subscription",
+  fields: ReadonlySet<string>,
+): boolean {
+  return (
+    (operation.operation as string) === type &&
+    operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && fields.has(s.name.value))
+  );
+}
+
 /** Root fields of an operation, with those of fragments spread at its root. */
 function rootFields(operation: OperationDefinitionNode, document: DocumentNode): string[] {
   const fragments = new Map<string, FragmentDefinitionNode>();

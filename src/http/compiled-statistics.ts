@@ -27,8 +27,9 @@ import {
   type SelectionNode,
 } from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
-import { makeExecute, type Plugin } from "graphql-yoga";
+import { isPromise, makeExecute, type Plugin } from "graphql-yoga";
 import { LRUCache } from "lru-cache";
+import { onlyRootFields } from "../guard/operation.ts";
 
 /** Executions of a document through graphql-js before it is compiled. */
 export const COMPILE_AFTER = 2;
@@ -41,19 +42,9 @@ export const MAX_COMPILED_FIELDS = 250;
 /** Compiled documents kept (least recently used dropped): at most ~MAX_COMPILED × 400 KB. */
 export const MAX_COMPILED = 64;
 
-/** Root fields all among `fields`, at the top level of the operation's selection (no fragments). */
-function onlyFields(operation: OperationDefinitionNode, fields: ReadonlySet<string>): boolean {
-  if (operation.operation !== "query") return false;
-  const selections = operation.selectionSet.selections;
-  return selections.length > 0 && selections.every((s) => s.kind === Kind.FIELD && fields.has(s.name.value));
-}
-
 let compiledTotal = 0;
 /** Operations compiled by this thread since it started (every plugin instance). */
 export const compiledOperations = (): number => compiledTotal;
-
-const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
-  typeof (value as { then?: unknown } | null)?.then === "function";
 
 /**
  * The field nodes an error's path points at, as graphql-js collects them: every field of that
@@ -186,12 +177,12 @@ export function useCompiledStatistics(options: CompiledStatisticsOptions): Plugi
     return result;
   };
 
-  /** The compiled answer, or `fallback`'s (Yoga's executor) where the compiled one does not apply. */
-  const run = (args: ExecutionArgs, fallback: (args: ExecutionArgs) => unknown) => {
-    const operationName = args.operationName ?? undefined;
-    const operation = getOperationAST(args.document, operationName);
-    if (!operation) return fallback(args);
-    const query = compiledOf(args.document, operationName, args.schema);
+  /**
+   * The compiled answer to `operation` (the one onExecute found in args), or `fallback`'s (Yoga's
+   * executor) where the compiled one does not apply.
+   */
+  const run = (args: ExecutionArgs, operation: OperationDefinitionNode, fallback: (args: ExecutionArgs) => unknown) => {
+    const query = compiledOf(args.document, args.operationName ?? undefined, args.schema);
     if (!query) return fallback(args);
     const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, {
       maxErrors: 50,
@@ -207,9 +198,9 @@ export function useCompiledStatistics(options: CompiledStatisticsOptions): Plugi
     held: () => compiled.size,
     onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName ?? undefined);
-      if (!operation || !onlyFields(operation, fields)) return;
+      if (!operation || !onlyRootFields(operation, "query", fields)) return;
       const fallback = (a: ExecutionArgs) => executeFn(a);
-      setExecuteFn(makeExecute((a: ExecutionArgs) => run(a, fallback) as ReturnType<typeof executeFn>));
+      setExecuteFn(makeExecute((a: ExecutionArgs) => run(a, operation, fallback) as ReturnType<typeof executeFn>));
     },
   };
 }

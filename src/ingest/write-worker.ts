@@ -18,6 +18,7 @@ import { analyticsResponseCache } from "../analytics/response-cache.ts";
 import { createRollups } from "../analytics/rollup-coverage.ts";
 import { createSqlRunner } from "../analytics/sql.ts";
 import type { Context, RowSink, Services } from "../context.ts";
+import { onlyRootFields } from "../guard/operation.ts";
 import { answerOperation } from "../http/graphql-fast-path.ts";
 import { createOperationLog } from "../http/operation-log.ts";
 import { pipelineYogaOptions } from "../http/pipeline.ts";
@@ -43,16 +44,11 @@ const data = workerData as WriteWorkerData;
 const log = createLogger(data.logLevel).child({ component: `${data.kind}-worker` });
 
 /** The root fields this worker runs: the record mutations, or the statistics queries. */
-const FIELDS = new Set(data.fields);
+const OWN_FIELDS: ReadonlySet<string> = new Set([...data.fields, "__typename"]);
 
 /** Accepts an operation of the worker's kind whose every root selection is one of its fields (or __typename). */
-export function onlyOwnFields(operation: OperationDefinitionNode): boolean {
-  if (operation.operation !== (data.kind === "write" ? "mutation" : "query")) return false;
-  return operation.selectionSet.selections.every(
-    (selection) =>
-      selection.kind === "Field" && (FIELDS.has(selection.name.value) || selection.name.value === "__typename"),
-  );
-}
+export const onlyOwnFields = (operation: OperationDefinitionNode): boolean =>
+  onlyRootFields(operation, data.kind === "write" ? "mutation" : "query", OWN_FIELDS);
 
 // Enqueues waiting for the main thread's answer, and tickets waiting for their commit.
 let nextEnqueue = 0;
