@@ -11,6 +11,8 @@ import {
   type TradeInput,
   TradeStatsCountsDocument,
   TradesDocument,
+  TradesWithLinksDocument,
+  type TradesWithLinksQuery,
 } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { iso } from "./support/dataset.ts";
@@ -203,6 +205,68 @@ describe("range-aware entries", () => {
     expect(await stats(1)).toEqual({ count: 2, quoteVolume: 10 });
     expect(await stats(5)).toEqual({ count: 1, quoteVolume: 2 });
     expect(statements(r, "tradeStats.totals")).toBe(runs + 1);
+  });
+});
+
+describe("range-aware trade pages and links", () => {
+  // An app and tables of their own. Six trades a minute apart, three days ago, one of them with
+  // a latency measurement (so the pages' link statements return rows).
+  const base = day0 - DAY;
+  const minute = 60_000_000n;
+  let p: TestApp;
+  const ids = (answer: { data?: TradesWithLinksQuery | null }) =>
+    answer.data?.trades.edges.map((edge) => edge.node.tradeId);
+  const counts = () =>
+    ["trades.edge", "trades", "trade.latencyMetrics", "trade.mev"].map((name) => statements(p, name));
+  const commit = async (tradeId: string, micros: bigint) => {
+    const written = await p.gql(RecordTradeDocument, {
+      input: { ...trade(0), tradeId, timestamp: iso(micros) },
+      durability: "COMMITTED",
+    });
+    expect(written.errors).toBeUndefined();
+  };
+
+  beforeAll(async () => {
+    p = await startTestApp("cachepages");
+    for (let i = 0; i < 6; i++) await commit(`h-${i}`, base + BigInt(i) * minute);
+    const measured = await p.gql(RecordLatencyMetricDocument, {
+      input: { tradeId: "h-1", stage: "e2e", latencyUs: 900, timestamp: iso(base + minute + 1_000n) },
+      durability: "COMMITTED",
+    });
+    expect(measured.errors).toBeUndefined();
+  });
+
+  it("keeps pages of history and their links while a bot writes now; a late trade drops only the pages it lands in", async () => {
+    // From a day (as a dashboard asks): a page from the table's start could lose rows to the TTL,
+    // which any commit may enforce, so every commit drops it.
+    const oldest = { first: 3, order: "ASC" as const, filter: { from: iso(base - HOUR) } };
+    const newest = await p.gql(TradesWithLinksDocument, { first: 2, order: "DESC" });
+    expect(ids(newest)).toEqual(["h-5", "h-4"]);
+    const older = { first: 2, order: "DESC" as const, after: newest.data?.trades.pageInfo.endCursor ?? null };
+    const first = await p.gql(TradesWithLinksDocument, oldest);
+    const second = await p.gql(TradesWithLinksDocument, older);
+    expect(ids(first)).toEqual(["h-0", "h-1", "h-2"]);
+    expect(first.data?.trades.edges[1]?.node.latencyMetrics.map((m) => m.latencyUs)).toEqual(["900"]);
+    expect(ids(second)).toEqual(["h-3", "h-2"]);
+
+    // A bot's trade of the current second: after both pages, outside their links' window.
+    let runs = counts();
+    await commit("now-1", BigInt(Date.now()) * 1000n);
+    expect(ids(await p.gql(TradesWithLinksDocument, { first: 2, order: "DESC" }))).toEqual(["now-1", "h-5"]);
+    runs = counts().map((n, i) => n - (runs[i] as number)); // the newest page ran again, as it must
+    expect(runs[0]).toBeGreaterThan(0);
+    runs = counts();
+    expect(await p.gql(TradesWithLinksDocument, oldest)).toEqual(first);
+    expect(await p.gql(TradesWithLinksDocument, older)).toEqual(second);
+    expect(counts()).toEqual(runs);
+
+    // A late trade between h-0 and h-1: inside the oldest page (up to its edge, h-3), below the
+    // older page's (h-3 and h-2, edge h-1): only the first runs again, and includes it.
+    await commit("late-1", base + minute / 2n);
+    expect(await p.gql(TradesWithLinksDocument, older)).toEqual(second);
+    expect(counts()).toEqual(runs);
+    expect(ids(await p.gql(TradesWithLinksDocument, oldest))).toEqual(["h-0", "late-1", "h-1"]);
+    expect(counts()[0]).toBeGreaterThan(runs[0] as number);
   });
 });
 

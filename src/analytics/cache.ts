@@ -56,6 +56,12 @@ export interface CachedQuery<R, T> {
    * `tables`: only writes into it drop the entry. Default: the whole table.
    */
   range?: { from: bigint; to: bigint };
+  /**
+   * The range the value depends on, once its rows are known, when narrower than `range` (a keyset
+   * page depends on the rows up to its last one, not on every later row): the entry is stored with
+   * it, so writes past it keep the entry. Undefined from the function: `range`.
+   */
+  rangeOf?: (rows: R[]) => { from: bigint; to: bigint } | undefined;
   /** Rows → the value that is cached and returned. */
   map: (rows: R[]) => T;
 }
@@ -179,9 +185,10 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
           },
         })
       : undefined;
+  /** A statement running under a key: its value and the reads the value depends on. */
   const running = new Map<
     string,
-    { run: Promise<unknown>; reads: readonly Read[]; basis: ReadonlyMap<string, TableTxn> }
+    { run: Promise<Entry>; reads: readonly Read[]; basis: ReadonlyMap<string, TableTxn> }
   >();
 
   /** The latest snapshot processed: entries hold what QuestDB had applied as of its numbers. */
@@ -248,17 +255,22 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
 
   const keyOf = (statement: SqlStatement) =>
     [statement.name, statement.sql, JSON.stringify(statement.params, bigintSafe)].join("\u0000");
-  const readsOf = (query: CachedQuery<unknown, unknown>): Read[] =>
+  const readsOf = (query: Pick<CachedQuery<unknown, unknown>, "tables" | "range">): Read[] =>
     query.tables.map((table) => ({ table, range: query.range }));
 
-  /** Runs the statement under `key` (joinable meanwhile) and keeps the value if still current. */
+  /**
+   * Runs the statement under `key` (joinable meanwhile) and keeps the value if still current; the
+   * reads the value depends on are narrowed by `rangeOf` once its rows are known.
+   */
   const start = <R, T>(key: string, query: CachedQuery<R, T>, reads: Read[], basis: ReadonlyMap<string, TableTxn>) => {
     counts.misses++;
     countsOf(query.statement).misses++;
-    const run = runner.query<R>(query.statement).then((rows) => {
+    const run = runner.query<R>(query.statement).then((rows): Entry => {
       const value = query.map(rows);
-      if (unchanged(reads, basis, processedTables())) store(key, { value, reads });
-      return value;
+      const narrowed = query.rangeOf?.(rows);
+      const used = narrowed ? reads.map((read) => ({ table: read.table, range: narrowed })) : reads;
+      if (unchanged(used, basis, processedTables())) store(key, { value, reads: used });
+      return { value, reads: used };
     });
     const item = { run, reads, basis };
     running.set(key, item);
@@ -291,23 +303,25 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
         const { statement } = query;
         const snapshot = await snapshotFor(query.tables);
         const key = keyOf(statement);
-        const reads = readsOf(query as CachedQuery<unknown, unknown>);
         const cached = lru?.get(key);
         if (cached) {
           counts.hits++;
           countsOf(statement).hits++;
-          for (const read of reads) done.push({ ...read, basis: processedTables() });
+          for (const read of cached.reads) done.push({ ...read, basis: processedTables() });
           return cached.value as T;
         }
+        // A running statement is joined on the reads it was started with (before its rows could
+        // narrow them); the response remembers the reads its value depends on.
         const inFlight = running.get(key);
-        if (inFlight && unchanged(inFlight.reads, inFlight.basis, snapshot.tables)) {
+        const joined = inFlight && unchanged(inFlight.reads, inFlight.basis, snapshot.tables);
+        if (joined) {
           counts.coalesced++;
           countsOf(statement).coalesced++;
-          for (const read of reads) done.push({ ...read, basis: inFlight.basis });
-          return inFlight.run as Promise<T>;
         }
-        for (const read of reads) done.push({ ...read, basis: snapshot.tables });
-        return start(key, query, reads, snapshot.tables);
+        const basis = joined ? inFlight.basis : snapshot.tables;
+        const computed = await (joined ? inFlight.run : start(key, query, readsOf(query), basis));
+        for (const read of computed.reads) done.push({ ...read, basis });
+        return computed.value as T;
       },
 
       async cachedResponse(key: string): Promise<string | undefined> {

@@ -57,6 +57,7 @@ export async function mevTipPercentiles(
       max + 1,
     ),
     tables: [table],
+    range: args.range,
     map: unlessOver(
       max,
       (rows) => new Map(rows.map((row) => [mevKeyOf(args, bucketed, row), { p50: row.p50, p90: row.p90 }])),
@@ -119,6 +120,7 @@ export async function mevCurrencies(
       max + 1,
     ),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (rows) => {
       const byKey = new Map<string, MevCurrencyRow[]>();
       for (const row of rows) {

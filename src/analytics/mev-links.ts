@@ -81,6 +81,8 @@ export async function mevLinks(
       max + 1,
     ),
     tables: [tables.trades, tables.mev],
+    // The trades' window, which holds the MEV rows' range: writes outside it keep the entry.
+    range: { from: args.range.from - LINK_WINDOW_MICROS, to: args.range.to + LINK_WINDOW_MICROS },
     map: unlessOver(
       max,
       (rows) =>

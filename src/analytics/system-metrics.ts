@@ -60,6 +60,7 @@ export async function systemMetricsBuckets(
       max + 1,
     ),
     tables: [table],
+    range: args.range,
     map: unlessOver(max, (found) =>
       found
         .map((row) => ({
@@ -103,6 +104,7 @@ export async function alertEventsInRange(
       first,
     ),
     tables: [table],
+    range,
     map: (rows) => rows.map(eventFromRow),
   });
 }

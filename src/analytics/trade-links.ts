@@ -4,6 +4,7 @@
 // however many trades a page holds.
 import { LATENCY_METRICS, type LatencyMetric, type LatencyRow } from "../questdb/latency-table.ts";
 import { MEV_METRICS, type MevMetric, type MevRow } from "../questdb/mev-table.ts";
+import type { TxnRange } from "../questdb/txn-watch.ts";
 import { formatIsoMicros, type Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
@@ -30,19 +31,21 @@ export const LINK_WINDOW_MICROS = 3_600_000_000n;
  * `WHERE timestamp window AND trade_id IN (…)` for a batch of trades. Rows of other writers with
  * the same ids are read too (no tuple IN) and left out when mapping: a few rows at most.
  */
-function linkWhere(keys: readonly TradeKey[], params: unknown[]): string {
+function linkWhere(keys: readonly TradeKey[], params: unknown[]): { where: string; range: TxnRange } {
   let min = keys[0]?.timestamp ?? 0n;
   let max = min;
   for (const key of keys) {
     if (key.timestamp < min) min = key.timestamp;
     if (key.timestamp > max) max = key.timestamp;
   }
-  params.push(formatIsoMicros(min - LINK_WINDOW_MICROS), formatIsoMicros(max + LINK_WINDOW_MICROS));
+  const range = { from: min - LINK_WINDOW_MICROS, to: max + LINK_WINDOW_MICROS + 1n };
+  params.push(formatIsoMicros(range.from), formatIsoMicros(range.to - 1n));
   const ids = [...new Set(keys.map((key) => key.tradeId))].map((id) => {
     params.push(id);
     return `$${params.length}`;
   });
-  return `timestamp >= $1 AND timestamp <= $2 AND trade_id IN (${ids.join(", ")})`;
+  // The range read goes with the statement to the cache: a write outside it keeps the entry.
+  return { where: `timestamp >= $1 AND timestamp <= $2 AND trade_id IN (${ids.join(", ")})`, range };
 }
 
 // A page's links are read with LIMIT max + 1 (MAX_RESULT_ROWS): a bot that recorded very many
@@ -62,10 +65,12 @@ export async function loadLatencyByTrade(
   max: number,
 ): Promise<LatencyMetric[][]> {
   const params: unknown[] = [];
-  const sql = `SELECT ${LATENCY_METRICS.select} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, stage, metric_id`;
+  const { where, range } = linkWhere(keys, params);
+  const sql = `SELECT ${LATENCY_METRICS.select} FROM ${table} WHERE ${where} ORDER BY timestamp, stage, metric_id`;
   const byTrade = await cache.read<LatencyRow, Map<string, LatencyMetric[]> | null>({
     statement: limited({ name: "trade.latencyMetrics", sql, params }, max + 1),
     tables: [table],
+    range,
     map: unlessOver(max, (rows) => {
       const byKey = new Map<string, LatencyMetric[]>();
       for (const row of rows) {
@@ -89,10 +94,12 @@ export async function loadMevByTrade(
   max: number,
 ): Promise<(MevMetric | null)[]> {
   const params: unknown[] = [];
-  const sql = `SELECT ${MEV_METRICS.select} FROM ${table} WHERE ${linkWhere(keys, params)} ORDER BY timestamp, metric_id`;
+  const { where, range } = linkWhere(keys, params);
+  const sql = `SELECT ${MEV_METRICS.select} FROM ${table} WHERE ${where} ORDER BY timestamp, metric_id`;
   const byTrade = await cache.read<MevRow, Map<string, MevMetric> | null>({
     statement: limited({ name: "trade.mev", sql, params }, max + 1),
     tables: [table],
+    range,
     map: unlessOver(max, (rows) => {
       const byKey = new Map<string, MevMetric>();
       for (const row of rows) {

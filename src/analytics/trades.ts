@@ -213,7 +213,19 @@ export async function queryTrades(
 ): Promise<TradePage> {
   const params: unknown[] = [];
   const where = tradeWhere(args.filter, params);
-  if (args.after) where.push(positionWhere(args.order === "DESC" ? "<" : ">", decodeCursor(args.after), params));
+  const after = args.after ? decodeCursor(args.after) : undefined;
+  if (after) where.push(positionWhere(args.order === "DESC" ? "<" : ">", after, params));
+  const descending = args.order === "DESC";
+  // The timestamps the page can hold, [low, high): the filter's range, cut at the cursor (rows at
+  // its timestamp with a later key included).
+  let low = args.filter.from ?? MIN_MICROS;
+  let high = args.filter.to ?? MAX_MICROS + 1n;
+  if (after && !descending && after.timestamp > low) low = after.timestamp;
+  if (after && descending && after.timestamp + 1n < high) high = after.timestamp + 1n;
+  // Each statement is cached with the range its answer depends on, so that a write elsewhere (a
+  // bot's trade of the current second below a page of history) keeps it: the edge, once full,
+  // only on the rows up to it; the page on the rows between its bound and the edge.
+  const upTo = (edge: bigint) => (descending ? { from: edge, to: high } : { from: low, to: edge + 1n });
   const filtered = `FROM ${table}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`;
   // Ordering by (timestamp, trade_id, writer) makes QuestDB read every matching row to keep the
   // top n: a first page over a month of trades cost hundreds of ms. Ordered by the designated
@@ -227,6 +239,11 @@ export async function queryTrades(
       params,
     },
     tables: [table],
+    range: { from: low, to: high },
+    rangeOf: (rows) => {
+      const last = rows.at(-1);
+      return rows.length > args.first && last ? upTo(last.timestamp) : undefined;
+    },
     map: (rows) => rows.at(-1)?.timestamp ?? null,
   });
   if (edge === null) return { edges: [], hasNextPage: false };
@@ -237,6 +254,7 @@ export async function queryTrades(
   return cache.read<TradeRow, TradePage>({
     statement: { name: "trades", sql, params: pageParams },
     tables: [table],
+    range: upTo(edge),
     map: (result) => {
       const rows = result.slice(0, args.first).map(TRADES.fromRow);
       return {
