@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { queryTrades } from "../src/analytics/trades.ts";
 import {
   RecordLatencyMetricDocument,
+  RecordMevMetricDocument,
   RecordTradeDocument,
   type TradeInput,
   TradeStatsCountsDocument,
@@ -218,9 +219,23 @@ describe("range-aware trade pages and links", () => {
     answer.data?.trades.edges.map((edge) => edge.node.tradeId);
   const counts = () =>
     ["trades.edge", "trades", "trade.latencyMetrics", "trade.mev"].map((name) => statements(p, name));
-  const commit = async (tradeId: string, micros: bigint) => {
+  const commit = async (tradeId: string, micros: bigint, priorityFee = 0) => {
     const written = await p.gql(RecordTradeDocument, {
-      input: { ...trade(0), tradeId, timestamp: iso(micros) },
+      input: { ...trade(0), tradeId, timestamp: iso(micros), priorityFee },
+      durability: "COMMITTED",
+    });
+    expect(written.errors).toBeUndefined();
+  };
+  /** A MEV record of the trade `tradeId`, a second after `micros`. */
+  const protect = async (tradeId: string, micros: bigint) => {
+    const written = await p.gql(RecordMevMetricDocument, {
+      input: {
+        tradeId,
+        protection: "JITO_BUNDLE",
+        outcome: "LANDED",
+        tipLamports: "1000",
+        timestamp: iso(micros + 1_000_000n),
+      },
       durability: "COMMITTED",
     });
     expect(written.errors).toBeUndefined();
@@ -267,6 +282,38 @@ describe("range-aware trade pages and links", () => {
     expect(counts()).toEqual(runs);
     expect(ids(await p.gql(TradesWithLinksDocument, oldest))).toEqual(["h-0", "late-1", "h-1"]);
     expect(counts()[0]).toBeGreaterThan(runs[0] as number);
+  });
+
+  it("joins a multi-day MEV range with its trades a day at a time: a write into one day joins again that day alone", async () => {
+    // Linked trades on two days (the priority fees tell them apart), a range over four days, and
+    // later a write into its last day, as a bot's into today (fixed days, so the test does not
+    // depend on the hour it runs at: a write within LINK_WINDOW of midnight reaches two days).
+    await commit("fee-a", base + 2n * HOUR, 100);
+    await protect("fee-a", base + 2n * HOUR);
+    await commit("fee-b", base + DAY + 3n * HOUR, 20);
+    await protect("fee-b", base + DAY + 3n * HOUR);
+    const query =
+      "query($r: TimeRange!) { mevEffectiveness(range: $r) { totals { transactions linkedTrades priorityFeesLamports } } }";
+    const range = { from: iso(base - 6n * HOUR), to: iso(base + 2n * DAY + 20n * HOUR) };
+    const totals = async () => {
+      const response = await fetch(`${p.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables: { r: range } }),
+      });
+      return (await response.json()).data.mevEffectiveness.totals;
+    };
+    expect(await totals()).toEqual([{ transactions: 2, linkedTrades: 2, priorityFeesLamports: "120" }]);
+    const joins = () => p.app.cache.stats().byQuery["mevEffectiveness.priorityFees"] ?? { hits: 0, misses: 0 };
+    const before = joins();
+
+    await commit("fee-c", base + 2n * DAY + 12n * HOUR, 3);
+    await protect("fee-c", base + 2n * DAY + 12n * HOUR);
+    expect(await totals()).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
+    const after = joins();
+    // The last day's join ran again; the three days before it came from the cache.
+    expect(after.misses - before.misses).toBe(1);
+    expect(after.hits - before.hits).toBe(3);
   });
 });
 

@@ -1,13 +1,14 @@
-// The MEV rows joined with their trades (same tradeId and writer, within LINK_WINDOW of the
-// range): the trades' priority fees, the fee per compute unit and the mismatches of mevStatus
-// and outcome. One statement per request for all rows of a mevEffectiveness answer, run only
-// when one of its figures is selected.
+// The MEV rows joined with their trades (same tradeId and writer, within LINK_WINDOW of the MEV
+// row's UTC day): the trades' priority fees, the fee per compute unit and the mismatches of
+// mevStatus and outcome. One statement per day of the range, per request for all rows of a
+// mevEffectiveness answer, run only when one of its figures is selected.
 import { formatIsoMicros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type MevEffectivenessArgs, mevKeyOf, mevKeys } from "./mev-effectiveness.ts";
 import { statusMismatchSql } from "./mev-vocabulary.ts";
 import { rangeParams } from "./range.ts";
+import { dayPieces, forEachInOrder } from "./rollup.ts";
 import { LINK_WINDOW_MICROS } from "./trade-links.ts";
 
 /** What the join of the MEV rows with their trades yields, per (bucket, group). */
@@ -43,11 +44,25 @@ interface LinkRow {
   compute_units: bigint | null;
 }
 
+/** Adds b's figures into a (the figures of one key from two pieces of the range). */
+function addLinks(a: MevLinkFigures, b: MevLinkFigures): MevLinkFigures {
+  return {
+    linked: a.linked + b.linked,
+    priorityFees: a.priorityFees + b.priorityFees,
+    statusMismatches: a.statusMismatches + b.statusMismatches,
+    cuPriorityFees: a.cuPriorityFees + b.cuPriorityFees,
+    computeUnits: a.computeUnits + b.computeUnits,
+  };
+}
+
 /**
  * The linked trades' figures per (bucket, group) key: their priority fees, the mismatches of
- * mevStatus and outcome, and the fee per compute unit. Trades are looked for within
- * LINK_WINDOW of the range, so the join stays bounded; the MEV rows are the join's build side
- * (the right one), the trades in the window its probe side.
+ * mevStatus and outcome, and the fee per compute unit. The range is joined one UTC day at a time
+ * (rollup.ts's dayPieces: runs of days past 64), two at a time: the MEV rows of the day's part of
+ * the range are the join's build side (the right one), the trades from LINK_WINDOW before the day
+ * to LINK_WINDOW after it the probe side. Each day is cached with that window as its range, so
+ * while bots write today a month-long chart joins again only today and the range's first day
+ * (whose part moves with the clock), not the month. Every figure is a sum: days add up per key.
  */
 export async function mevLinks(
   cache: QueryReader,
@@ -69,24 +84,21 @@ export async function mevLinks(
     `JOIN (SELECT timestamp, trade_id, writer, protection, strategy, venue, outcome, compute_units FROM ${tables.mev} WHERE timestamp >= $1 AND timestamp < $2) m ` +
     // Trade ids are unique per writer; rows without a writer (NULL) match each other.
     "ON t.trade_id = m.trade_id AND t.writer = m.writer";
-  const params = [
-    ...rangeParams(args.range),
-    formatIsoMicros(args.range.from - LINK_WINDOW_MICROS),
-    formatIsoMicros(args.range.to + LINK_WINDOW_MICROS),
-  ];
-  // One row per non-empty (bucket, group): no more than the answer's rows, which were bounded.
-  const links = await cache.read<LinkRow, Map<string, MevLinkFigures> | null>({
-    statement: limited(
-      { name: bucketed ? "mevEffectiveness.priorityFees.buckets" : "mevEffectiveness.priorityFees", sql, params },
-      max + 1,
-    ),
-    tables: [tables.trades, tables.mev],
-    // The trades' window, which holds the MEV rows' range: writes outside it keep the entry.
-    range: { from: args.range.from - LINK_WINDOW_MICROS, to: args.range.to + LINK_WINDOW_MICROS },
-    map: unlessOver(
-      max,
-      (rows) =>
-        new Map(
+  const name = bucketed ? "mevEffectiveness.priorityFees.buckets" : "mevEffectiveness.priorityFees";
+  const links = new Map<string, MevLinkFigures>();
+  await forEachInOrder(
+    dayPieces(args.range),
+    2,
+    async ({ piece, chunk }) => {
+      // The trades' window, which holds the MEV rows' piece: writes outside it keep the entry.
+      const window = { from: chunk.from - LINK_WINDOW_MICROS, to: chunk.to + LINK_WINDOW_MICROS };
+      const params = [...rangeParams(piece), formatIsoMicros(window.from), formatIsoMicros(window.to)];
+      // One row per non-empty (bucket, group): no more than the answer's rows, which were bounded.
+      const found = await cache.read<LinkRow, [string, MevLinkFigures][] | null>({
+        statement: limited({ name, sql, params }, max + 1),
+        tables: [tables.trades, tables.mev],
+        range: window,
+        map: unlessOver(max, (rows) =>
           rows.map((row) => [
             mevKeyOf(args, bucketed, row),
             {
@@ -98,8 +110,17 @@ export async function mevLinks(
             },
           ]),
         ),
-    ),
-  });
-  if (!links) throw tooManyRows(max);
+      });
+      if (!found) throw tooManyRows(max);
+      return found;
+    },
+    (found) => {
+      for (const [key, figures] of found) {
+        const earlier = links.get(key);
+        links.set(key, earlier ? addLinks(earlier, figures) : figures);
+      }
+      if (links.size > max) throw tooManyRows(max);
+    },
+  );
   return links;
 }

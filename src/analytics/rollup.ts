@@ -63,10 +63,29 @@ const ceilTo = (t: Micros, step: bigint) => floorTo(t + step - 1n, step);
 /** Buckets the views can serve: whole hours or longer, calendar aligned. */
 const VIEW_BUCKETS: ReadonlySet<TimeBucket> = new Set(["HOUR", "FOUR_HOURS", "DAY", "WEEK", "MONTH"]);
 
+/** Whole UTC days, or runs of several past MAX_CHUNKS days, so that a range is read in at most MAX_CHUNKS statements. */
+const chunkOf = (range: TimeRange) => {
+  const days = (ceilTo(range.to, DAY) - floorTo(range.from, DAY)) / DAY;
+  return DAY * ((days + BigInt(MAX_CHUNKS) - 1n) / BigInt(MAX_CHUNKS));
+};
+
+/**
+ * `range` cut into chunks (chunkOf) in time order: each piece, and the whole chunk it lies in
+ * (aligned to the epoch, so the same for every range of a similar length).
+ */
+export function dayPieces(range: TimeRange): { piece: TimeRange; chunk: TimeRange }[] {
+  const chunk = chunkOf(range);
+  const pieces: { piece: TimeRange; chunk: TimeRange }[] = [];
+  for (let start = floorTo(range.from, chunk); start < range.to; start += chunk) {
+    const piece = { from: later(start, range.from), to: earlier(start + chunk, range.to) };
+    if (piece.from < piece.to) pieces.push({ piece, chunk: { from: start, to: start + chunk } });
+  }
+  return pieces;
+}
+
 /** Segments of `range` in time order (see the file's head). */
 export function planSegments(range: TimeRange, bucket: TimeBucket | null, coverage: Coverage | null): Segment[] {
-  const days = (ceilTo(range.to, DAY) - floorTo(range.from, DAY)) / DAY;
-  const chunk = DAY * ((days + BigInt(MAX_CHUNKS) - 1n) / BigInt(MAX_CHUNKS));
+  const chunk = chunkOf(range);
   const viewable = coverage?.usable === true && coverage.dirty !== null && (!bucket || VIEW_BUCKETS.has(bucket));
   const dirty = viewable ? (coverage?.dirty ?? []) : [];
   const segments: Segment[] = [];
