@@ -403,13 +403,14 @@ async function run(
     for (const r of results.filter((x) => x.days === days)) {
       const v = verdict(r);
       out(
-        `| ${r.query.name} | ${ms(p(r.cached, 50))} / ${ms(p(r.cached, 99))} (${r.cached.length}) | ${r.answerHits} of ${r.cached.length} | ${r.statementsPerRequest.toFixed(1)} | ${ms(p(r.uncached, 50))} (${r.uncached.length}) | ${ms(p(r.plain, 50))} / ${ms(p(r.plain, 99))} (${r.plain.length}) | ${v.speedUp.toFixed(1)}× | ${days === 30 ? v.text : `(${v.pass ? "would pass" : "would miss"})`} |`,
+        `| ${r.query.name} | ${ms(p(r.cached, 50))} / ${ms(p(r.cached, 99))} (${r.cached.length}) | ${r.answerHits} of ${r.cached.length} | ${r.statementsPerRequest.toFixed(1)} | ${ms(p(r.uncached, 50))} (${r.uncached.length}) | ${ms(p(r.plain, 50))} / ${ms(p(r.plain, 99))} (${r.plain.length}) | ${v.speedUp.toFixed(1)}× | ${days === 30 && !r.query.extra ? v.text : `(${v.pass ? "would pass" : "would miss"})`} |`,
       );
     }
   }
+  const counted = results.filter((r) => r.days === 30 && !r.query.extra);
   out();
   out(
-    `Targets (issue 13, 30 days): GraphQL p50 ≤ ${TARGET.p50} ms and p99 ≤ ${TARGET.p99} ms (with drawdown: both ≤ ${fmt(TARGET.drawdown)} ms), and p50 at least ${TARGET.speedUp}× faster than the plain SQL. With fewer than 100 runs p99 is the slowest run. 30-day lines: ${results.filter((r) => r.days === 30 && verdict(r).pass).length} PASS, ${results.filter((r) => r.days === 30 && !verdict(r).pass).length} MISS.`,
+    `Targets (issue 13, 30 days): GraphQL p50 ≤ ${TARGET.p50} ms and p99 ≤ ${TARGET.p99} ms (with drawdown: both ≤ ${fmt(TARGET.drawdown)} ms), and p50 at least ${TARGET.speedUp}× faster than the plain SQL. With fewer than 100 runs p99 is the slowest run. 30-day lines: ${counted.filter((r) => verdict(r).pass).length} PASS, ${counted.filter((r) => !verdict(r).pass).length} MISS (queries marked extra are not counted).`,
   );
   out();
   out(

@@ -284,7 +284,7 @@ describe("range-aware trade pages and links", () => {
     expect(counts()[0]).toBeGreaterThan(runs[0] as number);
   });
 
-  it("joins a multi-day MEV range with its trades a day at a time: a write into one day joins again that day alone", async () => {
+  it("reads a multi-day MEV range's link join, daily tips and currencies a day at a time: a write into one day reads again that day alone", async () => {
     // Linked trades on two days (the priority fees tell them apart), a range over four days, and
     // later a write into its last day, as a bot's into today (fixed days, so the test does not
     // depend on the hour it runs at: a write within LINK_WINDOW of midnight reaches two days).
@@ -295,25 +295,44 @@ describe("range-aware trade pages and links", () => {
     const query =
       "query($r: TimeRange!) { mevEffectiveness(range: $r) { totals { transactions linkedTrades priorityFeesLamports } } }";
     const range = { from: iso(base - 6n * HOUR), to: iso(base + 2n * DAY + 20n * HOUR) };
-    const totals = async () => {
+    const ask = async (text: string) => {
       const response = await fetch(`${p.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query, variables: { r: range } }),
+        body: JSON.stringify({ query: text, variables: { r: range } }),
       });
-      return (await response.json()).data.mevEffectiveness.totals;
+      return (await response.json()).data.mevEffectiveness;
     };
-    expect(await totals()).toEqual([{ transactions: 2, linkedTrades: 2, priorityFeesLamports: "120" }]);
-    const joins = () => p.app.cache.stats().byQuery["mevEffectiveness.priorityFees"] ?? { hits: 0, misses: 0 };
-    const before = joins();
+    // Daily: the tip percentiles and the money per currency, each day's bucket whole in its day.
+    const daily =
+      "query($r: TimeRange!) { mevEffectiveness(range: $r, bucket: DAY) { buckets { bucket transactions tipPerLandedBundle { p50Lamports } byCurrency { token transactions } } } }";
+    /** Each day's bucket as recorded: one landed bundle with a 1,000-lamport tip on the days given. */
+    const days = (withRows: number[]) =>
+      [-1, 0, 1, 2].map((d) => ({
+        bucket: iso(base + BigInt(d) * DAY),
+        transactions: withRows.includes(d) ? 1 : 0,
+        tipPerLandedBundle: { p50Lamports: withRows.includes(d) ? 1000 : null },
+        byCurrency: withRows.includes(d) ? [{ token: null, transactions: 1 }] : [],
+      }));
+    expect((await ask(query)).totals).toEqual([{ transactions: 2, linkedTrades: 2, priorityFeesLamports: "120" }]);
+    expect((await ask(daily)).buckets).toEqual(days([0, 1]));
+    const names = [
+      "mevEffectiveness.priorityFees",
+      "mevEffectiveness.tips.buckets",
+      "mevEffectiveness.currencies.buckets",
+    ];
+    const reads = () => names.map((name) => p.app.cache.stats().byQuery[name] ?? { hits: 0, misses: 0 });
+    const before = reads();
 
     await commit("fee-c", base + 2n * DAY + 12n * HOUR, 3);
     await protect("fee-c", base + 2n * DAY + 12n * HOUR);
-    expect(await totals()).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
-    const after = joins();
-    // The last day's join ran again; the three days before it came from the cache.
-    expect(after.misses - before.misses).toBe(1);
-    expect(after.hits - before.hits).toBe(3);
+    expect((await ask(query)).totals).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
+    expect((await ask(daily)).buckets).toEqual(days([0, 1, 2]));
+    // The last day's statements ran again; the three days before it came from the cache.
+    for (const [i, after] of reads().entries()) {
+      expect(after.misses - (before[i]?.misses ?? 0), names[i]).toBe(1);
+      expect(after.hits - (before[i]?.hits ?? 0), names[i]).toBe(3);
+    }
   });
 });
 

@@ -5,7 +5,8 @@ import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type MevEffectivenessArgs, mevKeyOf, mevKeys } from "./mev-effectiveness.ts";
 import { landedSql } from "./mev-vocabulary.ts";
-import { rangeParams } from "./range.ts";
+import { rangeParams, type TimeRange, withinADay } from "./range.ts";
+import { dayPieces, forEachInOrder } from "./rollup.ts";
 import { compareGroups } from "./series.ts";
 
 /**
@@ -28,6 +29,30 @@ interface TipRow {
 }
 
 /**
+ * Reads a figure per (bucket, group) key, one UTC day of the range at a time (rollup.ts's
+ * dayPieces), two at a time, when every bucket lies inside one day: each key is then computed
+ * whole by one day's statement, so the answer is the same as over the whole range, and each day
+ * is cached with its own range (a write into today re-reads today alone, not the month). Totals,
+ * weeks and months span days: one statement over the range.
+ */
+async function readByDay<V>(
+  args: MevEffectivenessArgs,
+  bucketed: boolean,
+  max: number,
+  read: (range: TimeRange) => Promise<Map<string, V> | null>,
+): Promise<Map<string, V>> {
+  const pieces =
+    bucketed && args.bucket && withinADay(args.bucket) ? dayPieces(args.range).map((p) => p.piece) : [args.range];
+  const all = new Map<string, V>();
+  await forEachInOrder(pieces, 2, read, (found) => {
+    if (!found) throw tooManyRows(max);
+    for (const [key, value] of found) all.set(key, value);
+    if (all.size > max) throw tooManyRows(max);
+  });
+  return all;
+}
+
+/**
  * p50 and p90 of the tips of the landed bundles, per (bucket, group) key. approx_percentile
  * makes QuestDB's GROUP BY single-threaded (docs/queries.md, Percentiles), which is why it is
  * not part of the main aggregate statement; the filter keeps it to the landed bundles.
@@ -47,24 +72,20 @@ export async function mevTipPercentiles(
       `approx_percentile(tip_lamports, 0.9, ${p}) p90`,
     ].join(", ")} ` +
     `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2 AND protection = 'JITO_BUNDLE' AND ${landedSql()}`;
-  const found = await cache.read<TipRow, Map<string, TipPercentiles> | null>({
-    statement: limited(
-      {
-        name: bucketed ? "mevEffectiveness.tips.buckets" : "mevEffectiveness.tips",
-        sql,
-        params: rangeParams(args.range),
-      },
-      max + 1,
-    ),
-    tables: [table],
-    range: args.range,
-    map: unlessOver(
-      max,
-      (rows) => new Map(rows.map((row) => [mevKeyOf(args, bucketed, row), { p50: row.p50, p90: row.p90 }])),
-    ),
-  });
-  if (!found) throw tooManyRows(max);
-  return found;
+  return readByDay(args, bucketed, max, (range) =>
+    cache.read<TipRow, Map<string, TipPercentiles> | null>({
+      statement: limited(
+        { name: bucketed ? "mevEffectiveness.tips.buckets" : "mevEffectiveness.tips", sql, params: rangeParams(range) },
+        max + 1,
+      ),
+      tables: [table],
+      range,
+      map: unlessOver(
+        max,
+        (rows) => new Map(rows.map((row) => [mevKeyOf(args, bucketed, row), { p50: row.p50, p90: row.p90 }])),
+      ),
+    }),
+  );
 }
 
 /** MEV money in one currency: the quote token recorded on the MEV rows (null: none recorded). */
@@ -110,38 +131,38 @@ export async function mevCurrencies(
       "sum(CASE WHEN expected_profit IS NOT NULL THEN coalesce(realized_profit, 0.0) ELSE 0.0 END) realized_profit",
     ].join(", ")} ` + `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2`;
   // At most (answer rows) × currencies rows; refused past MAX_RESULT_ROWS like the answer.
-  const found = await cache.read<CurrencyRow, Map<string, MevCurrencyRow[]> | null>({
-    statement: limited(
-      {
-        name: bucketed ? "mevEffectiveness.currencies.buckets" : "mevEffectiveness.currencies",
-        sql,
-        params: rangeParams(args.range),
-      },
-      max + 1,
-    ),
-    tables: [table],
-    range: args.range,
-    map: unlessOver(max, (rows) => {
-      const byKey = new Map<string, MevCurrencyRow[]>();
-      for (const row of rows) {
-        const key = mevKeyOf(args, bucketed, row);
-        const list = byKey.get(key) ?? [];
-        list.push({
-          token: row.quote_token,
-          transactions: Number(row.n),
-          lossAvoided: row.loss_avoided ?? 0,
-          opportunities: Number(row.opportunities ?? 0n),
-          expectedProfit: row.expected_profit ?? 0,
-          realizedProfit: row.realized_profit ?? 0,
-        });
-        byKey.set(key, list);
-      }
-      for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
-      return byKey;
+  return readByDay(args, bucketed, max, (range) =>
+    cache.read<CurrencyRow, Map<string, MevCurrencyRow[]> | null>({
+      statement: limited(
+        {
+          name: bucketed ? "mevEffectiveness.currencies.buckets" : "mevEffectiveness.currencies",
+          sql,
+          params: rangeParams(range),
+        },
+        max + 1,
+      ),
+      tables: [table],
+      range,
+      map: unlessOver(max, (rows) => {
+        const byKey = new Map<string, MevCurrencyRow[]>();
+        for (const row of rows) {
+          const key = mevKeyOf(args, bucketed, row);
+          const list = byKey.get(key) ?? [];
+          list.push({
+            token: row.quote_token,
+            transactions: Number(row.n),
+            lossAvoided: row.loss_avoided ?? 0,
+            opportunities: Number(row.opportunities ?? 0n),
+            expectedProfit: row.expected_profit ?? 0,
+            realizedProfit: row.realized_profit ?? 0,
+          });
+          byKey.set(key, list);
+        }
+        for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
+        return byKey;
+      }),
     }),
-  });
-  if (!found) throw tooManyRows(max);
-  return found;
+  );
 }
 
 /**
