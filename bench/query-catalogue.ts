@@ -135,6 +135,28 @@ export const DASHBOARD_QUERIES: DashboardQuery[] = [
     ],
   },
   {
+    // Figures with statements of their own (the slippage bins, the fees per currency), read a
+    // UTC day at a time.
+    name: "tradeStats daily by strategy with p95 slippage and transfer fees by currency (extra)",
+    extra: true,
+    graphql: (range) => ({
+      query: `query tradesDailyExtra($r: TimeRange!) { tradeStats(range: $r, bucket: DAY, groupBy: [STRATEGY]) { buckets { bucket group { strategy } count p95Slippage transferFeesByCurrency { token amount } } } }`,
+      variables: { r: range },
+    }),
+    sql: (range) => [
+      {
+        // approx_percentile refuses negative values (slippage may be negative): the 1-bp bins a
+        // panel would fold itself.
+        text: `SELECT timestamp, strategy, floor(actual_slippage * 10000) k, count() n FROM trades WHERE ${IN_RANGE} SAMPLE BY 1d`,
+        values: params(range),
+      },
+      {
+        text: `SELECT timestamp, strategy, quote_token, sum(transfer_fees) transfer_fees FROM trades WHERE ${IN_RANGE} SAMPLE BY 1d`,
+        values: params(range),
+      },
+    ],
+  },
+  {
     name: "latencyStats per stage, totals",
     graphql: (range) => ({
       query: `query latencyTotals($r: TimeRange!) { latencyStats(range: $r) { totals { ${LATENCY_FIELDS} } } }`,

@@ -9,6 +9,7 @@ import {
   RecordLatencyMetricDocument,
   RecordMevMetricDocument,
   RecordTradeDocument,
+  TradeIdsDocument,
   type TradeInput,
   TradeStatsCountsDocument,
   TradesDocument,
@@ -284,7 +285,7 @@ describe("range-aware trade pages and links", () => {
     expect(counts()[0]).toBeGreaterThan(runs[0] as number);
   });
 
-  it("reads a multi-day MEV range's link join, daily tips and currencies a day at a time: a write into one day reads again that day alone", async () => {
+  it("reads a multi-day range's statements of their own (MEV link join, daily tips and currencies, daily p95 slippage and transfer fees) a day at a time: a write into one day reads again that day alone", async () => {
     // Linked trades on two days (the priority fees tell them apart), a range over four days, and
     // later a write into its last day, as a bot's into today (fixed days, so the test does not
     // depend on the hour it runs at: a write within LINK_WINDOW of midnight reaches two days).
@@ -316,10 +317,39 @@ describe("range-aware trade pages and links", () => {
       }));
     expect((await ask(query)).totals).toEqual([{ transactions: 2, linkedTrades: 2, priorityFeesLamports: "120" }]);
     expect((await ask(daily)).buckets).toEqual(days([0, 1]));
+    // The trades' daily p95 slippage and transfer fees per currency, statements of their own too.
+    const tradesDaily = async () => {
+      const response = await fetch(`${p.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query:
+            "query($r: TimeRange!) { tradeStats(range: $r, bucket: DAY) { buckets { bucket count p95Slippage transferFeesByCurrency { token amount } } } }",
+          variables: { r: range },
+        }),
+      });
+      return (await response.json()).data.tradeStats.buckets;
+    };
+    /** Each day's trades as recorded: all with slippage 0 and transfer fees 0 in USDC. */
+    const tradeDays = (counts: number[]) =>
+      [-1, 0, 1, 2].map((d, i) => ({
+        bucket: iso(base + BigInt(d) * DAY),
+        count: counts[i],
+        p95Slippage: counts[i] ? 0 : null,
+        transferFeesByCurrency: counts[i] ? [{ token: "USDC", amount: 0 }] : [],
+      }));
+    // The base day: h-0…h-5, fee-a and late-1 when the test above ran (counted through a page);
+    // the next: fee-b.
+    const onBaseDay = await p.gql(TradeIdsDocument, { filter: { from: iso(base), to: iso(base + DAY) }, first: 100 });
+    const baseDay = onBaseDay.data?.trades.edges.length ?? 0;
+    expect(baseDay).toBeGreaterThanOrEqual(7);
+    expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 0]));
     const names = [
       "mevEffectiveness.priorityFees",
       "mevEffectiveness.tips.buckets",
       "mevEffectiveness.currencies.buckets",
+      "tradeStats.p95.buckets",
+      "tradeStats.transferFees.buckets",
     ];
     const reads = () => names.map((name) => p.app.cache.stats().byQuery[name] ?? { hits: 0, misses: 0 });
     const before = reads();
@@ -328,6 +358,7 @@ describe("range-aware trade pages and links", () => {
     await protect("fee-c", base + 2n * DAY + 12n * HOUR);
     expect((await ask(query)).totals).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
     expect((await ask(daily)).buckets).toEqual(days([0, 1, 2]));
+    expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 1]));
     // The last day's statements ran again; the three days before it came from the cache.
     for (const [i, after] of reads().entries()) {
       expect(after.misses - (before[i]?.misses ?? 0), names[i]).toBe(1);

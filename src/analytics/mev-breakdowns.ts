@@ -1,12 +1,12 @@
 // The parts of mevEffectiveness that need a statement of their own, each run only when a client
 // selects it (once per request for all rows): the tip percentiles of the landed bundles, and the
 // money per currency (issue 16, points 2 and 4) with the net benefit converted by token prices.
-import { limited, tooManyRows, unlessOver } from "./bounds.ts";
+import { limited, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type MevEffectivenessArgs, mevKeyOf, mevKeys } from "./mev-effectiveness.ts";
 import { landedSql } from "./mev-vocabulary.ts";
-import { rangeParams, type TimeRange, withinADay } from "./range.ts";
-import { dayPieces, forEachInOrder } from "./rollup.ts";
+import { rangeParams } from "./range.ts";
+import { readByDay } from "./rollup.ts";
 import { compareGroups } from "./series.ts";
 
 /**
@@ -29,30 +29,6 @@ interface TipRow {
 }
 
 /**
- * Reads a figure per (bucket, group) key, one UTC day of the range at a time (rollup.ts's
- * dayPieces), two at a time, when every bucket lies inside one day: each key is then computed
- * whole by one day's statement, so the answer is the same as over the whole range, and each day
- * is cached with its own range (a write into today re-reads today alone, not the month). Totals,
- * weeks and months span days: one statement over the range.
- */
-async function readByDay<V>(
-  args: MevEffectivenessArgs,
-  bucketed: boolean,
-  max: number,
-  read: (range: TimeRange) => Promise<Map<string, V> | null>,
-): Promise<Map<string, V>> {
-  const pieces =
-    bucketed && args.bucket && withinADay(args.bucket) ? dayPieces(args.range).map((p) => p.piece) : [args.range];
-  const all = new Map<string, V>();
-  await forEachInOrder(pieces, 2, read, (found) => {
-    if (!found) throw tooManyRows(max);
-    for (const [key, value] of found) all.set(key, value);
-    if (all.size > max) throw tooManyRows(max);
-  });
-  return all;
-}
-
-/**
  * p50 and p90 of the tips of the landed bundles, per (bucket, group) key. approx_percentile
  * makes QuestDB's GROUP BY single-threaded (docs/queries.md, Percentiles), which is why it is
  * not part of the main aggregate statement; the filter keeps it to the landed bundles.
@@ -72,7 +48,7 @@ export async function mevTipPercentiles(
       `approx_percentile(tip_lamports, 0.9, ${p}) p90`,
     ].join(", ")} ` +
     `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2 AND protection = 'JITO_BUNDLE' AND ${landedSql()}`;
-  return readByDay(args, bucketed, max, (range) =>
+  return readByDay(args.range, bucketed ? args.bucket : null, max, (range) =>
     cache.read<TipRow, Map<string, TipPercentiles> | null>({
       statement: limited(
         { name: bucketed ? "mevEffectiveness.tips.buckets" : "mevEffectiveness.tips", sql, params: rangeParams(range) },
@@ -131,7 +107,7 @@ export async function mevCurrencies(
       "sum(CASE WHEN expected_profit IS NOT NULL THEN coalesce(realized_profit, 0.0) ELSE 0.0 END) realized_profit",
     ].join(", ")} ` + `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2`;
   // At most (answer rows) × currencies rows; refused past MAX_RESULT_ROWS like the answer.
-  return readByDay(args, bucketed, max, (range) =>
+  return readByDay(args.range, bucketed ? args.bucket : null, max, (range) =>
     cache.read<CurrencyRow, Map<string, MevCurrencyRow[]> | null>({
       statement: limited(
         {

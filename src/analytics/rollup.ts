@@ -17,7 +17,7 @@ import { VIEW_GRAIN_US } from "../questdb/views.ts";
 import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { bucketStart, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
+import { bucketStart, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange, withinADay } from "./range.ts";
 
 /** What a request may take from a view. */
 export interface Coverage {
@@ -81,6 +81,30 @@ export function dayPieces(range: TimeRange): { piece: TimeRange; chunk: TimeRang
     if (piece.from < piece.to) pieces.push({ piece, chunk: { from: start, to: start + chunk } });
   }
   return pieces;
+}
+
+/**
+ * A figure per (bucket, group) key from statements of their own (not through the views), read one
+ * UTC day of the range at a time (dayPieces), two at a time, when every bucket lies inside one
+ * day: each key is then computed whole by one day's statement (the same value as over the whole
+ * range), and each day is cached with its own range, so a write into today re-reads today alone,
+ * not the month. Totals (`bucket` null), weeks and months span days: one read over the range.
+ * `read` answers null past `max` rows; so does the whole.
+ */
+export async function readByDay<V>(
+  range: TimeRange,
+  bucket: TimeBucket | null,
+  max: number,
+  read: (range: TimeRange) => Promise<Map<string, V> | null>,
+): Promise<Map<string, V>> {
+  const pieces = bucket && withinADay(bucket) ? dayPieces(range).map((p) => p.piece) : [range];
+  const all = new Map<string, V>();
+  await forEachInOrder(pieces, 2, read, (found) => {
+    if (!found) throw tooManyRows(max);
+    for (const [key, value] of found) all.set(key, value);
+    if (all.size > max) throw tooManyRows(max);
+  });
+  return all;
 }
 
 /** Segments of `range` in time order (see the file's head). */

@@ -9,7 +9,7 @@ import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { type PartialRow, type RollupSource, readRollup, readTotals } from "./rollup.ts";
+import { type PartialRow, type RollupSource, readByDay, readRollup, readTotals } from "./rollup.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
@@ -293,8 +293,9 @@ function slippageBinsBound(row: { n: bigint; lo: number | null; hi: number | nul
  * p95 of actual slippage per (bucket, group) key: `${bucket}|${groupKey}` (bucket "null" for
  * totals). The bins come in one statement read with LIMIT max + 1; bucketed, when there are more,
  * a plan (trades and slippage span per non-empty bucket and group) bounds the bins of each bucket
- * and they are read over runs of whole buckets holding at most `max` bins each. Totals are one
- * statement: their bins are at most the groups × the distinct basis points of the range.
+ * and they are read over runs of whole buckets holding at most `max` bins each; buckets up to a
+ * day are read a UTC day at a time (rollup.ts, readByDay). Totals are one statement: their bins
+ * are at most the groups × the distinct basis points of the range.
  */
 export async function tradeSlippageP95(
   cache: QueryReader,
@@ -318,48 +319,53 @@ export async function tradeSlippageP95(
       map: (rows) => slippageBins(rows, columns, bucketed),
     });
   }
-  const whole = await cache.read<SlippageBinRow, Map<string, number | null> | null>({
-    statement: bins(args.range, true),
-    tables: [table],
-    range: args.range,
-    map: unlessOver(max, (rows) => slippageBins(rows, columns, true)),
-  });
-  if (whole) return whole;
-  const plan = await cache.read<
-    { timestamp: bigint; n: bigint; lo: number | null; hi: number | null },
-    Map<bigint, number> | null
-  >({
-    statement: limited(
-      statement(
-        table,
-        args,
-        true,
-        "count() n, min(actual_slippage) lo, max(actual_slippage) hi",
-        "tradeStats.p95.plan",
+  /** Bins too many for one statement: a plan bounds each bucket's, read in runs of whole buckets. */
+  const slippageP95InRuns = async (part: TimeRange): Promise<Map<string, number | null>> => {
+    const plan = await cache.read<
+      { timestamp: bigint; n: bigint; lo: number | null; hi: number | null },
+      Map<bigint, number> | null
+    >({
+      statement: limited(
+        statement(
+          table,
+          { ...args, range: part },
+          true,
+          "count() n, min(actual_slippage) lo, max(actual_slippage) hi",
+          "tradeStats.p95.plan",
+        ),
+        max + 1,
       ),
-      max + 1,
-    ),
-    tables: [table],
-    range: args.range,
-    map: unlessOver(max, (rows) => {
-      const weights = new Map<bigint, number>();
-      for (const row of rows) weights.set(row.timestamp, (weights.get(row.timestamp) ?? 0) + slippageBinsBound(row));
-      return weights;
-    }),
-  });
-  if (!plan) throw tooManyRows(max);
-  const p95 = new Map<string, number | null>();
-  for (const run of runsUnder(checkRange(args.range, bucket), (start) => plan.get(start) ?? 0, max)) {
-    const range = bucketRunRange(run, bucket, args.range);
-    const part = await cache.read<SlippageBinRow, Map<string, number | null>>({
-      statement: bins(range, false, true),
       tables: [table],
-      range,
-      map: (rows) => slippageBins(rows, columns, true),
+      range: part,
+      map: unlessOver(max, (rows) => {
+        const weights = new Map<bigint, number>();
+        for (const row of rows) weights.set(row.timestamp, (weights.get(row.timestamp) ?? 0) + slippageBinsBound(row));
+        return weights;
+      }),
     });
-    for (const [key, value] of part) p95.set(key, value);
-  }
-  return p95;
+    if (!plan) throw tooManyRows(max);
+    const p95 = new Map<string, number | null>();
+    for (const run of runsUnder(checkRange(part, bucket), (start) => plan.get(start) ?? 0, max)) {
+      const range = bucketRunRange(run, bucket, part);
+      const found = await cache.read<SlippageBinRow, Map<string, number | null>>({
+        statement: bins(range, false, true),
+        tables: [table],
+        range,
+        map: (rows) => slippageBins(rows, columns, true),
+      });
+      for (const [key, value] of found) p95.set(key, value);
+    }
+    return p95;
+  };
+  return readByDay(args.range, bucket, max, async (part) => {
+    const whole = await cache.read<SlippageBinRow, Map<string, number | null> | null>({
+      statement: bins(part, true),
+      tables: [table],
+      range: part,
+      map: unlessOver(max, (rows) => slippageBins(rows, columns, true)),
+    });
+    return whole ?? (await slippageP95InRuns(part));
+  });
 }
 
 export const slippageKey = (bucket: Micros | null, values: GroupValues) => `${bucket}|${groupKey(values)}`;
@@ -380,8 +386,9 @@ interface TransferFeeRow {
 /**
  * Σ transfer fees per (bucket, group) key and quote token, tokens in name order (issue 16,
  * point 4): transfer fees are in the quote token's units, so fees of different quote tokens are
- * never added. A statement of its own (the quote token as one more key), only when selected;
- * read with LIMIT max + 1, as its rows are the answer's rows × the quote tokens.
+ * never added. A statement of its own (the quote token as one more key), only when selected, a
+ * UTC day at a time for buckets up to a day (rollup.ts, readByDay); read with LIMIT max + 1, as
+ * its rows are the answer's rows × the quote tokens.
  */
 export async function tradeTransferFeesByCurrency(
   cache: QueryReader,
@@ -394,23 +401,23 @@ export async function tradeTransferFeesByCurrency(
   const name = bucketed ? "tradeStats.transferFees.buckets" : "tradeStats.transferFees.totals";
   // The alias keeps the quote token apart from the PAIR group column of the same name.
   const select = "quote_token currency, sum(transfer_fees) transfer_fees";
-  const found = await cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
-    statement: limited(statement(table, args, bucketed, select, name), max + 1),
-    tables: [table],
-    range: args.range,
-    map: unlessOver(max, (rows) => {
-      const byKey = new Map<string, CurrencyAmount[]>();
-      for (const row of rows) {
-        const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
-        const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
-        const list = byKey.get(key) ?? [];
-        list.push({ token: row.currency, amount: row.transfer_fees ?? 0 });
-        byKey.set(key, list);
-      }
-      for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
-      return byKey;
+  return readByDay(args.range, bucketed ? args.bucket : null, max, (range) =>
+    cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
+      statement: limited(statement(table, { ...args, range }, bucketed, select, name), max + 1),
+      tables: [table],
+      range,
+      map: unlessOver(max, (rows) => {
+        const byKey = new Map<string, CurrencyAmount[]>();
+        for (const row of rows) {
+          const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
+          const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
+          const list = byKey.get(key) ?? [];
+          list.push({ token: row.currency, amount: row.transfer_fees ?? 0 });
+          byKey.set(key, list);
+        }
+        for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
+        return byKey;
+      }),
     }),
-  });
-  if (!found) throw tooManyRows(max);
-  return found;
+  );
 }
