@@ -359,10 +359,13 @@ describe("range-aware trade pages and links", () => {
     expect((await ask(query)).totals).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
     expect((await ask(daily)).buckets).toEqual(days([0, 1, 2]));
     expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 1]));
-    // The last day's statements ran again; the three days before it came from the cache.
+    // The piece written into ran again; the others came from the cache: four days for the daily
+    // buckets; for the link join the last day is cut an hour before the range's last whole hour
+    // (its window reaches an hour past it), so five pieces, the last hour not touched either.
+    const pieces = [5, 4, 4, 4, 4];
     for (const [i, after] of reads().entries()) {
       expect(after.misses - (before[i]?.misses ?? 0), names[i]).toBe(1);
-      expect(after.hits - (before[i]?.hits ?? 0), names[i]).toBe(3);
+      expect(after.hits - (before[i]?.hits ?? 0), names[i]).toBe((pieces[i] as number) - 1);
     }
   });
 });

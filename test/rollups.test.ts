@@ -10,7 +10,7 @@ import { latencyStatsBuckets, latencyStatsTotals } from "../src/analytics/latenc
 import { mevBuckets, mevTotals } from "../src/analytics/mev-effectiveness.ts";
 import { performanceByPeriod } from "../src/analytics/performance-by-period.ts";
 import type { TimeBucket, TimeRange } from "../src/analytics/range.ts";
-import { planSegments, rawSource } from "../src/analytics/rollup.ts";
+import { dayPieces, hourCutPieces, planSegments, rawSource } from "../src/analytics/rollup.ts";
 import { createRollups, type Rollups } from "../src/analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { strategyPerformance } from "../src/analytics/strategy-performance.ts";
@@ -342,6 +342,60 @@ describe("planSegments", () => {
     const segments = planSegments(year, "DAY", { usable: true, dirty: [] });
     covers(segments, year);
     expect(segments.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe("dayPieces and hourCutPieces (statements of their own)", () => {
+  const d = 20_000n * DAY_US;
+  const H = HOUR_US;
+  const m = 60_000_000n;
+  const relative = (pieces: TimeRange[]) => pieces.map((p) => [p.from - d, p.to - d]);
+
+  it("cut at UTC days, the first day also at the range's first whole hour, the last at its last whole hour less the margin", () => {
+    const range = { from: d + 10n * H + 30n * m, to: d + 3n * DAY_US + 15n * H + 45n * m };
+    expect(relative(dayPieces(range))).toEqual([
+      [10n * H + 30n * m, DAY_US],
+      [DAY_US, 2n * DAY_US],
+      [2n * DAY_US, 3n * DAY_US],
+      [3n * DAY_US, 3n * DAY_US + 15n * H + 45n * m],
+    ]);
+    expect(relative(hourCutPieces(range, H))).toEqual([
+      [10n * H + 30n * m, 11n * H],
+      [11n * H, DAY_US],
+      [DAY_US, 2n * DAY_US],
+      [2n * DAY_US, 3n * DAY_US],
+      [3n * DAY_US, 3n * DAY_US + 14n * H],
+      [3n * DAY_US + 14n * H, 3n * DAY_US + 15n * H + 45n * m],
+    ]);
+    expect(relative(hourCutPieces(range, 0n)).at(-2)).toEqual([3n * DAY_US, 3n * DAY_US + 15n * H]);
+    // Inside one hour, or with cuts on the range's own ends: nothing to cut.
+    const short = { from: d + 10n * H + 10n * m, to: d + 10n * H + 50n * m };
+    expect(relative(hourCutPieces(short, H))).toEqual([[10n * H + 10n * m, 10n * H + 50n * m]]);
+    const whole = { from: d, to: d + 2n * DAY_US };
+    expect(relative(hourCutPieces(whole, 0n))).toEqual([
+      [0n, DAY_US],
+      [DAY_US, 2n * DAY_US],
+    ]);
+    // One day: both cuts in the same piece.
+    const day = { from: d + 10n * H + 30n * m, to: d + 20n * H + 5n * m };
+    expect(relative(hourCutPieces(day, H))).toEqual([
+      [10n * H + 30n * m, 11n * H],
+      [11n * H, 19n * H],
+      [19n * H, 20n * H + 5n * m],
+    ]);
+  });
+
+  it("cover the range, contiguous and in order, in at most 64 pieces plus the two cuts, for ranges of any length", () => {
+    for (const days of [1n, 2n, 30n, 64n, 65n, 365n, 3650n]) {
+      const range = { from: d + 7n * H + 13n, to: d + days * DAY_US + 5n * H + 17n };
+      for (const pieces of [dayPieces(range), hourCutPieces(range, H), hourCutPieces(range, 0n)]) {
+        expect(pieces[0]?.from).toBe(range.from);
+        expect(pieces.at(-1)?.to).toBe(range.to);
+        for (let i = 1; i < pieces.length; i++) expect(pieces[i]?.from).toBe(pieces[i - 1]?.to);
+        expect(pieces.every((p) => p.from < p.to)).toBe(true);
+        expect(pieces.length).toBeLessThanOrEqual(64 + 2);
+      }
+    }
   });
 });
 

@@ -1,14 +1,15 @@
-// The MEV rows joined with their trades (same tradeId and writer, within LINK_WINDOW of the MEV
-// row's UTC day): the trades' priority fees, the fee per compute unit and the mismatches of
-// mevStatus and outcome. One statement per day of the range, per request for all rows of a
-// mevEffectiveness answer, run only when one of its figures is selected.
+// The MEV rows joined with their trades (same tradeId and writer, within LINK_WINDOW of the part
+// of the range the MEV row's statement reads): the trades' priority fees, the fee per compute unit
+// and the mismatches of mevStatus and outcome. One statement per piece of the range (a day, or
+// part of one), per request for all rows of a mevEffectiveness answer, run only when one of its
+// figures is selected.
 import { formatIsoMicros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type MevEffectivenessArgs, mevKeyOf, mevKeys } from "./mev-effectiveness.ts";
 import { statusMismatchSql } from "./mev-vocabulary.ts";
 import { rangeParams } from "./range.ts";
-import { dayPieces, forEachInOrder } from "./rollup.ts";
+import { forEachInOrder, hourCutPieces } from "./rollup.ts";
 import { LINK_WINDOW_MICROS } from "./trade-links.ts";
 
 /** What the join of the MEV rows with their trades yields, per (bucket, group). */
@@ -57,12 +58,13 @@ function addLinks(a: MevLinkFigures, b: MevLinkFigures): MevLinkFigures {
 
 /**
  * The linked trades' figures per (bucket, group) key: their priority fees, the mismatches of
- * mevStatus and outcome, and the fee per compute unit. The range is joined one UTC day at a time
- * (rollup.ts's dayPieces: runs of days past 64), two at a time: the MEV rows of the day's part of
- * the range are the join's build side (the right one), the trades from LINK_WINDOW before the day
- * to LINK_WINDOW after it the probe side. Each day is cached with that window as its range, so
- * while bots write today a month-long chart joins again only today and the range's first day
- * (whose part moves with the clock), not the month. Every figure is a sum: days add up per key.
+ * mevStatus and outcome, and the fee per compute unit. The range is joined a piece at a time
+ * (rollup.ts's hourCutPieces: UTC days, runs of days past 64, the first day also cut at the
+ * range's first whole hour and the last at its last whole hour less LINK_WINDOW), two at a time:
+ * the MEV rows of the piece are the join's build side (the right one), the trades from LINK_WINDOW
+ * before the piece to LINK_WINDOW after it the probe side. Each piece is cached with that window
+ * as its range, so while bots write now a month-long chart joins again only its last hour or two
+ * and its first partial hour, not the month. Every figure is a sum: pieces add up per key.
  */
 export async function mevLinks(
   cache: QueryReader,
@@ -87,11 +89,11 @@ export async function mevLinks(
   const name = bucketed ? "mevEffectiveness.priorityFees.buckets" : "mevEffectiveness.priorityFees";
   const links = new Map<string, MevLinkFigures>();
   await forEachInOrder(
-    dayPieces(args.range),
+    hourCutPieces(args.range, LINK_WINDOW_MICROS),
     2,
-    async ({ piece, chunk }) => {
+    async (piece) => {
       // The trades' window, which holds the MEV rows' piece: writes outside it keep the entry.
-      const window = { from: chunk.from - LINK_WINDOW_MICROS, to: chunk.to + LINK_WINDOW_MICROS };
+      const window = { from: piece.from - LINK_WINDOW_MICROS, to: piece.to + LINK_WINDOW_MICROS };
       const params = [...rangeParams(piece), formatIsoMicros(window.from), formatIsoMicros(window.to)];
       // One row per non-empty (bucket, group): no more than the answer's rows, which were bounded.
       const found = await cache.read<LinkRow, [string, MevLinkFigures][] | null>({

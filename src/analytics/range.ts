@@ -38,6 +38,9 @@ const FIXED: Partial<Record<TimeBucket, bigint>> = {
 /** Whether every bucket of this size lies inside one UTC day (the fixed strides, up to a day, divide the day). */
 export const withinADay = (bucket: TimeBucket): boolean => FIXED[bucket] !== undefined;
 
+/** Whether every bucket of this size lies inside one hour (MINUTE to HOUR divide the hour). */
+export const withinAnHour = (bucket: TimeBucket): boolean => (FIXED[bucket] ?? DAY) <= 60n * MINUTE;
+
 /**
  * QuestDB stride for SAMPLE BY / timestamp_floor. With ALIGN TO CALENDAR (UTC) every stride up
  * to a day divides the day, so buckets start at multiples of the stride since midnight UTC;

@@ -17,7 +17,16 @@ import { VIEW_GRAIN_US } from "../questdb/views.ts";
 import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
-import { bucketStart, rangeParams, STRIDE, sampleBy, type TimeBucket, type TimeRange, withinADay } from "./range.ts";
+import {
+  bucketStart,
+  rangeParams,
+  STRIDE,
+  sampleBy,
+  type TimeBucket,
+  type TimeRange,
+  withinADay,
+  withinAnHour,
+} from "./range.ts";
 
 /** What a request may take from a view. */
 export interface Coverage {
@@ -69,35 +78,59 @@ const chunkOf = (range: TimeRange) => {
   return DAY * ((days + BigInt(MAX_CHUNKS) - 1n) / BigInt(MAX_CHUNKS));
 };
 
-/**
- * `range` cut into chunks (chunkOf) in time order: each piece, and the whole chunk it lies in
- * (aligned to the epoch, so the same for every range of a similar length).
- */
-export function dayPieces(range: TimeRange): { piece: TimeRange; chunk: TimeRange }[] {
+/** `range` cut at UTC days (runs of days past MAX_CHUNKS days, chunkOf), in time order. */
+export function dayPieces(range: TimeRange): TimeRange[] {
   const chunk = chunkOf(range);
-  const pieces: { piece: TimeRange; chunk: TimeRange }[] = [];
+  const pieces: TimeRange[] = [];
   for (let start = floorTo(range.from, chunk); start < range.to; start += chunk) {
     const piece = { from: later(start, range.from), to: earlier(start + chunk, range.to) };
-    if (piece.from < piece.to) pieces.push({ piece, chunk: { from: start, to: start + chunk } });
+    if (piece.from < piece.to) pieces.push(piece);
   }
   return pieces;
 }
 
 /**
- * A figure per (bucket, group) key from statements of their own (not through the views), read one
- * UTC day of the range at a time (dayPieces), two at a time, when every bucket lies inside one
- * day: each key is then computed whole by one day's statement (the same value as over the whole
- * range), and each day is cached with its own range, so a write into today re-reads today alone,
- * not the month. Totals (`bucket` null), weeks and months span days: one read over the range.
- * `read` answers null past `max` rows; so does the whole.
+ * dayPieces, with the first piece also cut at the range's first whole hour and the last at its
+ * last whole hour less `margin`: of a range that moves with the clock ("the last 30 days"), only
+ * the two short pieces at its ends change with every request; the others keep their keys for an
+ * hour (the rest of the first day, today's closed hours) or for good (the days between), and a
+ * bot's write into the open hour touches only the last piece when what a piece reads reaches
+ * `margin` beyond it (the link join's window).
  */
-export async function readByDay<V>(
+export function hourCutPieces(range: TimeRange, margin: bigint): TimeRange[] {
+  const pieces = dayPieces(range);
+  const cut = (index: number, at: Micros) => {
+    const piece = pieces[index];
+    if (piece && piece.from < at && at < piece.to) {
+      pieces.splice(index, 1, { from: piece.from, to: at }, { from: at, to: piece.to });
+    }
+  };
+  cut(pieces.length - 1, floorTo(range.to, HOUR) - margin);
+  cut(0, ceilTo(range.from, HOUR));
+  return pieces;
+}
+
+/**
+ * A figure per (bucket, group) key from statements of their own (not through the views), read in
+ * pieces, two at a time, when every bucket lies inside one: each key is then computed whole by one
+ * piece's statement (the same value as over the whole range), and each piece is cached with its
+ * own range, so a write into the open hour re-reads one piece, not the month. Buckets up to an
+ * hour: hourCutPieces; up to a day: dayPieces. Totals (`bucket` null), weeks and months span
+ * days: one read over the range. `read` answers null past `max` rows; so does the whole.
+ */
+export async function readInPieces<V>(
   range: TimeRange,
   bucket: TimeBucket | null,
   max: number,
   read: (range: TimeRange) => Promise<Map<string, V> | null>,
 ): Promise<Map<string, V>> {
-  const pieces = bucket && withinADay(bucket) ? dayPieces(range).map((p) => p.piece) : [range];
+  const pieces = !bucket
+    ? [range]
+    : withinAnHour(bucket)
+      ? hourCutPieces(range, 0n)
+      : withinADay(bucket)
+        ? dayPieces(range)
+        : [range];
   const all = new Map<string, V>();
   await forEachInOrder(pieces, 2, read, (found) => {
     if (!found) throw tooManyRows(max);

@@ -9,7 +9,7 @@ import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { type PartialRow, type RollupSource, readByDay, readRollup, readTotals } from "./rollup.ts";
+import { type PartialRow, type RollupSource, readInPieces, readRollup, readTotals } from "./rollup.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
@@ -294,7 +294,7 @@ function slippageBinsBound(row: { n: bigint; lo: number | null; hi: number | nul
  * totals). The bins come in one statement read with LIMIT max + 1; bucketed, when there are more,
  * a plan (trades and slippage span per non-empty bucket and group) bounds the bins of each bucket
  * and they are read over runs of whole buckets holding at most `max` bins each; buckets up to a
- * day are read a UTC day at a time (rollup.ts, readByDay). Totals are one statement: their bins
+ * day are read in pieces of the range (rollup.ts, readInPieces). Totals are one statement: their bins
  * are at most the groups × the distinct basis points of the range.
  */
 export async function tradeSlippageP95(
@@ -357,7 +357,7 @@ export async function tradeSlippageP95(
     }
     return p95;
   };
-  return readByDay(args.range, bucket, max, async (part) => {
+  return readInPieces(args.range, bucket, max, async (part) => {
     const whole = await cache.read<SlippageBinRow, Map<string, number | null> | null>({
       statement: bins(part, true),
       tables: [table],
@@ -387,7 +387,7 @@ interface TransferFeeRow {
  * Σ transfer fees per (bucket, group) key and quote token, tokens in name order (issue 16,
  * point 4): transfer fees are in the quote token's units, so fees of different quote tokens are
  * never added. A statement of its own (the quote token as one more key), only when selected, a
- * UTC day at a time for buckets up to a day (rollup.ts, readByDay); read with LIMIT max + 1, as
+ * piece of the range at a time for buckets up to a day (rollup.ts, readInPieces); read with LIMIT max + 1, as
  * its rows are the answer's rows × the quote tokens.
  */
 export async function tradeTransferFeesByCurrency(
@@ -401,7 +401,7 @@ export async function tradeTransferFeesByCurrency(
   const name = bucketed ? "tradeStats.transferFees.buckets" : "tradeStats.transferFees.totals";
   // The alias keeps the quote token apart from the PAIR group column of the same name.
   const select = "quote_token currency, sum(transfer_fees) transfer_fees";
-  return readByDay(args.range, bucketed ? args.bucket : null, max, (range) =>
+  return readInPieces(args.range, bucketed ? args.bucket : null, max, (range) =>
     cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
       statement: limited(statement(table, { ...args, range }, bucketed, select, name), max + 1),
       tables: [table],
