@@ -8,6 +8,7 @@ import { queryTrades } from "../src/analytics/trades.ts";
 import {
   RecordLatencyMetricDocument,
   RecordMevMetricDocument,
+  RecordMevMetricsDocument,
   RecordTradeDocument,
   TradeIdsDocument,
   type TradeInput,
@@ -367,6 +368,50 @@ describe("range-aware trade pages and links", () => {
       expect(after.misses - (before[i]?.misses ?? 0), names[i]).toBe(1);
       expect(after.hits - (before[i]?.hits ?? 0), names[i]).toBe((pieces[i] as number) - 1);
     }
+  });
+
+  it("keeps a range read in pieces within MAX_RESULT_ROWS as one statement did: rows per currency counted over every piece", async () => {
+    const tight = await startTestApp("cachetight", { QUESTDB_TABLE_PREFIX: p.prefix, MAX_RESULT_ROWS: "100" });
+    // Four days (before the other tests' ranges), 30 quote tokens a day: 4 daily buckets, 120
+    // rows per currency; each day's statement brings 30.
+    const first = base - 6n * DAY;
+    const names = Array.from({ length: 30 }, (_, i) => `T${String(i).padStart(2, "0")}`);
+    const inputs = [0n, 1n, 2n, 3n].flatMap((d) =>
+      names.map((quoteToken) => ({
+        tradeId: `cur-${d}-${quoteToken}`,
+        protection: "JITO_BUNDLE" as const,
+        outcome: "LANDED" as const,
+        tipLamports: "1000",
+        quoteToken,
+        timestamp: iso(first + d * DAY + HOUR),
+      })),
+    );
+    const written = await p.gql(RecordMevMetricsDocument, { inputs, durability: "COMMITTED" });
+    expect(written.errors).toBeUndefined();
+    const byCurrency = async (days: bigint) => {
+      const response = await fetch(`${tight.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query:
+            "query($r: TimeRange!) { mevEffectiveness(range: $r, bucket: DAY) { buckets { bucket byCurrency { token transactions } } } }",
+          variables: { r: { from: iso(first), to: iso(first + days * DAY) } },
+        }),
+      });
+      return response.json();
+    };
+    const refused = await byCurrency(4n);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+      limit: "MAX_RESULT_ROWS",
+      max: 100,
+    });
+    const three = await byCurrency(3n);
+    expect(three.errors).toBeUndefined();
+    const tokens = names.map((token) => ({ token, transactions: 1 }));
+    expect(three.data.mevEffectiveness.buckets).toEqual(
+      [0n, 1n, 2n].map((d) => ({ bucket: iso(first + d * DAY), byCurrency: tokens })),
+    );
   });
 });
 

@@ -107,37 +107,42 @@ export async function mevCurrencies(
       "sum(CASE WHEN expected_profit IS NOT NULL THEN coalesce(realized_profit, 0.0) ELSE 0.0 END) realized_profit",
     ].join(", ")} ` + `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2`;
   // At most (answer rows) × currencies rows; refused past MAX_RESULT_ROWS like the answer.
-  return readInPieces(args.range, bucketed ? args.bucket : null, max, (range) =>
-    cache.read<CurrencyRow, Map<string, MevCurrencyRow[]> | null>({
-      statement: limited(
-        {
-          name: bucketed ? "mevEffectiveness.currencies.buckets" : "mevEffectiveness.currencies",
-          sql,
-          params: rangeParams(range),
-        },
-        max + 1,
-      ),
-      tables: [table],
-      range,
-      map: unlessOver(max, (rows) => {
-        const byKey = new Map<string, MevCurrencyRow[]>();
-        for (const row of rows) {
-          const key = mevKeyOf(args, bucketed, row);
-          const list = byKey.get(key) ?? [];
-          list.push({
-            token: row.quote_token,
-            transactions: Number(row.n),
-            lossAvoided: row.loss_avoided ?? 0,
-            opportunities: Number(row.opportunities ?? 0n),
-            expectedProfit: row.expected_profit ?? 0,
-            realizedProfit: row.realized_profit ?? 0,
-          });
-          byKey.set(key, list);
-        }
-        for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
-        return byKey;
+  return readInPieces(
+    args.range,
+    bucketed ? args.bucket : null,
+    max,
+    (range) =>
+      cache.read<CurrencyRow, Map<string, MevCurrencyRow[]> | null>({
+        statement: limited(
+          {
+            name: bucketed ? "mevEffectiveness.currencies.buckets" : "mevEffectiveness.currencies",
+            sql,
+            params: rangeParams(range),
+          },
+          max + 1,
+        ),
+        tables: [table],
+        range,
+        map: unlessOver(max, (rows) => {
+          const byKey = new Map<string, MevCurrencyRow[]>();
+          for (const row of rows) {
+            const key = mevKeyOf(args, bucketed, row);
+            const list = byKey.get(key) ?? [];
+            list.push({
+              token: row.quote_token,
+              transactions: Number(row.n),
+              lossAvoided: row.loss_avoided ?? 0,
+              opportunities: Number(row.opportunities ?? 0n),
+              expectedProfit: row.expected_profit ?? 0,
+              realizedProfit: row.realized_profit ?? 0,
+            });
+            byKey.set(key, list);
+          }
+          for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
+          return byKey;
+        }),
       }),
-    }),
+    (list) => list.length,
   );
 }
 

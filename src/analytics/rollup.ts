@@ -116,13 +116,16 @@ export function hourCutPieces(range: TimeRange, margin: bigint): TimeRange[] {
  * piece's statement (the same value as over the whole range), and each piece is cached with its
  * own range, so a write into the open hour re-reads one piece, not the month. Buckets up to an
  * hour: hourCutPieces; up to a day: dayPieces. Totals (`bucket` null), weeks and months span
- * days: one read over the range. `read` answers null past `max` rows; so does the whole.
+ * days: one read over the range. `read` answers null past `max` rows; so does the whole, whose
+ * rows (`rows` of each value: 1, or the length of a per-currency list) stay within `max` as one
+ * statement's did.
  */
 export async function readInPieces<V>(
   range: TimeRange,
   bucket: TimeBucket | null,
   max: number,
   read: (range: TimeRange) => Promise<Map<string, V> | null>,
+  rows: (value: V) => number = () => 1,
 ): Promise<Map<string, V>> {
   const pieces = !bucket
     ? [range]
@@ -132,10 +135,14 @@ export async function readInPieces<V>(
         ? dayPieces(range)
         : [range];
   const all = new Map<string, V>();
+  let total = 0;
   await forEachInOrder(pieces, 2, read, (found) => {
     if (!found) throw tooManyRows(max);
-    for (const [key, value] of found) all.set(key, value);
-    if (all.size > max) throw tooManyRows(max);
+    for (const [key, value] of found) {
+      all.set(key, value);
+      total += rows(value);
+    }
+    if (total > max) throw tooManyRows(max);
   });
   return all;
 }

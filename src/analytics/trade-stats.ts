@@ -401,23 +401,28 @@ export async function tradeTransferFeesByCurrency(
   const name = bucketed ? "tradeStats.transferFees.buckets" : "tradeStats.transferFees.totals";
   // The alias keeps the quote token apart from the PAIR group column of the same name.
   const select = "quote_token currency, sum(transfer_fees) transfer_fees";
-  return readInPieces(args.range, bucketed ? args.bucket : null, max, (range) =>
-    cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
-      statement: limited(statement(table, { ...args, range }, bucketed, select, name), max + 1),
-      tables: [table],
-      range,
-      map: unlessOver(max, (rows) => {
-        const byKey = new Map<string, CurrencyAmount[]>();
-        for (const row of rows) {
-          const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
-          const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
-          const list = byKey.get(key) ?? [];
-          list.push({ token: row.currency, amount: row.transfer_fees ?? 0 });
-          byKey.set(key, list);
-        }
-        for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
-        return byKey;
+  return readInPieces(
+    args.range,
+    bucketed ? args.bucket : null,
+    max,
+    (range) =>
+      cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
+        statement: limited(statement(table, { ...args, range }, bucketed, select, name), max + 1),
+        tables: [table],
+        range,
+        map: unlessOver(max, (rows) => {
+          const byKey = new Map<string, CurrencyAmount[]>();
+          for (const row of rows) {
+            const values = columns.map((column) => (row[column] as string | null | undefined) ?? null);
+            const key = slippageKey(bucketed ? (row.timestamp ?? null) : null, values);
+            const list = byKey.get(key) ?? [];
+            list.push({ token: row.currency, amount: row.transfer_fees ?? 0 });
+            byKey.set(key, list);
+          }
+          for (const list of byKey.values()) list.sort((a, b) => compareGroups([a.token], [b.token]));
+          return byKey;
+        }),
       }),
-    }),
+    (list) => list.length,
   );
 }
