@@ -228,6 +228,15 @@ describe("range-aware trade pages and links", () => {
     });
     expect(written.errors).toBeUndefined();
   };
+  /** A query of one range variable `$r`, sent as a dashboard does; the parsed answer. */
+  const graphql = async (app: TestApp, query: string, r: { from: string; to: string }) => {
+    const response = await fetch(`${app.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query, variables: { r } }),
+    });
+    return response.json();
+  };
   /** A MEV record of the trade `tradeId`, a second after `micros`. */
   const protect = async (tradeId: string, micros: bigint) => {
     const written = await p.gql(RecordMevMetricDocument, {
@@ -297,14 +306,7 @@ describe("range-aware trade pages and links", () => {
     const query =
       "query($r: TimeRange!) { mevEffectiveness(range: $r) { totals { transactions linkedTrades priorityFeesLamports } } }";
     const range = { from: iso(base - 6n * HOUR), to: iso(base + 2n * DAY + 20n * HOUR) };
-    const ask = async (text: string) => {
-      const response = await fetch(`${p.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: text, variables: { r: range } }),
-      });
-      return (await response.json()).data.mevEffectiveness;
-    };
+    const ask = async (text: string) => (await graphql(p, text, range)).data.mevEffectiveness;
     // Daily: the tip percentiles and the money per currency, each day's bucket whole in its day.
     const daily =
       "query($r: TimeRange!) { mevEffectiveness(range: $r, bucket: DAY) { buckets { bucket transactions tipPerLandedBundle { p50Lamports } byCurrency { token transactions } } } }";
@@ -319,18 +321,14 @@ describe("range-aware trade pages and links", () => {
     expect((await ask(query)).totals).toEqual([{ transactions: 2, linkedTrades: 2, priorityFeesLamports: "120" }]);
     expect((await ask(daily)).buckets).toEqual(days([0, 1]));
     // The trades' daily p95 slippage and transfer fees per currency, statements of their own too.
-    const tradesDaily = async () => {
-      const response = await fetch(`${p.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          query:
-            "query($r: TimeRange!) { tradeStats(range: $r, bucket: DAY) { buckets { bucket count p95Slippage transferFeesByCurrency { token amount } } } }",
-          variables: { r: range },
-        }),
-      });
-      return (await response.json()).data.tradeStats.buckets;
-    };
+    const tradesDaily = async () =>
+      (
+        await graphql(
+          p,
+          "query($r: TimeRange!) { tradeStats(range: $r, bucket: DAY) { buckets { bucket count p95Slippage transferFeesByCurrency { token amount } } } }",
+          range,
+        )
+      ).data.tradeStats.buckets;
     /** Each day's trades as recorded: all with slippage 0 and transfer fees 0 in USDC. */
     const tradeDays = (counts: number[]) =>
       [-1, 0, 1, 2].map((d, i) => ({
@@ -388,18 +386,12 @@ describe("range-aware trade pages and links", () => {
     );
     const written = await p.gql(RecordMevMetricsDocument, { inputs, durability: "COMMITTED" });
     expect(written.errors).toBeUndefined();
-    const byCurrency = async (days: bigint) => {
-      const response = await fetch(`${tight.url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          query:
-            "query($r: TimeRange!) { mevEffectiveness(range: $r, bucket: DAY) { buckets { bucket byCurrency { token transactions } } } }",
-          variables: { r: { from: iso(first), to: iso(first + days * DAY) } },
-        }),
-      });
-      return response.json();
-    };
+    const byCurrency = (days: bigint) =>
+      graphql(
+        tight,
+        "query($r: TimeRange!) { mevEffectiveness(range: $r, bucket: DAY) { buckets { bucket byCurrency { token transactions } } } }",
+        { from: iso(first), to: iso(first + days * DAY) },
+      );
     const refused = await byCurrency(4n);
     expect(refused.errors?.[0]?.extensions).toMatchObject({
       code: "LIMIT_EXCEEDED",
