@@ -115,7 +115,7 @@ export function hourCutPieces(range: TimeRange, margin: bigint): TimeRange[] {
  * pieces, two at a time, when every bucket lies inside one: each key is then computed whole by one
  * piece's statement (the same value as over the whole range), and each piece is cached with its
  * own range, so a write into the open hour re-reads one piece, not the month. Buckets up to an
- * hour: hourCutPieces; up to a day: dayPieces. Totals (`bucket` null), weeks and months span
+ * hour: hourCutPieces; up to a day: dayPieces (over more than two days). Totals (`bucket` null), weeks and months span
  * days: one read over the range. `read` answers null past `max` rows; so does the whole, whose
  * rows (`rows` of each value: 1, or the length of a per-currency list) stay within `max` as one
  * statement's did.
@@ -127,13 +127,10 @@ export async function readInPieces<V>(
   read: (range: TimeRange) => Promise<Map<string, V> | null>,
   rows: (value: V) => number = () => 1,
 ): Promise<Map<string, V>> {
-  const pieces = !bucket
-    ? [range]
-    : withinAnHour(bucket)
-      ? hourCutPieces(range, 0n)
-      : withinADay(bucket)
-        ? dayPieces(range)
-        : [range];
+  // Days: of a range over two days or less both pieces are read again by every request (the
+  // first moves with the clock, the last is written into), so one statement does the same work.
+  const days = bucket && !withinAnHour(bucket) && withinADay(bucket) ? dayPieces(range) : [];
+  const pieces = !bucket ? [range] : withinAnHour(bucket) ? hourCutPieces(range, 0n) : days.length > 2 ? days : [range];
   const all = new Map<string, V>();
   let total = 0;
   await forEachInOrder(pieces, 2, read, (found) => {
