@@ -218,6 +218,22 @@ export const DASHBOARD_QUERIES: DashboardQuery[] = [
     sql: (range) => [{ text: PERFORMANCE_SQL, values: params(range) }],
   },
   {
+    // Sharpe, Sortino, CAGR, the days won and the best day: the daily PnL, a statement of its own
+    // read a UTC day at a time; the plain SQL is that daily PnL.
+    name: "strategyPerformance with daily risk figures (extra)",
+    extra: true,
+    graphql: (range) => ({
+      query: `query risk($r: TimeRange!, $b: Float) { strategyPerformance(range: $r, startingBalance: $b) { strategy sharpe sortino cagr daysWon daysLost bestDay { day realizedPnl } } }`,
+      variables: { r: range, b: STARTING_BALANCE },
+    }),
+    sql: (range) => [
+      {
+        text: `SELECT strategy, timestamp, sum(realized_pnl) pnl FROM trades WHERE ${IN_RANGE} AND realized_pnl IS NOT NULL SAMPLE BY 1d`,
+        values: params(range),
+      },
+    ],
+  },
+  {
     name: "strategyPerformance with drawdown",
     drawdown: true,
     graphql: (range) => ({

@@ -343,12 +343,23 @@ describe("range-aware trade pages and links", () => {
     const baseDay = onBaseDay.data?.trades.edges.length ?? 0;
     expect(baseDay).toBeGreaterThanOrEqual(7);
     expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 0]));
+    // strategyPerformance's daily PnL (sharpe, best and worst day…): the trades here close nothing.
+    const risk = async () =>
+      (
+        await graphql(
+          p,
+          "query($r: TimeRange!) { strategyPerformance(range: $r, startingBalance: 1000) { strategy trades sharpe daysWon bestDay { day } } }",
+          range,
+        )
+      ).data.strategyPerformance;
+    expect(await risk()).toEqual([{ strategy: null, trades: baseDay + 1, sharpe: null, daysWon: 0, bestDay: null }]);
     const names = [
       "mevEffectiveness.priorityFees",
       "mevEffectiveness.tips.buckets",
       "mevEffectiveness.currencies.buckets",
       "tradeStats.p95.buckets",
       "tradeStats.transferFees.buckets",
+      "strategyPerformance.daily",
     ];
     const reads = () => names.map((name) => p.app.cache.stats().byQuery[name] ?? { hits: 0, misses: 0 });
     const before = reads();
@@ -358,10 +369,11 @@ describe("range-aware trade pages and links", () => {
     expect((await ask(query)).totals).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
     expect((await ask(daily)).buckets).toEqual(days([0, 1, 2]));
     expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 1]));
+    expect(await risk()).toEqual([{ strategy: null, trades: baseDay + 2, sharpe: null, daysWon: 0, bestDay: null }]);
     // The piece written into ran again; the others came from the cache: four days for the daily
     // buckets; for the link join the last day is cut an hour before the range's last whole hour
     // (its window reaches an hour past it), so five pieces, the last hour not touched either.
-    const pieces = [5, 4, 4, 4, 4];
+    const pieces = [5, 4, 4, 4, 4, 4];
     for (const [i, after] of reads().entries()) {
       expect(after.misses - (before[i]?.misses ?? 0), names[i]).toBe(1);
       expect(after.hits - (before[i]?.hits ?? 0), names[i]).toBe((pieces[i] as number) - 1);

@@ -357,10 +357,12 @@ describe("strategyPerformance: risk-adjusted figures", () => {
     const first = await risk(variables);
     expect(first.length).toBeGreaterThan(1);
     // At most one statement each for all the rows (the drawdown's fingerprints of these days may
-    // already be cached by an earlier request).
+    // already be cached by an earlier request); the daily PnL one per day of the range (ten), read
+    // a day at a time so that a write into today leaves the other days cached.
     const once = names.map(count);
+    const most = [1, 1, 10, 1];
     once.forEach((n, i) => {
-      expect(n - (before[i] as number), names[i]).toBeLessThanOrEqual(1);
+      expect(n - (before[i] as number), names[i]).toBeLessThanOrEqual(most[i] as number);
     });
     expect(once[0]).toBe((before[0] as number) + 1);
     expect(t.app.services.sql.stats().byName["strategyPerformance.totals.view"]).toBeGreaterThanOrEqual(1);

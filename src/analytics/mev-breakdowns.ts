@@ -142,7 +142,7 @@ export async function mevCurrencies(
           return byKey;
         }),
       }),
-    (list) => list.length,
+    { rows: (list) => list.length },
   );
 }
 

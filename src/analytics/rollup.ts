@@ -110,23 +110,33 @@ export function hourCutPieces(range: TimeRange, margin: bigint): TimeRange[] {
   return pieces;
 }
 
+/** How readInPieces adds up the pieces' values. */
+export interface PieceOptions<V> {
+  /** Rows a value stands for (1, or the length of a per-currency list); default 1. */
+  rows?: (value: V) => number;
+  /** A key in two pieces (a group's days): the values joined, in time order. Default: keys are disjoint. */
+  merge?: (earlier: V, later: V) => V;
+  /** The refusal past `max` rows; default tooManyRows(max). */
+  refuse?: () => Error;
+}
+
 /**
- * A figure per (bucket, group) key from statements of their own (not through the views), read in
- * pieces, two at a time, when every bucket lies inside one: each key is then computed whole by one
- * piece's statement (the same value as over the whole range), and each piece is cached with its
- * own range, so a write into the open hour re-reads one piece, not the month. Buckets up to an
- * hour: hourCutPieces; up to a day: dayPieces (over more than two days). Totals (`bucket` null), weeks and months span
- * days: one read over the range. `read` answers null past `max` rows; so does the whole, whose
- * rows (`rows` of each value: 1, or the length of a per-currency list) stay within `max` as one
- * statement's did.
+ * A figure per key from statements of their own (not through the views), read in pieces, two at a
+ * time, when every bucket lies inside one: each bucket is then computed whole by one piece's
+ * statement (the same value as over the whole range), and each piece is cached with its own range,
+ * so a write into the open hour re-reads one piece, not the month. Buckets up to an hour:
+ * hourCutPieces; up to a day: dayPieces (over more than two days). Totals (`bucket` null), weeks
+ * and months span days: one read over the range. `read` answers null past `max` rows; so does the
+ * whole, whose rows stay within `max` as one statement's did.
  */
 export async function readInPieces<V>(
   range: TimeRange,
   bucket: TimeBucket | null,
   max: number,
   read: (range: TimeRange) => Promise<Map<string, V> | null>,
-  rows: (value: V) => number = () => 1,
+  options: PieceOptions<V> = {},
 ): Promise<Map<string, V>> {
+  const { rows = () => 1, merge, refuse = () => tooManyRows(max) } = options;
   // Days: of a range over two days or less both pieces are read again by every request (the
   // first moves with the clock, the last is written into), so one statement does the same work.
   const days = bucket && !withinAnHour(bucket) && withinADay(bucket) ? dayPieces(range) : [];
@@ -134,12 +144,13 @@ export async function readInPieces<V>(
   const all = new Map<string, V>();
   let total = 0;
   await forEachInOrder(pieces, 2, read, (found) => {
-    if (!found) throw tooManyRows(max);
+    if (!found) throw refuse();
     for (const [key, value] of found) {
-      all.set(key, value);
+      const earlier = merge ? all.get(key) : undefined;
+      all.set(key, earlier === undefined || !merge ? value : merge(earlier, value));
       total += rows(value);
     }
-    if (total > max) throw tooManyRows(max);
+    if (total > max) throw refuse();
   });
   return all;
 }

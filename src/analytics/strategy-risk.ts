@@ -4,13 +4,15 @@
 // freqtrade/data/metrics.py and Jesse: docs/queries.md ("Risk-adjusted figures").
 //
 // Two statements, each run only when one of its figures is selected: the daily realized PnL per
-// group (one row per day with a closed trade: the answer's size, read with LIMIT), and the
+// group (one row per day with a closed trade: the answer's size, read with LIMIT; a UTC day at a
+// time over more than two days, rollup.ts's readInPieces), and the
 // longest streaks (gaps and islands over the series in QuestDB; two rows per group come back).
 // The daily returns are computed here, from those rows, for the days of the range.
 import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, sampleBy } from "./range.ts";
+import { readInPieces } from "./rollup.ts";
 import { groupKey } from "./series.ts";
 import {
   groupColumns,
@@ -53,27 +55,39 @@ export async function dailyPnl(
   max: number,
 ): Promise<Map<string, DayPnl[]>> {
   const columns = groupColumns(args.groupBy);
-  const params: unknown[] = [];
-  const filter = where(args, params, " AND realized_pnl IS NOT NULL");
-  const sql = `SELECT ${selectColumns(columns)}timestamp, sum(realized_pnl) pnl FROM ${table} WHERE ${filter} ${sampleBy("DAY")}`;
-  const days = await cache.read<DailyRow, Map<string, DayPnl[]> | null>({
-    statement: limited({ name: "strategyPerformance.daily", sql, params }, max + 1),
-    tables: [table],
-    range: args.range,
-    map: unlessOver(max, (rows) => {
-      const byGroup = new Map<string, DayPnl[]>();
-      for (const row of rows) {
-        const key = groupKey(groupValuesOf(row, columns));
-        const list = byGroup.get(key) ?? [];
-        list.push({ day: row.timestamp, pnl: row.pnl });
-        byGroup.set(key, list);
-      }
-      for (const list of byGroup.values()) list.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
-      return byGroup;
-    }),
-  });
-  if (!days) throw tooManyRows(max, GROUP_DAYS, DAYS_HINT);
-  return days;
+  // A UTC day at a time (rollup.ts, readInPieces): each day's sum comes whole from one piece, and a
+  // write into today re-reads today, not the month; a group's days are joined in time order.
+  return readInPieces(
+    args.range,
+    "DAY",
+    max,
+    (range) => {
+      const params: unknown[] = [];
+      const filter = where({ ...args, range }, params, " AND realized_pnl IS NOT NULL");
+      const sql = `SELECT ${selectColumns(columns)}timestamp, sum(realized_pnl) pnl FROM ${table} WHERE ${filter} ${sampleBy("DAY")}`;
+      return cache.read<DailyRow, Map<string, DayPnl[]> | null>({
+        statement: limited({ name: "strategyPerformance.daily", sql, params }, max + 1),
+        tables: [table],
+        range,
+        map: unlessOver(max, (rows) => {
+          const byGroup = new Map<string, DayPnl[]>();
+          for (const row of rows) {
+            const key = groupKey(groupValuesOf(row, columns));
+            const list = byGroup.get(key) ?? [];
+            list.push({ day: row.timestamp, pnl: row.pnl });
+            byGroup.set(key, list);
+          }
+          for (const list of byGroup.values()) list.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+          return byGroup;
+        }),
+      });
+    },
+    {
+      rows: (list) => list.length,
+      merge: (earlier, later) => [...earlier, ...later],
+      refuse: () => tooManyRows(max, GROUP_DAYS, DAYS_HINT),
+    },
+  );
 }
 
 export interface DayCounts {

@@ -423,6 +423,6 @@ export async function tradeTransferFeesByCurrency(
           return byKey;
         }),
       }),
-    (list) => list.length,
+    { rows: (list) => list.length },
   );
 }
