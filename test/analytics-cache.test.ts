@@ -343,6 +343,11 @@ describe("range-aware trade pages and links", () => {
     const baseDay = onBaseDay.data?.trades.edges.length ?? 0;
     expect(baseDay).toBeGreaterThanOrEqual(7);
     expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 0]));
+    // The totals' p95: the 1-bp bins of each day, merged.
+    const tradeTotals = async () =>
+      (await graphql(p, "query($r: TimeRange!) { tradeStats(range: $r) { totals { count p95Slippage } } }", range)).data
+        .tradeStats.totals;
+    expect(await tradeTotals()).toEqual([{ count: baseDay + 1, p95Slippage: 0 }]);
     // strategyPerformance's daily PnL (sharpe, best and worst day…): the trades here close nothing.
     const risk = async () =>
       (
@@ -360,6 +365,7 @@ describe("range-aware trade pages and links", () => {
       "tradeStats.p95.buckets",
       "tradeStats.transferFees.buckets",
       "strategyPerformance.daily",
+      "tradeStats.p95.totals",
     ];
     const reads = () => names.map((name) => p.app.cache.stats().byQuery[name] ?? { hits: 0, misses: 0 });
     const before = reads();
@@ -369,11 +375,12 @@ describe("range-aware trade pages and links", () => {
     expect((await ask(query)).totals).toEqual([{ transactions: 3, linkedTrades: 3, priorityFeesLamports: "123" }]);
     expect((await ask(daily)).buckets).toEqual(days([0, 1, 2]));
     expect(await tradesDaily()).toEqual(tradeDays([0, baseDay, 1, 1]));
+    expect(await tradeTotals()).toEqual([{ count: baseDay + 2, p95Slippage: 0 }]);
     expect(await risk()).toEqual([{ strategy: null, trades: baseDay + 2, sharpe: null, daysWon: 0, bestDay: null }]);
     // The piece written into ran again; the others came from the cache: four days for the daily
     // buckets; for the link join the last day is cut an hour before the range's last whole hour
     // (its window reaches an hour past it), so five pieces, the last hour not touched either.
-    const pieces = [5, 4, 4, 4, 4, 4];
+    const pieces = [5, 4, 4, 4, 4, 4, 4];
     for (const [i, after] of reads().entries()) {
       expect(after.misses - (before[i]?.misses ?? 0), names[i]).toBe(1);
       expect(after.hits - (before[i]?.hits ?? 0), names[i]).toBe((pieces[i] as number) - 1);

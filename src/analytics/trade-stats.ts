@@ -9,7 +9,15 @@ import { checkResultRows, limited, runsUnder, tooManyRows, unlessOver } from "./
 import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
-import { type PartialRow, type RollupSource, readInPieces, readRollup, readTotals } from "./rollup.ts";
+import {
+  dayPieces,
+  forEachInOrder,
+  type PartialRow,
+  type RollupSource,
+  readInPieces,
+  readRollup,
+  readTotals,
+} from "./rollup.ts";
 import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
@@ -294,8 +302,9 @@ function slippageBinsBound(row: { n: bigint; lo: number | null; hi: number | nul
  * totals). The bins come in one statement read with LIMIT max + 1; bucketed, when there are more,
  * a plan (trades and slippage span per non-empty bucket and group) bounds the bins of each bucket
  * and they are read over runs of whole buckets holding at most `max` bins each; buckets up to a
- * day are read in pieces of the range (rollup.ts, readInPieces). Totals are one statement: their bins
- * are at most the groups × the distinct basis points of the range.
+ * day are read in pieces of the range (rollup.ts, readInPieces). Totals' bins are at most the
+ * groups × the distinct basis points of the range; over more than two days they are read a day at
+ * a time and merged.
  */
 export async function tradeSlippageP95(
   cache: QueryReader,
@@ -312,12 +321,47 @@ export async function tradeSlippageP95(
   };
   const bucket = args.bucket;
   if (!bucketed || !bucket) {
-    return cache.read<SlippageBinRow, Map<string, number | null>>({
-      statement: bins(args.range, false),
-      tables: [table],
-      range: args.range,
-      map: (rows) => slippageBins(rows, columns, bucketed),
-    });
+    // Totals: a 1-bp bin's count, min and max merge exactly, so the bins are read a UTC day at a
+    // time over more than two days (each day cached with its own range: a write into today
+    // re-reads today, not the month) and merged per group and bin; at most the bins one statement
+    // over the range would bring.
+    const days = dayPieces(args.range);
+    const merged = new Map<string, Map<number | null, Bin>>();
+    await forEachInOrder(
+      days.length > 2 ? days : [args.range],
+      2,
+      (range) =>
+        cache.read<SlippageBinRow, SlippageBinRow[]>({
+          statement: bins(range, false),
+          tables: [table],
+          range,
+          map: (rows) => rows,
+        }),
+      (rows) => {
+        for (const row of rows) {
+          const key = slippageKey(
+            null,
+            columns.map((column) => (row[column] as string | null | undefined) ?? null),
+          );
+          let group = merged.get(key);
+          if (!group) {
+            group = new Map();
+            merged.set(key, group);
+          }
+          const into = group.get(row.k);
+          if (!into) group.set(row.k, { key: row.k, count: Number(row.n), min: row.lo, max: row.hi });
+          else {
+            into.count += Number(row.n);
+            if (row.lo < into.min) into.min = row.lo;
+            if (row.hi > into.max) into.max = row.hi;
+          }
+        }
+      },
+    );
+    const p95 = new Map<string, number | null>();
+    for (const [key, group] of merged)
+      p95.set(key, percentilesFromBins(sortBins([...group.values()]), [950])[0] ?? null);
+    return p95;
   }
   /** Bins too many for one statement: a plan bounds each bucket's, read in runs of whole buckets. */
   const slippageP95InRuns = async (part: TimeRange): Promise<Map<string, number | null>> => {
