@@ -6,7 +6,7 @@ import type { QueryReader } from "./cache.ts";
 import { type MevEffectivenessArgs, mevKeyOf, mevKeys } from "./mev-effectiveness.ts";
 import { landedSql } from "./mev-vocabulary.ts";
 import { rangeParams } from "./range.ts";
-import { readInPieces } from "./rollup.ts";
+import { piecesFor, readInPieces } from "./rollup.ts";
 import { compareGroups } from "./series.ts";
 
 /**
@@ -48,7 +48,7 @@ export async function mevTipPercentiles(
       `approx_percentile(tip_lamports, 0.9, ${p}) p90`,
     ].join(", ")} ` +
     `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2 AND protection = 'JITO_BUNDLE' AND ${landedSql()}`;
-  return readInPieces(args.range, bucketed ? args.bucket : null, max, (range) =>
+  return readInPieces(piecesFor(args.range, bucketed ? args.bucket : null), max, (range) =>
     cache.read<TipRow, Map<string, TipPercentiles> | null>({
       statement: limited(
         { name: bucketed ? "mevEffectiveness.tips.buckets" : "mevEffectiveness.tips", sql, params: rangeParams(range) },
@@ -108,8 +108,7 @@ export async function mevCurrencies(
     ].join(", ")} ` + `FROM ${table} WHERE timestamp >= $1 AND timestamp < $2`;
   // At most (answer rows) × currencies rows; refused past MAX_RESULT_ROWS like the answer.
   return readInPieces(
-    args.range,
-    bucketed ? args.bucket : null,
+    piecesFor(args.range, bucketed ? args.bucket : null),
     max,
     (range) =>
       cache.read<CurrencyRow, Map<string, MevCurrencyRow[]> | null>({

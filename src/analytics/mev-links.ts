@@ -4,12 +4,12 @@
 // part of one), per request for all rows of a mevEffectiveness answer, run only when one of its
 // figures is selected.
 import { formatIsoMicros } from "../time.ts";
-import { limited, tooManyRows, unlessOver } from "./bounds.ts";
+import { limited, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { type MevEffectivenessArgs, mevKeyOf, mevKeys } from "./mev-effectiveness.ts";
 import { statusMismatchSql } from "./mev-vocabulary.ts";
 import { rangeParams } from "./range.ts";
-import { forEachInOrder, hourCutPieces } from "./rollup.ts";
+import { hourCutPieces, readInPieces } from "./rollup.ts";
 import { LINK_WINDOW_MICROS } from "./trade-links.ts";
 
 /** What the join of the MEV rows with their trades yields, per (bucket, group). */
@@ -87,42 +87,37 @@ export async function mevLinks(
     // Trade ids are unique per writer; rows without a writer (NULL) match each other.
     "ON t.trade_id = m.trade_id AND t.writer = m.writer";
   const name = bucketed ? "mevEffectiveness.priorityFees.buckets" : "mevEffectiveness.priorityFees";
-  const links = new Map<string, MevLinkFigures>();
-  await forEachInOrder(
+  // One row per non-empty (bucket, group) and piece: no more than the answer's rows, which were
+  // bounded; the pieces' figures of a key add up.
+  return readInPieces(
     hourCutPieces(args.range, LINK_WINDOW_MICROS),
-    2,
-    async (piece) => {
+    max,
+    (piece) => {
       // The trades' window, which holds the MEV rows' piece: writes outside it keep the entry.
       const window = { from: piece.from - LINK_WINDOW_MICROS, to: piece.to + LINK_WINDOW_MICROS };
       const params = [...rangeParams(piece), formatIsoMicros(window.from), formatIsoMicros(window.to)];
-      // One row per non-empty (bucket, group): no more than the answer's rows, which were bounded.
-      const found = await cache.read<LinkRow, [string, MevLinkFigures][] | null>({
+      return cache.read<LinkRow, Map<string, MevLinkFigures> | null>({
         statement: limited({ name, sql, params }, max + 1),
         tables: [tables.trades, tables.mev],
         range: window,
-        map: unlessOver(max, (rows) =>
-          rows.map((row) => [
-            mevKeyOf(args, bucketed, row),
-            {
-              linked: Number(row.linked),
-              priorityFees: row.priority_fees ?? 0n,
-              statusMismatches: Number(row.mismatches ?? 0n),
-              cuPriorityFees: row.cu_priority_fees ?? 0n,
-              computeUnits: row.compute_units ?? 0n,
-            },
-          ]),
+        map: unlessOver(
+          max,
+          (rows) =>
+            new Map(
+              rows.map((row) => [
+                mevKeyOf(args, bucketed, row),
+                {
+                  linked: Number(row.linked),
+                  priorityFees: row.priority_fees ?? 0n,
+                  statusMismatches: Number(row.mismatches ?? 0n),
+                  cuPriorityFees: row.cu_priority_fees ?? 0n,
+                  computeUnits: row.compute_units ?? 0n,
+                },
+              ]),
+            ),
         ),
       });
-      if (!found) throw tooManyRows(max);
-      return found;
     },
-    (found) => {
-      for (const [key, figures] of found) {
-        const earlier = links.get(key);
-        links.set(key, earlier ? addLinks(earlier, figures) : figures);
-      }
-      if (links.size > max) throw tooManyRows(max);
-    },
+    { merge: addLinks },
   );
-  return links;
 }

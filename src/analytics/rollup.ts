@@ -110,45 +110,53 @@ export function hourCutPieces(range: TimeRange, margin: bigint): TimeRange[] {
   return pieces;
 }
 
+/**
+ * The pieces a figure of buckets of this size is read in, each bucket whole in one of them:
+ * buckets up to an hour, hourCutPieces; up to a day, dayPieces when there are more than two (over
+ * two days or less both pieces are read again by every request, the first moving with the clock,
+ * the last written into: one statement does the same work); totals (`bucket` null), weeks and
+ * months span days: the range whole.
+ */
+export function piecesFor(range: TimeRange, bucket: TimeBucket | null): TimeRange[] {
+  if (!bucket) return [range];
+  if (withinAnHour(bucket)) return hourCutPieces(range, 0n);
+  const days = withinADay(bucket) ? dayPieces(range) : [];
+  return days.length > 2 ? days : [range];
+}
+
 /** How readInPieces adds up the pieces' values. */
 export interface PieceOptions<V> {
   /** Rows a value stands for (1, or the length of a per-currency list); default 1. */
   rows?: (value: V) => number;
-  /** A key in two pieces (a group's days): the values joined, in time order. Default: keys are disjoint. */
+  /** A key in two pieces (a group's days, sums): the values joined, in time order. Default: keys are disjoint. */
   merge?: (earlier: V, later: V) => V;
   /** The refusal past `max` rows; default tooManyRows(max). */
   refuse?: () => Error;
 }
 
 /**
- * A figure per key from statements of their own (not through the views), read in pieces, two at a
- * time, when every bucket lies inside one: each bucket is then computed whole by one piece's
- * statement (the same value as over the whole range), and each piece is cached with its own range,
- * so a write into the open hour re-reads one piece, not the month. Buckets up to an hour:
- * hourCutPieces; up to a day: dayPieces (over more than two days). Totals (`bucket` null), weeks
- * and months span days: one read over the range. `read` answers null past `max` rows; so does the
- * whole, whose rows stay within `max` as one statement's did.
+ * A figure per key from statements of their own (not through the views), read in `pieces` (in time
+ * order; piecesFor, hourCutPieces), two at a time, each piece cached with its own range, so a write
+ * into the open hour re-reads one piece, not the month. `read` answers null past `max` rows; so
+ * does the whole, whose rows stay within `max` as one statement's did.
  */
 export async function readInPieces<V>(
-  range: TimeRange,
-  bucket: TimeBucket | null,
+  pieces: readonly TimeRange[],
   max: number,
   read: (range: TimeRange) => Promise<Map<string, V> | null>,
   options: PieceOptions<V> = {},
 ): Promise<Map<string, V>> {
   const { rows = () => 1, merge, refuse = () => tooManyRows(max) } = options;
-  // Days: of a range over two days or less both pieces are read again by every request (the
-  // first moves with the clock, the last is written into), so one statement does the same work.
-  const days = bucket && !withinAnHour(bucket) && withinADay(bucket) ? dayPieces(range) : [];
-  const pieces = !bucket ? [range] : withinAnHour(bucket) ? hourCutPieces(range, 0n) : days.length > 2 ? days : [range];
   const all = new Map<string, V>();
+  /** Σ rows of the values held. */
   let total = 0;
   await forEachInOrder(pieces, 2, read, (found) => {
     if (!found) throw refuse();
     for (const [key, value] of found) {
-      const earlier = merge ? all.get(key) : undefined;
-      all.set(key, earlier === undefined || !merge ? value : merge(earlier, value));
-      total += rows(value);
+      const earlier = all.get(key);
+      const next = earlier === undefined || !merge ? value : merge(earlier, value);
+      total += rows(next) - (earlier === undefined ? 0 : rows(earlier));
+      all.set(key, next);
     }
     if (total > max) throw refuse();
   });

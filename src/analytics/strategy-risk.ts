@@ -12,7 +12,7 @@ import type { Micros } from "../time.ts";
 import { limited, tooManyRows, unlessOver } from "./bounds.ts";
 import type { QueryReader } from "./cache.ts";
 import { checkRange, sampleBy } from "./range.ts";
-import { readInPieces } from "./rollup.ts";
+import { piecesFor, readInPieces } from "./rollup.ts";
 import { groupKey } from "./series.ts";
 import {
   groupColumns,
@@ -58,8 +58,7 @@ export async function dailyPnl(
   // A UTC day at a time (rollup.ts, readInPieces): each day's sum comes whole from one piece, and a
   // write into today re-reads today, not the month; a group's days are joined in time order.
   return readInPieces(
-    args.range,
-    "DAY",
+    piecesFor(args.range, "DAY"),
     max,
     (range) => {
       const params: unknown[] = [];

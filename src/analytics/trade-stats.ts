@@ -10,9 +10,9 @@ import type { QueryReader } from "./cache.ts";
 import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./histogram.ts";
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import {
-  dayPieces,
   forEachInOrder,
   type PartialRow,
+  piecesFor,
   type RollupSource,
   readInPieces,
   readRollup,
@@ -325,10 +325,9 @@ export async function tradeSlippageP95(
     // time over more than two days (each day cached with its own range: a write into today
     // re-reads today, not the month) and merged per group and bin; at most the bins one statement
     // over the range would bring.
-    const days = dayPieces(args.range);
     const merged = new Map<string, Map<number | null, Bin>>();
     await forEachInOrder(
-      days.length > 2 ? days : [args.range],
+      piecesFor(args.range, "DAY"),
       2,
       (range) =>
         cache.read<SlippageBinRow, SlippageBinRow[]>({
@@ -401,7 +400,7 @@ export async function tradeSlippageP95(
     }
     return p95;
   };
-  return readInPieces(args.range, bucket, max, async (part) => {
+  return readInPieces(piecesFor(args.range, bucket), max, async (part) => {
     const whole = await cache.read<SlippageBinRow, Map<string, number | null> | null>({
       statement: bins(part, true),
       tables: [table],
@@ -446,8 +445,7 @@ export async function tradeTransferFeesByCurrency(
   // The alias keeps the quote token apart from the PAIR group column of the same name.
   const select = "quote_token currency, sum(transfer_fees) transfer_fees";
   return readInPieces(
-    args.range,
-    bucketed ? args.bucket : null,
+    piecesFor(args.range, bucketed ? args.bucket : null),
     max,
     (range) =>
       cache.read<TransferFeeRow, Map<string, CurrencyAmount[]> | null>({
