@@ -10,14 +10,22 @@ import { latencyStatsBuckets, latencyStatsTotals } from "../src/analytics/latenc
 import { mevBuckets, mevTotals } from "../src/analytics/mev-effectiveness.ts";
 import { performanceByPeriod } from "../src/analytics/performance-by-period.ts";
 import type { TimeBucket, TimeRange } from "../src/analytics/range.ts";
-import { dayPieces, hourCutPieces, planSegments, rawSource } from "../src/analytics/rollup.ts";
+import {
+  dayPieces,
+  edgeOf,
+  hourCutPieces,
+  indexHour,
+  type PartialRow,
+  planSegments,
+  rawSource,
+} from "../src/analytics/rollup.ts";
 import { createRollups, type Rollups } from "../src/analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { strategyPerformance } from "../src/analytics/strategy-performance.ts";
 import { type TradeGroupKey, tradeStatsBuckets, tradeStatsTotals } from "../src/analytics/trade-stats.ts";
 import { tableNames } from "../src/questdb/tables.ts";
 import { createTxnWatch, type TxnWatch } from "../src/questdb/txn-watch.ts";
-import { ensureViews, viewNames } from "../src/questdb/views.ts";
+import { ensureViews, type Measure, viewNames } from "../src/questdb/views.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { DAY_US, type Dataset, generateDataset, HOUR_US, loadDataset } from "./support/dataset.ts";
 import { exec, viewsCaughtUp, walApplied } from "./support/questdb.ts";
@@ -396,6 +404,126 @@ describe("dayPieces and hourCutPieces (statements of their own)", () => {
         expect(pieces.length).toBeLessThanOrEqual(64 + 2);
       }
     }
+  });
+});
+
+describe("an edge hour's index (indexHour, edgeOf)", () => {
+  const hour = 20_000n * DAY_US + 7n * HOUR_US;
+  const m = 60_000_000n;
+  const measures: Measure[] = [
+    { alias: "n", sql: "", merge: "sum" },
+    { alias: "v", sql: "", merge: "sum" },
+    { alias: "lo", sql: "", merge: "min" },
+    { alias: "hi", sql: "", merge: "max" },
+    { alias: "t0", sql: "", merge: "min" },
+    { alias: "t1", sql: "", merge: "max" },
+    { alias: "open", sql: "", merge: "first", at: "t0" },
+    { alias: "close", sql: "", merge: "last", at: "t1" },
+  ];
+  // A deterministic hour: rows per exact timestamp and pair, in time order (as readHour reads them).
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const rows: PartialRow[] = [];
+  let at = hour;
+  while (rows.length < 600) {
+    at += BigInt(1 + Math.floor(next() * 11_000_000));
+    if (at >= hour + HOUR_US) break;
+    for (const pair of ["SOL", "JUP", null]) {
+      if (next() < 0.4) continue;
+      const price = Math.round(next() * 1000) / 10;
+      rows.push({
+        timestamp: at,
+        pair,
+        n: 1n,
+        v: next() * 10,
+        lo: price,
+        hi: price,
+        t0: at,
+        t1: at,
+        open: price,
+        close: price,
+      });
+    }
+  }
+  const index = indexHour(rows, ["pair"], measures);
+
+  /** Adds a row's figures (one row, or rows folded) to the map's row of its key. */
+  const add = (out: Map<string, Record<string, unknown>>, key: string, row: Record<string, unknown>) => {
+    const o = out.get(key);
+    if (!o) {
+      out.set(key, { ...row });
+      return;
+    }
+    o.n = (o.n as bigint) + (row.n as bigint);
+    o.v = (o.v as number) + (row.v as number);
+    o.lo = Math.min(o.lo as number, row.lo as number);
+    o.hi = Math.max(o.hi as number, row.hi as number);
+    if ((row.t0 as bigint) < (o.t0 as bigint)) [o.t0, o.open] = [row.t0, row.open];
+    if ((row.t1 as bigint) > (o.t1 as bigint)) [o.t1, o.close] = [row.t1, row.close];
+  };
+  /** The figures of [from, to) per (bucket,) pair, computed from the rows one by one. */
+  const expected = (from: bigint, to: bigint, bucket: TimeBucket | null) => {
+    const out = new Map<string, Record<string, unknown>>();
+    for (const row of rows) {
+      const t = row.timestamp as bigint;
+      if (t < from || t >= to) continue;
+      const stride = bucket === "FIFTEEN_MINUTES" ? 15n * m : bucket === "DAY" ? DAY_US : HOUR_US;
+      const b = bucket === null ? undefined : t - (t % stride);
+      add(out, `${b ?? ""}|${row.pair}`, { ...row, timestamp: b });
+    }
+    return out;
+  };
+  const actual = (from: bigint, to: bigint, bucket: TimeBucket | null) => {
+    const out = new Map<string, Record<string, unknown>>();
+    for (const row of edgeOf(index, { from, to }, bucket, hour)) add(out, `${row.timestamp ?? ""}|${row.pair}`, row);
+    return out;
+  };
+
+  it("folds the rows of a range's edge, or of any part of the hour, as the rows one by one do", () => {
+    expect(rows.length).toBeGreaterThan(300);
+    const cuts = [
+      hour,
+      hour + 1n,
+      hour + 7n * m + 3n,
+      hour + 15n * m,
+      hour + 29n * m,
+      hour + 59n * m,
+      hour + HOUR_US - 1n,
+    ];
+    cuts.push(...rows.slice(0, 40).map((row) => row.timestamp as bigint));
+    cuts.push(...rows.slice(0, 40).map((row) => (row.timestamp as bigint) + 1n));
+    let edges = 0;
+    for (const bucket of [null, "HOUR", "FIFTEEN_MINUTES", "DAY"] as const) {
+      for (const cut of cuts) {
+        // The range's first hour [cut, hour end), its last [hour, cut), and a part inside the hour.
+        for (const [from, to] of [
+          [cut, hour + HOUR_US],
+          [hour, cut],
+          [cut, cut + 20n * m],
+        ] as const) {
+          if (from >= to || to > hour + HOUR_US) continue;
+          edges++;
+          const want = expected(from, to, bucket);
+          const got = actual(from, to, bucket);
+          expect([...got.keys()].sort(), `${bucket} ${from - hour}..${to - hour}`).toEqual([...want.keys()].sort());
+          for (const [key, row] of want) {
+            const mine = got.get(key) as Record<string, unknown>;
+            for (const k of ["n", "lo", "hi", "t0", "t1", "open", "close", "pair", "timestamp"]) {
+              expect(mine[k], `${bucket} ${from - hour}..${to - hour} ${key} ${k}`).toEqual(row[k]);
+            }
+            expect(Math.abs((mine.v as number) - (row.v as number))).toBeLessThan(
+              1e-9 * Math.abs(row.v as number) + 1e-12,
+            );
+          }
+        }
+      }
+    }
+    expect(edges).toBeGreaterThan(400);
+    // The index's folded rows are never the cached rows themselves folded into.
+    expect(rows.every((row) => row.n === 1n)).toBe(true);
   });
 });
 
