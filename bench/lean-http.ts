@@ -26,7 +26,11 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 
 export async function connectLeanHttp(host: string, port: number): Promise<LeanHttpClient> {
   let waiting: { resolve: (r: LeanResponse) => void; reject: (e: Error) => void; started: number } | undefined;
-  let buffered: Buffer = Buffer.alloc(0);
+  /** What has arrived of the answer being read: its chunks (joined once, when it is whole). */
+  let chunks: Buffer[] = [];
+  let received = 0;
+  /** The answer's head once read: where its body starts and how long the whole answer is. */
+  let head: { status: number; bodyStart: number; total: number } | undefined;
   let closed = false;
 
   const fail = (error: Error) => {
@@ -35,23 +39,33 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
     w?.reject(error);
   };
   const onData = (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    const end = buffered.indexOf(HEADER_END);
-    if (end < 0) return;
-    const head = buffered.subarray(0, end).toString("latin1");
-    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1];
-    if (length === undefined) {
-      fail(new Error(`an answer without Content-Length: ${head.split("\r\n")[0]}`));
-      return;
+    chunks.push(chunk);
+    received += chunk.length;
+    if (!head) {
+      // The head is read once: joining every chunk as it arrives would copy a 2 MB answer ~40 times.
+      const buffered = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      const end = buffered.indexOf(HEADER_END);
+      if (end < 0) return;
+      const text = buffered.subarray(0, end).toString("latin1");
+      const length = /\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1];
+      if (length === undefined) {
+        fail(new Error(`an answer without Content-Length: ${text.split("\r\n")[0]}`));
+        return;
+      }
+      const bodyStart = end + HEADER_END.length;
+      head = { status: Number(text.slice(9, 12)), bodyStart, total: bodyStart + Number(length) };
     }
-    const total = end + HEADER_END.length + Number(length);
-    if (buffered.length < total) return;
-    const body = buffered.subarray(end + HEADER_END.length, total).toString("utf8");
-    buffered = buffered.subarray(total);
+    if (received < head.total) return;
+    const whole = chunks.length === 1 ? chunk : Buffer.concat(chunks, received);
+    const body = whole.subarray(head.bodyStart, head.total).toString("utf8");
+    const rest = whole.subarray(head.total);
+    const { status } = head;
+    chunks = rest.length > 0 ? [rest] : [];
+    received = rest.length;
+    head = undefined;
     const w = waiting;
     waiting = undefined;
     if (!w) return;
-    const status = Number(head.slice(9, 12));
     const json: unknown = JSON.parse(body);
     w.resolve({ status, json, ms: performance.now() - w.started });
   };
@@ -64,7 +78,9 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
       next.once("connect", resolve);
       next.once("error", reject);
     });
-    buffered = Buffer.alloc(0);
+    chunks = [];
+    received = 0;
+    head = undefined;
     next.on("error", fail);
     next.on("close", () => {
       if (socket !== next) return;

@@ -113,18 +113,19 @@ interface Result {
   cache: CacheDelta;
 }
 
-type CacheDelta = Pick<
-  QueryCacheStats,
-  | "hits"
-  | "misses"
-  | "coalesced"
-  | "invalidated"
-  | "invalidatedWhole"
-  | "invalidatedUnknownRange"
-  | "evicted"
-  | "responseHits"
-  | "responseMisses"
->;
+type CacheDelta = UnknownTxns &
+  Pick<
+    QueryCacheStats,
+    | "hits"
+    | "misses"
+    | "coalesced"
+    | "invalidated"
+    | "invalidatedWhole"
+    | "invalidatedUnknownRange"
+    | "evicted"
+    | "responseHits"
+    | "responseMisses"
+  >;
 const CACHE_KEYS = [
   "hits",
   "misses",
@@ -136,10 +137,21 @@ const CACHE_KEYS = [
   "responseHits",
   "responseMisses",
 ] as const;
-const delta = (after: QueryCacheStats, before: QueryCacheStats): CacheDelta =>
-  Object.fromEntries(CACHE_KEYS.map((k) => [k, after[k] - before[k]])) as CacheDelta;
+/** The watcher's transactions without a known range, by why (QueryCacheStats.unknownTxns). */
+type UnknownTxns = { [K in keyof QueryCacheStats["unknownTxns"] as `unknown.${K}`]: number };
+const UNKNOWN_KEYS = ["noRange", "noRetention", "loadFailed", "tooMany"] as const;
+const flat = (stats: QueryCacheStats): CacheDelta =>
+  ({
+    ...Object.fromEntries(CACHE_KEYS.map((k) => [k, stats[k]])),
+    ...Object.fromEntries(UNKNOWN_KEYS.map((k) => [`unknown.${k}`, stats.unknownTxns[k]])),
+  }) as CacheDelta;
+const KEYS = [...CACHE_KEYS, ...UNKNOWN_KEYS.map((k) => `unknown.${k}` as const)];
+const delta = (after: QueryCacheStats, before: QueryCacheStats): CacheDelta => {
+  const [a, b] = [flat(after), flat(before)];
+  return Object.fromEntries(KEYS.map((k) => [k, a[k] - b[k]])) as CacheDelta;
+};
 const add = (a: CacheDelta, b: CacheDelta): CacheDelta =>
-  Object.fromEntries(CACHE_KEYS.map((k) => [k, a[k] + b[k]])) as CacheDelta;
+  Object.fromEntries(KEYS.map((k) => [k, a[k] + b[k]])) as CacheDelta;
 const share = (part: number, whole: number) => (whole === 0 ? "–" : `${((part / whole) * 100).toFixed(1)} %`);
 
 const DATA_DIR = process.env.BENCH_DATA_DIR;
@@ -435,7 +447,7 @@ function verdict(r: Result): { pass: boolean; speedUp: number; text: string } {
 }
 
 function cacheLine(c: CacheDelta): string {
-  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} whole-table: ${fmt(c.invalidatedUnknownRange)} by a transaction without a recorded range, the rest entries read without a range), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
+  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} whole-table: ${fmt(c.invalidatedUnknownRange)} by a transaction without a known range, the rest entries read without a range; transactions without a known range: ${fmt(c["unknown.noRange"])} none recorded, ${fmt(c["unknown.noRetention"])} TTL unknown, ${fmt(c["unknown.loadFailed"])} load failed, ${fmt(c["unknown.tooMany"])} too many at once), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
 }
 
 function botLine(bot: BotWriterStats, visible: { trades: number; latency: number }): string {

@@ -3,7 +3,7 @@
 // local-server.ts does), and the wait for the WAL apply of a commit acknowledged over ILP.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createSqlRunner } from "../src/analytics/sql.ts";
+import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { createTxnWatch } from "../src/questdb/txn-watch.ts";
 import { exec, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
 
@@ -67,6 +67,39 @@ describe("the transaction watcher", () => {
     await exec(`UPDATE ${table} SET v = 9 WHERE k = 'b'`);
     const third = await watch.snapshot([table]);
     expect(third.touched(table, to, third.tables.get(table)?.writerTxn as bigint)).toBeNull();
+  });
+
+  it("retries a failed range load twice before its transactions count as unknown, and counts why", async () => {
+    let failures = 0;
+    const flaky: SqlRunner = {
+      ...runner,
+      query: (statement, ...rest) => {
+        if (statement.name === "txn.ranges" && failures > 0) {
+          failures--;
+          return Promise.reject(new Error("connection terminated"));
+        }
+        return runner.query(statement, ...rest);
+      },
+    };
+    const watch = createTxnWatch({ runner: flaky });
+    const first = await watch.snapshot([table]);
+    const from = first.tables.get(table)?.writerTxn as bigint;
+    // Two failures: the third try loads the range.
+    failures = 2;
+    await ilp(base + 6n * H, "d", 1);
+    const second = await watch.snapshot([table]);
+    const to = second.tables.get(table)?.writerTxn as bigint;
+    expect(second.touched(table, from, to)).toEqual([{ from: base + 6n * H, to: base + 6n * H + 1n }]);
+    expect(watch.stats().unknown).toEqual({ noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 });
+    // Three: unknown, and counted as such.
+    failures = 3;
+    await ilp(base + 6n * H + 1n, "d", 2);
+    const third = await watch.snapshot([table]);
+    expect(third.touched(table, to, third.tables.get(table)?.writerTxn as bigint)).toBeNull();
+    expect(watch.stats().unknown).toEqual({ noRange: 0, noRetention: 0, loadFailed: 1, tooMany: 0 });
+    await exec(`UPDATE ${table} SET v = 8 WHERE k = 'd'`);
+    await watch.snapshot([table]);
+    expect(watch.stats().unknown.noRange).toBe(1);
   });
 
   it("waits for the WAL apply: a row acknowledged over ILP is visible to a read made after the snapshot", async () => {

@@ -20,7 +20,14 @@
 //
 // Cached values are shared between requests: callers treat them as read-only.
 import { LRUCache } from "lru-cache";
-import { createTxnWatch, type TableTxn, type TxnRange, type TxnSnapshot, type TxnWatch } from "../questdb/txn-watch.ts";
+import {
+  createTxnWatch,
+  type TableTxn,
+  type TxnRange,
+  type TxnSnapshot,
+  type TxnWatch,
+  type TxnWatchStats,
+} from "../questdb/txn-watch.ts";
 import { approximateBytes } from "./approximate-bytes.ts";
 import type { SqlRunner, SqlStatement } from "./sql.ts";
 
@@ -77,6 +84,12 @@ export interface QueryCacheStats {
   invalidatedWhole: number;
   /** Of `invalidatedWhole`: dropped because QuestDB recorded no range for a transaction (an UPDATE, a TTL drop). */
   invalidatedUnknownRange: number;
+  /**
+   * Transactions the watcher could not tie to a range (questdb/txn-watch.ts, stats().unknown): what
+   * made `invalidatedUnknownRange` happen: none recorded by QuestDB, the TTL unknown, the range load
+   * failed, too many at once.
+   */
+  unknownTxns: TxnWatchStats["unknown"];
   /** Entries of a table that moved, kept because no range its new transactions wrote overlaps theirs. */
   keptByRange: number;
   /** Entries dropped to stay within the byte budget. */
@@ -360,6 +373,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     forRequest,
     stats: () => ({
       ...counts,
+      unknownTxns: watch.stats().unknown,
       early: 0,
       entries: lru?.size ?? 0,
       bytes: lru?.calculatedSize ?? 0,

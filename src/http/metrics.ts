@@ -235,6 +235,24 @@ export function createMetrics(sources: MetricsSources): Metrics {
     query_cache_entries: ["Entries in the caches.", total((s) => s.entries)],
     query_cache_bytes: ["Approximate size of the caches.", total((s) => s.bytes)],
   });
+  const UNKNOWN_REASONS = {
+    none_recorded: "noRange",
+    ttl_unknown: "noRetention",
+    load_failed: "loadFailed",
+    too_many: "tooMany",
+  } as const;
+  define(
+    {
+      query_cache_unknown_range_txns_total: [
+        "Transactions the cache could not tie to a time range (each drops every cached entry of its table), by reason: none_recorded (an UPDATE, ALTER, TRUNCATE), ttl_unknown, load_failed (wal_transactions() failed three times), too_many (over 1,000 since the last probe).",
+        () =>
+          Object.entries(UNKNOWN_REASONS).map(
+            ([reason, key]) => [{ reason }, total((s) => s.unknownTxns?.[key] ?? 0)()] as const,
+          ),
+      ],
+    },
+    ["reason"],
+  );
 
   // Live queries.
   const live = sources.live;

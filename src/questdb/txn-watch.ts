@@ -82,8 +82,19 @@ export interface TxnWatch {
   appliedWithin(base: TxnSnapshot, tables: readonly string[], waitMs: number): Promise<TxnSnapshot | null>;
   /** From the next probe on, load the ranges of these tables' new transactions (snapshot(tables) does it too). */
   follow(tables: readonly string[]): void;
-  /** Probes run, and range loads (one statement per table that moved). */
-  stats(): { probes: number; rangeLoads: number };
+  /** Probes run, range loads (one statement per table that moved), and transactions left without a known range. */
+  stats(): TxnWatchStats;
+}
+
+export interface TxnWatchStats {
+  probes: number;
+  rangeLoads: number;
+  /**
+   * Transactions whose ranges are unknown (touched() answers null over them, so the cache drops a
+   * table's every entry), by why: QuestDB recorded no range (an UPDATE, ALTER, TRUNCATE), the TTL
+   * was unknown, the range load failed (after its retries), or too many to load at once.
+   */
+  unknown: { noRange: number; noRetention: number; loadFailed: number; tooMany: number };
 }
 
 export interface TxnWatchOptions {
@@ -136,6 +147,9 @@ UNION ALL SELECT name, writerTxn, sequencerTxn, suspended, null::string, null::s
 /** wal_transactions() takes a string constant only (no bind variable); names come from wal_tables(). */
 const rangesSql = (table: string) =>
   `SELECT sequencerTxn, minTimestamp::long lo, maxTimestamp::long hi FROM wal_transactions('${table.replaceAll("'", "''")}') WHERE sequencerTxn > $1 AND sequencerTxn <= $2`;
+
+/** Pauses before each try of a range load: the first at once, then two retries. */
+const LOAD_RETRY_MS = [0, 20, 100];
 
 const HOUR = 3_600_000_000n;
 const DAY = 24n * HOUR;
@@ -191,6 +205,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   };
   let probes = 0;
   let rangeLoads = 0;
+  const unknown = { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 };
 
   const touched = (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
     if (uptoTxn <= afterTxn) return [];
@@ -224,15 +239,26 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const upto = txn.sequencerTxn;
     if (upto <= after) return;
     if (upto - after > BigInt(maxLoad)) {
+      unknown.tooMany += Number(upto - after);
       logs.set(table, { from: upto, upto, entries: [] });
       return;
     }
-    rangeLoads++;
-    let rows: { sequencerTxn: string; lo: string | null; hi: string | null }[];
-    try {
-      rows = await runner.query({ name: "txn.ranges", sql: rangesSql(table), params: [after, upto] });
-    } catch {
+    let rows: { sequencerTxn: string; lo: string | null; hi: string | null }[] | undefined;
+    // A failed load makes every cached entry of the table unknown: retried twice first (a
+    // statement cut off by a busy QuestDB or a connection dropped under load).
+    for (const pause of LOAD_RETRY_MS) {
+      if (pause > 0) await sleep(pause);
+      rangeLoads++;
+      try {
+        rows = await runner.query({ name: "txn.ranges", sql: rangesSql(table), params: [after, upto] });
+        break;
+      } catch {
+        // Retried, then unknown (below).
+      }
+    }
+    if (!rows) {
       // Unknown from here on; a later probe starts a new log.
+      unknown.loadFailed += Number(upto - after);
       logs.set(table, { from: upto, upto, entries: [] });
       return;
     }
@@ -242,6 +268,8 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     for (let n = after + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
       if (row?.lo == null || row.hi == null || !retention) {
+        if (retention) unknown.noRange++;
+        else unknown.noRetention++;
         log.entries.push({ txn: n, ranges: null });
         retentions.delete(table);
         continue;
@@ -357,6 +385,6 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     applied,
     appliedWithin,
     follow,
-    stats: () => ({ probes, rangeLoads }),
+    stats: () => ({ probes, rangeLoads, unknown: { ...unknown } }),
   };
 }
