@@ -190,6 +190,22 @@ describe("range-aware invalidation", () => {
     expect(await answer).toBe(2);
   });
 
+  it("waits for the apply once per request, however many pieces the request reads after it", async () => {
+    const { db, cache } = setup();
+    db.commit([at(1)]);
+    for (let h = 0; h < 8; h++) await cache.read(hour(h));
+    db.commit([at(9)], false); // a bot's write into the current hour: acknowledged, not applied
+    const request = cache.forRequest();
+    const first = request.read(hour(0));
+    while (db.count("txn.probe") < 12) await new Promise((resolve) => setTimeout(resolve, 1));
+    db.apply();
+    expect(await first).toBe(0);
+    const probes = db.count("txn.probe");
+    // Seven more pieces of the same request, each from the cache: no probe (no wait).
+    for (let h = 1; h < 8; h++) expect(await request.read(hour(h))).toBe(h === 1 ? 1 : 0);
+    expect(db.count("txn.probe")).toBe(probes);
+  });
+
   it("fails retryably when the apply does not come within the deadline", async () => {
     const db = scriptedDb(true);
     const watch = createTxnWatch({ runner: db.runner, applyWaitMs: 50 });

@@ -150,6 +150,48 @@ describe("query cache", () => {
   });
 });
 
+describe("whole days read from the views", () => {
+  const MINUTE = 60_000_000n;
+  const start = day0 - 6n * DAY;
+  const seen: { name: string; params: readonly unknown[] }[] = [];
+  const commit = async (id: string, micros: bigint) => {
+    const written = await r.gql(RecordTradeDocument, {
+      input: { ...trade(0), tradeId: id, timestamp: iso(micros) },
+      durability: "COMMITTED",
+    });
+    expect(written.errors).toBeUndefined();
+  };
+  let r: TestApp;
+  beforeAll(async () => {
+    r = await startTestApp("cachedays", {}, { onStatement: (statement) => seen.push(statement) });
+    for (let d = 0n; d < 5n; d++) await commit(`day-${d}`, start + d * DAY + 2n * HOUR);
+    await walApplied(`${r.prefix}trades`);
+    await viewsCaughtUp(r.prefix);
+  });
+
+  it("reads each whole day by a statement of its own: a late write into an old day reads that day again, alone", async () => {
+    const range = { from: iso(start + 30n * MINUTE), to: iso(start + 4n * DAY + 5n * HOUR + 7n * MINUTE) };
+    const counts = async () => {
+      const answer = await r.gql(TradeStatsCountsDocument, { range, bucket: "DAY" });
+      expect(answer.errors).toBeUndefined();
+      return answer.data?.tradeStats.buckets.map((bucket) => bucket.count);
+    };
+    expect(await counts()).toEqual([1, 1, 1, 1, 1]);
+    const days = seen.filter((s) => s.name === "tradeStats.buckets.view").map((s) => s.params.slice(0, 2));
+    for (const d of [1n, 2n, 3n]) expect(days).toContainEqual([iso(start + d * DAY), iso(start + (d + 1n) * DAY)]);
+    seen.length = 0;
+    await commit("late", start + 2n * DAY + 9n * HOUR);
+    await walApplied(`${r.prefix}trades`);
+    await viewsCaughtUp(r.prefix);
+    expect(await counts()).toEqual([1, 1, 2, 1, 1]);
+    // Only the day written into is read again (the other days, the edges: from the cache).
+    const again = seen.filter((s) => s.name.startsWith("tradeStats."));
+    expect(again.map((s) => [s.name, ...s.params.slice(0, 2)])).toEqual([
+      ["tradeStats.buckets.view", iso(start + 2n * DAY), iso(start + 3n * DAY)],
+    ]);
+  });
+});
+
 describe("range-aware entries", () => {
   // An app and tables of their own: the trades here would come first in the other tests' pages.
   const old = day0 - DAY;

@@ -189,19 +189,20 @@ export function planSegments(range: TimeRange, bucket: TimeBucket | null, covera
   }
   const stale = (hour: Micros) => dirty.some((d) => d.from < hour + HOUR && d.to > hour);
   raw(range.from, first);
-  // The view's hours in three pieces, each one cached statement whose key stays put while the
-  // range moves on with the clock: the rest of the first day (a new key once an hour), the whole
-  // days after it up to today (once a day; a late write into one of them drops it, and it is read
-  // again from the view; a day each for hourly buckets), and today's closed hours (once an hour).
-  // Hours the view does not reflect yet are cut out and read raw.
+  // The view's hours in pieces, each one cached statement whose key stays put while the range
+  // moves on with the clock: the rest of the first day (a new key once an hour), each whole day
+  // after it up to today (runs of days past MAX_CHUNKS days, chunkOf; keys that never change, so
+  // a new day reads one day, and a late write into an old day drops that day alone, issue 13
+  // point 4), and today's closed hours (once an hour). Hours the view does not reflect yet are
+  // cut out and read raw. Buckets shorter than a day come back as many rows per day as the answer
+  // has (latency: a few percentile bins per bucket and stage): theirs are read a day per
+  // statement whatever the range's length, so that no statement brings more rows than a day's
+  // into Node.
   const firstDayEnd = earlier(ceilTo(first, DAY), end);
   const today = later(floorTo(end, DAY), firstDayEnd);
   const cuts = [first, firstDayEnd];
-  // Buckets shorter than a day come back as many rows per day as the answer has (latency: a few
-  // percentile bins per bucket and stage): the whole days are read a day per statement, so that
-  // no statement brings more rows than a day's into Node.
-  if (bucket === "HOUR" || bucket === "FOUR_HOURS")
-    for (let day = firstDayEnd + DAY; day < today; day += DAY) cuts.push(day);
+  const step = bucket === "HOUR" || bucket === "FOUR_HOURS" ? DAY : chunk;
+  for (let day = floorTo(firstDayEnd, step) + step; day < today; day += step) cuts.push(day);
   cuts.push(today, end);
   for (let i = 0; i + 1 < cuts.length; i++) {
     const stop = cuts[i + 1] as Micros;
