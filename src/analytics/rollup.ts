@@ -403,7 +403,7 @@ export async function forEachInOrder<T, R>(
 /**
  * Reads every segment of `range` and merges their rows per (bucket,) group, in time order.
  * Memory: the merged rows (bounded by `max`, the answer) and the segments' rows waiting for an
- * earlier one.
+ * earlier one. The rows returned may be cached values (a key only one segment has): read-only.
  */
 export async function readRollup(
   reads: QueryReader,
@@ -418,6 +418,8 @@ export async function readRollup(
   // Only the view path reads hours per timestamp (rawSource answers stay the plain reference).
   const quiet = source.view ? await quietHours(reads, source.table) : () => false;
   const merged = new Map<string, PartialRow>();
+  /** Rows of `merged` made here (folded into); the others are a segment's rows, maybe cached: never written. */
+  const own = new Set<PartialRow>();
   await forEachInOrder(
     segments,
     parallel,
@@ -440,9 +442,18 @@ export async function readRollup(
     (rows) => {
       for (const row of rows) {
         const key = rowKey(row, keys);
-        const into = merged.get(key);
-        if (into) fold(into, row, measures);
-        else merged.set(key, { ...row });
+        let into = merged.get(key);
+        if (!into) {
+          // Most keys come from one segment (an hourly bucket lies in one): copied only if folded into.
+          merged.set(key, row);
+          continue;
+        }
+        if (!own.has(into)) {
+          into = { ...into };
+          own.add(into);
+          merged.set(key, into);
+        }
+        fold(into, row, measures);
       }
       if (merged.size > max) throw refuse();
     },
