@@ -146,7 +146,15 @@ describe("liveMetrics", () => {
         latency: { stage: string; count: number; p50Us: number; p99Us: number }[];
       };
     }>(client, LIVE_METRICS, { w: 3600 });
+    // A second cohort: the polls of both, due at the same commits, run as one statement
+    // (live/union-batch.ts), each with its own window and parameters.
+    const other = collect<{ liveMetrics: { windowSeconds: number; trades: number; volume: number } }>(
+      client,
+      LIVE_METRICS,
+      { w: 1800 },
+    );
     await eventually(async () => (sub.values.length >= 1 ? true : undefined), "the first value");
+    await eventually(async () => (other.values.length >= 1 ? true : undefined), "the other cohort's first value");
     const statuses = ["PROTECTED", "SANDWICHED", "UNPROTECTED", "FRONT_RUN"] as const;
     const inputs = Array.from({ length: 40 }, (_, i) => ({
       ...makeTrade(`lm-${i}`),
@@ -183,6 +191,13 @@ describe("liveMetrics", () => {
     // keeps 3 significant digits (HdrHistogram): within 1 %.
     expect(Math.abs(value.stage.p50Us - 100_000) / 100_000).toBeLessThan(0.01);
     expect(Math.abs(value.stage.p99Us - 198_000) / 198_000).toBeLessThan(0.01);
+    const second = await eventually(async () => {
+      const last = other.values.at(-1)?.liveMetrics;
+      return last && last.trades === n ? last : undefined;
+    }, "the other cohort's figures with the new rows");
+    expect(second.windowSeconds).toBe(1800);
+    expect(second.volume).toBeCloseTo(volume as number, 6);
+    other.stop();
     const count = sub.values.length;
     await new Promise((r) => setTimeout(r, 1500));
     // Nothing changed: the window slid, figures stayed, no message.

@@ -62,6 +62,46 @@ describe("union batch", () => {
     expect(sent[1]).toEqual({ text: "(SELECT 0 part, $1 v)", params: ["d0"] });
   });
 
+  it("joins statements by name only (one shape of columns each): two names in one turn are two statements", async () => {
+    const { query, sent } = fakeQuery((text, params) =>
+      [...text.matchAll(/\(SELECT (\d+) part, \$(\d+) v\)/g)].map((m) => ({
+        part: Number(m[1]),
+        v: params[Number(m[2]) - 1],
+      })),
+    );
+    const union = createUnionBatch(query);
+    const calls = [
+      union({ name: "tradeRecorded.poll", sql: "(SELECT 0 part, $1 v)", params: ["t0"] }),
+      union({
+        name: "liveMetrics.poll",
+        sql: "(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)",
+        params: ["m0", "m1"],
+      }),
+      union({ name: "tradeRecorded.poll", sql: "(SELECT 0 part, $1 v)", params: ["u0"] }),
+      union({
+        name: "liveMetrics.poll",
+        sql: "(SELECT 0 part, $1 v) UNION ALL (SELECT 1 part, $2 v)",
+        params: ["n0", "n1"],
+      }),
+    ];
+    expect(await Promise.all(calls)).toEqual([
+      [{ part: 0, v: "t0" }],
+      [
+        { part: 0, v: "m0" },
+        { part: 1, v: "m1" },
+      ],
+      [{ part: 0, v: "u0" }],
+      [
+        { part: 0, v: "n0" },
+        { part: 1, v: "n1" },
+      ],
+    ]);
+    expect(sent.map((x) => x.params)).toEqual([
+      ["t0", "u0"],
+      ["m0", "m1", "n0", "n1"],
+    ]);
+  });
+
   it("a branch with no rows gives its poll none; $10 and above are renumbered whole", async () => {
     const { query, sent } = fakeQuery(() => [{ part: 1, v: "only the second poll's" }]);
     const union = createUnionBatch(query);

@@ -3,7 +3,8 @@
 import { attackedSql } from "../analytics/mev-vocabulary.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { formatIsoMicros, type Micros, nowMicros } from "../time.ts";
-import type { LiveQueries, LiveQuery } from "./live-queries.ts";
+import type { LiveQueries } from "./live-queries.ts";
+import type { PartQuery } from "./union-batch.ts";
 
 export interface StageLatency {
   stage: string;
@@ -43,7 +44,8 @@ export interface IngestFigures {
 export const LIVE_PERCENTILE_PRECISION = 3;
 
 export function createLiveMetricsPoll(options: {
-  query: LiveQuery;
+  /** Runs the poll's statement; the polls of several cohorts due in one turn run as one (live/union-batch.ts). */
+  query: PartQuery;
   tables: TableNames;
   windowSeconds: number;
   strategy: string | null;
@@ -67,8 +69,10 @@ export function createLiveMetricsPoll(options: {
       params.push(value);
       filterClause += ` AND ${column} = $${params.length}`;
     }
-    // One statement: the trades aggregate (kind 'trades') and one row per stage ('latency').
+    // One statement: the trades aggregate (kind 'trades') and one row per stage ('latency'), as
+    // the branches (parts) that live/union-batch.ts joins with other cohorts' polls.
     const result = await query<{
+      part: number;
       kind: string;
       stage: string | null;
       n: bigint;
@@ -77,16 +81,16 @@ export function createLiveMetricsPoll(options: {
       c: number | null;
     }>({
       name: "liveMetrics.poll",
-      sql: `SELECT 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
+      sql: `(SELECT 0 part, 'trades' kind, cast(NULL AS SYMBOL) stage, count() n, sum(quote_amount) a,
          cast(sum(CASE WHEN mev_status = 'PROTECTED' THEN 1 ELSE 0 END) AS DOUBLE) b,
          cast(sum(CASE WHEN ${attackedSql("mev_status")} THEN 1 ELSE 0 END) AS DOUBLE) c
-       FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
+       FROM ${tables.trades} WHERE timestamp >= $1 AND timestamp < $2${filterClause})
        UNION ALL
-       SELECT 'latency' kind, stage, count() n,
+       (SELECT 1 part, 'latency' kind, stage, count() n,
          approx_percentile(latency_us, 0.5, ${LIVE_PERCENTILE_PRECISION}) a,
          approx_percentile(latency_us, 0.99, ${LIVE_PERCENTILE_PRECISION}) b, cast(NULL AS DOUBLE) c
        FROM ${tables.latency_metrics} WHERE timestamp >= $1 AND timestamp < $2${filterClause}
-       GROUP BY stage`,
+       GROUP BY stage)`,
       params,
     });
     const row = result.find((r) => r.kind === "trades");
@@ -122,7 +126,7 @@ export function joinLiveMetrics(
 ): () => void {
   const { live, ...pollOptions } = options;
   const { tables, windowSeconds, strategy, writer } = options;
-  const poll = createLiveMetricsPoll({ ...pollOptions, query: live.query });
+  const poll = createLiveMetricsPoll({ ...pollOptions, query: live.union });
   return live.join<LiveMetrics>(
     {
       key: JSON.stringify(["liveMetrics", windowSeconds, strategy, writer]),

@@ -1,8 +1,9 @@
-// Stream polls that start together run as one statement (issue 15, point 3). A commit makes
+// Live polls that start together run as one statement (issue 15, point 3). A commit makes
 // every tradeRecorded poller due at once; each used to send its own statement, and 25 of them
 // queued on the light pool's 3 connections were the largest share of an event's latency
-// (bench:live, "query"). Statements of the same shape sent in one turn of the event loop are
-// joined with UNION ALL into one: each keeps its branches, in its order (QuestDB opens a UNION
+// (bench:live, "query"); so did the liveMetrics polls, due together at every second. Statements
+// of the same name (one shape of columns: tradeRecorded's, liveMetrics') sent in one turn of the
+// event loop are joined with UNION ALL into one: each keeps its branches, in its order (QuestDB opens a UNION
 // ALL's branches in order, so a poll's count branch still sees every commit its rows saw), its
 // parameters are renumbered after the previous ones', and its `part` numbers are moved to a
 // range of its own, by which the rows are handed back to each caller.
@@ -28,7 +29,8 @@ const shiftParams = (text: string, offset: number) =>
 const MAX_JOINED = 64;
 
 export function createUnionBatch(query: LiveQuery): PartQuery {
-  let pending: Call[] = [];
+  /** Calls of this turn, by statement name (the statements of a name have the same columns). */
+  let pending = new Map<string, Call[]>();
 
   const run = async (calls: Call[]) => {
     const params: unknown[] = [];
@@ -62,14 +64,18 @@ export function createUnionBatch(query: LiveQuery): PartQuery {
   };
 
   const flush = () => {
-    const calls = pending;
-    pending = [];
-    for (let i = 0; i < calls.length; i += MAX_JOINED) void run(calls.slice(i, i + MAX_JOINED));
+    const byName = pending;
+    pending = new Map();
+    for (const calls of byName.values()) {
+      for (let i = 0; i < calls.length; i += MAX_JOINED) void run(calls.slice(i, i + MAX_JOINED));
+    }
   };
 
   return <R extends PartRow>(statement: SqlStatement) =>
     new Promise<R[]>((resolve, reject) => {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push({ statement, resolve: (rows) => resolve(rows as R[]), reject });
+      if (pending.size === 0) setImmediate(flush);
+      const calls = pending.get(statement.name) ?? [];
+      calls.push({ statement, resolve: (rows) => resolve(rows as R[]), reject });
+      pending.set(statement.name, calls);
     });
 }
