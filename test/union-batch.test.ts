@@ -18,15 +18,16 @@ function fakeQuery(answer: (text: string, params: unknown[]) => { part: number; 
   return { query, sent };
 }
 
+/** Each branch `(SELECT k part, $n v)` answers its part and its parameter, as QuestDB would select them. */
+const eachBranch = (text: string, params: unknown[]) =>
+  [...text.matchAll(/\(SELECT (\d+) part, \$(\d+) v\)/g)].map((m) => ({
+    part: Number(m[1]),
+    v: params[Number(m[2]) - 1],
+  }));
+
 describe("union batch", () => {
   it("joins the statements sent in one turn, renumbers their parameters and parts, and hands each its rows", async () => {
-    // Each branch answers its part and its parameter, as QuestDB would select them.
-    const { query, sent } = fakeQuery((text, params) =>
-      [...text.matchAll(/\(SELECT (\d+) part, \$(\d+) v\)/g)].map((m) => ({
-        part: Number(m[1]),
-        v: params[Number(m[2]) - 1],
-      })),
-    );
+    const { query, sent } = fakeQuery(eachBranch);
     const union = createUnionBatch(query);
     const a = union({
       name: "poll",
@@ -63,12 +64,7 @@ describe("union batch", () => {
   });
 
   it("joins statements by name only (one shape of columns each): two names in one turn are two statements", async () => {
-    const { query, sent } = fakeQuery((text, params) =>
-      [...text.matchAll(/\(SELECT (\d+) part, \$(\d+) v\)/g)].map((m) => ({
-        part: Number(m[1]),
-        v: params[Number(m[2]) - 1],
-      })),
-    );
+    const { query, sent } = fakeQuery(eachBranch);
     const union = createUnionBatch(query);
     const calls = [
       union({ name: "tradeRecorded.poll", sql: "(SELECT 0 part, $1 v)", params: ["t0"] }),
