@@ -307,22 +307,32 @@ describe("planSegments", () => {
       [DAY_US, DAY_US + 3n * HOUR_US, true],
       [DAY_US + 3n * HOUR_US, DAY_US + 3n * HOUR_US + 11n, false],
     ]);
-    // Five days: each whole day between the first and the last is a segment of its own (its key
-    // never changes: a new day reads one day, a late write into a day drops that day alone).
+    // Five days: with buckets inside a day, each whole day between the first and the last is a
+    // segment of its own (its key never changes: a new day reads one day, a late write into a day
+    // drops that day alone); totals, weeks and months read those days in one segment.
     const longer = { from: range.from, to: range.to + 3n * DAY_US };
-    for (const bucket of [null, "DAY", "WEEK"] as const) {
+    const edges = (middle: bigint[][]) => [
+      [-2n * HOUR_US - 7n, -2n * HOUR_US, false],
+      [-2n * HOUR_US, 0n, true],
+      ...middle.map(([from, to]) => [from, to, true]),
+      [4n * DAY_US, 4n * DAY_US + 3n * HOUR_US, true],
+      [4n * DAY_US + 3n * HOUR_US, 4n * DAY_US + 3n * HOUR_US + 11n, false],
+    ];
+    for (const bucket of [null, "DAY", "WEEK", "MONTH"] as const) {
       const five = planSegments(longer, bucket, { usable: true, dirty: [] });
       covers(five, longer);
-      expect(five.map((s) => [s.range.from - d, s.range.to - d, s.fromView])).toEqual([
-        [-2n * HOUR_US - 7n, -2n * HOUR_US, false],
-        [-2n * HOUR_US, 0n, true],
-        [0n, DAY_US, true],
-        [DAY_US, 2n * DAY_US, true],
-        [2n * DAY_US, 3n * DAY_US, true],
-        [3n * DAY_US, 4n * DAY_US, true],
-        [4n * DAY_US, 4n * DAY_US + 3n * HOUR_US, true],
-        [4n * DAY_US + 3n * HOUR_US, 4n * DAY_US + 3n * HOUR_US + 11n, false],
-      ]);
+      expect(five.map((s) => [s.range.from - d, s.range.to - d, s.fromView])).toEqual(
+        edges(
+          bucket === "DAY"
+            ? [
+                [0n, DAY_US],
+                [DAY_US, 2n * DAY_US],
+                [2n * DAY_US, 3n * DAY_US],
+                [3n * DAY_US, 4n * DAY_US],
+              ]
+            : [[0n, 4n * DAY_US]],
+        ),
+      );
     }
     // A dirty hour inside the whole days is cut out and read raw.
     const dirty = [{ from: 2n * DAY_US + d + 1n, to: 2n * DAY_US + d + 2n }];

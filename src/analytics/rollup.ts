@@ -190,19 +190,20 @@ export function planSegments(range: TimeRange, bucket: TimeBucket | null, covera
   const stale = (hour: Micros) => dirty.some((d) => d.from < hour + HOUR && d.to > hour);
   raw(range.from, first);
   // The view's hours in pieces, each one cached statement whose key stays put while the range
-  // moves on with the clock: the rest of the first day (a new key once an hour), each whole day
-  // after it up to today (runs of days past MAX_CHUNKS days, chunkOf; keys that never change, so
-  // a new day reads one day, and a late write into an old day drops that day alone, issue 13
-  // point 4), and today's closed hours (once an hour). Hours the view does not reflect yet are
-  // cut out and read raw. Buckets shorter than a day come back as many rows per day as the answer
-  // has (latency: a few percentile bins per bucket and stage): theirs are read a day per
-  // statement whatever the range's length, so that no statement brings more rows than a day's
-  // into Node.
+  // moves on with the clock: the rest of the first day (a new key once an hour), the whole days
+  // after it up to today, and today's closed hours (once an hour). Hours the view does not reflect
+  // yet are cut out and read raw. When every bucket lies inside a day (HOUR to DAY), each whole
+  // day is a statement of its own (runs of days past MAX_CHUNKS days, chunkOf; a day each for
+  // buckets shorter than a day, which come back as many rows per day as the answer has): keys
+  // that never change, so a new day reads one day, and a late write into an old day drops that
+  // day alone (issue 13 point 4). Totals, weeks and months read the whole days in one statement
+  // (a new key once a day; a late write drops it whole): a day each would fold every day's rows
+  // of every group (latency: each stage's histogram bins) into the answer at every request.
   const firstDayEnd = earlier(ceilTo(first, DAY), end);
   const today = later(floorTo(end, DAY), firstDayEnd);
   const cuts = [first, firstDayEnd];
-  const step = bucket === "HOUR" || bucket === "FOUR_HOURS" ? DAY : chunk;
-  for (let day = floorTo(firstDayEnd, step) + step; day < today; day += step) cuts.push(day);
+  const step = !bucket || !withinADay(bucket) ? undefined : bucket === "DAY" ? chunk : DAY;
+  if (step) for (let day = floorTo(firstDayEnd, step) + step; day < today; day += step) cuts.push(day);
   cuts.push(today, end);
   for (let i = 0; i + 1 < cuts.length; i++) {
     const stop = cuts[i + 1] as Micros;
