@@ -426,7 +426,11 @@ async function run(
   );
   out();
   out(
-    `Cache over the cached GraphQL requests (bot writing): ${cacheLine(cachedRuns)}. Over the whole writing phase (uncached requests and warm-ups included): ${cacheLine(writePhase)}.`,
+    `Cache over the cached GraphQL requests (bot writing): ${cacheLine(cachedRuns)}. Over the whole writing phase (uncached requests and warm-ups included): ${cacheLine(writePhase)}. Transactions without a known range by table, over the whole run: ${
+      Object.entries(app.cache.stats().unknownTxnsByTable)
+        .map(([table, n]) => `${table} ${fmt(n)}`)
+        .join(", ") || "none"
+    }.`,
   );
   out();
   out(botLine(bot, visible));

@@ -357,6 +357,7 @@ describe("operation names as labels", () => {
         invalidatedWhole: 0,
         invalidatedUnknownRange: 0,
         unknownTxns: { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 },
+        unknownTxnsByTable: {},
         keptByRange: 0,
         evicted: 0,
         probes: 0,

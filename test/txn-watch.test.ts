@@ -100,6 +100,7 @@ describe("the transaction watcher", () => {
     await exec(`UPDATE ${table} SET v = 8 WHERE k = 'd'`);
     await watch.snapshot([table]);
     expect(watch.stats().unknown.noRange).toBe(1);
+    expect(watch.stats().unknownByTable).toEqual({ [table]: 2 });
   });
 
   it("waits for the WAL apply: a row acknowledged over ILP is visible to a read made after the snapshot", async () => {

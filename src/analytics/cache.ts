@@ -90,6 +90,8 @@ export interface QueryCacheStats {
    * failed, too many at once.
    */
   unknownTxns: TxnWatchStats["unknown"];
+  /** The same transactions by table (physical name). */
+  unknownTxnsByTable: TxnWatchStats["unknownByTable"];
   /** Entries of a table that moved, kept because no range its new transactions wrote overlaps theirs. */
   keptByRange: number;
   /** Entries dropped to stay within the byte budget. */
@@ -391,6 +393,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     stats: () => ({
       ...counts,
       unknownTxns: watch.stats().unknown,
+      unknownTxnsByTable: watch.stats().unknownByTable,
       early: 0,
       entries: lru?.size ?? 0,
       bytes: lru?.calculatedSize ?? 0,

@@ -95,6 +95,8 @@ export interface TxnWatchStats {
    * was unknown, the range load failed (after its retries), or too many to load at once.
    */
   unknown: { noRange: number; noRetention: number; loadFailed: number; tooMany: number };
+  /** The same transactions counted by table (any reason). */
+  unknownByTable: Record<string, number>;
 }
 
 export interface TxnWatchOptions {
@@ -206,6 +208,11 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   let probes = 0;
   let rangeLoads = 0;
   const unknown = { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 };
+  const unknownByTable = new Map<string, number>();
+  const countUnknown = (table: string, reason: keyof typeof unknown, n: number) => {
+    unknown[reason] += n;
+    unknownByTable.set(table, (unknownByTable.get(table) ?? 0) + n);
+  };
 
   const touched = (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
     if (uptoTxn <= afterTxn) return [];
@@ -239,7 +246,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const upto = txn.sequencerTxn;
     if (upto <= after) return;
     if (upto - after > BigInt(maxLoad)) {
-      unknown.tooMany += Number(upto - after);
+      countUnknown(table, "tooMany", Number(upto - after));
       logs.set(table, { from: upto, upto, entries: [] });
       return;
     }
@@ -258,7 +265,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     }
     if (!rows) {
       // Unknown from here on; a later probe starts a new log.
-      unknown.loadFailed += Number(upto - after);
+      countUnknown(table, "loadFailed", Number(upto - after));
       logs.set(table, { from: upto, upto, entries: [] });
       return;
     }
@@ -268,8 +275,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     for (let n = after + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
       if (row?.lo == null || row.hi == null || !retention) {
-        if (retention) unknown.noRange++;
-        else unknown.noRetention++;
+        countUnknown(table, retention ? "noRange" : "noRetention", 1);
         log.entries.push({ txn: n, ranges: null });
         retentions.delete(table);
         continue;
@@ -385,6 +391,11 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     applied,
     appliedWithin,
     follow,
-    stats: () => ({ probes, rangeLoads, unknown: { ...unknown } }),
+    stats: () => ({
+      probes,
+      rangeLoads,
+      unknown: { ...unknown },
+      unknownByTable: Object.fromEntries(unknownByTable),
+    }),
   };
 }
