@@ -139,7 +139,7 @@ const CACHE_KEYS = [
 ] as const;
 /** The watcher's transactions without a known range, by why (QueryCacheStats.unknownTxns). */
 type UnknownTxns = { [K in keyof QueryCacheStats["unknownTxns"] as `unknown.${K}`]: number };
-const UNKNOWN_KEYS = ["noRange", "noRetention", "loadFailed", "tooMany"] as const;
+const UNKNOWN_KEYS = ["noRange", "noRetention", "loadFailed", "tooMany", "purged"] as const;
 const flat = (stats: QueryCacheStats): CacheDelta =>
   ({
     ...Object.fromEntries(CACHE_KEYS.map((k) => [k, stats[k]])),
@@ -451,7 +451,7 @@ function verdict(r: Result): { pass: boolean; speedUp: number; text: string } {
 }
 
 function cacheLine(c: CacheDelta): string {
-  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} whole-table: ${fmt(c.invalidatedUnknownRange)} by a transaction without a known range, the rest entries read without a range; transactions without a known range: ${fmt(c["unknown.noRange"])} none recorded, ${fmt(c["unknown.noRetention"])} TTL unknown, ${fmt(c["unknown.loadFailed"])} load failed, ${fmt(c["unknown.tooMany"])} too many at once), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
+  return `statements ${fmt(c.hits)} hits, ${fmt(c.misses)} misses (hit rate ${share(c.hits, c.hits + c.misses)}), ${fmt(c.coalesced)} coalesced, ${fmt(c.invalidated)} invalidated (${fmt(c.invalidatedWhole)} whole-table: ${fmt(c.invalidatedUnknownRange)} by a transaction without a known range, the rest entries read without a range; transactions without a known range: ${fmt(c["unknown.noRange"])} none recorded, ${fmt(c["unknown.noRetention"])} TTL unknown, ${fmt(c["unknown.loadFailed"])} load failed, ${fmt(c["unknown.tooMany"])} too many at once, ${fmt(c["unknown.purged"])} purged before they were loaded), ${fmt(c.evicted)} evicted; whole answers ${fmt(c.responseHits)} hits, ${fmt(c.responseMisses)} misses (hit rate ${share(c.responseHits, c.responseHits + c.responseMisses)})`;
 }
 
 function botLine(bot: BotWriterStats, visible: { trades: number; latency: number }): string {

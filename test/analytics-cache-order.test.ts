@@ -14,6 +14,8 @@ function scriptedDb(auto = false) {
   const log: (bigint[] | null)[] = [];
   let applied = 0;
   let ttlDays = 0;
+  /** Transactions up to this one are no longer listed by wal_transactions() (purged parts). */
+  let purgedUpTo = 0n;
   const rows = () => log.slice(0, applied).flatMap((txn) => txn ?? []);
   const pending: { name: string; end: () => void }[] = [];
   const started: string[] = [];
@@ -37,7 +39,7 @@ function scriptedDb(auto = false) {
       const [after, upto] = statement.params as [bigint, bigint];
       return log.flatMap((txn, i) => {
         const n = BigInt(i + 1);
-        if (n <= after || n > upto) return [];
+        if (n <= after || n > upto || n <= purgedUpTo) return [];
         const sorted = txn ? [...txn].sort((a, b) => (a < b ? -1 : 1)) : [];
         const [lo, hi] = txn ? [String(sorted[0]), String(sorted[sorted.length - 1])] : [null, null];
         return [{ sequencerTxn: String(n), lo, hi }];
@@ -76,6 +78,10 @@ function scriptedDb(auto = false) {
     },
     ttl(days: number) {
       ttlDays = days;
+    },
+    /** QuestDB purges the listing of every transaction so far (a part of the sequencer's log). */
+    purge() {
+      purgedUpTo = BigInt(log.length);
     },
     async end(name: string) {
       for (let i = 0; i < 20 && !pending.some((p) => p.name === name); i++) await flush();
@@ -121,6 +127,30 @@ function setup(auto = true, maxBytes = 1 << 20) {
   const cache = createQueryCache({ runner: db.runner, maxBytes, watch });
   return { db, cache, watch };
 }
+
+describe("the idle probe", () => {
+  it("loads a followed table's new transactions between requests, before QuestDB purges them from wal_transactions()", async () => {
+    for (const idleProbeMs of [0, 20]) {
+      const db = scriptedDb(true);
+      const watch = createTxnWatch({ runner: db.runner, idleProbeMs });
+      db.commit([at(1)]);
+      const first = await watch.snapshot(["t"]);
+      // A bot writes while no request comes; then the listing of those transactions is purged.
+      for (let i = 0; i < 5; i++) db.commit([at(2, i)]);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      db.purge();
+      const later = await watch.snapshot(["t"]);
+      const ranges = later.touched("t", first.tables.get("t")?.writerTxn as bigint, 6n);
+      if (idleProbeMs === 0) {
+        expect(ranges).toBeNull();
+        expect(watch.stats().unknown.purged).toBe(5);
+      } else {
+        expect(ranges).toEqual([0, 1, 2, 3, 4].map((i) => ({ from: at(2, i), to: at(2, i) + 1n })));
+        expect(watch.stats().unknown.purged).toBe(0);
+      }
+    }
+  });
+});
 
 describe("range-aware invalidation", () => {
   it("keeps an entry over an earlier hour when a commit writes into a later one, and drops it on a late row into its hour", async () => {

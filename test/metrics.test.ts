@@ -356,7 +356,7 @@ describe("operation names as labels", () => {
         invalidated: 0,
         invalidatedWhole: 0,
         invalidatedUnknownRange: 0,
-        unknownTxns: { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 },
+        unknownTxns: { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0, purged: 0 },
         unknownTxnsByTable: {},
         keptByRange: 0,
         evicted: 0,

@@ -90,13 +90,13 @@ describe("the transaction watcher", () => {
     const second = await watch.snapshot([table]);
     const to = second.tables.get(table)?.writerTxn as bigint;
     expect(second.touched(table, from, to)).toEqual([{ from: base + 6n * H, to: base + 6n * H + 1n }]);
-    expect(watch.stats().unknown).toEqual({ noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 });
+    expect(watch.stats().unknown).toEqual({ noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0, purged: 0 });
     // Three: unknown, and counted as such.
     failures = 3;
     await ilp(base + 6n * H + 1n, "d", 2);
     const third = await watch.snapshot([table]);
     expect(third.touched(table, to, third.tables.get(table)?.writerTxn as bigint)).toBeNull();
-    expect(watch.stats().unknown).toEqual({ noRange: 0, noRetention: 0, loadFailed: 1, tooMany: 0 });
+    expect(watch.stats().unknown).toEqual({ noRange: 0, noRetention: 0, loadFailed: 1, tooMany: 0, purged: 0 });
     await exec(`UPDATE ${table} SET v = 8 WHERE k = 'd'`);
     await watch.snapshot([table]);
     expect(watch.stats().unknown.noRange).toBe(1);

@@ -240,11 +240,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     ttl_unknown: "noRetention",
     load_failed: "loadFailed",
     too_many: "tooMany",
+    purged: "purged",
   } as const;
   define(
     {
       query_cache_unknown_range_txns_total: [
-        "Transactions the cache could not tie to a time range (each drops every cached entry of its table), by reason: none_recorded (an UPDATE, ALTER, TRUNCATE), ttl_unknown, load_failed (wal_transactions() failed three times), too_many (over 1,000 since the last probe).",
+        "Transactions the cache could not tie to a time range (each drops every cached entry of its table), by reason: none_recorded (an UPDATE, ALTER, TRUNCATE), ttl_unknown, load_failed (wal_transactions() failed three times), too_many (over 1,000 since the last probe), purged (no longer listed by wal_transactions()).",
         () =>
           Object.entries(UNKNOWN_REASONS).map(
             ([reason, key]) => [{ reason }, total((s) => s.unknownTxns?.[key] ?? 0)()] as const,

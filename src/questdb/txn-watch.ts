@@ -92,9 +92,10 @@ export interface TxnWatchStats {
   /**
    * Transactions whose ranges are unknown (touched() answers null over them, so the cache drops a
    * table's every entry), by why: QuestDB recorded no range (an UPDATE, ALTER, TRUNCATE), the TTL
-   * was unknown, the range load failed (after its retries), or too many to load at once.
+   * was unknown, the range load failed (after its retries), too many to load at once, or no longer
+   * listed (purged: wal_transactions() lists the sequencer's recent parts only).
    */
-  unknown: { noRange: number; noRetention: number; loadFailed: number; tooMany: number };
+  unknown: { noRange: number; noRetention: number; loadFailed: number; tooMany: number; purged: number };
   /** The same transactions counted by table (any reason). */
   unknownByTable: Record<string, number>;
 }
@@ -108,6 +109,13 @@ export interface TxnWatchOptions {
   logSize?: number;
   /** A table that moved by more transactions than this between two probes is not loaded (unknown). Default 1,000. */
   maxLoad?: number;
+  /**
+   * While tables are followed, a probe runs when none has for this long (ms), so that their
+   * transactions' ranges are loaded before QuestDB purges them from wal_transactions() (it lists
+   * the sequencer's recent parts of cairo.default.sequencer.part.txn.count transactions only). 0:
+   * never. Default 1,000.
+   */
+  idleProbeMs?: number;
 }
 
 interface ProbeRow {
@@ -188,7 +196,7 @@ function behind(base: TxnSnapshot, current: TxnSnapshot, tables: readonly string
 }
 
 export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
-  const { runner, applyWaitMs = 5_000, logSize = 4_096, maxLoad = 1_000 } = options;
+  const { runner, applyWaitMs = 5_000, logSize = 4_096, maxLoad = 1_000, idleProbeMs = 1_000 } = options;
   const followed = new Set<string>();
   const logs = new Map<string, TxnLog>();
   /** TTL per followed table; reloaded after a transaction without a range (an ALTER may change it). */
@@ -207,7 +215,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   };
   let probes = 0;
   let rangeLoads = 0;
-  const unknown = { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0 };
+  const unknown = { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0, purged: 0 };
   const unknownByTable = new Map<string, number>();
   const countUnknown = (table: string, reason: keyof typeof unknown, n: number) => {
     unknown[reason] += n;
@@ -272,10 +280,15 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const byTxn = new Map(rows.map((row) => [BigInt(row.sequencerTxn), row]));
     const retention = retentions.get(table);
     const now = BigInt(Date.now()) * 1000n;
+    /** The first transaction listed: those before it were purged from the listing. */
+    const listed = rows.reduce(
+      (min, row) => (BigInt(row.sequencerTxn) < min ? BigInt(row.sequencerTxn) : min),
+      upto + 1n,
+    );
     for (let n = after + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
       if (row?.lo == null || row.hi == null || !retention) {
-        countUnknown(table, retention ? "noRange" : "noRetention", 1);
+        countUnknown(table, !row && n < listed ? "purged" : retention ? "noRange" : "noRetention", 1);
         log.entries.push({ txn: n, ranges: null });
         retentions.delete(table);
         continue;
@@ -335,18 +348,39 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   // shares it.
   let probeInFlight: Promise<unknown> | undefined;
   let next: Promise<Awaited<ReturnType<typeof runProbe>>> | undefined;
+  /** When the latest probe started (Date.now()), and the idle probe's timer. */
+  let lastProbeAt = 0;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const nextProbe = () => {
     if (!next) {
       const previous = probeInFlight;
       next = (async () => {
         await previous?.catch(() => undefined);
         next = undefined;
+        lastProbeAt = Date.now();
         const probe = runProbe();
         probeInFlight = probe;
+        // Every successful probe arms the idle one; a failed one leaves it to the next request.
+        probe.then(armIdle, () => undefined);
         return probe;
       })();
     }
     return next;
+  };
+  /**
+   * Between requests nobody probes, and a bot's transactions pile up unloaded: a probe when none
+   * ran for idleProbeMs loads their ranges before QuestDB purges them (a purged one is unknown and
+   * drops every cached entry of its table: 75 latency_metrics transactions in one bench:query run).
+   * Unref'd: it never keeps the process alive.
+   */
+  const armIdle = () => {
+    if (idleProbeMs <= 0 || idleTimer || followed.size === 0) return;
+    idleTimer = setTimeout(() => {
+      idleTimer = undefined;
+      if (Date.now() - lastProbeAt >= idleProbeMs) void nextProbe().catch(() => undefined);
+      else armIdle();
+    }, idleProbeMs);
+    idleTimer.unref?.();
   };
 
   const follow = (tables: readonly string[]) => {
