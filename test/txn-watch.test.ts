@@ -5,7 +5,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { createTxnWatch } from "../src/questdb/txn-watch.ts";
-import { exec, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
+import { exec, testPool, uniquePrefix, viewsCaughtUp, walApplied } from "./support/questdb.ts";
 
 const pool = testPool();
 const runner = createSqlRunner({ pool, log: pino({ level: "silent" }), timeoutMs: 10_000 });
@@ -47,6 +47,34 @@ describe("the transaction watcher", () => {
     expect(txn?.writerTxn).toBeGreaterThanOrEqual(1n);
     await eventuallyRefreshed(watch, txn?.writerTxn as bigint);
     expect(runner.stats().byName["txn.probe"]).toBeGreaterThan(0);
+  });
+
+  it("reads materialized_views() again only when a view it needs has moved since", async () => {
+    await walApplied(table);
+    await viewsCaughtUp(prefix); // the view's own table stays still until the next write
+    const watch = createTxnWatch({ runner, idleProbeMs: 0 });
+    const first = await watch.snapshot([table], [view]);
+    expect(first.views.get(view)?.baseTable).toBe(table);
+    expect(watch.stats().viewProbes).toBe(1);
+    // Nothing written: the tables alone are probed; the view's state is the one read before.
+    const { probes } = watch.stats();
+    const quiet = await watch.snapshot([table], [view]);
+    expect(watch.stats()).toMatchObject({ probes: probes + 1, viewProbes: 1 });
+    expect(quiet.views.get(view)).toEqual(first.views.get(view));
+    // A write, refreshed into the view while this watcher looked away (another one waits for it):
+    // its next probe reads the tables alone (the view was quiet), sees the view's own table moved,
+    // and reads the view's state again.
+    await ilp(base + 3n * H, "q", 1);
+    const other = createTxnWatch({ runner, idleProbeMs: 0 });
+    const written = (await other.snapshot([table])).tables.get(table)?.writerTxn as bigint;
+    expect(written).toBeGreaterThan(first.tables.get(table)?.writerTxn as bigint);
+    await eventuallyRefreshed(other, written);
+    const moved = await watch.snapshot([table], [view]);
+    expect(moved.views.get(view)?.baseTxn).toBeGreaterThanOrEqual(written);
+    expect(watch.stats()).toMatchObject({ probes: probes + 3, viewProbes: 2 });
+    // Now moving: the next probe reads the views at once.
+    await watch.snapshot([table], [view]);
+    expect(watch.stats()).toMatchObject({ probes: probes + 4, viewProbes: 3 });
   });
 
   it("knows the time range each new transaction wrote, and none for an UPDATE", async () => {
@@ -120,7 +148,7 @@ describe("the transaction watcher", () => {
 
 async function eventuallyRefreshed(watch: ReturnType<typeof createTxnWatch>, baseTxn: bigint) {
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
-    const state = (await watch.snapshot()).views.get(view);
+    const state = (await watch.snapshot(undefined, [view])).views.get(view);
     if (state && state.baseTxn >= baseTxn) {
       expect(state).toEqual({ name: view, baseTable: table, baseTxn: state.baseTxn, valid: true, periodHi: null });
       return;

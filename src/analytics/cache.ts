@@ -47,8 +47,9 @@ export interface QueryReader {
   /**
    * The snapshot this request's reads of `tables` are checked against (one probe per request;
    * `tables` applied what it saw committed): what the rollup planner reads the views' state from.
+   * `views`: the views whose state the caller reads (in the snapshot when they exist).
    */
-  snapshot(tables: readonly string[]): Promise<TxnSnapshot>;
+  snapshot(tables: readonly string[], views?: readonly string[]): Promise<TxnSnapshot>;
 }
 
 export interface CachedQuery<R, T> {
@@ -306,11 +307,11 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
      */
     const waits = new Map<string, Promise<TxnSnapshot>>();
     /** A snapshot in which `tables` have applied what this request's probe saw committed. */
-    const snapshotFor = async (tables: readonly string[]) => {
+    const snapshotFor = async (tables: readonly string[], views: readonly string[] = []) => {
       watch.follow(tables);
       if (!base) {
         counts.probes++;
-        base = watch.snapshot();
+        base = watch.snapshot(undefined, views);
       }
       const first = await base;
       const applied = tables.map((table) => {
@@ -323,6 +324,12 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       });
       let snapshot = first;
       for (const each of await Promise.all(applied)) if (each.probe > snapshot.probe) snapshot = each;
+      // The request's probe, or a wait for the apply, read the tables alone while a view it needs
+      // moved: a later probe that reads the views (its tables have applied at least as much).
+      if (views.some((view) => !snapshot.views.has(view) && snapshot.tables.has(view))) {
+        counts.probes++;
+        snapshot = await watch.snapshot(undefined, views);
+      }
       process(snapshot);
       return snapshot;
     };
@@ -388,7 +395,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   return {
     // Outside a request (tests, tools): a view of its own per read.
     read: (query) => forRequest().read(query),
-    snapshot: (tables) => forRequest().snapshot(tables),
+    snapshot: (tables, views) => forRequest().snapshot(tables, views),
     forRequest,
     stats: () => ({
       ...counts,

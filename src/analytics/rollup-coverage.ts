@@ -57,7 +57,7 @@ export function createRollups(
     table,
     view,
     coverage: async (reads: QueryReader) => {
-      const snapshot = await reads.snapshot([table]);
+      const snapshot = await reads.snapshot([table], [view]);
       const own = snapshot.tables.get(view);
       const pending = own !== undefined && own.writerTxn < own.sequencerTxn;
       const applied = !pending || (await watch.appliedWithin(snapshot, [view], viewApplyWaitMs)) !== null;

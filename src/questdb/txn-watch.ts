@@ -2,11 +2,20 @@
 // points 2, 4 and 5), shared by the query cache and the rollup planner.
 //
 // - A probe is one statement over `wal_tables()` (writerTxn: applied, visible to SELECT;
-//   sequencerTxn: committed, acknowledged to the writer, maybe not applied yet) and
-//   `materialized_views()` (the base-table transaction each view has refreshed up to). One probe
-//   runs at a time; a caller joins the probe that starts after it arrived (shared by every caller
-//   arriving before it starts), never one already running: its answer then holds every commit
-//   acknowledged before the caller arrived.
+//   sequencerTxn: committed, acknowledged to the writer, maybe not applied yet) and, when a caller
+//   needs it, `materialized_views()` (the base-table transaction each view has refreshed up to):
+//   that part is most of a probe's cost (0.39 of 0.45 ms on an idle QuestDB, more under load), so
+//   a view's state is read again only when its own table moved since it was read (below). One
+//   probe runs at a time; a caller joins the probe that starts after it arrived (shared by every
+//   caller arriving before it starts), never one already running: its answer then holds every
+//   commit acknowledged before the caller arrived.
+// - A view's state stays good while the view's own table (wal_tables() lists views too) has the
+//   same applied and committed transactions as when the state was read: the view has refreshed
+//   nothing since, so what it holds is what that state describes. Base-table transactions since
+//   then are the coverage's business (rollup-coverage.ts: the ranges they touched are read from the
+//   table). A caller that needs views (`snapshot(tables, views)`) gets them in a probe that reads
+//   materialized_views() when one of them moved in the last VIEW_MOVING_MS, and in a second probe
+//   when one moved although it had been quiet.
 // - For the tables callers follow, the probe then loads the timestamp range each new transaction
 //   wrote, from `wal_transactions('<table>')` (minTimestamp/maxTimestamp; QuestDB records them only
 //   with `cairo.default.sequencer.part.txn.count` > 0, see local-server.ts), into a bounded log per
@@ -70,9 +79,10 @@ export interface TxnWatch {
    * A snapshot from a probe that started after this call; when `tables` is given, waits (polling,
    * bounded by a deadline → a clear retryable error) until each has applied (writerTxn ≥) the
    * sequencerTxn that probe saw, so an answer includes every row committed before the request
-   * arrived.
+   * arrived. `views`: materialized views whose state (`TxnSnapshot.views`) the caller reads; each
+   * that exists is in the snapshot returned. Other views' states are there only when known current.
    */
-  snapshot(tables?: readonly string[]): Promise<TxnSnapshot>;
+  snapshot(tables?: readonly string[], views?: readonly string[]): Promise<TxnSnapshot>;
   /** `base` itself when each of `tables` had applied what it saw committed; else a later snapshot in which they have. */
   applied(base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot>;
   /**
@@ -88,6 +98,8 @@ export interface TxnWatch {
 
 export interface TxnWatchStats {
   probes: number;
+  /** Of `probes`: those that read materialized_views() too. */
+  viewProbes: number;
   rangeLoads: number;
   /**
    * Transactions whose ranges are unknown (touched() answers null over them, so the cache drops a
@@ -151,8 +163,13 @@ interface TxnLog {
 // the txn columns and its base table in `base` (wal_tables() lists views too, with base null).
 // The views come first: a refresh that a view commits after they are read shows in its own
 // wal_tables() row as not applied yet (writerTxn < sequencerTxn), never as applied when it is not.
-const PROBE_SQL = `SELECT view_name name, refresh_base_table_txn writerTxn, base_table_txn sequencerTxn, false suspended, base_table_name base, view_status status, refresh_period_hi period_hi FROM materialized_views()
+const PROBE_VIEWS_SQL = `SELECT view_name name, refresh_base_table_txn writerTxn, base_table_txn sequencerTxn, false suspended, base_table_name base, view_status status, refresh_period_hi period_hi FROM materialized_views()
 UNION ALL SELECT name, writerTxn, sequencerTxn, suspended, null::string, null::string, null::timestamp FROM wal_tables()`;
+/** The tables alone (and the views' own tables): a view's state is known from an earlier probe. */
+const PROBE_TABLES_SQL = "SELECT name, writerTxn, sequencerTxn, suspended, null::string base FROM wal_tables()";
+
+/** A view whose own table moved this recently (ms) is read with materialized_views() at once. */
+const VIEW_MOVING_MS = 2_000;
 
 /** wal_transactions() takes a string constant only (no bind variable); names come from wal_tables(). */
 const rangesSql = (table: string) =>
@@ -214,7 +231,20 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     }
   };
   let probes = 0;
+  let viewProbes = 0;
   let rangeLoads = 0;
+  /** Each view's state as the latest view probe read it, with its own table's numbers then. */
+  let knownViews = new Map<string, { state: ViewState; own: TableTxn | undefined }>();
+  /** Per view: its own table's numbers at the latest probe, and when they last changed (Date.now()). */
+  const viewOwn = new Map<string, { txn: TableTxn; movedAt: number }>();
+  /** Whether a view probe is needed for `views`: one is unknown or moved lately. */
+  const viewsMoving = (views: readonly string[]) => {
+    const now = Date.now();
+    return views.some((view) => {
+      const own = viewOwn.get(view);
+      return !knownViews.has(view) || !own || now - own.movedAt < VIEW_MOVING_MS;
+    });
+  };
   const unknown = { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0, purged: 0 };
   const unknownByTable = new Map<string, number>();
   const countUnknown = (table: string, reason: keyof typeof unknown, n: number) => {
@@ -304,16 +334,18 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     }
   };
 
-  const runProbe = async (): Promise<TxnSnapshot & { suspended: ReadonlySet<string> }> => {
+  const runProbe = async (withViews: boolean): Promise<TxnSnapshot & { suspended: ReadonlySet<string> }> => {
     const probe = ++probes;
-    const rows = await runner.query<ProbeRow>({ name: "txn.probe", sql: PROBE_SQL, params: [] });
+    if (withViews) viewProbes++;
+    const sql = withViews ? PROBE_VIEWS_SQL : PROBE_TABLES_SQL;
+    const rows = await runner.query<ProbeRow>({ name: "txn.probe", sql, params: [] });
     const tables = new Map<string, TableTxn>();
     const views = new Map<string, ViewState>();
     const suspended = new Set<string>();
     for (const row of rows) {
       const writerTxn = BigInt(row.writerTxn ?? -1);
       const sequencerTxn = BigInt(row.sequencerTxn ?? -1);
-      if (row.base === null) {
+      if (row.base == null) {
         tables.set(row.name, { writerTxn, sequencerTxn });
         if (row.suspended) suspended.add(row.name);
       } else {
@@ -324,6 +356,25 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
           valid: row.status !== "invalid",
           periodHi: row.period_hi === null ? null : BigInt(row.period_hi),
         });
+      }
+    }
+    const now = Date.now();
+    if (withViews) {
+      knownViews = new Map([...views].map(([name, state]) => [name, { state, own: tables.get(name) }]));
+    } else {
+      for (const [name, known] of knownViews) {
+        const own = tables.get(name);
+        if (own && known.own && own.writerTxn === known.own.writerTxn && own.sequencerTxn === known.own.sequencerTxn) {
+          views.set(name, known.state);
+        }
+      }
+    }
+    for (const name of knownViews.keys()) {
+      const own = tables.get(name);
+      const before = viewOwn.get(name);
+      if (!own) viewOwn.delete(name);
+      else if (!before || before.txn.writerTxn !== own.writerTxn || before.txn.sequencerTxn !== own.sequencerTxn) {
+        viewOwn.set(name, { txn: own, movedAt: before ? now : 0 });
       }
     }
     for (const table of logs.keys()) if (!tables.has(table)) logs.delete(table);
@@ -348,17 +399,21 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   // shares it.
   let probeInFlight: Promise<unknown> | undefined;
   let next: Promise<Awaited<ReturnType<typeof runProbe>>> | undefined;
+  /** Whether the probe waiting to start reads materialized_views() too (a caller needs it). */
+  let nextWithViews = false;
   /** When the latest probe started (Date.now()), and the idle probe's timer. */
   let lastProbeAt = 0;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  const nextProbe = () => {
+  const nextProbe = (withViews = false) => {
+    if (withViews) nextWithViews = true;
     if (!next) {
       const previous = probeInFlight;
       next = (async () => {
         await previous?.catch(() => undefined);
         next = undefined;
         lastProbeAt = Date.now();
-        const probe = runProbe();
+        const probe = runProbe(nextWithViews);
+        nextWithViews = false;
         probeInFlight = probe;
         // Every successful probe arms the idle one; a failed one leaves it to the next request.
         probe.then(armIdle, () => undefined);
@@ -416,17 +471,28 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     );
   };
 
+  /** A view of `views` that exists (its own table is listed) but whose state `snapshot` lacks. */
+  const lacksViews = (snapshot: TxnSnapshot, views: readonly string[]) =>
+    views.some((view) => !snapshot.views.has(view) && snapshot.tables.has(view));
+
   return {
-    async snapshot(tables) {
+    async snapshot(tables, views = []) {
       if (tables) follow(tables);
-      const first = await nextProbe();
-      return tables && tables.length > 0 ? applied(first, tables) : first;
+      let first = await nextProbe(viewsMoving(views));
+      // A view that had been quiet moved: a view probe (later; it holds what the first held).
+      if (lacksViews(first, views)) first = await nextProbe(true);
+      if (!tables || tables.length === 0) return first;
+      const done = await applied(first, tables);
+      // The waits for the apply probe the tables alone; their transactions only grow, so a later
+      // view probe holds what they applied.
+      return lacksViews(done, views) ? nextProbe(true) : done;
     },
     applied,
     appliedWithin,
     follow,
     stats: () => ({
       probes,
+      viewProbes,
       rangeLoads,
       unknown: { ...unknown },
       unknownByTable: Object.fromEntries(unknownByTable),
