@@ -44,7 +44,11 @@ type Read<A, R> = (
  * The rows of a statistics field's `totals` or `buckets` (`bucketed`), each with its arguments for
  * the fields that read more, sharing the request's bucketed partial rows (`partials`) as above.
  */
-export async function statisticsRows<A extends { bucket: TimeBucket | null }, R>(
+export async function statisticsRows<
+  A extends { bucket: TimeBucket | null },
+  R,
+  W = { row: R; args: A; bucketed: boolean },
+>(
   name: string,
   read: Read<A, R>,
   partials: Read<A, PartialRow>,
@@ -52,12 +56,14 @@ export async function statisticsRows<A extends { bucket: TimeBucket | null }, R>
   args: A,
   context: Context,
   bucketed: boolean,
-): Promise<{ row: R; args: A; bucketed: boolean }[]> {
+  /** The object the row's GraphQL fields read (default: the row with its arguments). */
+  shape: (row: R, args: A, bucketed: boolean) => W = (row, args, bucketed) => ({ row, args, bucketed }) as W,
+): Promise<W[]> {
   const { reads, services } = context;
   const max = services.maxResultRows;
   const shared = bucketRows(name, args, context, !bucketed, () => partials(reads, source, args, max));
   const rows = await read(reads, source, args, max, shared);
-  return rows.map((row) => ({ row, args, bucketed }));
+  return rows.map((row) => shape(row, args, bucketed));
 }
 
 /**

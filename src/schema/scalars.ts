@@ -19,9 +19,23 @@ function parseTimestamp(value: unknown): bigint {
   return parsed;
 }
 
+/**
+ * The last timestamp written and its text: bucketed rows come in bucket order, one per group, so
+ * most of a month's 4,320 hourly rows by pair repeat the previous row's bucket.
+ */
+let lastMicros: bigint | undefined;
+let lastText = "";
+const serializeTimestamp = (value: bigint): string => {
+  if (value !== lastMicros) {
+    lastText = formatIsoMicros(value);
+    lastMicros = value;
+  }
+  return lastText;
+};
+
 builder.scalarType("Timestamp", {
   description: `A UTC instant with microsecond precision, as ISO-8601 / RFC 3339: \`2026-01-31T12:00:00.123456Z\`. Input accepts Z or an offset from -${MAX_OFFSET_MINUTES / 60}:00 to +${MAX_OFFSET_MINUTES / 60}:00 (minutes 00–59), 0 to 6 fractional digits (more only if zeros), a real calendar date and time (no Feb 30, hour 24 or second 60), years 0001 to 9999, at most ${MAX_TIMESTAMP_LENGTH} characters; output always has 6 digits and Z.`,
-  serialize: (value) => formatIsoMicros(value),
+  serialize: serializeTimestamp,
   parseValue: parseTimestamp,
   parseLiteral: (ast) => parseTimestamp(ast.kind === Kind.STRING ? ast.value : undefined),
 });

@@ -46,51 +46,71 @@ const CurrencyAmountRef = builder.objectRef<CurrencyAmount>("CurrencyAmount").im
   }),
 });
 
-interface StatsRow {
+/**
+ * What a TradeStatsRow field reads: the figures as properties named as the fields (graphql-jit
+ * reads such a field inline instead of calling a resolver: 4,320 rows × 17 fields of an hourly
+ * month by pair were ~20 ms of resolver calls), and the row and arguments for the fields that run
+ * statements of their own.
+ */
+type StatsRow = Omit<TradeStatsRow, "trades" | "groupValues"> & {
   row: TradeStatsRow;
   args: TradeStatsArgs;
   bucketed: boolean;
-}
+  count: number;
+  totalFees: bigint;
+};
+
+const statsRow = (row: TradeStatsRow, args: TradeStatsArgs, bucketed: boolean): StatsRow => ({
+  row,
+  args,
+  bucketed,
+  bucket: row.bucket,
+  group: row.group,
+  count: row.trades,
+  baseVolume: row.baseVolume,
+  quoteVolume: row.quoteVolume,
+  vwap: row.vwap,
+  minPrice: row.minPrice,
+  maxPrice: row.maxPrice,
+  firstPrice: row.firstPrice,
+  lastPrice: row.lastPrice,
+  transactionFees: row.transactionFees,
+  priorityFees: row.priorityFees,
+  totalFees: row.transactionFees + row.priorityFees,
+  transferFees: row.transferFees,
+  meanSlippage: row.meanSlippage,
+  meanSlippageError: row.meanSlippageError,
+  overExpectedSlippageShare: row.overExpectedSlippageShare,
+});
 
 const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement({
   description:
     "Figures of the trades in one bucket and group. Volumes in token units, prices in quote per base, fees in lamports (transfer fees in token units), slippage as a fraction. Figures that need a trade are null when count is 0.",
   fields: (t) => ({
-    bucket: t.field({
+    bucket: t.expose("bucket", {
       type: "Timestamp",
       nullable: true,
       description: "Bucket start (UTC); null in totals.",
-      resolve: (r) => r.row.bucket,
     }),
-    group: t.field({ type: TradeGroupRef, resolve: (r) => r.row.group }),
-    count: t.int({ description: "Trades.", resolve: (r) => r.row.trades }),
-    baseVolume: t.float({ description: "Σ baseAmount.", resolve: (r) => r.row.baseVolume }),
-    quoteVolume: t.float({ description: "Σ quoteAmount.", resolve: (r) => r.row.quoteVolume }),
-    vwap: t.float({
+    group: t.expose("group", { type: TradeGroupRef }),
+    count: t.exposeInt("count", { description: "Trades." }),
+    baseVolume: t.exposeFloat("baseVolume", { description: "Σ baseAmount." }),
+    quoteVolume: t.exposeFloat("quoteVolume", { description: "Σ quoteAmount." }),
+    vwap: t.exposeFloat("vwap", {
       nullable: true,
       description: "Σ(executedPrice × baseAmount) / Σ baseAmount; null when Σ baseAmount is 0.",
-      resolve: (r) => r.row.vwap,
     }),
-    minPrice: t.float({ nullable: true, resolve: (r) => r.row.minPrice }),
-    maxPrice: t.float({ nullable: true, resolve: (r) => r.row.maxPrice }),
-    firstPrice: t.float({
-      nullable: true,
-      description: "Price of the earliest trade.",
-      resolve: (r) => r.row.firstPrice,
-    }),
-    lastPrice: t.float({ nullable: true, description: "Price of the latest trade.", resolve: (r) => r.row.lastPrice }),
-    transactionFees: t.field({ type: "Long", resolve: (r) => r.row.transactionFees }),
-    priorityFees: t.field({ type: "Long", resolve: (r) => r.row.priorityFees }),
-    totalFees: t.field({
-      type: "Long",
-      description: "transactionFees + priorityFees.",
-      resolve: (r) => r.row.transactionFees + r.row.priorityFees,
-    }),
-    transferFees: t.float({
+    minPrice: t.exposeFloat("minPrice", { nullable: true }),
+    maxPrice: t.exposeFloat("maxPrice", { nullable: true }),
+    firstPrice: t.exposeFloat("firstPrice", { nullable: true, description: "Price of the earliest trade." }),
+    lastPrice: t.exposeFloat("lastPrice", { nullable: true, description: "Price of the latest trade." }),
+    transactionFees: t.expose("transactionFees", { type: "Long" }),
+    priorityFees: t.expose("priorityFees", { type: "Long" }),
+    totalFees: t.expose("totalFees", { type: "Long", description: "transactionFees + priorityFees." }),
+    transferFees: t.exposeFloat("transferFees", {
       description: "Σ transferFees, in quote-token units of every quote token in the row added together.",
       deprecationReason:
         "Adds the transfer fees of different quote tokens unless grouped by PAIR; read transferFeesByCurrency.",
-      resolve: (r) => r.row.transferFees,
     }),
     transferFeesByCurrency: t.field({
       type: [CurrencyAmountRef],
@@ -103,7 +123,7 @@ const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement(
         return fees.get(slippageKey(r.row.bucket, r.row.groupValues)) ?? [];
       },
     }),
-    meanSlippage: t.float({ nullable: true, description: "Mean actualSlippage.", resolve: (r) => r.row.meanSlippage }),
+    meanSlippage: t.exposeFloat("meanSlippage", { nullable: true, description: "Mean actualSlippage." }),
     p95Slippage: t.float({
       nullable: true,
       description:
@@ -116,15 +136,13 @@ const TradeStatsRowRef = builder.objectRef<StatsRow>("TradeStatsRow").implement(
         return p95.get(slippageKey(r.row.bucket, r.row.groupValues)) ?? null;
       },
     }),
-    meanSlippageError: t.float({
+    meanSlippageError: t.exposeFloat("meanSlippageError", {
       nullable: true,
       description: "Mean of actualSlippage − expectedSlippage.",
-      resolve: (r) => r.row.meanSlippageError,
     }),
-    overExpectedSlippageShare: t.float({
+    overExpectedSlippageShare: t.exposeFloat("overExpectedSlippageShare", {
       nullable: true,
       description: "Share (0..1) of trades whose actualSlippage is greater than their expectedSlippage.",
-      resolve: (r) => r.row.overExpectedSlippageShare,
     }),
   }),
 });
@@ -149,6 +167,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
           args,
           context,
           false,
+          statsRow,
         ),
     }),
     buckets: t.field({
@@ -164,6 +183,7 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
           args,
           context,
           true,
+          statsRow,
         ),
     }),
   }),
