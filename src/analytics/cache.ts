@@ -317,7 +317,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       const applied = tables.map((table) => {
         let wait = waits.get(table);
         if (!wait) {
-          wait = watch.applied(first, [table]);
+          wait = watch.applied(first, [table], views);
           waits.set(table, wait);
         }
         return wait;

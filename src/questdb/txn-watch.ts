@@ -83,8 +83,11 @@ export interface TxnWatch {
    * that exists is in the snapshot returned. Other views' states are there only when known current.
    */
   snapshot(tables?: readonly string[], views?: readonly string[]): Promise<TxnSnapshot>;
-  /** `base` itself when each of `tables` had applied what it saw committed; else a later snapshot in which they have. */
-  applied(base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot>;
+  /**
+   * `base` itself when each of `tables` had applied what it saw committed; else a later snapshot in
+   * which they have (with the states of `views`, as `snapshot`, when the waits' probes can tell).
+   */
+  applied(base: TxnSnapshot, tables: readonly string[], views?: readonly string[]): Promise<TxnSnapshot>;
   /**
    * As `applied`, without following `tables` (no ranges loaded for them) and with a wait of its
    * own: null when they have not applied within `waitMs`.
@@ -447,6 +450,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     base: TxnSnapshot,
     tables: readonly string[],
     waitMs: number,
+    views: readonly string[] = [],
   ): Promise<TxnSnapshot | null> => {
     const deadline = Date.now() + waitMs;
     let pause = 5;
@@ -456,13 +460,18 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       if (Date.now() + pause > deadline) return null;
       await sleep(pause);
       pause = Math.min(Math.round(pause * 1.5), 50);
-      current = await nextProbe();
+      // A caller that reads moving views has them read by the probe it waits with.
+      current = await nextProbe(viewsMoving(views));
     }
   };
 
-  const applied = async (base: TxnSnapshot, tables: readonly string[]): Promise<TxnSnapshot> => {
+  const applied = async (
+    base: TxnSnapshot,
+    tables: readonly string[],
+    views: readonly string[] = [],
+  ): Promise<TxnSnapshot> => {
     follow(tables);
-    const current = await appliedWithin(base, tables, applyWaitMs);
+    const current = await appliedWithin(base, tables, applyWaitMs, views);
     if (current) return current;
     throw clientError(
       "OVERLOADED",
@@ -482,7 +491,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       // A view that had been quiet moved: a view probe (later; it holds what the first held).
       if (lacksViews(first, views)) first = await nextProbe(true);
       if (!tables || tables.length === 0) return first;
-      const done = await applied(first, tables);
+      const done = await applied(first, tables, views);
       // The waits for the apply probe the tables alone; their transactions only grow, so a later
       // view probe holds what they applied.
       return lacksViews(done, views) ? nextProbe(true) : done;
