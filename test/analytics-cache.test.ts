@@ -576,6 +576,9 @@ describe("whole responses", () => {
     expect(sum(perQuery("query_cache_hits_total"))).toBeGreaterThan(0);
     expect(value("query_cache_response_hits_total")).toBe(stats.responseHits);
     expect(value("query_cache_response_hits_total")).toBeGreaterThan(0);
+    // The statistics read the views: their state was read at least once (later probes may reuse it).
+    expect(value("query_cache_view_probes_total")).toBeGreaterThan(0);
+    expect(value("query_cache_view_probes_total")).toBeLessThanOrEqual(t.app.cache.stats().viewProbes);
   });
 });
 

@@ -361,6 +361,7 @@ describe("operation names as labels", () => {
         keptByRange: 0,
         evicted: 0,
         probes: 0,
+        viewProbes: 0,
         early: 0,
         responseHits: 0,
         responseMisses: 0,

@@ -93,6 +93,8 @@ export interface QueryCacheStats {
   unknownTxns: TxnWatchStats["unknown"];
   /** The same transactions by table (physical name). */
   unknownTxnsByTable: TxnWatchStats["unknownByTable"];
+  /** The watcher's probes that read materialized_views() too (questdb/txn-watch.ts, stats().viewProbes). */
+  viewProbes: number;
   /** Entries of a table that moved, kept because no range its new transactions wrote overlaps theirs. */
   keptByRange: number;
   /** Entries dropped to stay within the byte budget. */
@@ -401,6 +403,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       ...counts,
       unknownTxns: watch.stats().unknown,
       unknownTxnsByTable: watch.stats().unknownByTable,
+      viewProbes: watch.stats().viewProbes,
       early: 0,
       entries: lru?.size ?? 0,
       bytes: lru?.calculatedSize ?? 0,

@@ -227,6 +227,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
       "Transaction snapshots the cache waited for (wal_tables() probes, shared).",
       total((s) => s.probes),
     ],
+    query_cache_view_probes_total: [
+      "Transaction probes that read materialized_views() too (a view a request reads had moved).",
+      total((s) => s.viewProbes),
+    ],
     query_cache_response_hits_total: ["Whole GraphQL answers served from the cache.", total((s) => s.responseHits)],
     query_cache_response_misses_total: [
       "Lookups of a whole answer that found none current.",
