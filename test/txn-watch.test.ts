@@ -52,7 +52,8 @@ describe("the transaction watcher", () => {
   it("reads materialized_views() again only when a view it needs has moved since", async () => {
     await walApplied(table);
     await viewsCaughtUp(prefix); // the view's own table stays still until the next write
-    const watch = createTxnWatch({ runner, idleProbeMs: 0 });
+    // A long "moving" window: the last step does not depend on how fast this machine is.
+    const watch = createTxnWatch({ runner, idleProbeMs: 0, viewMovingMs: 600_000 });
     const first = await watch.snapshot([table], [view]);
     expect(first.views.get(view)?.baseTable).toBe(table);
     expect(watch.stats().viewProbes).toBe(1);

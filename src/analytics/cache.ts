@@ -22,6 +22,7 @@
 import { LRUCache } from "lru-cache";
 import {
   createTxnWatch,
+  lacksViews,
   type TableTxn,
   type TxnRange,
   type TxnSnapshot,
@@ -328,7 +329,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
       for (const each of await Promise.all(applied)) if (each.probe > snapshot.probe) snapshot = each;
       // The request's probe, or a wait for the apply, read the tables alone while a view it needs
       // moved: a later probe that reads the views (its tables have applied at least as much).
-      if (views.some((view) => !snapshot.views.has(view) && snapshot.tables.has(view))) {
+      if (lacksViews(snapshot, views)) {
         counts.probes++;
         snapshot = await watch.snapshot(undefined, views);
       }

@@ -14,7 +14,7 @@
 //   nothing since, so what it holds is what that state describes. Base-table transactions since
 //   then are the coverage's business (rollup-coverage.ts: the ranges they touched are read from the
 //   table). A caller that needs views (`snapshot(tables, views)`) gets them in a probe that reads
-//   materialized_views() when one of them moved in the last VIEW_MOVING_MS, and in a second probe
+//   materialized_views() when one of them moved lately (viewMovingMs), and in a second probe
 //   when one moved although it had been quiet.
 // - For the tables callers follow, the probe then loads the timestamp range each new transaction
 //   wrote, from `wal_transactions('<table>')` (minTimestamp/maxTimestamp; QuestDB records them only
@@ -131,6 +131,11 @@ export interface TxnWatchOptions {
    * never. Default 1,000.
    */
   idleProbeMs?: number;
+  /**
+   * A view whose own table moved this recently (ms) is read with materialized_views() by the
+   * probes of callers that need it, at once. Default 2,000.
+   */
+  viewMovingMs?: number;
 }
 
 interface ProbeRow {
@@ -170,9 +175,6 @@ const PROBE_VIEWS_SQL = `SELECT view_name name, refresh_base_table_txn writerTxn
 UNION ALL SELECT name, writerTxn, sequencerTxn, suspended, null::string, null::string, null::timestamp FROM wal_tables()`;
 /** The tables alone (and the views' own tables): a view's state is known from an earlier probe. */
 const PROBE_TABLES_SQL = "SELECT name, writerTxn, sequencerTxn, suspended, null::string base FROM wal_tables()";
-
-/** A view whose own table moved this recently (ms) is read with materialized_views() at once. */
-const VIEW_MOVING_MS = 2_000;
 
 /** wal_transactions() takes a string constant only (no bind variable); names come from wal_tables(). */
 const rangesSql = (table: string) =>
@@ -215,8 +217,19 @@ function behind(base: TxnSnapshot, current: TxnSnapshot, tables: readonly string
   });
 }
 
+/** Whether a view of `views` exists (its own table is listed) but `snapshot` lacks its state. */
+export const lacksViews = (snapshot: TxnSnapshot, views: readonly string[]): boolean =>
+  views.some((view) => !snapshot.views.has(view) && snapshot.tables.has(view));
+
 export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
-  const { runner, applyWaitMs = 5_000, logSize = 4_096, maxLoad = 1_000, idleProbeMs = 1_000 } = options;
+  const {
+    runner,
+    applyWaitMs = 5_000,
+    logSize = 4_096,
+    maxLoad = 1_000,
+    idleProbeMs = 1_000,
+    viewMovingMs = 2_000,
+  } = options;
   const followed = new Set<string>();
   const logs = new Map<string, TxnLog>();
   /** TTL per followed table; reloaded after a transaction without a range (an ALTER may change it). */
@@ -245,7 +258,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const now = Date.now();
     return views.some((view) => {
       const own = viewOwn.get(view);
-      return !knownViews.has(view) || !own || now - own.movedAt < VIEW_MOVING_MS;
+      return !knownViews.has(view) || !own || now - own.movedAt < viewMovingMs;
     });
   };
   const unknown = { noRange: 0, noRetention: 0, loadFailed: 0, tooMany: 0, purged: 0 };
@@ -479,10 +492,6 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       { retryable: true, retryAfterMs: 1_000 },
     );
   };
-
-  /** A view of `views` that exists (its own table is listed) but whose state `snapshot` lacks. */
-  const lacksViews = (snapshot: TxnSnapshot, views: readonly string[]) =>
-    views.some((view) => !snapshot.views.has(view) && snapshot.tables.has(view));
 
   return {
     async snapshot(tables, views = []) {
