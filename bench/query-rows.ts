@@ -2,11 +2,12 @@
 // trades, latency measurements and MEV results, loaded through ILP over HTTP with a progress bar;
 // then the waits until QuestDB shows all of it: the WAL apply of the base tables and, once the
 // app has created its materialized views, their refresh up to the base tables' last transaction.
-import type { SenderBuffer } from "@questdb/nodejs-client";
+
 import type pg from "pg";
 import { encodeLatency, type LatencyMetric } from "../src/ingest/latency-record.ts";
 import { encodeMev, MEV_OUTCOMES, MEV_PROTECTIONS, type MevMetric } from "../src/ingest/mev-record.ts";
 import { encodeTrade, MEV_STATUSES, type Trade } from "../src/ingest/trade-record.ts";
+import type { IlpBuffer } from "../src/questdb/ilp-buffer.ts";
 import type { IlpClient } from "../src/questdb/ilp-http.ts";
 import type { TableNames } from "../src/questdb/tables.ts";
 import { loadInBatches } from "./docs.ts";
@@ -123,7 +124,7 @@ async function load(
   ilp: IlpClient,
   label: string,
   total: number,
-  encode: (buffer: SenderBuffer, i: number) => void,
+  encode: (buffer: IlpBuffer, i: number) => void,
 ): Promise<number> {
   const started = performance.now();
   await loadInBatches("query", label, total, BATCH_ROWS, async (from, to) => {

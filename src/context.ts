@@ -1,4 +1,3 @@
-import type { SenderBuffer } from "@questdb/nodejs-client";
 import DataLoader from "dataloader";
 import type pg from "pg";
 import type { QueryCache, RequestReads } from "./analytics/cache.ts";
@@ -12,6 +11,7 @@ import type { EncodedRows } from "./ingest/encoded-rows.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
 import type { AlertEngine } from "./live/alerts.ts";
 import type { LiveQueries } from "./live/live-queries.ts";
+import type { IlpBuffer } from "./questdb/ilp-buffer.ts";
 import type { LatencyMetric } from "./questdb/latency-table.ts";
 import type { MevMetric } from "./questdb/mev-table.ts";
 import type { TableNames } from "./questdb/tables.ts";
@@ -28,7 +28,7 @@ export interface Services {
   pool: pg.Pool;
   writer: BatchWriter;
   /** A fresh ILP row buffer as the writer's client makes them (one function, so encodeRows reuses its buffer). */
-  newIlpBuffer: () => SenderBuffer;
+  newIlpBuffer: () => IlpBuffer;
   /** Where record mutations queue their rows (`writer` on the main thread). */
   sink: RowSink;
   tables: TableNames;

@@ -1,14 +1,14 @@
-// encodeRows: rows become ILP bytes per table, with each row's end, through one reused buffer.
-import { createBuffer, SenderOptions } from "@questdb/nodejs-client";
+// encodeRows: rows become ILP bytes per table, with each row's end, through one reused buffer
+// (the API's own, src/questdb/ilp-buffer.ts).
 import { describe, expect, it } from "vitest";
 import { encodeRows, encodeRowsInSlices, type QueuedRow } from "../src/ingest/encoded-rows.ts";
+import { newIlpBuffer } from "../src/questdb/ilp-http.ts";
 
-const senderOptions = new SenderOptions("http::addr=localhost:9000;protocol_version=2");
 function countingFactory() {
   const made = { count: 0 };
   const newBuffer = () => {
     made.count += 1;
-    return createBuffer(senderOptions);
+    return newIlpBuffer();
   };
   return { made, newBuffer };
 }
@@ -23,7 +23,7 @@ const row = (table: string, id: number): QueuedRow => ({
       .at(BigInt(id), "us"),
 });
 const line = (table: string, id: number) => {
-  const b = createBuffer(senderOptions);
+  const b = newIlpBuffer();
   row(table, id).encode(b);
   return b.toBufferNew() as Buffer;
 };

@@ -1,6 +1,5 @@
 // decodeIlpRow reads back what our encoders write: every table the app writes, through the same
-// client SenderBuffer (protocol version 2) the batch writer uses, with values that need escaping.
-import { createBuffer, type SenderBuffer, SenderOptions } from "@questdb/nodejs-client";
+// ILP buffer (protocol version 2) the batch writer uses, with values that need escaping.
 import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BatchWriter, WriterStats } from "../src/ingest/batch-writer.ts";
@@ -10,13 +9,13 @@ import { encodeMev, type MevMetric } from "../src/ingest/mev-record.ts";
 import { createSystemSampler } from "../src/ingest/system-sampler.ts";
 import { encodeTrade, type Trade } from "../src/ingest/trade-record.ts";
 import { createAlertEngine } from "../src/live/alerts.ts";
+import type { IlpBuffer } from "../src/questdb/ilp-buffer.ts";
 import { decodeIlpRow } from "../src/questdb/ilp-decode.ts";
 import { newIlpBuffer } from "../src/questdb/ilp-http.ts";
 import type { TableNames } from "../src/questdb/tables.ts";
 import { formatIsoMicros } from "../src/time.ts";
 
-const senderOptions = new SenderOptions("http::addr=localhost:9000;protocol_version=2");
-const newBuffer = () => createBuffer(senderOptions);
+const newBuffer = newIlpBuffer;
 
 /** Encodes rows as the batch writer does and decodes each one back from its bytes. */
 function roundTrip(rows: QueuedRow[]) {
@@ -86,7 +85,7 @@ describe("decodeIlpRow", () => {
     });
     const rows = [...full, bare].map((t) => ({
       table: "trades",
-      encode: (b: SenderBuffer) => encodeTrade(b, "trades", t),
+      encode: (b: IlpBuffer) => encodeTrade(b, "trades", t),
     }));
     expect(roundTrip(rows)).toEqual(
       [...full, bare].map((t) => ({

@@ -1,7 +1,8 @@
 // What the record* mutations need of each kind of row: its validation, the table descriptor it is
 // written with, and its idempotency key. schema/record.ts only declares the GraphQL side.
-import type { SenderBuffer } from "@questdb/nodejs-client";
+
 import type { TableKey } from "../questdb/descriptor.ts";
+import type { IlpBuffer } from "../questdb/ilp-buffer.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import type { QueuedRow } from "./encoded-rows.ts";
 import type { FieldProblem, ValidationLimits } from "./validation.ts";
@@ -19,7 +20,7 @@ export interface RecordKind<Input, Row extends Written> {
     limits: ValidationLimits,
   ) => { row: Omit<Row, "writer">; problems: FieldProblem[] };
   /** The table descriptor rows are written with (questdb/*-table.ts). */
-  table: { readonly name: TableKey; readonly encode: (buffer: SenderBuffer, table: string, row: Row) => void };
+  table: { readonly name: TableKey; readonly encode: (buffer: IlpBuffer, table: string, row: Row) => void };
   id: (row: Row) => string;
 }
 

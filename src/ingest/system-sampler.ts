@@ -1,8 +1,8 @@
 // Samples the server's own health (ingest queue, flushes, event-loop lag, RSS, CPU) and writes
 // it through the batch writer into system_metrics, like any other row.
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Logger } from "pino";
+import type { IlpBuffer } from "../questdb/ilp-buffer.ts";
 import { SYSTEM_METRICS } from "../questdb/service-tables.ts";
 import { nowMicros } from "../time.ts";
 import type { BatchWriter, WriterStats } from "./batch-writer.ts";
@@ -55,7 +55,7 @@ export function createSystemSampler(options: SystemSamplerOptions): SystemSample
 
   const write = () => {
     const s = snapshot();
-    const encode = (buffer: SenderBuffer) =>
+    const encode = (buffer: IlpBuffer) =>
       SYSTEM_METRICS.encode(buffer, table, {
         timestamp: nowMicros(),
         instance,

@@ -2,12 +2,12 @@
 // statement delays only its own rule); firing and resolved events with hysteresis, stored in
 // alert_events (through the batch writer) and pushed to `alerts` subscribers.
 import { randomUUID } from "node:crypto";
-import type { SenderBuffer } from "@questdb/nodejs-client";
 import type { Logger } from "pino";
 import type { SqlRunner } from "../analytics/sql.ts";
 import { type BatchWriter, QueueFullError } from "../ingest/batch-writer.ts";
 import { encodeRows, type QueuedRow } from "../ingest/encoded-rows.ts";
 import { MAX_AMOUNT, nameProblem } from "../ingest/validation.ts";
+import type { IlpBuffer } from "../questdb/ilp-buffer.ts";
 import { ALERT_EVENTS } from "../questdb/service-tables.ts";
 import type { TableNames } from "../questdb/tables.ts";
 import { type Micros, nowMicros } from "../time.ts";
@@ -176,7 +176,7 @@ export interface AlertEngineOptions {
   /** Stores the events (alert_events) and gives QUEUE_DEPTH its value. */
   writer: BatchWriter;
   /** An ILP buffer, to queue an event when the writer's queue is full. */
-  newBuffer: () => SenderBuffer;
+  newBuffer: () => IlpBuffer;
   /** This instance's name in alert_events and api_instances. */
   instance: string;
   /** ALERT_RULES: written at version 0 on start, so that a change made through the API wins. */

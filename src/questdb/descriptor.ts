@@ -1,7 +1,7 @@
 // One descriptor per table: each domain field with its column (name, QuestDB type, nullable).
 // The DDL (questdb/tables.ts), the ILP encoder, the SELECT list, the row type and the row → domain
 // mapper are derived from it, so a table's columns are written once (issue 13).
-import type { SenderBuffer } from "@questdb/nodejs-client";
+import type { IlpBuffer } from "./ilp-buffer.ts";
 
 export type ColumnType = "TIMESTAMP" | "SYMBOL" | "VARCHAR" | "DOUBLE" | "LONG" | "INT" | "BOOLEAN";
 
@@ -104,7 +104,7 @@ export interface TableDescriptor<F extends Fields> extends TableSpec {
   /** The columns in field order, for `SELECT ${select} FROM …`. */
   readonly select: string;
   /** Appends one row (ending with `at()`) to an ILP buffer. */
-  readonly encode: (buffer: SenderBuffer, table: string, row: DomainOf<F>) => void;
+  readonly encode: (buffer: IlpBuffer, table: string, row: DomainOf<F>) => void;
   /** A row of `SELECT ${select}` as its domain object. */
   readonly fromRow: (row: RowOf<F>) => DomainOf<F>;
 }
@@ -130,7 +130,7 @@ export function defineTable<const F extends Fields>(
 }
 
 type Row = Record<string, unknown>;
-type Step = (buffer: SenderBuffer, row: Row) => void;
+type Step = (buffer: IlpBuffer, row: Row) => void;
 
 /**
  * The ILP encoder, built once per table. ILP wants symbols before the other columns; within
@@ -140,7 +140,7 @@ type Step = (buffer: SenderBuffer, row: Row) => void;
 function createEncoder(
   entries: readonly [string, Column][],
   designatedField: string,
-): (buffer: SenderBuffer, table: string, row: object) => void {
+): (buffer: IlpBuffer, table: string, row: object) => void {
   const rank = ([, c]: [string, Column]) =>
     (c.type === "SYMBOL" ? 0 : 3) + (c.nullable ? (c.name === WRITER_COLUMN ? 1 : 2) : 0);
   const steps = entries
@@ -155,7 +155,7 @@ function createEncoder(
   };
 }
 
-type Write = (buffer: SenderBuffer, name: string, value: never) => void;
+type Write = (buffer: IlpBuffer, name: string, value: never) => void;
 
 /** How each type is written; the client writes integers from numbers, as it always did here. */
 const WRITE: Record<ColumnType, Write> = {

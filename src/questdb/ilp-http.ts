@@ -1,11 +1,11 @@
-// ILP over HTTP. Rows are encoded with @questdb/nodejs-client's SenderBuffer (protocol version
-// pinned to 2, so the client never calls /settings and fails when QuestDB is down at start);
-// the HTTP request is ours. The client's own transport retries inside send() and reports every
+// ILP over HTTP. Rows are encoded as @questdb/nodejs-client's SenderBuffer encodes them with
+// protocol version 2 (pinned, so nothing ever asks QuestDB's /settings), by our faster buffer
+// (questdb/ilp-buffer.ts); the HTTP request is ours. The client's own transport retries inside send() and reports every
 // failure as one Error string, a socket closed mid-request is not retried, and a failed flush
 // loses the rows (DESIGN.md, "Pitfalls"). Here every outcome is classified, the caller keeps
 // the encoded bytes until a 204, and retrying is the batch writer's decision.
 import http from "node:http";
-import { createBuffer, type SenderBuffer, SenderOptions } from "@questdb/nodejs-client";
+import { FastIlpBuffer, type IlpBuffer } from "./ilp-buffer.ts";
 
 export interface IlpClientOptions {
   host: string;
@@ -25,7 +25,7 @@ export type IlpResult =
 
 export interface IlpClient {
   /** A fresh, empty row buffer (protocol version 2). */
-  newBuffer(): SenderBuffer;
+  newBuffer(): IlpBuffer;
   /** POSTs one table's encoded rows; never throws. */
   write(body: Buffer): Promise<IlpResult>;
   close(): void;
@@ -33,18 +33,14 @@ export interface IlpClient {
 
 const RETRIABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504, 507, 509, 523, 524, 529, 599]);
 
-/** The encoding every ILP buffer of the API uses (the address is never dialled: we send ourselves). */
-const BUFFER_OPTIONS = "protocol_version=2;auto_flush=off;init_buf_size=65536;max_buf_size=1073741824";
-
 /** A fresh, empty ILP row buffer (protocol version 2), for encoding rows anywhere, e.g. in a worker. */
-export function newIlpBuffer(): SenderBuffer {
-  return createBuffer(new SenderOptions(`http::addr=localhost:9000;${BUFFER_OPTIONS}`));
+export function newIlpBuffer(): IlpBuffer {
+  return new FastIlpBuffer();
 }
 
 export function createIlpClient(options: IlpClientOptions): IlpClient {
   const { host, port, user, password, requestTimeoutMs = 30_000 } = options;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const senderOptions = new SenderOptions(`http::addr=${host}:${port};${BUFFER_OPTIONS}`);
   const authorization =
     user !== undefined && password !== undefined
       ? `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
@@ -88,7 +84,7 @@ export function createIlpClient(options: IlpClientOptions): IlpClient {
     });
 
   return {
-    newBuffer: () => createBuffer(senderOptions),
+    newBuffer: newIlpBuffer,
     write,
     close: () => agent.destroy(),
   };
