@@ -20,7 +20,7 @@ import { type Context, forEvent, type Services } from "./context.ts";
 import { createAdmission, isCaller } from "./guard/admission.ts";
 import { createKeyRing } from "./guard/keys.ts";
 import { createLoadControl } from "./guard/load.ts";
-import { ROOT_FIELD_ACCESS } from "./guard/operation.ts";
+import { WRITE_MUTATIONS } from "./guard/operation.ts";
 import { createRateLimiter } from "./guard/rate-limit.ts";
 import { createRefusalLog, type RefusalLog } from "./guard/refusal-log.ts";
 import { createTransportChecks } from "./guard/transport.ts";
@@ -87,12 +87,6 @@ export interface App {
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** The root fields of one access level (guard/operation.ts), without their type. */
-const rootFields = (access: string) =>
-  Object.keys(ROOT_FIELD_ACCESS)
-    .filter((field) => ROOT_FIELD_ACCESS[field] === access && field.startsWith("Mutation."))
-    .map((field) => field.replace(/^Mutation\./, ""));
 
 export function buildApp(options: AppOptions): App {
   const { config, questdb, log } = options;
@@ -419,7 +413,7 @@ export function buildApp(options: AppOptions): App {
           sink,
           log: log.child({ component: "write-workers" }),
           onOperation: metrics.observeOperation,
-          data: { ...workerData, kind: "write", fields: rootFields("write") },
+          data: { ...workerData, kind: "write", fields: [...WRITE_MUTATIONS] },
         })
       : undefined;
   // The statistics queries run in analytics workers (ANALYTICS_WORKERS): their rows are parsed and

@@ -7,21 +7,14 @@ import { describe, expect, it } from "vitest";
 import type { Column, Fields, TableDescriptor } from "../src/questdb/descriptor.ts";
 import { FastIlpBuffer, type IlpBuffer, REFERENCE_BUFFER_OPTIONS } from "../src/questdb/ilp-buffer.ts";
 import { TABLES } from "../src/questdb/tables.ts";
+import { rng } from "./support/dataset.ts";
 
 const reference = (): IlpBuffer => createBuffer(new SenderOptions(REFERENCE_BUFFER_OPTIONS));
 
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
+/** A seeded generator with `pick`, so that a failure can be replayed. */
 function generator(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
-  return { next, pick };
+  const next = rng(seed);
+  return { next, pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T };
 }
 
 /** Pieces of text: every character ILP escapes, quotes, multi-byte UTF-8, a lone surrogate. */

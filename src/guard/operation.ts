@@ -67,6 +67,13 @@ export const ROOT_FIELD_ACCESS: Record<string, Access> = {
   "Mutation.deleteAlertRule": "admin",
 };
 
+/** The mutations writers send (the record mutations), by root field name. */
+export const WRITE_MUTATIONS: ReadonlySet<string> = new Set(
+  Object.keys(ROOT_FIELD_ACCESS)
+    .filter((field) => ROOT_FIELD_ACCESS[field] === "write" && field.startsWith("Mutation."))
+    .map((field) => field.slice("Mutation.".length)),
+);
+
 export interface OperationGuardOptions {
   limits: RequestLimits;
   /** Writer keys may also read. */

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { STATISTICS_ROOT_FIELDS } from "../analytics/response-cache.ts";
 import type { RequestLimits } from "../config.ts";
 import { type Context, createContext, type Services } from "../context.ts";
-import { useOperationGuard } from "../guard/operation.ts";
+import { useOperationGuard, WRITE_MUTATIONS } from "../guard/operation.ts";
 import { createParseCache } from "../guard/parse-cache.ts";
 import { useCompiledStatistics } from "./compiled-statistics.ts";
 import { useInputErrors } from "./input-errors.ts";
@@ -51,8 +51,8 @@ export function pipelineYogaOptions(
       useOperationGuard(options),
       // Variables that do not coerce: BAD_USER_INPUT naming the field, without echoing megabytes.
       useInputErrors(),
-      // Statistics queries run compiled (graphql-jit) once their document repeats.
-      useCompiledStatistics({ fields: STATISTICS_ROOT_FIELDS }),
+      // Statistics queries and record mutations run compiled (graphql-jit) once their document repeats.
+      useCompiledStatistics({ fields: STATISTICS_ROOT_FIELDS, mutations: WRITE_MUTATIONS }),
     ],
   };
 }
