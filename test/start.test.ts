@@ -105,5 +105,6 @@ describe("npm start with no QuestDB configured", () => {
     } finally {
       killGroup(again.pid);
     }
-  });
+    // Two starts, each allowed 90 s to become ready (a loaded machine starts QuestDB slowly).
+  }, 240_000);
 });
