@@ -348,6 +348,8 @@ describe("operation names as labels", () => {
         pokes: 0,
         tickChecks: 0,
         pokeChecks: 0,
+        statementsByName: {},
+        rangeLoads: 0,
       }),
       cache: () => ({
         hits: 0,

@@ -150,9 +150,10 @@ describe("tables created at start-up", () => {
     await ensureViews(pool, options);
     expect(changes).toEqual(VIEWS.map((spec) => `created materialized view ${views[spec.key]}`));
     const { dataset } = await exec(
-      `SELECT base_table_name, refresh_type FROM materialized_views() WHERE view_name = '${view}'`,
+      `SELECT base_table_name, refresh_type, period_length_unit FROM materialized_views() WHERE view_name = '${view}'`,
     );
-    expect(dataset).toEqual([[names.trades, "immediate"]]);
+    // A period view: an hour is aggregated once it is over, not again at every commit into it.
+    expect(dataset).toEqual([[names.trades, "immediate", "HOUR"]]);
     const ttl = await exec(`SELECT partitionBy, ttlValue, ttlUnit FROM tables() WHERE table_name = '${view}'`);
     expect(ttl.dataset).toEqual([["DAY", 30, "DAY"]]);
   });

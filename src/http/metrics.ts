@@ -291,6 +291,21 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
     ["reason"],
   );
+  define({
+    live_transaction_range_loads_total: [
+      "Statements of the transaction checks that read the time ranges of new transactions of the tables tradeRecorded reads (wal_transactions()).",
+      () => live().rangeLoads,
+    ],
+  });
+  define(
+    {
+      live_poll_statements_total: [
+        "Statements of live polls by name (tradeRecorded.poll: rows after the watermark and the late-window count; tradeRecorded.fresh: the rows alone, no transaction since the last poll having written at or before the watermark; polls joined into one statement count under the first one's name).",
+        () => Object.entries(live().statementsByName).map(([statement, n]) => [{ statement }, n] as const),
+      ],
+    },
+    ["statement"],
+  );
   const liveStages = new Histogram({
     name: "live_event_stage_seconds",
     help: "Where a live event's time goes, by stage: batch_wait, ilp_commit, wal_apply, poll_wait, query, fan_out (poll stages also by poll: stream or latest).",

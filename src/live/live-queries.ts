@@ -22,13 +22,23 @@ export interface LiveQuerySpec<T> {
   /** At most one poll per this many ms, however often the tables commit. Default 0. */
   minIntervalMs?: number;
   /** Runs the SQL (through `query`, which counts statements); undefined: nothing to send. */
-  poll: (state: { previous: T | undefined }) => Promise<T | undefined>;
+  poll: (state: { previous: T | undefined; txns: PollTxns }) => Promise<T | undefined>;
+  /** Have the transaction checks read the time range of each new transaction of `tables` (for `txns.earliestWritten`). */
+  ranges?: boolean;
   /** Whether a new result differs from the previous one. Default: JSON comparison. */
   changed?: (previous: T | undefined, next: T) => boolean;
   /** Stream semantics (every result is an event, none is skipped) rather than latest-value. */
   stream?: boolean;
   /** Asked after each poll: true runs the next poll at once (the last one hit its page size). */
   again?: () => boolean;
+}
+
+/** What a poll knows of its tables' transactions when it starts. */
+export interface PollTxns {
+  /** The table's applied transaction as the latest check saw it: the poll's SQL sees at least that. */
+  applied(table: string): bigint;
+  /** See TxnChecks.earliestWritten (txn-checks.ts); known for the tables of a spec with `ranges`. */
+  earliestWritten(table: string, afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined;
 }
 
 export interface Subscriber<T> {
@@ -43,12 +53,16 @@ export interface LiveQueryStats {
   pollsSkipped: number;
   /** SQL statements run by live queries, including the transaction checks. */
   statements: number;
+  /** The polls' statements by name (joined ones under the first one's; checks aside). */
+  statementsByName: Record<string, number>;
   /** Commits of this instance announced by poke() while some poller read their table. */
   pokes: number;
   /** Transaction checks (wal_tables()) run by ticks. */
   tickChecks: number;
   /** Transaction checks run for pokes (at once, and again while the commit was not applied). */
   pokeChecks: number;
+  /** Statements of the checks that read the time ranges of new transactions (wal_transactions()). */
+  rangeLoads: number;
 }
 
 /** What live polls run their SQL through: the SqlRunner of live queries (named, timed), counted here too. */
@@ -150,8 +164,10 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
   const pollers = new Map<string, Poller>();
   const counts = { polls: 0, skipped: 0, statements: 0, pokes: 0 };
   let solo = 0;
+  const byName: Record<string, number> = {};
   const query: LiveQuery = (statement) => {
     counts.statements++;
+    byName[statement.name] = (byName[statement.name] ?? 0) + 1;
     return sql.query(statement);
   };
 
@@ -188,7 +204,12 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
         for (const table of poller.spec.tables) poller.seenTxn.set(table, checks.txn(table));
         poller.lastPollAt = started;
         counts.polls++;
-        const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined });
+        const seen = new Map(poller.seenTxn);
+        const txns: PollTxns = {
+          applied: (table) => seen.get(table) ?? -1n,
+          earliestWritten: checks.earliestWritten,
+        };
+        const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined, txns });
         const resultAt = Date.now();
         observe?.("query", resultAt - started, kind);
         if (next === undefined) continue;
@@ -283,6 +304,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
           dueSince: undefined,
         };
         pollers.set(spec.key, poller);
+        if (spec.ranges) checks.follow(spec.tables);
         void runPoll(poller);
       } else if (poller.hasValue && !spec.stream) {
         subscriber.push(poller.value as T);
@@ -306,9 +328,11 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
       polls: counts.polls,
       pollsSkipped: counts.skipped,
       statements: counts.statements + checks.counts().statements,
+      statementsByName: { ...byName },
       pokes: counts.pokes,
       tickChecks: checks.counts().tickChecks,
       pokeChecks: checks.counts().pokeChecks,
+      rangeLoads: checks.counts().rangeLoads,
     }),
     close: () => {
       pollers.clear();

@@ -6,8 +6,14 @@
 // for a poke the check runs again after a few ms (5, 8, 12 … up to 50) until the commit is
 // applied, for at most `pokeGiveUpMs`; then the ticks find it. One check runs at a time, and pokes
 // during it ask for one more: a burst of flushes costs a few checks, not one each.
+//
+// For the tables it follows (those tradeRecorded reads), a check that sees new committed
+// transactions also reads the time range each of them wrote (`wal_transactions()`, as the query
+// cache does: questdb/txn-watch.ts), before the pollers run: `earliestWritten` tells a stream
+// whether the transactions since its last poll can hold a row behind its watermark.
 import type { Logger } from "pino";
 import type { SqlRunner } from "../analytics/sql.ts";
+import { readTxnRanges } from "../questdb/txn-watch.ts";
 
 /** A row of wal_tables(): writerTxn is applied (visible to SELECT), sequencerTxn committed. */
 interface TxnRow {
@@ -31,6 +37,19 @@ const MAX_RETRY_MS = 50;
 
 /** A commit whose application no check saw within this long is forgotten (not measured). */
 const FORGET_COMMIT_MS = 30_000;
+
+/** Transactions whose earliest timestamp is remembered per followed table (older ones: unknown). */
+const RANGE_LOG_SIZE = 4_096;
+/** A followed table that moved by more transactions than this between two checks is not loaded (unknown). */
+const MAX_RANGE_LOAD = 1_000;
+
+/** What is known of a followed table's transactions: each one in (from, upto], with the earliest µs it wrote. */
+interface RangeLog {
+  from: bigint;
+  upto: bigint;
+  /** null: QuestDB recorded no range (not a plain row write, or the table lacks the setting). */
+  earliest: Map<bigint, bigint | null>;
+}
 
 export interface TxnChecksOptions {
   sql: SqlRunner;
@@ -59,14 +78,24 @@ export interface TxnChecks {
   poke(tables: readonly string[], ackedAt: number): void;
   /** Ticks run while `on` (some poller listens); off also forgets pending commits. */
   ticking(on: boolean): void;
-  counts(): { statements: number; tickChecks: number; pokeChecks: number };
+  /** From the next check on, read the time ranges of these tables' new transactions. */
+  follow(tables: readonly string[]): void;
+  /**
+   * The earliest timestamp (µs) written by `table`'s transactions in (afterTxn, uptoTxn]:
+   * undefined when there are none, null when unknown (not loaded, purged, a transaction without
+   * a recorded range such as an UPDATE, or a table not followed).
+   */
+  earliestWritten(table: string, afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined;
+  counts(): { statements: number; tickChecks: number; pokeChecks: number; rangeLoads: number };
 }
 
 export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
   const { sql, log, intervalMs = 250, poke: pokeOn = true, pokeRetryMs = 5, onChecked, onApplied } = options;
   const { pokeGiveUpMs = Math.min(Math.max(intervalMs, 250), 5_000) } = options;
   const txn = new Map<string, bigint>();
-  const counts = { statements: 0, tickChecks: 0, pokeChecks: 0 };
+  const counts = { statements: 0, tickChecks: 0, pokeChecks: 0, rangeLoads: 0 };
+  const followed = new Set<string>();
+  const logs = new Map<string, RangeLog>();
   let pending: PendingCommit[] = [];
   let checksStarted = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -89,6 +118,48 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
     });
   };
 
+  /** Extends a followed table's log up to the committed transaction the check read. */
+  const loadRanges = async (row: TxnRow) => {
+    let log = logs.get(row.name);
+    if (!log || row.writerTxn < log.from || row.sequencerTxn < log.upto) {
+      // New, or dropped and created again: nothing before its applied state is known.
+      log = { from: row.writerTxn, upto: row.writerTxn, earliest: new Map() };
+      logs.set(row.name, log);
+    }
+    const after = log.upto;
+    const upto = row.sequencerTxn;
+    if (upto <= after) return;
+    const unknownFrom = () => logs.set(row.name, { from: upto, upto, earliest: new Map() });
+    if (upto - after > BigInt(MAX_RANGE_LOAD)) return unknownFrom();
+    counts.statements++;
+    counts.rangeLoads++;
+    const rows = await readTxnRanges(sql, row.name, after, upto, { name: "live.txnRanges" });
+    if (!rows) return unknownFrom();
+    const byTxn = new Map(rows.map((r) => [r.sequencerTxn, r.lo]));
+    for (let n = after + 1n; n <= upto; n++) log.earliest.set(n, byTxn.get(n) ?? null);
+    log.upto = upto;
+    if (log.earliest.size > RANGE_LOG_SIZE) {
+      for (const n of log.earliest.keys()) {
+        if (log.earliest.size <= RANGE_LOG_SIZE) break;
+        log.earliest.delete(n);
+        log.from = n;
+      }
+    }
+  };
+
+  const earliestWritten = (table: string, afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined => {
+    if (uptoTxn <= afterTxn) return undefined;
+    const log = logs.get(table);
+    if (!log || afterTxn < log.from || uptoTxn > log.upto || uptoTxn - afterTxn > BigInt(MAX_RANGE_LOAD)) return null;
+    let earliest: bigint | undefined;
+    for (let n = afterTxn + 1n; n <= uptoTxn; n++) {
+      const lo = log.earliest.get(n);
+      if (lo == null) return null;
+      if (earliest === undefined || lo < earliest) earliest = lo;
+    }
+    return earliest;
+  };
+
   /** Whether a poked commit is still worth a check of its own (not applied, young enough). */
   const awaitingApply = (now: number) => pending.some((commit) => now - commit.ackedAt < pokeGiveUpMs);
 
@@ -106,6 +177,15 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
         sql: "SELECT name, writerTxn, sequencerTxn FROM wal_tables()",
         params: [],
       });
+      for (const row of rows) {
+        if (!followed.has(row.name)) continue;
+        try {
+          await loadRanges(row);
+        } catch (error) {
+          logs.delete(row.name);
+          log.debug({ err: error instanceof Error ? error.message : String(error) }, "live range load failed");
+        }
+      }
       const now = Date.now();
       for (const row of rows) txn.set(row.name, row.writerTxn);
       settle(rows, number, now);
@@ -151,6 +231,10 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
         pending = [];
       }
     },
+    follow(tables) {
+      for (const table of tables) followed.add(table);
+    },
+    earliestWritten,
     counts: () => ({ ...counts }),
   };
 }

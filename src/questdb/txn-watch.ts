@@ -180,8 +180,51 @@ const PROBE_TABLES_SQL = "SELECT name, writerTxn, sequencerTxn, suspended, null:
 const rangesSql = (table: string) =>
   `SELECT sequencerTxn, minTimestamp::long lo, maxTimestamp::long hi FROM wal_transactions('${table.replaceAll("'", "''")}') WHERE sequencerTxn > $1 AND sequencerTxn <= $2`;
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Pauses before each try of a range load: the first at once, then two retries. */
 const LOAD_RETRY_MS = [0, 20, 100];
+
+/** A transaction as wal_transactions() lists it: the µs range its rows span (null when it wrote none it recorded). */
+export interface TxnRangeRow {
+  sequencerTxn: bigint;
+  lo: bigint | null;
+  hi: bigint | null;
+}
+
+/**
+ * The transactions of `table` in (afterTxn, uptoTxn] that wal_transactions() lists (those it purged
+ * are missing), each with the timestamp range it wrote; tried once after each pause of `retryMs`
+ * (counted by `onTry`), undefined when every try failed.
+ */
+export async function readTxnRanges(
+  runner: SqlRunner,
+  table: string,
+  afterTxn: bigint,
+  uptoTxn: bigint,
+  options: { name: string; retryMs?: readonly number[]; onTry?: () => void },
+): Promise<TxnRangeRow[] | undefined> {
+  const { name, retryMs = [0], onTry } = options;
+  for (const pause of retryMs) {
+    if (pause > 0) await sleep(pause);
+    onTry?.();
+    try {
+      const rows = await runner.query<{ sequencerTxn: string; lo: string | null; hi: string | null }>({
+        name,
+        sql: rangesSql(table),
+        params: [afterTxn, uptoTxn],
+      });
+      return rows.map((row) => ({
+        sequencerTxn: BigInt(row.sequencerTxn),
+        lo: row.lo == null ? null : BigInt(row.lo),
+        hi: row.hi == null ? null : BigInt(row.hi),
+      }));
+    } catch {
+      // A statement cut off by a busy QuestDB or a connection dropped under load: tried again.
+    }
+  }
+  return undefined;
+}
 
 const HOUR = 3_600_000_000n;
 const DAY = 24n * HOUR;
@@ -204,8 +247,6 @@ function expiredBy(hi: bigint, retention: Retention | undefined, nowMicros: bigi
   if (retention.partition) horizon -= ((horizon % retention.partition) + retention.partition) % retention.partition;
   return { from: MIN_MICROS, to: horizon };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The tables of `tables` that had not applied in `current` what `base` saw committed. */
 function behind(base: TxnSnapshot, current: TxnSnapshot, tables: readonly string[]): string[] {
@@ -304,33 +345,24 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       logs.set(table, { from: upto, upto, entries: [] });
       return;
     }
-    let rows: { sequencerTxn: string; lo: string | null; hi: string | null }[] | undefined;
-    // A failed load makes every cached entry of the table unknown: retried twice first (a
-    // statement cut off by a busy QuestDB or a connection dropped under load).
-    for (const pause of LOAD_RETRY_MS) {
-      if (pause > 0) await sleep(pause);
-      rangeLoads++;
-      try {
-        rows = await runner.query({ name: "txn.ranges", sql: rangesSql(table), params: [after, upto] });
-        break;
-      } catch {
-        // Retried, then unknown (below).
-      }
-    }
+    // A failed load makes every cached entry of the table unknown: retried twice first.
+    const rows = await readTxnRanges(runner, table, after, upto, {
+      name: "txn.ranges",
+      retryMs: LOAD_RETRY_MS,
+      onTry: () => rangeLoads++,
+    });
     if (!rows) {
       // Unknown from here on; a later probe starts a new log.
       countUnknown(table, "loadFailed", Number(upto - after));
       logs.set(table, { from: upto, upto, entries: [] });
       return;
     }
-    const byTxn = new Map(rows.map((row) => [BigInt(row.sequencerTxn), row]));
+    const byTxn = new Map(rows.map((row) => [row.sequencerTxn, row]));
     const retention = retentions.get(table);
     const now = BigInt(Date.now()) * 1000n;
     /** The first transaction listed: those before it were purged from the listing. */
-    const listed = rows.reduce(
-      (min, row) => (BigInt(row.sequencerTxn) < min ? BigInt(row.sequencerTxn) : min),
-      upto + 1n,
-    );
+    let listed = upto + 1n;
+    for (const row of rows) if (row.sequencerTxn < listed) listed = row.sequencerTxn;
     for (let n = after + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
       if (row?.lo == null || row.hi == null || !retention) {
@@ -339,7 +371,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
         retentions.delete(table);
         continue;
       }
-      const written = { from: BigInt(row.lo), to: BigInt(row.hi) + 1n };
+      const written = { from: row.lo, to: row.hi + 1n };
       const expired = expiredBy(written.to - 1n, retention, now);
       log.entries.push({ txn: n, ranges: expired ? [written, expired] : [written] });
     }

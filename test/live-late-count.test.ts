@@ -1,0 +1,154 @@
+// tradeRecorded counts its late window only when a transaction since its last poll may have
+// written behind the watermark (live/trade-stream.ts), as told by the time ranges the transaction
+// checks read from wal_transactions() (live/txn-checks.ts). Against the real QuestDB: the ranges
+// the checks report, and a stream driven with scripted knowledge of the transactions (what it
+// skips and what it still finds). Through the API, with the ranges QuestDB records:
+// test/live.test.ts ("streams every new matching trade once").
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSqlRunner, type SqlStatement } from "../src/analytics/sql.ts";
+import type { LiveQuery } from "../src/live/live-queries.ts";
+import { createTradeStream, type TradeTxns } from "../src/live/trade-stream.ts";
+import { createTxnChecks } from "../src/live/txn-checks.ts";
+import { ensureTables, type TableNames, tableNames } from "../src/questdb/tables.ts";
+import { formatIsoMicros, nowMicros } from "../src/time.ts";
+import { eventually, exec, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
+
+const pool = testPool();
+const runner = createSqlRunner({ pool, log: pino({ level: "silent" }), timeoutMs: 30_000 });
+let names: TableNames;
+
+beforeAll(async () => {
+  names = tableNames(uniquePrefix("latecount"));
+  await ensureTables(pool, { names, retentionDays: 0 });
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+/** Writes the trades in one INSERT (one WAL transaction) and waits until it is applied. */
+async function insert(trades: readonly { id: string; us: bigint }[], token = "SOL"): Promise<void> {
+  const values = trades.map(
+    ({ id, us }) =>
+      `('${formatIsoMicros(us)}', '${id}', 'BUY', '${token}', 'USDC', 1.0, 1.0, 1.0, 0, 0, 0.0, 0.0, 'UNKNOWN', 0.0, 'w')`,
+  );
+  await exec(
+    `INSERT INTO ${names.trades} (timestamp, trade_id, action, base_token, quote_token, base_amount, quote_amount, ` +
+      `executed_price, transaction_fee, priority_fee, expected_slippage, actual_slippage, mev_status, transfer_fees, writer) ` +
+      `VALUES ${values.join(", ")}`,
+  );
+  await walApplied(names.trades);
+}
+
+async function applied(table: string): Promise<bigint> {
+  const { dataset } = await exec(`SELECT writerTxn FROM wal_tables() WHERE name = '${table}'`);
+  return BigInt(dataset[0]?.[0] as number);
+}
+
+describe("transaction checks: the time range of each new transaction", () => {
+  it("report the earliest timestamp written since a transaction, none for no transaction, and unknown where they cannot tell", async () => {
+    const checked: number[] = [];
+    const checks = createTxnChecks({
+      sql: runner,
+      log: pino({ level: "silent" }),
+      intervalMs: 20,
+      onChecked: (now) => checked.push(now),
+    });
+    checks.follow([names.trades]);
+    checks.ticking(true);
+    try {
+      const seen = async (txn: bigint) =>
+        eventually(async () => (checks.txn(names.trades) >= txn ? true : undefined), `check to see txn ${txn}`);
+      await insert([{ id: "seed", us: nowMicros() }]);
+      const before = await applied(names.trades);
+      await seen(before);
+      const t0 = nowMicros() + 10_000_000n;
+      await insert([
+        { id: "a1", us: t0 + 500n },
+        { id: "a2", us: t0 + 900n },
+      ]);
+      await insert([{ id: "b", us: t0 - 3_000_000n }]);
+      await insert([{ id: "c", us: t0 + 2_000n }]);
+      const after = await applied(names.trades);
+      expect(after).toBe(before + 3n);
+      await seen(after);
+      expect(checks.earliestWritten(names.trades, before, after)).toBe(t0 - 3_000_000n);
+      expect(checks.earliestWritten(names.trades, before, before + 1n)).toBe(t0 + 500n);
+      expect(checks.earliestWritten(names.trades, before + 2n, after)).toBe(t0 + 2_000n);
+      expect(checks.earliestWritten(names.trades, after, after)).toBeUndefined();
+      // Past what the checks have read, before what they followed, or a table not followed.
+      expect(checks.earliestWritten(names.trades, before, after + 1n)).toBeNull();
+      expect(checks.earliestWritten(names.trades, -5n, after)).toBeNull();
+      expect(checks.earliestWritten(names.latency_metrics, -1n, 10n)).toBeNull();
+      // An UPDATE writes no range QuestDB records: whatever it changed is unknown.
+      await exec(`UPDATE ${names.trades} SET venue = 'x' WHERE trade_id = 'c'`);
+      await walApplied(names.trades);
+      const updated = await applied(names.trades);
+      await seen(updated);
+      expect(checks.earliestWritten(names.trades, after, updated)).toBeNull();
+      expect(checks.counts().rangeLoads).toBeGreaterThan(0);
+    } finally {
+      checks.ticking(false);
+    }
+  });
+});
+
+describe("tradeRecorded's poll with scripted transaction ranges (real QuestDB)", () => {
+  it("reads the rows after the watermark alone when every new transaction wrote after it, and counts the late window otherwise", async () => {
+    const sent: string[] = [];
+    const query = (async (statement: SqlStatement) => {
+      sent.push(statement.name);
+      return runner.query(statement);
+    }) as LiveQuery;
+    const stream = createTradeStream({ query, table: names.trades, filter: { baseToken: "JUP" }, lateMs: 5_000 });
+    const txns = (earliest: bigint | null | undefined): Promise<TradeTxns> =>
+      applied(names.trades).then((txn) => ({ applied: txn, earliestSince: () => earliest }));
+    const poll = async (earliest: bigint | null | undefined) => {
+      sent.length = 0;
+      const page = await stream(await txns(earliest));
+      return page.trades.map((trade) => trade.tradeId);
+    };
+
+    expect(await poll(null)).toEqual([]); // the first poll marks "now"
+    const t0 = nowMicros() + 1_000_000n;
+    await insert(
+      [
+        { id: "r2", us: t0 + 200n },
+        { id: "r1", us: t0 + 100n },
+      ],
+      "JUP",
+    );
+    // Both rows after the watermark, as the ranges say: no count.
+    expect(await poll(t0 + 100n)).toEqual(["r1", "r2"]);
+    expect(sent).toEqual(["tradeRecorded.fresh"]);
+    expect(stream.countsSkipped()).toBe(1);
+
+    // A transaction that wrote at or before the watermark: counted, and its late row sent.
+    await insert([{ id: "late1", us: t0 + 150n }], "JUP");
+    expect(await poll(t0 + 150n)).toEqual(["late1"]);
+    expect(sent).toEqual(["tradeRecorded.poll", "tradeRecorded.late"]);
+
+    // Told (wrongly) that nothing was written: the count is skipped, and the late row not seen;
+    // then unknown: counted, found and sent.
+    await insert([{ id: "late2", us: t0 + 160n }], "JUP");
+    expect(await poll(undefined)).toEqual([]);
+    expect(sent).toEqual(["tradeRecorded.fresh"]);
+    await insert([{ id: "late3", us: t0 + 170n }], "JUP");
+    expect(await poll(null)).toEqual(["late2", "late3"]);
+    expect(sent).toEqual(["tradeRecorded.poll", "tradeRecorded.late"]);
+
+    // A row at the watermark's very timestamp may sort before it (a smaller trade id): counted.
+    await insert([{ id: "r0", us: t0 + 200n }], "JUP");
+    expect(await poll(t0 + 200n)).toEqual(["r0"]);
+    expect(sent).toEqual(["tradeRecorded.poll", "tradeRecorded.late"]);
+    // Later rows only: no count again; and without knowledge of the transactions, always a count.
+    await insert([{ id: "r3", us: t0 + 300n }], "JUP");
+    expect(await poll(t0 + 300n)).toEqual(["r3"]);
+    expect(sent).toEqual(["tradeRecorded.fresh"]);
+    await insert([{ id: "r4", us: t0 + 400n }], "JUP");
+    sent.length = 0;
+    expect((await stream()).trades.map((trade) => trade.tradeId)).toEqual(["r4"]);
+    expect(sent).toEqual(["tradeRecorded.poll"]);
+    expect(stream.countsSkipped()).toBe(3);
+  });
+});
