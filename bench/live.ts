@@ -22,6 +22,8 @@ const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
 const ROWS_PER_S = Number(process.env.BENCH_ROWS_PER_S ?? 10_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+/** BENCH_POKE_ONLY=1: only the poke phase, its figures on one line, nothing recorded. */
+const POKE_ONLY = process.env.BENCH_POKE_ONLY === "1";
 const log = (line: string) => console.log(`[bench:live] ${line}`);
 
 const query = (k: number) =>
@@ -419,6 +421,19 @@ async function main() {
   try {
     const soloS = Math.max(5, Math.round(DURATION_S / 2));
     const poke = await phase(questdb, { name: "poke", prefix: "live_", cohorts: true, poke: true }, DURATION_S);
+    if (POKE_ONLY) {
+      // For A/B runs while changing the code: the poke phase alone, one line, nothing recorded.
+      const stages = STAGES.map(
+        ([stage]) =>
+          `${stage} ${ms(quantileMs(poke.stages.get(stage), 0.5))}/${ms(quantileMs(poke.stages.get(stage), 0.99))}`,
+      );
+      console.log(
+        `poke: ${poke.ingestedPerS.toFixed(0)} rows/s; event → client p50/p99 ${percentile(poke.latencies, 50)}/${percentile(poke.latencies, 99)} ms; ` +
+          `request ${percentile(poke.requestMs, 50).toFixed(0)}/${percentile(poke.requestMs, 99).toFixed(0)}; ${stages.join("; ")}; ` +
+          `out of order / missing / duplicated ${poke.outOfOrder} / ${poke.missing} / ${poke.duplicates}`,
+      );
+      return;
+    }
     const tick = await phase(questdb, { name: "tick only", prefix: "tick_", cohorts: true, poke: false }, DURATION_S);
     const solo = await phase(questdb, { name: "baseline", prefix: "solo_", cohorts: false, poke: true }, soloS);
     log("one batch of 20,000 trades to three subscribers…");

@@ -118,8 +118,25 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
     });
   };
 
-  /** Extends a followed table's log up to the committed transaction the check read. */
-  const loadRanges = async (row: TxnRow) => {
+  /**
+   * Extends the followed tables' logs up to the committed transactions a check read; one load at
+   * a time (each extends what the previous one left).
+   */
+  let loading: Promise<void> = Promise.resolve();
+  const loadRanges = (rows: readonly TxnRow[]): Promise<void> => {
+    loading = loading.then(async () => {
+      for (const row of rows) {
+        try {
+          await loadTable(row);
+        } catch (error) {
+          logs.delete(row.name);
+          log.debug({ err: error instanceof Error ? error.message : String(error) }, "live range load failed");
+        }
+      }
+    });
+    return loading;
+  };
+  const loadTable = async (row: TxnRow) => {
     let log = logs.get(row.name);
     if (!log || row.writerTxn < log.from || row.sequencerTxn < log.upto) {
       // New, or dropped and created again: nothing before its applied state is known.
@@ -177,19 +194,16 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
         sql: "SELECT name, writerTxn, sequencerTxn FROM wal_tables()",
         params: [],
       });
-      for (const row of rows) {
-        if (!followed.has(row.name)) continue;
-        try {
-          await loadRanges(row);
-        } catch (error) {
-          logs.delete(row.name);
-          log.debug({ err: error instanceof Error ? error.message : String(error) }, "live range load failed");
-        }
-      }
       const now = Date.now();
       for (const row of rows) txn.set(row.name, row.writerTxn);
       settle(rows, number, now);
-      onChecked(now, tick);
+      // The ranges of applied transactions, which the pollers about to run may read, first; those
+      // only committed (not visible yet: a poke's first check) after, without holding the polls.
+      const followedRows = rows.filter((row) => followed.has(row.name));
+      const lacks = (row: TxnRow) => row.writerTxn > (logs.get(row.name)?.upto ?? -1n);
+      if (followedRows.some(lacks)) await loadRanges(followedRows);
+      onChecked(followedRows.length > 0 ? Date.now() : now, tick);
+      if (followedRows.length > 0) void loadRanges(followedRows);
     } catch (error) {
       log.debug({ err: error instanceof Error ? error.message : String(error) }, "live transaction check failed");
     } finally {
