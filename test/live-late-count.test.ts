@@ -105,7 +105,7 @@ describe("tradeRecorded's poll with scripted transaction ranges (real QuestDB)",
     }) as LiveQuery;
     const stream = createTradeStream({ query, table: names.trades, filter: { baseToken: "JUP" }, lateMs: 5_000 });
     const txns = (earliest: bigint | null | undefined): Promise<TradeTxns> =>
-      applied(names.trades).then((txn) => ({ applied: txn, earliestSince: () => earliest }));
+      applied(names.trades).then((txn) => ({ applied: txn, earliestWritten: () => earliest }));
     const poll = async (earliest: bigint | null | undefined) => {
       sent.length = 0;
       const page = await stream(await txns(earliest));
@@ -153,5 +153,51 @@ describe("tradeRecorded's poll with scripted transaction ranges (real QuestDB)",
     expect((await stream()).trades.map((trade) => trade.tradeId)).toEqual(["r4"]);
     expect(sent).toEqual(["tradeRecorded.poll"]);
     expect(stream.countsSkipped()).toBe(3);
+
+    // A transaction applied after the check (the poll is told of the one before) that holds a
+    // late row beside newer rows: the poll's statement sees it, and its rows come in order, the
+    // late one first, from one view (a second statement), not the newer ones now and it later.
+    const checked = await applied(names.trades);
+    await insert(
+      [
+        { id: "r6", us: t0 + 600n },
+        { id: "late4", us: t0 + 350n },
+        { id: "r5", us: t0 + 500n },
+      ],
+      "JUP",
+    );
+    sent.length = 0;
+    const racing: TradeTxns = {
+      applied: checked,
+      earliestWritten: (_after, upto) => (upto <= checked ? undefined : t0 + 350n),
+    };
+    expect((await stream(racing)).trades.map((trade) => trade.tradeId)).toEqual(["late4", "r5", "r6"]);
+    expect(sent).toEqual(["tradeRecorded.fresh", "tradeRecorded.late"]);
+    // The same race with only newer rows: the first statement's rows stand.
+    const checkedAgain = await applied(names.trades);
+    await insert([{ id: "r7", us: t0 + 700n }], "JUP");
+    sent.length = 0;
+    const newer: TradeTxns = {
+      applied: checkedAgain,
+      earliestWritten: (_after, upto) => (upto <= checkedAgain ? undefined : t0 + 700n),
+    };
+    expect((await stream(newer)).trades.map((trade) => trade.tradeId)).toEqual(["r7"]);
+    expect(sent).toEqual(["tradeRecorded.fresh"]);
+    // …and when that newer transaction's range is not loaded yet, it is loaded, not the rows read again.
+    const before = await applied(names.trades);
+    await insert([{ id: "r8", us: t0 + 800n }], "JUP");
+    sent.length = 0;
+    let loaded = false;
+    const unloaded: TradeTxns = {
+      applied: before,
+      earliestWritten: (_after, upto) => (upto <= before ? undefined : loaded ? t0 + 800n : null),
+      loadUpTo: async () => {
+        loaded = true;
+      },
+    };
+    expect((await stream(unloaded)).trades.map((trade) => trade.tradeId)).toEqual(["r8"]);
+    expect(loaded).toBe(true);
+    expect(sent).toEqual(["tradeRecorded.fresh"]);
+    expect(stream.countsSkipped()).toBe(5);
   });
 });

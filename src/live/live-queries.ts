@@ -39,6 +39,8 @@ export interface PollTxns {
   applied(table: string): bigint;
   /** See TxnChecks.earliestWritten (txn-checks.ts); known for the tables of a spec with `ranges`. */
   earliestWritten(table: string, afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined;
+  /** See TxnChecks.loadUpTo. */
+  loadUpTo(table: string, txn: bigint): Promise<void>;
 }
 
 export interface Subscriber<T> {
@@ -208,6 +210,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
         const txns: PollTxns = {
           applied: (table) => seen.get(table) ?? -1n,
           earliestWritten: checks.earliestWritten,
+          loadUpTo: checks.loadUpTo,
         };
         const next = await poller.spec.poll({ previous: poller.hasValue ? poller.value : undefined, txns });
         const resultAt = Date.now();

@@ -13,9 +13,11 @@
 // LIVE_LATE_ROWS_MS at 2 s, 16,000 rows per poll and filter), while a late row is rare: when the
 // transaction checks know the time range of every transaction since the last poll (live/txn-
 // checks.ts, wal_transactions()) and none wrote a row at or before the watermark's timestamp, the
-// poll reads the rows after the watermark alone. A transaction applied between the check and the
-// poll's statement is not in that proof: it is counted in by the next poll's, whose count (if it
-// wrote a late row) finds the row then, one poll later.
+// poll reads the rows after the watermark and, in a last branch of the same statement, the
+// table's applied transaction (so, at least every transaction those rows' view holds). If one
+// applied since the check may have written behind the watermark (or its range is not known yet),
+// the rows are not sent: the window and what follows are read again from one view, as after a
+// count that found late rows. So trades visible together are still streamed in order.
 //
 // The rule (README, LIVE_LATE_ROWS_MS): trades are delivered in (timestamp, tradeId, writer)
 // order. A trade that becomes visible after a trade with a greater position was delivered is
@@ -55,8 +57,10 @@ export interface TradeStreamOptions {
 export interface TradeTxns {
   /** The applied transaction the poll's statement sees at least. */
   applied: bigint;
-  /** The earliest µs written by the transactions in (afterTxn, applied]: undefined when none, null when unknown. */
-  earliestSince(afterTxn: bigint): bigint | null | undefined;
+  /** The earliest µs written by the transactions in (afterTxn, uptoTxn]: undefined when none, null when unknown. */
+  earliestWritten(afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined;
+  /** Loads the ranges up to `txn` (applied since the check, before a check could load them). */
+  loadUpTo?(txn: bigint): Promise<void>;
 }
 
 export function createTradeStream(options: TradeStreamOptions) {
@@ -104,6 +108,37 @@ export function createTradeStream(options: TradeStreamOptions) {
   };
 
   /**
+   * The late window and everything after it, read again in one statement (one view of the
+   * table): the rows behind the watermark not streamed yet first, then the newer ones in order.
+   */
+  const readAgain = async (wm: TradePosition, limit: number): Promise<{ trades: Trade[]; more: boolean }> => {
+    const again: unknown[] = [];
+    const where = tradeWhere(filter, again);
+    again.push(formatIsoMicros(wm.timestamp - lateUs));
+    where.push(`timestamp >= $${again.length}`);
+    const rows = (
+      await query<TradeRow>({
+        name: "tradeRecorded.late",
+        sql: `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
+        params: again,
+      })
+    ).map(TRADES.fromRow);
+    const seen = new Set(recent.map(seenKey));
+    const lateRows = rows.filter((t) => comparePositions(positionOf(t), wm) <= 0 && !seen.has(seenKey(positionOf(t))));
+    return {
+      trades: [...lateRows, ...rows.filter((t) => comparePositions(positionOf(t), wm) > 0)],
+      more: rows.length === limit,
+    };
+  };
+
+  /** Whether the transactions in (after, upto] are known to hold no row at or before `wm` (see the top). */
+  const noneBehind = (txns: TradeTxns, after: bigint, upto: bigint, wm: TradePosition) => {
+    if (upto < after) return false;
+    const earliest = txns.earliestWritten(after, upto);
+    return earliest !== null && (earliest === undefined || earliest > wm.timestamp);
+  };
+
+  /**
    * The trades to send, oldest first, and whether the poll filled its page (then poll again at
    * once: the rest is already there).
    */
@@ -116,74 +151,65 @@ export function createTradeStream(options: TradeStreamOptions) {
       return { trades: [], more: false };
     }
     const wm = watermark;
-    // Whether a row at or before the watermark may have come since the last poll (see the top).
-    let count = true;
-    if (txns && accounted !== undefined && txns.applied >= accounted) {
-      const earliest = txns.earliestSince(accounted);
-      count = earliest === null || (earliest !== undefined && earliest <= wm.timestamp);
-    }
-    if (txns) accounted = txns.applied;
-    if (!count) {
-      countsSkipped++;
-      const params: unknown[] = [];
-      const fresh = tradeWhere(filter, params);
-      fresh.push(positionWhere(">", wm, params));
+    const params: unknown[] = [];
+    const fresh = tradeWhere(filter, params);
+    fresh.push(positionWhere(">", wm, params));
+    const freshBranch = `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})`;
+    const since = accounted;
+    if (txns && since !== undefined && noneBehind(txns, since, txns.applied, wm)) {
+      // The rows after the watermark, and the table's applied transaction read after them (its
+      // branch opens last): the transactions their view may hold beyond what the check saw.
+      params.push(table);
       const result = await (union ?? query)<TradeRow & { part: number }>({
         name: "tradeRecorded.fresh",
-        sql: `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})`,
+        sql: `${freshBranch} UNION ALL (SELECT 1 part, ${valueRow("txn")} FROM (SELECT writerTxn txn FROM wal_tables() WHERE name = $${params.length}))`,
         params,
       });
-      const out = result.map(TRADES.fromRow);
-      watermark = advance(wm, out);
-      return { trades: out, more: out.length === maxRows };
+      const seenTxn = BigInt(result.find((r) => r.part === 1)?.trade_id ?? -1);
+      // Applied since the check, their ranges may not be loaded yet: loaded now (one short
+      // statement) rather than the rows read again.
+      if (seenTxn > txns.applied && txns.loadUpTo && txns.earliestWritten(since, seenTxn) === null) {
+        await txns.loadUpTo(seenTxn);
+      }
+      if (noneBehind(txns, since, seenTxn, wm)) {
+        countsSkipped++;
+        accounted = seenTxn;
+        const out = result.filter((r) => r.part === 0).map(TRADES.fromRow);
+        watermark = advance(wm, out);
+        return { trades: out, more: out.length === maxRows };
+      }
+      // A transaction applied since the check may hold a late row, which would then come after
+      // newer rows it was visible with: everything is read again from one view instead.
+      const page = await readAgain(wm, recent.length + maxRows);
+      accounted = seenTxn;
+      watermark = advance(wm, page.trades);
+      return page;
     }
+    if (txns) accounted = txns.applied;
     // The common case in one statement: the rows after the watermark, and how many rows the late
     // window holds now (in the trade_id column). QuestDB opens a UNION ALL's branches in order
     // (AbstractSetRecordCursorFactory.getCursor), so the count sees every commit the rows saw: a
     // late row of a commit they include is counted, and read below with them.
-    const params: unknown[] = [];
-    const fresh = tradeWhere(filter, params);
-    fresh.push(positionWhere(">", wm, params));
     const late = lateWindow(wm, params);
     const result = await (union ?? query)<TradeRow & { part: number }>({
       name: "tradeRecorded.poll",
-      sql:
-        `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})` +
-        ` UNION ALL (SELECT 1 part, ${COUNT_ROW} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
+      sql: `${freshBranch} UNION ALL (SELECT 1 part, ${valueRow("n")} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,
     });
     const inWindow = Number(result.find((r) => r.part === 1)?.trade_id ?? 0);
-    let out: Trade[];
-    let more: boolean;
+    let page: { trades: Trade[]; more: boolean };
     if (inWindow <= recent.length) {
-      out = result.filter((r) => r.part === 0).map(TRADES.fromRow);
-      more = out.length === maxRows;
+      const out = result.filter((r) => r.part === 0).map(TRADES.fromRow);
+      page = { trades: out, more: out.length === maxRows };
     } else {
       // Late rows: the window and what follows it read again in one statement, so that they and
       // the rows after the watermark come from one view of the table. A commit that landed
       // between the two branches above can then not split into a late part sent now and a
       // newer part sent after rows it preceded.
-      const again: unknown[] = [];
-      const where = tradeWhere(filter, again);
-      again.push(formatIsoMicros(wm.timestamp - lateUs));
-      where.push(`timestamp >= $${again.length}`);
-      const limit = inWindow + maxRows;
-      const rows = (
-        await query<TradeRow>({
-          name: "tradeRecorded.late",
-          sql: `SELECT ${TRADES.select} FROM ${table} WHERE ${where.join(" AND ")} ${ORDER} LIMIT ${limit}`,
-          params: again,
-        })
-      ).map(TRADES.fromRow);
-      const seen = new Set(recent.map(seenKey));
-      const lateRows = rows.filter(
-        (t) => comparePositions(positionOf(t), wm) <= 0 && !seen.has(seenKey(positionOf(t))),
-      );
-      out = [...lateRows, ...rows.filter((t) => comparePositions(positionOf(t), wm) > 0)];
-      more = rows.length === limit;
+      page = await readAgain(wm, inWindow + maxRows);
     }
-    watermark = advance(wm, out);
-    return { trades: out, more };
+    watermark = advance(wm, page.trades);
+    return page;
   };
   return Object.assign(poll, {
     /** Polls that read the rows after the watermark without counting the late window. */
@@ -192,12 +218,16 @@ export function createTradeStream(options: TradeStreamOptions) {
 }
 
 /**
- * The count branch of the poll, over `(SELECT count() n …)`: TRADES.select's columns, all NULL but
- * trade_id = n. (Computed beside the NULLs in one SELECT, QuestDB would group by all of them.)
+ * A branch of the poll that carries one number (the late window's count, the table's transaction)
+ * over `(SELECT <column> …)`: TRADES.select's columns, all NULL but trade_id = the number.
+ * (Computed beside the NULLs in one SELECT, QuestDB would group by all of them.)
  */
-const COUNT_ROW = TRADES.columns
-  .map(({ name, type }) => (name === "trade_id" ? "cast(n AS VARCHAR) trade_id" : `cast(NULL AS ${type}) ${name}`))
-  .join(", ");
+const valueRow = (column: string) =>
+  TRADES.columns
+    .map(({ name, type }) =>
+      name === "trade_id" ? `cast(${column} AS VARCHAR) trade_id` : `cast(NULL AS ${type}) ${name}`,
+    )
+    .join(", ");
 
 /**
  * Joins the cohort of tradeRecorded(filter) (one poller per distinct filter) and pushes each new
@@ -221,7 +251,8 @@ export function joinTradeRecorded(
         const applied = txns.applied(table);
         const page = await stream({
           applied,
-          earliestSince: (after) => txns.earliestWritten(table, after, applied),
+          earliestWritten: (after, upto) => txns.earliestWritten(table, after, upto),
+          loadUpTo: (txn) => txns.loadUpTo(table, txn),
         });
         more = page.more;
         return page.trades.length > 0 ? page.trades : undefined;

@@ -86,6 +86,8 @@ export interface TxnChecks {
    * a recorded range such as an UPDATE, or a table not followed).
    */
   earliestWritten(table: string, afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined;
+  /** Loads the ranges of a followed table's transactions up to `txn` now (a poll saw it before a check did). */
+  loadUpTo(table: string, txn: bigint): Promise<void>;
   counts(): { statements: number; tickChecks: number; pokeChecks: number; rangeLoads: number };
 }
 
@@ -249,6 +251,10 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
       for (const table of tables) followed.add(table);
     },
     earliestWritten,
+    loadUpTo: (table, upto) =>
+      followed.has(table) && (logs.get(table)?.upto ?? -1n) < upto
+        ? loadRanges([{ name: table, writerTxn: upto, sequencerTxn: upto }])
+        : Promise.resolve(),
     counts: () => ({ ...counts }),
   };
 }
