@@ -16,8 +16,8 @@
 // poll reads the rows after the watermark and, in a last branch of the same statement, the
 // table's applied transaction (so, at least every transaction those rows' view holds). If one
 // applied since the check may have written behind the watermark (or its range is not known yet),
-// the rows are not sent: the window and what follows are read again from one view, as after a
-// count that found late rows. So trades visible together are still streamed in order.
+// the rows are not sent: the poll runs again with the count, whose view holds them all. So
+// trades visible together are still streamed in order, and late ones in full.
 //
 // The rule (README, LIVE_LATE_ROWS_MS): trades are delivered in (timestamp, tradeId, writer)
 // order. A trade that becomes visible after a trade with a greater position was delivered is
@@ -151,18 +151,21 @@ export function createTradeStream(options: TradeStreamOptions) {
       return { trades: [], more: false };
     }
     const wm = watermark;
-    const params: unknown[] = [];
-    const fresh = tradeWhere(filter, params);
-    fresh.push(positionWhere(">", wm, params));
-    const freshBranch = `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})`;
+    const freshBranch = (params: unknown[]) => {
+      const fresh = tradeWhere(filter, params);
+      fresh.push(positionWhere(">", wm, params));
+      return `(SELECT 0 part, ${TRADES.select} FROM ${table} WHERE ${fresh.join(" AND ")} ${ORDER} LIMIT ${maxRows})`;
+    };
     const since = accounted;
     if (txns && since !== undefined && noneBehind(txns, since, txns.applied, wm)) {
       // The rows after the watermark, and the table's applied transaction read after them (its
       // branch opens last): the transactions their view may hold beyond what the check saw.
+      const params: unknown[] = [];
+      const rows = freshBranch(params);
       params.push(table);
       const result = await (union ?? query)<TradeRow & { part: number }>({
         name: "tradeRecorded.fresh",
-        sql: `${freshBranch} UNION ALL (SELECT 1 part, ${valueRow("txn")} FROM (SELECT writerTxn txn FROM wal_tables() WHERE name = $${params.length}))`,
+        sql: `${rows} UNION ALL (SELECT 1 part, ${valueRow("txn")} FROM (SELECT writerTxn txn FROM wal_tables() WHERE name = $${params.length}))`,
         params,
       });
       const seenTxn = BigInt(result.find((r) => r.part === 1)?.trade_id ?? -1);
@@ -173,27 +176,29 @@ export function createTradeStream(options: TradeStreamOptions) {
       }
       if (noneBehind(txns, since, seenTxn, wm)) {
         countsSkipped++;
-        accounted = seenTxn;
+        // Only up to the check's transaction: one applied later may have been applied after the
+        // rows' view was taken (the transaction branch opens last) and hold rows behind the new
+        // watermark that this statement did not see; the next poll's proof covers it again.
+        accounted = txns.applied;
         const out = result.filter((r) => r.part === 0).map(TRADES.fromRow);
         watermark = advance(wm, out);
         return { trades: out, more: out.length === maxRows };
       }
       // A transaction applied since the check may hold a late row, which would then come after
-      // newer rows it was visible with: everything is read again from one view instead.
-      const page = await readAgain(wm, recent.length + maxRows);
-      accounted = seenTxn;
-      watermark = advance(wm, page.trades);
-      return page;
+      // newer rows it was visible with: nothing of this statement is sent, the poll runs again
+      // with the count below (one view; any number of late rows read in full).
     }
     if (txns) accounted = txns.applied;
     // The common case in one statement: the rows after the watermark, and how many rows the late
     // window holds now (in the trade_id column). QuestDB opens a UNION ALL's branches in order
     // (AbstractSetRecordCursorFactory.getCursor), so the count sees every commit the rows saw: a
     // late row of a commit they include is counted, and read below with them.
+    const params: unknown[] = [];
+    const rows = freshBranch(params);
     const late = lateWindow(wm, params);
     const result = await (union ?? query)<TradeRow & { part: number }>({
       name: "tradeRecorded.poll",
-      sql: `${freshBranch} UNION ALL (SELECT 1 part, ${valueRow("n")} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
+      sql: `${rows} UNION ALL (SELECT 1 part, ${valueRow("n")} FROM (SELECT count() n FROM ${table} WHERE ${late.join(" AND ")}))`,
       params,
     });
     const inWindow = Number(result.find((r) => r.part === 1)?.trade_id ?? 0);
