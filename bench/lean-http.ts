@@ -26,11 +26,10 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 
 export async function connectLeanHttp(host: string, port: number): Promise<LeanHttpClient> {
   let waiting: { resolve: (r: LeanResponse) => void; reject: (e: Error) => void; started: number } | undefined;
-  /** What has arrived of the answer being read: its chunks (joined once, when it is whole). */
+  /** What has arrived of the answer's head (joined once it is whole). */
   let chunks: Buffer[] = [];
-  let received = 0;
-  /** The answer's head once read: where its body starts and how long the whole answer is. */
-  let head: { status: number; bodyStart: number; total: number } | undefined;
+  /** The answer's head once read. */
+  let head: { status: number } | undefined;
   let closed = false;
 
   const fail = (error: Error) => {
@@ -38,10 +37,11 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
     waiting = undefined;
     w?.reject(error);
   };
+  /** The answer's body once its head is read: filled as chunks arrive (no joining of a 2 MB answer at its end). */
+  let body: { bytes: Buffer; filled: number } | undefined;
   const onData = (chunk: Buffer) => {
-    chunks.push(chunk);
-    received += chunk.length;
     if (!head) {
+      chunks.push(chunk);
       // The head is read once: joining every chunk as it arrives would copy a 2 MB answer ~40 times.
       const buffered = chunks.length === 1 ? chunk : Buffer.concat(chunks);
       const end = buffered.indexOf(HEADER_END);
@@ -53,21 +53,27 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
         return;
       }
       const bodyStart = end + HEADER_END.length;
-      head = { status: Number(text.slice(9, 12)), bodyStart, total: bodyStart + Number(length) };
+      head = { status: Number(text.slice(9, 12)) };
+      body = { bytes: Buffer.allocUnsafe(Number(length)), filled: 0 };
+      chunks = [];
+      chunk = buffered.subarray(bodyStart);
     }
-    if (received < head.total) return;
-    const whole = chunks.length === 1 ? chunk : Buffer.concat(chunks, received);
-    const body = whole.subarray(head.bodyStart, head.total).toString("utf8");
-    const rest = whole.subarray(head.total);
+    const into = body as { bytes: Buffer; filled: number };
+    const take = Math.min(chunk.length, into.bytes.length - into.filled);
+    chunk.copy(into.bytes, into.filled, 0, take);
+    into.filled += take;
+    if (into.filled < into.bytes.length) return;
+    const rest = chunk.subarray(take);
     const { status } = head;
-    chunks = rest.length > 0 ? [rest] : [];
-    received = rest.length;
     head = undefined;
+    body = undefined;
     const w = waiting;
     waiting = undefined;
-    if (!w) return;
-    const json: unknown = JSON.parse(body);
-    w.resolve({ status, json, ms: performance.now() - w.started });
+    if (w) {
+      const json: unknown = JSON.parse(into.bytes.toString("utf8"));
+      w.resolve({ status, json, ms: performance.now() - w.started });
+    }
+    if (rest.length > 0) onData(rest);
   };
 
   /** A connected socket: the server closes idle keep-alive connections (5 s), so reconnect then. */
@@ -79,8 +85,8 @@ export async function connectLeanHttp(host: string, port: number): Promise<LeanH
       next.once("error", reject);
     });
     chunks = [];
-    received = 0;
     head = undefined;
+    body = undefined;
     next.on("error", fail);
     next.on("close", () => {
       if (socket !== next) return;

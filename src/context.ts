@@ -6,6 +6,7 @@ import type { Rollups } from "./analytics/rollup-coverage.ts";
 import type { SqlRunner } from "./analytics/sql.ts";
 import { linkKey, loadLatencyByTrade, loadMevByTrade, type TradeKey } from "./analytics/trade-links.ts";
 import type { Caller } from "./http/auth.ts";
+import type { SplicedLists } from "./http/spliced-lists.ts";
 import type { BatchWriter, Ticket } from "./ingest/batch-writer.ts";
 import type { EncodedRows } from "./ingest/encoded-rows.ts";
 import type { ValidationLimits } from "./ingest/validation.ts";
@@ -76,6 +77,11 @@ export interface Context {
    */
   directNext?: (event: unknown) => boolean;
   loaders: Loaders;
+  /**
+   * Set by the lean HTTP path for a query: bucketed lists may answer closed pieces of their series
+   * as JSON text kept from an earlier request (http/spliced-lists.ts). Unset: every row is executed.
+   */
+  splice?: SplicedLists;
   /**
    * This request's reads through the cache: one transaction probe, every read keyed by it (so a
    * whole response can be cached). Resolvers read through this, not `services.cache`.

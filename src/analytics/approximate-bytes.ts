@@ -23,6 +23,7 @@ export function approximateBytes(value: unknown): number {
         break;
       case "object":
         if (item === null) bytes += 4;
+        else if (ArrayBuffer.isView(item)) bytes += item.byteLength;
         else if (Array.isArray(item)) {
           bytes += 2 + item.length;
           for (const element of item) stack.push(element);

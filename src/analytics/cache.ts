@@ -51,6 +51,18 @@ export interface QueryReader {
    * `views`: the views whose state the caller reads (in the snapshot when they exist).
    */
   snapshot(tables: readonly string[], views?: readonly string[]): Promise<TxnSnapshot>;
+  /**
+   * A value made from `base` (a value this cache returned: e.g. a closed day's rows → their JSON)
+   * and kept under `key` by keepDerived, while `base` is still the cached value of its read;
+   * undefined otherwise (or when the cache keeps nothing).
+   */
+  derived?(base: object, key: string): unknown;
+  /**
+   * Keeps `value`, made from `base` alone, under `key` beside `base`'s entry: dropped with it (the
+   * same reads, so the same invalidation) and counted in the byte budget. Nothing is kept when
+   * `base` is no longer the cached value of its read.
+   */
+  keepDerived?(base: object, key: string, value: unknown): void;
 }
 
 export interface CachedQuery<R, T> {
@@ -123,12 +135,12 @@ export interface QueryCounts {
 /** One request's reads: one snapshot, every read checked against it. */
 export interface RequestReads extends QueryReader {
   /** A stored response for `key`, if nothing applied since it was stored touched what it read. */
-  cachedResponse(key: string): Promise<string | undefined>;
+  cachedResponse(key: string): Promise<string | readonly Uint8Array[] | undefined>;
   /**
    * Stores this request's response under `key` when no transaction applied since any of its reads
    * touched what that read. Returns whether it was stored.
    */
-  storeResponse(key: string, body: string): boolean;
+  storeResponse(key: string, body: string | readonly Uint8Array[]): boolean;
 }
 
 export interface QueryCache extends QueryReader {
@@ -148,6 +160,8 @@ interface Read {
 interface Entry {
   value: unknown;
   reads: readonly Read[];
+  /** A derived entry's base value (QueryReader.derived): the entry is its only while that value is cached. */
+  of?: object;
 }
 
 /** A read and the applied transactions its value reflects (at least). */
@@ -164,6 +178,7 @@ const txnOf = (tables: ReadonlyMap<string, TableTxn>, table: string) => tables.g
 const overlaps = (range: TxnRange | undefined, ranges: readonly TxnRange[]) =>
   range === undefined ? ranges.length > 0 : ranges.some((r) => r.from < range.to && range.from < r.to);
 const RESPONSE = "response\u0000";
+const DERIVED = "derived\u0000";
 
 export function createQueryCache(options: QueryCacheOptions): QueryCache {
   const { runner, maxBytes } = options;
@@ -261,10 +276,14 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     }
   };
 
+  /** The key of the entry holding each cached value (for the values derived from it). */
+  const entryOf = new WeakMap<object, string>();
+
   const store = (key: string, entry: Entry) => {
     if (!lru) return;
     lru.set(key, entry);
     if (!lru.has(key)) return; // larger than the whole budget
+    if (typeof entry.value === "object" && entry.value !== null && !entry.of) entryOf.set(entry.value, key);
     for (const read of entry.reads) {
       const keys = byTable.get(read.table) ?? new Set<string>();
       keys.add(key);
@@ -341,6 +360,8 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
 
     return {
       snapshot: snapshotFor,
+      derived,
+      keepDerived,
       async read<R, T>(query: CachedQuery<R, T>): Promise<T> {
         const { statement } = query;
         const snapshot = await snapshotFor(query.tables);
@@ -366,7 +387,7 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
         return computed.value as T;
       },
 
-      async cachedResponse(key: string): Promise<string | undefined> {
+      async cachedResponse(key: string): Promise<string | readonly Uint8Array[] | undefined> {
         const entry = lru?.peek(RESPONSE + key);
         if (!entry) {
           counts.responseMisses++;
@@ -376,13 +397,13 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
         const fresh = lru?.get(RESPONSE + key); // dropped meanwhile if a transaction touched it
         if (fresh) {
           counts.responseHits++;
-          return fresh.value as string;
+          return fresh.value as string | readonly Uint8Array[];
         }
         counts.responseMisses++;
         return undefined;
       },
 
-      storeResponse(key: string, body: string): boolean {
+      storeResponse(key: string, body: string | readonly Uint8Array[]): boolean {
         if (!lru || done.length === 0) return false;
         const upto = processedTables();
         if (!done.every((read) => unchanged([read], read.basis, upto))) return false;
@@ -395,10 +416,28 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     };
   };
 
+  /** The derived entry's key for `base` and `key`, while `base` is the value of its entry. */
+  const derivedKey = (base: object, key: string): string | undefined => {
+    const baseKey = entryOf.get(base);
+    return baseKey !== undefined && lru?.peek(baseKey)?.value === base ? `${DERIVED}${baseKey}\u0000${key}` : undefined;
+  };
+  const derived = (base: object, key: string): unknown => {
+    const at = derivedKey(base, key);
+    const entry = at === undefined ? undefined : lru?.get(at);
+    return entry?.of === base ? entry.value : undefined;
+  };
+  const keepDerived = (base: object, key: string, value: unknown): void => {
+    const at = derivedKey(base, key);
+    const reads = at === undefined ? undefined : lru?.peek(entryOf.get(base) as string)?.reads;
+    if (at !== undefined && reads) store(at, { value, reads, of: base });
+  };
+
   return {
     // Outside a request (tests, tools): a view of its own per read.
     read: (query) => forRequest().read(query),
     snapshot: (tables, views) => forRequest().snapshot(tables, views),
+    derived,
+    keepDerived,
     forRequest,
     stats: () => ({
       ...counts,

@@ -401,6 +401,72 @@ export async function forEachInOrder<T, R>(
   await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
 }
 
+/** One segment's rows as read (readRollupParts), in the order of the range. */
+export interface RollupPart {
+  range: TimeRange;
+  /** The segment's partial rows; the cache's own value when `cached` (read-only, stable while cached). */
+  rows: readonly PartialRow[];
+  /** Whether `rows` is the value of one cached read: the same array while nothing touched its range. */
+  cached: boolean;
+}
+
+/** Reads one segment of `query`: its statement (cached), or a quiet hour's edge from the hour's index. */
+async function readSegment(
+  reads: QueryReader,
+  query: SegmentQuery,
+  segment: Segment,
+  quiet: (hour: Micros) => boolean,
+): Promise<RollupPart> {
+  const hour = floorTo(segment.range.from, HOUR);
+  const partial = segment.range.from > hour || segment.range.to < hour + HOUR;
+  if (!segment.fromView && partial && segment.range.to <= hour + HOUR && quiet(hour)) {
+    const index = await readHour(reads, query, hour);
+    if (index) return { range: segment.range, rows: edgeOf(index, segment.range, query.bucket, hour), cached: false };
+  }
+  const rows = await reads.read<PartialRow, PartialRow[] | null>({
+    statement: limited(segmentStatement(query, segment), query.max + 1),
+    tables: [query.source.table],
+    range: segment.range,
+    map: unlessOver(query.max, (r) => r),
+  });
+  if (!rows) throw (query.tooMany ?? (() => tooManyRows(query.max)))();
+  return { range: segment.range, rows, cached: true };
+}
+
+/** The segments of `range` (planSegments) and how their hours' edges are read. */
+async function plan(reads: QueryReader, query: SegmentQuery, range: TimeRange) {
+  const { source } = query;
+  const coverage = source.view ? await source.coverage(reads) : null;
+  const segments = planSegments(range, query.bucket, coverage);
+  // Only the view path reads hours per timestamp (rawSource answers stay the plain reference).
+  const quiet = source.view ? await quietHours(reads, source.table) : () => false;
+  return { segments, quiet };
+}
+
+/** Folds `rows` into `merged` per (bucket,) group; rows of `merged` not in `own` are never written. */
+function mergeInto(
+  merged: Map<string, PartialRow>,
+  own: Set<PartialRow>,
+  rows: readonly PartialRow[],
+  query: Pick<SegmentQuery, "keys" | "measures">,
+): void {
+  for (const row of rows) {
+    const key = rowKey(row, query.keys);
+    let into = merged.get(key);
+    if (!into) {
+      // Most keys come from one segment (an hourly bucket lies in one): copied only if folded into.
+      merged.set(key, row);
+      continue;
+    }
+    if (!own.has(into)) {
+      into = { ...into };
+      own.add(into);
+      merged.set(key, into);
+    }
+    fold(into, row, query.measures);
+  }
+}
+
 /**
  * Reads every segment of `range` and merges their rows per (bucket,) group, in time order.
  * Memory: the merged rows (bounded by `max`, the answer) and the segments' rows waiting for an
@@ -412,54 +478,90 @@ export async function readRollup(
   range: TimeRange,
   parallel = 2,
 ): Promise<PartialRow[]> {
-  const { source, keys, measures, max } = query;
-  const refuse = query.tooMany ?? (() => tooManyRows(max));
-  const coverage = source.view ? await source.coverage(reads) : null;
-  const segments = planSegments(range, query.bucket, coverage);
-  // Only the view path reads hours per timestamp (rawSource answers stay the plain reference).
-  const quiet = source.view ? await quietHours(reads, source.table) : () => false;
+  const refuse = query.tooMany ?? (() => tooManyRows(query.max));
+  const { segments, quiet } = await plan(reads, query, range);
   const merged = new Map<string, PartialRow>();
   /** Rows of `merged` made here (folded into); the others are a segment's rows, maybe cached: never written. */
   const own = new Set<PartialRow>();
   await forEachInOrder(
     segments,
     parallel,
-    async (segment) => {
-      const hour = floorTo(segment.range.from, HOUR);
-      const partial = segment.range.from > hour || segment.range.to < hour + HOUR;
-      if (!segment.fromView && partial && segment.range.to <= hour + HOUR && quiet(hour)) {
-        const index = await readHour(reads, query, hour);
-        if (index) return edgeOf(index, segment.range, query.bucket, hour);
-      }
-      const rows = await reads.read<PartialRow, PartialRow[] | null>({
-        statement: limited(segmentStatement(query, segment), max + 1),
-        tables: [source.table],
-        range: segment.range,
-        map: unlessOver(max, (r) => r),
-      });
-      if (!rows) throw refuse();
-      return rows;
-    },
-    (rows) => {
-      for (const row of rows) {
-        const key = rowKey(row, keys);
-        let into = merged.get(key);
-        if (!into) {
-          // Most keys come from one segment (an hourly bucket lies in one): copied only if folded into.
-          merged.set(key, row);
-          continue;
-        }
-        if (!own.has(into)) {
-          into = { ...into };
-          own.add(into);
-          merged.set(key, into);
-        }
-        fold(into, row, measures);
-      }
-      if (merged.size > max) throw refuse();
+    (segment) => readSegment(reads, query, segment, quiet),
+    (part) => {
+      mergeInto(merged, own, part.rows, query);
+      if (merged.size > query.max) throw refuse();
     },
   );
   return [...merged.values()];
+}
+
+/**
+ * The bucketed partial rows of `range` as read, one part per segment in time order, not merged:
+ * a part of whole buckets is the same cached array from request to request, so what is made of
+ * it (the answer's rows, their JSON: analytics/series-pieces.ts) can be kept with it. `query.bucket`
+ * must be set. Refused past `max` distinct (bucket, group) keys, as readRollup.
+ */
+export async function readRollupParts(
+  reads: QueryReader,
+  query: SegmentQuery,
+  range: TimeRange,
+  parallel = 2,
+): Promise<RollupPart[]> {
+  const bucket = query.bucket as TimeBucket;
+  const refuse = query.tooMany ?? (() => tooManyRows(query.max));
+  const { segments, quiet } = await plan(reads, query, range);
+  const parts: RollupPart[] = [];
+  /** Keys of parts that may share a bucket with a neighbour (those not of whole buckets). */
+  const shared = new Set<string>();
+  let whole = 0;
+  await forEachInOrder(
+    segments,
+    parallel,
+    (segment) => readSegment(reads, query, segment, quiet),
+    (part) => {
+      parts.push(part);
+      if (wholeBuckets(part.range, bucket)) whole += part.rows.length;
+      else for (const row of part.rows) shared.add(rowKey(row, query.keys));
+      if (whole + shared.size > query.max) throw refuse();
+    },
+  );
+  return parts;
+}
+
+/** Whether `range` starts and ends on bucket boundaries (its buckets lie wholly inside it). */
+export const wholeBuckets = (range: TimeRange, bucket: TimeBucket): boolean =>
+  bucketStart(range.from, bucket) === range.from && bucketStart(range.to, bucket) === range.to;
+
+/** The fold of parts' rows per (bucket,) group, in time order (what readRollup returns). */
+export function mergeParts(parts: readonly RollupPart[], query: Pick<SegmentQuery, "keys" | "measures">): PartialRow[] {
+  const merged = new Map<string, PartialRow>();
+  const own = new Set<PartialRow>();
+  for (const part of parts) mergeInto(merged, own, part.rows, query);
+  return [...merged.values()];
+}
+
+/** Per cached part's rows, their fold by group alone (its totals), made once. */
+const partTotals = new WeakMap<readonly PartialRow[], PartialRow[]>();
+
+/**
+ * The totals (rows merged by `keys` alone) of parts read by readRollupParts: each cached part's
+ * fold is made once and kept with its rows, so a month's totals fold ~30 rows per group, not
+ * every bucket of the month.
+ */
+export function totalsOfParts(
+  parts: readonly RollupPart[],
+  query: Pick<SegmentQuery, "keys" | "measures">,
+): PartialRow[] {
+  const folded: PartialRow[] = [];
+  for (const part of parts) {
+    let totals = part.cached ? partTotals.get(part.rows) : undefined;
+    if (!totals) {
+      totals = mergeByKeys(part.rows, query.keys, query.measures);
+      if (part.cached) partTotals.set(part.rows, totals);
+    }
+    folded.push(...totals);
+  }
+  return mergeByKeys(folded, query.keys, query.measures);
 }
 
 /** Transactions of a table looked at to tell whether an hour is being written. */

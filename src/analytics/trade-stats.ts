@@ -11,14 +11,16 @@ import { type Bin, percentilesFromBins, SLIPPAGE_BIN_SQL, sortBins } from "./his
 import { bucketRunRange, checkRange, rangeParams, sampleBy, type TimeBucket, type TimeRange } from "./range.ts";
 import {
   forEachInOrder,
-  type PartialRow,
   piecesFor,
+  type RollupPart,
   type RollupSource,
   readInPieces,
   readRollup,
-  readTotals,
+  readRollupParts,
+  totalsOfParts,
 } from "./rollup.ts";
-import { compareGroups, fillSeries, type GroupValues, groupCount, groupKey, sortByGroup } from "./series.ts";
+import { compareGroups, type GroupValues, groupKey, sortByGroup } from "./series.ts";
+import { type SeriesPiece, seriesGroups, seriesPieces, seriesRows } from "./series-pieces.ts";
 
 export const TRADE_GROUP_KEYS = ["PAIR", "STRATEGY", "ACTION", "MEV_STATUS", "VENUE"] as const;
 export type TradeGroupKey = (typeof TRADE_GROUP_KEYS)[number];
@@ -213,56 +215,79 @@ function emptyRow(columns: readonly TradeGroupColumn[], bucket: Micros, groupVal
  * One row per group with trades in the range, ungrouped too (an aggregate without GROUP BY
  * answers one row of 0 trades for an empty range: left out, so empty is [] either way). Read with
  * LIMIT max + 1: more groups than MAX_RESULT_ROWS are refused without being read. `bucketed`: the
- * request's bucketed partial rows (tradeStatsPartials), when it asks for the buckets too: the
- * totals are their fold, without statements of their own (if they could not be read, the totals
- * are read on their own).
+ * request's bucketed parts (tradeStatsPartials), when it asks for the buckets too: the totals are
+ * their fold (each closed part's fold made once, rollup.ts totalsOfParts), without statements of
+ * their own (if they could not be read, the totals are read on their own).
  */
 export async function tradeStatsTotals(
   reads: QueryReader,
   source: RollupSource,
   args: TradeStatsArgs,
   max: number,
-  bucketed?: Promise<PartialRow[]>,
+  bucketed?: Promise<RollupPart[]>,
 ): Promise<TradeStatsRow[]> {
   checkRange(args.range, null);
   const columns = groupColumns(args.groupBy);
-  const rows = await readTotals(reads, rollupQuery(source, args, false, max), args.range, bucketed);
+  const query = rollupQuery(source, args, false, max);
+  const parts = await bucketed?.catch(() => undefined);
+  const rows = parts ? totalsOfParts(parts, query) : await readRollup(reads, query, args.range);
   return sortByGroup(
     rows.map((row) => toRow(row as unknown as AggregateRow, columns, null)).filter((row) => row.trades > 0),
   );
 }
 
-/** The bucketed partial rows of a range (readRollup), for tradeStatsBuckets and tradeStatsTotals. */
+/** The bucketed parts of a range (readRollupParts), for tradeStatsBuckets and tradeStatsTotals. */
 export function tradeStatsPartials(
   reads: QueryReader,
   source: RollupSource,
   args: TradeStatsArgs,
   max: number,
-): Promise<PartialRow[]> {
-  return readRollup(reads, rollupQuery(source, args, true, max), args.range);
+): Promise<RollupPart[]> {
+  return readRollupParts(reads, rollupQuery(source, args, true, max), args.range);
 }
 
 /**
- * One row per bucket and group, empty buckets included; [] when no bucket was asked for. QuestDB
- * returns the non-empty (bucket, group) rows, read with LIMIT max + 1; the groups among them are
- * every group of the range, so buckets × groups is the answer's size, refused over `max` before
- * the series is filled.
+ * One row per bucket and group, empty buckets included, in pieces (analytics/series-pieces.ts);
+ * [] when no bucket was asked for. QuestDB returns the non-empty (bucket, group) rows, read with
+ * LIMIT max + 1; the groups among them are every group of the range, so buckets × groups is the
+ * answer's size, refused over `max` before the series is built. `reuse`: the name under which the
+ * caller's selection keeps the pieces' JSON text (none: every piece comes as rows).
  */
+export async function tradeStatsSeries(
+  reads: QueryReader,
+  source: RollupSource,
+  args: TradeStatsArgs,
+  max: number,
+  bucketed?: Promise<RollupPart[]>,
+  reuse?: string,
+): Promise<SeriesPiece<TradeStatsRow>[]> {
+  const starts = checkRange(args.range, args.bucket);
+  const bucket = args.bucket;
+  if (!bucket) return [];
+  checkResultRows(max, starts.length);
+  const columns = groupColumns(args.groupBy);
+  const query = rollupQuery(source, args, true, max);
+  const parts = await (bucketed ?? tradeStatsPartials(reads, source, args, max));
+  checkResultRows(max, starts.length * Math.max(1, seriesGroups(parts, query.keys).length));
+  return seriesPieces(parts, {
+    query,
+    bucket,
+    starts,
+    toRow: (row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null),
+    empty: (at, values) => emptyRow(columns, at, values),
+    ...(reuse ? { reuse: { reads, key: reuse } } : {}),
+  });
+}
+
+/** tradeStatsSeries' rows, every piece built (no text). */
 export async function tradeStatsBuckets(
   reads: QueryReader,
   source: RollupSource,
   args: TradeStatsArgs,
   max: number,
-  bucketed?: Promise<PartialRow[]>,
+  bucketed?: Promise<RollupPart[]>,
 ): Promise<TradeStatsRow[]> {
-  const starts = checkRange(args.range, args.bucket);
-  if (!args.bucket) return [];
-  checkResultRows(max, starts.length);
-  const columns = groupColumns(args.groupBy);
-  const rows = await (bucketed ?? tradeStatsPartials(reads, source, args, max));
-  const found = rows.map((row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null));
-  checkResultRows(max, starts.length * Math.max(1, groupCount(found)));
-  return fillSeries(found, starts, (bucket, values) => emptyRow(columns, bucket, values));
+  return seriesRows(await tradeStatsSeries(reads, source, args, max, bucketed));
 }
 
 interface SlippageBinRow {

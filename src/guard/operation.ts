@@ -90,6 +90,18 @@ export function roleMay(role: Role, access: Access, writerCanRead: boolean): boo
   return false;
 }
 
+/**
+ * The JSON bytes of answers whose lists were spliced (http/spliced-lists.ts; the lean path's
+ * context `splice`), made by the size check and written by the lean path.
+ */
+export const serializedBodies = new WeakMap<object, Uint8Array[]>();
+
+/** A request's spliced lists, as the size check sees them (http/spliced-lists.ts). */
+interface Spliced {
+  readonly recorded: boolean;
+  serialize(result: ExecutionResult): Uint8Array[];
+}
+
 /** The answers' JSON text, made once by the size check and reused by the lean path. */
 export const serializedResults = new WeakMap<object, string>();
 
@@ -338,8 +350,19 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
     );
 
   /** Stage 7: the answer's JSON text, or RESPONSE_TOO_LARGE. */
-  const bounded = (result: ExecutionResult): ExecutionResult | undefined => {
-    const textOrLength = boundedText(result, limits.maxResponseBytes);
+  const bounded = (result: ExecutionResult, context?: unknown): ExecutionResult | undefined => {
+    const splice = (context as { splice?: Spliced } | undefined)?.splice;
+    let textOrLength: string | number;
+    if (splice?.recorded && !result.errors?.length) {
+      // Lists partly kept as text (the lean path): the size of the answer as it will be written.
+      const body = splice.serialize(result);
+      const length = body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+      if (length <= limits.maxResponseBytes) {
+        serializedBodies.set(result, body);
+        return undefined;
+      }
+      textOrLength = length;
+    } else textOrLength = boundedText(result, limits.maxResponseBytes);
     if (typeof textOrLength === "string") return undefined;
     return {
       errors: [
@@ -376,7 +399,7 @@ export function useOperationGuard(options: OperationGuardOptions): Plugin<{ call
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return; // incremental delivery is not enabled
-          const replaced = bounded(result as ExecutionResult);
+          const replaced = bounded(result as ExecutionResult, args.contextValue);
           if (replaced) setResult(replaced);
         },
       };

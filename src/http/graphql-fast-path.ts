@@ -26,7 +26,7 @@ import { clientError, LimitError } from "../errors.ts";
 import type { Admission } from "../guard/admission.ts";
 import type { Caller } from "../guard/keys.ts";
 import type { LoadControl } from "../guard/load.ts";
-import { serializedResults } from "../guard/operation.ts";
+import { serializedBodies, serializedResults } from "../guard/operation.ts";
 import type { RefusalLog } from "../guard/refusal-log.ts";
 import type { HeaderSource, TransportChecks } from "../guard/transport.ts";
 import type { WriteWorkers } from "../ingest/write-workers.ts";
@@ -38,6 +38,7 @@ import {
   type RequestScope,
 } from "../request-scope.ts";
 import type { OperationLog } from "./operation-log.ts";
+import { bodyLength, SplicedLists } from "./spliced-lists.ts";
 
 /** Without write workers, bodies this long keep their admission while they wait for a commit. */
 const BIG_BODY_BYTES = 64 * 1024;
@@ -73,9 +74,9 @@ export interface ResponseCacheHooks {
   /** The key of this operation's answer, or undefined when it must not be cached. */
   key(document: DocumentNode, operation: OperationDefinitionNode, params: Params, context: unknown): string | undefined;
   /** The stored answer, if still current. */
-  get(key: string, context: unknown): Promise<string | undefined>;
+  get(key: string, context: unknown): Promise<Body | undefined>;
   /** Offers the answer just computed with `context`. */
-  set(key: string, body: string, context: unknown): void;
+  set(key: string, body: Body, context: unknown): void;
 }
 
 export interface Params {
@@ -219,7 +220,7 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
     res: ServerResponse,
     status: number,
     headers: Headers | Record<string, string>,
-    body: string | Buffer,
+    body: Body | Uint8Array,
   ) =>
     new Promise<void>((done) => {
       const plain: Record<string, string> = {};
@@ -228,9 +229,17 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
           plain[name] = value;
         });
       } else Object.assign(plain, headers);
-      plain["content-length"] = String(Buffer.byteLength(body));
+      plain["content-length"] = String(bodyLength(body));
       res.writeHead(status, plain);
-      res.end(body, done);
+      if (typeof body === "string" || body instanceof Uint8Array) {
+        res.end(body, done);
+        return;
+      }
+      // An answer in chunks (spliced lists): one writev, no joined copy.
+      res.cork();
+      for (const chunk of body) res.write(chunk);
+      res.end(done);
+      res.uncork();
     });
 
   /** A refusal of stages 1 to 3, in GraphQL's error format, before the body is read. */
@@ -483,8 +492,11 @@ export function createGraphQLHandler(yoga: AnyYoga, options: FastPathOptions): G
 export interface Answer {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: Body;
 }
+
+/** An answer's JSON: text, or its UTF-8 bytes in chunks (spliced lists, http/spliced-lists.ts). */
+export type Body = string | readonly Uint8Array[];
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
@@ -557,15 +569,28 @@ export async function answerOperation(
       return { status: 200, headers: JSON_HEADERS, body: cached };
     }
   }
-  const result = (await execute({
-    schema,
-    document,
-    contextValue: contextValue as Record<string, unknown>,
-    variableValues: params.variables,
-    operationName: params.operationName,
-  })) as ExecutionResult;
+  // A query's bucketed lists may answer their closed pieces as kept JSON text (spliced-lists.ts).
+  const splice = operation.operation === "query" ? new SplicedLists() : undefined;
+  if (splice) (contextValue as { splice?: SplicedLists }).splice = splice;
+  const run = async () =>
+    (await execute({
+      schema,
+      document,
+      contextValue: contextValue as Record<string, unknown>,
+      variableValues: params.variables,
+      operationName: params.operationName,
+    })) as ExecutionResult;
+  let result = await run();
+  if (splice?.omitted && result.errors?.length) {
+    // Errors are Yoga's to answer, from a result that holds every row: run again without text.
+    delete (contextValue as { splice?: SplicedLists }).splice;
+    result = await run();
+  }
   if (!result.errors?.length) {
-    const body = serializedResults.get(result) ?? JSON.stringify(result);
+    // With spliced lists the text the size check made (if any) is the answer's; without, its JSON.
+    const body = splice?.recorded
+      ? (serializedBodies.get(result) ?? splice.serialize(result))
+      : (serializedResults.get(result) ?? JSON.stringify(result));
     if (responseCache && cacheKey !== undefined) responseCache.set(cacheKey, body, contextValue);
     return { status: 200, headers: JSON_HEADERS, body };
   }

@@ -32,12 +32,12 @@ export function noteBuckets<A extends { bucket: TimeBucket | null }>(args: A, in
   return args;
 }
 
-type Read<A, R> = (
+type Read<A, R, P = PartialRow> = (
   reads: QueryReader,
   source: RollupSource,
   args: A,
   max: number,
-  bucketed?: Promise<PartialRow[]>,
+  bucketed?: Promise<P[]>,
 ) => Promise<R[]>;
 
 /**
@@ -48,10 +48,11 @@ export async function statisticsRows<
   A extends { bucket: TimeBucket | null },
   R,
   W = { row: R; args: A; bucketed: boolean },
+  P = PartialRow,
 >(
   name: string,
-  read: Read<A, R>,
-  partials: Read<A, PartialRow>,
+  read: Read<A, R, P>,
+  partials: Read<A, P, P>,
   source: RollupSource,
   args: A,
   context: Context,
@@ -70,13 +71,13 @@ export async function statisticsRows<
  * The request's bucketed partial rows of `args` (read once, by `read`), for its buckets, and for
  * its totals when the operation selects the buckets too; else undefined (read on their own).
  */
-export function bucketRows<A extends { bucket: TimeBucket | null }>(
+export function bucketRows<A extends { bucket: TimeBucket | null }, P = PartialRow>(
   name: string,
   args: A,
   context: Context,
   forTotals: boolean,
-  read: () => Promise<PartialRow[]>,
-): Promise<PartialRow[]> | undefined {
+  read: () => Promise<P[]>,
+): Promise<P[]> | undefined {
   if (!args.bucket || (forTotals && !BUCKETS_ASKED.has(args))) return undefined;
   return context.loaders.once(`${name}.partials|${argsKey(args)}`, read);
 }

@@ -9,16 +9,20 @@ import {
   type TradeStatsArgs,
   type TradeStatsRow,
   tradeSlippageP95,
-  tradeStatsBuckets,
   tradeStatsPartials,
+  tradeStatsSeries,
   tradeStatsTotals,
   tradeTransferFeesByCurrency,
 } from "../analytics/trade-stats.ts";
 import { checkList, MAX_LIST_ITEMS } from "./arguments.ts";
-import { noteBuckets, statisticsRows } from "./bucket-fold.ts";
+import { bucketRows, noteBuckets, statisticsRows } from "./bucket-fold.ts";
 import { builder } from "./builder.ts";
 import { argsKey, TimeBucketEnum, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
+import { splicedListKey, splicedRows } from "./spliced.ts";
+
+/** TradeStatsRow fields that read more than the row (statements of their own): never spliced. */
+const COMPUTED_FIELDS: ReadonlySet<string> = new Set(["p95Slippage", "transferFeesByCurrency"]);
 
 const TradeGroupKeyEnum = builder.enumType("TradeGroupKey", {
   description: "What tradeStats groups by: PAIR (base and quote token), STRATEGY, ACTION, MEV_STATUS, VENUE.",
@@ -174,17 +178,17 @@ const TradeStatsRef = builder.objectRef<TradeStatsArgs>("TradeStats").implement(
       type: [TradeStatsRowRef],
       description:
         "One row per bucket and group with trades in the range, in bucket then group order; a group's buckets without trades are included with count 0. Empty when no bucket was given or the range has no trades.",
-      resolve: (args, _a, context) =>
-        statisticsRows(
-          "tradeStats",
-          tradeStatsBuckets,
-          tradeStatsPartials,
-          context.services.rollups.trades,
-          args,
-          context,
-          true,
-          statsRow,
-        ),
+      resolve: async (args, _a, context, info) => {
+        const { reads, services } = context;
+        const source = services.rollups.trades;
+        const max = services.maxResultRows;
+        const shared = bucketRows("tradeStats", args, context, false, () =>
+          tradeStatsPartials(reads, source, args, max),
+        );
+        const reuse = splicedListKey(context, info, "tradeStats.buckets", COMPUTED_FIELDS);
+        const pieces = await tradeStatsSeries(reads, source, args, max, shared, reuse);
+        return splicedRows(context, info, pieces, (row) => statsRow(row, args, true));
+      },
     }),
   }),
 });
