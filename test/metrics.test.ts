@@ -367,6 +367,8 @@ describe("operation names as labels", () => {
         early: 0,
         responseHits: 0,
         responseMisses: 0,
+        derivedHits: 0,
+        derivedKept: 0,
         entries: 0,
         bytes: 0,
         maxBytes: 0,

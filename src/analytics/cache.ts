@@ -116,6 +116,9 @@ export interface QueryCacheStats {
   probes: number;
   /** Always 0 since issue 13: every read waits for its request's snapshot (COMMITTED rows included). */
   early: number;
+  /** Values derived from cached values (QueryReader.derived: a closed day's JSON text) found, and kept. */
+  derivedHits: number;
+  derivedKept: number;
   /** Whole responses served from the cache, and lookups that found none (or a stale one). */
   responseHits: number;
   responseMisses: number;
@@ -195,6 +198,8 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
     probes: 0,
     responseHits: 0,
     responseMisses: 0,
+    derivedHits: 0,
+    derivedKept: 0,
   };
   const byQuery: Record<string, QueryCounts> = {};
   const countsOf = (statement: SqlStatement) => {
@@ -424,12 +429,16 @@ export function createQueryCache(options: QueryCacheOptions): QueryCache {
   const derived = (base: object, key: string): unknown => {
     const at = derivedKey(base, key);
     const entry = at === undefined ? undefined : lru?.get(at);
-    return entry?.of === base ? entry.value : undefined;
+    if (entry?.of !== base) return undefined;
+    counts.derivedHits++;
+    return entry.value;
   };
   const keepDerived = (base: object, key: string, value: unknown): void => {
     const at = derivedKey(base, key);
     const reads = at === undefined ? undefined : lru?.peek(entryOf.get(base) as string)?.reads;
-    if (at !== undefined && reads) store(at, { value, reads, of: base });
+    if (at === undefined || !reads) return;
+    store(at, { value, reads, of: base });
+    if (lru?.has(at)) counts.derivedKept++;
   };
 
   return {

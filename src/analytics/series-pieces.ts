@@ -112,7 +112,9 @@ export function seriesPieces<R extends { bucket: Micros | null; groupValues: Gro
       }
     }
     const found = new Map<string, PartialRow>();
-    for (const row of run.length === 1 ? first.rows : mergeParts(run, query)) {
+    // A statement's rows hold one row per (bucket, group); an hour's edge (rollup.ts, edgeOf) may
+    // hold several (its rows inside the hour): merged, as those of parts sharing a bucket.
+    for (const row of run.length === 1 && first.cached ? first.rows : mergeParts(run, query)) {
       const values = query.keys.map((key) => (row[key] as string | null | undefined) ?? null);
       found.set(`${row.timestamp}|${groupKey(values)}`, row);
     }

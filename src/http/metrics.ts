@@ -236,6 +236,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
       "Lookups of a whole answer that found none current.",
       total((s) => s.responseMisses),
     ],
+    query_cache_derived_hits_total: [
+      "Closed pieces of a bucketed series answered from their kept JSON text.",
+      total((s) => s.derivedHits),
+    ],
+    query_cache_derived_kept_total: [
+      "JSON texts of closed pieces of a bucketed series kept beside their rows.",
+      total((s) => s.derivedKept),
+    ],
     query_cache_entries: ["Entries in the caches.", total((s) => s.entries)],
     query_cache_bytes: ["Approximate size of the caches.", total((s) => s.bytes)],
   });
