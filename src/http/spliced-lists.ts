@@ -127,7 +127,8 @@ function listChunks(pieces: readonly ListPiece[], rows: readonly unknown[], clea
       const json = JSON.stringify(rows.slice(next, next + piece.rows));
       next += piece.rows;
       elements = Buffer.from(json.slice(1, -1));
-      if (clean) piece.keep?.(elements);
+      // A short text is a slice of Node's shared 8 KB pool: kept, it would hold the whole slab.
+      if (clean) piece.keep?.(elements.byteLength < 4096 ? new Uint8Array(elements) : elements);
     }
     if (elements.length === 0) continue;
     if (chunks.length > 1) chunks.push(COMMA);
