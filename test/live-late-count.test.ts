@@ -94,6 +94,61 @@ describe("transaction checks: the time range of each new transaction", () => {
       checks.ticking(false);
     }
   });
+
+  it("keep what a check loaded when a load up to an earlier transaction was queued behind it", async () => {
+    // A check's range load held until released: loadUpTo asks for less while it is in flight.
+    let hold: Promise<void> | undefined;
+    let release = () => {};
+    let held = 0;
+    const gated = {
+      ...runner,
+      query: async <R>(statement: SqlStatement, options?: Parameters<typeof runner.query>[1]) => {
+        if (hold && statement.name === "live.txnRanges") {
+          held++;
+          await hold;
+        }
+        return runner.query<R>(statement, options);
+      },
+    };
+    let checked = -1n;
+    const checks = createTxnChecks({
+      sql: gated,
+      log: pino({ level: "silent" }),
+      intervalMs: 20,
+      onChecked: () => {
+        checked = checks.txn(names.trades);
+      },
+    });
+    checks.follow([names.trades]);
+    checks.ticking(true);
+    try {
+      await insert([{ id: "race-seed", us: nowMicros() }]);
+      const before = await applied(names.trades);
+      await eventually(async () => (checked >= before ? true : undefined), "the seed checked");
+      // Two transactions the checks have not seen; then one check loads both, held.
+      checks.ticking(false);
+      const t0 = nowMicros() + 10_000_000n;
+      await insert([{ id: "race-1", us: t0 + 1n }]);
+      await insert([{ id: "race-2", us: t0 + 2n }]);
+      const after = await applied(names.trades);
+      expect(after).toBe(before + 2n);
+      hold = new Promise((done) => {
+        release = done;
+      });
+      checks.ticking(true);
+      await eventually(async () => (held > 0 ? true : undefined), "a check's range load in flight");
+      const upTo = checks.loadUpTo(names.trades, before + 1n);
+      hold = undefined;
+      release();
+      await upTo;
+      await eventually(async () => (checked >= after ? true : undefined), "the inserts checked");
+      expect(checks.earliestWritten(names.trades, before, after)).toBe(t0 + 1n);
+    } finally {
+      hold = undefined;
+      release();
+      checks.ticking(false);
+    }
+  });
 });
 
 describe("tradeRecorded's poll with scripted transaction ranges (real QuestDB)", () => {

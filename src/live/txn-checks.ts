@@ -20,6 +20,8 @@ interface TxnRow {
   name: string;
   writerTxn: bigint;
   sequencerTxn: bigint;
+  /** Not a check's row but loadUpTo's: load up to sequencerTxn if not yet, never start the log again. */
+  atLeast?: boolean;
 }
 
 /** A commit acknowledged to this instance whose application a check has not seen yet. */
@@ -140,6 +142,9 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
   };
   const loadTable = async (row: TxnRow) => {
     let log = logs.get(row.name);
+    // loadUpTo's row, queued behind a check's load that went further: nothing to do (read as a
+    // check's row, its lower numbers would look like a table dropped and created again).
+    if (row.atLeast && log && log.upto >= row.sequencerTxn) return;
     if (!log || row.writerTxn < log.from || row.sequencerTxn < log.upto) {
       // New, or dropped and created again: nothing before its applied state is known.
       log = { from: row.writerTxn, upto: row.writerTxn, earliest: new Map() };
@@ -253,7 +258,7 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
     earliestWritten,
     loadUpTo: (table, upto) =>
       followed.has(table) && (logs.get(table)?.upto ?? -1n) < upto
-        ? loadRanges([{ name: table, writerTxn: upto, sequencerTxn: upto }])
+        ? loadRanges([{ name: table, writerTxn: upto, sequencerTxn: upto, atLeast: true }])
         : Promise.resolve(),
     counts: () => ({ ...counts }),
   };
