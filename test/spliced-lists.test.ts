@@ -252,6 +252,44 @@ describe("hourly series through the lean path", () => {
     }
   });
 
+  it("answers latency per stage and hour from kept texts as Yoga's path does, with the counts of the rows written", async () => {
+    const LATENCY = `query($r: TimeRange!) { latencyStats(range: $r, bucket: HOUR) { buckets { bucket stage count minUs meanUs p50Us p90Us p95Us p99Us p999Us maxUs } totals { stage count p99Us } } }`;
+    const ask = () => {
+      asked++;
+      const r = { from: range.from, to: range.to + BigInt(asked) };
+      return { query: LATENCY, variables: { r: { from: iso(r.from), to: iso(r.to) } }, range: r };
+    };
+    const before = derived();
+    for (let round = 0; round < 5 && derived().kept - before.kept < 2; round++) {
+      const answer = await send(ask());
+      expectClose(JSON.parse(answer.fast.body), JSON.parse(answer.yoga.body));
+    }
+    expect(derived().kept - before.kept).toBeGreaterThanOrEqual(2);
+    const kept = derived();
+    const body = ask();
+    const answer = await send(body);
+    expect(derived().hits - kept.hits).toBeGreaterThanOrEqual(2);
+    expectSame(answer.fast.body, answer.yoga.body);
+    // Counts per (hour, stage) from the rows written; every stage gets every hour.
+    const inRange = ds.latency.filter((x) => x.micros >= body.range.from && x.micros < body.range.to);
+    const stages = [...new Set(inRange.map((x) => x.stage))].sort();
+    const counts = new Map<string, number>();
+    for (const x of inRange) {
+      const key = `${iso((x.micros / HOUR_US) * HOUR_US)}|${x.stage}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const expected: string[] = [];
+    for (let hour = (body.range.from / HOUR_US) * HOUR_US; hour < body.range.to; hour += HOUR_US) {
+      for (const stage of stages) expected.push(`${iso(hour)}|${stage}|${counts.get(`${iso(hour)}|${stage}`) ?? 0}`);
+    }
+    const buckets = JSON.parse(answer.fast.body).data.latencyStats.buckets as {
+      bucket: string;
+      stage: string;
+      count: number;
+    }[];
+    expect(buckets.map((b) => `${b.bucket}|${b.stage}|${b.count}`)).toEqual(expected);
+  });
+
   it("refuses an answer over MAX_RESPONSE_BYTES with the size Yoga's path reports, kept texts or not", async () => {
     const small = await startTestApp("spliced-limit", {
       ALLOWED_ORIGINS: "http://dashboard.example",

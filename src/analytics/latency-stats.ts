@@ -18,8 +18,9 @@ import {
   type TimeBucket,
   type TimeRange,
 } from "./range.ts";
-import { forEachInOrder, planSegments, type RollupSource, type Segment } from "./rollup.ts";
-import { fillSeries, sortByGroup } from "./series.ts";
+import { forEachInOrder, planSegments, type RollupSource, type Segment, wholeBuckets } from "./rollup.ts";
+import { compareGroups, type GroupValues, groupKey, sortByGroup } from "./series.ts";
+import { assemble, type SeriesPiece, seriesRows } from "./series-pieces.ts";
 
 export interface LatencyStatsArgs {
   range: TimeRange;
@@ -222,23 +223,32 @@ function partOf(
   return part;
 }
 
+/** A segment's part as read (cached: the same object while nothing touched its range). */
+interface ReadPart {
+  range: TimeRange;
+  part: SegmentPart;
+  /** Its buckets lie wholly inside it and come reduced (no bins shared with a neighbour). */
+  whole: boolean;
+}
+
 /**
- * Every (bucket,) stage row of the range: the segments (analytics/rollup.ts) read in time order,
- * at most two statements at a time; buckets held whole by one segment come reduced, the bins of
- * the others (totals, and buckets cut by a segment's edge) are merged per bin and reduced here.
+ * Every segment of the range (analytics/rollup.ts) read in time order, at most two statements at
+ * a time: buckets held whole by one segment come reduced (`parts`), the bins of the others
+ * (totals, and buckets cut by a segment's edge) are merged per bin and reduced here (`shared`).
  * Memory: the answer's rows and, per shared bucket and stage, one entry per bin.
  */
-async function readSegments(
+async function readParts(
   reads: QueryReader,
   source: RollupSource,
   args: LatencyStatsArgs,
   bucketed: boolean,
   max: number,
-): Promise<LatencyStatsRow[]> {
+): Promise<{ parts: ReadPart[]; shared: LatencyStatsRow[] }> {
   const bucket = bucketed ? args.bucket : null;
   const coverage = source.view ? await source.coverage(reads) : null;
   const segments = planSegments(args.range, bucket, coverage);
-  const rows: LatencyStatsRow[] = [];
+  const parts: ReadPart[] = [];
+  let reduced = 0;
   const shared = new Map<string, { bucket: Micros | null; stage: string | null; bins: Map<string, BinRow> }>();
   await forEachInOrder(
     segments,
@@ -252,11 +262,13 @@ async function readSegments(
         map: unlessOver(max, (found) => partOf(found, bucketed, cut)),
       });
       if (!part) throw tooManyRows(max);
-      return part;
+      const whole = bucket !== null && part.bins.length === 0 && wholeBuckets(segment.range, bucket);
+      return { range: segment.range, part, whole };
     },
-    (part) => {
-      rows.push(...part.rows);
-      for (const bin of part.bins) {
+    (read) => {
+      parts.push(read);
+      reduced += read.part.rows.length;
+      for (const bin of read.part.bins) {
         const b = bucketed ? (bin.timestamp ?? null) : null;
         const key = keyOf(b, bin.stage);
         let group = shared.get(key);
@@ -274,11 +286,13 @@ async function readSegments(
           if (bin.hi > into.hi) into.hi = bin.hi;
         }
       }
-      if (rows.length + shared.size > max) throw tooManyRows(max);
+      if (reduced + shared.size > max) throw tooManyRows(max);
     },
   );
-  for (const group of shared.values()) rows.push(rowFromBins(group.bucket, group.stage, [...group.bins.values()]));
-  return rows;
+  return {
+    parts,
+    shared: [...shared.values()].map((group) => rowFromBins(group.bucket, group.stage, [...group.bins.values()])),
+  };
 }
 
 /** One row per stage with measurements in the range (a stage filter without data: []). */
@@ -289,23 +303,71 @@ export async function latencyStatsTotals(
   max: number,
 ): Promise<LatencyStatsRow[]> {
   checkRange(args.range, null);
-  const totals = await readSegments(reads, source, args, false, max);
+  const { parts, shared } = await readParts(reads, source, args, false, max);
+  const totals = [...parts.flatMap((read) => read.part.rows), ...shared];
   checkResultRows(max, totals.length);
   return sortByGroup(totals);
 }
 
-/** One row per bucket and stage, empty buckets included; [] when no bucket was asked for. */
+/**
+ * One row per bucket and stage, empty buckets included, in pieces (analytics/series-pieces.ts: a
+ * segment of whole buckets is a piece whose JSON text may be kept); [] when no bucket was asked
+ * for. `reuse`: the name under which the caller's selection keeps the texts (none: rows only).
+ */
+export async function latencyStatsSeries(
+  reads: QueryReader,
+  source: RollupSource,
+  args: LatencyStatsArgs,
+  max: number,
+  reuse?: string,
+): Promise<SeriesPiece<LatencyStatsRow>[]> {
+  const starts = checkRange(args.range, args.bucket);
+  const bucket = args.bucket;
+  if (!bucket) return [];
+  checkResultRows(max, starts.length);
+  const { parts, shared } = await readParts(reads, source, args, true, max);
+  const stages = new Map<string, GroupValues>();
+  for (const row of [...parts.flatMap((read) => read.part.rows), ...shared]) {
+    stages.set(groupKey(row.groupValues), row.groupValues);
+  }
+  checkResultRows(max, starts.length * Math.max(1, stages.size));
+  // Runs that share no bucket: a new one wherever a part starts on a bucket boundary.
+  const runs: { from: Micros; to: Micros; parts: ReadPart[]; shared: LatencyStatsRow[] }[] = [];
+  for (const read of parts) {
+    const last = runs.at(-1);
+    if (last && bucketStart(read.range.from, bucket) !== read.range.from) {
+      last.parts.push(read);
+      last.to = read.range.to;
+    } else runs.push({ from: read.range.from, to: read.range.to, parts: [read], shared: [] });
+  }
+  for (const row of shared) {
+    const at = (row.bucket as Micros) < args.range.from ? args.range.from : (row.bucket as Micros);
+    (runs.find((run) => run.from <= at && at < run.to) ?? runs.at(-1))?.shared.push(row);
+  }
+  return assemble(
+    runs.map((run) => {
+      const only = run.parts.length === 1 && run.shared.length === 0 ? run.parts[0] : undefined;
+      return {
+        to: run.to,
+        ...(only?.whole ? { base: only.part } : {}),
+        found: () => [...run.parts.flatMap((read) => read.part.rows), ...run.shared],
+      };
+    }),
+    {
+      starts,
+      groups: [...stages.values()].sort(compareGroups),
+      empty: (start, values) => rowFromBins(start, values[0] ?? null, []),
+      ...(reuse ? { reuse: { reads, key: reuse } } : {}),
+    },
+  );
+}
+
+/** latencyStatsSeries' rows, every piece built (no text). */
 export async function latencyStatsBuckets(
   reads: QueryReader,
   source: RollupSource,
   args: LatencyStatsArgs,
   max: number,
 ): Promise<LatencyStatsRow[]> {
-  const starts = checkRange(args.range, args.bucket);
-  if (!args.bucket) return [];
-  checkResultRows(max, starts.length);
-  const found = await readSegments(reads, source, args, true, max);
-  const stages = new Set(found.map((row) => row.stage));
-  checkResultRows(max, starts.length * Math.max(1, stages.size));
-  return fillSeries(found, starts, (start, values) => rowFromBins(start, values[0] ?? null, []));
+  return seriesRows(await latencyStatsSeries(reads, source, args, max));
 }

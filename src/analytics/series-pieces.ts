@@ -81,56 +81,81 @@ function stretches(parts: readonly RollupPart[], bucket: TimeBucket): RollupPart
 
 const digest = (text: string) => createHash("sha1").update(text).digest("base64url");
 
+/** A run of a series' range that shares no bucket with the others (see assemble). */
+export interface SeriesRun<R> {
+  /** Where the run ends (exclusive); the last run takes every bucket left. */
+  to: Micros;
+  /** A run of whole buckets read by one cached read: the value its text is kept with. */
+  base?: object;
+  /** The run's rows with data, one per (bucket, group) (its other buckets are filled empty). */
+  found(): readonly R[];
+}
+
 /**
- * The series of `parts` (every bucket of `starts` × every group of the parts, in bucket then group
- * order) in pieces; [] without groups (no data in the range). See the file's head.
+ * The series of `runs` (every bucket of `starts` × every group of `groups`, in bucket then group
+ * order), one piece per run: a run with a `base` is answered from the text kept with it when there
+ * is one (and gets `keep` otherwise), the others as rows.
  */
-export function seriesPieces<R extends { bucket: Micros | null; groupValues: GroupValues }>(
-  parts: readonly RollupPart[],
-  options: SeriesOptions<R>,
+export function assemble<R extends { bucket: Micros | null; groupValues: GroupValues }>(
+  runs: readonly SeriesRun<R>[],
+  options: {
+    starts: readonly Micros[];
+    groups: readonly GroupValues[];
+    empty: (bucket: Micros, groupValues: GroupValues) => R;
+    reuse?: { reads: QueryReader; key: string };
+  },
 ): SeriesPiece<R>[] {
-  const { query, bucket, starts, toRow, empty, reuse } = options;
-  const groups = seriesGroups(parts, query.keys).map((values) => ({ values, key: groupKey(values) }));
+  const { starts, empty, reuse } = options;
+  const groups = options.groups.map((values) => ({ values, key: groupKey(values) }));
   if (groups.length === 0) return [];
   const reusable = reuse?.reads.derived && reuse.reads.keepDerived ? reuse : undefined;
   const textKey = reusable ? `${reusable.key}|${digest(groups.map((g) => g.key).join("\n"))}` : "";
   const pieces: SeriesPiece<R>[] = [];
   let next = 0;
-  const runs = stretches(parts, bucket);
   for (const [i, run] of runs.entries()) {
-    const first = run[0] as RollupPart;
-    const end = i === runs.length - 1 ? undefined : (run.at(-1) as RollupPart).range.to;
     const from = next;
-    while (next < starts.length && (end === undefined || (starts[next] as Micros) < end)) next++;
-    const own = starts.slice(from, next);
-    const alone = run.length === 1 && first.cached && wholeBuckets(first.range, bucket);
-    if (alone && reusable) {
-      const text = reusable.reads.derived?.(first.rows, textKey);
+    while (next < starts.length && (i === runs.length - 1 || (starts[next] as Micros) < run.to)) next++;
+    const base = reusable ? run.base : undefined;
+    if (base) {
+      const text = reusable?.reads.derived?.(base, textKey);
       if (text instanceof Uint8Array) {
         if (text.length > 0) pieces.push({ text });
         continue;
       }
     }
-    const found = new Map<string, PartialRow>();
-    // A statement's rows hold one row per (bucket, group); an hour's edge (rollup.ts, edgeOf) may
-    // hold several (its rows inside the hour): merged, as those of parts sharing a bucket.
-    for (const row of run.length === 1 && first.cached ? first.rows : mergeParts(run, query)) {
-      const values = query.keys.map((key) => (row[key] as string | null | undefined) ?? null);
-      found.set(`${row.timestamp}|${groupKey(values)}`, row);
-    }
+    const found = new Map<string, R>();
+    for (const row of run.found()) found.set(`${row.bucket}|${groupKey(row.groupValues)}`, row);
     const rows: R[] = [];
-    for (const start of own) {
+    for (const start of starts.slice(from, next)) {
       const prefix = `${start}|`;
-      for (const { values, key } of groups) {
-        const row = found.get(prefix + key);
-        rows.push(row ? toRow(row) : empty(start, values));
-      }
+      for (const { values, key } of groups) rows.push(found.get(prefix + key) ?? empty(start, values));
     }
-    pieces.push(
-      alone && reusable ? { rows, keep: (text) => reusable.reads.keepDerived?.(first.rows, textKey, text) } : { rows },
-    );
+    pieces.push(base ? { rows, keep: (text) => reusable?.reads.keepDerived?.(base, textKey, text) } : { rows });
   }
   return pieces;
+}
+
+/**
+ * The series of rollup `parts` (every bucket of `starts` × every group of the parts) in pieces;
+ * [] without groups (no data in the range). See the file's head.
+ */
+export function seriesPieces<R extends { bucket: Micros | null; groupValues: GroupValues }>(
+  parts: readonly RollupPart[],
+  options: SeriesOptions<R>,
+): SeriesPiece<R>[] {
+  const { query, bucket, toRow } = options;
+  const runs = stretches(parts, bucket).map((run): SeriesRun<R> => {
+    const first = run[0] as RollupPart;
+    const alone = run.length === 1 && first.cached && wholeBuckets(first.range, bucket);
+    return {
+      to: (run.at(-1) as RollupPart).range.to,
+      ...(alone ? { base: first.rows } : {}),
+      // A statement's rows hold one row per (bucket, group); an hour's edge (rollup.ts, edgeOf)
+      // may hold several (its rows inside the hour): merged, as those of parts sharing a bucket.
+      found: () => (run.length === 1 && first.cached ? first.rows : mergeParts(run, query)).map(toRow),
+    };
+  });
+  return assemble(runs, { ...options, groups: seriesGroups(parts, query.keys) });
 }
 
 /** The rows of every piece, in order (for callers that take no text: every piece then has rows). */

@@ -2,7 +2,7 @@
 import {
   type LatencyStatsArgs,
   type LatencyStatsRow,
-  latencyStatsBuckets,
+  latencyStatsSeries,
   latencyStatsTotals,
 } from "../analytics/latency-stats.ts";
 import { checkRange } from "../analytics/range.ts";
@@ -11,6 +11,10 @@ import { checkName } from "./arguments.ts";
 import { builder } from "./builder.ts";
 import { TimeBucketEnum, TimeRangeRef } from "./range.ts";
 import "./scalars.ts";
+import { splicedListKey, splicedRows } from "./spliced.ts";
+
+/** Every LatencyStatsRow field is the row's own: any selection without a directive may be spliced. */
+const NONE: ReadonlySet<string> = new Set();
 
 const PERCENTILE_NOTE =
   "Nearest-rank percentile estimated from log-spaced bins (floor(ln µs × 100)): within 0.503 % of the exact value, exact when the bin holds one distinct value.";
@@ -56,8 +60,12 @@ const LatencyStatsRef = builder.objectRef<LatencyStatsArgs>("LatencyStats").impl
       type: [LatencyStatsRowRef],
       description:
         "One row per bucket and stage with measurements in the range, in bucket then stage order; a stage's buckets without measurements have count 0. Empty when no bucket was given or the range has none.",
-      resolve: (args, _a, { services, reads }) =>
-        latencyStatsBuckets(reads, services.rollups.latency, args, services.maxResultRows),
+      resolve: async (args, _a, context, info) => {
+        const { services, reads } = context;
+        const reuse = splicedListKey(context, info, "latencyStats.buckets", NONE);
+        const pieces = await latencyStatsSeries(reads, services.rollups.latency, args, services.maxResultRows, reuse);
+        return splicedRows(context, info, pieces, (row) => row);
+      },
     }),
   }),
 });
