@@ -184,15 +184,6 @@ export function buildApp(options: AppOptions): App {
   // Live polls and their transaction checks run through SQL runners of their own (named, timed,
   // counted like every statement), not logged one by one: several a second, even at debug.
   const liveSqlLog = log.child({ component: "live-sql" }, { level: "info" });
-  const live = createLiveQueries({
-    sql: createSqlRunner({ pool: lightPool, log: liveSqlLog, timeoutMs: config.queryTimeoutMs }),
-    checkSql: createSqlRunner({ pool: liveCheckPool, log: liveSqlLog, timeoutMs: config.queryTimeoutMs }),
-    log: log.child({ component: "live" }),
-    intervalMs: config.livePollIntervalMs,
-    cohorts: config.liveCohorts,
-    poke: config.livePoke,
-    observe: metrics.observeLiveStage,
-  });
   const sql = createSqlRunner({
     pool,
     lightPool,
@@ -201,6 +192,17 @@ export function buildApp(options: AppOptions): App {
     ...(options.onStatement ? { onStatement: options.onStatement } : {}),
   });
   const txnWatch = createTxnWatch({ runner: sql });
+  // The one transaction watcher: the cache's probes and the live checks extend one range log.
+  const live = createLiveQueries({
+    sql: createSqlRunner({ pool: lightPool, log: liveSqlLog, timeoutMs: config.queryTimeoutMs }),
+    checkSql: createSqlRunner({ pool: liveCheckPool, log: liveSqlLog, timeoutMs: config.queryTimeoutMs }),
+    watch: txnWatch,
+    log: log.child({ component: "live" }),
+    intervalMs: config.livePollIntervalMs,
+    cohorts: config.liveCohorts,
+    poke: config.livePoke,
+    observe: metrics.observeLiveStage,
+  });
   const cache = createQueryCache({ runner: sql, maxBytes: config.queryCacheMaxBytes, watch: txnWatch });
   // Rules run on the light pool (short statements over a recent window), each on a timer of its
   // own. QuestDB's statement_timeout (QUERY_TIMEOUT_MS) stops a slow statement first and keeps the

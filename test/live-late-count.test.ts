@@ -11,6 +11,7 @@ import type { LiveQuery } from "../src/live/live-queries.ts";
 import { createTradeStream, type TradeTxns } from "../src/live/trade-stream.ts";
 import { createTxnChecks } from "../src/live/txn-checks.ts";
 import { ensureTables, type TableNames, tableNames } from "../src/questdb/tables.ts";
+import { createTxnWatch } from "../src/questdb/txn-watch.ts";
 import { formatIsoMicros, nowMicros } from "../src/time.ts";
 import { eventually, exec, testPool, uniquePrefix, walApplied } from "./support/questdb.ts";
 
@@ -49,8 +50,10 @@ describe("transaction checks: the time range of each new transaction", () => {
   it("report the earliest timestamp written since a transaction, none for no transaction, and unknown where they cannot tell", async () => {
     /** The table's applied transaction as of the latest check whose pollers would have run. */
     let checked = -1n;
+    const watch = createTxnWatch({ runner, idleProbeMs: 0 });
     const checks = createTxnChecks({
       sql: runner,
+      watch,
       log: pino({ level: "silent" }),
       intervalMs: 20,
       onChecked: () => {
@@ -83,6 +86,16 @@ describe("transaction checks: the time range of each new transaction", () => {
       expect(checks.earliestWritten(names.trades, before, after + 1n)).toBeNull();
       expect(checks.earliestWritten(names.trades, -5n, after)).toBeNull();
       expect(checks.earliestWritten(names.latency_metrics, -1n, 10n)).toBeNull();
+      // One range log: the watcher (the query cache's) has the ranges the checks loaded, TTL
+      // included, and its probe reads none of them again.
+      const loads = watch.stats().rangeLoads;
+      const snapshot = await watch.snapshot([names.trades]);
+      expect(watch.stats().rangeLoads).toBe(loads);
+      expect(snapshot.touched(names.trades, before, after)).toEqual([
+        { from: t0 + 500n, to: t0 + 901n },
+        { from: t0 - 3_000_000n, to: t0 - 3_000_000n + 1n },
+        { from: t0 + 2_000n, to: t0 + 2_001n },
+      ]);
       // An UPDATE writes no range QuestDB records: whatever it changed is unknown.
       await exec(`UPDATE ${names.trades} SET venue = 'x' WHERE trade_id = 'c'`);
       await walApplied(names.trades);
@@ -113,6 +126,7 @@ describe("transaction checks: the time range of each new transaction", () => {
     let checked = -1n;
     const checks = createTxnChecks({
       sql: gated,
+      watch: createTxnWatch({ runner, idleProbeMs: 0 }),
       log: pino({ level: "silent" }),
       intervalMs: 20,
       onChecked: () => {

@@ -9,7 +9,8 @@
 import type { Logger } from "pino";
 import type { SqlRunner, SqlStatement } from "../analytics/sql.ts";
 import type { CommitTiming } from "../ingest/batch-writer.ts";
-import { createTxnChecks } from "./txn-checks.ts";
+import { createTxnWatch } from "../questdb/txn-watch.ts";
+import { createTxnChecks, type TxnChecksOptions } from "./txn-checks.ts";
 import { createUnionBatch, type PartQuery } from "./union-batch.ts";
 
 export interface LiveQuerySpec<T> {
@@ -134,6 +135,12 @@ export interface LiveQueriesOptions {
    * a check from waiting behind the polls it is about to start.
    */
   checkSql?: SqlRunner;
+  /**
+   * The process's transaction watcher (the query cache's): the checks load the time ranges of the
+   * tables tradeRecorded reads into its range log, which its probes extend too. Default one of
+   * their own over `checkSql`.
+   */
+  watch?: TxnChecksOptions["watch"];
   log: Logger;
   /** How often table transaction numbers are checked. Default 250 ms. */
   intervalMs?: number;
@@ -264,6 +271,7 @@ export function createLiveQueries(options: LiveQueriesOptions): LiveQueries {
 
   const checks = createTxnChecks({
     sql: checkSql,
+    watch: options.watch ?? createTxnWatch({ runner: checkSql, idleProbeMs: 0 }),
     log,
     intervalMs,
     poke: pokeOn,

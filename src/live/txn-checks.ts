@@ -8,20 +8,19 @@
 // during it ask for one more: a burst of flushes costs a few checks, not one each.
 //
 // For the tables it follows (those tradeRecorded reads), a check that sees new committed
-// transactions also reads the time range each of them wrote (`wal_transactions()`, as the query
-// cache does: questdb/txn-watch.ts), before the pollers run: `earliestWritten` tells a stream
-// whether the transactions since its last poll can hold a row behind its watermark.
+// transactions also has the time range each of them wrote loaded (`wal_transactions()`) into the
+// range log of the process's one transaction watcher (questdb/txn-watch.ts: the query cache's, which
+// its probes extend too), before the pollers run: `earliestWritten` tells a stream whether the
+// transactions since its last poll can hold a row behind its watermark.
 import type { Logger } from "pino";
 import type { SqlRunner } from "../analytics/sql.ts";
-import { readTxnRanges } from "../questdb/txn-watch.ts";
+import type { TxnWatch } from "../questdb/txn-watch.ts";
 
 /** A row of wal_tables(): writerTxn is applied (visible to SELECT), sequencerTxn committed. */
 interface TxnRow {
   name: string;
   writerTxn: bigint;
   sequencerTxn: bigint;
-  /** Not a check's row but loadUpTo's: load up to sequencerTxn if not yet, never start the log again. */
-  atLeast?: boolean;
 }
 
 /** A commit acknowledged to this instance whose application a check has not seen yet. */
@@ -40,21 +39,13 @@ const MAX_RETRY_MS = 50;
 /** A commit whose application no check saw within this long is forgotten (not measured). */
 const FORGET_COMMIT_MS = 30_000;
 
-/** Transactions whose earliest timestamp is remembered per followed table (older ones: unknown). */
-const RANGE_LOG_SIZE = 4_096;
-/** A followed table that moved by more transactions than this between two checks is not loaded (unknown). */
-const MAX_RANGE_LOAD = 1_000;
-
-/** What is known of a followed table's transactions: each one in (from, upto], with the earliest µs it wrote. */
-interface RangeLog {
-  from: bigint;
-  upto: bigint;
-  /** null: QuestDB recorded no range (not a plain row write, or the table lacks the setting). */
-  earliest: Map<bigint, bigint | null>;
-}
+/** A check's range loads: one try (a retry would hold the pollers), named apart from the cache's. */
+const LOAD = { name: "live.txnRanges", retryMs: [0] } as const;
 
 export interface TxnChecksOptions {
   sql: SqlRunner;
+  /** The transaction watcher whose range log the checks extend and read (its loads run on `sql`). */
+  watch: Pick<TxnWatch, "follow" | "loadRanges" | "loadedUpTo" | "written">;
   log: Logger;
   /** How often a tick checks. Default 250 ms. */
   intervalMs?: number;
@@ -94,12 +85,11 @@ export interface TxnChecks {
 }
 
 export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
-  const { sql, log, intervalMs = 250, poke: pokeOn = true, pokeRetryMs = 5, onChecked, onApplied } = options;
+  const { sql, watch, log, intervalMs = 250, poke: pokeOn = true, pokeRetryMs = 5, onChecked, onApplied } = options;
   const { pokeGiveUpMs = Math.min(Math.max(intervalMs, 250), 5_000) } = options;
   const txn = new Map<string, bigint>();
   const counts = { statements: 0, tickChecks: 0, pokeChecks: 0, rangeLoads: 0 };
   const followed = new Set<string>();
-  const logs = new Map<string, RangeLog>();
   let pending: PendingCommit[] = [];
   let checksStarted = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -122,65 +112,27 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
     });
   };
 
-  /**
-   * Extends the followed tables' logs up to the committed transactions a check read; one load at
-   * a time (each extends what the previous one left).
-   */
-  let loading: Promise<void> = Promise.resolve();
-  const loadRanges = (rows: readonly TxnRow[]): Promise<void> => {
-    loading = loading.then(async () => {
-      for (const row of rows) {
+  /** Has the watcher's log of each row's table extended up to the committed transactions a check read. */
+  const loadRanges = (rows: readonly TxnRow[], atLeast = false): Promise<void> =>
+    Promise.all(
+      rows.map(async (row) => {
         try {
-          await loadTable(row);
+          if (await watch.loadRanges(row.name, row, { ...LOAD, atLeast, runner: sql })) {
+            counts.statements++;
+            counts.rangeLoads++;
+          }
         } catch (error) {
-          logs.delete(row.name);
           log.debug({ err: error instanceof Error ? error.message : String(error) }, "live range load failed");
         }
-      }
-    });
-    return loading;
-  };
-  const loadTable = async (row: TxnRow) => {
-    let log = logs.get(row.name);
-    // loadUpTo's row, queued behind a check's load that went further: nothing to do (read as a
-    // check's row, its lower numbers would look like a table dropped and created again).
-    if (row.atLeast && log && log.upto >= row.sequencerTxn) return;
-    if (!log || row.writerTxn < log.from || row.sequencerTxn < log.upto) {
-      // New, or dropped and created again: nothing before its applied state is known.
-      log = { from: row.writerTxn, upto: row.writerTxn, earliest: new Map() };
-      logs.set(row.name, log);
-    }
-    const after = log.upto;
-    const upto = row.sequencerTxn;
-    if (upto <= after) return;
-    const unknownFrom = () => logs.set(row.name, { from: upto, upto, earliest: new Map() });
-    if (upto - after > BigInt(MAX_RANGE_LOAD)) return unknownFrom();
-    counts.statements++;
-    counts.rangeLoads++;
-    const rows = await readTxnRanges(sql, row.name, after, upto, { name: "live.txnRanges" });
-    if (!rows) return unknownFrom();
-    const byTxn = new Map(rows.map((r) => [r.sequencerTxn, r.lo]));
-    for (let n = after + 1n; n <= upto; n++) log.earliest.set(n, byTxn.get(n) ?? null);
-    log.upto = upto;
-    if (log.earliest.size > RANGE_LOG_SIZE) {
-      for (const n of log.earliest.keys()) {
-        if (log.earliest.size <= RANGE_LOG_SIZE) break;
-        log.earliest.delete(n);
-        log.from = n;
-      }
-    }
-  };
+      }),
+    ).then(() => undefined);
 
   const earliestWritten = (table: string, afterTxn: bigint, uptoTxn: bigint): bigint | null | undefined => {
     if (uptoTxn <= afterTxn) return undefined;
-    const log = logs.get(table);
-    if (!log || afterTxn < log.from || uptoTxn > log.upto || uptoTxn - afterTxn > BigInt(MAX_RANGE_LOAD)) return null;
-    let earliest: bigint | undefined;
-    for (let n = afterTxn + 1n; n <= uptoTxn; n++) {
-      const lo = log.earliest.get(n);
-      if (lo == null) return null;
-      if (earliest === undefined || lo < earliest) earliest = lo;
-    }
+    const ranges = followed.has(table) ? watch.written(table, afterTxn, uptoTxn) : null;
+    if (!ranges || ranges.length === 0) return null;
+    let earliest = (ranges[0] as { from: bigint }).from;
+    for (const range of ranges) if (range.from < earliest) earliest = range.from;
     return earliest;
   };
 
@@ -207,7 +159,7 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
       // The ranges of applied transactions, which the pollers about to run may read, first; those
       // only committed (not visible yet: a poke's first check) after, without holding the polls.
       const followedRows = rows.filter((row) => followed.has(row.name));
-      const lacks = (row: TxnRow) => row.writerTxn > (logs.get(row.name)?.upto ?? -1n);
+      const lacks = (row: TxnRow) => row.writerTxn > watch.loadedUpTo(row.name);
       if (followedRows.some(lacks)) await loadRanges(followedRows);
       onChecked(followedRows.length > 0 ? Date.now() : now, tick);
       if (followedRows.length > 0) void loadRanges(followedRows);
@@ -254,11 +206,12 @@ export function createTxnChecks(options: TxnChecksOptions): TxnChecks {
     },
     follow(tables) {
       for (const table of tables) followed.add(table);
+      watch.follow(tables);
     },
     earliestWritten,
     loadUpTo: (table, upto) =>
-      followed.has(table) && (logs.get(table)?.upto ?? -1n) < upto
-        ? loadRanges([{ name: table, writerTxn: upto, sequencerTxn: upto, atLeast: true }])
+      followed.has(table) && watch.loadedUpTo(table) < upto
+        ? loadRanges([{ name: table, writerTxn: upto, sequencerTxn: upto }], true)
         : Promise.resolve(),
     counts: () => ({ ...counts }),
   };

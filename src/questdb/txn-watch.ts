@@ -95,6 +95,25 @@ export interface TxnWatch {
   appliedWithin(base: TxnSnapshot, tables: readonly string[], waitMs: number): Promise<TxnSnapshot | null>;
   /** From the next probe on, load the ranges of these tables' new transactions (snapshot(tables) does it too). */
   follow(tables: readonly string[]): void;
+  /**
+   * Extends `table`'s range log up to `txn.sequencerTxn` (a reading of wal_tables()), after any
+   * load running for the table: the one log the probes extend too (the live checks read it,
+   * live/txn-checks.ts). `atLeast`: `txn` is a lower bound, not a reading (never starts the log
+   * again); `runner`/`name`/`retryMs`: how the statement runs (default the watch's own, retried).
+   * Resolves whether a statement ran.
+   */
+  loadRanges(
+    table: string,
+    txn: TableTxn,
+    how?: { atLeast?: boolean; runner?: SqlRunner; name?: string; retryMs?: readonly number[] },
+  ): Promise<boolean>;
+  /** The last transaction of `table` its range log holds (-1n: none). */
+  loadedUpTo(table: string): bigint;
+  /**
+   * What the rows of `table`'s transactions in (afterTxn, uptoTxn] span (not the partitions a TTL
+   * may drop); [] for none; null when unknown (not loaded, purged, no range recorded).
+   */
+  written(table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null;
   /** Probes run, range loads (one statement per table that moved), and transactions left without a known range. */
   stats(): TxnWatchStats;
 }
@@ -150,8 +169,10 @@ interface ProbeRow {
 
 interface LogEntry {
   txn: bigint;
-  /** null: QuestDB recorded no range (not a plain row write, or not recorded). */
+  /** What it touched (its rows, the partitions its TTL may drop); null: unknown (no range recorded, or the TTL unknown). */
   ranges: TxnRange[] | null;
+  /** What its rows span; null: QuestDB recorded no range (not a plain row write, or not recorded). */
+  written: TxnRange | null;
 }
 
 /** A table's TTL and partitioning (tables()), for the partitions a commit may drop. */
@@ -329,9 +350,26 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     return touched(table, after > log.from ? after : log.from, uptoTxn < log.upto ? uptoTxn : log.upto);
   };
 
-  /** Extends `table`'s log up to `txn.sequencerTxn` (committed ranges are known before they apply). */
-  const load = async (table: string, txn: TableTxn) => {
+  const written = (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
+    if (uptoTxn <= afterTxn) return [];
+    const log = logs.get(table);
+    if (!log || afterTxn < log.from || uptoTxn > log.upto) return null;
+    const ranges: TxnRange[] = [];
+    for (const entry of log.entries) {
+      if (entry.txn <= afterTxn || entry.txn > uptoTxn) continue;
+      if (!entry.written) return null;
+      ranges.push(entry.written);
+    }
+    return ranges;
+  };
+
+  type How = Parameters<TxnWatch["loadRanges"]>[2];
+  /** Extends `table`'s log up to `txn.sequencerTxn` (committed ranges are known before they apply); whether a statement ran. */
+  const load = async (table: string, txn: TableTxn, how: How = {}): Promise<boolean> => {
     let log = logs.get(table);
+    // A lower bound already reached: nothing to do (read as a reading, its lower numbers would
+    // look like a table dropped and created again).
+    if (how.atLeast && log && log.upto >= txn.sequencerTxn) return false;
     if (!log || txn.writerTxn < log.from || txn.sequencerTxn < log.upto) {
       // New to the log, or dropped and created again: nothing before its applied state is known.
       log = { from: txn.writerTxn, upto: txn.writerTxn, entries: [] };
@@ -339,25 +377,28 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     }
     const after = log.upto;
     const upto = txn.sequencerTxn;
-    if (upto <= after) return;
+    if (upto <= after) return false;
     if (upto - after > BigInt(maxLoad)) {
       countUnknown(table, "tooMany", Number(upto - after));
       logs.set(table, { from: upto, upto, entries: [] });
-      return;
+      return false;
     }
     // A failed load makes every cached entry of the table unknown: retried twice first.
-    const rows = await readTxnRanges(runner, table, after, upto, {
-      name: "txn.ranges",
-      retryMs: LOAD_RETRY_MS,
+    const rows = await readTxnRanges(how.runner ?? runner, table, after, upto, {
+      name: how.name ?? "txn.ranges",
+      retryMs: how.retryMs ?? LOAD_RETRY_MS,
       onTry: () => rangeLoads++,
     });
     if (!rows) {
       // Unknown from here on; a later probe starts a new log.
       countUnknown(table, "loadFailed", Number(upto - after));
       logs.set(table, { from: upto, upto, entries: [] });
-      return;
+      return true;
     }
     const byTxn = new Map(rows.map((row) => [row.sequencerTxn, row]));
+    // The TTL is read before ranges are entered (a load outside a probe, from the live checks,
+    // may come first, or right after a transaction without a range made it be read again).
+    if (!retentions.has(table) && followed.has(table)) await loadRetentions().catch(() => undefined);
     const retention = retentions.get(table);
     const now = BigInt(Date.now()) * 1000n;
     /** The first transaction listed: those before it were purged from the listing. */
@@ -365,21 +406,38 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     for (const row of rows) if (row.sequencerTxn < listed) listed = row.sequencerTxn;
     for (let n = after + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
-      if (row?.lo == null || row.hi == null || !retention) {
+      const span = row?.lo == null || row.hi == null ? null : { from: row.lo, to: row.hi + 1n };
+      if (!span || !retention) {
         countUnknown(table, !row && n < listed ? "purged" : retention ? "noRange" : "noRetention", 1);
-        log.entries.push({ txn: n, ranges: null });
+        log.entries.push({ txn: n, ranges: null, written: span });
         retentions.delete(table);
         continue;
       }
-      const written = { from: row.lo, to: row.hi + 1n };
-      const expired = expiredBy(written.to - 1n, retention, now);
-      log.entries.push({ txn: n, ranges: expired ? [written, expired] : [written] });
+      const expired = expiredBy(span.to - 1n, retention, now);
+      log.entries.push({ txn: n, ranges: expired ? [span, expired] : [span], written: span });
     }
     log.upto = upto;
     if (log.entries.length > logSize) {
       const dropped = log.entries.splice(0, log.entries.length - logSize);
       log.from = dropped[dropped.length - 1]?.txn ?? log.from;
     }
+    return true;
+  };
+
+  /** Loads of each table, one after the other (each extends what the previous one left). */
+  const loading = new Map<string, Promise<boolean>>();
+  const loadRanges = (table: string, txn: TableTxn, how?: How): Promise<boolean> => {
+    const previous = loading.get(table) ?? Promise.resolve(false);
+    const run = previous.then(
+      () => load(table, txn, how),
+      () => load(table, txn, how),
+    );
+    const settled = run.catch(() => false);
+    loading.set(table, settled);
+    void settled.then(() => {
+      if (loading.get(table) === settled) loading.delete(table);
+    });
+    return run;
   };
 
   const runProbe = async (withViews: boolean): Promise<TxnSnapshot & { suspended: ReadonlySet<string> }> => {
@@ -436,7 +494,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const loads: Promise<void>[] = [];
     for (const table of followed) {
       const txn = tables.get(table);
-      if (txn) loads.push(load(table, txn));
+      if (txn) loads.push(loadRanges(table, txn).then(() => undefined));
     }
     await Promise.all(loads);
     return { probe, tables, views, touched, recentlyTouched, suspended };
@@ -540,6 +598,9 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     applied,
     appliedWithin,
     follow,
+    loadRanges,
+    loadedUpTo: (table) => logs.get(table)?.upto ?? -1n,
+    written,
     stats: () => ({
       probes,
       viewProbes,
