@@ -330,37 +330,30 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     unknownByTable.set(table, (unknownByTable.get(table) ?? 0) + n);
   };
 
-  const touched = (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
-    if (uptoTxn <= afterTxn) return [];
-    const log = logs.get(table);
-    if (!log || afterTxn < log.from || uptoTxn > log.upto) return null;
-    const ranges: TxnRange[] = [];
-    for (const entry of log.entries) {
-      if (entry.txn <= afterTxn || entry.txn > uptoTxn) continue;
-      if (!entry.ranges) return null;
-      ranges.push(...entry.ranges);
-    }
-    return ranges;
-  };
+  /** The ranges `of` each of `table`'s transactions in (afterTxn, uptoTxn]; null when one is unknown. */
+  const rangesOf =
+    (of: (entry: LogEntry) => readonly TxnRange[] | null) =>
+    (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
+      if (uptoTxn <= afterTxn) return [];
+      const log = logs.get(table);
+      if (!log || afterTxn < log.from || uptoTxn > log.upto) return null;
+      const ranges: TxnRange[] = [];
+      for (const entry of log.entries) {
+        if (entry.txn <= afterTxn || entry.txn > uptoTxn) continue;
+        const own = of(entry);
+        if (!own) return null;
+        ranges.push(...own);
+      }
+      return ranges;
+    };
+  const touched = rangesOf((entry) => entry.ranges);
+  const written = rangesOf((entry) => (entry.written ? [entry.written] : null));
 
   const recentlyTouched = (table: string, uptoTxn: bigint, count: number): readonly TxnRange[] | null => {
     const log = logs.get(table);
     if (!log) return null;
     const after = uptoTxn - BigInt(count);
     return touched(table, after > log.from ? after : log.from, uptoTxn < log.upto ? uptoTxn : log.upto);
-  };
-
-  const written = (table: string, afterTxn: bigint, uptoTxn: bigint): readonly TxnRange[] | null => {
-    if (uptoTxn <= afterTxn) return [];
-    const log = logs.get(table);
-    if (!log || afterTxn < log.from || uptoTxn > log.upto) return null;
-    const ranges: TxnRange[] = [];
-    for (const entry of log.entries) {
-      if (entry.txn <= afterTxn || entry.txn > uptoTxn) continue;
-      if (!entry.written) return null;
-      ranges.push(entry.written);
-    }
-    return ranges;
   };
 
   type How = Parameters<TxnWatch["loadRanges"]>[2];
