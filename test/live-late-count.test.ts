@@ -108,7 +108,7 @@ describe("transaction checks: the time range of each new transaction", () => {
     }
   });
 
-  it("keep what a check loaded when a load up to an earlier transaction was queued behind it", async () => {
+  it("keep one entry per transaction when a check's load and a load up to an earlier transaction run side by side", async () => {
     // A check's range load held until released: loadUpTo asks for less while it is in flight.
     let hold: Promise<void> | undefined;
     let release = () => {};
@@ -124,9 +124,10 @@ describe("transaction checks: the time range of each new transaction", () => {
       },
     };
     let checked = -1n;
+    const watch = createTxnWatch({ runner, idleProbeMs: 0 });
     const checks = createTxnChecks({
       sql: gated,
-      watch: createTxnWatch({ runner, idleProbeMs: 0 }),
+      watch,
       log: pino({ level: "silent" }),
       intervalMs: 20,
       onChecked: () => {
@@ -157,6 +158,10 @@ describe("transaction checks: the time range of each new transaction", () => {
       await upTo;
       await eventually(async () => (checked >= after ? true : undefined), "the inserts checked");
       expect(checks.earliestWritten(names.trades, before, after)).toBe(t0 + 1n);
+      expect(watch.written(names.trades, before, after)).toEqual([
+        { from: t0 + 1n, to: t0 + 2n },
+        { from: t0 + 2n, to: t0 + 3n },
+      ]);
     } finally {
       hold = undefined;
       release();

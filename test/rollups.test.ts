@@ -551,7 +551,11 @@ describe("rollup coverage", () => {
   const tables = tableNames("c_");
   const names = viewNames("c_");
   const hour = 20_000n * 24n * HOUR_US;
-  function rollups(view: { writerTxn: bigint; sequencerTxn: bigint }, appliesWithin: boolean) {
+  function rollups(
+    view: { writerTxn: bigint; sequencerTxn: bigint },
+    appliesWithin: boolean,
+    settled?: { ownWriterTxn: bigint; baseTxn: bigint; periodHi: bigint; valid?: boolean },
+  ) {
     const waited: number[] = [];
     const snapshot = {
       probe: 1,
@@ -562,17 +566,43 @@ describe("rollup coverage", () => {
       views: new Map([
         [
           names.trades,
-          { name: names.trades, baseTable: tables.trades, baseTxn: 9n, valid: true, periodHi: hour + HOUR_US },
+          {
+            name: names.trades,
+            baseTable: tables.trades,
+            baseTxn: 9n,
+            valid: settled?.valid ?? true,
+            periodHi: hour + HOUR_US,
+          },
         ],
       ]),
       touched: (table: string, after: bigint, upto: bigint) =>
-        table === tables.trades && after === 9n && upto === 10n ? [{ from: hour, to: hour + 1n }] : null,
+        table !== tables.trades || upto !== 10n
+          ? null
+          : after === 9n
+            ? [{ from: hour, to: hour + 1n }]
+            : after === 8n
+              ? [
+                  { from: hour - HOUR_US, to: hour - HOUR_US + 1n },
+                  { from: hour, to: hour + 1n },
+                ]
+              : null,
     };
     const watch = {
       appliedWithin: async (_base: unknown, _tables: readonly string[], waitMs: number) => {
         waited.push(waitMs);
         return appliesWithin ? snapshot : null;
       },
+      settledView: () =>
+        settled && {
+          ownWriterTxn: settled.ownWriterTxn,
+          state: {
+            name: names.trades,
+            baseTable: tables.trades,
+            baseTxn: settled.baseTxn,
+            valid: true,
+            periodHi: settled.periodHi,
+          },
+        },
     } as unknown as TxnWatch;
     const reads = { snapshot: async () => snapshot, read: async () => [] } as never;
     return { source: createRollups(tables, names, watch, 250).trades, reads, waited };
@@ -596,5 +626,39 @@ describe("rollup coverage", () => {
     expect(applying.waited).toEqual([250]);
     const stuck = rollups({ writerTxn: 5n, sequencerTxn: 7n }, false);
     expect(await stuck.source.coverage(stuck.reads)).toEqual({ usable: true, dirty: null });
+    // Settled at another applied transaction than the view's now: no state known to be shown.
+    const moved = rollups({ writerTxn: 6n, sequencerTxn: 7n }, false, {
+      ownWriterTxn: 5n,
+      baseTxn: 8n,
+      periodHi: hour,
+    });
+    expect(await moved.source.coverage(moved.reads)).toEqual({ usable: true, dirty: null });
+    expect(moved.waited).toEqual([250]);
+  });
+
+  it("reads a view that has applied nothing since its latest settled reading as of that reading, without waiting", async () => {
+    const behind = rollups({ writerTxn: 5n, sequencerTxn: 7n }, false, {
+      ownWriterTxn: 5n,
+      baseTxn: 8n,
+      periodHi: hour,
+    });
+    expect(await behind.source.coverage(behind.reads)).toEqual({
+      usable: true,
+      // The base's transactions since the settled refresh (8), and that reading's open period.
+      dirty: [
+        { from: hour - HOUR_US, to: hour - HOUR_US + 1n },
+        { from: hour, to: hour + 1n },
+        { from: hour, to: 2n ** 62n },
+      ],
+    });
+    expect(behind.waited).toEqual([]);
+    // A view invalid now is not read, whatever it showed before.
+    const invalid = rollups({ writerTxn: 5n, sequencerTxn: 7n }, false, {
+      ownWriterTxn: 5n,
+      baseTxn: 8n,
+      periodHi: hour,
+      valid: false,
+    });
+    expect(await invalid.source.coverage(invalid.reads)).toEqual({ usable: false, dirty: null });
   });
 });

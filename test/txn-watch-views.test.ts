@@ -89,4 +89,28 @@ describe("the transaction watcher's view probes", () => {
     await watch.snapshot(["t"]);
     expect(db.kinds.slice(before)).toEqual(["tables"]);
   });
+
+  it("remembers a view's latest settled reading: none taken while a refresh is committed and not applied", async () => {
+    const db = scripted();
+    const watch = createTxnWatch({ runner: db.runner, idleProbeMs: 0, viewMovingMs: 60_000 });
+    await watch.snapshot(["t"], ["v"]);
+    expect(watch.settledView("v")).toMatchObject({ ownWriterTxn: 1n, state: { baseTxn: 1n } });
+    // A refresh of base transaction 2 committed to the view, not applied: the reading says 2, the
+    // view still shows 1.
+    db.state.t.sequencer = 2;
+    db.state.t.writer = 2;
+    db.state.baseTxn = 2;
+    db.state.v.sequencer = 2;
+    const pending = await watch.snapshot(["t"], ["v"]);
+    expect(pending.views.get("v")?.baseTxn).toBe(2n);
+    expect(watch.settledView("v")).toMatchObject({ ownWriterTxn: 1n, state: { baseTxn: 1n } });
+    db.state.v.writer = 2;
+    await watch.snapshot(["t"], ["v"]);
+    expect(watch.settledView("v")).toMatchObject({ ownWriterTxn: 2n, state: { baseTxn: 2n } });
+    // Its numbers went back (dropped and made again): the reading is forgotten.
+    db.state.v.writer = 0;
+    db.state.v.sequencer = 1;
+    await watch.snapshot(["t"]);
+    expect(watch.settledView("v")).toBeUndefined();
+  });
 });

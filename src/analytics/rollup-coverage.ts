@@ -3,14 +3,18 @@
 // reflect yet are read from the base table:
 // - what the base table's transactions since the view's last refresh touched;
 // - the open period of a period view (from refresh_period_hi on).
-// A view that has committed transactions it has not applied yet is waited for (VIEW_APPLY_WAIT_MS,
-// then everything is read from the table): the ranges of its own transactions say nothing, since
-// a period view commits one without rows for every base transaction that it reads into the open
-// period, and a full refresh's truncation has none either.
+// A view that has committed transactions it has not applied yet shows what it showed at its latest
+// settled reading (TxnWatch.settledView: every transaction it had committed applied) as long as it
+// has applied nothing since: that reading's refresh state is used, the base's transactions since
+// then read raw. Otherwise it is waited for (VIEW_APPLY_WAIT_MS, then everything is read from the
+// table): the ranges of its own transactions say nothing, since a period view commits one without
+// rows for every base transaction that it reads into the open period, and a full refresh's
+// truncation has none either. (A loaded QuestDB applied a view's refresh seconds late: the wait,
+// then 30 days read raw, made bench:query's slowest requests.)
 // A range QuestDB did not record (an UPDATE, a table made without
 // cairo.default.sequencer.part.txn.count) makes the whole range unknown: read from the table.
 import type { TableNames } from "../questdb/tables.ts";
-import type { TxnSnapshot, TxnWatch } from "../questdb/txn-watch.ts";
+import type { TxnSnapshot, TxnWatch, ViewState } from "../questdb/txn-watch.ts";
 import type { ViewNames } from "../questdb/views.ts";
 import type { QueryReader } from "./cache.ts";
 import type { Coverage, RollupSource } from "./rollup.ts";
@@ -27,8 +31,13 @@ export const VIEW_APPLY_WAIT_MS = 1_000;
  * The view's coverage in `snapshot`; `viewApplied`: the view has applied (in this snapshot or a
  * later one) every transaction this snapshot saw it commit.
  */
-export function coverageOf(snapshot: TxnSnapshot, view: string, base: string, viewApplied: boolean): Coverage {
-  const state = snapshot.views.get(view);
+export function coverageOf(
+  snapshot: TxnSnapshot,
+  view: string,
+  base: string,
+  viewApplied: boolean,
+  state: ViewState | undefined = snapshot.views.get(view),
+): Coverage {
   const table = snapshot.tables.get(base);
   const own = snapshot.tables.get(view);
   if (!state?.valid || state.baseTable !== base || !table || !own || state.baseTxn < 0n) return UNUSABLE;
@@ -60,6 +69,14 @@ export function createRollups(
       const snapshot = await reads.snapshot([table], [view]);
       const own = snapshot.tables.get(view);
       const pending = own !== undefined && own.writerTxn < own.sequencerTxn;
+      if (pending) {
+        // Nothing applied since the latest settled reading: the view shows that reading's state.
+        const settled = watch.settledView(view);
+        const current = snapshot.views.get(view);
+        if (settled && current?.valid && settled.ownWriterTxn === own.writerTxn) {
+          return coverageOf(snapshot, view, table, true, { ...settled.state, valid: current.valid });
+        }
+      }
       const applied = !pending || (await watch.appliedWithin(snapshot, [view], viewApplyWaitMs)) !== null;
       return coverageOf(snapshot, view, table, applied);
     },

@@ -96,9 +96,9 @@ export interface TxnWatch {
   /** From the next probe on, load the ranges of these tables' new transactions (snapshot(tables) does it too). */
   follow(tables: readonly string[]): void;
   /**
-   * Extends `table`'s range log up to `txn.sequencerTxn` (a reading of wal_tables()), after any
-   * load running for the table: the one log the probes extend too (the live checks read it,
-   * live/txn-checks.ts). `atLeast`: `txn` is a lower bound, not a reading (never starts the log
+   * Extends `table`'s range log up to `txn.sequencerTxn` (a reading of wal_tables()), beside any
+   * load running for the table (neither waits; each enters the transactions the other has not):
+   * the one log the probes extend too (the live checks read it, live/txn-checks.ts). `atLeast`: `txn` is a lower bound, not a reading (never starts the log
    * again); `runner`/`name`/`retryMs`: how the statement runs (default the watch's own, retried).
    * Resolves whether a statement ran.
    */
@@ -107,6 +107,12 @@ export interface TxnWatch {
     txn: TableTxn,
     how?: { atLeast?: boolean; runner?: SqlRunner; name?: string; retryMs?: readonly number[] },
   ): Promise<boolean>;
+  /**
+   * The view's state as read by the latest view probe in which it had applied every transaction
+   * it had committed, with its own table's applied transaction then: while that is still its
+   * applied transaction, the view shows that state (analytics/rollup-coverage.ts).
+   */
+  settledView(view: string): { state: ViewState; ownWriterTxn: bigint } | undefined;
   /** The last transaction of `table` its range log holds (-1n: none). */
   loadedUpTo(table: string): bigint;
   /**
@@ -296,8 +302,8 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   const logs = new Map<string, TxnLog>();
   /** TTL per followed table; reloaded after a transaction without a range (an ALTER may change it). */
   const retentions = new Map<string, Retention>();
-  const loadRetentions = async () => {
-    const rows = await runner.query<{ table_name: string; ttlValue: number; ttlUnit: string; partitionBy: string }>({
+  const loadRetentions = async (on: SqlRunner = runner) => {
+    const rows = await on.query<{ table_name: string; ttlValue: number; ttlUnit: string; partitionBy: string }>({
       name: "txn.ttl",
       sql: "SELECT table_name, ttlValue, ttlUnit, partitionBy FROM tables()",
       params: [],
@@ -313,6 +319,8 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   let rangeLoads = 0;
   /** Each view's state as the latest view probe read it, with its own table's numbers then. */
   let knownViews = new Map<string, { state: ViewState; own: TableTxn | undefined }>();
+  /** Per view, its latest settled reading (TxnWatch.settledView). */
+  const settled = new Map<string, { state: ViewState; ownWriterTxn: bigint }>();
   /** Per view: its own table's numbers at the latest probe, and when they last changed (Date.now()). */
   const viewOwn = new Map<string, { txn: TableTxn; movedAt: number }>();
   /** Whether a view probe is needed for `views`: one is unknown or moved lately. */
@@ -384,20 +392,29 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     });
     if (!rows) {
       // Unknown from here on; a later probe starts a new log.
-      countUnknown(table, "loadFailed", Number(upto - after));
-      logs.set(table, { from: upto, upto, entries: [] });
+      if (logs.get(table) === log) {
+        countUnknown(table, "loadFailed", Number(upto - after));
+        logs.set(table, { from: upto, upto, entries: [] });
+      }
       return true;
     }
     const byTxn = new Map(rows.map((row) => [row.sequencerTxn, row]));
     // The TTL is read before ranges are entered (a load outside a probe, from the live checks,
     // may come first, or right after a transaction without a range made it be read again).
-    if (!retentions.has(table) && followed.has(table)) await loadRetentions().catch(() => undefined);
+    if (!retentions.has(table) && followed.has(table)) await loadRetentions(how.runner).catch(() => undefined);
+    // Loads run side by side (a probe's and a live check's, each on its own connection: neither
+    // waits for the other): one that started the log again meanwhile wins; one that went further
+    // leaves this one the transactions after it.
+    if (logs.get(table) !== log) return true;
+    // Bigints: Math.max does not take them.
+    let from = after;
+    if (log.upto > from) from = log.upto;
     const retention = retentions.get(table);
     const now = BigInt(Date.now()) * 1000n;
     /** The first transaction listed: those before it were purged from the listing. */
     let listed = upto + 1n;
     for (const row of rows) if (row.sequencerTxn < listed) listed = row.sequencerTxn;
-    for (let n = after + 1n; n <= upto; n++) {
+    for (let n = from + 1n; n <= upto; n++) {
       const row = byTxn.get(n);
       const span = row?.lo == null || row.hi == null ? null : { from: row.lo, to: row.hi + 1n };
       if (!span || !retention) {
@@ -409,28 +426,12 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       const expired = expiredBy(span.to - 1n, retention, now);
       log.entries.push({ txn: n, ranges: expired ? [span, expired] : [span], written: span });
     }
-    log.upto = upto;
+    if (upto > log.upto) log.upto = upto;
     if (log.entries.length > logSize) {
       const dropped = log.entries.splice(0, log.entries.length - logSize);
       log.from = dropped[dropped.length - 1]?.txn ?? log.from;
     }
     return true;
-  };
-
-  /** Loads of each table, one after the other (each extends what the previous one left). */
-  const loading = new Map<string, Promise<boolean>>();
-  const loadRanges = (table: string, txn: TableTxn, how?: How): Promise<boolean> => {
-    const previous = loading.get(table) ?? Promise.resolve(false);
-    const run = previous.then(
-      () => load(table, txn, how),
-      () => load(table, txn, how),
-    );
-    const settled = run.catch(() => false);
-    loading.set(table, settled);
-    void settled.then(() => {
-      if (loading.get(table) === settled) loading.delete(table);
-    });
-    return run;
   };
 
   const runProbe = async (withViews: boolean): Promise<TxnSnapshot & { suspended: ReadonlySet<string> }> => {
@@ -460,6 +461,10 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const now = Date.now();
     if (withViews) {
       knownViews = new Map([...views].map(([name, state]) => [name, { state, own: tables.get(name) }]));
+      for (const [name, state] of views) {
+        const own = tables.get(name);
+        if (own && own.writerTxn === own.sequencerTxn) settled.set(name, { state, ownWriterTxn: own.writerTxn });
+      }
     } else {
       for (const [name, known] of knownViews) {
         const own = tables.get(name);
@@ -477,6 +482,11 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       }
     }
     for (const table of logs.keys()) if (!tables.has(table)) logs.delete(table);
+    // A view gone, or whose numbers went back (dropped and made again): its settled reading is not its.
+    for (const [name, reading] of settled) {
+      const own = tables.get(name);
+      if (!own || own.writerTxn < reading.ownWriterTxn) settled.delete(name);
+    }
     if ([...followed].some((table) => tables.has(table) && !retentions.has(table))) {
       try {
         await loadRetentions();
@@ -487,7 +497,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     const loads: Promise<void>[] = [];
     for (const table of followed) {
       const txn = tables.get(table);
-      if (txn) loads.push(loadRanges(table, txn).then(() => undefined));
+      if (txn) loads.push(load(table, txn).then(() => undefined));
     }
     await Promise.all(loads);
     return { probe, tables, views, touched, recentlyTouched, suspended };
@@ -591,8 +601,9 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     applied,
     appliedWithin,
     follow,
-    loadRanges,
+    loadRanges: load,
     loadedUpTo: (table) => logs.get(table)?.upto ?? -1n,
+    settledView: (view) => settled.get(view),
     written,
     stats: () => ({
       probes,
