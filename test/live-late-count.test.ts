@@ -46,25 +46,32 @@ async function applied(table: string): Promise<bigint> {
   return BigInt(dataset[0]?.[0] as number);
 }
 
+/**
+ * Transaction checks every 20 ms, following the trades table into a watcher of their own (loads
+ * through `sql`); `seen(txn)` waits until a check whose pollers would have run saw `txn` applied.
+ */
+function followingChecks(sql: typeof runner) {
+  let checked = -1n;
+  const watch = createTxnWatch({ runner, idleProbeMs: 0 });
+  const checks = createTxnChecks({
+    sql,
+    watch,
+    log: pino({ level: "silent" }),
+    intervalMs: 20,
+    onChecked: () => {
+      checked = checks.txn(names.trades);
+    },
+  });
+  checks.follow([names.trades]);
+  checks.ticking(true);
+  const seen = (txn: bigint) => eventually(async () => (checked >= txn ? true : undefined), `check to see txn ${txn}`);
+  return { watch, checks, seen };
+}
+
 describe("transaction checks: the time range of each new transaction", () => {
   it("report the earliest timestamp written since a transaction, none for no transaction, and unknown where they cannot tell", async () => {
-    /** The table's applied transaction as of the latest check whose pollers would have run. */
-    let checked = -1n;
-    const watch = createTxnWatch({ runner, idleProbeMs: 0 });
-    const checks = createTxnChecks({
-      sql: runner,
-      watch,
-      log: pino({ level: "silent" }),
-      intervalMs: 20,
-      onChecked: () => {
-        checked = checks.txn(names.trades);
-      },
-    });
-    checks.follow([names.trades]);
-    checks.ticking(true);
+    const { watch, checks, seen } = followingChecks(runner);
     try {
-      const seen = async (txn: bigint) =>
-        eventually(async () => (checked >= txn ? true : undefined), `check to see txn ${txn}`);
       await insert([{ id: "seed", us: nowMicros() }]);
       const before = await applied(names.trades);
       await seen(before);
@@ -123,23 +130,11 @@ describe("transaction checks: the time range of each new transaction", () => {
         return runner.query<R>(statement, options);
       },
     };
-    let checked = -1n;
-    const watch = createTxnWatch({ runner, idleProbeMs: 0 });
-    const checks = createTxnChecks({
-      sql: gated,
-      watch,
-      log: pino({ level: "silent" }),
-      intervalMs: 20,
-      onChecked: () => {
-        checked = checks.txn(names.trades);
-      },
-    });
-    checks.follow([names.trades]);
-    checks.ticking(true);
+    const { watch, checks, seen } = followingChecks(gated);
     try {
       await insert([{ id: "race-seed", us: nowMicros() }]);
       const before = await applied(names.trades);
-      await eventually(async () => (checked >= before ? true : undefined), "the seed checked");
+      await seen(before);
       // Two transactions the checks have not seen; then one check loads both, held.
       checks.ticking(false);
       const t0 = nowMicros() + 10_000_000n;
@@ -156,7 +151,7 @@ describe("transaction checks: the time range of each new transaction", () => {
       hold = undefined;
       release();
       await upTo;
-      await eventually(async () => (checked >= after ? true : undefined), "the inserts checked");
+      await seen(after);
       expect(checks.earliestWritten(names.trades, before, after)).toBe(t0 + 1n);
       expect(watch.written(names.trades, before, after)).toEqual([
         { from: t0 + 1n, to: t0 + 2n },

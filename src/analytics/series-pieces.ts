@@ -31,6 +31,8 @@ export type SeriesPiece<R> =
 
 export interface SeriesOptions<R> {
   query: Pick<SegmentQuery, "keys" | "measures">;
+  /** Every group of the parts, in group order (seriesGroups): each gets a row in every bucket. */
+  groups: readonly GroupValues[];
   bucket: TimeBucket;
   /** Every bucket start of the range, ascending (checkRange). */
   starts: readonly Micros[];
@@ -155,7 +157,7 @@ export function seriesPieces<R extends { bucket: Micros | null; groupValues: Gro
       found: () => (run.length === 1 && first.cached ? first.rows : mergeParts(run, query)).map(toRow),
     };
   });
-  return assemble(runs, { ...options, groups: seriesGroups(parts, query.keys) });
+  return assemble(runs, options);
 }
 
 /** The rows of every piece, in order (for callers that take no text: every piece then has rows). */

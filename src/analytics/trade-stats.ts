@@ -268,9 +268,11 @@ export async function tradeStatsSeries(
   const columns = groupColumns(args.groupBy);
   const query = rollupQuery(source, args, true, max);
   const parts = await (bucketed ?? tradeStatsPartials(reads, source, args, max));
-  checkResultRows(max, starts.length * Math.max(1, seriesGroups(parts, query.keys).length));
+  const groups = seriesGroups(parts, query.keys);
+  checkResultRows(max, starts.length * Math.max(1, groups.length));
   return seriesPieces(parts, {
     query,
+    groups,
     bucket,
     starts,
     toRow: (row) => toRow(row as unknown as AggregateRow, columns, row.timestamp ?? null),

@@ -101,15 +101,16 @@ export class SplicedLists {
     }
     const chunks: Uint8Array[] = [];
     let from = 0;
+    // Each list's place: its marker as JSON writes it, found in the text, in the text's order.
     const marks = placed
-      .map((place, i) => ({ place, at: text.indexOf(JSON.stringify(`${MARK}${i}`)), length: 0 }))
+      .map((place, i) => ({ place, quoted: JSON.stringify(`${MARK}${i}`) }))
+      .map((mark) => ({ ...mark, at: text.indexOf(mark.quoted) }))
       .filter((mark) => mark.at >= 0)
       .sort((a, b) => a.at - b.at);
     for (const mark of marks) {
-      mark.length = JSON.stringify(`${MARK}${placed.indexOf(mark.place)}`).length;
       chunks.push(Buffer.from(text.slice(from, mark.at)));
       chunks.push(...listChunks(mark.place.recorded.pieces, mark.place.rows, clean));
-      from = mark.at + mark.length;
+      from = mark.at + mark.quoted.length;
     }
     chunks.push(Buffer.from(text.slice(from)));
     return chunks;
