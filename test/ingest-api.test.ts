@@ -216,13 +216,18 @@ describe("observability", () => {
       durability: "COMMITTED",
     });
     expect(result.failures).toEqual([]);
+    // The system sampler writes a row of its own now and then: the figures served lie between the
+    // writer's counts read just before and just after the scrape.
+    const before = t.app.writer.stats();
     const text = await (await fetch(`${t.url}/metrics`)).text();
+    const after = t.app.writer.stats();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
-    const stats = t.app.writer.stats();
-    expect(value("ingest_rows_written_total")).toBe(stats.rowsWritten);
+    expect(value("ingest_rows_written_total")).toBeGreaterThanOrEqual(before.rowsWritten);
+    expect(value("ingest_rows_written_total")).toBeLessThanOrEqual(after.rowsWritten);
     expect(value("ingest_rows_written_total")).toBeGreaterThanOrEqual(300);
     expect(value("ingest_rejected_rows_total")).toBe(0);
-    expect(value("ingest_flushes_total")).toBe(stats.flushes);
+    expect(value("ingest_flushes_total")).toBeGreaterThanOrEqual(before.flushes);
+    expect(value("ingest_flushes_total")).toBeLessThanOrEqual(after.flushes);
     expect(value("process_resident_memory_bytes")).toBeGreaterThan(10_000_000);
     expect(text).toContain("# TYPE ingest_retries_total counter");
 
