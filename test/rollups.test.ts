@@ -19,7 +19,7 @@ import {
   planSegments,
   rawSource,
 } from "../src/analytics/rollup.ts";
-import { createRollups, type Rollups } from "../src/analytics/rollup-coverage.ts";
+import { createRollups, hoursWithin, type Rollups } from "../src/analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { strategyPerformance } from "../src/analytics/strategy-performance.ts";
 import { type TradeGroupKey, tradeStatsBuckets, tradeStatsTotals } from "../src/analytics/trade-stats.ts";
@@ -555,8 +555,11 @@ describe("rollup coverage", () => {
     view: { writerTxn: bigint; sequencerTxn: bigint },
     appliesWithin: boolean,
     settled?: { ownWriterTxn: bigint; baseTxn: bigint; periodHi: bigint; valid?: boolean },
+    /** What the view's own transactions since the settled reading wrote (null: unknown). */
+    writes: readonly { from: bigint; to: bigint }[] | null = null,
   ) {
     const waited: number[] = [];
+    const asked: bigint[][] = [];
     const snapshot = {
       probe: 1,
       tables: new Map([
@@ -580,12 +583,14 @@ describe("rollup coverage", () => {
           ? null
           : after === 9n
             ? [{ from: hour, to: hour + 1n }]
-            : after === 8n
-              ? [
-                  { from: hour - HOUR_US, to: hour - HOUR_US + 1n },
-                  { from: hour, to: hour + 1n },
-                ]
-              : null,
+            : after === 10n
+              ? []
+              : after === 8n
+                ? [
+                    { from: hour - HOUR_US, to: hour - HOUR_US + 1n },
+                    { from: hour, to: hour + 1n },
+                  ]
+                : null,
     };
     const watch = {
       appliedWithin: async (_base: unknown, _tables: readonly string[], waitMs: number) => {
@@ -603,9 +608,13 @@ describe("rollup coverage", () => {
             periodHi: settled.periodHi,
           },
         },
+      viewWrites: async (_view: string, after: bigint, upto: bigint) => {
+        asked.push([after, upto]);
+        return writes;
+      },
     } as unknown as TxnWatch;
     const reads = { snapshot: async () => snapshot, read: async () => [] } as never;
-    return { source: createRollups(tables, names, watch, 250).trades, reads, waited };
+    return { source: createRollups(tables, names, watch, 250).trades, reads, waited, asked };
   }
 
   it("reads from the view what the base's transactions since its refresh did not touch, and the open period raw", async () => {
@@ -660,5 +669,60 @@ describe("rollup coverage", () => {
       valid: false,
     });
     expect(await invalid.source.coverage(invalid.reads)).toEqual({ usable: false, dirty: null });
+  });
+
+  it("reads a view that applied refreshes since its settled reading as of that reading when they wrote only hours read raw", async () => {
+    const settled = { ownWriterTxn: 5n, baseTxn: 8n, periodHi: hour };
+    const asOfSettled = {
+      usable: true,
+      dirty: [
+        { from: hour - HOUR_US, to: hour - HOUR_US + 1n },
+        { from: hour, to: hour + 1n },
+        { from: hour, to: 2n ** 62n },
+      ],
+    };
+    // Refresh marks without rows (a period view's), the late hour and the open period rewritten.
+    for (const writes of [
+      [],
+      [{ from: hour - HOUR_US, to: hour - HOUR_US + 1n }],
+      [{ from: hour, to: hour + 3n * HOUR_US }],
+    ]) {
+      const applied = rollups({ writerTxn: 6n, sequencerTxn: 9n }, false, settled, writes);
+      expect(await applied.source.coverage(applied.reads)).toEqual(asOfSettled);
+      expect(applied.waited).toEqual([]);
+      // Its own transactions since the settled reading, applied or not.
+      expect(applied.asked).toEqual([[5n, 9n]]);
+    }
+    // An hour outside (a full refresh writes them all), or nothing known: waited for as before.
+    for (const writes of [
+      [{ from: hour - 30n * 24n * HOUR_US, to: hour + HOUR_US }],
+      [{ from: hour - 2n * HOUR_US, to: hour - 2n * HOUR_US + 1n }],
+      null,
+    ]) {
+      const outside = rollups({ writerTxn: 6n, sequencerTxn: 9n }, false, settled, writes);
+      expect(await outside.source.coverage(outside.reads)).toEqual({ usable: true, dirty: null });
+      expect(outside.waited).toEqual([250]);
+    }
+    // A refresh state gone back since (a full refresh under way shows -1): nothing settled is shown.
+    const back = rollups({ writerTxn: 6n, sequencerTxn: 9n }, false, { ...settled, baseTxn: 10n }, []);
+    expect(await back.source.coverage(back.reads)).toEqual({ usable: true, dirty: null });
+    expect(back.asked).toEqual([]);
+  });
+});
+
+describe("hoursWithin", () => {
+  it("holds when every hour a span reaches overlaps a range read raw", () => {
+    const h = 3_600_000_000n;
+    const dirty = [
+      { from: 5n * h + 10n, to: 5n * h + 11n },
+      { from: 8n * h, to: 2n ** 62n },
+    ];
+    expect(hoursWithin({ from: 5n * h, to: 5n * h + 1n }, dirty)).toBe(true);
+    expect(hoursWithin({ from: 5n * h + 30n, to: 6n * h }, dirty)).toBe(true);
+    expect(hoursWithin({ from: 5n * h, to: 6n * h + 1n }, dirty)).toBe(false);
+    expect(hoursWithin({ from: 9n * h, to: 40n * h }, dirty)).toBe(true);
+    expect(hoursWithin({ from: 4n * h, to: 40n * h }, dirty)).toBe(false);
+    expect(hoursWithin({ from: -3n * h + 5n, to: -3n * h + 6n }, [{ from: -3n * h, to: -3n * h + 1n }])).toBe(true);
+    expect(hoursWithin({ from: -3n * h + 5n, to: -3n * h + 6n }, [{ from: -4n * h, to: -3n * h }])).toBe(false);
   });
 });

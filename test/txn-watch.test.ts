@@ -3,6 +3,7 @@
 // local-server.ts does), and the wait for the WAL apply of a commit acknowledged over ILP.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { hoursWithin } from "../src/analytics/rollup-coverage.ts";
 import { createSqlRunner, type SqlRunner } from "../src/analytics/sql.ts";
 import { createTxnWatch } from "../src/questdb/txn-watch.ts";
 import { exec, testPool, uniquePrefix, viewsCaughtUp, walApplied } from "./support/questdb.ts";
@@ -145,7 +146,52 @@ describe("the transaction watcher", () => {
       expect(Number(rows[0]?.n)).toBe(i + 1);
     }
   });
+
+  it("lists the hours a view's own transactions wrote: those an incremental refresh replaced, every hour for a full refresh", async () => {
+    const watch = createTxnWatch({ runner });
+    const own = async () => {
+      await viewsCaughtUp(prefix);
+      const rows = await runner.query<{ txn: string }>({
+        name: "test.viewTxn",
+        sql: `SELECT sequencerTxn txn FROM wal_tables() WHERE name = '${view}'`,
+        params: [],
+      });
+      return BigInt(rows[0]?.txn as string);
+    };
+    const hourOf = (micros: bigint) => [{ from: micros, to: micros + 1n }];
+    // The UPDATE above left the view invalid: made valid again first.
+    await exec(`REFRESH MATERIALIZED VIEW ${view} FULL`);
+    const start = await own();
+    // A late row into an old hour: the view replaces that hour alone.
+    await ilp(base + 7n * H + 5n, "d", 4);
+    const afterLate = await own();
+    const late = (await watch.viewWrites(view, start, afterLate)) ?? [];
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((span) => hoursWithin(span, hourOf(base + 7n * H)))).toBe(true);
+    // A full refresh truncates the view and writes every hour again: it reaches the first hour.
+    await exec(`REFRESH MATERIALIZED VIEW ${view} FULL`);
+    const afterFull = await eventuallyMoved(own, afterLate);
+    const full = (await watch.viewWrites(view, afterLate, afterFull)) ?? [];
+    expect(full.some((span) => span.from <= base + H && span.to > base + H)).toBe(true);
+    expect(full.every((span) => hoursWithin(span, hourOf(base + 7n * H)))).toBe(false);
+    // Read once: the same question again runs no statement.
+    const loads = watch.stats().rangeLoads;
+    expect(await watch.viewWrites(view, start, afterFull)).toEqual([...late, ...full]);
+    expect(watch.stats().rangeLoads).toBe(loads);
+    // From before what the log holds is loaded again; more than the watch loads at once is unknown.
+    const small = createTxnWatch({ runner, maxLoad: 1 });
+    expect(await small.viewWrites(view, start, afterFull)).toBeNull();
+  });
 });
+
+async function eventuallyMoved(own: () => Promise<bigint>, after: bigint): Promise<bigint> {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    const txn = await own();
+    if (txn > after) return txn;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the view committed nothing");
+}
 
 async function eventuallyRefreshed(watch: ReturnType<typeof createTxnWatch>, baseTxn: bigint) {
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {

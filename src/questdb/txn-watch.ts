@@ -113,6 +113,15 @@ export interface TxnWatch {
    * applied transaction, the view shows that state (analytics/rollup-coverage.ts).
    */
   settledView(view: string): { state: ViewState; ownWriterTxn: bigint } | undefined;
+  /**
+   * What the rows of a view's own transactions in (afterTxn, uptoTxn] span, as wal_transactions()
+   * lists them (committed, applied or not): a transaction without rows (a period view's refresh
+   * mark, a full refresh's truncation) spans nothing. Null when unknown: no longer listed (purged),
+   * more than the watch loads at once, or the statement failed. Each transaction is read once per
+   * process (a log per view); analytics/rollup-coverage.ts checks with it that a view still shows
+   * its settled reading outside the hours it reads raw.
+   */
+  viewWrites(view: string, afterTxn: bigint, uptoTxn: bigint): Promise<readonly TxnRange[] | null>;
   /** The last transaction of `table` its range log holds (-1n: none). */
   loadedUpTo(table: string): bigint;
   /**
@@ -434,6 +443,72 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     return true;
   };
 
+  /** Per view: its own transactions' spans, (from, upto] (null: no rows), the newest logSize kept. */
+  const viewLogs = new Map<string, { from: bigint; upto: bigint; entries: { txn: bigint; span: TxnRange | null }[] }>();
+  const viewLoads = new Map<string, Promise<boolean>>();
+  /** Extends the view's log to uptoTxn; false when what it would hold is unknown. */
+  const loadViewWrites = async (view: string, afterTxn: bigint, uptoTxn: bigint): Promise<boolean> => {
+    let log = viewLogs.get(view);
+    // New, or asked from before what it holds (a settled reading older than the log).
+    if (!log || afterTxn < log.from) {
+      log = { from: afterTxn, upto: afterTxn, entries: [] };
+      viewLogs.set(view, log);
+    }
+    const after = log.upto;
+    if (uptoTxn <= after) return true;
+    if (uptoTxn - after > BigInt(maxLoad)) {
+      viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
+      return false;
+    }
+    const rows = await readTxnRanges(runner, view, after, uptoTxn, {
+      name: "txn.viewRanges",
+      onTry: () => rangeLoads++,
+    });
+    if (viewLogs.get(view) !== log) return true;
+    if (!rows) {
+      viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
+      return false;
+    }
+    const byTxn = new Map(rows.map((row) => [row.sequencerTxn, row]));
+    for (let n = after + 1n; n <= uptoTxn; n++) {
+      const row = byTxn.get(n);
+      if (!row) {
+        // Not listed (purged): unknown from here on.
+        viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
+        return false;
+      }
+      log.entries.push({ txn: n, span: row.lo == null || row.hi == null ? null : { from: row.lo, to: row.hi + 1n } });
+    }
+    log.upto = uptoTxn;
+    if (log.entries.length > logSize) {
+      const dropped = log.entries.splice(0, log.entries.length - logSize);
+      log.from = dropped[dropped.length - 1]?.txn ?? log.from;
+    }
+    return true;
+  };
+  const viewWrites = async (view: string, afterTxn: bigint, uptoTxn: bigint): Promise<readonly TxnRange[] | null> => {
+    if (uptoTxn <= afterTxn) return [];
+    // One load per view at a time; a request that wants more than the one running loads after it.
+    for (let tries = 0; tries < 3; tries++) {
+      const log = viewLogs.get(view);
+      if (log && afterTxn >= log.from && uptoTxn <= log.upto) {
+        const spans: TxnRange[] = [];
+        for (const entry of log.entries)
+          if (entry.txn > afterTxn && entry.txn <= uptoTxn && entry.span) spans.push(entry.span);
+        return spans;
+      }
+      const running = viewLoads.get(view);
+      if (running) {
+        await running;
+        continue;
+      }
+      const loading = loadViewWrites(view, afterTxn, uptoTxn).finally(() => viewLoads.delete(view));
+      viewLoads.set(view, loading);
+      if (!(await loading)) return null;
+    }
+    return null;
+  };
+
   const runProbe = async (withViews: boolean): Promise<TxnSnapshot & { suspended: ReadonlySet<string> }> => {
     const probe = ++probes;
     if (withViews) viewProbes++;
@@ -486,6 +561,10 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     for (const [name, reading] of settled) {
       const own = tables.get(name);
       if (!own || own.writerTxn < reading.ownWriterTxn) settled.delete(name);
+    }
+    for (const [name, log] of viewLogs) {
+      const own = tables.get(name);
+      if (!own || own.sequencerTxn < log.upto) viewLogs.delete(name);
     }
     if ([...followed].some((table) => tables.has(table) && !retentions.has(table))) {
       try {
@@ -604,6 +683,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     loadRanges: load,
     loadedUpTo: (table) => logs.get(table)?.upto ?? -1n,
     settledView: (view) => settled.get(view),
+    viewWrites,
     written,
     stats: () => ({
       probes,
