@@ -178,8 +178,8 @@ describe("the transaction watcher", () => {
     const loads = watch.stats().rangeLoads;
     expect(await watch.viewWrites(view, start, afterFull)).toEqual([...late, ...full]);
     expect(watch.stats().rangeLoads).toBe(loads);
-    // From before what the log holds is loaded again; more than the watch loads at once is unknown.
-    const small = createTxnWatch({ runner, maxLoad: 1 });
+    // More than the watch loads at once is unknown.
+    const small = createTxnWatch({ runner, viewMaxLoad: 1 });
     expect(await small.viewWrites(view, start, afterFull)).toBeNull();
   });
 });

@@ -114,6 +114,11 @@ export const QUESTDB_SETTINGS: Readonly<Record<string, string>> = {
   // month-long charts would hold both, and a one-row page would wait seconds behind them.
   // More threads than cores time-slice instead, so a short statement always gets one.
   "shared.network.worker.count": "4",
+  // WAL apply workers (2 on a 2-core machine by default): QuestDB 9.3.4 lets an immediate period
+  // view commit hundreds of transactions without rows in a burst when its base table's apply
+  // lags (fixed upstream after 9.3.4, questdb PR #7136); applying them held both workers for about
+  // a second, and the base tables' commits (which every read waits for) waited behind them.
+  "wal.apply.worker.count": "4",
   // wal_transactions() reports the timestamp range each transaction wrote only with a
   // partitioned transaction log: the query cache drops just the cached periods a write touched
   // (src/questdb/txn-watch.ts). Applies to tables created while it is set.

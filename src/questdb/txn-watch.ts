@@ -158,6 +158,8 @@ export interface TxnWatchOptions {
   logSize?: number;
   /** A table that moved by more transactions than this between two probes is not loaded (unknown). Default 1,000. */
   maxLoad?: number;
+  /** viewWrites loads no more than this many of a view's transactions at once (else unknown). Default 10 × maxLoad. */
+  viewMaxLoad?: number;
   /**
    * While tables are followed, a probe runs when none has for this long (ms), so that their
    * transactions' ranges are loaded before QuestDB purges them from wal_transactions() (it lists
@@ -304,6 +306,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     applyWaitMs = 5_000,
     logSize = 4_096,
     maxLoad = 1_000,
+    viewMaxLoad = 10 * maxLoad,
     idleProbeMs = 1_000,
     viewMovingMs = 2_000,
   } = options;
@@ -443,20 +446,23 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     return true;
   };
 
-  /** Per view: its own transactions' spans, (from, upto] (null: no rows), the newest logSize kept. */
-  const viewLogs = new Map<string, { from: bigint; upto: bigint; entries: { txn: bigint; span: TxnRange | null }[] }>();
+  /** Per view: the spans of its own transactions in (from, upto] that wrote rows, the newest logSize kept. */
+  const viewLogs = new Map<string, { from: bigint; upto: bigint; entries: { txn: bigint; span: TxnRange }[] }>();
   const viewLoads = new Map<string, Promise<boolean>>();
   /** Extends the view's log to uptoTxn; false when what it would hold is unknown. */
   const loadViewWrites = async (view: string, afterTxn: bigint, uptoTxn: bigint): Promise<boolean> => {
     let log = viewLogs.get(view);
-    // New, or asked from before what it holds (a settled reading older than the log).
-    if (!log || afterTxn < log.from) {
+    // New, asked from before what it holds (a settled reading older than the log), or from after
+    // it (the transactions in between are not needed).
+    if (!log || afterTxn < log.from || afterTxn > log.upto) {
       log = { from: afterTxn, upto: afterTxn, entries: [] };
       viewLogs.set(view, log);
     }
     const after = log.upto;
     if (uptoTxn <= after) return true;
-    if (uptoTxn - after > BigInt(maxLoad)) {
+    // A period view may commit hundreds of transactions without rows a second (see viewWrites):
+    // read in one statement of three numbers a row, only those with rows kept.
+    if (uptoTxn - after > BigInt(viewMaxLoad)) {
       viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
       return false;
     }
@@ -477,7 +483,8 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
         viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
         return false;
       }
-      log.entries.push({ txn: n, span: row.lo == null || row.hi == null ? null : { from: row.lo, to: row.hi + 1n } });
+      // Only transactions with rows are kept: those without change nothing the check reads.
+      if (row.lo != null && row.hi != null) log.entries.push({ txn: n, span: { from: row.lo, to: row.hi + 1n } });
     }
     log.upto = uptoTxn;
     if (log.entries.length > logSize) {
@@ -562,9 +569,11 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       const own = tables.get(name);
       if (!own || own.writerTxn < reading.ownWriterTxn) settled.delete(name);
     }
+    // A view's log from before it was dropped and made again (its numbers start again below it). A
+    // probe that read a little before a load went further does not (it may finish after the load).
     for (const [name, log] of viewLogs) {
       const own = tables.get(name);
-      if (!own || own.sequencerTxn < log.upto) viewLogs.delete(name);
+      if (!own || own.sequencerTxn < log.from) viewLogs.delete(name);
     }
     if ([...followed].some((table) => tables.has(table) && !retentions.has(table))) {
       try {
