@@ -44,10 +44,11 @@ describe("GraphiQL", () => {
     await eventually(
       async () => ((await page.content()).includes("seen-in-graphiql") ? true : undefined),
       "the trade in GraphiQL's result pane",
+      60_000, // a browser, a live poll and the render on a machine CI keeps busy
     );
     expect(external).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 
   it("opens with this API's example operations (a bot's, a dashboard's, a monitor's), and the bot's runs as it is", async () => {
     const page = await browser.newPage();
