@@ -93,9 +93,10 @@ export function createRollups(
           if (settled.ownWriterTxn === own.writerTxn) return coverage;
           // Applied since: it still shows that state wherever its own transactions since (applied
           // or not) wrote nothing outside the hours read raw anyway.
-          if (coverage.dirty !== null) {
+          const dirty = coverage.dirty;
+          if (dirty !== null) {
             const writes = await watch.viewWrites(view, settled.ownWriterTxn, own.sequencerTxn);
-            if (writes?.every((span) => hoursWithin(span, coverage.dirty ?? []))) return coverage;
+            if (writes?.every((span) => hoursWithin(span, dirty))) return coverage;
           }
         }
       }

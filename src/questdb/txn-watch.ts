@@ -350,6 +350,12 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     unknownByTable.set(table, (unknownByTable.get(table) ?? 0) + n);
   };
 
+  /** Keeps a log's newest logSize entries; what it holds then starts after the last one dropped. */
+  const trim = (log: { from: bigint; entries: { txn: bigint }[] }) => {
+    if (log.entries.length <= logSize) return;
+    const dropped = log.entries.splice(0, log.entries.length - logSize);
+    log.from = dropped[dropped.length - 1]?.txn ?? log.from;
+  };
   /** The ranges `of` each of `table`'s transactions in (afterTxn, uptoTxn]; null when one is unknown. */
   const rangesOf =
     (of: (entry: LogEntry) => readonly TxnRange[] | null) =>
@@ -439,10 +445,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       log.entries.push({ txn: n, ranges: expired ? [span, expired] : [span], written: span });
     }
     if (upto > log.upto) log.upto = upto;
-    if (log.entries.length > logSize) {
-      const dropped = log.entries.splice(0, log.entries.length - logSize);
-      log.from = dropped[dropped.length - 1]?.txn ?? log.from;
-    }
+    trim(log);
     return true;
   };
 
@@ -451,6 +454,11 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
   const viewLoads = new Map<string, Promise<boolean>>();
   /** Extends the view's log to uptoTxn; false when what it would hold is unknown. */
   const loadViewWrites = async (view: string, afterTxn: bigint, uptoTxn: bigint): Promise<boolean> => {
+    /** Nothing known up to uptoTxn: a later question starts the log again. */
+    const unknown = () => {
+      viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
+      return false;
+    };
     let log = viewLogs.get(view);
     // New, asked from before what it holds (a settled reading older than the log), or from after
     // it (the transactions in between are not needed).
@@ -462,35 +470,23 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
     if (uptoTxn <= after) return true;
     // A period view may commit hundreds of transactions without rows a second (see viewWrites):
     // read in one statement of three numbers a row, only those with rows kept.
-    if (uptoTxn - after > BigInt(viewMaxLoad)) {
-      viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
-      return false;
-    }
+    if (uptoTxn - after > BigInt(viewMaxLoad)) return unknown();
     const rows = await readTxnRanges(runner, view, after, uptoTxn, {
       name: "txn.viewRanges",
       onTry: () => rangeLoads++,
     });
     if (viewLogs.get(view) !== log) return true;
-    if (!rows) {
-      viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
-      return false;
-    }
+    if (!rows) return unknown();
     const byTxn = new Map(rows.map((row) => [row.sequencerTxn, row]));
     for (let n = after + 1n; n <= uptoTxn; n++) {
       const row = byTxn.get(n);
-      if (!row) {
-        // Not listed (purged): unknown from here on.
-        viewLogs.set(view, { from: uptoTxn, upto: uptoTxn, entries: [] });
-        return false;
-      }
+      // Not listed (purged).
+      if (!row) return unknown();
       // Only transactions with rows are kept: those without change nothing the check reads.
       if (row.lo != null && row.hi != null) log.entries.push({ txn: n, span: { from: row.lo, to: row.hi + 1n } });
     }
     log.upto = uptoTxn;
-    if (log.entries.length > logSize) {
-      const dropped = log.entries.splice(0, log.entries.length - logSize);
-      log.from = dropped[dropped.length - 1]?.txn ?? log.from;
-    }
+    trim(log);
     return true;
   };
   const viewWrites = async (view: string, afterTxn: bigint, uptoTxn: bigint): Promise<readonly TxnRange[] | null> => {
@@ -500,8 +496,7 @@ export function createTxnWatch(options: TxnWatchOptions): TxnWatch {
       const log = viewLogs.get(view);
       if (log && afterTxn >= log.from && uptoTxn <= log.upto) {
         const spans: TxnRange[] = [];
-        for (const entry of log.entries)
-          if (entry.txn > afterTxn && entry.txn <= uptoTxn && entry.span) spans.push(entry.span);
+        for (const entry of log.entries) if (entry.txn > afterTxn && entry.txn <= uptoTxn) spans.push(entry.span);
         return spans;
       }
       const running = viewLoads.get(view);
