@@ -22,6 +22,8 @@ const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 50);
 const ROWS_PER_S = Number(process.env.BENCH_ROWS_PER_S ?? 10_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+/** The loader's largest batch, in batches of ROWS_PER_S / 10 (after a slow answer it catches up). */
+const MAX_BATCH_FACTOR = 5;
 /** BENCH_POKE_ONLY=1: only the poke phase, its figures on one line, nothing recorded. */
 const POKE_ONLY = process.env.BENCH_POKE_ONLY === "1";
 const log = (line: string) => console.log(`[bench:live] ${line}`);
@@ -60,6 +62,8 @@ interface PhaseResult {
   outOfOrder: number;
   /** The loader's recordTrades requests over the measured seconds (ms, ascending): part of each event's time. */
   requestMs: number[];
+  /** The loader's batch sizes over the measured seconds (ascending): ROWS_PER_S / 10, more after a slow answer. */
+  batchSizes: number[];
   /** Trades accepted for a subscriber's filter that it never received, and ones received twice. */
   missing: number;
   duplicates: number;
@@ -222,18 +226,26 @@ async function phase(
       `${setup.name}: ${connected} subscribers, ${QUERIES} distinct queries; ingesting ${ROWS_PER_S} rows/s for ${durationS} s…`,
     );
 
-    // Ingest: every 100 ms a batch of ROWS_PER_S / 10 trades timestamped now.
+    // Ingest: every 100 ms a batch of the trades due since the last (ROWS_PER_S / 10 when the
+    // answers keep up; more when an answer took longer, so the rate offered stays ROWS_PER_S),
+    // timestamped now, one request at a time (the trades' order is the requests').
     let sent = 0;
     let ingesting = true;
     const requestMs: number[] = [];
     /** Accepted trade numbers per tradeRecorded query k. */
     const accepted = new Map<number, number[]>();
     const perBatch = Math.round(ROWS_PER_S / 10);
+    const batchSizes: number[] = [];
     const ingest = (async () => {
       let n = 0;
+      const loadStarted = Date.now();
       while (ingesting) {
         const started = Date.now();
-        const inputs = Array.from({ length: perBatch }, () => {
+        // Trades due by now, at most MAX_BATCH_FACTOR batches' worth at once.
+        const due = Math.floor(((started - loadStarted) * ROWS_PER_S) / 1000) + perBatch - n;
+        const size = Math.max(1, Math.min(due, perBatch * MAX_BATCH_FACTOR));
+        if (measuring) batchSizes.push(size);
+        const inputs = Array.from({ length: size }, () => {
           const i = n++;
           const k = i % 100 === 0 ? ((i / 100) % (QUERIES / 2)) * 2 : -1;
           return benchTrade(`live-${i}`, new Date().toISOString(), {
@@ -253,7 +265,7 @@ async function phase(
         const answer = (await r.json()) as { errors?: unknown };
         if (measuring) requestMs.push(performance.now() - requestStarted);
         if (r.ok && !answer.errors) {
-          sent += perBatch;
+          sent += inputs.length;
           for (const input of inputs) {
             if (input.venue === "main") continue;
             const k = Number(input.venue.slice(1));
@@ -306,8 +318,10 @@ async function phase(
     for (const ws of sockets) ws.terminate();
     latencies.sort((a, b) => a - b);
     requestMs.sort((a, b) => a - b);
+    batchSizes.sort((a, b) => a - b);
     return {
       requestMs,
+      batchSizes,
       statementsPerS: (statements1 - statements0) / elapsed,
       // A label not exported yet (no statement of that name so far) reads as NaN: none.
       countedPerS: ((counted1 || 0) - (counted0 || 0)) / elapsed,
@@ -429,7 +443,7 @@ async function main() {
       );
       console.log(
         `poke: ${poke.ingestedPerS.toFixed(0)} rows/s; event → client p50/p99 ${percentile(poke.latencies, 50)}/${percentile(poke.latencies, 99)} ms; ` +
-          `request ${percentile(poke.requestMs, 50).toFixed(0)}/${percentile(poke.requestMs, 99).toFixed(0)}; ${stages.join("; ")}; ` +
+          `request ${percentile(poke.requestMs, 50).toFixed(0)}/${percentile(poke.requestMs, 99).toFixed(0)} (trades ${percentile(poke.batchSizes, 50)}/${percentile(poke.batchSizes, 99)}); ${stages.join("; ")}; ` +
           `out of order / missing / duplicated ${poke.outOfOrder} / ${poke.missing} / ${poke.duplicates}`,
       );
       return;
@@ -508,10 +522,10 @@ async function main() {
           `| ${what} | ${[poke, tick].map((r) => `${ms(quantileMs(r.stages.get(stage), 0.5))} / ${ms(quantileMs(r.stages.get(stage), 0.99))}`).join(" | ")} |`,
       ),
       `| sum of the stages' p50 (the rest of the p50 below: the loader's request and the spool's sync before a row is accepted, and the subscribers' own process) | ${[poke, tick].map((r) => ms(STAGES.reduce((sum, [stage]) => sum + quantileMs(r.stages.get(stage), 0.5), 0))).join(" | ")} |`,
-      `| the loader's recordTrades request (${Math.round(ROWS_PER_S / 10).toLocaleString("en-US")} trades; answered once they are queued), measured by the loader | ${[poke, tick].map((r) => `${percentile(r.requestMs, 50).toFixed(0)} / ${percentile(r.requestMs, 99).toFixed(0)}`).join(" | ")} |`,
+      `| the loader's recordTrades request (answered once its trades are queued), measured by the loader; in parentheses its trades, p50 / p99 (${Math.round(ROWS_PER_S / 10).toLocaleString("en-US")}, more after a slow answer) | ${[poke, tick].map((r) => `${percentile(r.requestMs, 50).toFixed(0)} / ${percentile(r.requestMs, 99).toFixed(0)} (${percentile(r.batchSizes, 50)} / ${percentile(r.batchSizes, 99)})`).join(" | ")} |`,
       `| event → client, measured by the subscribers (from the trade's timestamp, set by the loader before its request) | ${[poke, tick].map((r) => `${percentile(r.latencies, 50)} / ${percentile(r.latencies, 99)}`).join(" | ")} |`,
     ];
-    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine (load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] as number).toFixed(1)} after); ${DURATION_S} s measured per phase (baseline ${soloS} s), each phase its own API process and tables. Each poll is one statement (tradeRecorded: rows after the watermark, with the late-window count in one UNION ALL only when a transaction since its last poll wrote a row at or before its watermark (the time ranges of new transactions, read by the checks from wal_transactions()), plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL; the polls of all cohorts of a kind due in one turn are joined into one statement); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine (load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] as number).toFixed(1)} after); ${DURATION_S} s measured per phase (baseline ${soloS} s), each phase its own API process and tables. The loader sends one recordTrades at a time, every 100 ms, with the trades due since its last (so it offers BENCH_ROWS_PER_S however long an answer takes: ${Math.round(ROWS_PER_S / 10).toLocaleString("en-US")} trades a request while the answers keep up, up to ${(MAX_BATCH_FACTOR * Math.round(ROWS_PER_S / 10)).toLocaleString("en-US")} after slow ones). Each poll is one statement (tradeRecorded: rows after the watermark, with the late-window count in one UNION ALL only when a transaction since its last poll wrote a row at or before its watermark (the time ranges of new transactions, read by the checks from wal_transactions()), plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL; the polls of all cohorts of a kind due in one turn are joined into one statement); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
     const text = `${header}\n\n${lines.join("\n")}\n\n${breakdown.join("\n")}`;
     console.log(`\n${text}\n`);
     await recordInDocs("live", "Live subscriptions benchmark", text);
