@@ -25,7 +25,7 @@
 //    result in docs/benchmarks.md when the sizes are the defaults (BENCH_RECORD=1/0 to force).
 //
 // Env: BENCH_DAYS (30), BENCH_TRADES_PER_DAY (300,000), BENCH_LATENCY_PER_DAY (1,000,000),
-// BENCH_MEV_PER_DAY (30,000), BENCH_RANGES (days, "1,7,30"), BENCH_RUNS (30),
+// BENCH_MEV_PER_DAY (30,000), BENCH_RANGES (days, "1,7,30"), BENCH_RUNS (100),
 // BENCH_UNCACHED_RUNS (5), BENCH_BUDGET_S (10), BENCH_ONLY (queries whose name contains it),
 // BENCH_WRITER_INTERVAL_MS (100), BENCH_NOW_STEP_MS (0: ranges end at the exact millisecond; e.g.
 // 60000 snaps them to the minute, as a dashboard rounding "now" would), BENCH_VIEWS_TIMEOUT_S
@@ -64,7 +64,7 @@ const FULL_SIZE =
   SIZES.latencyPerDay === 1_000_000 &&
   SIZES.mevPerDay === 30_000;
 const RANGES = (process.env.BENCH_RANGES ?? "1,7,30").split(",").map(Number);
-const RUNS = env("BENCH_RUNS", 30);
+const RUNS = env("BENCH_RUNS", 100);
 const UNCACHED_RUNS = env("BENCH_UNCACHED_RUNS", 5);
 const BUDGET_MS = env("BENCH_BUDGET_S", 10) * 1000;
 const MIN_RUNS = 3;
