@@ -83,11 +83,13 @@ const processMetrics = () => {
  */
 export function replaceConnectionCounts(registry: Registry): void {
   const names = ["process_open_fds", "nodejs_active_handles", "nodejs_active_handles_total"] as const;
-  const help = new Map(names.map((name) => [name, registry.getSingleMetric(name)]));
+  /** prom-client's help texts (undefined: it did not register the metric). */
+  const help = new Map(
+    names.map((name) => [name, (registry.getSingleMetric(name) as { help?: string } | undefined)?.help]),
+  );
   for (const name of names) registry.removeSingleMetric(name);
-  const helpOf = (name: (typeof names)[number], fallback: string) =>
-    (help.get(name) as { help?: string } | undefined)?.help ?? fallback;
-  if (help.get("process_open_fds")) {
+  const helpOf = (name: (typeof names)[number], fallback: string) => help.get(name) ?? fallback;
+  if (help.get("process_open_fds") !== undefined) {
     new Gauge({
       name: "process_open_fds",
       help: helpOf("process_open_fds", "Number of open file descriptors."),
