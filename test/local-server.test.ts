@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { isQuestDbUp, startLocalQuestDb } from "../src/questdb/local-server.ts";
-import { eventually } from "./support/questdb.ts";
+import { isQuestDbUp, QUESTDB_SETTINGS, startLocalQuestDb } from "../src/questdb/local-server.ts";
+import { eventually, exec } from "./support/questdb.ts";
 
 const alive = (pid: number) => {
   try {
@@ -38,6 +38,16 @@ describe("local QuestDB server", () => {
     await server.stop();
     expect(alive(server.pid)).toBe(false);
     expect(await isQuestDbUp("127.0.0.1", server.httpPort)).toBe(false);
+  });
+
+  it("runs with every setting of QUESTDB_SETTINGS as QuestDB knows it (a misspelt key would be ignored silently)", async () => {
+    const { columns, dataset } = await exec("SHOW PARAMETERS");
+    const at = (name: string) => columns.findIndex((c) => c.name === name);
+    const [path, value, source] = [at("property_path"), at("value"), at("value_source")];
+    const known = new Map(dataset.map((row) => [row[path] as string, { value: row[value], source: row[source] }]));
+    for (const [key, expected] of Object.entries(QUESTDB_SETTINGS)) {
+      expect(known.get(key), key).toEqual({ value: expected, source: "conf" });
+    }
   });
 
   it("dies with its parent: SIGKILL of the process that started it leaves no orphan", async () => {

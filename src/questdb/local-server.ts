@@ -123,6 +123,18 @@ export const QUESTDB_SETTINGS: Readonly<Record<string, string>> = {
   // partitioned transaction log: the query cache drops just the cached periods a write touched
   // (src/questdb/txn-watch.ts). Applies to tables created while it is set.
   "cairo.default.sequencer.part.txn.count": "1000",
+  // Idle workers: a QuestDB worker with nothing to do spins (10 loops), pauses (up to 7,000
+  // loops), then naps 1 ms at a time (to 10,000) before it sleeps 10 ms at a time. With a commit
+  // every 100 ms and polls between them, the pools (network ×4, WAL apply ×4, write, query, view
+  // refresh) spent most of the time in that spin: 0.9 of this 2-core machine's cores at 10,000
+  // rows/s, against 0.35 for the API's own threads (docs/benchmarks.md, "QuestDB's idle
+  // workers"). Napping after 100 idle loops costs a request at most a millisecond of wake-up.
+  "shared.worker.yield.threshold": "10",
+  "shared.worker.nap.threshold": "100",
+  "wal.apply.worker.yield.threshold": "10",
+  "wal.apply.worker.nap.threshold": "100",
+  "mat.view.refresh.worker.yield.threshold": "10",
+  "mat.view.refresh.worker.nap.threshold": "100",
 };
 
 function serverConf(httpPort: number, pgPort: number, settings: Readonly<Record<string, string>>): string {
