@@ -8,7 +8,8 @@
 // Env: BENCH_SUBSCRIBERS (5000), BENCH_QUERIES (50), BENCH_ROWS_PER_S (10000),
 //      BENCH_DURATION_S (20; the baseline runs half as long), BENCH_WARMUP_S (10: load before the
 //      measured seconds, its latency reported apart), BENCH_API_NODE_ARGS (e.g. --cpu-prof),
-//      BENCH_POKE_ONLY=1, BENCH_TIMELINE=1 (below).
+//      BENCH_POKE_ONLY=1, BENCH_TIMELINE=1, BENCH_BIG_ONLY=1 (the 20,000-trade batch alone, with
+//      its arrivals and stages).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -401,9 +402,9 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
     const subscribers = await Promise.all(
       filters.map(
         (f) =>
-          new Promise<{ ws: WebSocket; ids: number[]; last: number }>((done) => {
+          new Promise<{ ws: WebSocket; ids: number[]; last: number; marks: number[] }>((done) => {
             const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
-            const state = { ws, ids: [] as number[], last: 0 };
+            const state = { ws, ids: [] as number[], last: 0, marks: [] as number[] };
             ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init" })));
             ws.on("message", (raw: Buffer) => {
               const message = JSON.parse(raw.toString()) as {
@@ -419,16 +420,19 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
               if (message.type === "next" && id) {
                 state.ids.push(Number(id.slice("big-".length)));
                 state.last = performance.now();
+                if (state.ids.length % 2500 === 1) state.marks.push(Math.round(state.last));
               }
             });
           }),
       ),
     );
     await new Promise((r) => setTimeout(r, 1_500)); // each poller's first poll marks "now"
+    const stages0 = await stageHistograms(url);
     const start = BigInt(Date.now()) * 1000n;
     const inputs = Array.from({ length: 20_000 }, (_, i) =>
       benchTrade(`big-${i}`, formatIsoMicros(start + BigInt(i)), { baseToken: "BIG", venue: "big" }),
     );
+    const requested = performance.now();
     const r = await fetch(`${url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -446,6 +450,19 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
     const inOrder = subscribers.every((s) => s.ids.length === 20_000 && s.ids.every((n, i) => n === i));
     const ms = Math.max(...subscribers.map((s) => (s.ids.length === 20_000 ? s.last - committed : Number.NaN)));
     for (const s of subscribers) s.ws.terminate();
+    if (process.env.BENCH_BIG_ONLY === "1") {
+      log(
+        `answered in ${Math.round(committed - requested)} ms; arrivals of trades 1, 2,501, 5,001, … after the answer, ms:`,
+      );
+      for (const s of subscribers) log(s.marks.map((t) => Math.round(t - committed)).join(", "));
+      const stages = bucketsBetween(stages0, await stageHistograms(url));
+      log(
+        STAGES.map(
+          ([stage]) =>
+            `${stage} ${[0.01, 0.5, 0.99].map((q) => quantileMs(stages.get(stage), q).toFixed(0)).join("/")}`,
+        ).join("; "),
+      );
+    }
     return { ms, inOrder };
   } finally {
     api.kill("SIGTERM");
@@ -472,6 +489,14 @@ async function main() {
   const loadBefore = loadavg()[0] as number;
   try {
     const soloS = Math.max(5, Math.round(DURATION_S / 2));
+    if (process.env.BENCH_BIG_ONLY === "1") {
+      // For A/B runs: the 20,000-trade batch alone, nothing recorded.
+      const big = await bigBatch(questdb);
+      console.log(
+        `one recordTrades of 20,000 trades: COMMITTED → last trade at 3 subscribers ${big.ms.toFixed(0)} ms (in order: ${big.inOrder})`,
+      );
+      return;
+    }
     const poke = await phase(questdb, { name: "poke", prefix: "live_", cohorts: true, poke: true }, DURATION_S);
     if (POKE_ONLY) {
       // For A/B runs while changing the code: the poke phase alone, one line, nothing recorded.
