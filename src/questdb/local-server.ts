@@ -123,8 +123,9 @@ export const QUESTDB_SETTINGS: Readonly<Record<string, string>> = {
   // partitioned transaction log: the query cache drops just the cached periods a write touched
   // (src/questdb/txn-watch.ts). Applies to tables created while it is set.
   "cairo.default.sequencer.part.txn.count": "1000",
-  // Idle workers: a QuestDB worker with nothing to do spins (10 loops), pauses (up to 7,000
-  // loops), then naps 1 ms at a time (to 10,000) before it sleeps 10 ms at a time. With a commit
+  // Idle workers: a QuestDB 9.3.4 worker with nothing to do spins (10 loops in the shared pools,
+  // 1,000 in WAL apply and view refresh), pauses the CPU in a loop (up to 7,000 loops), then naps
+  // 1 ms at a time (to 10,000) before it sleeps 10 ms at a time. With a commit
   // every 100 ms and polls between them, the pools (network ×4, WAL apply ×4, write, query, view
   // refresh) spent most of the time in that spin: 0.9 of this 2-core machine's cores at 10,000
   // rows/s, against 0.35 for the API's own threads (docs/benchmarks.md, "QuestDB's idle
