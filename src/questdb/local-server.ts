@@ -125,10 +125,10 @@ export const QUESTDB_SETTINGS: Readonly<Record<string, string>> = {
   "cairo.default.sequencer.part.txn.count": "1000",
   // Idle workers: a QuestDB 9.3.4 worker with nothing to do spins (10 loops in the shared pools,
   // 1,000 in WAL apply and view refresh), pauses the CPU in a loop (up to 7,000 loops), then naps
-  // 1 ms at a time (to 10,000) before it sleeps 10 ms at a time. With a commit
-  // every 100 ms and polls between them, the pools (network ×4, WAL apply ×4, write, query, view
-  // refresh) spent most of the time in that spin: 0.9 of this 2-core machine's cores at 10,000
-  // rows/s, against 0.35 for the API's own threads (docs/benchmarks.md, "QuestDB's idle
+  // 1 ms at a time (to 10,000) before it sleeps 10 ms at a time. With a commit every 100 ms and
+  // polls between them the pools (network ×4, WAL apply ×4, write, query, view refresh) rarely
+  // got past the spin: at 10,000 rows/s with 50 subscribers QuestDB took 1.14 of this 2-core
+  // machine's cores (the API 0.35), 0.75 with these naps (docs/benchmarks.md, "QuestDB's idle
   // workers"). Napping after 100 idle loops costs a request at most a millisecond of wake-up.
   "shared.worker.yield.threshold": "10",
   "shared.worker.nap.threshold": "100",
