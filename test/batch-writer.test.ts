@@ -145,6 +145,32 @@ describe("batch writer timing (fake clock)", () => {
     ]);
   });
 
+  it("sends the rows a tick found while a flush was in flight as soon as that flush ends, not a tick later", async () => {
+    const ilp = fakeIlp();
+    const answers: ((r: IlpResult) => void)[] = [];
+    for (let i = 0; i < 2; i++) ilp.answers.push(new Promise<IlpResult>((done) => answers.push(done)));
+    const w = makeWriter(ilp.client);
+    w.enqueue(rows("trades", 1, 1));
+    await vi.advanceTimersByTimeAsync(100); // t=100: the first flush starts and waits for QuestDB
+    w.enqueue(rows("trades", 2, 1));
+    await vi.advanceTimersByTimeAsync(100); // t=200: a tick with a flush in flight
+    expect(ilp.requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(50);
+    (answers[0] as (r: IlpResult) => void)({ kind: "ok" }); // t=250
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ilp.requests.map(lines)).toEqual([["trades,id=1 1t"], ["trades,id=2 2t"]]);
+    // Rows queued while a flush runs that no tick came for wait for the next tick, as ever.
+    w.enqueue(rows("trades", 3, 1));
+    await vi.advanceTimersByTimeAsync(10);
+    (answers[1] as (r: IlpResult) => void)({ kind: "ok" }); // t=260
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ilp.requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(39);
+    expect(ilp.requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1); // t=300: the tick
+    expect(ilp.requests.map(lines)[2]).toEqual(["trades,id=3 3t"]);
+  });
+
   it("announces each table as QuestDB acknowledges it, with when its calls were accepted, flushed and acknowledged", async () => {
     const ilp = fakeIlp();
     let answer!: (r: IlpResult) => void;

@@ -1,5 +1,8 @@
 // The 100 ms batching against the real QuestDB (the fake-clock version is batch-writer.test.ts).
-import { beforeAll, describe, expect, it } from "vitest";
+import { connect, createServer, type Socket } from "node:net";
+import pino from "pino";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { createBatchWriter } from "../src/ingest/batch-writer.ts";
 import { encodeRows, type QueuedRow } from "../src/ingest/encoded-rows.ts";
 import {
   encodeLatency,
@@ -9,6 +12,7 @@ import {
   latencyFromRow,
 } from "../src/ingest/latency-record.ts";
 import { encodeTrade, TRADE_SELECT, type Trade, type TradeRow, tradeFromRow } from "../src/ingest/trade-record.ts";
+import { createIlpClient } from "../src/questdb/ilp-http.ts";
 import { nowMicros } from "../src/time.ts";
 import { RecordTradeDocument } from "./generated/graphql.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
@@ -54,6 +58,83 @@ describe("batching against the real QuestDB", () => {
     await walApplied(`${t.prefix}trades`);
     const count = await exec(`SELECT count() FROM ${t.prefix}trades`);
     expect(count.dataset).toEqual([[20]]);
+  });
+});
+
+describe("a tick that finds a flush in flight, against the real QuestDB", () => {
+  const sockets = new Set<Socket>();
+
+  it("sends the rows it found as soon as QuestDB answers that flush, not at the tick after", async () => {
+    // QuestDB's HTTP port behind a proxy that holds every response HOLD_MS: each flush spans at
+    // least one tick of a 1 s interval. What the proxy sees: when each ILP request comes in and
+    // when each response is passed on.
+    const HOLD_MS = 1_500;
+    const seen: { kind: "request" | "response"; at: number }[] = [];
+    const proxy = createServer((client) => {
+      const upstream = connect(inject("questdb").httpPort, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+        socket.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on("data", (chunk: Buffer) => {
+        if (chunk.subarray(0, 5).toString() === "POST ") seen.push({ kind: "request", at: performance.now() });
+        upstream.write(chunk);
+      });
+      upstream.on("data", (chunk: Buffer) => {
+        setTimeout(() => {
+          if (chunk.subarray(0, 5).toString() === "HTTP/") seen.push({ kind: "response", at: performance.now() });
+          client.write(chunk);
+        }, HOLD_MS);
+      });
+    });
+    await new Promise<void>((done) => proxy.listen(0, "127.0.0.1", done));
+    const port = (proxy.address() as { port: number }).port;
+    const ilp = createIlpClient({ host: "127.0.0.1", port });
+    const writer = createBatchWriter({
+      ilp,
+      log: pino({ level: "silent" }),
+      intervalMs: 1_000,
+    });
+    const table = `${t.prefix}tick_missed`;
+    const row = (id: number): QueuedRow => ({
+      table,
+      encode: (buffer) => buffer.table(table).symbol("id", String(id)).at(nowMicros(), "us"),
+    });
+    try {
+      // Three times: a row, and once its flush is in flight, another. The second row's flush
+      // follows the first's answer within a few ms (before, it waited for the next tick: up to
+      // a whole interval, under 200 ms one time in five).
+      for (let i = 0; i < 3; i++) {
+        const first = writer.enqueue([row(2 * i)]);
+        const requestsBefore = seen.filter((e) => e.kind === "request").length;
+        while (seen.filter((e) => e.kind === "request").length === requestsBefore) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const second = writer.enqueue([row(2 * i + 1)]);
+        await first.committed;
+        await second.committed;
+      }
+      const requests = seen.filter((e) => e.kind === "request").map((e) => e.at);
+      const responses = seen.filter((e) => e.kind === "response").map((e) => e.at);
+      expect(requests).toHaveLength(6);
+      expect(responses).toHaveLength(6);
+      for (const i of [0, 2, 4]) {
+        const gap = (requests[i + 1] as number) - (responses[i] as number);
+        expect(gap, `flush ${i + 1}'s answer → flush ${i + 2}`).toBeGreaterThanOrEqual(0);
+        expect(gap, `flush ${i + 1}'s answer → flush ${i + 2}`).toBeLessThan(200);
+      }
+    } finally {
+      await writer.close();
+      ilp.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((done) => proxy.close(done));
+    }
+    await walApplied(table);
+    expect((await exec(`SELECT count() FROM ${table}`)).dataset).toEqual([[6]]);
   });
 });
 
