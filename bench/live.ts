@@ -37,6 +37,8 @@ const MAX_BATCH_FACTOR = 5;
 const POKE_ONLY = process.env.BENCH_POKE_ONLY === "1";
 /** BENCH_TIMELINE=1: each second, the events' latency and the loader's requests (to find stalls). */
 const TIMELINE = process.env.BENCH_TIMELINE === "1";
+/** BENCH_BIG_ONLY=1: only the 20,000-trade batch, with its arrivals and stages, nothing recorded. */
+const BIG_ONLY = process.env.BENCH_BIG_ONLY === "1";
 const log = (line: string) => console.log(`[bench:live] ${line}`);
 
 const query = (k: number) =>
@@ -450,7 +452,7 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
     const inOrder = subscribers.every((s) => s.ids.length === 20_000 && s.ids.every((n, i) => n === i));
     const ms = Math.max(...subscribers.map((s) => (s.ids.length === 20_000 ? s.last - committed : Number.NaN)));
     for (const s of subscribers) s.ws.terminate();
-    if (process.env.BENCH_BIG_ONLY === "1") {
+    if (BIG_ONLY) {
       log(
         `answered in ${Math.round(committed - requested)} ms; arrivals of trades 1, 2,501, 5,001, … after the answer, ms:`,
       );
@@ -489,7 +491,7 @@ async function main() {
   const loadBefore = loadavg()[0] as number;
   try {
     const soloS = Math.max(5, Math.round(DURATION_S / 2));
-    if (process.env.BENCH_BIG_ONLY === "1") {
+    if (BIG_ONLY) {
       // For A/B runs: the 20,000-trade batch alone, nothing recorded.
       const big = await bigBatch(questdb);
       console.log(
