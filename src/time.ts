@@ -24,6 +24,8 @@ export const MAX_MICROS: Micros = 253_402_300_799_999_999n;
  * before the regex runs).
  */
 export function parseIsoMicros(text: string, requireZone = true): Micros | { error: string } {
+  const canonical = parseCanonicalUtc(text);
+  if (canonical !== undefined) return canonical;
   if (text.length > MAX_TIMESTAMP_LENGTH) {
     return { error: `at most ${MAX_TIMESTAMP_LENGTH} characters, such as 2026-01-31T12:00:00.123456Z` };
   }
@@ -72,6 +74,64 @@ export function parseIsoMicros(text: string, requireZone = true): Micros | { err
     return { error: "outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z" };
   }
   return micros;
+}
+
+/** The decimal number text[from, to) spells, or -1 when a character is not a digit. */
+function digits(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * What bots send nearly always, `2026-01-31T12:00:00.123456Z` (0 to 6 fractional digits, Z),
+ * read without the regex, the Date object and five BigInt operations of the general parse: a
+ * 1,000-trade batch reads 1,000 of them. Undefined for anything else (another form, an
+ * impossible date, more digits, an instant beyond 2^53 µs), which the general parse reads or
+ * refuses with its words.
+ */
+function parseCanonicalUtc(text: string): Micros | undefined {
+  const length = text.length;
+  if (length < 20 || length > 27 || text.charCodeAt(length - 1) !== 0x5a /* Z */) return undefined;
+  if (text[4] !== "-" || text[7] !== "-" || text[10] !== "T" || text[13] !== ":" || text[16] !== ":") return undefined;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 7);
+  const day = digits(text, 8, 10);
+  const hour = digits(text, 11, 13);
+  const minute = digits(text, 14, 16);
+  const second = digits(text, 17, 19);
+  // A -1 (not digits) fails a lower bound: hour, minute and second are checked for it too.
+  if (year < 1 || month < 1 || month > 12 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
+  if (second < 0 || second > 59) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day < 1 || day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
+  let micros = 0;
+  if (length > 20) {
+    // `.` and 1 to 6 digits before the Z.
+    if (text[19] !== "." || length === 21) return undefined;
+    const places = length - 21;
+    const fraction = digits(text, 20, length - 1);
+    if (fraction < 0) return undefined;
+    micros = fraction * 10 ** (6 - places);
+  }
+  const total = (daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000 + micros;
+  return Number.isSafeInteger(total) ? BigInt(total) : undefined;
 }
 
 /** `2026-01-31T12:00:00.123456Z`: always six fractional digits, always UTC. */

@@ -85,9 +85,13 @@ export async function recordRows<Input, Row extends Written>(
   const rows: Row[] = [];
   inputs.forEach((input, index) => {
     const checked = spec.kind.validate(input, index, services.limits);
-    problems.push(...checked.problems);
-    // TypeScript cannot see that Omit<Row, "writer"> plus a writer is a Row for a generic Row.
-    rows.push({ ...checked.row, writer } as Row);
+    if (checked.problems.length > 0) problems.push(...checked.problems);
+    // The validator's row is a fresh object of its own: the writer is set on it rather than on a
+    // copy (a copy a row was ~1 µs and its garbage). TypeScript cannot see that Omit<Row,
+    // "writer"> plus a writer is a Row for a generic Row.
+    const row = checked.row as Row;
+    row.writer = writer;
+    rows.push(row);
   });
   if (problems.length > 0) throw new InvalidInputError(spec.argument, problems, spec.list);
 
