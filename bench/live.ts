@@ -9,7 +9,7 @@
 //      BENCH_DURATION_S (20; the baseline runs half as long), BENCH_WARMUP_S (10: load before the
 //      measured seconds, its latency reported apart), BENCH_API_NODE_ARGS (e.g. --cpu-prof),
 //      BENCH_POKE_ONLY=1, BENCH_TIMELINE=1, BENCH_BIG_ONLY=1 (the 20,000-trade batch alone, with
-//      its arrivals and stages).
+//      its arrivals and stages), BENCH_QUESTDB_WARMUP_S (15: a throwaway phase first; 0 skips it).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -31,6 +31,13 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
  * the loader falls behind and catches up over 5–8 s. Those seconds' latency is reported apart.
  */
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
+/**
+ * Seconds of a throwaway phase (500 subscribers, the same rows per second, tables of its own) run
+ * before the measured ones, so that the first measured phase does not run on a QuestDB whose JIT
+ * compilers are still at work on its first minute of load (docs/benchmarks.md, "the run recorded
+ * at 21:35"): every measured phase then finds QuestDB in the same state.
+ */
+const QUESTDB_WARMUP_S = Number(process.env.BENCH_QUESTDB_WARMUP_S ?? 15);
 /** The loader's largest batch, in batches of ROWS_PER_S / 10 (after a slow answer it catches up). */
 const MAX_BATCH_FACTOR = 5;
 /** BENCH_POKE_ONLY=1: only the poke phase, its figures on one line, nothing recorded. */
@@ -181,6 +188,7 @@ async function phase(
   questdb: { httpPort: number; pgPort: number },
   setup: PhaseSetup,
   durationS: number,
+  subscribers = SUBSCRIBERS,
 ): Promise<PhaseResult> {
   const { api, port, url } = await startApi(questdb, {
     QUESTDB_TABLE_PREFIX: setup.prefix,
@@ -250,9 +258,9 @@ async function phase(
         });
         ws.on("error", () => done());
       });
-    for (let i = 0; i < SUBSCRIBERS; i += 250) {
-      await Promise.all(Array.from({ length: Math.min(250, SUBSCRIBERS - i) }, (_, j) => open((i + j) % QUERIES)));
-      if ((i / 250) % 4 === 3) log(`${setup.name}: ${connected}/${SUBSCRIBERS} subscribers connected`);
+    for (let i = 0; i < subscribers; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, subscribers - i) }, (_, j) => open((i + j) % QUERIES)));
+      if ((i / 250) % 4 === 3) log(`${setup.name}: ${connected}/${subscribers} subscribers connected`);
     }
     log(
       `${setup.name}: ${connected} subscribers, ${QUERIES} distinct queries; ingesting ${ROWS_PER_S} rows/s for ${durationS} s…`,
@@ -499,6 +507,11 @@ async function main() {
       );
       return;
     }
+    if (QUESTDB_WARMUP_S > 0) {
+      // Its WARMUP_S seconds and QUESTDB_WARMUP_S more; nothing of it is reported.
+      const warm = { name: "QuestDB warm-up (not reported)", prefix: "warm_", cohorts: true, poke: true };
+      await phase(questdb, warm, Math.max(0, QUESTDB_WARMUP_S - WARMUP_S), 500);
+    }
     const poke = await phase(questdb, { name: "poke", prefix: "live_", cohorts: true, poke: true }, DURATION_S);
     if (POKE_ONLY) {
       // For A/B runs while changing the code: the poke phase alone, one line, nothing recorded.
@@ -595,7 +608,7 @@ async function main() {
       `| the loader's recordTrades request (answered once its trades are queued), measured by the loader; in parentheses its trades, p50 / p99 (${Math.round(ROWS_PER_S / 10).toLocaleString("en-US")}, more after a slow answer) | ${[poke, tick].map((r) => `${percentile(r.requestMs, 50).toFixed(0)} / ${percentile(r.requestMs, 99).toFixed(0)} (${percentile(r.batchSizes, 50)} / ${percentile(r.batchSizes, 99)})`).join(" | ")} |`,
       `| event → client, measured by the subscribers (from the trade's timestamp, set by the loader before its request) | ${[poke, tick].map((r) => `${percentile(r.latencies, 50)} / ${percentile(r.latencies, 99)}`).join(" | ")} |`,
     ];
-    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine (load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] as number).toFixed(1)} after); ${DURATION_S} s measured per phase (baseline ${soloS} s) after ${WARMUP_S} s of the same load, each phase its own API process and tables. The loader sends one recordTrades at a time, every 100 ms, with the trades due since its last (so it offers BENCH_ROWS_PER_S however long an answer takes: ${Math.round(ROWS_PER_S / 10).toLocaleString("en-US")} trades a request while the answers keep up, up to ${(MAX_BATCH_FACTOR * Math.round(ROWS_PER_S / 10)).toLocaleString("en-US")} after slow ones). Each poll is one statement (tradeRecorded: rows after the watermark, with the late-window count in one UNION ALL only when a transaction since its last poll wrote a row at or before its watermark (the time ranges of new transactions, read by the checks from wal_transactions()), plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL; the polls of all cohorts of a kind due in one turn are joined into one statement); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
+    const header = `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), QuestDB ${QUESTDB_VERSION}, API, subscribers and loader on one machine (load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] as number).toFixed(1)} after); ${DURATION_S} s measured per phase (baseline ${soloS} s) after ${WARMUP_S} s of the same load, each phase its own API process and tables${QUESTDB_WARMUP_S > 0 ? `, after a throwaway phase of ${QUESTDB_WARMUP_S} s (500 subscribers, the same rows per second) on the same QuestDB so that the first measured phase does not find it fresh` : ""}. The loader sends one recordTrades at a time, every 100 ms, with the trades due since its last (so it offers BENCH_ROWS_PER_S however long an answer takes: ${Math.round(ROWS_PER_S / 10).toLocaleString("en-US")} trades a request while the answers keep up, up to ${(MAX_BATCH_FACTOR * Math.round(ROWS_PER_S / 10)).toLocaleString("en-US")} after slow ones). Each poll is one statement (tradeRecorded: rows after the watermark, with the late-window count in one UNION ALL only when a transaction since its last poll wrote a row at or before its watermark (the time ranges of new transactions, read by the checks from wal_transactions()), plus a rare re-read of the late window; liveMetrics: trades and latency in one UNION ALL; the polls of all cohorts of a kind due in one turn are joined into one statement); transaction checks (wal_tables(), one for all pollers) run every LIVE_POLL_INTERVAL_MS (250 ms) and, with pokes, when this instance's flush is acknowledged, again every 5–50 ms until it is applied. Stage percentiles are interpolated in the histogram's buckets (as Prometheus' histogram_quantile). Command: \`npm run bench:live\`.`;
     const text = `${header}\n\n${lines.join("\n")}\n\n${breakdown.join("\n")}`;
     console.log(`\n${text}\n`);
     await recordInDocs("live", "Live subscriptions benchmark", text);
