@@ -561,7 +561,7 @@ async function main() {
         yes(p99 <= 500),
       ),
       row(
-        `the same during the ${WARMUP_S} s of load before the measured seconds (a fresh API process; in the first phase a fresh QuestDB), p50 / p99, ms`,
+        `the same during the ${WARMUP_S} s of load before the measured seconds (a fresh API process${QUESTDB_WARMUP_S > 0 ? "" : "; in the first phase a fresh QuestDB"}), p50 / p99, ms`,
         (r) => `${percentile(r.warmupLatencies, 50)} / ${percentile(r.warmupLatencies, 99)}`,
       ),
       row("SQL statements per second (live queries)", (r) => r.statementsPerS.toFixed(0)),
