@@ -397,9 +397,10 @@ async function phase(
 }
 
 /**
- * One recordTrades of 20,000 trades (twice the tradeRecorded poll's page) and three subscribers
- * (two sharing a poller, one on another filter): ms from the COMMITTED answer to each subscriber's
- * last trade, and whether each got all of them in order.
+ * Two recordTrades of 20,000 trades each (twice the tradeRecorded poll's page), one after the
+ * other, and three subscribers (two sharing a poller, one on another filter): ms from each
+ * COMMITTED answer to the last of its trades at every subscriber (the second batch's is the
+ * figure; the first's, on a path not yet run, apart), and whether each got all 40,000 in order.
  */
 async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
   const { api, port, url } = await startApi(questdb, {
@@ -437,43 +438,52 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
       ),
     );
     await new Promise((r) => setTimeout(r, 1_500)); // each poller's first poll marks "now"
-    const stages0 = await stageHistograms(url);
-    const start = BigInt(Date.now()) * 1000n;
-    const inputs = Array.from({ length: 20_000 }, (_, i) =>
-      benchTrade(`big-${i}`, formatIsoMicros(start + BigInt(i)), { baseToken: "BIG", venue: "big" }),
-    );
-    const requested = performance.now();
-    const r = await fetch(`${url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: COMMITTED) { accepted } }",
-        variables: { i: inputs },
-      }),
-    });
-    await r.arrayBuffer();
-    const committed = performance.now();
-    const deadline = committed + 30_000;
-    while (subscribers.some((s) => s.ids.length < 20_000) && performance.now() < deadline) {
-      await new Promise((done) => setTimeout(done, 20));
-    }
-    const inOrder = subscribers.every((s) => s.ids.length === 20_000 && s.ids.every((n, i) => n === i));
-    const ms = Math.max(...subscribers.map((s) => (s.ids.length === 20_000 ? s.last - committed : Number.NaN)));
+    // Two batches through the same API and subscribers: the first finds the path cold (V8 and
+    // QuestDB compiling the page's statement and its parsing), the second as a running API would.
+    const round = async (first: number) => {
+      for (const s of subscribers) s.marks = [];
+      const stages0 = await stageHistograms(url);
+      const start = BigInt(Date.now()) * 1000n;
+      const inputs = Array.from({ length: 20_000 }, (_, i) =>
+        benchTrade(`big-${first + i}`, formatIsoMicros(start + BigInt(i)), { baseToken: "BIG", venue: "big" }),
+      );
+      const requested = performance.now();
+      const r = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: COMMITTED) { accepted } }",
+          variables: { i: inputs },
+        }),
+      });
+      await r.arrayBuffer();
+      const committed = performance.now();
+      const deadline = committed + 30_000;
+      const all = first + 20_000;
+      while (subscribers.some((s) => s.ids.length < all) && performance.now() < deadline) {
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      const ms = Math.max(...subscribers.map((s) => (s.ids.length === all ? s.last - committed : Number.NaN)));
+      if (BIG_ONLY) {
+        log(
+          `batch of trades ${first}–${all - 1}: answered in ${Math.round(committed - requested)} ms; arrivals of its trades 1, 2,501, 5,001, … after the answer, ms:`,
+        );
+        for (const s of subscribers) log(s.marks.map((t) => Math.round(t - committed)).join(", "));
+        const stages = bucketsBetween(stages0, await stageHistograms(url));
+        log(
+          STAGES.map(
+            ([stage]) =>
+              `${stage} ${[0.01, 0.5, 0.99].map((q) => quantileMs(stages.get(stage), q).toFixed(0)).join("/")}`,
+          ).join("; "),
+        );
+      }
+      return ms;
+    };
+    const coldMs = await round(0);
+    const ms = await round(20_000);
+    const inOrder = subscribers.every((s) => s.ids.length === 40_000 && s.ids.every((n, i) => n === i));
     for (const s of subscribers) s.ws.terminate();
-    if (BIG_ONLY) {
-      log(
-        `answered in ${Math.round(committed - requested)} ms; arrivals of trades 1, 2,501, 5,001, … after the answer, ms:`,
-      );
-      for (const s of subscribers) log(s.marks.map((t) => Math.round(t - committed)).join(", "));
-      const stages = bucketsBetween(stages0, await stageHistograms(url));
-      log(
-        STAGES.map(
-          ([stage]) =>
-            `${stage} ${[0.01, 0.5, 0.99].map((q) => quantileMs(stages.get(stage), q).toFixed(0)).join("/")}`,
-        ).join("; "),
-      );
-    }
-    return { ms, inOrder };
+    return { ms, coldMs, inOrder };
   } finally {
     api.kill("SIGTERM");
     await new Promise((done) => api.once("exit", done));
@@ -503,7 +513,7 @@ async function main() {
       // For A/B runs: the 20,000-trade batch alone, nothing recorded.
       const big = await bigBatch(questdb);
       console.log(
-        `one recordTrades of 20,000 trades: COMMITTED → last trade at 3 subscribers ${big.ms.toFixed(0)} ms (in order: ${big.inOrder})`,
+        `one recordTrades of 20,000 trades: COMMITTED → last trade at 3 subscribers ${big.ms.toFixed(0)} ms (the first on a fresh API: ${big.coldMs.toFixed(0)} ms; all in order: ${big.inOrder})`,
       );
       return;
     }
@@ -595,7 +605,7 @@ async function main() {
         "0 / 0 / 0",
         yes([poke, tick].every((r) => r.outOfOrder + r.missing + r.duplicates === 0)),
       ),
-      `| one recordTrades of 20,000 trades: COMMITTED answer → last trade at each of 3 subscribers, ms (all, in order) | ${big.ms.toFixed(0)} (${big.inOrder ? "yes" : "no"}) | | | ≤ 2,000, in order | ${yes(big.ms <= 2000 && big.inOrder)} |`,
+      `| one recordTrades of 20,000 trades: COMMITTED answer → last trade at each of 3 subscribers, ms (all, in order); in parentheses the first such batch on a fresh API | ${big.ms.toFixed(0)} (${big.inOrder ? "yes" : "no"}; first ${big.coldMs.toFixed(0)}) | | | ≤ 2,000, in order | ${yes(big.ms <= 2000 && big.inOrder)} |`,
     ];
     const breakdown = [
       "| Where a tradeRecorded event's time goes (the API's live_event_stage_seconds over the measured seconds; p50 / p99, ms) | Poke | Tick only |",
