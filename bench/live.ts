@@ -149,6 +149,17 @@ function quantileMs(buckets: Buckets | undefined, q: number): number {
   return lower * 1000;
 }
 
+/** One recordTrades of `inputs` (the loader's and the big batch's request). */
+const recordTrades = (url: string, inputs: unknown[], durability: "QUEUED" | "COMMITTED") =>
+  fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      query: `mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: ${durability}) { accepted } }`,
+      variables: { i: inputs },
+    }),
+  });
+
 /** The API in its own process, ready. */
 async function startApi(questdb: { httpPort: number; pgPort: number }, env: Record<string, string>) {
   const port = await freePort();
@@ -294,14 +305,7 @@ async function phase(
           });
         });
         const requestStarted = performance.now();
-        const r = await fetch(`${url}/graphql`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i) { accepted } }",
-            variables: { i: inputs },
-          }),
-        });
+        const r = await recordTrades(url, inputs, "QUEUED");
         const answer = (await r.json()) as { errors?: unknown };
         if (measuring) requestMs.push(performance.now() - requestStarted);
         if (TIMELINE) {
@@ -448,14 +452,7 @@ async function bigBatch(questdb: { httpPort: number; pgPort: number }) {
         benchTrade(`big-${first + i}`, formatIsoMicros(start + BigInt(i)), { baseToken: "BIG", venue: "big" }),
       );
       const requested = performance.now();
-      const r = await fetch(`${url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          query: "mutation($i: [TradeInput!]!) { recordTrades(inputs: $i, durability: COMMITTED) { accepted } }",
-          variables: { i: inputs },
-        }),
-      });
+      const r = await recordTrades(url, inputs, "COMMITTED");
       await r.arrayBuffer();
       const committed = performance.now();
       const deadline = committed + 30_000;

@@ -162,22 +162,13 @@ export function parsePgTimestamp(text: string): Micros {
   // The common form, read digit by digit: a month-long chart's bins bring tens of thousands of
   // timestamps, and the general parser (a regex, a Date, checks) held the event loop for them.
   if (text.length === 26 && text.charCodeAt(10) === 32 && text.charCodeAt(19) === 46) {
-    const digits = (from: number, to: number) => {
-      let n = 0;
-      for (let i = from; i < to; i++) {
-        const d = text.charCodeAt(i) - 48;
-        if (d < 0 || d > 9) return -1;
-        n = n * 10 + d;
-      }
-      return n;
-    };
-    const year = digits(0, 4);
-    const month = digits(5, 7);
-    const day = digits(8, 10);
-    const hour = digits(11, 13);
-    const minute = digits(14, 16);
-    const second = digits(17, 19);
-    const micros = digits(20, 26);
+    const year = digits(text, 0, 4);
+    const month = digits(text, 5, 7);
+    const day = digits(text, 8, 10);
+    const hour = digits(text, 11, 13);
+    const minute = digits(text, 14, 16);
+    const second = digits(text, 17, 19);
+    const micros = digits(text, 20, 26);
     if (
       year >= 1000 &&
       month >= 1 &&
